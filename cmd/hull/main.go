@@ -1,0 +1,31 @@
+// Command hull is one tool for container security: it lints, and later
+// scans, verifies and runs, container images, and audits hosts.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hull-sec/hull/internal/cli"
+)
+
+// Stamped with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := cli.NewRoot(cli.BuildInfo{Version: version, Commit: commit}).ExecuteContext(ctx)
+	stop()
+	var ee *cli.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Err == nil) {
+		fmt.Fprintln(os.Stderr, "hull:", err)
+	}
+	os.Exit(cli.Code(err))
+}

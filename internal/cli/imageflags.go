@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/image"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/pflag"
+)
+
+var imageRefHelp = image.RefSyntax
+
+// imageFlags are the flags every command that opens an image shares.
+type imageFlags struct {
+	insecure []string
+	platform string
+	maxLayer int64
+}
+
+func (f *imageFlags) register(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` that may be reached over plain HTTP (loopback registries always may)")
+	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
+	fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
+}
+
+func (f *imageFlags) options() (image.Options, error) {
+	o := image.Options{InsecureRegistries: f.insecure, Limits: image.Limits{MaxLayerBytes: f.maxLayer}}
+	if f.platform != "" {
+		p, err := v1.ParsePlatform(f.platform)
+		if err != nil {
+			return o, fmt.Errorf("--platform %q: %w", f.platform, err)
+		}
+		o.Platform = p
+	}
+	return o, nil
+}
+
+// layerProgress prints "layer i/n" to a terminal and nothing otherwise.
+func layerProgress(w io.Writer, what string) (onLayer func(i, n int), done func()) {
+	if !isTerminal(w) {
+		return nil, func() {}
+	}
+	seen := 0
+	return func(_, n int) {
+			seen++
+			fmt.Fprintf(w, "\r%s: reading layer %d of %d…", what, seen, n)
+		}, func() {
+			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", len(what)+40))
+		}
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/lint"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/report"
+
+	"github.com/spf13/cobra"
+)
+
+type lintFlags struct {
+	image      imageFlags
+	format     string
+	output     string
+	failOn     string
+	ignore     []string
+	policyFile string
+	list       bool
+}
+
+func newLintCmd(bi BuildInfo) *cobra.Command {
+	var f lintFlags
+	cmd := &cobra.Command{
+		Use:   "lint IMAGE",
+		Short: "Check an image's configuration and files for security mistakes",
+		Long: `Lint checks an image's configuration and files, reading every layer once:
+running as root, setuid/setgid files, file capabilities, world-writable paths,
+secrets in ENV, labels and history, private keys and credential files, remote
+ADD and curl | sh in history, latest tag, missing HEALTHCHECK, package caches,
+sudo, SSH port, sensitive VOLUMEs, and more. 'hull lint --list' lists every
+check with its ID; suppress one with --ignore ID or in a policy file.
+
+Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 could not
+decide (bad reference, unreadable image, a check that failed to run).
+
+IMAGE is one of:
+` + imageRefHelp,
+		Example: `  hull lint alpine:3.20
+  hull lint docker-archive:app.tar --fail-on medium
+  hull lint oci:./layout:1.0 --format json --output lint.json
+  hull lint podman:localhost/app:dev --ignore no-healthcheck,latest-tag
+  hull lint dir:/srv/rootfs --format sarif
+  hull lint 127.0.0.1:5000/app:1 --policy hull.yaml`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.list {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.list {
+				return listChecks(cmd.OutOrStdout())
+			}
+			return runLint(cmd, bi, &f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	f.image.register(fl)
+	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.FormatNames(), ", "))
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: info, low, medium, high, critical (default high, or the policy's lint.failOn)")
+	fl.StringSliceVar(&f.ignore, "ignore", nil, "skip the checks with these `IDS` (repeat or comma-separate)")
+	fl.StringVar(&f.policyFile, "policy", "", "read ignores and failOn from the policy `FILE`")
+	fl.BoolVar(&f.list, "list", false, "list every check with its ID, severity and what it looks for")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var ids []string
+		for _, c := range lint.All() {
+			ids = append(ids, c.ID+"\t"+c.Title)
+		}
+		return ids, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+func listChecks(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
+	for _, c := range lint.All() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Severity, c.Title)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, c := range lint.All() {
+		fmt.Fprintf(w, "%s\n  %s\n  Fix: %s\n", c.ID, c.Doc, c.Remediation)
+	}
+	return nil
+}
+
+func undecided(err error) error { return &ExitError{Code: ExitUndecided, Err: err} }
+
+func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
+	enc, err := report.Lookup(f.format)
+	if err != nil {
+		return undecided(err)
+	}
+	ignore := slices.Clone(f.ignore)
+	failOn := "high"
+	if f.policyFile != "" {
+		p, err := policy.LoadFile(f.policyFile)
+		if err != nil {
+			return undecided(err)
+		}
+		ignore = append(ignore, p.IgnoredIDs()...)
+		if p.Lint.FailOn != "" {
+			failOn = p.Lint.FailOn
+		}
+	}
+	if f.failOn != "" {
+		failOn = f.failOn
+	}
+	threshold, err := finding.ParseSeverity(failOn)
+	if err != nil {
+		return undecided(fmt.Errorf("--fail-on: %w", err))
+	}
+	opts, err := f.image.options()
+	if err != nil {
+		return undecided(err)
+	}
+	ctx := cmd.Context()
+	im, err := image.Open(ctx, ref, opts)
+	if err != nil {
+		return undecided(err)
+	}
+	defer im.Close()
+	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
+	res, err := lint.Run(ctx, im, lint.Options{Ignore: slices.Compact(slices.Sorted(slices.Values(ignore))), OnLayer: onLayer})
+	done()
+	if err != nil {
+		return undecided(fmt.Errorf("lint %s: %w", ref, err))
+	}
+	rep := report.Report{
+		Tool: "hull", Version: bi.Version, Command: "lint", Target: im.Ref.String(), ImageID: im.ID.String(),
+		Rules: res.Rules, Checks: res.Checks, Findings: res.Findings,
+	}
+	out := cmd.OutOrStdout()
+	if f.output != "" {
+		file, err := os.OpenFile(f.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return undecided(err)
+		}
+		defer file.Close()
+		out = file
+	}
+	if err := enc(out, rep, report.Options{Color: isTerminal(out) && os.Getenv("NO_COLOR") == ""}); err != nil {
+		return undecided(fmt.Errorf("write report: %w", err))
+	}
+	if f.output != "" {
+		if err := out.(*os.File).Close(); err != nil {
+			return undecided(err)
+		}
+	}
+	if finding.AtOrAbove(res.Findings, threshold) {
+		return &ExitError{Code: ExitFail}
+	}
+	for _, c := range res.Checks {
+		if c.State == finding.StateError {
+			return undecided(errors.New("a check could not run; see the report"))
+		}
+	}
+	return nil
+}

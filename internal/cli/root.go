@@ -1,0 +1,90 @@
+// Package cli holds hull's cobra commands. Each verb maps its flags to an
+// options struct and calls one library function; no engine logic lives
+// here. Errors carry their exit code (see ExitError) for cmd/hull.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes, the CLI contract: the same whatever --format.
+const (
+	ExitPass      = 0 // nothing at or above the threshold
+	ExitFail      = 1 // the policy said no
+	ExitUndecided = 2 // error, bad input, unreachable: could not decide
+)
+
+// ExitError carries an exit code; Err may be nil when the output already
+// said everything.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Code maps an error from Execute to the process exit code.
+func Code(err error) int {
+	if err == nil {
+		return ExitPass
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitUndecided
+}
+
+// BuildInfo is stamped by the linker into cmd/hull.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// NewRoot builds the hull command tree.
+func NewRoot(bi BuildInfo) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hull",
+		Short: "Container security from the host to the image to the running container",
+		Long: `hull checks container images and hosts with one binary and one policy file.
+
+Images are named the same way by every command:
+` + imageRefHelp,
+		Example: `  # lint an image in a registry, fail on high or critical findings
+  hull lint registry.example.com/team/app:1.4
+
+  # lint a 'docker save' tarball and write SARIF for code scanning
+  hull lint docker-archive:app.tar --format sarif --output hull.sarif
+
+  # list every lint check with its ID
+  hull lint --list
+
+  # shell completion (bash, zsh, fish, powershell)
+  source <(hull completion bash)`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       bi.Version,
+	}
+	root.SetVersionTemplate("hull {{.Version}}\n")
+	root.AddCommand(newVersionCmd(bi), newLintCmd(bi))
+	return root
+}
+
+// isTerminal reports whether w is a terminal, for colour and progress.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

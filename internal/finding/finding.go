@@ -1,0 +1,142 @@
+// Package finding owns the one result type every hull engine produces.
+//
+// Engines (lint, scan, verify, audit) emit []Finding plus a CheckStatus per
+// check they ran; the report package encodes them; cmd/hull maps them to an
+// exit code. Nothing here does I/O.
+package finding
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Severity orders findings. The zero value is SeverityUnknown.
+type Severity int
+
+// Severities from least to most severe.
+const (
+	SeverityUnknown Severity = iota
+	SeverityInfo
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = []string{"unknown", "info", "low", "medium", "high", "critical"}
+
+// String returns the lower-case name of s.
+func (s Severity) String() string {
+	if s < 0 || int(s) >= len(severityNames) {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name, case-insensitively.
+func ParseSeverity(name string) (Severity, error) {
+	i := slices.Index(severityNames, strings.ToLower(strings.TrimSpace(name)))
+	if i < 0 {
+		return SeverityUnknown, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[1:], ", "))
+	}
+	return Severity(i), nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Location says where in the target a finding was seen.
+type Location struct {
+	// Layer is the diff ID (digest of the uncompressed layer) that last
+	// wrote Path; empty for findings about the image configuration.
+	Layer string `json:"layer,omitempty"`
+	// LayerIndex is the 0-based position of Layer in the image; -1 if none.
+	LayerIndex int `json:"layerIndex"`
+	// Path is an absolute path inside the image filesystem, or empty.
+	Path string `json:"path,omitempty"`
+	// Field names a configuration field such as "Config.Env" or "history[3]".
+	Field string `json:"field,omitempty"`
+}
+
+// Finding is one thing an engine wants a person to look at.
+type Finding struct {
+	// ID is the stable check identifier, e.g. "HULL-L-ROOT-USER".
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Target      string   `json:"target"`
+	Location    Location `json:"location"`
+	Evidence    string   `json:"evidence,omitempty"`
+	Remediation string   `json:"remediation,omitempty"`
+	References  []string `json:"references,omitempty"`
+}
+
+// State is the outcome of one check.
+type State string
+
+// Check states. Error means the check could not decide.
+const (
+	StatePass  State = "pass"
+	StateFail  State = "fail"
+	StateError State = "error"
+	StateSkip  State = "skipped"
+)
+
+// CheckStatus records what happened to one check, so a partial failure is
+// visible instead of looking like a pass.
+type CheckStatus struct {
+	ID     string `json:"id"`
+	State  State  `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Sort orders findings by descending severity, then ID, path and evidence,
+// so that output is deterministic.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if a.Severity != b.Severity {
+			return int(b.Severity - a.Severity)
+		}
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Location.Path, b.Location.Path); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Location.Field, b.Location.Field); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Evidence, b.Evidence)
+	})
+}
+
+// AtOrAbove reports whether any finding has severity >= min.
+func AtOrAbove(fs []Finding, min Severity) bool {
+	for _, f := range fs {
+		if f.Severity >= min {
+			return true
+		}
+	}
+	return false
+}
+
+// Rule describes a check: what it looks for and how to fix what it finds.
+type Rule struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Doc         string   `json:"doc"`
+	Remediation string   `json:"remediation,omitempty"`
+	References  []string `json:"references,omitempty"`
+}

@@ -1,0 +1,205 @@
+package image
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// daemonEndpoint is how hull reaches a Docker-compatible engine API.
+type daemonEndpoint struct {
+	client *http.Client
+	base   string // scheme://host for URLs
+	desc   string // for messages
+}
+
+// defaultSockets lists the sockets tried, in order, when no host
+// variable is set: rootful first, then the rootless ones.
+func defaultSockets(kind Kind, getenv func(string) string) []string {
+	run := getenv("XDG_RUNTIME_DIR")
+	if kind == KindPodman {
+		var s []string
+		if run != "" {
+			s = append(s, filepath.Join(run, "podman", "podman.sock"))
+		}
+		return append(s, "/run/podman/podman.sock")
+	}
+	s := []string{"/var/run/docker.sock"}
+	if run != "" {
+		s = append(s, filepath.Join(run, "docker.sock"))
+	}
+	return s
+}
+
+// resolveDaemon picks the engine endpoint from DOCKER_HOST or
+// CONTAINER_HOST, else from the default sockets.
+func resolveDaemon(kind Kind, getenv func(string) string) (*daemonEndpoint, error) {
+	hostVar := "DOCKER_HOST"
+	if kind == KindPodman {
+		hostVar = "CONTAINER_HOST"
+	}
+	host := getenv(hostVar)
+	if host == "" {
+		for _, s := range defaultSockets(kind, getenv) {
+			if _, err := os.Stat(s); err == nil {
+				host = "unix://" + s
+				break
+			}
+		}
+		if host == "" {
+			return nil, fmt.Errorf("no %s API socket found (tried %s); set %s", kind, strings.Join(defaultSockets(kind, getenv), ", "), hostVar)
+		}
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: %w", hostVar, host, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}}
+		return &daemonEndpoint{client: &http.Client{Transport: tr}, base: "http://engine", desc: host}, nil
+	case "tcp":
+		tr := &http.Transport{}
+		scheme := "http"
+		if certs := getenv("DOCKER_CERT_PATH"); kind == KindDockerDaemon && getenv("DOCKER_TLS_VERIFY") != "" && certs != "" {
+			cfg, err := daemonTLS(certs)
+			if err != nil {
+				return nil, err
+			}
+			tr.TLSClientConfig, scheme = cfg, "https"
+		} else if !isLoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("refusing plain TCP to the engine at %s: anyone on the network could drive it; use TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH) or a unix socket", u.Host)
+		}
+		return &daemonEndpoint{client: &http.Client{Transport: tr}, base: scheme + "://" + u.Host, desc: host}, nil
+	}
+	return nil, fmt.Errorf("%s=%q: scheme %q is not supported (use unix:// or tcp://; for ssh://, forward the socket with ssh -L)", hostVar, host, u.Scheme)
+}
+
+func daemonTLS(dir string) (*tls.Config, error) {
+	ca, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("%s: no certificates in ca.pem", dir)
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// imageNameRE is what an image name or ID may hold on an engine API path.
+var imageNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`)
+
+// imageIDRE matches an engine image ID or its prefix, which names no tag.
+var imageIDRE = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+
+// ErrNotFound is wrapped when an engine has no image by that name.
+var ErrNotFound = errors.New("image not found")
+
+// openDaemon exports the image through the engine API ('docker save'
+// over the socket) into a private temp file and reads it as a docker
+// archive; the engine's image ID must match the exported config.
+func (im *Image) openDaemon(ctx context.Context, o Options) error {
+	nm := im.Ref.Name
+	if !imageNameRE.MatchString(nm) || strings.Contains(nm, "..") {
+		return fmt.Errorf("%w: %q is not an image name", ErrBadRef, nm)
+	}
+	if ref, err := name.ParseReference(nm); err == nil && !imageIDRE.MatchString(nm) {
+		im.setTag(ref)
+	}
+	ep, err := resolveDaemon(im.Ref.Kind, o.Getenv)
+	if err != nil {
+		return err
+	}
+	var inspect struct {
+		ID string `json:"Id"`
+	}
+	if err := ep.getJSON(ctx, "/images/"+nm+"/json", nil, &inspect); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(o.TempDir, "hull-export-*.tar")
+	if err != nil {
+		return err
+	}
+	im.cleanup = append(im.cleanup, func() error { return os.Remove(f.Name()) })
+	resp, err := ep.get(ctx, "/images/get", url.Values{"names": {nm}})
+	if err != nil {
+		f.Close()
+		return err
+	}
+	_, err = io.Copy(f, &limitedReader{r: resp.Body, n: im.limits.MaxLayerBytes, what: "image export"})
+	resp.Body.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export from %s: %w", ep.desc, err)
+	}
+	if err := im.openDockerArchive(f.Name()); err != nil {
+		return fmt.Errorf("read export from %s: %w", ep.desc, err)
+	}
+	id, err := im.ConfigName()
+	if err != nil {
+		return err
+	}
+	if want := strings.TrimPrefix(inspect.ID, "sha256:"); want != "" && id.Hex != want {
+		return fmt.Errorf("engine says image %s is %s but exported config is %s", nm, inspect.ID, id)
+	}
+	return nil
+}
+
+func (ep *daemonEndpoint) get(ctx context.Context, p string, q url.Values) (*http.Response, error) {
+	u := &url.URL{Path: p, RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.base+u.EscapedPath()+"?"+u.RawQuery, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := ep.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("engine API at %s: %w", ep.desc, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var msg struct {
+			Message string `json:"message"`
+		}
+		_ = decodeLimited(resp.Body, &msg)
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%w at %s: %s", ErrNotFound, ep.desc, msg.Message)
+		}
+		return nil, fmt.Errorf("engine API at %s: %s %s: %s", ep.desc, p, resp.Status, msg.Message)
+	}
+	return resp, nil
+}
+
+func (ep *daemonEndpoint) getJSON(ctx context.Context, p string, q url.Values, v any) error {
+	resp, err := ep.get(ctx, p, q)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := decodeLimited(resp.Body, v); err != nil {
+		return fmt.Errorf("engine API at %s: %s: %w", ep.desc, p, err)
+	}
+	return nil
+}

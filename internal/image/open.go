@@ -1,0 +1,448 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// Platform picks an image out of a multi-platform index;
+	// default linux/GOARCH.
+	Platform *v1.Platform
+	// InsecureRegistries may be reached over plain HTTP. Loopback
+	// registries always may; nothing else may unless listed.
+	InsecureRegistries []string
+	// Keychain resolves registry credentials; default reads
+	// ~/.docker/config.json and its credential helpers.
+	Keychain authn.Keychain
+	// Transport is the base HTTP transport for registries.
+	Transport http.RoundTripper
+	// Getenv reads DOCKER_HOST, CONTAINER_HOST and XDG_RUNTIME_DIR;
+	// default os.Getenv.
+	Getenv func(string) string
+	// TempDir holds daemon exports and unpacked archives; default os.TempDir.
+	TempDir string
+	Limits  Limits
+	Logger  *slog.Logger
+}
+
+// Image is an opened image: a v1.Image plus what hull reads of it once.
+type Image struct {
+	v1.Image
+	Ref Ref
+	// Tag is the tag the image was reached by or recorded under (a
+	// registry or engine tag, an archive's RepoTags, a layout's ref
+	// name); "" when there is none.
+	Tag string
+	// ByDigest is true when the reference pinned a manifest digest.
+	ByDigest bool
+	// ID is the digest of the config blob, Docker's image ID.
+	ID      v1.Hash
+	Config  *v1.ConfigFile
+	DiffIDs []v1.Hash
+	layers  []v1.Layer
+	// sizeHints bound the decompression ratio of each layer: its
+	// compressed size, or the whole archive's, or 0 when unknown.
+	sizeHints []int64
+	// archiveSize is the size of the file the image came from, if any.
+	archiveSize int64
+	limits      Limits
+	cleanup     []func() error
+}
+
+// Close releases temporary files held for the image.
+func (im *Image) Close() error {
+	var errs []error
+	for _, c := range slices.Backward(im.cleanup) {
+		errs = append(errs, c())
+	}
+	im.cleanup = nil
+	return errors.Join(errs...)
+}
+
+// Open parses ref and opens the image it names.
+func Open(ctx context.Context, ref string, o Options) (*Image, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	im, err := OpenRef(ctx, r, o)
+	if err != nil {
+		return nil, fmt.Errorf("open image %q: %w", ref, err)
+	}
+	return im, nil
+}
+
+// OpenRef opens the image r names.
+func OpenRef(ctx context.Context, r Ref, o Options) (*Image, error) {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	im := &Image{Ref: r, limits: o.Limits.orDefault()}
+	var err error
+	switch r.Kind {
+	case KindRegistry:
+		err = im.openRegistry(ctx, o)
+	case KindDockerArchive:
+		err = im.openDockerArchive(r.Path)
+	case KindOCIArchive:
+		err = im.openOCIArchive(ctx, o)
+	case KindOCILayout:
+		err = im.openLayout(r.Path, r.Name, o)
+	case KindDockerDaemon, KindPodman:
+		err = im.openDaemon(ctx, o)
+	case KindDir:
+		err = im.openDir(r.Path)
+	default:
+		err = fmt.Errorf("%w: unknown kind %q", ErrBadRef, r.Kind)
+	}
+	if err == nil {
+		err = im.load()
+	}
+	if err != nil {
+		return nil, errors.Join(err, im.Close())
+	}
+	return im, nil
+}
+
+// load reads the config and layer list once and checks they agree.
+func (im *Image) load() error {
+	id, err := im.ConfigName()
+	if err != nil {
+		return fmt.Errorf("config digest: %w", err)
+	}
+	cfg, err := im.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	layers, err := im.Layers()
+	if err != nil {
+		return fmt.Errorf("list layers: %w", err)
+	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(layers), len(cfg.RootFS.DiffIDs))
+	}
+	im.ID, im.Config, im.layers, im.DiffIDs = id, cfg, layers, cfg.RootFS.DiffIDs
+	if len(im.sizeHints) != len(layers) {
+		im.sizeHints = make([]int64, len(layers))
+		for i := range im.sizeHints {
+			im.sizeHints[i] = im.archiveSize
+		}
+	}
+	return nil
+}
+
+// setTag records the tag or digest a reference names.
+func (im *Image) setTag(ref name.Reference) {
+	switch r := ref.(type) {
+	case name.Tag:
+		im.Tag = r.TagStr()
+	case name.Digest:
+		im.ByDigest = true
+	}
+}
+
+func (o Options) platform() v1.Platform {
+	if o.Platform != nil {
+		return *o.Platform
+	}
+	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+}
+
+func (im *Image) openRegistry(ctx context.Context, o Options) error {
+	var nopts []name.Option
+	reg, _, _ := strings.Cut(im.Ref.Name, "/")
+	insecure := slices.Contains(o.InsecureRegistries, reg)
+	if insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.ParseReference(im.Ref.Name, nopts...)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRef, err)
+	}
+	im.setTag(ref)
+	base := o.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	kc := o.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	img, err := remote.Image(ref,
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(kc),
+		remote.WithPlatform(o.platform()),
+		remote.WithTransport(&plainHTTPGuard{base: base, allowed: o.InsecureRegistries}),
+	)
+	if err != nil {
+		return err
+	}
+	im.Image = img
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	for _, l := range m.Layers {
+		im.sizeHints = append(im.sizeHints, l.Size)
+	}
+	return nil
+}
+
+// plainHTTPGuard refuses plain HTTP to any registry that is neither on
+// loopback nor listed as insecure. go-containerregistry would otherwise
+// speak HTTP to every RFC 1918 address.
+type plainHTTPGuard struct {
+	base    http.RoundTripper
+	allowed []string
+}
+
+func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !isLoopbackHost(req.URL.Hostname()) && !slices.Contains(g.allowed, req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries may use it unless named with --insecure-registry", req.URL.Host)
+	}
+	return g.base.RoundTrip(req)
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Archive metadata files larger than this are refused before parsing.
+const maxMetadataBytes = 4 << 20
+
+// openDockerArchive opens a 'docker save' tarball after checking its
+// entries, so that the parser behind it never sees hostile names or
+// oversize metadata.
+func (im *Image) openDockerArchive(p string) error {
+	entries, err := indexArchive(p, im.limits)
+	if err != nil {
+		return err
+	}
+	mf, ok := entries["manifest.json"]
+	if !ok {
+		return fmt.Errorf("%s is not a docker archive: no manifest.json", p)
+	}
+	if mf.Size > maxMetadataBytes {
+		return fmt.Errorf("%w: manifest.json is %d bytes", ErrTooLarge, mf.Size)
+	}
+	opener := func() (io.ReadCloser, error) { return os.Open(p) }
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return fmt.Errorf("read docker archive manifest: %w", err)
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("docker archive holds %d images; hull reads archives of one image", len(m))
+	}
+	if len(m[0].RepoTags) > 0 {
+		if ref, err := name.ParseReference(m[0].RepoTags[0]); err == nil {
+			im.setTag(ref)
+		}
+	}
+	img, err := tarball.Image(opener, nil)
+	if err != nil {
+		return fmt.Errorf("read docker archive: %w", err)
+	}
+	im.Image = img
+	if fi, err := os.Stat(p); err == nil {
+		im.archiveSize = fi.Size()
+	}
+	return nil
+}
+
+// indexArchive reads every header of a tar file once and rejects unsafe
+// names, links and node types.
+func indexArchive(p string, lim Limits) (map[string]*tar.Header, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	entries := map[string]*tar.Header{}
+	for n := 0; ; n++ {
+		if n >= lim.MaxEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, lim.MaxEntries)
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read archive %s: %w", p, tarError(err))
+		}
+		abs, err := CleanName(h.Name)
+		if err != nil {
+			return nil, err
+		}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA, tar.TypeDir:
+		case tar.TypeSymlink:
+			if !resolvesInside(abs, h.Linkname) {
+				return nil, fmt.Errorf("%w: symlink %q -> %q points outside the archive", ErrUnsafeArchive, h.Name, h.Linkname)
+			}
+		case tar.TypeLink:
+			if _, err := CleanName(h.Linkname); err != nil {
+				return nil, fmt.Errorf("hardlink %q: %w", h.Name, err)
+			}
+		default:
+			return nil, fmt.Errorf("%w: archive entry %q has type %q", ErrUnsafeArchive, h.Name, string(h.Typeflag))
+		}
+		entries[abs[1:]] = h
+	}
+	return entries, nil
+}
+
+func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
+	dir, err := os.MkdirTemp(o.TempDir, "hull-oci-")
+	if err != nil {
+		return err
+	}
+	im.cleanup = append(im.cleanup, func() error { return os.RemoveAll(dir) })
+	f, err := os.Open(im.Ref.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits}); err != nil {
+		return fmt.Errorf("unpack OCI archive: %w", err)
+	}
+	return im.openLayout(dir, im.Ref.Name, o)
+}
+
+// refNameAnnotation tags a manifest inside an OCI layout.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+func (im *Image) openLayout(dir, tag string, o Options) error {
+	if err := checkBlobSize(filepath.Join(dir, "index.json")); err != nil {
+		return err
+	}
+	ii, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return fmt.Errorf("read OCI layout: %w", err)
+	}
+	idx, err := ii.IndexManifest()
+	if err != nil {
+		return fmt.Errorf("read OCI layout index: %w", err)
+	}
+	var match []v1.Descriptor
+	var names []string
+	for _, d := range idx.Manifests {
+		n := d.Annotations[refNameAnnotation]
+		names = append(names, n)
+		if tag == "" || n == tag || strings.HasSuffix(n, ":"+tag) {
+			match = append(match, d)
+		}
+	}
+	switch {
+	case len(match) == 0 && tag != "":
+		return fmt.Errorf("no image tagged %q in the layout (tags: %s)", tag, strings.Join(names, ", "))
+	case len(match) == 0:
+		return errors.New("the layout holds no image")
+	case len(match) > 1:
+		return fmt.Errorf("the layout holds %d images; name one with :TAG (tags: %s)", len(match), strings.Join(names, ", "))
+	}
+	d := match[0]
+	if n := d.Annotations[refNameAnnotation]; n != "" {
+		im.Tag = n
+		if _, t, ok := strings.Cut(n, ":"); ok && !strings.Contains(t, "/") {
+			im.Tag = t
+		}
+	}
+	parent := ii
+	for depth := 0; d.MediaType.IsIndex(); depth++ {
+		if depth > 4 {
+			return errors.New("OCI layout: indexes nested too deep")
+		}
+		if err := checkBlobSize(blobPath(dir, d.Digest)); err != nil {
+			return err
+		}
+		child, err := parent.ImageIndex(d.Digest)
+		if err != nil {
+			return err
+		}
+		cm, err := child.IndexManifest()
+		if err != nil {
+			return err
+		}
+		next, ok := pickPlatform(cm.Manifests, o.platform())
+		if !ok {
+			return fmt.Errorf("OCI layout: no image for platform %s", o.platform().String())
+		}
+		d, parent = next, child
+	}
+	if err := checkBlobSize(blobPath(dir, d.Digest)); err != nil {
+		return err
+	}
+	img, err := parent.Image(d.Digest)
+	if err != nil {
+		return fmt.Errorf("read OCI layout image %s: %w", d.Digest, err)
+	}
+	im.Image = img
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	for _, l := range m.Layers {
+		im.sizeHints = append(im.sizeHints, l.Size)
+	}
+	return nil
+}
+
+func blobPath(dir string, h v1.Hash) string {
+	return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// checkBlobSize refuses metadata blobs too large to be honest.
+func checkBlobSize(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.Size() > maxMetadataBytes {
+		return fmt.Errorf("%w: %s is %d bytes, more than metadata may be", ErrTooLarge, filepath.Base(p), fi.Size())
+	}
+	return nil
+}
+
+func pickPlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, bool) {
+	for _, d := range ds {
+		if d.Platform != nil && d.Platform.Satisfies(want) {
+			return d, true
+		}
+	}
+	return v1.Descriptor{}, false
+}
+
+// decodeLimited decodes JSON from at most maxMetadataBytes of r.
+func decodeLimited(r io.Reader, v any) error {
+	lr := &limitedReader{r: r, n: maxMetadataBytes, what: "JSON document"}
+	return json.NewDecoder(lr).Decode(v)
+}

@@ -1,0 +1,256 @@
+// Package lint judges an image's configuration and files against a list
+// of checks, in the class of Dockle and section 4 of the CIS Docker
+// Benchmark.
+//
+// Data flow: Run takes an opened image. Config checks read the image
+// configuration once; file checks are asked, per merged file, whether they
+// want it (Match) and, if so, are handed its header and, when they asked
+// for it, its first bytes. The image is walked once for all checks; checks
+// never walk. Checks are plain values in the list All returns.
+package lint
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Subject is what config checks see of an image.
+type Subject struct {
+	// Target is the reference the image was opened by.
+	Target string
+	// Kind is the source the image came from.
+	Kind image.Kind
+	// Tag is the tag the image was reached by, "" if by digest or none.
+	Tag string
+	// ByDigest is true when the reference pinned a digest.
+	ByDigest bool
+	Config   *v1.ConfigFile
+}
+
+// Hit is one thing a check found: where, and what it saw.
+type Hit struct {
+	Path     string // set by file checks
+	Field    string // set by config checks
+	Evidence string
+}
+
+// Want says what a file check needs of a file.
+type Want int
+
+// What a file check can ask for.
+const (
+	Skip    Want = iota // not interested
+	Header              // the tar header is enough
+	Content             // also the first MaxContent bytes
+)
+
+// Check is one lint rule. A check sets Config, or Match and File.
+type Check struct {
+	finding.Rule
+	// Config judges the image configuration.
+	Config func(s *Subject) []Hit
+	// Match is asked for every merged file; it must be cheap.
+	Match func(f *image.File) Want
+	// File judges a file Match wanted; data is nil unless Match said
+	// Content, and holds at most Options.MaxContent bytes.
+	File func(f *image.File, data []byte) []Hit
+	// Collapse merges this check's hits that share a Path into one
+	// finding that counts them (e.g. one per cache directory).
+	Collapse bool
+}
+
+// All returns every check, config checks first.
+func All() []Check {
+	return append(configChecks(), fileChecks()...)
+}
+
+// Options tune Run.
+type Options struct {
+	// Checks to run; default All().
+	Checks []Check
+	// Ignore lists check IDs to skip.
+	Ignore []string
+	// MaxContent bounds the bytes read of one file for content checks.
+	MaxContent int64
+	// OnLayer reports progress; see image.WalkOptions.
+	OnLayer func(index, count int)
+	Logger  *slog.Logger
+}
+
+// Result is what Run found.
+type Result struct {
+	Rules    []finding.Rule
+	Checks   []finding.CheckStatus
+	Findings []finding.Finding
+}
+
+// ErrUnknownCheck is wrapped when an ignore list names no check.
+var ErrUnknownCheck = fmt.Errorf("unknown check ID")
+
+// Run lints an opened image. A check that panics or errs is reported with
+// state error; Run's own error means the image could not be read.
+func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
+	checks := o.Checks
+	if checks == nil {
+		checks = All()
+	}
+	if o.MaxContent <= 0 {
+		o.MaxContent = 1 << 20
+	}
+	res := &Result{}
+	var active []Check
+	for _, id := range o.Ignore {
+		if !slices.ContainsFunc(checks, func(c Check) bool { return c.ID == id }) {
+			return nil, fmt.Errorf("%w %q (see hull lint --list)", ErrUnknownCheck, id)
+		}
+	}
+	for _, c := range checks {
+		res.Rules = append(res.Rules, c.Rule)
+		if slices.Contains(o.Ignore, c.ID) {
+			res.Checks = append(res.Checks, finding.CheckStatus{ID: c.ID, State: finding.StateSkip, Reason: "ignored"})
+			continue
+		}
+		if c.Config != nil && im.Ref.Kind == image.KindDir {
+			res.Checks = append(res.Checks, finding.CheckStatus{ID: c.ID, State: finding.StateSkip, Reason: "a dir: source has no image configuration"})
+			continue
+		}
+		active = append(active, c)
+	}
+	st := make([]checkState, len(active))
+	target := im.Ref.String()
+	subj := subject(im)
+	for i, c := range active {
+		if c.Config != nil {
+			st[i].guard(c.ID, func() {
+				for _, h := range c.Config(subj) {
+					st[i].add(c, target, h, finding.Location{LayerIndex: -1})
+				}
+			})
+		}
+	}
+	buf := make([]byte, o.MaxContent)
+	err := im.Walk(ctx, image.WalkOptions{OnLayer: o.OnLayer}, func(f *image.File) error {
+		var data []byte
+		loaded := false
+		for i, c := range active {
+			if c.Match == nil || st[i].err != "" {
+				continue
+			}
+			var readErr error
+			st[i].guard(c.ID, func() {
+				want := c.Match(f)
+				if want == Skip {
+					return
+				}
+				var d []byte
+				if want == Content {
+					if !loaded {
+						n, err := io.ReadFull(f.Content(), buf)
+						if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+							readErr = fmt.Errorf("read %s: %w", f.Path, err)
+							return
+						}
+						data, loaded = buf[:n], true
+					}
+					d = data
+				}
+				for _, h := range c.File(f, d) {
+					if h.Path == "" {
+						h.Path = f.Path
+					}
+					st[i].add(c, target, h, finding.Location{Layer: f.Layer.String(), LayerIndex: f.LayerIndex})
+				}
+			})
+			if readErr != nil {
+				return readErr
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range active {
+		res.Checks = append(res.Checks, st[i].status(c.ID))
+		res.Findings = append(res.Findings, st[i].findings(c)...)
+	}
+	finding.Sort(res.Findings)
+	return res, nil
+}
+
+// checkState gathers one check's findings and whether it broke.
+type checkState struct {
+	hits  []finding.Finding
+	count map[string]int // Collapse: hits per path
+	err   string
+}
+
+// guard runs fn and turns a panic into a check error, so one broken
+// check is reported instead of taking the whole run down.
+func (s *checkState) guard(id string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.err = fmt.Sprintf("check %s failed: %v", id, r)
+		}
+	}()
+	fn()
+}
+
+func (s *checkState) add(c Check, target string, h Hit, loc finding.Location) {
+	if c.Collapse {
+		if s.count == nil {
+			s.count = map[string]int{}
+		}
+		s.count[h.Path]++
+		if s.count[h.Path] > 1 {
+			return
+		}
+	}
+	loc.Path, loc.Field = h.Path, h.Field
+	s.hits = append(s.hits, finding.Finding{
+		ID: c.ID, Title: c.Title, Severity: c.Severity, Target: target,
+		Location: loc, Evidence: h.Evidence, Remediation: c.Remediation, References: c.References,
+	})
+}
+
+func (s *checkState) findings(c Check) []finding.Finding {
+	if c.Collapse {
+		for i := range s.hits {
+			if n := s.count[s.hits[i].Location.Path]; n > 1 {
+				s.hits[i].Evidence = fmt.Sprintf("%d files, e.g. %s", n, s.hits[i].Evidence)
+			}
+		}
+	}
+	return s.hits
+}
+
+func (s *checkState) status(id string) finding.CheckStatus {
+	switch {
+	case s.err != "":
+		return finding.CheckStatus{ID: id, State: finding.StateError, Reason: s.err}
+	case len(s.hits) > 0:
+		return finding.CheckStatus{ID: id, State: finding.StateFail}
+	}
+	return finding.CheckStatus{ID: id, State: finding.StatePass}
+}
+
+func subject(im *image.Image) *Subject {
+	return &Subject{Target: im.Ref.String(), Kind: im.Ref.Kind, Tag: im.Tag, ByDigest: im.ByDigest, Config: im.Config}
+}
+
+// redact keeps the start of a secret so a person can find it, no more.
+func redact(v string) string {
+	if len(v) <= 4 {
+		return strings.Repeat("*", len(v))
+	}
+	return v[:min(4, len(v)/4)] + strings.Repeat("*", 8)
+}

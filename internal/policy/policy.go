@@ -1,0 +1,128 @@
+// Package policy owns hull's one policy file: what each engine allows.
+//
+// Data flow: Load reads YAML (strictly: unknown fields and duplicate keys
+// are errors), Validate checks values, and engines read the section that
+// concerns them. Today the file holds the lint section; trust, scan and
+// run sections join it as those engines land.
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"go.yaml.in/yaml/v3"
+)
+
+// Version is the only policy format version this build reads.
+const Version = "hull.dev/v1"
+
+// Policy is the whole policy file.
+type Policy struct {
+	APIVersion string `yaml:"apiVersion"`
+	Lint       Lint   `yaml:"lint"`
+}
+
+// Lint says how images are linted.
+type Lint struct {
+	// FailOn is the least severity that fails the run ("" = the CLI default).
+	FailOn string `yaml:"failOn"`
+	// Ignore suppresses checks by ID, each with the reason why.
+	Ignore []Ignore `yaml:"ignore"`
+}
+
+// Ignore suppresses one check.
+type Ignore struct {
+	ID     string `yaml:"id"`
+	Reason string `yaml:"reason"`
+}
+
+// Policy files larger than this are refused.
+const maxPolicyBytes = 1 << 20
+
+// ErrInvalid is wrapped by every policy validation error.
+var ErrInvalid = errors.New("invalid policy")
+
+// LoadFile reads and validates a policy file.
+func LoadFile(path string) (*Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	defer f.Close()
+	p, err := Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("load policy %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Load reads and validates a policy document.
+func Load(r io.Reader) (*Policy, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxPolicyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPolicyBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrInvalid, maxPolicyBytes)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: empty document", ErrInvalid)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: a policy file holds one YAML document", ErrInvalid)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Validate checks the values that YAML decoding cannot.
+func (p *Policy) Validate() error {
+	var errs []string
+	if p.APIVersion != Version {
+		errs = append(errs, fmt.Sprintf("apiVersion is %q, want %q", p.APIVersion, Version))
+	}
+	if p.Lint.FailOn != "" {
+		if _, err := finding.ParseSeverity(p.Lint.FailOn); err != nil {
+			errs = append(errs, "lint.failOn: "+err.Error())
+		}
+	}
+	seen := map[string]bool{}
+	for i, ig := range p.Lint.Ignore {
+		switch {
+		case ig.ID == "":
+			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: id is empty", i))
+		case seen[ig.ID]:
+			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: %s is listed twice", i, ig.ID))
+		case strings.TrimSpace(ig.Reason) == "":
+			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: %s needs a reason", i, ig.ID))
+		}
+		seen[ig.ID] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// IgnoredIDs returns the IDs of the lint checks the policy suppresses.
+func (p *Policy) IgnoredIDs() []string {
+	ids := make([]string, len(p.Lint.Ignore))
+	for i, ig := range p.Lint.Ignore {
+		ids[i] = ig.ID
+	}
+	return ids
+}

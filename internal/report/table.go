@@ -1,0 +1,109 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+var severityColor = map[finding.Severity]string{
+	finding.SeverityCritical: "\x1b[1;31m",
+	finding.SeverityHigh:     "\x1b[31m",
+	finding.SeverityMedium:   "\x1b[33m",
+	finding.SeverityLow:      "\x1b[36m",
+	finding.SeverityInfo:     "\x1b[2m",
+}
+
+// EncodeTable writes a human-readable table, coloured when o.Color is set.
+func EncodeTable(w io.Writer, r Report, o Options) error {
+	r = sorted(r)
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "%s %s: %s\n", r.Tool, r.Command, r.Target)
+	if r.ImageID != "" {
+		fmt.Fprintf(ew, "image ID: %s\n", r.ImageID)
+	}
+	fmt.Fprintln(ew)
+	if len(r.Findings) > 0 {
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
+		for _, f := range r.Findings {
+			sev := strings.ToUpper(f.Severity.String())
+			if o.Color {
+				// Pad before colouring so tabwriter counts visible width only.
+				sev = severityColor[f.Severity] + fmt.Sprintf("%-8s", sev) + "\x1b[0m"
+			}
+			title := f.Title
+			if f.Evidence != "" {
+				title += ": " + oneLine(f.Evidence, 100)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sev, f.ID, location(f.Location), title)
+		}
+		tw.Flush()
+		fmt.Fprintln(ew)
+	}
+	counts := map[finding.Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	var parts []string
+	for s := finding.SeverityCritical; s >= finding.SeverityInfo; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
+		}
+	}
+	summary := fmt.Sprintf("%d findings", len(r.Findings))
+	if len(parts) > 0 {
+		summary += " (" + strings.Join(parts, ", ") + ")"
+	}
+	states := map[finding.State]int{}
+	for _, c := range r.Checks {
+		states[c.State]++
+	}
+	fmt.Fprintf(ew, "%s; %d checks: %d passed, %d failed, %d errors, %d skipped\n", summary,
+		len(r.Checks), states[finding.StatePass], states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
+	for _, c := range r.Checks {
+		if c.State == finding.StateError {
+			fmt.Fprintf(ew, "check %s could not run: %s\n", c.ID, c.Reason)
+		}
+	}
+	return ew.err
+}
+
+func location(l finding.Location) string {
+	switch {
+	case l.Path != "" && l.LayerIndex >= 0:
+		return fmt.Sprintf("%s (layer %d)", l.Path, l.LayerIndex)
+	case l.Path != "":
+		return l.Path
+	case l.Field != "":
+		return l.Field
+	}
+	return "-"
+}
+
+// oneLine flattens s to a single line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// errWriter remembers the first write error so encoders can check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
