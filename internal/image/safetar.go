@@ -111,7 +111,7 @@ type ExtractOptions struct {
 }
 
 // Extract unpacks a tar stream into dst, which must exist. It never writes
-// outside dst: names with "..", links leaving the root, writes through
+// outside dst: absolute names, names with "..", links leaving the root, writes through
 // symlinks, device nodes, FIFOs and oversize content are rejected with an
 // error wrapping ErrUnsafeArchive or ErrTooLarge. Files get at most mode
 // 0755 (no setuid, setgid, sticky or world-write bits), directories 0755.
@@ -153,6 +153,9 @@ func tarError(err error) error {
 }
 
 func extractEntry(root *os.Root, tr *tar.Reader, h *tar.Header, lim Limits, o ExtractOptions, total *int64) error {
+	if strings.HasPrefix(h.Name, "/") {
+		return fmt.Errorf("%w: entry %q has an absolute path", ErrUnsafeArchive, h.Name)
+	}
 	abs, err := CleanName(h.Name)
 	if err != nil {
 		return err

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package testenv
+
+import (
+	"testing"
+	"time"
+)
+
+func unmountUnder(t testing.TB, dir string) {}
+
+func stopProcessesUsing(t testing.TB, dir string, grace time.Duration) {}

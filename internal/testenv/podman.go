@@ -1,0 +1,227 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Podman is an isolated root podman setup: its own storage (vfs driver),
+// run and tmp directories, file locks, network config dir, containers.conf
+// and registries.conf, all under temporary directories. Several Podman
+// values can be used in parallel.
+type Podman struct {
+	t   testing.TB
+	bin string
+	dir string
+	env []string
+
+	mu     sync.Mutex
+	socket string
+}
+
+// PodmanEnv prepares an isolated podman setup for root and returns it.
+// At cleanup the API service (if started) is stopped, all containers are
+// removed, leftover mounts are detached and the directories are deleted.
+//
+// The containers.conf follows this machine's limits: default_ulimits
+// nofile=20000:20000 and nproc=32768:32768 (root cannot raise hard limits),
+// runtime runc, cgroupfs, netns "none" (no bridge networking; pass
+// --network none anyway when using the API, or set NetworkMode "none"),
+// file events logger and lock_type "file". registries.conf marks 127.0.0.1
+// and localhost registries insecure (plain HTTP) and has no unqualified
+// search registries: always use fully qualified names.
+func PodmanEnv(t testing.TB) *Podman {
+	t.Helper()
+	bin := lookPath(t, "podman")
+	lookPath(t, "runc")
+	lookPath(t, "conmon")
+
+	// Not t.TempDir: the directory is removed by the cleanup below, after
+	// the containers and their helper processes are gone, and with retries.
+	dir, err := os.MkdirTemp(shortTmpRoot(), "hull-podman-")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	sub := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		return p
+	}
+	graph, runroot, tmp := sub("root"), sub("run"), sub("tmp")
+	netdir, copytmp := sub("networks"), sub("copytmp")
+
+	storageConf := filepath.Join(dir, "storage.conf")
+	containersConf := filepath.Join(dir, "containers.conf")
+	registriesConf := filepath.Join(dir, "registries.conf")
+	write := func(path, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+	}
+	write(storageConf, fmt.Sprintf(`[storage]
+driver = "vfs"
+graphroot = %q
+runroot = %q
+`, graph, runroot))
+	write(containersConf, fmt.Sprintf(`[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+log_driver = "k8s-file"
+
+[network]
+network_config_dir = %q
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = %q
+lock_type = "file"
+image_copy_tmp_dir = %q
+`, netdir, tmp, copytmp))
+	write(registriesConf, registriesConfContent)
+
+	p := &Podman{t: t, bin: bin, dir: dir}
+	p.env = append(filteredEnviron(),
+		"CONTAINERS_CONF="+containersConf,
+		"CONTAINERS_STORAGE_CONF="+storageConf,
+		"CONTAINERS_REGISTRIES_CONF="+registriesConf,
+		"TMPDIR="+copytmp,
+	)
+	// Runs after the API service (whose cleanup is registered later) stops.
+	t.Cleanup(func() {
+		if _, stderr, err := runErr(p.env, p.bin, "rm", "--all", "--force", "--time", "0"); err != nil {
+			t.Logf("testenv: podman rm --all at cleanup: %v: %s", err, stderr)
+		}
+		stopProcessesUsing(t, dir, 10*time.Second)
+		unmountUnder(t, dir)
+		var err error
+		for i := 0; i < 5; i++ {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+			stopProcessesUsing(t, dir, time.Second)
+			unmountUnder(t, dir)
+		}
+		t.Errorf("testenv: remove podman dir: %v", err)
+	})
+	return p
+}
+
+const registriesConfContent = `unqualified-search-registries = []
+
+[[registry]]
+location = "127.0.0.1"
+insecure = true
+
+[[registry]]
+location = "localhost"
+insecure = true
+`
+
+// filteredEnviron is os.Environ without variables that would point podman or
+// skopeo at other configuration.
+func filteredEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF",
+			"CONTAINER_HOST", "CONTAINER_CONNECTION", "DOCKER_HOST", "TMPDIR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// Env returns the complete environment (os.Environ plus CONTAINERS_CONF,
+// CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF and TMPDIR) under
+// which a podman process uses this setup. Use it for exec.Cmd.Env.
+func (p *Podman) Env() []string {
+	return append([]string(nil), p.env...)
+}
+
+// Dir returns the directory holding this setup's configuration and storage.
+func (p *Podman) Dir() string { return p.dir }
+
+// Command returns an unstarted podman command with this setup's
+// environment, for callers that need stdin or expect failure.
+func (p *Podman) Command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, p.bin, args...)
+	cmd.Env = p.Env()
+	return cmd
+}
+
+// Run runs podman with args in this setup and returns its stdout. The test
+// fails (with stderr in the message) if podman exits non-zero.
+func (p *Podman) Run(args ...string) string {
+	p.t.Helper()
+	return run(p.t, p.env, p.bin, args...)
+}
+
+// Socket starts `podman system service --time=0 unix://SOCK` with this
+// setup's environment (once; later calls return the same path), waits until
+// the Docker-compatible API answers GET /_ping with 200, and returns the
+// socket path. The service is stopped at cleanup. Use it as
+// DOCKER_HOST=unix://PATH or with an http.Client dialing the socket
+// (see UnixClient).
+func (p *Podman) Socket() string {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.socket != "" {
+		return p.socket
+	}
+	sock := filepath.Join(p.dir, "podman.sock")
+	start := time.Now()
+	srv, err := startServer(p.t, p.env, p.bin, "system", "service", "--time=0", "unix://"+sock)
+	if err != nil {
+		p.t.Fatalf("testenv: start podman system service: %v", err)
+	}
+	client := UnixClient(sock)
+	err = srv.waitReady(startTimeout, func() error {
+		resp, err := client.Get("http://d/_ping")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /_ping: %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		p.t.Fatalf("testenv: podman system service: %v", err)
+	}
+	p.t.Logf("testenv: podman API on %s ready in %v", sock, time.Since(start).Round(time.Millisecond))
+	p.socket = sock
+	return sock
+}
+
+// UnixClient returns an http.Client whose requests all go to the unix socket
+// at path, whatever the URL's host (use e.g. "http://d/_ping").
+func UnixClient(path string) *http.Client {
+	return &http.Client{
+		Timeout: 2 * time.Minute,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+			DisableKeepAlives: true,
+		},
+	}
+}
