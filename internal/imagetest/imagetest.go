@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Epoch is the modification time of every entry and the image creation time.
@@ -41,7 +42,9 @@ func File(name, body string, mode int64) Entry { return Entry{Name: name, Body: 
 func Dir(name string, mode int64) Entry { return Entry{Name: name, Type: tar.TypeDir, Mode: mode} }
 
 // Symlink is a symbolic link entry.
-func Symlink(name, target string) Entry { return Entry{Name: name, Type: tar.TypeSymlink, Link: target, Mode: 0o777} }
+func Symlink(name, target string) Entry {
+	return Entry{Name: name, Type: tar.TypeSymlink, Link: target, Mode: 0o777}
+}
 
 // Tar returns the tar stream of entries, in order.
 func Tar(t testing.TB, entries ...Entry) []byte {
@@ -95,18 +98,21 @@ func RawLayer(t testing.TB, data []byte) v1.Layer {
 	t.Helper()
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
-	})
+	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-// Image builds an image from a config and layers; history entries, if
-// given, must match the layers (one per layer) and are recorded in order.
+// Image builds an OCI image from a config and layers; history entries,
+// if given, match the layers (one per layer) and extra ones are recorded
+// as empty-layer steps. OCI media types let skopeo and podman copy it
+// without re-encoding its config, so every copy keeps its image ID.
 func Image(t testing.TB, cfg v1.Config, history []string, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.ConfigFile(base, &v1.ConfigFile{
 		Architecture: "amd64", OS: "linux", Created: v1.Time{Time: Epoch}, Config: cfg,
 		RootFS: v1.RootFS{Type: "layers"},
 	})
