@@ -66,8 +66,10 @@ type Image struct {
 	sizeHints []int64
 	// archiveSize is the size of the file the image came from, if any.
 	archiveSize int64
-	limits      Limits
-	cleanup     []func() error
+	// archive locates layers inside a docker archive; nil otherwise.
+	archive *archiveIndex
+	limits  Limits
+	cleanup []func() error
 }
 
 // Close releases temporary files held for the image.
@@ -242,16 +244,16 @@ const maxMetadataBytes = 4 << 20
 // entries, so that the parser behind it never sees hostile names or
 // oversize metadata.
 func (im *Image) openDockerArchive(p string) error {
-	entries, err := indexArchive(p, im.limits)
+	idx, err := indexArchive(p, im.limits)
 	if err != nil {
 		return err
 	}
-	mf, ok := entries["manifest.json"]
+	mf, ok := idx.entries["manifest.json"]
 	if !ok {
 		return fmt.Errorf("%s is not a docker archive: no manifest.json", p)
 	}
-	if mf.Size > maxMetadataBytes {
-		return fmt.Errorf("%w: manifest.json is %d bytes", ErrTooLarge, mf.Size)
+	if mf.hdr.Size > maxMetadataBytes {
+		return fmt.Errorf("%w: manifest.json is %d bytes", ErrTooLarge, mf.hdr.Size)
 	}
 	opener := func() (io.ReadCloser, error) { return os.Open(p) }
 	m, err := tarball.LoadManifest(opener)
@@ -261,6 +263,19 @@ func (im *Image) openDockerArchive(p string) error {
 	if len(m) != 1 {
 		return fmt.Errorf("docker archive holds %d images; hull reads archives of one image", len(m))
 	}
+	cfg, err := idx.resolve(m[0].Config)
+	if err != nil {
+		return fmt.Errorf("docker archive config: %w", err)
+	}
+	if cfg.hdr.Size > maxMetadataBytes {
+		return fmt.Errorf("%w: config %s is %d bytes", ErrTooLarge, m[0].Config, cfg.hdr.Size)
+	}
+	for _, l := range m[0].Layers {
+		if _, err := idx.resolve(l); err != nil {
+			return fmt.Errorf("docker archive layer: %w", err)
+		}
+	}
+	idx.layers = m[0].Layers
 	if len(m[0].RepoTags) > 0 {
 		if ref, err := name.ParseReference(m[0].RepoTags[0]); err == nil {
 			im.setTag(ref)
@@ -270,7 +285,7 @@ func (im *Image) openDockerArchive(p string) error {
 	if err != nil {
 		return fmt.Errorf("read docker archive: %w", err)
 	}
-	im.Image = img
+	im.Image, im.archive = img, idx
 	if fi, err := os.Stat(p); err == nil {
 		im.archiveSize = fi.Size()
 	}
@@ -279,14 +294,15 @@ func (im *Image) openDockerArchive(p string) error {
 
 // indexArchive reads every header of a tar file once and rejects unsafe
 // names, links and node types.
-func indexArchive(p string, lim Limits) (map[string]*tar.Header, error) {
+func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	entries := map[string]*tar.Header{}
+	cr := &countingReader{r: f}
+	tr := tar.NewReader(cr)
+	idx := &archiveIndex{path: p, entries: map[string]archiveEntry{}}
 	for n := 0; ; n++ {
 		if n >= lim.MaxEntries {
 			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, lim.MaxEntries)
@@ -315,9 +331,9 @@ func indexArchive(p string, lim Limits) (map[string]*tar.Header, error) {
 		default:
 			return nil, fmt.Errorf("%w: archive entry %q has type %q", ErrUnsafeArchive, h.Name, string(h.Typeflag))
 		}
-		entries[abs[1:]] = h
+		idx.entries[abs[1:]] = archiveEntry{hdr: h, offset: cr.n}
 	}
-	return entries, nil
+	return idx, nil
 }
 
 func (im *Image) openOCIArchive(ctx context.Context, o Options) error {

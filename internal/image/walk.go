@@ -8,9 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // Whiteout markers, as the OCI image spec and AUFS define them.
@@ -85,51 +88,190 @@ func (s *shadow) hides(p string) bool {
 // never held in memory; memory grows with the number of paths only. If fn
 // returns fs.SkipAll the walk stops without error.
 func (im *Image) Walk(ctx context.Context, o WalkOptions, fn func(*File) error) error {
-	up := shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}}
+	m := newMerger()
 	n := len(im.layers)
 	for i := n - 1; i >= 0; i-- {
 		if o.OnLayer != nil {
 			o.OnLayer(i, n)
 		}
-		err := im.walkLayer(ctx, i, &up, fn)
+		err := im.readLayer(ctx, i, func(e layerEntry, f *File) error {
+			if !m.admit(e) {
+				return nil
+			}
+			return fn(f)
+		})
 		if errors.Is(err, fs.SkipAll) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("layer %d (%s): %w", i, im.DiffIDs[i], err)
+			return err
 		}
+		m.endLayer()
 	}
 	return nil
 }
 
-// OpenLayer returns the uncompressed tar stream of layer i, bounded by
-// the image's limits: it fails once more bytes come out than the limit
-// or the decompression ratio allows.
-func (im *Image) OpenLayer(i int) (io.ReadCloser, error) {
-	rc, err := im.layers[i].Uncompressed()
-	if err != nil {
-		return nil, err
-	}
-	limit := im.limits.MaxLayerBytes
-	if hint := im.sizeHints[i]; hint > 0 && im.limits.MaxRatio > 0 {
-		if r := max(ratioFloor, hint*im.limits.MaxRatio); r < limit {
-			limit = r
-		}
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{&limitedReader{r: rc, n: limit, what: fmt.Sprintf("layer %d uncompressed", i)}, rc}, nil
+// Visible is an entry of the merged filesystem and what Visit's fn
+// returned for it.
+type Visible struct {
+	Path       string
+	LayerIndex int
+	Value      any
 }
 
-func (im *Image) walkLayer(ctx context.Context, i int, up *shadow, fn func(*File) error) error {
+// VisitOptions tune Visit.
+type VisitOptions struct {
+	// Parallel bounds the layers read at once; default GOMAXPROCS.
+	Parallel int
+	// OnLayer is called as each layer is done, from any goroutine but
+	// never concurrently.
+	OnLayer func(done, count int)
+}
+
+// Visit is Walk for work that can run before the merge is known: it
+// reads the layers concurrently and calls fn for every entry of every
+// layer, hidden or not (fn runs concurrently for different layers, in
+// order within one). When all layers are read it applies whiteouts,
+// opaque directories and upper entries and calls keep, top layer first,
+// with fn's non-nil values for the entries a merged filesystem shows.
+// Memory grows with the number of paths, as in Walk.
+func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any, error), keep func(Visible) error) error {
+	n := len(im.layers)
+	if o.Parallel <= 0 {
+		o.Parallel = runtime.GOMAXPROCS(0)
+	}
+	type recorded struct {
+		e     layerEntry
+		value any
+	}
+	layers := make([][]recorded, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Parallel)
+	var mu sync.Mutex
+	done := 0
+	for i := n - 1; i >= 0; i-- {
+		g.Go(func() error {
+			err := im.readLayer(gctx, i, func(e layerEntry, f *File) error {
+				r := recorded{e: e}
+				if f != nil {
+					v, err := fn(f)
+					if err != nil {
+						return err
+					}
+					r.value = v
+				}
+				layers[i] = append(layers[i], r)
+				return nil
+			})
+			if err == nil && o.OnLayer != nil {
+				mu.Lock()
+				done++
+				o.OnLayer(done, n)
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	m := newMerger()
+	for i := n - 1; i >= 0; i-- {
+		for _, r := range layers[i] {
+			if m.admit(r.e) && r.value != nil {
+				if err := keep(Visible{Path: r.e.path, LayerIndex: i, Value: r.value}); err != nil {
+					return err
+				}
+			}
+		}
+		layers[i] = nil
+		m.endLayer()
+	}
+	return nil
+}
+
+// entryKind classifies a layer entry for merging.
+type entryKind uint8
+
+const (
+	entryDir entryKind = iota
+	entryOther
+	entryWhiteout
+	entryOpaque
+)
+
+// layerEntry is what merging needs to know of one tar entry. For a
+// whiteout, path is the path it deletes; for an opaque marker, the
+// directory it empties.
+type layerEntry struct {
+	path string
+	kind entryKind
+}
+
+// merger applies layers' entries top layer first.
+type merger struct {
+	up, cur shadow
+}
+
+func newMerger() *merger {
+	return &merger{
+		up:  shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}},
+		cur: shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}},
+	}
+}
+
+// admit records e and reports whether it shows in the merged filesystem.
+// Whiteouts and opaque markers act on lower layers only, so they are
+// recorded for the layer and applied by endLayer.
+func (m *merger) admit(e layerEntry) bool {
+	switch e.kind {
+	case entryOpaque:
+		m.cur.cut[e.path] = struct{}{}
+		return false
+	case entryWhiteout:
+		m.cur.hidden[e.path] = struct{}{}
+		m.cur.cut[e.path] = struct{}{}
+		return false
+	}
+	if e.path == "/" || m.up.hides(e.path) {
+		return false
+	}
+	m.cur.hidden[e.path] = struct{}{}
+	if e.kind != entryDir {
+		m.cur.cut[e.path] = struct{}{}
+	}
+	return true
+}
+
+func (m *merger) endLayer() {
+	for p := range m.cur.hidden {
+		m.up.hidden[p] = struct{}{}
+	}
+	for p := range m.cur.cut {
+		m.up.cut[p] = struct{}{}
+	}
+	clear(m.cur.hidden)
+	clear(m.cur.cut)
+}
+
+// readLayer reads layer i once, checking every entry, and calls fn for
+// each; f is nil for whiteout markers, and a regular file's content can
+// be read during the call.
+func (im *Image) readLayer(ctx context.Context, i int, fn func(e layerEntry, f *File) error) error {
+	err := im.readLayerEntries(ctx, i, fn)
+	if err != nil && !errors.Is(err, fs.SkipAll) {
+		return fmt.Errorf("layer %d (%s): %w", i, im.DiffIDs[i], err)
+	}
+	return err
+}
+
+func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEntry, f *File) error) error {
 	rc, err := im.OpenLayer(i)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	cur := shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}}
 	for ord := 0; ; ord++ {
 		if ord&255 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -141,7 +283,9 @@ func (im *Image) walkLayer(ctx context.Context, i int, up *shadow, fn func(*File
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			// Read the padding too, so the diff ID is checked.
+			_, err := io.Copy(io.Discard, rc)
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("read entry %d: %w", ord, tarError(err))
@@ -157,36 +301,25 @@ func (im *Image) walkLayer(ctx context.Context, i int, up *shadow, fn func(*File
 		}
 		dir, base := path.Split(p)
 		dir = path.Clean(dir)
+		var e layerEntry
+		var f *File
 		switch {
 		case base == opaqueMarker:
-			cur.cut[dir] = struct{}{}
-			continue
+			e = layerEntry{path: dir, kind: entryOpaque}
 		case strings.HasPrefix(base, whiteoutPrefix):
-			gone := path.Join(dir, base[len(whiteoutPrefix):])
-			cur.hidden[gone] = struct{}{}
-			cur.cut[gone] = struct{}{}
-			continue
+			e = layerEntry{path: path.Join(dir, base[len(whiteoutPrefix):]), kind: entryWhiteout}
+		default:
+			e = layerEntry{path: p, kind: entryOther}
+			if h.Typeflag == tar.TypeDir {
+				e.kind = entryDir
+			}
+			f = &File{Path: p, Header: h, LayerIndex: i, Layer: im.DiffIDs[i], Ordinal: ord}
+			if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
+				f.r = tr
+			}
 		}
-		if p == "/" || up.hides(p) {
-			continue
-		}
-		cur.hidden[p] = struct{}{}
-		if h.Typeflag != tar.TypeDir {
-			cur.cut[p] = struct{}{}
-		}
-		f := &File{Path: p, Header: h, LayerIndex: i, Layer: im.DiffIDs[i], Ordinal: ord}
-		if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
-			f.r = tr
-		}
-		if err := fn(f); err != nil {
+		if err := fn(e, f); err != nil {
 			return err
 		}
 	}
-	for p := range cur.hidden {
-		up.hidden[p] = struct{}{}
-	}
-	for p := range cur.cut {
-		up.cut[p] = struct{}{}
-	}
-	return nil
 }

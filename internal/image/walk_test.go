@@ -126,3 +126,34 @@ func TestWalkRejectsHostileLayers(t *testing.T) {
 		})
 	}
 }
+
+// TestVisitAgreesWithWalk: the parallel visit keeps exactly the entries
+// the sequential walk shows, with the values computed for them.
+func TestVisitAgreesWithWalk(t *testing.T) {
+	l0 := it.Layer(t, it.Dir("a/", 0o755), it.File("a/x", "0", 0o644), it.File("a/y", "0", 0o644), it.File("b", "0", 0o644), it.Dir("c/", 0o755), it.File("c/z", "0", 0o644))
+	l1 := it.Layer(t, it.File("a/.wh.x", "", 0o644), it.File("b", "1", 0o644), it.File("c/.wh..wh..opq", "", 0o644), it.File("c/w", "1", 0o644))
+	l2 := it.Layer(t, it.Symlink("a", "c"), it.File("d", "2", 0o644))
+	im := fromV1(t, it.Image(t, v1.Config{}, nil, l0, l1, l2))
+	want := merged(t, im)
+	for _, parallel := range []int{1, 2, 3} {
+		var got []string
+		err := im.Visit(context.Background(), VisitOptions{Parallel: parallel}, func(f *File) (any, error) {
+			body, err := io.ReadAll(f.Content())
+			s := fmt.Sprintf("%s %c %d", f.Path, f.Header.Typeflag, f.LayerIndex)
+			if len(body) > 0 {
+				s += " " + string(body)
+			}
+			return s, err
+		}, func(v Visible) error {
+			got = append(got, v.Value.(string))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("parallel %d: visit kept %q, walk showed %q", parallel, got, want)
+		}
+	}
+}

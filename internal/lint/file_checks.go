@@ -86,6 +86,10 @@ func fileChecks() []Check {
 				return Skip
 			},
 			File: func(f *image.File, data []byte) []Hit {
+				// A cheap scan first: the regexp is slow on binary data.
+				if !bytes.Contains(data, []byte("PRIVATE KEY-----")) && !bytes.Contains(data, []byte("PuTTY-User-Key-File-")) {
+					return nil
+				}
 				m := privateKeyRE.Find(data)
 				if m == nil {
 					return nil

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
@@ -81,8 +82,8 @@ type Options struct {
 	Ignore []string
 	// MaxContent bounds the bytes read of one file for content checks.
 	MaxContent int64
-	// OnLayer reports progress; see image.WalkOptions.
-	OnLayer func(index, count int)
+	// OnLayer reports progress; see image.VisitOptions.
+	OnLayer func(done, count int)
 	Logger  *slog.Logger
 }
 
@@ -130,23 +131,33 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 	subj := subject(im)
 	for i, c := range active {
 		if c.Config != nil {
-			st[i].guard(c.ID, func() {
+			st[i].err = guard(c.ID, func() {
 				for _, h := range c.Config(subj) {
 					st[i].add(c, target, h, finding.Location{LayerIndex: -1})
 				}
 			})
 		}
 	}
-	buf := make([]byte, o.MaxContent)
-	err := im.Walk(ctx, image.WalkOptions{OnLayer: o.OnLayer}, func(f *image.File) error {
+	bufs := sync.Pool{New: func() any { b := make([]byte, o.MaxContent); return &b }}
+	var mu sync.Mutex // guards st[i].err from concurrent layers
+	// judge runs the file checks on one file of one layer; the merge
+	// later keeps its hits only if the file shows in the merged image.
+	judge := func(f *image.File) (any, error) {
+		var hits []pending
 		var data []byte
 		loaded := false
+		var bp *[]byte
+		defer func() {
+			if bp != nil {
+				bufs.Put(bp)
+			}
+		}()
 		for i, c := range active {
-			if c.Match == nil || st[i].err != "" {
+			if c.Match == nil {
 				continue
 			}
 			var readErr error
-			st[i].guard(c.ID, func() {
+			err := guard(c.ID, func() {
 				want := c.Match(f)
 				if want == Skip {
 					return
@@ -154,12 +165,13 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 				var d []byte
 				if want == Content {
 					if !loaded {
-						n, err := io.ReadFull(f.Content(), buf)
+						bp = bufs.Get().(*[]byte)
+						n, err := io.ReadFull(f.Content(), *bp)
 						if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 							readErr = fmt.Errorf("read %s: %w", f.Path, err)
 							return
 						}
-						data, loaded = buf[:n], true
+						data, loaded = (*bp)[:n:n], true
 					}
 					d = data
 				}
@@ -167,12 +179,26 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 					if h.Path == "" {
 						h.Path = f.Path
 					}
-					st[i].add(c, target, h, finding.Location{Layer: f.Layer.String(), LayerIndex: f.LayerIndex})
+					hits = append(hits, pending{check: i, hit: h, loc: finding.Location{Layer: f.Layer.String(), LayerIndex: f.LayerIndex}})
 				}
 			})
 			if readErr != nil {
-				return readErr
+				return nil, readErr
 			}
+			if err != "" {
+				mu.Lock()
+				st[i].err = err
+				mu.Unlock()
+			}
+		}
+		if hits == nil {
+			return nil, nil
+		}
+		return hits, nil
+	}
+	err := im.Visit(ctx, image.VisitOptions{OnLayer: o.OnLayer}, judge, func(v image.Visible) error {
+		for _, p := range v.Value.([]pending) {
+			st[p.check].add(active[p.check], target, p.hit, p.loc)
 		}
 		return nil
 	})
@@ -194,15 +220,23 @@ type checkState struct {
 	err   string
 }
 
-// guard runs fn and turns a panic into a check error, so one broken
-// check is reported instead of taking the whole run down.
-func (s *checkState) guard(id string, fn func()) {
+// pending is a file check's hit waiting for the merge to keep its file.
+type pending struct {
+	check int
+	hit   Hit
+	loc   finding.Location
+}
+
+// guard runs fn and turns a panic into a check error message, so one
+// broken check is reported instead of taking the whole run down.
+func guard(id string, fn func()) (msg string) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.err = fmt.Sprintf("check %s failed: %v", id, r)
+			msg = fmt.Sprintf("check %s failed: %v", id, r)
 		}
 	}()
 	fn()
+	return ""
 }
 
 func (s *checkState) add(c Check, target string, h Hit, loc finding.Location) {
