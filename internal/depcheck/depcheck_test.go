@@ -1,0 +1,77 @@
+// Package depcheck holds one test: the import rules of ../shared/design.md,
+// checked on the real package graph with 'go list'.
+package depcheck
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/hull-sec/hull/"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func packages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "github.com/hull-sec/hull/...")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 8 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func short(p string) string { return strings.TrimPrefix(p, mod) }
+
+func TestImportRules(t *testing.T) {
+	engines := []string{"internal/lint", "internal/scan", "internal/verify", "internal/sign", "internal/audit", "internal/profile", "internal/run", "internal/guard"}
+	leaves := []string{"internal/finding", "internal/caps", "internal/report", "internal/policy", "internal/image"}
+	testOnly := []string{"internal/imagetest", "internal/testenv"}
+	for _, p := range packages(t) {
+		name := short(p.ImportPath)
+		for _, imp := range p.Imports {
+			dep := short(imp)
+			switch {
+			case name == "internal/finding" && strings.Contains(imp, "."):
+				t.Errorf("finding must import the standard library only, imports %s", imp)
+			case slices.Contains(leaves, name) && slices.Contains(engines, dep):
+				t.Errorf("leaf %s imports engine %s", name, dep)
+			case dep == "internal/cli" && name != "cmd/hull":
+				t.Errorf("%s imports internal/cli; only cmd/hull may", name)
+			case slices.Contains(testOnly, dep):
+				t.Errorf("%s imports the test helper %s outside a test", name, dep)
+			case (name == "internal/scan" || name == "internal/verify") && (strings.Contains(imp, "docker/docker/client") || strings.Contains(imp, "moby/moby/client")):
+				t.Errorf("%s imports a daemon client %s", name, imp)
+			case (name == "internal/run" && dep == "internal/guard") || (name == "internal/guard" && dep == "internal/run"):
+				t.Errorf("run and guard must not import each other (%s -> %s)", name, dep)
+			}
+		}
+	}
+}
