@@ -29,20 +29,20 @@ lint:
 
 func TestLoadRejects(t *testing.T) {
 	for name, doc := range map[string]string{
-		"empty":          ``,
-		"wrong version":  "apiVersion: hull.dev/v0\n",
-		"no version":     "lint: {}\n",
-		"unknown field":  "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
-		"duplicate key":  "apiVersion: hull.dev/v1\napiVersion: hull.dev/v1\n",
-		"bad severity":   "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",
-		"no reason":      "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - id: root-user\n",
-		"no id":          "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - reason: x\n",
-		"listed twice":   "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - {id: a, reason: x}\n    - {id: a, reason: y}\n",
-		"two documents":  "apiVersion: hull.dev/v1\n---\napiVersion: hull.dev/v1\n",
-		"wrong type":     "apiVersion: hull.dev/v1\nlint: [1, 2]\n",
-		"not yaml":       "{{{{",
-		"alias bomb":     "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\napiVersion: hull.dev/v1\n",
-		"oversize":       "apiVersion: hull.dev/v1\n#" + strings.Repeat("x", maxPolicyBytes) + "\n",
+		"empty":         ``,
+		"wrong version": "apiVersion: hull.dev/v0\n",
+		"no version":    "lint: {}\n",
+		"unknown field": "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
+		"duplicate key": "apiVersion: hull.dev/v1\napiVersion: hull.dev/v1\n",
+		"bad severity":  "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",
+		"no reason":     "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - id: root-user\n",
+		"no id":         "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - reason: x\n",
+		"listed twice":  "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - {id: a, reason: x}\n    - {id: a, reason: y}\n",
+		"two documents": "apiVersion: hull.dev/v1\n---\napiVersion: hull.dev/v1\n",
+		"wrong type":    "apiVersion: hull.dev/v1\nlint: [1, 2]\n",
+		"not yaml":      "{{{{",
+		"alias bomb":    "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\napiVersion: hull.dev/v1\n",
+		"oversize":      "apiVersion: hull.dev/v1\n#" + strings.Repeat("x", maxPolicyBytes) + "\n",
 	} {
 		_, err := Load(strings.NewReader(doc))
 		if !errors.Is(err, ErrInvalid) {
