@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,14 +14,13 @@ import (
 	it "github.com/hull-sec/hull/internal/imagetest"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // FuzzExtract: any byte stream either extracts inside the target or fails;
 // it never panics, hangs or writes outside.
 func FuzzExtract(f *testing.F) {
-	for _, tc := range hostileArchives {
-		f.Add(tc.tar(&testing.T{}))
-	}
+	addSeeds(f)
 	f.Add(it.Tar(&testing.T{}, it.Dir("a/", 0o755), it.File("a/b", "x", 0o644), it.Symlink("a/c", "b"), it.Entry{Name: "a/d", Type: tar.TypeLink, Link: "a/b"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		outer := t.TempDir()
@@ -34,18 +35,55 @@ func FuzzExtract(f *testing.F) {
 
 // FuzzWalk: any layer content is walked or rejected, never a panic.
 func FuzzWalk(f *testing.F) {
-	for _, tc := range hostileArchives {
-		f.Add(tc.tar(&testing.T{}))
-	}
+	addSeeds(f)
 	f.Add(it.Tar(&testing.T{}, it.Dir("d/", 0o755), it.File("d/.wh..wh..opq", "", 0o644), it.File(".wh.x", "", 0o644), it.File("d/f", "f", 0o644)))
+	base := it.Tar(&testing.T{}, it.File("base", "b", 0o644), it.Dir("d/", 0o755), it.File("d/x", "x", 0o644))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		im := fromV1(t, it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("base", "b", 0o644)), it.RawLayer(t, data)))
-		im.limits = testLimits
+		im := rawImage(base, data)
 		_ = im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
 			_, err := io.Copy(io.Discard, f.Content())
 			return err
 		})
+		_ = im.Visit(context.Background(), VisitOptions{}, func(*File) (any, error) { return 1, nil }, func(Visible) error { return nil })
 	})
+}
+
+// addSeeds adds the hostile corpus, less its multi-megabyte cases: large
+// inputs slow the fuzzer's mutation loop to a crawl, and unit tests cover them.
+func addSeeds(f *testing.F) {
+	for _, tc := range hostileArchives {
+		if b := tc.tar(&testing.T{}); len(b) <= 64<<10 {
+			f.Add(b)
+		}
+	}
+}
+
+// rawImage is an image of uncompressed layers built without
+// go-containerregistry's compression, so fuzzing spends its time in hull.
+func rawImage(layers ...[]byte) *Image {
+	im := &Image{Ref: Ref{Kind: KindDir}, limits: testLimits}
+	for _, l := range layers {
+		im.layers = append(im.layers, bytesLayer(l))
+		sum := sha256.Sum256(l)
+		im.DiffIDs = append(im.DiffIDs, v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])})
+		im.sizeHints = append(im.sizeHints, 0)
+	}
+	return im
+}
+
+// bytesLayer is a v1.Layer over an uncompressed tar held in memory.
+type bytesLayer []byte
+
+func (b bytesLayer) Uncompressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+func (b bytesLayer) Compressed() (io.ReadCloser, error)  { return b.Uncompressed() }
+func (b bytesLayer) Size() (int64, error)                { return int64(len(b)), nil }
+func (b bytesLayer) MediaType() (types.MediaType, error) { return types.OCIUncompressedLayer, nil }
+func (b bytesLayer) Digest() (v1.Hash, error)            { return b.DiffID() }
+func (b bytesLayer) DiffID() (v1.Hash, error) {
+	sum := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}, nil
 }
 
 // dockerArchive builds a docker-archive whose manifest.json is given.

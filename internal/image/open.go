@@ -314,7 +314,7 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read archive %s: %w", p, tarError(err))
 		}
-		abs, err := CleanName(h.Name)
+		abs, err := checkHeader(h)
 		if err != nil {
 			return nil, err
 		}
@@ -325,9 +325,6 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 				return nil, fmt.Errorf("%w: symlink %q -> %q points outside the archive", ErrUnsafeArchive, h.Name, h.Linkname)
 			}
 		case tar.TypeLink:
-			if _, err := CleanName(h.Linkname); err != nil {
-				return nil, fmt.Errorf("hardlink %q: %w", h.Name, err)
-			}
 		default:
 			return nil, fmt.Errorf("%w: archive entry %q has type %q", ErrUnsafeArchive, h.Name, string(h.Typeflag))
 		}

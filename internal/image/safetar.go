@@ -76,6 +76,32 @@ func CleanName(name string) (string, error) {
 	return path.Clean("/" + name), nil
 }
 
+// checkHeader validates what every tar reader in hull must refuse,
+// whatever it does next, and returns the entry's clean absolute path:
+// names and hardlink targets that climb out with "..", and sparse
+// entries, which no image tool writes and which expand a few bytes of
+// archive into gigabytes of file.
+func checkHeader(h *tar.Header) (string, error) {
+	p, err := CleanName(h.Name)
+	if err != nil {
+		return "", err
+	}
+	if h.Typeflag == tar.TypeLink {
+		if _, err := CleanName(h.Linkname); err != nil {
+			return "", fmt.Errorf("hardlink %q: %w", h.Name, err)
+		}
+	}
+	if h.Typeflag == tar.TypeGNUSparse {
+		return "", fmt.Errorf("%w: %q is a sparse file", ErrUnsafeArchive, h.Name)
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return "", fmt.Errorf("%w: %q is a sparse file", ErrUnsafeArchive, h.Name)
+		}
+	}
+	return p, nil
+}
+
 // resolvesInside reports whether a link at linkPath pointing at target stays
 // inside the root when resolved lexically.
 func resolvesInside(linkPath, target string) bool {
@@ -156,7 +182,7 @@ func extractEntry(root *os.Root, tr *tar.Reader, h *tar.Header, lim Limits, o Ex
 	if strings.HasPrefix(h.Name, "/") {
 		return fmt.Errorf("%w: entry %q has an absolute path", ErrUnsafeArchive, h.Name)
 	}
-	abs, err := CleanName(h.Name)
+	abs, err := checkHeader(h)
 	if err != nil {
 		return err
 	}
@@ -211,10 +237,7 @@ func extractEntry(root *os.Root, tr *tar.Reader, h *tar.Header, lim Limits, o Ex
 			return fmt.Errorf("%w: symlink %q: %v", ErrUnsafeArchive, h.Name, err)
 		}
 	case tar.TypeLink:
-		target, err := CleanName(h.Linkname)
-		if err != nil {
-			return fmt.Errorf("hardlink %q: %w", h.Name, err)
-		}
+		target, _ := CleanName(h.Linkname) // checked by checkHeader
 		fi, err := root.Lstat(target[1:])
 		if err != nil || !fi.Mode().IsRegular() {
 			return fmt.Errorf("%w: hardlink %q -> %q: target is not a regular file already in the archive", ErrUnsafeArchive, h.Name, h.Linkname)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -80,6 +81,23 @@ var hostileArchives = []hostileCase{
 		return b
 	}, "invalid tar header"},
 	{"random-bytes", func(t *testing.T) []byte { return bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 300) }, "tar"},
+	{"gnu-sparse-old", func(t *testing.T) []byte {
+		b := retype(t, it.Tar(t, it.File("holes", "", 0o644)), tar.TypeGNUSparse)
+		copy(b[257:265], "ustar  \x00")     // GNU magic
+		copy(b[483:495], "77777777777\x00") // realsize: 8 GiB of holes
+		return fixChecksum(b)
+	}, "sparse"},
+	{"gnu-sparse-pax", func(t *testing.T) []byte {
+		// A PAX header announcing GNU sparse format 1.0, then the file.
+		var recs string
+		for _, kv := range [][2]string{{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"}, {"GNU.sparse.name", "holes"}, {"GNU.sparse.realsize", "8589934592"}} {
+			recs += paxRecord(kv[0], kv[1])
+		}
+		pax := retype(t, it.Tar(t, it.File("PaxHeaders/holes", recs, 0o644)), tar.TypeXHeader)
+		sparseMap := "1\n0\n0\n" + strings.Repeat("\x00", 506) // one block
+		file := it.Tar(t, it.File("holes", sparseMap, 0o644))
+		return append(pax[:len(pax)-1024], file...) // drop the first end-of-archive blocks
+	}, "sparse"},
 	{"oversize-file", func(t *testing.T) []byte { return zeros(t, 3<<20) }, "limit"},
 	{"too-many-entries", func(t *testing.T) []byte {
 		var es []it.Entry
@@ -88,6 +106,38 @@ var hostileArchives = []hostileCase{
 		}
 		return it.Tar(t, es...)
 	}, "more than 100 entries"},
+}
+
+// retype changes the type of a tar stream's first entry.
+func retype(t *testing.T, b []byte, flag byte) []byte {
+	b[156] = flag
+	return fixChecksum(b)
+}
+
+// fixChecksum recomputes the first header block's checksum.
+func fixChecksum(b []byte) []byte {
+	sum := 0
+	for i := range 512 {
+		if i >= 148 && i < 156 {
+			sum += ' '
+		} else {
+			sum += int(b[i])
+		}
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// paxRecord encodes one PAX record: "LEN key=value\n", LEN counting itself.
+func paxRecord(k, v string) string {
+	n := len(k) + len(v) + 3
+	for {
+		s := fmt.Sprintf("%d %s=%s\n", n, k, v)
+		if len(s) == n {
+			return s
+		}
+		n = len(s)
+	}
 }
 
 // testLimits are small so bombs and floods trip quickly.
@@ -210,7 +260,7 @@ func TestLayerBombsAreRefused(t *testing.T) {
 func TestWalkRejectsGarbledLayers(t *testing.T) {
 	for _, tc := range hostileArchives {
 		switch tc.name {
-		case "truncated", "garbled-header", "random-bytes", "dotdot", "nested-dotdot", "pax-long-dotdot", "too-many-entries", "hardlink-dotdot":
+		case "truncated", "garbled-header", "random-bytes", "gnu-sparse-old", "gnu-sparse-pax", "dotdot", "nested-dotdot", "pax-long-dotdot", "too-many-entries", "hardlink-dotdot":
 		default:
 			continue // links, devices and absolute names are legal inside a layer
 		}

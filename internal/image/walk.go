@@ -290,14 +290,9 @@ func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEnt
 		if err != nil {
 			return fmt.Errorf("read entry %d: %w", ord, tarError(err))
 		}
-		p, err := CleanName(h.Name)
+		p, err := checkHeader(h)
 		if err != nil {
 			return err
-		}
-		if h.Typeflag == tar.TypeLink {
-			if _, err := CleanName(h.Linkname); err != nil {
-				return fmt.Errorf("hardlink %q: %w", h.Name, err)
-			}
 		}
 		dir, base := path.Split(p)
 		dir = path.Clean(dir)
@@ -315,6 +310,9 @@ func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEnt
 			}
 			f = &File{Path: p, Header: h, LayerIndex: i, Layer: im.DiffIDs[i], Ordinal: ord}
 			if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
+				if h.Size > im.limits.MaxFileBytes {
+					return fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrTooLarge, p, h.Size, im.limits.MaxFileBytes)
+				}
 				f.r = tr
 			}
 		}
