@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -130,6 +131,11 @@ var securitySeverity = map[finding.Severity]string{
 func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 	r = sorted(r)
 	index := map[string]int{}
+	// Tags must be unique: the command goes in once, if named.
+	tags := []string{"security"}
+	if r.Command != "" && r.Command != "security" {
+		tags = append(tags, r.Command)
+	}
 	driver := sarifDriver{Name: r.Tool, Version: r.Version, InformationURI: "https://github.com/hull-sec/hull", Rules: []sarifRule{}}
 	addRule := func(ru finding.Rule) {
 		if _, ok := index[ru.ID]; ok {
@@ -146,11 +152,9 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 			FullDescription:      sarifText{ru.Doc},
 			Help:                 sarifText{help},
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(ru.Severity)},
-			Properties:           sarifRuleProperty{SecuritySeverity: securitySeverity[ru.Severity], Tags: []string{"security", r.Command}},
+			Properties:           sarifRuleProperty{SecuritySeverity: securitySeverity[ru.Severity], Tags: tags},
 		}
-		if len(ru.References) > 0 {
-			sr.HelpURI = ru.References[0]
-		}
+		sr.HelpURI = firstURI(ru.References)
 		driver.Rules = append(driver.Rules, sr)
 	}
 	for _, ru := range r.Rules {
@@ -173,7 +177,7 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 		}
 		loc := sarifLocation{}
 		if f.Location.Path != "" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: strings.TrimPrefix(f.Location.Path, "/")}}
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Location.Path)}}
 		}
 		if f.Location.Field != "" {
 			loc.LogicalLocations = []sarifLogical{{Name: f.Location.Field, FullyQualifiedName: r.Target + "#" + f.Location.Field, Kind: "member"}}
@@ -206,6 +210,25 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+// artifactURI turns a path inside the image into the relative URI reference
+// SARIF requires, escaping what a file name may hold and a URI may
+// not: spaces, '%', '#', '?', backslashes, non-ASCII bytes.
+func artifactURI(path string) string {
+	return (&url.URL{Path: strings.TrimPrefix(path, "/")}).String()
+}
+
+// firstURI returns the first reference that is an absolute URI, as helpUri
+// must be, or "" if none is; references such as "CIS Docker
+// Benchmark 4.1" stay out of it.
+func firstURI(refs []string) string {
+	for _, ref := range refs {
+		if u, err := url.Parse(ref); err == nil && u.IsAbs() {
+			return ref
+		}
+	}
+	return ""
 }
 
 // fingerprint identifies a finding across runs independently of its

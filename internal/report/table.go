@@ -3,8 +3,11 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -27,21 +30,28 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	}
 	fmt.Fprintln(ew)
 	if len(r.Findings) > 0 {
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		// Lay the table out plain, then colour the severity cells: escape
+		// codes of different lengths inside the cells would make tabwriter
+		// misalign the columns.
+		var table strings.Builder
+		tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
 		for _, f := range r.Findings {
-			sev := strings.ToUpper(f.Severity.String())
-			if o.Color {
-				// Pad before colouring so tabwriter counts visible width only.
-				sev = severityColor[f.Severity] + fmt.Sprintf("%-8s", sev) + "\x1b[0m"
-			}
-			title := f.Title
+			title := cell(f.Title)
 			if f.Evidence != "" {
-				title += ": " + oneLine(f.Evidence, 100)
+				title += ": " + cell(oneLine(f.Evidence, 100))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sev, f.ID, location(f.Location), title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(location(f.Location)), title)
 		}
 		tw.Flush()
+		rows := strings.SplitAfter(table.String(), "\n")
+		for i, f := range r.Findings {
+			sev := strings.ToUpper(f.Severity.String())
+			if c, ok := severityColor[f.Severity]; ok && o.Color {
+				rows[i+1] = c + sev + "\x1b[0m" + strings.TrimPrefix(rows[i+1], sev)
+			}
+		}
+		fmt.Fprint(ew, strings.Join(rows, ""))
 		fmt.Fprintln(ew)
 	}
 	counts := map[finding.Severity]int{}
@@ -49,7 +59,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		counts[f.Severity]++
 	}
 	var parts []string
-	for s := finding.SeverityCritical; s >= finding.SeverityInfo; s-- {
+	for s := finding.SeverityCritical; s >= finding.SeverityUnknown; s-- {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
 		}
@@ -66,7 +76,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		len(r.Checks), states[finding.StatePass], states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
 	for _, c := range r.Checks {
 		if c.State == finding.StateError {
-			fmt.Fprintf(ew, "check %s could not run: %s\n", c.ID, c.Reason)
+			fmt.Fprintf(ew, "check %s could not run: %s\n", cell(c.ID), cell(c.Reason))
 		}
 	}
 	return ew.err
@@ -91,6 +101,18 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// cell makes untrusted text safe for one table cell on a terminal: if s holds
+// a control character (a tab or newline would break the table, an escape
+// sequence would reach the terminal) or is not UTF-8, it is written as a Go-quoted string
+// without its quotes.
+func cell(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // errWriter remembers the first write error so encoders can check once.
