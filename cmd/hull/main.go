@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/hull-sec/hull/internal/cli"
@@ -20,6 +21,8 @@ var (
 )
 
 func main() {
+	// hull is short-lived and its heap small: collect less often.
+	debug.SetGCPercent(400)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.NewRoot(cli.BuildInfo{Version: version, Commit: commit}).ExecuteContext(ctx)
 	stop()

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -57,10 +58,6 @@ func (im *Image) OpenLayer(i int) (io.ReadCloser, error) {
 		r = zr
 		closers = append(closers, func() error { zr.Close(); return nil })
 	}
-	ra := newReadAhead(r)
-	r = ra
-	// Stop the read-ahead before closing what it reads from.
-	closers = append(closers, ra.Close)
 	limit := im.limits.MaxLayerBytes
 	if hint := im.sizeHints[i]; hint > 0 && im.limits.MaxRatio > 0 {
 		if byRatio := max(ratioFloor, hint*im.limits.MaxRatio); byRatio < limit {
@@ -69,7 +66,12 @@ func (im *Image) OpenLayer(i int) (io.ReadCloser, error) {
 	}
 	r = &limitedReader{r: r, n: limit, what: fmt.Sprintf("layer %d uncompressed", i)}
 	r = &digestReader{r: r, h: sha256.New(), want: im.DiffIDs[i], layer: i}
-	return &multiCloser{Reader: r, closers: closers}, nil
+	// Reading, inflating and hashing run on the read-ahead goroutine;
+	// the caller's goroutine parses and judges. Stop it before closing
+	// what it reads from.
+	ra := newReadAhead(r)
+	closers = append(closers, ra.Close)
+	return &layerStream{readAhead: ra, closers: closers}, nil
 }
 
 // zstdMaxWindow bounds the memory a zstd frame may demand.
@@ -106,12 +108,15 @@ func (d *digestReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type multiCloser struct {
-	io.Reader
+// layerStream is what OpenLayer returns: the read-ahead, which can skip
+// forward (archive/tar then skips file contents without copying them),
+// and everything to close behind it.
+type layerStream struct {
+	*readAhead
 	closers []func() error
 }
 
-func (m *multiCloser) Close() error {
+func (m *layerStream) Close() error {
 	var errs []error
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		errs = append(errs, m.closers[i]())
@@ -190,9 +195,9 @@ func (c *countingReader) Seek(offset int64, whence int) (int64, error) {
 	return n, err
 }
 
-// readAhead moves decompression to its own goroutine, a bounded number of
-// chunks ahead of the reader, so that inflating a layer and parsing,
-// hashing and checking it use two cores. Memory stays at depth*chunkSize.
+// readAhead moves reading to its own goroutine, a bounded number of
+// chunks ahead of the reader, so that inflating and hashing a layer and
+// parsing and checking it use two cores. Memory stays at depth*chunkSize.
 type readAhead struct {
 	chunks chan []byte
 	free   chan []byte
@@ -201,12 +206,16 @@ type readAhead struct {
 	cur    []byte
 	off    int
 	err    error
+	pos    int64 // bytes consumed by Read and Seek
 }
 
 const (
-	readAheadChunk = 256 << 10
-	readAheadDepth = 8
+	readAheadChunk = 128 << 10
+	readAheadDepth = 4
 )
+
+// chunkPool recycles read-ahead buffers across layers and images.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readAheadChunk); return &b }}
 
 func newReadAhead(r io.Reader) *readAhead {
 	ra := &readAhead{
@@ -216,7 +225,7 @@ func newReadAhead(r io.Reader) *readAhead {
 		errc:   make(chan error, 1),
 	}
 	for range readAheadDepth + 1 {
-		ra.free <- make([]byte, readAheadChunk)
+		ra.free <- *chunkPool.Get().(*[]byte)
 	}
 	go ra.fill(r)
 	return ra
@@ -250,13 +259,24 @@ func (ra *readAhead) fill(r io.Reader) {
 }
 
 func (ra *readAhead) Read(p []byte) (int, error) {
+	if err := ra.next(); err != nil {
+		return 0, err
+	}
+	n := copy(p, ra.cur[ra.off:])
+	ra.off += n
+	ra.pos += int64(n)
+	return n, nil
+}
+
+// next makes ra.cur hold unread bytes, or returns the stream's error.
+func (ra *readAhead) next() error {
 	for ra.off == len(ra.cur) {
 		if ra.cur != nil {
 			ra.free <- ra.cur[:cap(ra.cur)]
 			ra.cur, ra.off = nil, 0
 		}
 		if ra.err != nil {
-			return 0, ra.err
+			return ra.err
 		}
 		c, ok := <-ra.chunks
 		if !ok {
@@ -265,9 +285,30 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		}
 		ra.cur, ra.off = c, 0
 	}
-	n := copy(p, ra.cur[ra.off:])
-	ra.off += n
-	return n, nil
+	return nil
+}
+
+// Seek skips forward only: whence must be io.SeekCurrent and offset not
+// negative. Skipped bytes are still read and hashed upstream, just not
+// copied again. Seeking past the end stops at the end, as archive/tar's
+// check of the last byte then reports.
+func (ra *readAhead) Seek(offset int64, whence int) (int64, error) {
+	if whence != io.SeekCurrent || offset < 0 {
+		return ra.pos, errors.New("layer stream: only forward relative seeks")
+	}
+	for offset > 0 {
+		if err := ra.next(); err != nil {
+			if err == io.EOF {
+				return ra.pos, nil
+			}
+			return ra.pos, err
+		}
+		n := min(offset, int64(len(ra.cur)-ra.off))
+		ra.off += int(n)
+		ra.pos += n
+		offset -= n
+	}
+	return ra.pos, nil
 }
 
 // Close stops the goroutine; the underlying reader is closed by the caller.
@@ -278,6 +319,15 @@ func (ra *readAhead) Close() error {
 		close(ra.done)
 	}
 	for range ra.chunks { // let fill exit if it is blocked sending
+	}
+	// fill has exited: every buffer is in free or held as cur.
+	if ra.cur != nil {
+		ra.free <- ra.cur[:cap(ra.cur)]
+		ra.cur = nil
+	}
+	for len(ra.free) > 0 {
+		b := <-ra.free
+		chunkPool.Put(&b)
 	}
 	return nil
 }

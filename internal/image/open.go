@@ -61,11 +61,10 @@ type Image struct {
 	Config  *v1.ConfigFile
 	DiffIDs []v1.Hash
 	layers  []v1.Layer
-	// sizeHints bound the decompression ratio of each layer: its
-	// compressed size, or the whole archive's, or 0 when unknown.
+	// sizeHints are the stored (usually compressed) size of each layer,
+	// 0 when unknown. They bound the decompression ratio and order the
+	// parallel reads of Visit.
 	sizeHints []int64
-	// archiveSize is the size of the file the image came from, if any.
-	archiveSize int64
 	// archive locates layers inside a docker archive; nil otherwise.
 	archive *archiveIndex
 	limits  Limits
@@ -150,9 +149,6 @@ func (im *Image) load() error {
 	im.ID, im.Config, im.layers, im.DiffIDs = id, cfg, layers, cfg.RootFS.DiffIDs
 	if len(im.sizeHints) != len(layers) {
 		im.sizeHints = make([]int64, len(layers))
-		for i := range im.sizeHints {
-			im.sizeHints[i] = im.archiveSize
-		}
 	}
 	return nil
 }
@@ -271,9 +267,11 @@ func (im *Image) openDockerArchive(p string) error {
 		return fmt.Errorf("%w: config %s is %d bytes", ErrTooLarge, m[0].Config, cfg.hdr.Size)
 	}
 	for _, l := range m[0].Layers {
-		if _, err := idx.resolve(l); err != nil {
+		e, err := idx.resolve(l)
+		if err != nil {
 			return fmt.Errorf("docker archive layer: %w", err)
 		}
+		im.sizeHints = append(im.sizeHints, e.hdr.Size)
 	}
 	idx.layers = m[0].Layers
 	if len(m[0].RepoTags) > 0 {
@@ -286,9 +284,6 @@ func (im *Image) openDockerArchive(p string) error {
 		return fmt.Errorf("read docker archive: %w", err)
 	}
 	im.Image, im.archive = img, idx
-	if fi, err := os.Stat(p); err == nil {
-		im.archiveSize = fi.Size()
-	}
 	return nil
 }
 

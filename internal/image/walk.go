@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -149,7 +151,13 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	g.SetLimit(o.Parallel)
 	var mu sync.Mutex
 	done := 0
-	for i := n - 1; i >= 0; i-- {
+	// Largest layers first, so no big layer starts last and runs alone.
+	order := make([]int, n)
+	for i := range order {
+		order[i] = n - 1 - i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(im.sizeHints[b], im.sizeHints[a]) })
+	for _, i := range order {
 		g.Go(func() error {
 			err := im.readLayer(gctx, i, func(e layerEntry, f *File) error {
 				r := recorded{e: e}

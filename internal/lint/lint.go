@@ -10,10 +10,12 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +54,7 @@ const (
 	Skip    Want = iota // not interested
 	Header              // the tar header is enough
 	Content             // also the first MaxContent bytes
+	Text                // the content, if the file looks like text (no NUL in its first 512 bytes)
 )
 
 // Check is one lint rule. A check sets Config, or Match and File.
@@ -144,14 +147,8 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 	// later keeps its hits only if the file shows in the merged image.
 	judge := func(f *image.File) (any, error) {
 		var hits []pending
-		var data []byte
-		loaded := false
-		var bp *[]byte
-		defer func() {
-			if bp != nil {
-				bufs.Put(bp)
-			}
-		}()
+		data := fileData{f: f, pool: &bufs}
+		defer data.release()
 		for i, c := range active {
 			if c.Match == nil {
 				continue
@@ -159,21 +156,21 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 			var readErr error
 			err := guard(c.ID, func() {
 				want := c.Match(f)
-				if want == Skip {
-					return
-				}
 				var d []byte
-				if want == Content {
-					if !loaded {
-						bp = bufs.Get().(*[]byte)
-						n, err := io.ReadFull(f.Content(), *bp)
-						if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-							readErr = fmt.Errorf("read %s: %w", f.Path, err)
-							return
-						}
-						data, loaded = (*bp)[:n:n], true
+				switch want {
+				case Skip:
+					return
+				case Text:
+					text, err := data.isText()
+					if err != nil || !text {
+						readErr = err
+						return
 					}
-					d = data
+					fallthrough
+				case Content:
+					if d, readErr = data.all(); readErr != nil {
+						return
+					}
 				}
 				for _, h := range c.File(f, d) {
 					if h.Path == "" {
@@ -218,6 +215,56 @@ type checkState struct {
 	hits  []finding.Finding
 	count map[string]int // Collapse: hits per path
 	err   string
+}
+
+// fileData loads one file's bytes for the checks: once, and only as far
+// as they ask.
+type fileData struct {
+	f    *image.File
+	pool *sync.Pool
+	buf  *[]byte
+	n    int
+	eof  bool
+}
+
+// textProbe is how much of a file decides whether it is text.
+const textProbe = 512
+
+func (d *fileData) fill(upto int) error {
+	if d.buf == nil {
+		d.buf = d.pool.Get().(*[]byte)
+	}
+	upto = min(upto, len(*d.buf))
+	for d.n < upto && !d.eof {
+		n, err := d.f.Content().Read((*d.buf)[d.n:upto])
+		d.n += n
+		if err == io.EOF {
+			d.eof = true
+		} else if err != nil {
+			return fmt.Errorf("read %s: %w", d.f.Path, err)
+		}
+	}
+	return nil
+}
+
+func (d *fileData) isText() (bool, error) {
+	if err := d.fill(textProbe); err != nil {
+		return false, err
+	}
+	return bytes.IndexByte((*d.buf)[:min(d.n, textProbe)], 0) < 0, nil
+}
+
+func (d *fileData) all() ([]byte, error) {
+	if err := d.fill(math.MaxInt); err != nil {
+		return nil, err
+	}
+	return (*d.buf)[:d.n:d.n], nil
+}
+
+func (d *fileData) release() {
+	if d.buf != nil {
+		d.pool.Put(d.buf)
+	}
 }
 
 // pending is a file check's hit waiting for the merge to keep its file.
