@@ -115,3 +115,6 @@ awk -v hm="$hull_mean" -v hs="$hull_sd" -v dm="$dockle_mean" -v ds="$dockle_sd" 
   printf "%-8s %18.2f %15.2f\n", "ratio", (hm > 0 ? dm / hm : 0), (hr > 0 ? dr / hr : 0)
   print "(ratio = dockle / hull: above 1 means hull is faster / smaller)"
 }'
+echo
+echo "findings: every Dockle alert and the hull finding that covers it"
+(cd "$root" && go run ./bench/parity "$tools/dockle-out.json" "$tools/hull-out.json" "docker-archive:$IMAGE")
