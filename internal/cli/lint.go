@@ -142,8 +142,11 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 		return undecided(fmt.Errorf("lint %s: %w", ref, err))
 	}
 	rep := report.Report{
-		Tool: "hull", Version: bi.Version, Command: "lint", Target: im.Ref.String(), ImageID: im.ID.String(),
+		Tool: "hull", Version: bi.Version, Command: "lint", Target: im.Ref.String(),
 		Rules: res.Rules, Checks: res.Checks, Findings: res.Findings,
+	}
+	if im.ID.Hex != "" {
+		rep.ImageID = im.ID.String()
 	}
 	out := cmd.OutOrStdout()
 	if f.output != "" {

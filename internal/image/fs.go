@@ -153,6 +153,9 @@ func (fsys *FS) info(p string, n *node) fs.FileInfo {
 
 // readContent re-reads the layer that wrote f up to its entry.
 func (fsys *FS) readContent(f *File) (io.ReadCloser, error) {
+	if fsys.im.dir != "" {
+		return fsys.im.openDirFile(f)
+	}
 	rc, err := fsys.im.OpenLayer(f.LayerIndex)
 	if err != nil {
 		return nil, err

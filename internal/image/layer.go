@@ -82,11 +82,7 @@ func (im *Image) rawLayer(i int) (io.ReadCloser, error) {
 	if im.archive != nil {
 		return im.archive.open(im.archive.layers[i])
 	}
-	l := im.layers[i]
-	if im.Ref.Kind == KindDir {
-		return l.Uncompressed()
-	}
-	return l.Compressed()
+	return im.layers[i].Compressed()
 }
 
 // digestReader hashes what passes and checks the digest at EOF.

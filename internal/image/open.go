@@ -56,7 +56,8 @@ type Image struct {
 	Tag string
 	// ByDigest is true when the reference pinned a manifest digest.
 	ByDigest bool
-	// ID is the digest of the config blob, Docker's image ID.
+	// ID is the digest of the config blob, Docker's image ID; zero for a
+	// dir: source, which has no config.
 	ID      v1.Hash
 	Config  *v1.ConfigFile
 	DiffIDs []v1.Hash
@@ -67,6 +68,8 @@ type Image struct {
 	sizeHints []int64
 	// archive locates layers inside a docker archive; nil otherwise.
 	archive *archiveIndex
+	// dir is the root of a dir: source, whose one layer is the tree.
+	dir     string
 	limits  Limits
 	cleanup []func() error
 }
@@ -147,8 +150,12 @@ func (im *Image) load() error {
 		return fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(layers), len(cfg.RootFS.DiffIDs))
 	}
 	im.ID, im.Config, im.layers, im.DiffIDs = id, cfg, layers, cfg.RootFS.DiffIDs
-	if len(im.sizeHints) != len(layers) {
-		im.sizeHints = make([]int64, len(layers))
+	if im.dir != "" {
+		// A directory has no config to name it and one virtual layer.
+		im.ID, im.DiffIDs = v1.Hash{}, []v1.Hash{{}}
+	}
+	if len(im.sizeHints) != len(im.DiffIDs) {
+		im.sizeHints = make([]int64, len(im.DiffIDs))
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (s *shadow) hides(p string) bool {
 // returns fs.SkipAll the walk stops without error.
 func (im *Image) Walk(ctx context.Context, o WalkOptions, fn func(*File) error) error {
 	m := newMerger()
-	n := len(im.layers)
+	n := len(im.DiffIDs)
 	for i := n - 1; i >= 0; i-- {
 		if o.OnLayer != nil {
 			o.OnLayer(i, n)
@@ -138,7 +138,7 @@ type VisitOptions struct {
 // with fn's non-nil values for the entries a merged filesystem shows.
 // Memory grows with the number of paths, as in Walk.
 func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any, error), keep func(Visible) error) error {
-	n := len(im.layers)
+	n := len(im.DiffIDs)
 	if o.Parallel <= 0 {
 		o.Parallel = runtime.GOMAXPROCS(0)
 	}
@@ -268,12 +268,18 @@ func (m *merger) endLayer() {
 func (im *Image) readLayer(ctx context.Context, i int, fn func(e layerEntry, f *File) error) error {
 	err := im.readLayerEntries(ctx, i, fn)
 	if err != nil && !errors.Is(err, fs.SkipAll) {
+		if im.dir != "" {
+			return fmt.Errorf("read %s: %w", im.dir, err)
+		}
 		return fmt.Errorf("layer %d (%s): %w", i, im.DiffIDs[i], err)
 	}
 	return err
 }
 
 func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEntry, f *File) error) error {
+	if im.dir != "" {
+		return im.readDirEntries(ctx, fn)
+	}
 	rc, err := im.OpenLayer(i)
 	if err != nil {
 		return err

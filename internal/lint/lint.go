@@ -176,7 +176,7 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 					if h.Path == "" {
 						h.Path = f.Path
 					}
-					hits = append(hits, pending{check: i, hit: h, loc: finding.Location{Layer: f.Layer.String(), LayerIndex: f.LayerIndex}})
+					hits = append(hits, pending{check: i, hit: h, loc: fileLocation(f)})
 				}
 			})
 			if readErr != nil {
@@ -215,6 +215,16 @@ type checkState struct {
 	hits  []finding.Finding
 	count map[string]int // Collapse: hits per path
 	err   string
+}
+
+// fileLocation says where a file finding was seen; a dir: source has no
+// layer digest.
+func fileLocation(f *image.File) finding.Location {
+	loc := finding.Location{LayerIndex: f.LayerIndex}
+	if f.Layer.Hex != "" {
+		loc.Layer = f.Layer.String()
+	}
+	return loc
 }
 
 // fileData loads one file's bytes for the checks: once, and only as far

@@ -84,7 +84,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 
 func location(l finding.Location) string {
 	switch {
-	case l.Path != "" && l.LayerIndex >= 0:
+	case l.Path != "" && l.Layer != "":
 		return fmt.Sprintf("%s (layer %d)", l.Path, l.LayerIndex)
 	case l.Path != "":
 		return l.Path
