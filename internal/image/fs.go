@@ -30,7 +30,7 @@ type node struct {
 // Index walks the image once and returns its merged filesystem.
 func (im *Image) Index(ctx context.Context) (*FS, error) {
 	fsys := &FS{im: im, nodes: map[string]*node{"/": {}}}
-	err := im.Walk(ctx, WalkOptions{}, func(f *File) error {
+	err := im.Walk(ctx, func(f *File) error {
 		g := *f
 		g.r = nil
 		fsys.add(&g)

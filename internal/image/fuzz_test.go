@@ -40,7 +40,7 @@ func FuzzWalk(f *testing.F) {
 	base := it.Tar(&testing.T{}, it.File("base", "b", 0o644), it.Dir("d/", 0o755), it.File("d/x", "x", 0o644))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		im := rawImage(base, data)
-		_ = im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
+		_ = im.Walk(context.Background(), func(f *File) error {
 			_, err := io.Copy(io.Discard, f.Content())
 			return err
 		})
@@ -111,7 +111,7 @@ func FuzzDockerArchiveManifest(f *testing.F) {
 			return
 		}
 		defer im.Close()
-		_ = im.Walk(context.Background(), WalkOptions{}, func(*File) error { return nil })
+		_ = im.Walk(context.Background(), func(*File) error { return nil })
 	})
 }
 

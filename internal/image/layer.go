@@ -142,7 +142,7 @@ func (a *archiveIndex) resolve(name string) (archiveEntry, error) {
 			return archiveEntry{}, fmt.Errorf("%s: not in the archive", name)
 		}
 		switch e.hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			return e, nil
 		case tar.TypeSymlink:
 			name = path.Join(path.Dir(path.Clean(name)), e.hdr.Linkname)

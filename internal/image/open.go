@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -43,7 +42,6 @@ type Options struct {
 	// TempDir holds daemon exports and unpacked archives; default os.TempDir.
 	TempDir string
 	Limits  Limits
-	Logger  *slog.Logger
 }
 
 // Image is an opened image: a v1.Image plus what hull reads of it once.
@@ -101,9 +99,6 @@ func Open(ctx context.Context, ref string, o Options) (*Image, error) {
 func OpenRef(ctx context.Context, r Ref, o Options) (*Image, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	im := &Image{Ref: r, limits: o.Limits.orDefault()}
 	var err error
@@ -321,7 +316,7 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 			return nil, err
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeDir:
+		case tar.TypeReg, tar.TypeDir:
 		case tar.TypeSymlink:
 			if !resolvesInside(abs, h.Linkname) {
 				return nil, fmt.Errorf("%w: symlink %q -> %q points outside the archive", ErrUnsafeArchive, h.Name, h.Linkname)

@@ -70,7 +70,7 @@ func CleanName(name string) (string, error) {
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("%w: entry %q climbs out of the root with ..", ErrUnsafeArchive, name)
+			return "", fmt.Errorf("%w: entry %q climbs out of the root (a .. component)", ErrUnsafeArchive, name)
 		}
 	}
 	return path.Clean("/" + name), nil
@@ -203,7 +203,7 @@ func extractEntry(root *os.Root, tr *tar.Reader, h *tar.Header, lim Limits, o Ex
 		if fi, err := root.Lstat(rel); err != nil || !fi.IsDir() {
 			return fmt.Errorf("%w: %q exists and is not a directory", ErrUnsafeArchive, h.Name)
 		}
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg:
 		if h.Size < 0 || h.Size > lim.MaxFileBytes {
 			return fmt.Errorf("%w: file %q is %d bytes (limit %d)", ErrTooLarge, h.Name, h.Size, lim.MaxFileBytes)
 		}

@@ -233,7 +233,7 @@ func TestLayerBombsAreRefused(t *testing.T) {
 			im := fromV1(t, it.Image(t, v1.Config{}, nil, it.RawLayer(t, blob)))
 			im.limits = testLimits
 			im.limits.MaxFileBytes = 1 << 30
-			err := im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
+			err := im.Walk(context.Background(), func(f *File) error {
 				_, err := io.Copy(io.Discard, f.Content())
 				return err
 			})
@@ -245,7 +245,7 @@ func TestLayerBombsAreRefused(t *testing.T) {
 	t.Run("ratio", func(t *testing.T) {
 		im := fromV1(t, it.Image(t, v1.Config{}, nil, it.RawLayer(t, gzipped(t, zeros(t, ratioFloor+(1<<20))))))
 		im.sizeHints[0] = 1000 // claims a 1000-byte layer: the ratio limit is the floor
-		err := im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
+		err := im.Walk(context.Background(), func(f *File) error {
 			_, err := io.Copy(io.Discard, f.Content())
 			return err
 		})
@@ -267,7 +267,7 @@ func TestWalkRejectsGarbledLayers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			im := fromV1(t, it.Image(t, v1.Config{}, nil, it.RawLayer(t, tc.tar(t))))
 			im.limits = testLimits
-			err := im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
+			err := im.Walk(context.Background(), func(f *File) error {
 				_, err := io.Copy(io.Discard, f.Content())
 				return err
 			})

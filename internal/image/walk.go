@@ -51,12 +51,6 @@ func (f *File) Content() io.Reader {
 	return f.r
 }
 
-// WalkOptions tune Walk.
-type WalkOptions struct {
-	// OnLayer is called before each layer is read, top layer first.
-	OnLayer func(index, count int)
-}
-
 // shadow tracks what upper layers hide from lower ones.
 type shadow struct {
 	// hidden: exact paths an upper layer wrote or whited out.
@@ -89,13 +83,10 @@ func (s *shadow) hides(p string) bool {
 // shown, nor are the whiteout markers. Each layer is decompressed once and
 // never held in memory; memory grows with the number of paths only. If fn
 // returns fs.SkipAll the walk stops without error.
-func (im *Image) Walk(ctx context.Context, o WalkOptions, fn func(*File) error) error {
+func (im *Image) Walk(ctx context.Context, fn func(*File) error) error {
 	m := newMerger()
 	n := len(im.DiffIDs)
 	for i := n - 1; i >= 0; i-- {
-		if o.OnLayer != nil {
-			o.OnLayer(i, n)
-		}
 		err := im.readLayer(ctx, i, func(e layerEntry, f *File) error {
 			if !m.admit(e) {
 				return nil
@@ -323,7 +314,7 @@ func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEnt
 				e.kind = entryDir
 			}
 			f = &File{Path: p, Header: h, LayerIndex: i, Layer: im.DiffIDs[i], Ordinal: ord}
-			if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
+			if h.Typeflag == tar.TypeReg {
 				if h.Size > im.limits.MaxFileBytes {
 					return fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrTooLarge, p, h.Size, im.limits.MaxFileBytes)
 				}

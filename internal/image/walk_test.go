@@ -30,7 +30,7 @@ func fromV1(t *testing.T, img v1.Image) *Image {
 func merged(t *testing.T, im *Image) []string {
 	t.Helper()
 	var out []string
-	err := im.Walk(context.Background(), WalkOptions{}, func(f *File) error {
+	err := im.Walk(context.Background(), func(f *File) error {
 		body, err := io.ReadAll(f.Content())
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func TestIndexIsAValidFS(t *testing.T) {
 func TestWalkStopsOnSkipAll(t *testing.T) {
 	im := fromV1(t, it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("a", "1", 0o644), it.File("b", "2", 0o644))))
 	n := 0
-	err := im.Walk(context.Background(), WalkOptions{}, func(*File) error { n++; return fs.SkipAll })
+	err := im.Walk(context.Background(), func(*File) error { n++; return fs.SkipAll })
 	if err != nil || n != 1 {
 		t.Fatalf("walk returned %v after %d files, want nil after 1", err, n)
 	}
@@ -119,7 +119,7 @@ func TestWalkRejectsHostileLayers(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			im := fromV1(t, it.Image(t, v1.Config{}, nil, it.Layer(t, entries...)))
-			err := im.Walk(context.Background(), WalkOptions{}, func(*File) error { return nil })
+			err := im.Walk(context.Background(), func(*File) error { return nil })
 			if err == nil || !strings.Contains(err.Error(), "climbs out") {
 				t.Fatalf("want a clear rejection, got %v", err)
 			}

@@ -55,7 +55,7 @@ func fileChecks() []Check {
 				switch f.Header.Typeflag {
 				case tar.TypeDir:
 					return m&0o002 != 0 && m&0o1000 == 0
-				case tar.TypeReg, tar.TypeRegA:
+				case tar.TypeReg:
 					return m&0o002 != 0
 				}
 				return false
@@ -234,7 +234,7 @@ func headerIf(pred func(*image.File) bool) func(*image.File) Want {
 }
 
 func isReg(f *image.File) bool {
-	return f.Header.Typeflag == tar.TypeReg || f.Header.Typeflag == tar.TypeRegA || f.Header.Typeflag == tar.TypeLink
+	return f.Header.Typeflag == tar.TypeReg || f.Header.Typeflag == tar.TypeLink
 }
 
 // eachRecord calls fn with the colon-separated fields of each

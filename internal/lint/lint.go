@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -28,8 +27,6 @@ import (
 
 // Subject is what config checks see of an image.
 type Subject struct {
-	// Target is the reference the image was opened by.
-	Target string
 	// Kind is the source the image came from.
 	Kind image.Kind
 	// Tag is the tag the image was reached by, "" if by digest or none.
@@ -87,7 +84,6 @@ type Options struct {
 	MaxContent int64
 	// OnLayer reports progress; see image.VisitOptions.
 	OnLayer func(done, count int)
-	Logger  *slog.Logger
 }
 
 // Result is what Run found.
@@ -335,7 +331,7 @@ func (s *checkState) status(id string) finding.CheckStatus {
 }
 
 func subject(im *image.Image) *Subject {
-	return &Subject{Target: im.Ref.String(), Kind: im.Ref.Kind, Tag: im.Tag, ByDigest: im.ByDigest, Config: im.Config}
+	return &Subject{Kind: im.Ref.Kind, Tag: im.Tag, ByDigest: im.ByDigest, Config: im.Config}
 }
 
 // redact keeps the start of a secret so a person can find it, no more.
