@@ -419,3 +419,24 @@ func TestEncodersReportWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTableShortensDeepPaths(t *testing.T) {
+	deep := "/" + strings.Repeat("very-long-directory/", 10) + "id_rsa"
+	r := Report{Tool: "hull", Command: "lint", Target: "x", Findings: []finding.Finding{{
+		ID: "private-key", Title: "Private key", Severity: finding.SeverityHigh,
+		Location: finding.Location{Path: deep, Layer: "sha256:ab", LayerIndex: 2},
+	}}}
+	var table, js bytes.Buffer
+	if err := EncodeTable(&table, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := EncodeJSON(&js, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(table.String(), deep) || !strings.Contains(table.String(), "…") || !strings.Contains(table.String(), "id_rsa (layer 2)") {
+		t.Errorf("table should shorten the path and keep its end:\n%s", table.String())
+	}
+	if !strings.Contains(js.String(), deep) {
+		t.Error("JSON lost the full path")
+	}
+}

@@ -41,7 +41,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 			if f.Evidence != "" {
 				title += ": " + cell(oneLine(f.Evidence, 100))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(location(f.Location)), title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(shorten(location(f.Location), maxLocation)), title)
 		}
 		tw.Flush()
 		rows := strings.SplitAfter(table.String(), "\n")
@@ -92,6 +92,18 @@ func location(l finding.Location) string {
 		return l.Field
 	}
 	return "-"
+}
+
+// maxLocation bounds the location column, so one deep path does not push
+// every title off the screen; the full path is in the JSON and SARIF output.
+const maxLocation = 64
+
+// shorten keeps the end of s, where a path's file name is, in n runes.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return "…" + string(r[len(r)-n+1:])
+	}
+	return s
 }
 
 // oneLine flattens s to a single line of at most n runes.
