@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Registry starts a real Distribution registry (Debian's
@@ -24,11 +26,48 @@ import (
 // equivalent. It has no OCI 1.1 referrers API.
 func Registry(t testing.TB) string {
 	t.Helper()
+	return startRegistry(t, nil)
+}
+
+// RegistryWithAuth starts a registry like Registry that demands HTTP basic
+// auth (Distribution's htpasswd backend, still over plain HTTP): every /v2/
+// request without user and password gets 401 UNAUTHORIZED. It returns
+// "127.0.0.1:PORT" once GET /v2/ with those credentials answers 200.
+func RegistryWithAuth(t testing.TB, user, password string) string {
+	t.Helper()
+	if user == "" || strings.ContainsAny(user, ":\r\n") || strings.ContainsAny(password, "\r\n") {
+		t.Fatalf("testenv: user %q must be non-empty without ':' or newlines, password without newlines", user)
+	}
+	// MinCost: the registry checks the hash on every request.
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatalf("testenv: bcrypt: %v", err)
+	}
+	return startRegistry(t, &basicAuth{user: user, password: password, htpasswd: user + ":" + string(hash) + "\n"})
+}
+
+// basicAuth configures Distribution's htpasswd access controller.
+type basicAuth struct {
+	user, password string
+	htpasswd       string // the file's content: "user:bcrypt-hash\n"
+}
+
+// startRegistry starts docker-registry, with basic auth when auth is not nil.
+func startRegistry(t testing.TB, auth *basicAuth) string {
+	t.Helper()
 	bin := lookPath(t, "docker-registry")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatalf("testenv: %v", err)
+	}
+	authConf := ""
+	if auth != nil {
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(auth.htpasswd), 0o600); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		authConf = fmt.Sprintf("auth:\n  htpasswd:\n    realm: hull-test\n    path: %q\n", htpasswd)
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -40,7 +79,7 @@ func Registry(t testing.TB) string {
 		// registry could answer on addr.
 		id := randomHex()
 		conf := filepath.Join(dir, fmt.Sprintf("config-%d.yml", attempt))
-		if err := os.WriteFile(conf, []byte(registryConfig(addr, data, id)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(registryConfig(addr, data, id)+authConf), 0o644); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
 		start := time.Now()
@@ -51,7 +90,14 @@ func Registry(t testing.TB) string {
 		url := "http://" + addr + "/v2/"
 		client := &http.Client{Timeout: 2 * time.Second}
 		err = srv.waitReady(startTimeout, func() error {
-			resp, err := client.Get(url)
+			req, err := http.NewRequest(http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			if auth != nil {
+				req.SetBasicAuth(auth.user, auth.password)
+			}
+			resp, err := client.Do(req)
 			if err != nil {
 				return err
 			}

@@ -114,6 +114,43 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
+// TestRegistryWithAuth checks that the htpasswd registry answers 401 to
+// anonymous and wrong credentials and 200 to the right ones, over plain HTTP.
+func TestRegistryWithAuth(t *testing.T) {
+	t.Parallel()
+	var reg string
+	timed(t, "RegistryWithAuth start", func() { reg = RegistryWithAuth(t, "hull", "s3cret pass") })
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"", "", http.StatusUnauthorized},
+		{"hull", "wrong", http.StatusUnauthorized},
+		{"other", "s3cret pass", http.StatusUnauthorized},
+		{"hull", "s3cret pass", http.StatusOK},
+	} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+reg+"/v2/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.user != "" {
+			req.SetBasicAuth(c.user, c.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET /v2/ as %q/%q: %s %s, want %d", c.user, c.pass, resp.Status, body, c.want)
+		}
+		if c.want == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("Www-Authenticate"), "Basic ") {
+			t.Errorf("GET /v2/ as %q: WWW-Authenticate = %q, want a Basic challenge", c.user, resp.Header.Get("Www-Authenticate"))
+		}
+	}
+}
+
 // TestImageRoundTrip imports an image built in Go, pushes it to a real
 // registry, pulls it into a second isolated podman, saves it in both archive
 // formats, converts with skopeo and reads it back over the API socket.
