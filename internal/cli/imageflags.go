@@ -38,15 +38,14 @@ func (f *imageFlags) options() (image.Options, error) {
 	return o, nil
 }
 
-// layerProgress prints "layer i/n" to a terminal and nothing otherwise.
-func layerProgress(w io.Writer, what string) (onLayer func(i, n int), done func()) {
+// layerProgress prints "k of n layers read" to a terminal and nothing
+// otherwise.
+func layerProgress(w io.Writer, what string) (onLayer func(done, n int), done func()) {
 	if !isTerminal(w) {
 		return nil, func() {}
 	}
-	seen := 0
-	return func(_, n int) {
-			seen++
-			fmt.Fprintf(w, "\r%s: reading layer %d of %d…", what, seen, n)
+	return func(k, n int) {
+			fmt.Fprintf(w, "\r%s: %d of %d layers read…", what, k, n)
 		}, func() {
 			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", len(what)+40))
 		}
