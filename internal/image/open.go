@@ -173,31 +173,12 @@ func (o Options) platform() v1.Platform {
 }
 
 func (im *Image) openRegistry(ctx context.Context, o Options) error {
-	var nopts []name.Option
-	reg, _, _ := strings.Cut(im.Ref.Name, "/")
-	insecure := slices.Contains(o.InsecureRegistries, reg)
-	if insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	ref, err := name.ParseReference(im.Ref.Name, nopts...)
+	ref, err := parseRegistryRef(im.Ref.Name, o)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRef, err)
+		return err
 	}
 	im.setTag(ref)
-	base := o.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	kc := o.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	img, err := remote.Image(ref,
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(kc),
-		remote.WithPlatform(o.platform()),
-		remote.WithTransport(&plainHTTPGuard{base: base, allowed: o.InsecureRegistries}),
-	)
+	img, err := remote.Image(ref, o.remoteOptions(ctx)...)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ const Version = "hull.dev/v1"
 type Policy struct {
 	APIVersion string `yaml:"apiVersion"`
 	Lint       Lint   `yaml:"lint"`
+	Trust      Trust  `yaml:"trust"`
 }
 
 // Lint says how images are linted.
@@ -112,6 +113,7 @@ func (p *Policy) Validate() error {
 		}
 		seen[ig.ID] = true
 	}
+	errs = append(errs, p.Trust.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}

@@ -1,0 +1,98 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// parseRegistryRef parses a registry reference, marking it insecure
+// (plain HTTP allowed) only when its registry is listed.
+func parseRegistryRef(s string, o Options) (name.Reference, error) {
+	s = strings.TrimPrefix(s, "docker://")
+	var nopts []name.Option
+	reg, _, _ := strings.Cut(s, "/")
+	if slices.Contains(o.InsecureRegistries, reg) {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.ParseReference(s, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRef, err)
+	}
+	return ref, nil
+}
+
+// remoteOptions are the go-containerregistry options every registry
+// call of hull uses: credentials from the keychain, the platform, and
+// the plain-HTTP guard.
+func (o Options) remoteOptions(ctx context.Context) []remote.Option {
+	base := o.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	kc := o.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(kc),
+		remote.WithPlatform(o.platform()),
+		remote.WithTransport(&plainHTTPGuard{base: base, allowed: o.InsecureRegistries}),
+	}
+}
+
+// Resolved is a registry reference pinned to the manifest it names now.
+type Resolved struct {
+	// Repository is "host/path" as containers tools write it
+	// ("docker.io/library/alpine", not "index.docker.io/...").
+	Repository string
+	// Reference is Repository with the tag or digest the caller gave.
+	Reference string
+	// Tag is the tag the caller gave, "" for a digest reference.
+	Tag string
+	// Digest is the manifest (or index) digest the reference names.
+	Digest v1.Hash
+}
+
+// Resolve asks the registry once which manifest ref names. Signatures
+// are then looked up and checked for that digest only, so a tag moved
+// in between cannot swap the image under a verdict.
+func Resolve(ctx context.Context, ref string, o Options) (Resolved, error) {
+	r, err := parseRegistryRef(ref, o)
+	if err != nil {
+		return Resolved{}, err
+	}
+	desc, err := remote.Head(r, o.remoteOptions(ctx)...)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	res := Resolved{Repository: CanonicalRepository(r.Context()), Digest: desc.Digest}
+	switch t := r.(type) {
+	case name.Tag:
+		res.Tag = t.TagStr()
+		res.Reference = res.Repository + ":" + res.Tag
+	case name.Digest:
+		if t.DigestStr() != desc.Digest.String() {
+			return Resolved{}, fmt.Errorf("resolve %s: registry returned digest %s", ref, desc.Digest)
+		}
+		res.Reference = res.Repository + "@" + t.DigestStr()
+	}
+	return res, nil
+}
+
+// CanonicalRepository names a repository the way containers tools and
+// their policies do: Docker Hub is "docker.io".
+func CanonicalRepository(r name.Repository) string {
+	host := r.RegistryStr()
+	if host == name.DefaultRegistry {
+		host = "docker.io"
+	}
+	return host + "/" + r.RepositoryStr()
+}

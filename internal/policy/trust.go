@@ -1,0 +1,195 @@
+package policy
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Trust says which images may run: rules scoped by registry and
+// repository, each naming the signers it accepts.
+type Trust struct {
+	// Default applies to images no rule scopes: "reject" (the default)
+	// or "insecureAcceptAnything".
+	Default string `yaml:"default"`
+	// Rules are matched against the image's repository ("host/path");
+	// the most specific matching scope wins, whatever the order.
+	Rules []TrustRule `yaml:"rules"`
+	// Lookaside says where simple (GPG) signatures of a scope are stored.
+	Lookaside []Lookaside `yaml:"lookaside"`
+}
+
+// TrustRule is one scope's verdict: reject it, accept anything
+// (insecure, and named so), or require signatures.
+type TrustRule struct {
+	// Scope is "host[:port][/path]", with "*" matching within one path
+	// element ("registry.example.com/team/*"); a scope without "*"
+	// also covers the repositories below it.
+	Scope                  string   `yaml:"scope"`
+	Reject                 bool     `yaml:"reject"`
+	InsecureAcceptAnything bool     `yaml:"insecureAcceptAnything"`
+	Require                string   `yaml:"require"` // "any" (default) or "all" of Signers
+	Signers                []Signer `yaml:"signers"`
+}
+
+// Signer is one acceptable signer.
+type Signer struct {
+	Name string     `yaml:"name"`
+	GPG  *GPGSigner `yaml:"gpg"`
+}
+
+// GPGSigner accepts containers "simple signing" signatures made by one
+// of Fingerprints, whose public keys are in Keyring.
+type GPGSigner struct {
+	Keyring      string   `yaml:"keyring"`
+	Fingerprints []string `yaml:"fingerprints"`
+}
+
+// Lookaside is a signature store for a scope: a directory or an
+// http(s) URL laid out as containers-registries.d(5) describes.
+type Lookaside struct {
+	Scope string `yaml:"scope"`
+	Path  string `yaml:"path"`
+	URL   string `yaml:"url"`
+}
+
+// Trust defaults and require values.
+const (
+	TrustReject                 = "reject"
+	TrustInsecureAcceptAnything = "insecureAcceptAnything"
+	RequireAny                  = "any"
+	RequireAll                  = "all"
+)
+
+func (t *Trust) validate() []string {
+	var errs []string
+	if t.Default != "" && t.Default != TrustReject && t.Default != TrustInsecureAcceptAnything {
+		errs = append(errs, fmt.Sprintf("trust.default is %q, want %q or %q", t.Default, TrustReject, TrustInsecureAcceptAnything))
+	}
+	seen := map[string]bool{}
+	for i, r := range t.Rules {
+		at := fmt.Sprintf("trust.rules[%d] (%s)", i, r.Scope)
+		if err := checkScope(r.Scope); err != nil {
+			errs = append(errs, at+": "+err.Error())
+		}
+		if seen[r.Scope] {
+			errs = append(errs, at+": scope listed twice")
+		}
+		seen[r.Scope] = true
+		kinds := 0
+		for _, b := range []bool{r.Reject, r.InsecureAcceptAnything, len(r.Signers) > 0} {
+			if b {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			errs = append(errs, at+": set exactly one of reject, insecureAcceptAnything or signers")
+		}
+		if r.Require != "" && r.Require != RequireAny && r.Require != RequireAll {
+			errs = append(errs, fmt.Sprintf("%s: require is %q, want %q or %q", at, r.Require, RequireAny, RequireAll))
+		}
+		for j, s := range r.Signers {
+			errs = append(errs, s.validate(fmt.Sprintf("%s.signers[%d]", at, j))...)
+		}
+	}
+	for i, l := range t.Lookaside {
+		at := fmt.Sprintf("trust.lookaside[%d] (%s)", i, l.Scope)
+		if err := checkScope(l.Scope); err != nil || strings.Contains(l.Scope, "*") {
+			errs = append(errs, at+": scope must be host[:port][/path] without *")
+		}
+		if (l.Path == "") == (l.URL == "") {
+			errs = append(errs, at+": set one of path or url")
+		}
+		if l.URL != "" {
+			if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "file") {
+				errs = append(errs, at+": url must be https://, http:// or file://")
+			}
+		}
+	}
+	return errs
+}
+
+func (s Signer) validate(at string) []string {
+	var errs []string
+	if s.GPG == nil {
+		return []string{at + ": name one kind of signer (gpg)"}
+	}
+	if s.GPG.Keyring == "" {
+		errs = append(errs, at+".gpg: keyring is required")
+	}
+	if len(s.GPG.Fingerprints) == 0 {
+		errs = append(errs, at+".gpg: list the accepted key fingerprints")
+	}
+	for _, f := range s.GPG.Fingerprints {
+		if len(f) != 40 || strings.Trim(strings.ToUpper(f), "0123456789ABCDEF") != "" {
+			errs = append(errs, fmt.Sprintf("%s.gpg: %q is not a 40-hex-digit fingerprint", at, f))
+		}
+	}
+	return errs
+}
+
+// checkScope validates "host[:port][/path]" with optional "*" elements.
+func checkScope(s string) error {
+	if s == "" {
+		return fmt.Errorf("scope is empty")
+	}
+	if strings.ContainsAny(s, "@ \t\n") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") {
+		return fmt.Errorf("scope %q is not host[:port][/path]", s)
+	}
+	if _, err := path.Match(s, ""); err != nil {
+		return fmt.Errorf("scope %q: %v", s, err)
+	}
+	return nil
+}
+
+// ScopeMatches reports whether a scope covers repo ("host/path"): a glob
+// matches element by element; a plain scope matches itself and what
+// lies below it.
+func ScopeMatches(scope, repo string) bool {
+	if strings.Contains(scope, "*") {
+		ok, _ := path.Match(scope, repo)
+		return ok
+	}
+	return repo == scope || strings.HasPrefix(repo, scope+"/")
+}
+
+// specificity orders matching scopes: no wildcard beats wildcard, then
+// longer literal prefix, then longer scope.
+func specificity(scope string) []int {
+	lit := strings.IndexByte(scope, '*')
+	exact := 0
+	if lit < 0 {
+		lit, exact = len(scope), 1
+	}
+	return []int{exact, lit, len(scope)}
+}
+
+// RuleFor returns the most specific rule whose scope covers repo, or
+// nil when only the default applies.
+func (t *Trust) RuleFor(repo string) *TrustRule {
+	var best *TrustRule
+	for i := range t.Rules {
+		r := &t.Rules[i]
+		if !ScopeMatches(r.Scope, repo) {
+			continue
+		}
+		if best == nil || slices.Compare(specificity(r.Scope), specificity(best.Scope)) > 0 {
+			best = r
+		}
+	}
+	return best
+}
+
+// LookasideFor returns the most specific signature store covering repo.
+func (t *Trust) LookasideFor(repo string) *Lookaside {
+	var best *Lookaside
+	for i := range t.Lookaside {
+		l := &t.Lookaside[i]
+		if ScopeMatches(l.Scope, repo) && (best == nil || len(l.Scope) > len(best.Scope)) {
+			best = l
+		}
+	}
+	return best
+}

@@ -1,0 +1,267 @@
+// Package simplesign implements containers "simple signing": a small JSON
+// payload binding a manifest digest to a docker reference, signed with
+// OpenPGP. It is the format skopeo --sign-by and podman write, and that
+// the signedBy requirement of containers-policy.json(5) checks, so
+// signatures made here verify there and the other way round.
+//
+// Data flow: Sign marshals a Payload and wraps it in an OpenPGP signed
+// message; Verify unwraps a message with a keyring, checks the signature
+// and parses the payload strictly (unknown fields and duplicate keys are
+// errors). Deciding whether the payload matches an image is the caller's.
+package simplesign
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// PayloadType is the only payload type the format defines.
+const PayloadType = "atomic container signature"
+
+// MaxSignatureBytes bounds a signature, as containers/image does.
+const MaxSignatureBytes = 4 << 20
+
+// ErrInvalid is wrapped by every rejection of a signature or payload.
+var ErrInvalid = errors.New("invalid simple signature")
+
+// Payload is what a simple signature asserts.
+type Payload struct {
+	// ManifestDigest is the signed manifest's digest ("sha256:...").
+	ManifestDigest string
+	// DockerReference is the reference the signer meant ("host/repo:tag").
+	DockerReference string
+	// Creator and Timestamp are informational ("optional" in the format).
+	Creator   string
+	Timestamp time.Time
+}
+
+type wirePayload struct {
+	Critical wireCritical   `json:"critical"`
+	Optional map[string]any `json:"optional,omitempty"`
+}
+
+type wireCritical struct {
+	Identity struct {
+		DockerReference string `json:"docker-reference"`
+	} `json:"identity"`
+	Image struct {
+		DockerManifestDigest string `json:"docker-manifest-digest"`
+	} `json:"image"`
+	Type string `json:"type"`
+}
+
+// Marshal encodes the payload as the format defines it.
+func (p Payload) Marshal() ([]byte, error) {
+	var w wirePayload
+	w.Critical.Type = PayloadType
+	w.Critical.Image.DockerManifestDigest = p.ManifestDigest
+	w.Critical.Identity.DockerReference = p.DockerReference
+	w.Optional = map[string]any{}
+	if p.Creator != "" {
+		w.Optional["creator"] = p.Creator
+	}
+	if !p.Timestamp.IsZero() {
+		w.Optional["timestamp"] = p.Timestamp.Unix()
+	}
+	return json.Marshal(w)
+}
+
+// ParsePayload decodes a payload strictly: the critical section must
+// hold exactly the defined fields, and no object may repeat a key (a
+// second docker-manifest-digest must not be able to hide behind the first).
+func ParsePayload(b []byte) (Payload, error) {
+	if err := noDuplicateKeys(b); err != nil {
+		return Payload{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var top struct {
+		Critical json.RawMessage `json:"critical"`
+		Optional json.RawMessage `json:"optional"`
+	}
+	if err := strictDecode(b, &top); err != nil {
+		return Payload{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
+	}
+	var c wireCritical
+	if err := strictDecode(top.Critical, &c); err != nil {
+		return Payload{}, fmt.Errorf("%w: critical section: %v", ErrInvalid, err)
+	}
+	if c.Type != PayloadType {
+		return Payload{}, fmt.Errorf("%w: payload type %q, want %q", ErrInvalid, c.Type, PayloadType)
+	}
+	if c.Image.DockerManifestDigest == "" || c.Identity.DockerReference == "" {
+		return Payload{}, fmt.Errorf("%w: payload lacks the manifest digest or the docker reference", ErrInvalid)
+	}
+	p := Payload{ManifestDigest: c.Image.DockerManifestDigest, DockerReference: c.Identity.DockerReference}
+	if len(top.Optional) > 0 && string(top.Optional) != "null" {
+		var o struct {
+			Creator   string `json:"creator"`
+			Timestamp int64  `json:"timestamp"`
+		}
+		if err := json.Unmarshal(top.Optional, &o); err == nil {
+			p.Creator = o.Creator
+			if o.Timestamp != 0 {
+				p.Timestamp = time.Unix(o.Timestamp, 0).UTC()
+			}
+		}
+	}
+	return p, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// noDuplicateKeys walks a JSON document and fails on a key repeated
+// within one object.
+func noDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		expect bool // next string token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.expect = true // the container was a value
+				}
+				stack = append(stack, &frame{keys: map[string]bool{}, object: t == '{', expect: t == '{'})
+				if len(stack) > 64 {
+					return errors.New("JSON nested too deep")
+				}
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].expect = true
+				}
+				continue
+			}
+		case string:
+			if top != nil && top.object && top.expect {
+				if top.keys[t] {
+					return fmt.Errorf("key %q repeated", t)
+				}
+				top.keys[t] = true
+				top.expect = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.expect = true
+		}
+	}
+}
+
+// Fingerprint renders a key fingerprint as gpg does: upper-case hex.
+func Fingerprint(fp []byte) string { return strings.ToUpper(hex.EncodeToString(fp)) }
+
+// Sign wraps the payload in an OpenPGP signed message made with signer's
+// private key, which must not be passphrase-protected.
+func Sign(signer *openpgp.Entity, p Payload) ([]byte, error) {
+	if signer.PrivateKey == nil {
+		return nil, errors.New("sign: the key has no private part")
+	}
+	if signer.PrivateKey.Encrypted {
+		return nil, errors.New("sign: the private key is passphrase-protected; export an unprotected copy for signing")
+	}
+	body, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	cfg := &packet.Config{DefaultHash: 0, Time: func() time.Time { return p.Timestamp }}
+	if p.Timestamp.IsZero() {
+		cfg.Time = time.Now
+	}
+	w, err := openpgp.Sign(&buf, signer, nil, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	if _, err := w.Write(body); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Verify checks an OpenPGP signed message against keyring and returns
+// its payload and the fingerprints (signing key, then its primary key) of
+// the key that made it. A signature by a key not in the keyring, a bad
+// signature, an encrypted or unsigned message, or a payload that does
+// not parse is an error wrapping ErrInvalid.
+func Verify(sig []byte, keyring openpgp.EntityList) (Payload, []string, error) {
+	if len(sig) > MaxSignatureBytes {
+		return Payload{}, nil, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalid, len(sig), MaxSignatureBytes)
+	}
+	md, err := openpgp.ReadMessage(bytes.NewReader(sig), keyring, nil, nil)
+	if err != nil {
+		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if md.IsEncrypted {
+		return Payload{}, nil, fmt.Errorf("%w: the message is encrypted, not just signed", ErrInvalid)
+	}
+	if !md.IsSigned {
+		return Payload{}, nil, fmt.Errorf("%w: the message is not signed", ErrInvalid)
+	}
+	body, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureBytes))
+	if err != nil {
+		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if md.SignedBy == nil {
+		return Payload{}, nil, fmt.Errorf("%w: signed by key %016X, which the keyring does not hold", ErrInvalid, md.SignedByKeyId)
+	}
+	if md.SignatureError != nil {
+		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, md.SignatureError)
+	}
+	fprs := []string{Fingerprint(md.SignedBy.PublicKey.Fingerprint)}
+	if e := md.SignedBy.Entity; e != nil && e.PrimaryKey != nil {
+		fprs = append(fprs, Fingerprint(e.PrimaryKey.Fingerprint))
+	}
+	p, err := ParsePayload(body)
+	if err != nil {
+		return Payload{}, fprs, err
+	}
+	return p, fprs, nil
+}
+
+// ReadKeyring reads binary or ASCII-armored OpenPGP keys.
+func ReadKeyring(data []byte) (openpgp.EntityList, error) {
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
+		return openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+	}
+	return openpgp.ReadKeyRing(bytes.NewReader(data))
+}
