@@ -24,6 +24,8 @@ type Report struct {
 	Rules    []finding.Rule        `json:"-"`
 	Checks   []finding.CheckStatus `json:"checks"`
 	Findings []finding.Finding     `json:"findings"`
+	// Verdicts are trust decisions, one per image (hull verify).
+	Verdicts []finding.Verdict `json:"verdicts,omitempty"`
 }
 
 // Options tune encoders that have a choice to make.
@@ -73,5 +75,7 @@ func sorted(r Report) Report {
 	if r.Checks == nil {
 		r.Checks = []finding.CheckStatus{}
 	}
+	r.Verdicts = slices.Clone(r.Verdicts)
+	slices.SortStableFunc(r.Verdicts, func(a, b finding.Verdict) int { return strings.Compare(a.Target, b.Target) })
 	return r
 }

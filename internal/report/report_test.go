@@ -134,6 +134,28 @@ var reportCases = []struct {
 }{
 	{"findings", findingsReport},
 	{"clean", cleanReport},
+	{"verdicts", verdictsReport},
+}
+
+// verdictsReport is what hull verify reports: an accepted image, one
+// rejected for a bad signature, one no rule covers.
+func verdictsReport() Report {
+	const d = "sha256:9999999999999999999999999999999999999999999999999999999999999999"
+	return Report{
+		Tool: "hull", Version: "0.0.0-test", Command: "verify", Target: "3 images",
+		Verdicts: []finding.Verdict{
+			{Target: "registry.example/team/b:1", Reference: "registry.example/team/b:1", Digest: d, Rule: "registry.example/team/*",
+				Reason: "rule registry.example/team/*: no valid signature by any accepted signer",
+				Signatures: []finding.SignatureCheck{{Format: "simple-signing", Location: "/sigs/team/b@sha256=99/signature-1",
+					Reason: "release: signature does not match the image: it signs digest sha256:1, the image is " + d}}},
+			{Target: "registry.example/team/a:1", Reference: "registry.example/team/a:1", Digest: d, Rule: "registry.example/team/*", Accepted: true,
+				Reason: "rule registry.example/team/*: valid signature by release",
+				Signatures: []finding.SignatureCheck{{Format: "simple-signing", Location: "/sigs/team/a@sha256=99/signature-1", Valid: true,
+					Signer: "0123456789ABCDEF0123456789ABCDEF01234567", Reason: "signed by release (0123456789ABCDEF0123456789ABCDEF01234567)"}}},
+			{Target: "other.example/x:2", Reference: "other.example/x:2", Digest: d, Rule: "default",
+				Reason: "no rule covers other.example/x and trust.default rejects", Signatures: []finding.SignatureCheck{}},
+		},
+	}
 }
 
 func encode(t *testing.T, e Encoder, r Report, o Options) []byte {

@@ -198,6 +198,20 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 		}
 		results = append(results, res)
 	}
+	if len(r.Verdicts) > 0 {
+		addRule(trustRule)
+	}
+	for _, v := range r.Verdicts {
+		if v.Accepted {
+			continue
+		}
+		results = append(results, sarifResult{
+			RuleID: trustRule.ID, RuleIndex: index[trustRule.ID], Level: "error",
+			Message:             sarifText{v.Target + ": " + v.Reason},
+			Locations:           []sarifLocation{{LogicalLocations: []sarifLogical{{Name: v.Target, FullyQualifiedName: v.Reference + "@" + v.Digest, Kind: "resource"}}}},
+			PartialFingerprints: map[string]string{"hullFinding/v1": fingerprint(finding.Finding{ID: trustRule.ID, Location: finding.Location{Field: v.Reference + "@" + v.Digest}, Evidence: v.Reason})},
+		})
+	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: results,
 		Properties: map[string]string{"target": r.Target}}
 	if r.ImageID != "" {
@@ -210,6 +224,13 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+// trustRule is the SARIF rule behind every rejected verdict.
+var trustRule = finding.Rule{
+	ID: "trust-policy", Title: "Image not trusted", Severity: finding.SeverityHigh,
+	Doc:         "The image has no signature that the trust policy accepts, or a rule rejects it.",
+	Remediation: "Sign the image with a key the policy names, or fix the policy's scope.",
 }
 
 // artifactURI turns a path inside the image into the relative URI reference

@@ -54,6 +54,12 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		fmt.Fprint(ew, strings.Join(rows, ""))
 		fmt.Fprintln(ew)
 	}
+	if len(r.Verdicts) > 0 {
+		writeVerdicts(ew, r.Verdicts, o)
+		if len(r.Findings) == 0 && len(r.Checks) == 0 {
+			return ew.err
+		}
+	}
 	counts := map[finding.Severity]int{}
 	for _, f := range r.Findings {
 		counts[f.Severity]++
@@ -80,6 +86,39 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		}
 	}
 	return ew.err
+}
+
+// writeVerdicts prints one block per image: the verdict, the rule and
+// why, then each signature found and what became of it.
+func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
+	accepted := 0
+	for _, v := range vs {
+		word, colour := "REJECTED", severityColor[finding.SeverityHigh]
+		if v.Accepted {
+			word, colour = "ACCEPTED", "\x1b[32m"
+			accepted++
+		}
+		if o.Color {
+			word = colour + word + "\x1b[0m"
+		}
+		fmt.Fprintf(w, "%s  %s\n", word, cell(v.Target))
+		if v.Reference != "" {
+			fmt.Fprintf(w, "  image:  %s@%s\n", cell(strings.SplitN(v.Reference, "@", 2)[0]), cell(v.Digest))
+		}
+		fmt.Fprintf(w, "  rule:   %s\n  reason: %s\n", cell(v.Rule), cell(v.Reason))
+		for _, s := range v.Signatures {
+			state := "invalid"
+			if s.Valid {
+				state = "valid"
+			}
+			fmt.Fprintf(w, "  - %s %s: %s\n    %s\n", cell(s.Format), state, cell(s.Reason), cell(s.Location))
+		}
+		if len(v.Signatures) == 0 && v.Rule != "default" {
+			fmt.Fprintf(w, "  (no signatures found)\n")
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%d images: %d accepted, %d rejected\n", len(vs), accepted, len(vs)-accepted)
 }
 
 func location(l finding.Location) string {
