@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -148,22 +147,8 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if im.ID.Hex != "" {
 		rep.ImageID = im.ID.String()
 	}
-	out := cmd.OutOrStdout()
-	if f.output != "" {
-		file, err := os.OpenFile(f.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return undecided(err)
-		}
-		defer file.Close()
-		out = file
-	}
-	if err := enc(out, rep, report.Options{Color: isTerminal(out) && os.Getenv("NO_COLOR") == ""}); err != nil {
-		return undecided(fmt.Errorf("write report: %w", err))
-	}
-	if f.output != "" {
-		if err := out.(*os.File).Close(); err != nil {
-			return undecided(err)
-		}
+	if err := writeReport(cmd, enc, rep, f.output); err != nil {
+		return undecided(err)
 	}
 	if finding.AtOrAbove(res.Findings, threshold) {
 		return &ExitError{Code: ExitFail}

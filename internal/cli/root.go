@@ -79,7 +79,7 @@ Images are named the same way by every command:
 		Version:       bi.Version,
 	}
 	root.SetVersionTemplate("hull {{.Version}}\n")
-	root.AddCommand(newVersionCmd(bi), newLintCmd(bi))
+	root.AddCommand(newVersionCmd(bi), newLintCmd(bi), newVerifyCmd(bi), newSignCmd(), newKeyCmd(), newPolicyCmd())
 	return root
 }
 

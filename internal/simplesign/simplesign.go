@@ -265,3 +265,19 @@ func ReadKeyring(data []byte) (openpgp.EntityList, error) {
 	}
 	return openpgp.ReadKeyRing(bytes.NewReader(data))
 }
+
+// MaxSignatures bounds how many signatures of one image are read.
+const MaxSignatures = 64
+
+// SignaturePath is where the n-th (1-based) signature of a manifest lives
+// below a lookaside store, as containers-registries.d(5) lays it out:
+// "<repository path>@<algorithm>=<hex>/signature-<n>". repository is
+// "host/path"; the host is not part of the layout.
+func SignaturePath(repository, digest string, n int) (string, error) {
+	_, repoPath, ok := strings.Cut(repository, "/")
+	algo, hexDigest, ok2 := strings.Cut(digest, ":")
+	if !ok || !ok2 || repoPath == "" || strings.Contains(repoPath, "..") || strings.ContainsAny(hexDigest, "/.") || strings.ContainsAny(algo, "/.") {
+		return "", fmt.Errorf("no lookaside path for %s@%s", repository, digest)
+	}
+	return fmt.Sprintf("%s@%s=%s/signature-%d", repoPath, algo, hexDigest, n), nil
+}

@@ -1,15 +1,16 @@
 // Package testenv starts real container components for hull's integration
 // tests: a Distribution registry (Debian's docker-registry), an isolated root
-// podman setup (CLI and Docker-compatible API socket), skopeo, and a busybox
-// rootfs. Nothing is mocked.
+// podman setup (CLI and Docker-compatible API socket), skopeo, a busybox
+// rootfs, and GnuPG keys with policy.json/registries.d files for containers
+// "simple signing". Nothing is mocked.
 //
 // Every server listens on 127.0.0.1 with a free port or on a unix socket in a
 // temporary directory, every subprocess is started with exec.CommandContext and
 // an argument list, and everything is stopped and removed with t.Cleanup.
 //
 // The binaries are installed by .ci/run (Debian packages podman,
-// docker-registry, skopeo, runc, uidmap, busybox-static). When one is missing
-// the helpers fail the test (they never skip) and say to run .ci/run.
+// docker-registry, skopeo, runc, uidmap, busybox-static, gnupg). When one is
+// missing the helpers fail the test (they never skip) and say to run .ci/run.
 package testenv
 
 import (
@@ -40,6 +41,9 @@ var packageOf = map[string]string{
 	"conmon":          "conmon",
 	"newuidmap":       "uidmap",
 	"busybox":         "busybox-static",
+	"gpg":             "gnupg",
+	"gpgconf":         "gnupg",
+	"gpg-agent":       "gnupg",
 }
 
 // lookPath returns the absolute path of bin or fails the test with a message

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/report"
+	"github.com/hull-sec/hull/internal/verify"
+
+	"github.com/spf13/cobra"
+)
+
+type verifyFlags struct {
+	image      imageFlags
+	policyFile string
+	format     string
+	output     string
+}
+
+func newVerifyCmd(bi BuildInfo) *cobra.Command {
+	var f verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE...",
+		Short: "Decide whether images are trusted under the policy's trust rules",
+		Long: `Verify resolves each registry reference to its manifest digest once, picks the
+most specific trust rule for its repository, finds the signatures stored for that
+digest and checks each against the signers the rule accepts. It prints every
+signature found, whether it counted, and why.
+
+Supported today: containers "simple signing" (GPG) signatures in a lookaside
+store, as skopeo --sign-by, podman and hull sign write them.
+
+Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
+(registry or signature store unreachable, bad policy or reference).`,
+		Example: `  hull verify --policy hull.yaml registry.example.com/team/app:1.4
+  hull verify --policy hull.yaml --format json 127.0.0.1:5000/app:1 127.0.0.1:5000/db:2
+
+  # hull.yaml
+  apiVersion: hull.dev/v1
+  trust:
+    default: reject
+    lookaside:
+      - scope: registry.example.com
+        path: /var/lib/containers/sigstore
+    rules:
+      - scope: registry.example.com/team/*
+        signers:
+          - name: release
+            gpg:
+              keyring: release.pub
+              fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runVerify(cmd, bi, &f, args) },
+	}
+	fl := cmd.Flags()
+	f.image.register(fl)
+	fl.StringVar(&f.policyFile, "policy", "", "the policy `FILE` whose trust section decides (required)")
+	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.FormatNames(), ", "))
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	_ = cmd.MarkFlagRequired("policy")
+	return cmd
+}
+
+func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) error {
+	enc, err := report.Lookup(f.format)
+	if err != nil {
+		return undecided(err)
+	}
+	p, err := policy.LoadFile(f.policyFile)
+	if err != nil {
+		return undecided(err)
+	}
+	opts, err := f.image.options()
+	if err != nil {
+		return undecided(err)
+	}
+	v, err := verify.New(&p.Trust, filepath.Dir(f.policyFile), opts)
+	if err != nil {
+		return undecided(err)
+	}
+	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "verify", Target: strings.Join(refs, ", ")}
+	var failed []error
+	for _, ref := range refs {
+		vd, err := v.Verify(cmd.Context(), ref)
+		if err != nil {
+			failed = append(failed, fmt.Errorf("verify %s: %w", ref, err))
+			continue
+		}
+		rep.Verdicts = append(rep.Verdicts, vd)
+	}
+	if err := writeReport(cmd, enc, rep, f.output); err != nil {
+		return undecided(err)
+	}
+	if len(failed) > 0 {
+		return undecided(errors.Join(failed...))
+	}
+	for _, vd := range rep.Verdicts {
+		if !vd.Accepted {
+			return &ExitError{Code: ExitFail}
+		}
+	}
+	return nil
+}
+
+// writeReport encodes rep to --output, or standard output, colouring
+// only a terminal.
+func writeReport(cmd *cobra.Command, enc report.Encoder, rep report.Report, output string) error {
+	out := cmd.OutOrStdout()
+	var file *os.File
+	if output != "" {
+		var err error
+		if file, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return err
+		}
+		out = file
+	}
+	err := enc(out, rep, report.Options{Color: isTerminal(out) && os.Getenv("NO_COLOR") == ""})
+	if err != nil {
+		err = fmt.Errorf("write report: %w", err)
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

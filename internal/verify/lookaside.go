@@ -1,0 +1,132 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/simplesign"
+)
+
+// fetched is one stored signature, or why it could not be read (too
+// large): a bad entry in the store is an invalid signature, not a reason
+// to ignore the valid ones beside it.
+type fetched struct {
+	location string
+	data     []byte
+	err      error
+}
+
+// simpleSignatures reads signature-1, signature-2, ... for the image's
+// digest from the lookaside store covering its repository, up to the
+// first missing one.
+func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]fetched, error) {
+	store := v.trust.LookasideFor(res.Repository)
+	if store == nil {
+		return nil, nil
+	}
+	get, base, err := v.storeReader(store)
+	if err != nil {
+		return nil, err
+	}
+	var out []fetched
+	for n := 1; n <= simplesign.MaxSignatures; n++ {
+		rel, err := simplesign.SignaturePath(res.Repository, res.Digest.String(), n)
+		if err != nil {
+			return nil, err
+		}
+		data, err := get(ctx, rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if errors.Is(err, errOversize) {
+			out = append(out, fetched{location: base + "/" + rel, err: err})
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read signature %s: %w", base+"/"+rel, err)
+		}
+		out = append(out, fetched{location: base + "/" + rel, data: data})
+	}
+	return out, nil
+}
+
+// storeReader returns a function reading a path below the store.
+func (v *Verifier) storeReader(store *policy.Lookaside) (func(context.Context, string) ([]byte, error), string, error) {
+	dir := store.Path
+	if store.URL != "" {
+		u, err := url.Parse(store.URL)
+		if err != nil {
+			return nil, "", err
+		}
+		if u.Scheme != "file" {
+			return httpReader(u), store.URL, nil
+		}
+		dir = u.Path
+	}
+	dir = v.path(dir)
+	return func(_ context.Context, rel string) ([]byte, error) {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		f, err := root.Open(rel)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readSignature(f)
+	}, dir, nil
+}
+
+var errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
+
+func readSignature(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, simplesign.MaxSignatureBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > simplesign.MaxSignatureBytes {
+		return nil, errOversize
+	}
+	return data, nil
+}
+
+// httpReader reads signatures over HTTPS, or plain HTTP on loopback only.
+func httpReader(base *url.URL) func(context.Context, string) ([]byte, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	return func(ctx context.Context, rel string) ([]byte, error) {
+		if base.Scheme == "http" {
+			if ip := net.ParseIP(base.Hostname()); base.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return nil, fmt.Errorf("refusing plain HTTP to %s: use https", base.Host)
+			}
+		}
+		u := base.JoinPath(rel)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return readSignature(resp.Body)
+		case http.StatusNotFound:
+			return nil, fs.ErrNotExist
+		}
+		return nil, fmt.Errorf("%s: %s", u, resp.Status)
+	}
+}

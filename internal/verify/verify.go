@@ -1,0 +1,253 @@
+// Package verify decides whether images may be trusted under the trust
+// section of hull's policy.
+//
+// Data flow: New loads the policy's keys once. Verify resolves a
+// reference to its manifest digest once, picks the most specific rule for
+// the repository, finds the signatures stored for that digest, checks each
+// against each signer the rule names, and returns a finding.Verdict. A
+// rejection is a verdict with reasons; an error means hull could not
+// decide (registry or signature store unreachable, bad input).
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/simplesign"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Verifier checks images against one trust policy.
+type Verifier struct {
+	trust   *policy.Trust
+	dir     string
+	image   image.Options
+	signers map[*policy.Signer]*gpgSigner
+}
+
+// gpgSigner is a GPG signer with its keyring loaded.
+type gpgSigner struct {
+	name    string
+	keyring openpgp.EntityList
+	allowed []string
+}
+
+// Keyring files larger than this are refused.
+const maxKeyringBytes = 16 << 20
+
+// New loads the keys the policy names. Relative paths are taken from dir,
+// the policy file's directory. A fingerprint the keyring does not hold is
+// an error: the policy could never be satisfied by it.
+func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
+	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]*gpgSigner{}}
+	for i := range t.Rules {
+		for j := range t.Rules[i].Signers {
+			s := &t.Rules[i].Signers[j]
+			if s.GPG == nil {
+				continue
+			}
+			g, err := v.loadGPG(s)
+			if err != nil {
+				return nil, fmt.Errorf("trust rule %s, signer %s: %w", t.Rules[i].Scope, s.Name, err)
+			}
+			v.signers[s] = g
+		}
+	}
+	return v, nil
+}
+
+func (v *Verifier) path(p string) string {
+	if filepath.IsAbs(p) || v.dir == "" {
+		return p
+	}
+	return filepath.Join(v.dir, p)
+}
+
+func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
+	data, err := readLimited(v.path(s.GPG.Keyring), maxKeyringBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read keyring: %w", err)
+	}
+	kr, err := simplesign.ReadKeyring(data)
+	if err != nil {
+		return nil, fmt.Errorf("read keyring %s: %w", s.GPG.Keyring, err)
+	}
+	g := &gpgSigner{name: s.Name, keyring: kr}
+	for _, f := range s.GPG.Fingerprints {
+		f = strings.ToUpper(f)
+		if !keyringHolds(kr, f) {
+			return nil, fmt.Errorf("keyring %s holds no key %s", s.GPG.Keyring, f)
+		}
+		g.allowed = append(g.allowed, f)
+	}
+	return g, nil
+}
+
+func keyringHolds(kr openpgp.EntityList, fpr string) bool {
+	for _, e := range kr {
+		if simplesign.Fingerprint(e.PrimaryKey.Fingerprint) == fpr {
+			return true
+		}
+		for _, sk := range e.Subkeys {
+			if simplesign.Fingerprint(sk.PublicKey.Fingerprint) == fpr {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func readLimited(p string, limit int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d", p, fi.Size(), limit)
+	}
+	return os.ReadFile(p)
+}
+
+// Verify decides about one image reference.
+func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, error) {
+	res, err := image.Resolve(ctx, ref, v.image)
+	if err != nil {
+		return finding.Verdict{}, err
+	}
+	vd := finding.Verdict{Target: ref, Reference: res.Reference, Digest: res.Digest.String(), Signatures: []finding.SignatureCheck{}}
+	rule := v.trust.RuleFor(res.Repository)
+	if rule == nil {
+		vd.Rule = "default"
+		if v.trust.Default == policy.TrustInsecureAcceptAnything {
+			vd.Accepted, vd.Reason = true, "no rule covers "+res.Repository+"; trust.default is insecureAcceptAnything"
+		} else {
+			vd.Reason = "no rule covers " + res.Repository + " and trust.default rejects"
+		}
+		return vd, nil
+	}
+	vd.Rule = rule.Scope
+	switch {
+	case rule.Reject:
+		vd.Reason = "rule " + rule.Scope + " rejects every image"
+		return vd, nil
+	case rule.InsecureAcceptAnything:
+		vd.Accepted, vd.Reason = true, "rule "+rule.Scope+" accepts anything (insecure)"
+		return vd, nil
+	}
+	sigs, err := v.simpleSignatures(ctx, res)
+	if err != nil {
+		return finding.Verdict{}, err
+	}
+	satisfied := make([]bool, len(rule.Signers))
+	for _, sig := range sigs {
+		check := finding.SignatureCheck{Format: "simple-signing", Location: sig.location}
+		if sig.err != nil {
+			check.Reason = sig.err.Error()
+			vd.Signatures = append(vd.Signatures, check)
+			continue
+		}
+		var reasons []string
+		for i := range rule.Signers {
+			g := v.signers[&rule.Signers[i]]
+			if g == nil {
+				continue
+			}
+			signer, err := g.check(sig.data, res)
+			if err != nil {
+				reasons = append(reasons, g.name+": "+err.Error())
+				continue
+			}
+			satisfied[i] = true
+			check.Valid, check.Signer, check.Reason = true, signer, "signed by "+g.name+" ("+signer+")"
+		}
+		if !check.Valid {
+			check.Reason = strings.Join(reasons, "; ")
+		}
+		vd.Signatures = append(vd.Signatures, check)
+	}
+	vd.Accepted, vd.Reason = decide(rule, satisfied, len(sigs), v.trust.LookasideFor(res.Repository) != nil)
+	return vd, nil
+}
+
+// decide applies the rule's any/all requirement.
+func decide(rule *policy.TrustRule, satisfied []bool, found int, store bool) (bool, string) {
+	var ok, missing []string
+	for i, s := range satisfied {
+		if s {
+			ok = append(ok, rule.Signers[i].Name)
+		} else {
+			missing = append(missing, rule.Signers[i].Name)
+		}
+	}
+	switch {
+	case rule.Require == policy.RequireAll && len(missing) == 0,
+		rule.Require != policy.RequireAll && len(ok) > 0:
+		return true, "rule " + rule.Scope + ": valid signature by " + strings.Join(ok, ", ")
+	case !store:
+		return false, "rule " + rule.Scope + " requires signatures, but no lookaside store covers this repository"
+	case found == 0:
+		return false, "rule " + rule.Scope + " requires signatures and none were found"
+	case rule.Require == policy.RequireAll:
+		return false, "rule " + rule.Scope + " requires all signers; no valid signature by " + strings.Join(missing, ", ")
+	}
+	return false, "rule " + rule.Scope + ": no valid signature by any accepted signer"
+}
+
+// ErrMismatch is wrapped when a valid signature is about another image.
+var ErrMismatch = errors.New("signature does not match the image")
+
+// check verifies one simple signature for the resolved image and
+// returns the signing key's fingerprint.
+func (g *gpgSigner) check(sig []byte, res image.Resolved) (string, error) {
+	p, fprs, err := simplesign.Verify(sig, g.keyring)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(fprs, func(f string) bool { return slices.Contains(g.allowed, f) }) {
+		return "", fmt.Errorf("signed by key %s, which the policy does not accept", fprs[0])
+	}
+	if p.ManifestDigest != res.Digest.String() {
+		return "", fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.ManifestDigest, res.Digest)
+	}
+	if err := matchIdentity(p.DockerReference, res); err != nil {
+		return "", err
+	}
+	return fprs[0], nil
+}
+
+// matchIdentity applies containers' default signedIdentity,
+// matchRepoDigestOrExact: a tag must be signed for exactly, a digest
+// reference needs only the same repository.
+func matchIdentity(signed string, res image.Resolved) error {
+	r, err := name.ParseReference(signed, name.StrictValidation)
+	if err != nil {
+		return fmt.Errorf("%w: signed identity %q does not parse: %v", ErrMismatch, signed, err)
+	}
+	repo := image.CanonicalRepository(r.Context())
+	if res.Tag == "" {
+		if repo != res.Repository {
+			return fmt.Errorf("%w: signed for repository %s, not %s", ErrMismatch, repo, res.Repository)
+		}
+		return nil
+	}
+	t, ok := r.(name.Tag)
+	if !ok || repo+":"+t.TagStr() != res.Reference {
+		return fmt.Errorf("%w: signed for %s, not %s", ErrMismatch, signed, res.Reference)
+	}
+	return nil
+}
