@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/hull-sec/hull/internal/export"
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/verify"
@@ -40,6 +41,50 @@ Exit codes: 0 valid; 1 invalid; 2 unreadable.`,
 			return err
 		},
 	}
-	p.AddCommand(validate)
+	var to, out string
+	exp := &cobra.Command{
+		Use:   "export FILE",
+		Short: "Write the trust policy in a runtime's own format, for it to enforce",
+		Long: `Export writes the trust section of FILE for another runtime to enforce with no
+hull in the path.
+
+--to containers writes, into --out:
+  policy.json            containers-policy.json(5) for Podman, Buildah, skopeo, CRI-O
+  registries.d/hull.yaml where each scope's simple signatures are (lookaside)
+  keys/rule-N-M.gpg      keyrings holding exactly the keys each rule accepts
+
+Every rule it cannot express is printed as NOT ENFORCED, never dropped
+silently; approximations are printed too. Install with, e.g.:
+  cp OUT/policy.json /etc/containers/policy.json
+  cp OUT/registries.d/hull.yaml /etc/containers/registries.d/`,
+		Example: `  hull policy export --to containers --out /tmp/hull-containers hull.yaml
+  podman pull --signature-policy /tmp/hull-containers/policy.json registry.example.com/team/app:1.4`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to != "containers" {
+				return undecided(fmt.Errorf("--to %q: the only target today is containers", to))
+			}
+			pol, err := policy.LoadFile(args[0])
+			if err != nil {
+				return undecided(err)
+			}
+			res, err := export.Containers(&pol.Trust, filepath.Dir(args[0]), out)
+			if err != nil {
+				return undecided(err)
+			}
+			w := cmd.OutOrStdout()
+			for _, f := range res.Files {
+				fmt.Fprintln(w, "wrote", f)
+			}
+			for _, n := range res.Notes {
+				fmt.Fprintln(w, "note:", n)
+			}
+			return nil
+		},
+	}
+	exp.Flags().StringVar(&to, "to", "containers", "target `FORMAT`: containers")
+	exp.Flags().StringVar(&out, "out", "", "`DIR` to write into (required)")
+	_ = exp.MarkFlagRequired("out")
+	p.AddCommand(validate, exp)
 	return p
 }

@@ -1,0 +1,222 @@
+// Package export turns hull's trust policy into the files other runtimes
+// enforce themselves.
+//
+// Data flow: Containers maps each trust rule to a containers-policy.json(5)
+// requirement and each lookaside store to a containers-registries.d(5)
+// entry, writes a keyring holding exactly the keys a rule accepts, and
+// lists every rule it cannot express instead of dropping it. Podman,
+// Buildah, skopeo and CRI-O then enforce the policy with no hull in the
+// path.
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/simplesign"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Result lists what Containers wrote and what it could not express.
+type Result struct {
+	Files []string
+	// Notes say, per rule, what containers tools enforce differently
+	// or not at all.
+	Notes []string
+}
+
+// requirement is one containers-policy.json requirement.
+type requirement struct {
+	Type    string `json:"type"`
+	KeyType string `json:"keyType,omitempty"`
+	KeyPath string `json:"keyPath,omitempty"`
+}
+
+type containersPolicy struct {
+	Default    []requirement                       `json:"default"`
+	Transports map[string]map[string][]requirement `json:"transports"`
+}
+
+// localTransports are accepted as they are: hull's trust rules scope
+// images in registries, and images already on the machine got there
+// through them.
+var localTransports = []string{"containers-storage", "docker-archive", "docker-daemon", "oci", "oci-archive", "dir"}
+
+// Containers writes policy.json, registries.d/hull.yaml and keys/ into
+// outDir. Relative paths in the policy are taken from policyDir.
+func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
+	var res Result
+	abs := func(p string) (string, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(policyDir, p)
+		}
+		return filepath.Abs(p)
+	}
+	outDir, err := filepath.Abs(outDir)
+	if err != nil {
+		return res, err
+	}
+	for _, d := range []string{outDir, filepath.Join(outDir, "keys"), filepath.Join(outDir, "registries.d")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return res, err
+		}
+	}
+	cp := containersPolicy{Default: []requirement{{Type: "reject"}}, Transports: map[string]map[string][]requirement{"docker": {}}}
+	if t.Default == policy.TrustInsecureAcceptAnything {
+		cp.Default = []requirement{{Type: "insecureAcceptAnything"}}
+	}
+	for _, tr := range localTransports {
+		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
+	}
+	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
+	for i, r := range t.Rules {
+		scope, note, ok := containersScope(r.Scope)
+		if !ok {
+			res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, note))
+			continue
+		}
+		if note != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("rule %s: %s", r.Scope, note))
+		}
+		switch {
+		case r.Reject:
+			cp.Transports["docker"][scope] = []requirement{{Type: "reject"}}
+		case r.InsecureAcceptAnything:
+			cp.Transports["docker"][scope] = []requirement{{Type: "insecureAcceptAnything"}}
+		default:
+			reqs, files, err := signedBy(i, r, abs, outDir)
+			if err != nil {
+				return res, fmt.Errorf("rule %s: %w", r.Scope, err)
+			}
+			cp.Transports["docker"][scope] = reqs
+			res.Files = append(res.Files, files...)
+		}
+	}
+	pj, err := json.MarshalIndent(cp, "", "  ")
+	if err != nil {
+		return res, err
+	}
+	policyPath := filepath.Join(outDir, "policy.json")
+	if err := os.WriteFile(policyPath, append(pj, '\n'), 0o644); err != nil {
+		return res, err
+	}
+	res.Files = append(res.Files, policyPath)
+	rd, err := registriesD(t, abs)
+	if err != nil {
+		return res, err
+	}
+	rdPath := filepath.Join(outDir, "registries.d", "hull.yaml")
+	if err := os.WriteFile(rdPath, rd, 0o644); err != nil {
+		return res, err
+	}
+	res.Files = append(res.Files, rdPath)
+	return res, nil
+}
+
+// containersScope maps a hull scope to a policy.json docker scope. A
+// scope without "*" is the same; "host/ns/*" becomes "host/ns", which
+// containers also applies to deeper repositories; "*.domain" is
+// containers' own wildcard. Any other glob cannot be expressed.
+func containersScope(s string) (scope, note string, ok bool) {
+	switch n := strings.Count(s, "*"); {
+	case n == 0:
+		return s, "", true
+	case n == 1 && strings.HasSuffix(s, "/*"):
+		return strings.TrimSuffix(s, "/*"), "exported as " + strings.TrimSuffix(s, "/*") + ", which containers tools also apply to repositories nested deeper", true
+	case n == 1 && strings.HasPrefix(s, "*.") && !strings.Contains(s, "/"):
+		return s, "", true
+	}
+	return "", "containers-policy.json scopes have no glob like this; write the rule per repository or namespace", false
+}
+
+// signedBy writes the keyrings a rule needs and returns its requirements:
+// one signedBy over all accepted keys for "any", one per signer for "all"
+// (policy.json requirements must all hold).
+func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDir string) ([]requirement, []string, error) {
+	groups := [][]policy.Signer{r.Signers}
+	if r.Require == policy.RequireAll {
+		groups = nil
+		for _, s := range r.Signers {
+			groups = append(groups, []policy.Signer{s})
+		}
+	}
+	var reqs []requirement
+	var files []string
+	for g, signers := range groups {
+		var buf bytes.Buffer
+		for _, s := range signers {
+			if s.GPG == nil {
+				return nil, nil, fmt.Errorf("signer %s: only gpg signers can be exported", s.Name)
+			}
+			if err := acceptedKeys(&buf, s.GPG, abs); err != nil {
+				return nil, nil, fmt.Errorf("signer %s: %w", s.Name, err)
+			}
+		}
+		p := filepath.Join(outDir, "keys", fmt.Sprintf("rule-%d-%d.gpg", i, g))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			return nil, nil, err
+		}
+		files = append(files, p)
+		reqs = append(reqs, requirement{Type: "signedBy", KeyType: "GPGKeys", KeyPath: p})
+	}
+	return reqs, files, nil
+}
+
+// acceptedKeys writes, from the signer's keyring, only the keys whose
+// fingerprint the policy lists: signedBy accepts any key in its keyring.
+func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string, error)) error {
+	p, err := abs(g.Keyring)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	kr, err := simplesign.ReadKeyring(data)
+	if err != nil {
+		return fmt.Errorf("read keyring %s: %w", p, err)
+	}
+	want := make([]string, len(g.Fingerprints))
+	for i, f := range g.Fingerprints {
+		want[i] = strings.ToUpper(f)
+	}
+	found := 0
+	for _, e := range kr {
+		if slices.Contains(want, simplesign.Fingerprint(e.PrimaryKey.Fingerprint)) {
+			if err := e.Serialize(w); err != nil {
+				return err
+			}
+			found++
+		}
+	}
+	if found != len(want) {
+		return fmt.Errorf("keyring %s holds %d of the %d accepted keys as primary keys", p, found, len(want))
+	}
+	return nil
+}
+
+// registriesD renders the lookaside stores as a registries.d file.
+func registriesD(t *policy.Trust, abs func(string) (string, error)) ([]byte, error) {
+	scopes := map[string]map[string]string{}
+	for _, l := range t.Lookaside {
+		u := l.URL
+		if l.Path != "" {
+			p, err := abs(l.Path)
+			if err != nil {
+				return nil, err
+			}
+			u = (&url.URL{Scheme: "file", Path: p}).String()
+		}
+		scopes[l.Scope] = map[string]string{"lookaside": u}
+	}
+	return yaml.Marshal(map[string]any{"docker": scopes})
+}

@@ -1,0 +1,160 @@
+package export_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/export"
+	"github.com/hull-sec/hull/internal/image"
+	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/sign"
+	"github.com/hull-sec/hull/internal/simplesign"
+	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/verify"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func push(t *testing.T, ref string, body string) {
+	t.Helper()
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", body, 0o644)))
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInterop is the heart of simple-signing support: signatures made by
+// skopeo (the reference implementation, through gpgme) verify in hull;
+// signatures made by hull verify in podman and skopeo; and the policy
+// hull exports makes podman itself pull the signed images and refuse the
+// unsigned one from a real registry.
+func TestInterop(t *testing.T) {
+	ctx := context.Background()
+	reg := testenv.Registry(t)
+	dir := t.TempDir()
+	sigs := filepath.Join(dir, "sigs")
+
+	push(t, reg+"/team/by-hull:1", "hull")
+	push(t, reg+"/team/unsigned:1", "unsigned")
+	src := filepath.Join(dir, "src.tar")
+	it.WriteDockerArchive(t, src, "src.local/x:1", it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "skopeo", 0o644))))
+
+	// A key made by hull signs one image; gpg's key, through skopeo, the other.
+	key, err := sign.GenerateGPG("hull release", "release@hull.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sign.WriteGPGKey(key, filepath.Join(dir, "hull")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.SimpleSign(ctx, reg+"/team/by-hull:1", key, sigs, image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	gpg := testenv.GPGKey(t, "skopeo release")
+	testenv.SkopeoSignedCopy(t, gpg, "docker-archive:"+src, reg+"/team/by-skopeo:1", sigs)
+
+	trust := &policy.Trust{
+		Default:   policy.TrustReject,
+		Lookaside: []policy.Lookaside{{Scope: reg, Path: "sigs"}},
+		Rules: []policy.TrustRule{{Scope: reg + "/team/*", Signers: []policy.Signer{
+			{Name: "hull", GPG: &policy.GPGSigner{Keyring: "hull.pub", Fingerprints: []string{simplesign.Fingerprint(key.PrimaryKey.Fingerprint)}}},
+			{Name: "skopeo", GPG: &policy.GPGSigner{Keyring: gpg.PublicKeyring, Fingerprints: []string{gpg.Fingerprint}}},
+		}}},
+	}
+	v, err := verify.New(trust, dir, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]bool{"by-hull:1": true, "by-skopeo:1": true, "unsigned:1": false} {
+		vd, err := v.Verify(ctx, reg+"/team/"+ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vd.Accepted != want {
+			t.Errorf("hull verify %s: accepted=%v, want %v (%s)", ref, vd.Accepted, want, vd.Reason)
+		}
+	}
+
+	out := filepath.Join(dir, "containers")
+	res, err := export.Containers(trust, dir, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, regD := filepath.Join(out, "policy.json"), filepath.Join(out, "registries.d")
+	pm := testenv.PodmanEnv(t)
+	for ref, want := range map[string]bool{"by-hull:1": true, "by-skopeo:1": true, "unsigned:1": false} {
+		err := pm.Pull(reg+"/team/"+ref, pol, regD)
+		if (err == nil) != want {
+			t.Errorf("podman pull %s with hull's exported policy: %v (want accepted=%v)", ref, err, want)
+		}
+		if !want && (err == nil || !strings.Contains(err.Error(), "signature")) {
+			t.Errorf("podman should refuse %s for a missing signature, got %v", ref, err)
+		}
+	}
+	if _, err := testenv.SkopeoPolicy(t, pol, regD, "inspect", "--tls-verify=false", "docker://"+reg+"/team/by-hull:1"); err != nil {
+		t.Errorf("skopeo with the exported policy: %v", err)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "nested deeper") {
+		t.Errorf("export notes should say how the glob scope was approximated: %q", res.Notes)
+	}
+
+	// A reference signature with one byte changed is refused by hull too.
+	digest, err := image.Resolve(ctx, reg+"/team/by-skopeo:1", image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigPath := testenv.LookasideSignaturePath(sigs, "team/by-skopeo", digest.Digest.String(), 1)
+	b, err := os.ReadFile(sigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(sigPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vd, err := v.Verify(ctx, reg+"/team/by-skopeo:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd.Accepted || len(vd.Signatures) != 1 || vd.Signatures[0].Valid {
+		t.Errorf("tampered skopeo signature: %+v", vd)
+	}
+}
+
+func TestUnenforceableRulesAreReported(t *testing.T) {
+	trust := &policy.Trust{Rules: []policy.TrustRule{
+		{Scope: "registry.example/app-*", Reject: true},
+		{Scope: "*.example.com", InsecureAcceptAnything: true},
+		{Scope: "registry.example/legacy", Reject: true},
+	}}
+	res, err := export.Containers(trust, t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	if !strings.Contains(notes, "rule registry.example/app-*: NOT ENFORCED") || strings.Contains(notes, "*.example.com: NOT") {
+		t.Errorf("notes: %s", notes)
+	}
+	data, err := os.ReadFile(res.Files[len(res.Files)-2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"registry.example/legacy"`, `"*.example.com"`, `"reject"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("policy.json lacks %s:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "app-*") {
+		t.Errorf("an unenforceable scope reached policy.json:\n%s", data)
+	}
+}
