@@ -1,0 +1,107 @@
+package simplesign
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+var testKey = sync.OnceValue(func() *openpgp.Entity {
+	e, err := openpgp.NewEntity("test", "", "test@hull.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		panic(err)
+	}
+	return e
+})
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	key := testKey()
+	p := Payload{ManifestDigest: "sha256:" + strings.Repeat("a", 64), DockerReference: "registry.example/app:1", Creator: "hull", Timestamp: time.Now().UTC().Truncate(time.Second)}
+	sig, err := Sign(key, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, fprs, err := Verify(sig, openpgp.EntityList{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != p || fprs[len(fprs)-1] != Fingerprint(key.PrimaryKey.Fingerprint) {
+		t.Errorf("round trip: %+v by %v, want %+v", got, fprs, p)
+	}
+	other, _ := openpgp.NewEntity("other", "", "o@hull.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if _, _, err := Verify(sig, openpgp.EntityList{other}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "keyring does not hold") {
+		t.Errorf("unknown signer: %v", err)
+	}
+	flipped := bytes.Clone(sig)
+	flipped[len(flipped)-10] ^= 1
+	if _, _, err := Verify(flipped, openpgp.EntityList{key}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("flipped signature byte: %v", err)
+	}
+}
+
+func TestParsePayloadIsStrict(t *testing.T) {
+	const good = `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"optional":{"creator":"x"}}`
+	if _, err := ParsePayload([]byte(good)); err != nil {
+		t.Fatalf("good payload: %v", err)
+	}
+	for name, doc := range map[string]string{
+		"duplicate digest": `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab","docker-manifest-digest":"sha256:cd"},"type":"atomic container signature"}}`,
+		"duplicate critical": `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"critical":{}}`,
+		"unknown critical":   `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature","extra":1}}`,
+		"unknown top level":  `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"other":1}`,
+		"wrong type":         `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"cosign container image signature"}}`,
+		"no digest":          `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{},"type":"atomic container signature"}}`,
+		"trailing data":      good + `{}`,
+		"not json":           `{`,
+		"deep nesting":       strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100),
+	} {
+		if _, err := ParsePayload([]byte(doc)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: want ErrInvalid, got %v", name, err)
+		}
+	}
+}
+
+func TestSignaturePath(t *testing.T) {
+	p, err := SignaturePath("registry.example:5000/team/app", "sha256:abc", 2)
+	if err != nil || p != "team/app@sha256=abc/signature-2" {
+		t.Errorf("got %q, %v", p, err)
+	}
+	for _, bad := range [][2]string{{"noslash", "sha256:abc"}, {"r/../x", "sha256:abc"}, {"r/a", "sha256:../x"}, {"r/a", "nodigest"}} {
+		if _, err := SignaturePath(bad[0], bad[1], 1); err == nil {
+			t.Errorf("SignaturePath(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}
+
+func FuzzParsePayload(f *testing.F) {
+	f.Add([]byte(`{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"optional":{"creator":"x","timestamp":1}}`))
+	f.Add([]byte(`{"critical":{"critical":{}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePayload(b)
+		if err == nil && (p.ManifestDigest == "" || p.DockerReference == "") {
+			t.Fatalf("accepted a payload without digest or reference: %q", b)
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	key := testKey()
+	sig, err := Sign(key, Payload{ManifestDigest: "sha256:ab", DockerReference: "r/a:1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sig)
+	f.Add([]byte("-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, fprs, err := Verify(b, openpgp.EntityList{key})
+		if err == nil && (len(fprs) == 0 || p.ManifestDigest == "") {
+			t.Fatalf("accepted without a signer or digest")
+		}
+	})
+}
