@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/hull-sec/hull/internal/sign"
 
@@ -19,23 +20,51 @@ func newSignCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sign IMAGE",
 		Short: "Sign an image in a registry",
-		Long: `Sign resolves IMAGE to its manifest digest once and signs that digest and
-reference. Today it writes containers "simple signing" (GPG) signatures to a
-lookaside directory, where skopeo, podman and CRI-O find them through
-registries.d and check them with a policy.json signedBy requirement, and where
-hull verify finds them through the trust section of hull's policy.
+		Long: `Sign resolves IMAGE to its manifest digest once and signs that digest. The
+key decides the format:
 
-The key is an OpenPGP private key without a passphrase, such as the .key file of
-'hull key generate'.`,
-		Example: `  hull key generate --name release --out release
-  hull sign --key release.key --lookaside /var/lib/containers/sigstore registry.example.com/team/app:1.4`,
+  an OpenPGP key (hull key generate --type gpg, or gpg --export-secret-keys)
+      containers "simple signing", written to the --lookaside directory, where
+      skopeo, podman and CRI-O find it through registries.d and check it with a
+      policy.json signedBy requirement;
+  a PEM key (hull key generate --type cosign, or cosign's cosign.key with
+  COSIGN_PASSWORD)
+      cosign's classic signature, pushed to the image's sha256-<hex>.sig tag,
+      which 'cosign verify --key cosign.pub' accepts. Nothing is sent to a
+      transparency log.
+
+hull verify checks both under the trust section of hull's policy.`,
+		Example: `  hull key generate --type gpg --name release --out release
+  hull sign --key release.key --lookaside /var/lib/containers/sigstore registry.example.com/team/app:1.4
+
+  hull key generate --type cosign --out cosign
+  hull sign --key cosign.key registry.example.com/team/app:1.4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := sign.ReadGPGKey(f.key)
+			opts, err := f.image.options()
 			if err != nil {
 				return undecided(err)
 			}
-			opts, err := f.image.options()
+			data, err := os.ReadFile(f.key)
+			if err != nil {
+				return undecided(err)
+			}
+			if sign.IsPEMPrivateKey(data) {
+				key, err := sign.ReadCosignKey(data, os.Getenv("COSIGN_PASSWORD"))
+				if err != nil {
+					return undecided(fmt.Errorf("%s: %w", f.key, err))
+				}
+				s, err := sign.CosignSign(cmd.Context(), args[0], key, opts)
+				if err != nil {
+					return undecided(fmt.Errorf("sign %s: %w", args[0], err))
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (cosign)\n  key:       %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, s.KeyID, s.Tag)
+				return err
+			}
+			if f.lookaside == "" {
+				return undecided(fmt.Errorf("an OpenPGP key makes simple signatures, which need --lookaside DIR"))
+			}
+			key, err := sign.ReadGPGKey(f.key)
 			if err != nil {
 				return undecided(err)
 			}
@@ -49,26 +78,51 @@ The key is an OpenPGP private key without a passphrase, such as the .key file of
 	}
 	fl := cmd.Flags()
 	f.image.register(fl)
-	fl.StringVar(&f.key, "key", "", "OpenPGP private key `FILE` (required)")
-	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` (required)")
+	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
+	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
 	_ = cmd.MarkFlagRequired("key")
-	_ = cmd.MarkFlagRequired("lookaside")
 	return cmd
 }
 
 func newKeyCmd() *cobra.Command {
 	key := &cobra.Command{Use: "key", Short: "Make signing keys"}
-	var name, email, out string
+	var typ, name, email, out string
 	gen := &cobra.Command{
 		Use:   "generate",
-		Short: "Generate an OpenPGP signing key for hull sign",
-		Long: `Generate writes an RSA-3072 OpenPGP key: OUT.key, the private key (ASCII
-armor, mode 0600, no passphrase: keep it like one), and OUT.pub, the public
-keyring that hull's trust policy and policy.json's keyPath name. It prints the
-fingerprint to put in the policy. It never overwrites a file.`,
-		Example: `  hull key generate --name release --email release@example.com --out release`,
-		Args:    cobra.NoArgs,
+		Short: "Generate a signing key for hull sign",
+		Long: `Generate writes a key pair and never overwrites a file.
+
+--type gpg (default): an RSA-3072 OpenPGP key. OUT.key is the private key (ASCII
+armor, mode 0600, no passphrase: keep it like one); OUT.pub is the public keyring
+that hull's trust policy (gpg.keyring) and policy.json's keyPath name. The
+fingerprint to list in the policy is printed.
+
+--type cosign: an ECDSA P-256 key as cosign makes. OUT.key is the private key
+(PKCS#8 PEM, mode 0600, not encrypted); OUT.pub is the public key that hull's
+trust policy (cosign.key) and 'cosign verify --key' take.`,
+		Example: `  hull key generate --name release --email release@example.com --out release
+  hull key generate --type cosign --out cosign`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch typ {
+			case "cosign":
+				k, err := sign.GenerateCosign()
+				if err != nil {
+					return undecided(err)
+				}
+				priv, pub, err := sign.WriteCosignKey(k, out)
+				if err != nil {
+					return undecided(err)
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\npublic key:  %s\n", priv, pub)
+				return err
+			case "gpg":
+			default:
+				return undecided(fmt.Errorf("--type %q: want gpg or cosign", typ))
+			}
+			if name == "" {
+				return undecided(fmt.Errorf("--type gpg needs --name"))
+			}
 			e, err := sign.GenerateGPG(name, email)
 			if err != nil {
 				return undecided(err)
@@ -81,10 +135,10 @@ fingerprint to put in the policy. It never overwrites a file.`,
 			return err
 		},
 	}
-	gen.Flags().StringVar(&name, "name", "", "the key's user name (required)")
-	gen.Flags().StringVar(&email, "email", "", "the key's e-mail address")
+	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing) or cosign")
+	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user name (required for gpg)")
+	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail address")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")
-	_ = gen.MarkFlagRequired("name")
 	_ = gen.MarkFlagRequired("out")
 	key.AddCommand(gen)
 	return key

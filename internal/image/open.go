@@ -178,7 +178,7 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 		return err
 	}
 	im.setTag(ref)
-	img, err := remote.Image(ref, o.remoteOptions(ctx)...)
+	img, err := remote.Image(ref, o.RemoteOptions(ctx)...)
 	if err != nil {
 		return err
 	}

@@ -28,10 +28,11 @@ func parseRegistryRef(s string, o Options) (name.Reference, error) {
 	return ref, nil
 }
 
-// remoteOptions are the go-containerregistry options every registry
+// RemoteOptions are the go-containerregistry options every registry
 // call of hull uses: credentials from the keychain, the platform, and
-// the plain-HTTP guard.
-func (o Options) remoteOptions(ctx context.Context) []remote.Option {
+// the plain-HTTP guard. Engines that talk to registries themselves
+// (signature stores) use them too.
+func (o Options) RemoteOptions(ctx context.Context) []remote.Option {
 	base := o.Transport
 	if base == nil {
 		base = remote.DefaultTransport
@@ -50,6 +51,8 @@ func (o Options) remoteOptions(ctx context.Context) []remote.Option {
 
 // Resolved is a registry reference pinned to the manifest it names now.
 type Resolved struct {
+	// Name is the parsed repository, for further registry calls.
+	Name name.Repository
 	// Repository is "host/path" as containers tools write it
 	// ("docker.io/library/alpine", not "index.docker.io/...").
 	Repository string
@@ -69,11 +72,11 @@ func Resolve(ctx context.Context, ref string, o Options) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, err
 	}
-	desc, err := remote.Head(r, o.remoteOptions(ctx)...)
+	desc, err := remote.Head(r, o.RemoteOptions(ctx)...)
 	if err != nil {
 		return Resolved{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
-	res := Resolved{Repository: CanonicalRepository(r.Context()), Digest: desc.Digest}
+	res := Resolved{Name: r.Context(), Repository: CanonicalRepository(r.Context()), Digest: desc.Digest}
 	switch t := r.(type) {
 	case name.Tag:
 		res.Tag = t.TagStr()

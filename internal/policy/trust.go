@@ -34,10 +34,17 @@ type TrustRule struct {
 	Signers                []Signer `yaml:"signers"`
 }
 
-// Signer is one acceptable signer.
+// Signer is one acceptable signer; exactly one kind is set.
 type Signer struct {
-	Name string     `yaml:"name"`
-	GPG  *GPGSigner `yaml:"gpg"`
+	Name   string        `yaml:"name"`
+	GPG    *GPGSigner    `yaml:"gpg"`
+	Cosign *CosignSigner `yaml:"cosign"`
+}
+
+// CosignSigner accepts cosign signatures (the classic .sig tag format)
+// made with the private half of Key, a PEM public key (cosign.pub).
+type CosignSigner struct {
+	Key string `yaml:"key"`
 }
 
 // GPGSigner accepts containers "simple signing" signatures made by one
@@ -113,8 +120,17 @@ func (t *Trust) validate() []string {
 
 func (s Signer) validate(at string) []string {
 	var errs []string
-	if s.GPG == nil {
-		return []string{at + ": name one kind of signer (gpg)"}
+	if s.Name == "" {
+		errs = append(errs, at+": name is required")
+	}
+	switch {
+	case (s.GPG == nil) == (s.Cosign == nil):
+		return append(errs, at+": set exactly one kind of signer: gpg or cosign")
+	case s.Cosign != nil:
+		if s.Cosign.Key == "" {
+			errs = append(errs, at+".cosign: key is required")
+		}
+		return errs
 	}
 	if s.GPG.Keyring == "" {
 		errs = append(errs, at+".gpg: keyring is required")

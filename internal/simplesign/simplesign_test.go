@@ -51,7 +51,7 @@ func TestParsePayloadIsStrict(t *testing.T) {
 		t.Fatalf("good payload: %v", err)
 	}
 	for name, doc := range map[string]string{
-		"duplicate digest": `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab","docker-manifest-digest":"sha256:cd"},"type":"atomic container signature"}}`,
+		"duplicate digest":   `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab","docker-manifest-digest":"sha256:cd"},"type":"atomic container signature"}}`,
 		"duplicate critical": `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"critical":{}}`,
 		"unknown critical":   `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature","extra":1}}`,
 		"unknown top level":  `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"},"other":1}`,

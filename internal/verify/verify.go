@@ -11,6 +11,7 @@ package verify
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/policy"
@@ -32,14 +34,53 @@ type Verifier struct {
 	trust   *policy.Trust
 	dir     string
 	image   image.Options
-	signers map[*policy.Signer]*gpgSigner
+	signers map[*policy.Signer]signerCheck
 }
 
 // gpgSigner is a GPG signer with its keyring loaded.
 type gpgSigner struct {
-	name    string
 	keyring openpgp.EntityList
 	allowed []string
+}
+
+// cosignSigner is a cosign signer with its public key loaded.
+type cosignSigner struct {
+	key crypto.PublicKey
+}
+
+// Public key files larger than this are refused.
+const maxPublicKeyBytes = 64 << 10
+
+func (v *Verifier) loadCosign(s *policy.Signer) (*cosignSigner, error) {
+	data, err := readLimited(v.path(s.Cosign.Key), maxPublicKeyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	key, err := cosign.LoadPublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Cosign.Key, err)
+	}
+	return &cosignSigner{key: key}, nil
+}
+
+func (c *cosignSigner) format() string { return formatCosign }
+
+// check verifies a cosign signature: the signature over the payload,
+// then that the payload names this digest and repository (cosign signs
+// a repository, not a tag).
+func (c *cosignSigner) check(cand candidate, res image.Resolved) (string, error) {
+	p, err := cosign.Verify(c.key, cand.data, cand.sig)
+	if err != nil {
+		return "", err
+	}
+	if p.Digest != res.Digest.String() {
+		return "", fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.Digest, res.Digest)
+	}
+	repo, err := name.NewRepository(p.Repository)
+	if err != nil || image.CanonicalRepository(repo) != res.Repository {
+		return "", fmt.Errorf("%w: signed for repository %q, not %s", ErrMismatch, p.Repository, res.Repository)
+	}
+	return cosign.KeyID(c.key), nil
 }
 
 // Keyring files larger than this are refused.
@@ -49,18 +90,22 @@ const maxKeyringBytes = 16 << 20
 // the policy file's directory. A fingerprint the keyring does not hold is
 // an error: the policy could never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
-	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]*gpgSigner{}}
+	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]signerCheck{}}
 	for i := range t.Rules {
 		for j := range t.Rules[i].Signers {
 			s := &t.Rules[i].Signers[j]
-			if s.GPG == nil {
-				continue
+			var sc signerCheck
+			var err error
+			switch {
+			case s.GPG != nil:
+				sc, err = v.loadGPG(s)
+			case s.Cosign != nil:
+				sc, err = v.loadCosign(s)
 			}
-			g, err := v.loadGPG(s)
 			if err != nil {
 				return nil, fmt.Errorf("trust rule %s, signer %s: %w", t.Rules[i].Scope, s.Name, err)
 			}
-			v.signers[s] = g
+			v.signers[s] = sc
 		}
 	}
 	return v, nil
@@ -82,7 +127,7 @@ func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read keyring %s: %w", s.GPG.Keyring, err)
 	}
-	g := &gpgSigner{name: s.Name, keyring: kr}
+	g := &gpgSigner{keyring: kr}
 	for _, f := range s.GPG.Fingerprints {
 		f = strings.ToUpper(f)
 		if !keyringHolds(kr, f) {
@@ -149,39 +194,94 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, err
 		vd.Accepted, vd.Reason = true, "rule "+rule.Scope+" accepts anything (insecure)"
 		return vd, nil
 	}
-	sigs, err := v.simpleSignatures(ctx, res)
+	cands, err := v.candidates(ctx, rule, res)
 	if err != nil {
 		return finding.Verdict{}, err
 	}
 	satisfied := make([]bool, len(rule.Signers))
-	for _, sig := range sigs {
-		check := finding.SignatureCheck{Format: "simple-signing", Location: sig.location}
-		if sig.err != nil {
-			check.Reason = sig.err.Error()
+	for _, c := range cands {
+		check := finding.SignatureCheck{Format: c.format, Location: c.location}
+		if c.err != nil {
+			check.Reason = c.err.Error()
 			vd.Signatures = append(vd.Signatures, check)
 			continue
 		}
 		var reasons []string
 		for i := range rule.Signers {
-			g := v.signers[&rule.Signers[i]]
-			if g == nil {
+			s := v.signers[&rule.Signers[i]]
+			if s == nil || s.format() != c.format {
 				continue
 			}
-			signer, err := g.check(sig.data, res)
+			signer, err := s.check(c, res)
 			if err != nil {
-				reasons = append(reasons, g.name+": "+err.Error())
+				reasons = append(reasons, rule.Signers[i].Name+": "+err.Error())
 				continue
 			}
 			satisfied[i] = true
-			check.Valid, check.Signer, check.Reason = true, signer, "signed by "+g.name+" ("+signer+")"
+			check.Valid, check.Signer, check.Reason = true, signer, "signed by "+rule.Signers[i].Name+" ("+signer+")"
 		}
 		if !check.Valid {
 			check.Reason = strings.Join(reasons, "; ")
 		}
 		vd.Signatures = append(vd.Signatures, check)
 	}
-	vd.Accepted, vd.Reason = decide(rule, satisfied, len(sigs), v.trust.LookasideFor(res.Repository) != nil)
+	noStore := ruleWants(rule, formatSimple) && v.trust.LookasideFor(res.Repository) == nil
+	vd.Accepted, vd.Reason = decide(rule, satisfied, len(cands), !noStore)
 	return vd, nil
+}
+
+// Signature formats, as verdicts name them.
+const (
+	formatSimple = "simple-signing"
+	formatCosign = "cosign"
+)
+
+// candidate is one signature found for an image, in some format.
+type candidate struct {
+	format   string
+	location string
+	data     []byte // the signed message (simple signing) or payload (cosign)
+	sig      string // cosign's base64 signature
+	err      error  // why it could not be read
+}
+
+// signerCheck is a loaded signer of one format.
+type signerCheck interface {
+	format() string
+	check(c candidate, res image.Resolved) (signer string, err error)
+}
+
+func ruleWants(rule *policy.TrustRule, format string) bool {
+	for _, s := range rule.Signers {
+		if (format == formatSimple && s.GPG != nil) || (format == formatCosign && s.Cosign != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates gathers the signatures of every format the rule's signers use.
+func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res image.Resolved) ([]candidate, error) {
+	var out []candidate
+	if ruleWants(rule, formatSimple) {
+		sigs, err := v.simpleSignatures(ctx, res)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sigs {
+			out = append(out, candidate{format: formatSimple, location: s.location, data: s.data, err: s.err})
+		}
+	}
+	if ruleWants(rule, formatCosign) {
+		sigs, err := cosign.Fetch(ctx, res.Name, res.Digest, v.image.RemoteOptions(ctx))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sigs {
+			out = append(out, candidate{format: formatCosign, location: s.Location, data: s.Payload, sig: s.Signature, err: s.Err})
+		}
+	}
+	return out, nil
 }
 
 // decide applies the rule's any/all requirement.
@@ -211,10 +311,12 @@ func decide(rule *policy.TrustRule, satisfied []bool, found int, store bool) (bo
 // ErrMismatch is wrapped when a valid signature is about another image.
 var ErrMismatch = errors.New("signature does not match the image")
 
+func (g *gpgSigner) format() string { return formatSimple }
+
 // check verifies one simple signature for the resolved image and
 // returns the signing key's fingerprint.
-func (g *gpgSigner) check(sig []byte, res image.Resolved) (string, error) {
-	p, fprs, err := simplesign.Verify(sig, g.keyring)
+func (g *gpgSigner) check(c candidate, res image.Resolved) (string, error) {
+	p, fprs, err := simplesign.Verify(c.data, g.keyring)
 	if err != nil {
 		return "", err
 	}

@@ -1,0 +1,168 @@
+// Package cosign implements cosign's classic ("legacy") signature format
+// for images signed with a key: a simple-signing payload naming the
+// image's repository and digest, signed with ECDSA, RSA or Ed25519, stored
+// as a layer of an OCI manifest tagged sha256-<hex>.sig in the image's
+// repository, the base64 signature in the layer's annotation.
+//
+// Data flow: Fetch reads the .sig manifest and its payload layers with
+// bounds on every size; Verify checks one payload and signature against a
+// public key and parses the payload strictly; Sign makes a payload and
+// signature and Attach pushes them the way cosign does, appending to any
+// signatures already there.
+package cosign
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// The names of cosign's format.
+const (
+	SignatureAnnotation = "dev.cosignproject.cosign/signature"
+	PayloadMediaType    = "application/vnd.dev.cosign.simplesigning.v1+json"
+	PayloadType         = "cosign container image signature"
+)
+
+// Bounds on what a hostile registry can make hull read.
+const (
+	MaxManifestBytes = 4 << 20
+	MaxPayloadBytes  = 1 << 20
+	MaxSignatures    = 64
+)
+
+// ErrInvalid is wrapped by every rejection of a cosign signature.
+var ErrInvalid = errors.New("invalid cosign signature")
+
+// SignatureTag is the tag cosign stores an image's signatures under.
+func SignatureTag(digest v1.Hash) string { return digest.Algorithm + "-" + digest.Hex + ".sig" }
+
+// Payload is what a cosign signature asserts.
+type Payload struct {
+	// Repository is the signed docker-reference, as cosign writes it: a
+	// repository without tag ("registry.example/team/app").
+	Repository string
+	Digest     string
+}
+
+type wirePayload struct {
+	Critical struct {
+		Identity struct {
+			DockerReference string `json:"docker-reference"`
+		} `json:"identity"`
+		Image struct {
+			DockerManifestDigest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+		Type string `json:"type"`
+	} `json:"critical"`
+	Optional map[string]any `json:"optional"`
+}
+
+// MarshalPayload writes the payload as cosign does.
+func MarshalPayload(p Payload) ([]byte, error) {
+	var w wirePayload
+	w.Critical.Identity.DockerReference = p.Repository
+	w.Critical.Image.DockerManifestDigest = p.Digest
+	w.Critical.Type = PayloadType
+	return json.Marshal(w)
+}
+
+// ParsePayload reads a payload; the critical section must be exactly
+// cosign's.
+func ParsePayload(b []byte) (Payload, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w wirePayload
+	if err := dec.Decode(&w); err != nil {
+		return Payload{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
+	}
+	if w.Critical.Type != PayloadType {
+		return Payload{}, fmt.Errorf("%w: payload type %q, want %q", ErrInvalid, w.Critical.Type, PayloadType)
+	}
+	if w.Critical.Image.DockerManifestDigest == "" {
+		return Payload{}, fmt.Errorf("%w: payload names no digest", ErrInvalid)
+	}
+	return Payload{Repository: w.Critical.Identity.DockerReference, Digest: w.Critical.Image.DockerManifestDigest}, nil
+}
+
+// LoadPublicKey reads a PEM public key (PKIX): ECDSA, RSA or Ed25519.
+func LoadPublicKey(data []byte) (crypto.PublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block in the public key file")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+		return pub, nil
+	}
+	return nil, fmt.Errorf("unsupported public key type %T", pub)
+}
+
+// KeyID names a public key in messages: "SHA256:" and the base64 of the
+// digest of its PKIX encoding.
+func KeyID(pub crypto.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "unknown key"
+	}
+	sum := sha256.Sum256(der)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// VerifySignature checks sig (raw bytes) over payload: ECDSA and RSA over
+// its SHA-256, Ed25519 over the payload itself, as cosign signs.
+func VerifySignature(pub crypto.PublicKey, payload, sig []byte) error {
+	sum := sha256.Sum256(payload)
+	ok := false
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		ok = ecdsa.VerifyASN1(k, sum[:], sig)
+	case *rsa.PublicKey:
+		ok = rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil
+	case ed25519.PublicKey:
+		ok = ed25519.Verify(k, payload, sig)
+	}
+	if !ok {
+		return fmt.Errorf("%w: the signature does not verify with key %s", ErrInvalid, KeyID(pub))
+	}
+	return nil
+}
+
+// Verify checks one signature layer: the base64 signature annotation
+// over the payload bytes, then the payload itself.
+func Verify(pub crypto.PublicKey, payload []byte, b64sig string) (Payload, error) {
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64sig))
+	if err != nil {
+		return Payload{}, fmt.Errorf("%w: signature annotation is not base64: %v", ErrInvalid, err)
+	}
+	if err := VerifySignature(pub, payload, sig); err != nil {
+		return Payload{}, err
+	}
+	return ParsePayload(payload)
+}
+
+// Sign signs payload the way cosign verifies it.
+func Sign(key crypto.Signer, payload []byte) ([]byte, error) {
+	if _, ok := key.Public().(ed25519.PublicKey); ok {
+		return key.Sign(rand.Reader, payload, crypto.Hash(0))
+	}
+	sum := sha256.Sum256(payload)
+	return key.Sign(rand.Reader, sum[:], crypto.SHA256)
+}
