@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
@@ -19,6 +20,8 @@ type verifyFlags struct {
 	policyFile string
 	format     string
 	output     string
+	noCache    bool
+	cacheTTL   time.Duration
 }
 
 func newVerifyCmd(bi BuildInfo) *cobra.Command {
@@ -32,7 +35,14 @@ digest and checks each against the signers the rule accepts. It prints every
 signature found, whether it counted, and why.
 
 Supported today: containers "simple signing" (GPG) signatures in a lookaside
-store, as skopeo --sign-by, podman and hull sign write them.
+store, as skopeo --sign-by, podman and hull sign write them; and cosign's
+classic key-based signatures at the image's sha256-<hex>.sig tag, as
+'cosign sign --key' and hull sign write them. Nothing is fetched from a
+transparency log, TUF repository, OCSP or CRL server: verification is offline.
+
+Accepted verdicts are cached (in memory and in the user cache directory) by
+image digest and a hash of the trust rules and every key they name, for
+--cache-ttl; a rejection is never cached.
 
 Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 (registry or signature store unreachable, bad policy or reference).`,
@@ -61,6 +71,8 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 	fl.StringVar(&f.policyFile, "policy", "", "the policy `FILE` whose trust section decides (required)")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.FormatNames(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
+	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused")
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
 }
@@ -81,6 +93,13 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	v, err := verify.New(&p.Trust, filepath.Dir(f.policyFile), opts)
 	if err != nil {
 		return undecided(err)
+	}
+	if !f.noCache {
+		c := &verify.Cache{TTL: f.cacheTTL}
+		if dir, err := os.UserCacheDir(); err == nil {
+			c.Dir = filepath.Join(dir, "hull", "verdicts")
+		}
+		v.UseCache(c)
 	}
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "verify", Target: strings.Join(refs, ", ")}
 	var failed []error

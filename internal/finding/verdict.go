@@ -10,8 +10,10 @@ type Verdict struct {
 	// Digest is the manifest digest the reference resolved to, once.
 	Digest string `json:"digest"`
 	// Rule is the scope of the policy rule applied, or "default".
-	Rule       string           `json:"rule"`
-	Accepted   bool             `json:"accepted"`
+	Rule     string `json:"rule"`
+	Accepted bool   `json:"accepted"`
+	// Cached is true when the verdict came from the verdict cache.
+	Cached     bool             `json:"cached,omitempty"`
 	Reason     string           `json:"reason"`
 	Signatures []SignatureCheck `json:"signatures"`
 }

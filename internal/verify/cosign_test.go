@@ -152,4 +152,3 @@ func pushSig(t *testing.T, tag name.Tag, l v1.Layer, b64sig string) {
 		t.Fatal(err)
 	}
 }
-

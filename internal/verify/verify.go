@@ -35,18 +35,26 @@ type Verifier struct {
 	dir     string
 	image   image.Options
 	signers map[*policy.Signer]signerCheck
+	cache   *Cache
+	hash    string // of the rules and key files, for the cache
 }
 
 // gpgSigner is a GPG signer with its keyring loaded.
 type gpgSigner struct {
 	keyring openpgp.EntityList
 	allowed []string
+	raw     []byte
 }
+
+func (g *gpgSigner) keyData() []byte { return g.raw }
 
 // cosignSigner is a cosign signer with its public key loaded.
 type cosignSigner struct {
 	key crypto.PublicKey
+	raw []byte
 }
+
+func (c *cosignSigner) keyData() []byte { return c.raw }
 
 // Public key files larger than this are refused.
 const maxPublicKeyBytes = 64 << 10
@@ -60,7 +68,7 @@ func (v *Verifier) loadCosign(s *policy.Signer) (*cosignSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Cosign.Key, err)
 	}
-	return &cosignSigner{key: key}, nil
+	return &cosignSigner{key: key, raw: data}, nil
 }
 
 func (c *cosignSigner) format() string { return formatCosign }
@@ -91,6 +99,7 @@ const maxKeyringBytes = 16 << 20
 // an error: the policy could never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]signerCheck{}}
+	var keyFiles [][]byte
 	for i := range t.Rules {
 		for j := range t.Rules[i].Signers {
 			s := &t.Rules[i].Signers[j]
@@ -106,8 +115,10 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 				return nil, fmt.Errorf("trust rule %s, signer %s: %w", t.Rules[i].Scope, s.Name, err)
 			}
 			v.signers[s] = sc
+			keyFiles = append(keyFiles, sc.keyData())
 		}
 	}
+	v.hash = policyHash(t, keyFiles)
 	return v, nil
 }
 
@@ -127,7 +138,7 @@ func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read keyring %s: %w", s.GPG.Keyring, err)
 	}
-	g := &gpgSigner{keyring: kr}
+	g := &gpgSigner{keyring: kr, raw: data}
 	for _, f := range s.GPG.Fingerprints {
 		f = strings.ToUpper(f)
 		if !keyringHolds(kr, f) {
@@ -170,10 +181,25 @@ func readLimited(p string, limit int64) ([]byte, error) {
 
 // Verify decides about one image reference.
 func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, error) {
-	res, err := image.Resolve(ctx, ref, v.image)
+	res, err := v.resolve(ctx, ref)
 	if err != nil {
 		return finding.Verdict{}, err
 	}
+	if v.cache != nil {
+		if vd, ok := v.cache.get(v.cacheKey(res)); ok {
+			vd.Target, vd.Cached = ref, true
+			return vd, nil
+		}
+	}
+	vd, err := v.judge(ctx, ref, res)
+	if err == nil && vd.Accepted && v.cache != nil {
+		v.cache.put(v.cacheKey(res), vd)
+	}
+	return vd, err
+}
+
+// judge finds and checks the signatures of a resolved image.
+func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (finding.Verdict, error) {
 	vd := finding.Verdict{Target: ref, Reference: res.Reference, Digest: res.Digest.String(), Signatures: []finding.SignatureCheck{}}
 	rule := v.trust.RuleFor(res.Repository)
 	if rule == nil {
@@ -248,6 +274,7 @@ type candidate struct {
 // signerCheck is a loaded signer of one format.
 type signerCheck interface {
 	format() string
+	keyData() []byte
 	check(c candidate, res image.Resolved) (signer string, err error)
 }
 
