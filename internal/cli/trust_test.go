@@ -21,6 +21,7 @@ import (
 func TestSignVerifyCommands(t *testing.T) {
 	reg := testenv.Registry(t)
 	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // the verdict cache stays in the test's files
 	for repo, body := range map[string]string{"team/app:1": "app", "team/other:1": "other"} {
 		ref, _ := name.ParseReference(reg + "/" + repo)
 		if err := remote.Write(ref, it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", body, 0o644)))); err != nil {
@@ -80,6 +81,9 @@ trust:
 	}
 	if _, _, code := hull(t, "verify", reg+"/team/app:1"); code != ExitUndecided {
 		t.Errorf("verify without --policy: exit %d, want 2", code)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "cache", "hull", "verdicts")); err != nil || len(ents) != 1 {
+		t.Errorf("verdict cache: %v %v", ents, err)
 	}
 	out, _, code = hull(t, "policy", "export", "--to", "containers", "--out", filepath.Join(dir, "containers"), pol)
 	if code != ExitPass || !strings.Contains(out, "policy.json") || !strings.Contains(out, "note:") {
