@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 
@@ -24,6 +25,11 @@ func main() {
 	// hull is short-lived and its heap small: collect less often.
 	debug.SetGCPercent(400)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if filepath.Base(os.Args[0]) == cli.ImageVerifierName {
+		code := cli.RunImageVerifier(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Getenv)
+		stop()
+		os.Exit(code)
+	}
 	err := cli.NewRoot(cli.BuildInfo{Version: version, Commit: commit}).ExecuteContext(ctx)
 	stop()
 	var ee *cli.ExitError

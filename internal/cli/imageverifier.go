@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/verify"
+)
+
+// ImageVerifierName is the name under which hull speaks containerd's
+// image-verifier.v1.bindir protocol: link it into the verifier bin_dir.
+const ImageVerifierName = "hull-image-verifier"
+
+// DefaultPolicyPath is where the verifier reads the policy unless
+// HULL_POLICY says otherwise.
+const DefaultPolicyPath = "/etc/hull/hull.yaml"
+
+// RunImageVerifier implements containerd 2.x's bindir image verifier:
+// containerd runs it with -name, -digest and -stdin-media-type and the
+// image's descriptor on stdin; exit 0 admits the image, anything else
+// refuses it, and stdout is the reason containerd reports. It fails
+// closed: an error is a refusal.
+func RunImageVerifier(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet(ImageVerifierName, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	imageName := fs.String("name", "", "image name")
+	digest := fs.String("digest", "", "manifest or index digest")
+	mediaType := fs.String("stdin-media-type", "", "media type of stdin")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	say := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stdout, format+"\n", a...)
+		return code
+	}
+	if *imageName == "" || *digest == "" {
+		return say(2, "hull: -name and -digest are required")
+	}
+	if err := checkDescriptor(stdin, *mediaType, *digest); err != nil {
+		return say(1, "hull: %v", err)
+	}
+	polPath := getenv("HULL_POLICY")
+	if polPath == "" {
+		polPath = DefaultPolicyPath
+	}
+	p, err := policy.LoadFile(polPath)
+	if err != nil {
+		return say(1, "hull: refusing %s: %v", *imageName, err)
+	}
+	v, err := verify.New(&p.Trust, filepath.Dir(polPath), image.Options{})
+	if err != nil {
+		return say(1, "hull: refusing %s: %v", *imageName, err)
+	}
+	c := &verify.Cache{TTL: 10 * time.Minute}
+	if dir, err := os.UserCacheDir(); err == nil {
+		c.Dir = filepath.Join(dir, "hull", "verdicts")
+	}
+	v.UseCache(c)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	vd, err := v.Verify(ctx, *imageName+"@"+*digest)
+	if err != nil {
+		return say(1, "hull: refusing %s: could not decide: %v", *imageName, err)
+	}
+	if !vd.Accepted {
+		return say(1, "hull: refusing %s@%s: %s", *imageName, *digest, vd.Reason)
+	}
+	return say(0, "hull: %s@%s accepted: %s", *imageName, *digest, vd.Reason)
+}
+
+// checkDescriptor reads the descriptor containerd passes and checks it
+// names the digest of -digest.
+func checkDescriptor(r io.Reader, mediaType, digest string) error {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if len(data) > 1<<20 {
+		return errors.New("stdin is larger than 1 MiB")
+	}
+	if mediaType != "" && mediaType != "application/vnd.oci.descriptor.v1+json" {
+		return nil // not a descriptor: nothing to compare
+	}
+	var d struct {
+		Digest string `json:"digest"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return fmt.Errorf("stdin is not a descriptor: %v", err)
+	}
+	if d.Digest != "" && d.Digest != digest {
+		return fmt.Errorf("descriptor on stdin names %s, -digest %s", d.Digest, digest)
+	}
+	return nil
+}
