@@ -35,9 +35,14 @@ type Result struct {
 
 // requirement is one containers-policy.json requirement.
 type requirement struct {
-	Type    string `json:"type"`
-	KeyType string `json:"keyType,omitempty"`
-	KeyPath string `json:"keyPath,omitempty"`
+	Type           string          `json:"type"`
+	KeyType        string          `json:"keyType,omitempty"`
+	KeyPath        string          `json:"keyPath,omitempty"`
+	SignedIdentity *signedIdentity `json:"signedIdentity,omitempty"`
+}
+
+type signedIdentity struct {
+	Type string `json:"type"`
 }
 
 type containersPolicy struct {
@@ -77,6 +82,7 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
 	}
 	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
+	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
 		scope, note, ok := containersScope(r.Scope)
 		if !ok {
@@ -92,9 +98,17 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 		case r.InsecureAcceptAnything:
 			cp.Transports["docker"][scope] = []requirement{{Type: "insecureAcceptAnything"}}
 		default:
-			reqs, files, err := signedBy(i, r, abs, outDir)
+			reqs, files, unenforced, err := signedBy(i, r, abs, outDir)
 			if err != nil {
 				return res, fmt.Errorf("rule %s: %w", r.Scope, err)
+			}
+			if unenforced != "" {
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, unenforced))
+				continue
+			}
+			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil }) {
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not)", r.Scope))
+				attachments = append(attachments, scope)
 			}
 			cp.Transports["docker"][scope] = reqs
 			res.Files = append(res.Files, files...)
@@ -109,7 +123,7 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 		return res, err
 	}
 	res.Files = append(res.Files, policyPath)
-	rd, err := registriesD(t, abs)
+	rd, err := registriesD(t, abs, attachments)
 	if err != nil {
 		return res, err
 	}
@@ -137,37 +151,60 @@ func containersScope(s string) (scope, note string, ok bool) {
 	return "", "containers-policy.json scopes have no glob like this; write the rule per repository or namespace", false
 }
 
-// signedBy writes the keyrings a rule needs and returns its requirements:
-// one signedBy over all accepted keys for "any", one per signer for "all"
-// (policy.json requirements must all hold).
-func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDir string) ([]requirement, []string, error) {
-	groups := [][]policy.Signer{r.Signers}
-	if r.Require == policy.RequireAll {
+// signedBy returns a rule's requirements and writes the keyrings they
+// name: for GPG signers one signedBy over all accepted keys for "any", one
+// per signer for "all"; for cosign signers a sigstoreSigned per key.
+// policy.json requirements must all hold, so "any" of several cosign keys,
+// or of GPG and cosign signers together, cannot be expressed: then it
+// returns why instead.
+func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDir string) ([]requirement, []string, string, error) {
+	var gpg, cosign []policy.Signer
+	for _, s := range r.Signers {
+		if s.GPG != nil {
+			gpg = append(gpg, s)
+		} else {
+			cosign = append(cosign, s)
+		}
+	}
+	all := r.Require == policy.RequireAll
+	if !all && len(cosign) > 0 && (len(gpg) > 0 || len(cosign) > 1) {
+		return nil, nil, "policy.json requirements all must hold, so it cannot accept any one of several signers when one is cosign", nil
+	}
+	groups := [][]policy.Signer{gpg}
+	if all {
 		groups = nil
-		for _, s := range r.Signers {
+		for _, s := range gpg {
 			groups = append(groups, []policy.Signer{s})
 		}
 	}
 	var reqs []requirement
 	var files []string
 	for g, signers := range groups {
+		if len(signers) == 0 {
+			continue
+		}
 		var buf bytes.Buffer
 		for _, s := range signers {
-			if s.GPG == nil {
-				return nil, nil, fmt.Errorf("signer %s: only gpg signers can be exported", s.Name)
-			}
 			if err := acceptedKeys(&buf, s.GPG, abs); err != nil {
-				return nil, nil, fmt.Errorf("signer %s: %w", s.Name, err)
+				return nil, nil, "", fmt.Errorf("signer %s: %w", s.Name, err)
 			}
 		}
 		p := filepath.Join(outDir, "keys", fmt.Sprintf("rule-%d-%d.gpg", i, g))
 		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		files = append(files, p)
 		reqs = append(reqs, requirement{Type: "signedBy", KeyType: "GPGKeys", KeyPath: p})
 	}
-	return reqs, files, nil
+	for _, s := range cosign {
+		p, err := abs(s.Cosign.Key)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		// cosign signs the repository, not the tag.
+		reqs = append(reqs, requirement{Type: "sigstoreSigned", KeyPath: p, SignedIdentity: &signedIdentity{Type: "matchRepository"}})
+	}
+	return reqs, files, "", nil
 }
 
 // acceptedKeys writes, from the signer's keyring, only the keys whose
@@ -204,9 +241,10 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 	return nil
 }
 
-// registriesD renders the lookaside stores as a registries.d file.
-func registriesD(t *policy.Trust, abs func(string) (string, error)) ([]byte, error) {
-	scopes := map[string]map[string]string{}
+// registriesD renders the lookaside stores, and the scopes whose cosign
+// signatures are to be read, as a registries.d file.
+func registriesD(t *policy.Trust, abs func(string) (string, error), attachments []string) ([]byte, error) {
+	scopes := map[string]map[string]any{}
 	for _, l := range t.Lookaside {
 		u := l.URL
 		if l.Path != "" {
@@ -216,7 +254,13 @@ func registriesD(t *policy.Trust, abs func(string) (string, error)) ([]byte, err
 			}
 			u = (&url.URL{Scheme: "file", Path: p}).String()
 		}
-		scopes[l.Scope] = map[string]string{"lookaside": u}
+		scopes[l.Scope] = map[string]any{"lookaside": u}
+	}
+	for _, a := range attachments {
+		if scopes[a] == nil {
+			scopes[a] = map[string]any{}
+		}
+		scopes[a]["use-sigstore-attachments"] = true
 	}
 	return yaml.Marshal(map[string]any{"docker": scopes})
 }

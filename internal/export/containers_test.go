@@ -158,3 +158,31 @@ func TestUnenforceableRulesAreReported(t *testing.T) {
 		t.Errorf("an unenforceable scope reached policy.json:\n%s", data)
 	}
 }
+
+func TestCosignRulesExport(t *testing.T) {
+	trust := &policy.Trust{Rules: []policy.TrustRule{
+		{Scope: "registry.example/ci", Signers: []policy.Signer{{Name: "ci", Cosign: &policy.CosignSigner{Key: "/keys/ci.pub"}}}},
+		{Scope: "registry.example/mixed", Signers: []policy.Signer{
+			{Name: "ci", Cosign: &policy.CosignSigner{Key: "/keys/ci.pub"}},
+			{Name: "other", Cosign: &policy.CosignSigner{Key: "/keys/other.pub"}}}},
+	}}
+	out := t.TempDir()
+	res, err := export.Containers(trust, t.TempDir(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pj, _ := os.ReadFile(filepath.Join(out, "policy.json"))
+	rd, _ := os.ReadFile(filepath.Join(out, "registries.d", "hull.yaml"))
+	notes := strings.Join(res.Notes, "\n")
+	for _, want := range []string{`"sigstoreSigned"`, `"/keys/ci.pub"`, `"matchRepository"`} {
+		if !strings.Contains(string(pj), want) {
+			t.Errorf("policy.json lacks %s:\n%s", want, pj)
+		}
+	}
+	if strings.Contains(string(pj), "registry.example/mixed") || !strings.Contains(notes, "registry.example/mixed: NOT ENFORCED") {
+		t.Errorf("any-of-two cosign keys cannot be expressed and must be reported:\n%s\n%s", pj, notes)
+	}
+	if !strings.Contains(string(rd), "use-sigstore-attachments: true") {
+		t.Errorf("registries.d must turn on sigstore attachments for the cosign scope:\n%s", rd)
+	}
+}
