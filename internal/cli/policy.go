@@ -85,6 +85,17 @@ silently; approximations are printed too. Install with, e.g.:
 	exp.Flags().StringVar(&to, "to", "containers", "target `FORMAT`: containers")
 	exp.Flags().StringVar(&out, "out", "", "`DIR` to write into (required)")
 	_ = exp.MarkFlagRequired("out")
-	p.AddCommand(validate, exp)
+	schema := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the policy file, for editors and CI linters",
+		Example: `  hull policy schema > hull-policy.schema.json
+  # VS Code (YAML extension): # yaml-language-server: $schema=./hull-policy.schema.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(policy.Schema)
+			return err
+		},
+	}
+	p.AddCommand(validate, exp, schema)
 	return p
 }

@@ -8,6 +8,7 @@ package policy
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -128,3 +129,9 @@ func (p *Policy) IgnoredIDs() []string {
 	}
 	return ids
 }
+
+// Schema is the JSON Schema of the policy file, for editors and CI
+// linters; Load checks the same rules and more (key files, duplicates).
+//
+//go:embed schema.json
+var Schema []byte

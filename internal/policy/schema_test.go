@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+)
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("policy.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func yamlToJSON(t *testing.T, doc string) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+const fullPolicy = `apiVersion: hull.dev/v1
+lint:
+  failOn: medium
+  ignore:
+    - id: no-healthcheck
+      reason: probed by the orchestrator
+trust:
+  default: reject
+  lookaside:
+    - scope: registry.example.com
+      path: /srv/sigstore
+    - scope: other.example.com:5000/team
+      url: https://sigs.example.com
+  rules:
+    - scope: registry.example.com/team/*
+      require: any
+      signers:
+        - name: release
+          gpg:
+            keyring: release.pub
+            fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]
+        - name: ci
+          cosign:
+            key: ci.pub
+    - scope: registry.example.com/team/legacy
+      reject: true
+    - scope: docker.io/library
+      insecureAcceptAnything: true
+`
+
+// TestSchemaAgreesWithLoad: what Load accepts the schema accepts, and
+// the schema rejects what Load rejects for the same reason.
+func TestSchemaAgreesWithLoad(t *testing.T) {
+	s := compileSchema(t)
+	if _, err := Load(strings.NewReader(fullPolicy)); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if err := s.Validate(yamlToJSON(t, fullPolicy)); err != nil {
+		t.Fatalf("schema rejects a valid policy: %v", err)
+	}
+	for name, doc := range map[string]string{
+		"unknown field":      "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
+		"bad severity":       "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",
+		"no reason":          "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - id: root-user\n",
+		"two rule kinds":     "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      reject: true\n      insecureAcceptAnything: true\n",
+		"no rule kind":       "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n",
+		"two signer kinds":   "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          cosign: {key: k}\n          gpg: {keyring: k, fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]}\n",
+		"short fingerprint":  "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          gpg: {keyring: k, fingerprints: [ABCD]}\n",
+		"lookaside glob":     "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example/*\n      path: /x\n",
+		"lookaside no store": "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example\n",
+		"bad default":        "apiVersion: hull.dev/v1\ntrust:\n  default: accept\n",
+		"wrong version":      "apiVersion: hull.dev/v2\n",
+	} {
+		if _, err := Load(strings.NewReader(doc)); err == nil {
+			t.Errorf("%s: Load accepted it", name)
+		}
+		if err := s.Validate(yamlToJSON(t, doc)); err == nil {
+			t.Errorf("%s: the schema accepted it", name)
+		}
+	}
+}
+
+// TestSchemaCoversEveryField guards against drift: every YAML field of
+// the policy types is a property in the schema.
+func TestSchemaCoversEveryField(t *testing.T) {
+	var walk func(reflect.Type)
+	seen := map[reflect.Type]bool{}
+	walk = func(rt reflect.Type) {
+		for rt.Kind() == reflect.Pointer || rt.Kind() == reflect.Slice {
+			rt = rt.Elem()
+		}
+		if rt.Kind() != reflect.Struct || seen[rt] {
+			return
+		}
+		seen[rt] = true
+		for i := range rt.NumField() {
+			f := rt.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag != "" && !bytes.Contains(Schema, []byte(`"`+tag+`": {`)) {
+				t.Errorf("%s.%s (yaml %q) is not in schema.json", rt.Name(), f.Name, tag)
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(Policy{}))
+	if len(seen) < 8 {
+		t.Fatalf("walked only %d types", len(seen))
+	}
+}
