@@ -29,7 +29,7 @@ var cosignKeys = sync.OnceValues(func() ([2]*ecdsa.PrivateKey, error) {
 	return [2]*ecdsa.PrivateKey{a, b}, err
 })
 
-func (w *world) cosignPolicy(t *testing.T) *policy.Trust {
+func (w *world) cosignPolicy(t testing.TB) *policy.Trust {
 	t.Helper()
 	k, err := cosignKeys()
 	if err != nil {
@@ -41,7 +41,7 @@ func (w *world) cosignPolicy(t *testing.T) *policy.Trust {
 	return &policy.Trust{Rules: []policy.TrustRule{{Scope: w.reg + "/team", Signers: []policy.Signer{{Name: "ci", Cosign: &policy.CosignSigner{Key: "cosign.pub"}}}}}}
 }
 
-func (w *world) cosignSign(t *testing.T, ref string, second bool) {
+func (w *world) cosignSign(t testing.TB, ref string, second bool) {
 	t.Helper()
 	k, _ := cosignKeys()
 	key := k[0]

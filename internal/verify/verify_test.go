@@ -39,7 +39,7 @@ type world struct {
 	digestA     v1.Hash
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{reg: testenv.Registry(t), dir: t.TempDir()}
 	w.sigs = filepath.Join(w.dir, "sigs")
@@ -91,7 +91,7 @@ var keys = sync.OnceValues(func() ([2]*openpgp.Entity, error) {
 	return [2]*openpgp.Entity{a, b}, err
 })
 
-func testKeys(t *testing.T) (release, other *openpgp.Entity) {
+func testKeys(t testing.TB) (release, other *openpgp.Entity) {
 	k, err := keys()
 	if err != nil {
 		t.Fatal(err)
