@@ -27,6 +27,15 @@ func TestImageVerifierProtocol(t *testing.T) {
 	ctx := context.Background()
 	reg := testenv.Registry(t)
 	dir := t.TempDir()
+	// Build before moving XDG_CACHE_HOME: Go's build cache lives there.
+	bin := filepath.Join(dir, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "hull"), "github.com/hull-sec/hull/cmd/hull")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if err := os.Symlink("hull", filepath.Join(bin, ImageVerifierName)); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	digests := map[string]string{}
 	for _, repo := range []string{"team/signed", "team/unsigned"} {
@@ -78,14 +87,6 @@ func TestImageVerifierProtocol(t *testing.T) {
 	}
 
 	// The real binary, linked under the verifier's name, as containerd runs it.
-	bin := filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "hull"), "github.com/hull-sec/hull/cmd/hull")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	if err := os.Symlink("hull", filepath.Join(bin, ImageVerifierName)); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(filepath.Join(bin, ImageVerifierName), "-name", reg+"/team/signed", "-digest", digests["team/signed"], "-stdin-media-type", "application/vnd.oci.descriptor.v1+json")
 	cmd.Stdin = strings.NewReader(desc(digests["team/signed"]))
 	cmd.Env = append(os.Environ(), "HULL_POLICY="+pol, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
