@@ -12,7 +12,6 @@
 package cosign
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -21,11 +20,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hull-sec/hull/internal/simplesign"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -50,52 +50,21 @@ var ErrInvalid = errors.New("invalid cosign signature")
 // SignatureTag is the tag cosign stores an image's signatures under.
 func SignatureTag(digest v1.Hash) string { return digest.Algorithm + "-" + digest.Hex + ".sig" }
 
-// Payload is what a cosign signature asserts.
-type Payload struct {
-	// Repository is the signed docker-reference, as cosign writes it: a
-	// repository without tag ("registry.example/team/app").
-	Repository string
-	Digest     string
-}
-
-type wirePayload struct {
-	Critical struct {
-		Identity struct {
-			DockerReference string `json:"docker-reference"`
-		} `json:"identity"`
-		Image struct {
-			DockerManifestDigest string `json:"docker-manifest-digest"`
-		} `json:"image"`
-		Type string `json:"type"`
-	} `json:"critical"`
-	Optional map[string]any `json:"optional"`
-}
+// Payload is what a cosign signature asserts: the simple-signing
+// payload shape, with DockerReference a repository without tag
+// ("registry.example/team/app"), as cosign writes it.
+type Payload = simplesign.Payload
 
 // MarshalPayload writes the payload as cosign does.
-func MarshalPayload(p Payload) ([]byte, error) {
-	var w wirePayload
-	w.Critical.Identity.DockerReference = p.Repository
-	w.Critical.Image.DockerManifestDigest = p.Digest
-	w.Critical.Type = PayloadType
-	return json.Marshal(w)
-}
+func MarshalPayload(p Payload) ([]byte, error) { return simplesign.MarshalTyped(p, PayloadType) }
 
-// ParsePayload reads a payload; the critical section must be exactly
-// cosign's.
+// ParsePayload reads a payload strictly (see simplesign.ParseTyped).
 func ParsePayload(b []byte) (Payload, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var w wirePayload
-	if err := dec.Decode(&w); err != nil {
-		return Payload{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
+	p, err := simplesign.ParseTyped(b, PayloadType)
+	if err != nil {
+		return Payload{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if w.Critical.Type != PayloadType {
-		return Payload{}, fmt.Errorf("%w: payload type %q, want %q", ErrInvalid, w.Critical.Type, PayloadType)
-	}
-	if w.Critical.Image.DockerManifestDigest == "" {
-		return Payload{}, fmt.Errorf("%w: payload names no digest", ErrInvalid)
-	}
-	return Payload{Repository: w.Critical.Identity.DockerReference, Digest: w.Critical.Image.DockerManifestDigest}, nil
+	return p, nil
 }
 
 // LoadPublicKey reads a PEM public key (PKIX): ECDSA, RSA or Ed25519.

@@ -162,7 +162,7 @@ func CosignSign(ctx context.Context, ref string, key crypto.Signer, o image.Opti
 	if err != nil {
 		return CosignSigned{}, err
 	}
-	payload, err := cosign.MarshalPayload(cosign.Payload{Repository: res.Name.String(), Digest: res.Digest.String()})
+	payload, err := cosign.MarshalPayload(cosign.Payload{DockerReference: res.Name.String(), ManifestDigest: res.Digest.String()})
 	if err != nil {
 		return CosignSigned{}, err
 	}

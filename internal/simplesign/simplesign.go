@@ -60,9 +60,14 @@ type wireCritical struct {
 }
 
 // Marshal encodes the payload as the format defines it.
-func (p Payload) Marshal() ([]byte, error) {
+func (p Payload) Marshal() ([]byte, error) { return MarshalTyped(p, PayloadType) }
+
+// MarshalTyped encodes a payload of this shape with another type string:
+// cosign's classic payload is the same document typed "cosign container
+// image signature".
+func MarshalTyped(p Payload, typ string) ([]byte, error) {
 	var w wirePayload
-	w.Critical.Type = PayloadType
+	w.Critical.Type = typ
 	w.Critical.Image.DockerManifestDigest = p.ManifestDigest
 	w.Critical.Identity.DockerReference = p.DockerReference
 	w.Optional = map[string]any{}
@@ -78,7 +83,12 @@ func (p Payload) Marshal() ([]byte, error) {
 // ParsePayload decodes a payload strictly: the critical section must
 // hold exactly the defined fields, and no object may repeat a key (a
 // second docker-manifest-digest must not be able to hide behind the first).
-func ParsePayload(b []byte) (Payload, error) {
+func ParsePayload(b []byte) (Payload, error) { return ParseTyped(b, PayloadType) }
+
+// ParseTyped is ParsePayload for a payload of another type string.
+// cosign leaves the docker reference out of some payloads, so only the
+// digest is required.
+func ParseTyped(b []byte, typ string) (Payload, error) {
 	if err := noDuplicateKeys(b); err != nil {
 		return Payload{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -93,10 +103,10 @@ func ParsePayload(b []byte) (Payload, error) {
 	if err := strictDecode(top.Critical, &c); err != nil {
 		return Payload{}, fmt.Errorf("%w: critical section: %v", ErrInvalid, err)
 	}
-	if c.Type != PayloadType {
-		return Payload{}, fmt.Errorf("%w: payload type %q, want %q", ErrInvalid, c.Type, PayloadType)
+	if c.Type != typ {
+		return Payload{}, fmt.Errorf("%w: payload type %q, want %q", ErrInvalid, c.Type, typ)
 	}
-	if c.Image.DockerManifestDigest == "" || c.Identity.DockerReference == "" {
+	if c.Image.DockerManifestDigest == "" || (typ == PayloadType && c.Identity.DockerReference == "") {
 		return Payload{}, fmt.Errorf("%w: payload lacks the manifest digest or the docker reference", ErrInvalid)
 	}
 	p := Payload{ManifestDigest: c.Image.DockerManifestDigest, DockerReference: c.Identity.DockerReference}

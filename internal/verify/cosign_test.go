@@ -105,7 +105,7 @@ func TestCosignTampering(t *testing.T) {
 		}, "signs digest"},
 		{"changed payload", func(t *testing.T, w *world) {
 			k, _ := cosignKeys()
-			good, _ := cosign.MarshalPayload(cosign.Payload{Repository: w.reg + "/team/a", Digest: w.digestA.String()})
+			good, _ := cosign.MarshalPayload(cosign.Payload{DockerReference: w.reg + "/team/a", ManifestDigest: w.digestA.String()})
 			sig, _ := cosign.Sign(k[0], good)
 			bad := []byte(strings.Replace(string(good), "team/a", "team/x", 1))
 			r, _ := name.NewRepository(w.reg + "/team/a")

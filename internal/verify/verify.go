@@ -81,12 +81,12 @@ func (c *cosignSigner) check(cand candidate, res image.Resolved) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if p.Digest != res.Digest.String() {
-		return "", fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.Digest, res.Digest)
+	if p.ManifestDigest != res.Digest.String() {
+		return "", fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.ManifestDigest, res.Digest)
 	}
-	repo, err := name.NewRepository(p.Repository)
+	repo, err := name.NewRepository(p.DockerReference)
 	if err != nil || image.CanonicalRepository(repo) != res.Repository {
-		return "", fmt.Errorf("%w: signed for repository %q, not %s", ErrMismatch, p.Repository, res.Repository)
+		return "", fmt.Errorf("%w: signed for repository %q, not %s", ErrMismatch, p.DockerReference, res.Repository)
 	}
 	return cosign.KeyID(c.key), nil
 }
