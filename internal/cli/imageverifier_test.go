@@ -54,7 +54,7 @@ func TestImageVerifierProtocol(t *testing.T) {
 	if _, _, err := sign.WriteCosignKey(key, filepath.Join(dir, "ci")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sign.CosignSign(ctx, reg+"/team/signed:1", key, image.Options{}); err != nil {
+	if _, err := sign.CosignSign(ctx, reg+"/team/signed:1", key, false, image.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	pol := filepath.Join(dir, "hull.yaml")

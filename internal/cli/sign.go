@@ -13,6 +13,7 @@ type signFlags struct {
 	image     imageFlags
 	key       string
 	lookaside string
+	bundle    bool
 }
 
 func newSignCmd() *cobra.Command {
@@ -30,8 +31,10 @@ key decides the format:
   a PEM key (hull key generate --type cosign, or cosign's cosign.key with
   COSIGN_PASSWORD)
       cosign's classic signature, pushed to the image's sha256-<hex>.sig tag,
-      which 'cosign verify --key cosign.pub' accepts. Nothing is sent to a
-      transparency log.
+      or with --bundle a sigstore bundle (DSSE over an in-toto statement)
+      pushed as an OCI 1.1 referrer of the image (the sha256-<hex> tag on
+      registries without the referrers API); 'cosign verify --key cosign.pub'
+      accepts both. Nothing is sent to a transparency log.
 
 hull verify checks both under the trust section of hull's policy.`,
 		Example: `  hull key generate --type gpg --name release --out release
@@ -54,7 +57,7 @@ hull verify checks both under the trust section of hull's policy.`,
 				if err != nil {
 					return undecided(fmt.Errorf("%s: %w", f.key, err))
 				}
-				s, err := sign.CosignSign(cmd.Context(), args[0], key, opts)
+				s, err := sign.CosignSign(cmd.Context(), args[0], key, f.bundle, opts)
 				if err != nil {
 					return undecided(fmt.Errorf("sign %s: %w", args[0], err))
 				}
@@ -80,6 +83,7 @@ hull verify checks both under the trust section of hull's policy.`,
 	f.image.register(fl)
 	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
+	fl.BoolVar(&f.bundle, "bundle", false, "with a PEM key: write a sigstore bundle as an OCI referrer (cosign v3's default) instead of the classic .sig tag")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }

@@ -62,6 +62,9 @@ type Resolved struct {
 	Tag string
 	// Digest is the manifest (or index) digest the reference names.
 	Digest v1.Hash
+	// Descriptor describes that manifest (media type, size), when the
+	// registry was asked.
+	Descriptor v1.Descriptor
 }
 
 // Resolve asks the registry once which manifest ref names. Signatures
@@ -76,7 +79,7 @@ func Resolve(ctx context.Context, ref string, o Options) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
-	res := Resolved{Name: r.Context(), Repository: CanonicalRepository(r.Context()), Digest: desc.Digest}
+	res := Resolved{Name: r.Context(), Repository: CanonicalRepository(r.Context()), Digest: desc.Digest, Descriptor: *desc}
 	switch t := r.(type) {
 	case name.Tag:
 		res.Tag = t.TagStr()

@@ -150,17 +150,32 @@ func decryptCosign(data []byte, password string) ([]byte, error) {
 // CosignSigned says what CosignSign pushed.
 type CosignSigned struct {
 	Image image.Resolved
+	// Tag is where the signature went: the .sig tag, or the bundle
+	// manifest's digest reference.
 	Tag   string
 	KeyID string
 }
 
-// CosignSign signs the image ref names in cosign's classic format and
-// pushes the signature to its sha256-<hex>.sig tag, offline: nothing goes
-// to a transparency log.
-func CosignSign(ctx context.Context, ref string, key crypto.Signer, o image.Options) (CosignSigned, error) {
+// CosignSign signs the image ref names with a cosign key, offline:
+// nothing goes to a transparency log. In cosign's classic format the
+// signature goes to the sha256-<hex>.sig tag; as a sigstore bundle
+// (bundle true, cosign v3's default) it becomes an OCI 1.1 referrer of
+// the image.
+func CosignSign(ctx context.Context, ref string, key crypto.Signer, bundle bool, o image.Options) (CosignSigned, error) {
 	res, err := image.Resolve(ctx, ref, o)
 	if err != nil {
 		return CosignSigned{}, err
+	}
+	if bundle {
+		b, err := cosign.MakeBundle(key, res.Digest)
+		if err != nil {
+			return CosignSigned{}, fmt.Errorf("sign: %w", err)
+		}
+		at, err := cosign.AttachBundle(ctx, res.Name, res.Descriptor, b, o.RemoteOptions(ctx))
+		if err != nil {
+			return CosignSigned{}, err
+		}
+		return CosignSigned{Image: res, Tag: at.String(), KeyID: cosign.KeyID(key.Public())}, nil
 	}
 	payload, err := cosign.MarshalPayload(cosign.Payload{DockerReference: res.Name.String(), ManifestDigest: res.Digest.String()})
 	if err != nil {

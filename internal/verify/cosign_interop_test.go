@@ -59,7 +59,7 @@ func TestCosignInterop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hull reading cosign.key: %v", err)
 	}
-	if _, err := sign.CosignSign(ctx, w.reg+"/team/a:2", key, image.Options{}); err != nil {
+	if _, err := sign.CosignSign(ctx, w.reg+"/team/a:2", key, false, image.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := testenv.CosignVerify(t, pub, w.reg+"/team/a:2"); err != nil {
@@ -94,5 +94,39 @@ func copySigTag(t *testing.T, w *world, fromRepo, fromDigest, toRepo, toDigest s
 	}
 	if err := remote.Write(sigTag(t, w, toRepo, to), img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSigstoreBundleInterop: cosign's bundles (DSSE over an in-toto
+// statement, stored as a referrer; this registry has no referrers API, so
+// under the sha256-<hex> tag) verify in hull, and hull's in cosign.
+func TestSigstoreBundleInterop(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	priv, pub := testenv.CosignKeyPair(t)
+	trust := &policy.Trust{Rules: []policy.TrustRule{{Scope: w.reg + "/team", Signers: []policy.Signer{{Name: "cosign", Cosign: &policy.CosignSigner{Key: pub}}}}}}
+	if err := testenv.CosignSign(t, priv, w.reg+"/team/a@"+w.digestA.String(), true); err != nil {
+		t.Fatal(err)
+	}
+	vd := w.verify(t, trust, w.imageA)
+	if !vd.Accepted || len(vd.Signatures) != 1 || vd.Signatures[0].Format != "sigstore-bundle" {
+		t.Fatalf("cosign's bundle in hull: %+v", vd)
+	}
+	data, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := sign.ReadCosignKey(data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.CosignSign(ctx, w.imageB, key, true, image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.CosignVerify(t, pub, w.imageB); err != nil {
+		t.Errorf("cosign rejects hull's bundle: %v", err)
+	}
+	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
+		t.Errorf("hull rejects its own bundle: %+v", vd)
 	}
 }

@@ -48,7 +48,7 @@ func (w *world) cosignSign(t testing.TB, ref string, second bool) {
 	if second {
 		key = k[1]
 	}
-	if _, err := sign.CosignSign(context.Background(), ref, key, image.Options{}); err != nil {
+	if _, err := sign.CosignSign(context.Background(), ref, key, false, image.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -150,5 +150,53 @@ func pushSig(t *testing.T, tag name.Tag, l v1.Layer, b64sig string) {
 	}
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBundleTampering: bundles that must not count.
+func TestBundleTampering(t *testing.T) {
+	ctx := context.Background()
+	k, err := cosignKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		bundle func(t *testing.T, w *world) []byte
+		want   string
+	}{
+		{"another image's bundle", func(t *testing.T, w *world) []byte {
+			d, _ := image.Resolve(ctx, w.imageB, image.Options{})
+			b, _ := cosign.MakeBundle(k[0], d.Digest)
+			return b
+		}, "subject is not"},
+		{"untrusted key", func(t *testing.T, w *world) []byte {
+			b, _ := cosign.MakeBundle(k[1], w.digestA)
+			return b
+		}, "does not verify"},
+		{"changed statement", func(t *testing.T, w *world) []byte {
+			b, _ := cosign.MakeBundle(k[0], w.digestA)
+			return []byte(strings.Replace(string(b), `"payload":"ey`, `"payload":"ez`, 1))
+		}, "does not verify"},
+		{"garbage", func(t *testing.T, w *world) []byte { return []byte("{not json") }, "bundle:"},
+		{"keyless bundle", func(t *testing.T, w *world) []byte {
+			return []byte(`{"mediaType":"` + cosign.BundleMediaType + `","verificationMaterial":{"certificate":{"rawBytes":"AA=="}},"dsseEnvelope":{}}`)
+		}, "keyless"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			trust := w.cosignPolicy(t)
+			res, err := image.Resolve(ctx, w.imageA, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cosign.AttachBundle(ctx, res.Name, res.Descriptor, tc.bundle(t, w), nil); err != nil {
+				t.Fatal(err)
+			}
+			vd := w.verify(t, trust, w.imageA)
+			if vd.Accepted || len(vd.Signatures) != 1 || !strings.Contains(vd.Signatures[0].Reason, tc.want) {
+				t.Fatalf("want a rejection saying %q: %+v", tc.want, vd)
+			}
+		})
 	}
 }

@@ -71,12 +71,20 @@ func (v *Verifier) loadCosign(s *policy.Signer) (*cosignSigner, error) {
 	return &cosignSigner{key: key, raw: data}, nil
 }
 
-func (c *cosignSigner) format() string { return formatCosign }
+func (c *cosignSigner) accepts(format string) bool {
+	return format == formatCosign || format == formatBundle
+}
 
 // check verifies a cosign signature: the signature over the payload,
 // then that the payload names this digest and repository (cosign signs
-// a repository, not a tag).
+// a repository, not a tag). A bundle's statement names only the digest.
 func (c *cosignSigner) check(cand candidate, res image.Resolved) (string, error) {
+	if cand.format == formatBundle {
+		if err := cosign.VerifyBundle(c.key, cand.data, res.Digest); err != nil {
+			return "", err
+		}
+		return cosign.KeyID(c.key), nil
+	}
 	p, err := cosign.Verify(c.key, cand.data, cand.sig)
 	if err != nil {
 		return "", err
@@ -235,7 +243,7 @@ func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (f
 		var reasons []string
 		for i := range rule.Signers {
 			s := v.signers[&rule.Signers[i]]
-			if s == nil || s.format() != c.format {
+			if s == nil || !s.accepts(c.format) {
 				continue
 			}
 			signer, err := s.check(c, res)
@@ -260,6 +268,7 @@ func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (f
 const (
 	formatSimple = "simple-signing"
 	formatCosign = "cosign"
+	formatBundle = "sigstore-bundle"
 )
 
 // candidate is one signature found for an image, in some format.
@@ -271,9 +280,9 @@ type candidate struct {
 	err      error  // why it could not be read
 }
 
-// signerCheck is a loaded signer of one format.
+// signerCheck is a loaded signer and the formats it checks.
 type signerCheck interface {
-	format() string
+	accepts(format string) bool
 	keyData() []byte
 	check(c candidate, res image.Resolved) (signer string, err error)
 }
@@ -307,6 +316,13 @@ func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res i
 		for _, s := range sigs {
 			out = append(out, candidate{format: formatCosign, location: s.Location, data: s.Payload, sig: s.Signature, err: s.Err})
 		}
+		bundles, err := cosign.FetchBundles(ctx, res.Name, res.Digest, v.image.RemoteOptions(ctx))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range bundles {
+			out = append(out, candidate{format: formatBundle, location: s.Location, data: s.Payload, err: s.Err})
+		}
 	}
 	return out, nil
 }
@@ -338,7 +354,7 @@ func decide(rule *policy.TrustRule, satisfied []bool, found int, store bool) (bo
 // ErrMismatch is wrapped when a valid signature is about another image.
 var ErrMismatch = errors.New("signature does not match the image")
 
-func (g *gpgSigner) format() string { return formatSimple }
+func (g *gpgSigner) accepts(format string) bool { return format == formatSimple }
 
 // check verifies one simple signature for the resolved image and
 // returns the signing key's fingerprint.
