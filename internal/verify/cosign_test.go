@@ -3,16 +3,21 @@ package verify_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"io"
+	"log"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/image"
+	it "github.com/hull-sec/hull/internal/imagetest"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -198,5 +203,41 @@ func TestBundleTampering(t *testing.T) {
 				t.Fatalf("want a rejection saying %q: %+v", tc.want, vd)
 			}
 		})
+	}
+}
+
+// TestBundleThroughReferrersAPI uses a registry that serves the OCI 1.1
+// referrers API (go-containerregistry's, with referrers on), where
+// Debian's docker-registry makes hull use the tag fallback.
+func TestBundleThroughReferrersAPI(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "referrers", 0o644)))
+	ref, _ := name.ParseReference(host + "/team/app:1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	k, err := cosignKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.CosignSign(ctx, host+"/team/app:1", k[0], true, image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	idx, err := remote.Referrers(ref.Context().Digest(d.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := idx.IndexManifest(); len(m.Manifests) != 1 {
+		t.Fatalf("the referrers API lists %d referrers, want the bundle", len(m.Manifests))
+	}
+	w := &world{reg: host, dir: t.TempDir()}
+	trust := w.cosignPolicy(t)
+	trust.Rules[0].Scope = host + "/team"
+	if vd := w.verify(t, trust, host+"/team/app:1"); !vd.Accepted || vd.Signatures[0].Format != "sigstore-bundle" {
+		t.Fatalf("bundle through the referrers API: %+v", vd)
 	}
 }
