@@ -10,11 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hull-sec/hull/internal/image"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // The names of the sigstore bundle format as cosign uses it for images
@@ -155,103 +155,27 @@ func MakeBundle(key crypto.Signer, digest v1.Hash) ([]byte, error) {
 }
 
 // FetchBundles reads the sigstore bundles that refer to digest: through
-// the OCI 1.1 referrers API, or go-containerregistry's fallback to the
-// sha256-<hex> tag on registries without it. Every size is bounded.
+// the OCI 1.1 referrers API, or the sha256-<hex> tag fallback on
+// registries without it. Every size is bounded.
 func FetchBundles(ctx context.Context, repo name.Repository, digest v1.Hash, opts []remote.Option) ([]Stored, error) {
-	opts = append(opts, remote.WithContext(ctx))
-	idx, err := remote.Referrers(repo.Digest(digest.String()), opts...)
+	refs, err := image.Referrers(ctx, repo, digest, BundleMediaType, BundleMediaType, opts)
 	if err != nil {
-		if notFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("list referrers of %s: %w", digest, err)
+		return nil, err
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", digest, err)
-	}
-	var out []Stored
-	for i, d := range im.Manifests {
-		if i >= MaxSignatures {
-			out = append(out, Stored{Location: "referrers", Err: fmt.Errorf("%w: more than %d referrers", ErrInvalid, MaxSignatures)})
-			break
+	out := make([]Stored, len(refs))
+	for i, r := range refs {
+		out[i] = Stored{Location: r.Location, Payload: r.Blob, Err: r.Err}
+		if r.Err != nil {
+			out[i].Err = fmt.Errorf("%w: %v", ErrInvalid, r.Err)
 		}
-		loc := repo.Digest(d.Digest.String()).String()
-		if d.Size > MaxManifestBytes || !d.MediaType.IsImage() {
-			continue // not a bundle manifest: other artifacts may refer to the image
-		}
-		desc, err := remote.Get(repo.Digest(d.Digest.String()), opts...)
-		if err != nil {
-			return nil, fmt.Errorf("read referrer %s: %w", loc, err)
-		}
-		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
-		if err != nil {
-			out = append(out, Stored{Location: loc, Err: fmt.Errorf("%w: referrer manifest: %v", ErrInvalid, err)})
-			continue
-		}
-		if m.ArtifactType != BundleMediaType && (len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType) {
-			continue
-		}
-		s := Stored{Location: loc}
-		switch {
-		case len(m.Layers) != 1:
-			s.Err = fmt.Errorf("%w: bundle manifest has %d layers", ErrInvalid, len(m.Layers))
-		case m.Layers[0].Size > MaxPayloadBytes || m.Layers[0].Size < 0:
-			s.Err = fmt.Errorf("%w: bundle is %d bytes", ErrInvalid, m.Layers[0].Size)
-		default:
-			s.Payload, s.Err = readBlob(repo.Digest(m.Layers[0].Digest.String()), opts)
-		}
-		out = append(out, s)
 	}
 	return out, nil
 }
-
-// rawManifest is a manifest to push as it is.
-type rawManifest struct {
-	body []byte
-	mt   types.MediaType
-}
-
-func (r rawManifest) RawManifest() ([]byte, error)        { return r.body, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
-func (r rawManifest) Digest() (v1.Hash, error) {
-	h, _, err := v1.SHA256(bytes.NewReader(r.body))
-	return h, err
-}
-func (r rawManifest) Size() (int64, error) { return int64(len(r.body)), nil }
 
 // AttachBundle pushes a bundle as cosign does: an OCI manifest with the
 // bundle as its one layer, an empty config and the image as subject, so
 // the referrers API (or the fallback tag) lists it.
 func AttachBundle(ctx context.Context, repo name.Repository, subject v1.Descriptor, bundle []byte, opts []remote.Option) (name.Digest, error) {
-	opts = append(opts, remote.WithContext(ctx))
-	cfg := static.NewLayer([]byte("{}"), emptyMediaType)
-	layer := static.NewLayer(bundle, BundleMediaType)
-	for _, l := range []v1.Layer{cfg, layer} {
-		if err := remote.WriteLayer(repo, l, opts...); err != nil {
-			return name.Digest{}, fmt.Errorf("push bundle blob: %w", err)
-		}
-	}
-	desc := func(l v1.Layer) v1.Descriptor {
-		d, _ := l.Digest()
-		n, _ := l.Size()
-		mt, _ := l.MediaType()
-		return v1.Descriptor{MediaType: mt, Digest: d, Size: n}
-	}
-	m := v1.Manifest{
-		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: BundleMediaType,
-		Config: desc(cfg), Layers: []v1.Descriptor{desc(layer)}, Subject: &subject,
-		Annotations: map[string]string{"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": SignPredicateType},
-	}
-	body, err := json.Marshal(m)
-	if err != nil {
-		return name.Digest{}, err
-	}
-	rm := rawManifest{body: body, mt: types.OCIManifestSchema1}
-	d, _ := rm.Digest()
-	ref := repo.Digest(d.String())
-	if err := remote.Put(ref, rm, opts...); err != nil {
-		return ref, fmt.Errorf("push bundle manifest: %w", err)
-	}
-	return ref, nil
+	return image.PushReferrer(ctx, repo, subject, BundleMediaType, BundleMediaType, bundle,
+		map[string]string{"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": SignPredicateType}, opts)
 }

@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
+
+	"github.com/hull-sec/hull/internal/image"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -28,10 +26,6 @@ type Stored struct {
 	Err       error
 }
 
-func notFound(err error) bool {
-	var terr *transport.Error
-	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
-}
 
 // Fetch reads the signatures stored for digest in repo. No .sig tag
 // means no signatures; a .sig manifest that is too large, not an image
@@ -41,7 +35,7 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 	tag := repo.Tag(SignatureTag(digest))
 	loc := tag.String()
 	head, err := remote.Head(tag, opts...)
-	if notFound(err) {
+	if image.NotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -75,32 +69,13 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 		case s.Signature == "":
 			s.Err = fmt.Errorf("%w: layer has no %s annotation", ErrInvalid, SignatureAnnotation)
 		default:
-			s.Payload, s.Err = readBlob(repo.Digest(l.Digest.String()), opts)
+			if s.Payload, s.Err = image.ReadBlob(repo.Digest(l.Digest.String()), MaxPayloadBytes, opts); s.Err != nil {
+				s.Err = fmt.Errorf("%w: payload blob: %v", ErrInvalid, s.Err)
+			}
 		}
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// readBlob reads a payload blob; go-containerregistry checks its digest.
-func readBlob(ref name.Digest, opts []remote.Option) ([]byte, error) {
-	l, err := remote.Layer(ref, opts...)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxPayloadBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload blob: %v", ErrInvalid, err)
-	}
-	if len(b) > MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: payload blob larger than %d bytes", ErrInvalid, MaxPayloadBytes)
-	}
-	return b, nil
 }
 
 // Attach adds a signature layer to the image's .sig manifest, creating
@@ -109,7 +84,7 @@ func Attach(ctx context.Context, repo name.Repository, digest v1.Hash, payload, 
 	opts = append(opts, remote.WithContext(ctx))
 	tag := repo.Tag(SignatureTag(digest))
 	base, err := remote.Image(tag, opts...)
-	if notFound(err) {
+	if image.NotFound(err) {
 		base = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	} else if err != nil {
 		return tag, fmt.Errorf("read %s: %w", tag, err)

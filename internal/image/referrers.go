@@ -1,0 +1,169 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Bounds on referrer artifacts a hostile registry can make hull read.
+const (
+	MaxReferrers         = 64
+	MaxReferrerManifest  = 4 << 20
+	MaxReferrerBlobBytes = 1 << 20
+)
+
+// Referrer is one artifact that refers to an image and has the wanted
+// type: its one layer's bytes, or why they could not be read.
+type Referrer struct {
+	Location    string
+	Annotations map[string]string
+	Blob        []byte
+	Err         error
+}
+
+// NotFound reports whether a registry error is a 404.
+func NotFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}
+
+// Referrers lists the artifacts of artifactType that refer to digest in
+// repo, through the OCI 1.1 referrers API or, on registries without it,
+// the sha256-<hex> tag fallback; each must have one layer of
+// layerMediaType, which is read with bounds. Other referrers are skipped.
+func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifactType, layerMediaType string, opts []remote.Option) ([]Referrer, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	idx, err := remote.Referrers(repo.Digest(digest.String()), opts...)
+	if NotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", digest, err)
+	}
+	var out []Referrer
+	for i, d := range im.Manifests {
+		if i >= MaxReferrers {
+			out = append(out, Referrer{Location: repo.String(), Err: fmt.Errorf("more than %d referrers", MaxReferrers)})
+			break
+		}
+		if d.Size > MaxReferrerManifest || !d.MediaType.IsImage() {
+			continue
+		}
+		ref := repo.Digest(d.Digest.String())
+		desc, err := remote.Get(ref, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("read referrer %s: %w", ref, err)
+		}
+		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			out = append(out, Referrer{Location: ref.String(), Err: fmt.Errorf("referrer manifest: %v", err)})
+			continue
+		}
+		if m.ArtifactType != artifactType && m.Config.MediaType != types.MediaType(artifactType) &&
+			(len(m.Layers) != 1 || string(m.Layers[0].MediaType) != layerMediaType) {
+			continue
+		}
+		r := Referrer{Location: ref.String(), Annotations: m.Annotations}
+		switch {
+		case len(m.Layers) != 1:
+			r.Err = fmt.Errorf("artifact has %d layers, want 1", len(m.Layers))
+		case string(m.Layers[0].MediaType) != layerMediaType:
+			r.Err = fmt.Errorf("artifact layer is %s, want %s", m.Layers[0].MediaType, layerMediaType)
+		case m.Layers[0].Size > MaxReferrerBlobBytes || m.Layers[0].Size < 0:
+			r.Err = fmt.Errorf("artifact layer is %d bytes", m.Layers[0].Size)
+		default:
+			r.Blob, r.Err = ReadBlob(repo.Digest(m.Layers[0].Digest.String()), MaxReferrerBlobBytes, opts)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ReadBlob reads a blob of at most limit bytes; go-containerregistry
+// checks its digest.
+func ReadBlob(ref name.Digest, limit int64, opts []remote.Option) ([]byte, error) {
+	l, err := remote.Layer(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("blob larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// rawManifest is a manifest pushed as it is.
+type rawManifest struct {
+	body []byte
+	mt   types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.body, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// PushReferrer pushes an artifact that refers to subject: an OCI image
+// manifest of artifactType with an empty config and blob as its one
+// layer. go-containerregistry also updates the sha256-<hex> fallback tag
+// when the registry does not take the subject itself.
+func PushReferrer(ctx context.Context, repo name.Repository, subject v1.Descriptor, artifactType, layerMediaType string, blob []byte, annotations map[string]string, opts []remote.Option) (name.Digest, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	cfg := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
+	layer := static.NewLayer(blob, types.MediaType(layerMediaType))
+	desc := func(l v1.Layer) (v1.Descriptor, error) {
+		if err := remote.WriteLayer(repo, l, opts...); err != nil {
+			return v1.Descriptor{}, fmt.Errorf("push blob: %w", err)
+		}
+		d, _ := l.Digest()
+		n, _ := l.Size()
+		mt, _ := l.MediaType()
+		return v1.Descriptor{MediaType: mt, Digest: d, Size: n}, nil
+	}
+	cd, err := desc(cfg)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	ld, err := desc(layer)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: artifactType,
+		Config: cd, Layers: []v1.Descriptor{ld}, Subject: &subject, Annotations: annotations}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(body))
+	if err != nil {
+		return name.Digest{}, err
+	}
+	ref := repo.Digest(h.String())
+	if err := remote.Put(ref, rawManifest{body: body, mt: types.OCIManifestSchema1}, opts...); err != nil {
+		return ref, fmt.Errorf("push artifact manifest: %w", err)
+	}
+	return ref, nil
+}
