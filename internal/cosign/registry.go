@@ -26,7 +26,6 @@ type Stored struct {
 	Err       error
 }
 
-
 // Fetch reads the signatures stored for digest in repo. No .sig tag
 // means no signatures; a .sig manifest that is too large, not an image
 // manifest, or holds too many layers yields one Stored with the reason.
