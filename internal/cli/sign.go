@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/sign"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,7 @@ import (
 type signFlags struct {
 	image     imageFlags
 	key       string
+	cert      string
 	lookaside string
 	bundle    bool
 }
@@ -36,12 +39,19 @@ key decides the format:
       registries without the referrers API); 'cosign verify --key cosign.pub'
       accepts both. Nothing is sent to a transparency log.
 
-hull verify checks both under the trust section of hull's policy.`,
+  a PEM key with --cert CHAIN (hull key generate --type notation)
+      a Notation signature (JWS envelope, notary.x509 scheme) pushed as an OCI
+      1.1 referrer of the image, as 'notation sign' does.
+
+hull verify checks all of them under the trust section of hull's policy.`,
 		Example: `  hull key generate --type gpg --name release --out release
   hull sign --key release.key --lookaside /var/lib/containers/sigstore registry.example.com/team/app:1.4
 
   hull key generate --type cosign --out cosign
-  hull sign --key cosign.key registry.example.com/team/app:1.4`,
+  hull sign --key cosign.key registry.example.com/team/app:1.4
+
+  hull key generate --type notation --name release --out release
+  hull sign --key release.key --cert release.crt registry.example.com/team/app:1.4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.image.options()
@@ -51,6 +61,9 @@ hull verify checks both under the trust section of hull's policy.`,
 			data, err := os.ReadFile(f.key)
 			if err != nil {
 				return undecided(err)
+			}
+			if f.cert != "" {
+				return signNotation(cmd, args[0], data, f.cert, opts)
 			}
 			if sign.IsPEMPrivateKey(data) {
 				key, err := sign.ReadCosignKey(data, os.Getenv("COSIGN_PASSWORD"))
@@ -83,9 +96,31 @@ hull verify checks both under the trust section of hull's policy.`,
 	f.image.register(fl)
 	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
+	fl.StringVar(&f.cert, "cert", "", "certificate chain `FILE` (PEM, leaf first): sign as Notation (JWS, notary.x509) with --key")
 	fl.BoolVar(&f.bundle, "bundle", false, "with a PEM key: write a sigstore bundle as an OCI referrer (cosign v3's default) instead of the classic .sig tag")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+func signNotation(cmd *cobra.Command, ref string, keyData []byte, certFile string, opts image.Options) error {
+	key, err := sign.ReadCosignKey(keyData, os.Getenv("COSIGN_PASSWORD"))
+	if err != nil {
+		return undecided(err)
+	}
+	certData, err := os.ReadFile(certFile)
+	if err != nil {
+		return undecided(err)
+	}
+	chain, err := sign.ReadCertificates(certData)
+	if err != nil {
+		return undecided(fmt.Errorf("%s: %w", certFile, err))
+	}
+	s, err := sign.NotationSign(cmd.Context(), ref, key, chain, opts)
+	if err != nil {
+		return undecided(fmt.Errorf("sign %s: %w", ref, err))
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (notation)\n  signer:    %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, s.Signer, s.Artifact)
+	return err
 }
 
 func newKeyCmd() *cobra.Command {
@@ -101,6 +136,11 @@ armor, mode 0600, no passphrase: keep it like one); OUT.pub is the public keyrin
 that hull's trust policy (gpg.keyring) and policy.json's keyPath name. The
 fingerprint to list in the policy is printed.
 
+--type notation: an ECDSA P-256 key with a code-signing certificate issued by
+a new self-signed root. OUT.key is the key (PKCS#8 PEM, 0600), OUT.crt the
+chain for hull sign --cert, OUT.root.crt the root for the policy's
+notation.trustStore; the identity to trust is printed.
+
 --type cosign: an ECDSA P-256 key as cosign makes. OUT.key is the private key
 (PKCS#8 PEM, mode 0600, not encrypted); OUT.pub is the public key that hull's
 trust policy (cosign.key) and 'cosign verify --key' take.`,
@@ -109,6 +149,20 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch typ {
+			case "notation":
+				if name == "" {
+					return undecided(fmt.Errorf("--type notation needs --name (the certificate's common name)"))
+				}
+				k, chain, err := sign.GenerateNotation(name, time.Now())
+				if err != nil {
+					return undecided(err)
+				}
+				files, err := sign.WriteNotationKey(k, chain, out)
+				if err != nil {
+					return undecided(err)
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\nchain:       %s\ntrust store: %s\nidentity:    x509.subject: %s\n", files[0], files[1], files[2], chain[0].Subject)
+				return err
 			case "cosign":
 				k, err := sign.GenerateCosign()
 				if err != nil {
@@ -139,7 +193,7 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 			return err
 		},
 	}
-	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing) or cosign")
+	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing), cosign, or notation")
 	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user name (required for gpg)")
 	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail address")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")

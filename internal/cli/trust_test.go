@@ -97,3 +97,29 @@ trust:
 		t.Errorf("validate of a missing file: exit %d, want 2", code)
 	}
 }
+
+func TestNotationCommands(t *testing.T) {
+	reg := testenv.Registry(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	ref, _ := name.ParseReference(reg + "/team/app:1")
+	if err := remote.Write(ref, it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "n", 0o644)))); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := hull(t, "key", "generate", "--type", "notation", "--name", "release", "--out", filepath.Join(dir, "release"))
+	id := regexp.MustCompile(`identity:\s+(x509\.subject: .+)`).FindStringSubmatch(out)
+	if code != ExitPass || id == nil {
+		t.Fatalf("key generate --type notation: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, stderr, code := hull(t, "sign", "--key", filepath.Join(dir, "release.key"), "--cert", filepath.Join(dir, "release.crt"), reg+"/team/app:1"); code != ExitPass {
+		t.Fatalf("sign --cert: exit %d\n%s%s", code, out, stderr)
+	}
+	pol := filepath.Join(dir, "hull.yaml")
+	doc := fmt.Sprintf("apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: %s/team\n      signers:\n        - name: notary\n          notation:\n            trustStore: [release.root.crt]\n            identities: [%q]\n", reg, id[1])
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, code := hull(t, "verify", "--policy", pol, reg+"/team/app:1"); code != ExitPass || !strings.Contains(out, "notation valid") {
+		t.Errorf("verify a Notation signature: exit %d\n%s%s", code, out, stderr)
+	}
+}

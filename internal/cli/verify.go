@@ -36,8 +36,9 @@ signature found, whether it counted, and why.
 
 Supported today: containers "simple signing" (GPG) signatures in a lookaside
 store, as skopeo --sign-by, podman and hull sign write them; and cosign's
-classic key-based signatures at the image's sha256-<hex>.sig tag, as
-'cosign sign --key' and hull sign write them. Nothing is fetched from a
+key-based signatures, classic (the image's sha256-<hex>.sig tag) and sigstore
+bundles (OCI referrers), as 'cosign sign --key' and hull sign write them; and
+Notation JWS signatures (notary.x509) against a trust store and identities. Nothing is fetched from a
 transparency log, TUF repository, OCSP or CRL server: verification is offline.
 
 Accepted verdicts are cached (in memory and in the user cache directory) by

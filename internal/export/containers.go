@@ -160,11 +160,17 @@ func containersScope(s string) (scope, note string, ok bool) {
 func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDir string) ([]requirement, []string, string, error) {
 	var gpg, cosign []policy.Signer
 	for _, s := range r.Signers {
-		if s.GPG != nil {
+		switch {
+		case s.GPG != nil:
 			gpg = append(gpg, s)
-		} else {
+		case s.Cosign != nil:
 			cosign = append(cosign, s)
+		case r.Require == policy.RequireAll:
+			return nil, nil, "containers-policy.json has no requirement for Notation signatures", nil
 		}
+	}
+	if len(gpg)+len(cosign) < len(r.Signers) {
+		return nil, nil, "containers-policy.json has no requirement for Notation signatures, and its requirements all must hold", nil
 	}
 	all := r.Require == policy.RequireAll
 	if !all && len(cosign) > 0 && (len(gpg) > 0 || len(cosign) > 1) {

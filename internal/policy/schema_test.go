@@ -69,6 +69,10 @@ trust:
         - name: ci
           cosign:
             key: ci.pub
+        - name: notary
+          notation:
+            trustStore: [root.crt]
+            identities: ["x509.subject: C=US, O=Acme, CN=release"]
     - scope: registry.example.com/team/legacy
       reject: true
     - scope: docker.io/library

@@ -36,9 +36,19 @@ type TrustRule struct {
 
 // Signer is one acceptable signer; exactly one kind is set.
 type Signer struct {
-	Name   string        `yaml:"name"`
-	GPG    *GPGSigner    `yaml:"gpg"`
-	Cosign *CosignSigner `yaml:"cosign"`
+	Name     string          `yaml:"name"`
+	GPG      *GPGSigner      `yaml:"gpg"`
+	Cosign   *CosignSigner   `yaml:"cosign"`
+	Notation *NotationSigner `yaml:"notation"`
+}
+
+// NotationSigner accepts Notation (Notary Project) JWS signatures whose
+// certificate chain leads to a root in TrustStore (PEM files) and whose
+// leaf subject matches one of Identities ("x509.subject: C=US, O=Acme,
+// CN=release", or "*" for any).
+type NotationSigner struct {
+	TrustStore []string `yaml:"trustStore"`
+	Identities []string `yaml:"identities"`
 }
 
 // CosignSigner accepts cosign signatures (the classic .sig tag format)
@@ -123,12 +133,31 @@ func (s Signer) validate(at string) []string {
 	if s.Name == "" {
 		errs = append(errs, at+": name is required")
 	}
+	kinds := 0
+	for _, set := range []bool{s.GPG != nil, s.Cosign != nil, s.Notation != nil} {
+		if set {
+			kinds++
+		}
+	}
 	switch {
-	case (s.GPG == nil) == (s.Cosign == nil):
-		return append(errs, at+": set exactly one kind of signer: gpg or cosign")
+	case kinds != 1:
+		return append(errs, at+": set exactly one kind of signer: gpg, cosign or notation")
 	case s.Cosign != nil:
 		if s.Cosign.Key == "" {
 			errs = append(errs, at+".cosign: key is required")
+		}
+		return errs
+	case s.Notation != nil:
+		if len(s.Notation.TrustStore) == 0 {
+			errs = append(errs, at+".notation: trustStore lists no certificate file")
+		}
+		if len(s.Notation.Identities) == 0 {
+			errs = append(errs, at+`.notation: list trusted identities ("x509.subject: ..." or "*")`)
+		}
+		for _, id := range s.Notation.Identities {
+			if id != "*" && !strings.HasPrefix(id, "x509.subject:") {
+				errs = append(errs, fmt.Sprintf("%s.notation: identity %q is neither \"*\" nor \"x509.subject: ...\"", at, id))
+			}
 		}
 		return errs
 	}

@@ -12,16 +12,20 @@ package verify
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/simplesign"
 
@@ -55,6 +59,61 @@ type cosignSigner struct {
 }
 
 func (c *cosignSigner) keyData() []byte { return c.raw }
+
+// notationSigner is a Notation signer with its trust store loaded.
+type notationSigner struct {
+	roots      []*x509.Certificate
+	identities []string
+	raw        []byte
+	now        func() time.Time
+}
+
+func (n *notationSigner) keyData() []byte { return n.raw }
+
+func (n *notationSigner) accepts(format string) bool { return format == formatNotation }
+
+func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
+	n := &notationSigner{identities: s.Notation.Identities, now: time.Now}
+	for _, f := range s.Notation.TrustStore {
+		data, err := readLimited(v.path(f), maxKeyringBytes)
+		if err != nil {
+			return nil, fmt.Errorf("read trust store: %w", err)
+		}
+		n.raw = append(n.raw, data...)
+		for rest := data; ; {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("trust store %s: %w", f, err)
+			}
+			n.roots = append(n.roots, c)
+		}
+	}
+	if len(n.roots) == 0 {
+		return nil, errors.New("the trust store holds no certificate")
+	}
+	return n, nil
+}
+
+// check verifies a Notation signature: the envelope against the trust
+// store now, its target against the image, the leaf against the
+// trusted identities.
+func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) {
+	vf, err := notation.VerifyJWS(c.data, n.roots, n.now())
+	if err != nil {
+		return "", err
+	}
+	if vf.Target.Digest != res.Digest {
+		return "", fmt.Errorf("%w: it signs %s, the image is %s", ErrMismatch, vf.Target.Digest, res.Digest)
+	}
+	if !slices.ContainsFunc(n.identities, func(id string) bool { return notation.MatchIdentity(id, vf.Leaf) }) {
+		return "", fmt.Errorf("%w: signer %q is not a trusted identity", ErrMismatch, vf.Leaf.Subject)
+	}
+	return vf.Leaf.Subject.String(), nil
+}
 
 // Public key files larger than this are refused.
 const maxPublicKeyBytes = 64 << 10
@@ -118,6 +177,8 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 				sc, err = v.loadGPG(s)
 			case s.Cosign != nil:
 				sc, err = v.loadCosign(s)
+			case s.Notation != nil:
+				sc, err = v.loadNotation(s)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("trust rule %s, signer %s: %w", t.Rules[i].Scope, s.Name, err)
@@ -266,9 +327,10 @@ func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (f
 
 // Signature formats, as verdicts name them.
 const (
-	formatSimple = "simple-signing"
-	formatCosign = "cosign"
-	formatBundle = "sigstore-bundle"
+	formatSimple   = "simple-signing"
+	formatCosign   = "cosign"
+	formatBundle   = "sigstore-bundle"
+	formatNotation = "notation"
 )
 
 // candidate is one signature found for an image, in some format.
@@ -289,7 +351,7 @@ type signerCheck interface {
 
 func ruleWants(rule *policy.TrustRule, format string) bool {
 	for _, s := range rule.Signers {
-		if (format == formatSimple && s.GPG != nil) || (format == formatCosign && s.Cosign != nil) {
+		if (format == formatSimple && s.GPG != nil) || (format == formatCosign && s.Cosign != nil) || (format == formatNotation && s.Notation != nil) {
 			return true
 		}
 	}
@@ -322,6 +384,19 @@ func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res i
 		}
 		for _, s := range bundles {
 			out = append(out, candidate{format: formatBundle, location: s.Location, data: s.Payload, err: s.Err})
+		}
+	}
+	if ruleWants(rule, formatNotation) {
+		refs, err := image.Referrers(ctx, res.Name, res.Digest, notation.ArtifactType, notation.JWSMediaType, v.image.RemoteOptions(ctx))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			c := candidate{format: formatNotation, location: r.Location, data: r.Blob, err: r.Err}
+			if r.Err != nil {
+				c.err = fmt.Errorf("%w: %v", notation.ErrInvalid, r.Err)
+			}
+			out = append(out, c)
 		}
 	}
 	return out, nil
