@@ -136,13 +136,15 @@ func TestUnenforceableRulesAreReported(t *testing.T) {
 		{Scope: "registry.example/app-*", Reject: true},
 		{Scope: "*.example.com", InsecureAcceptAnything: true},
 		{Scope: "registry.example/legacy", Reject: true},
+		{Scope: "registry.example/notary", Signers: []policy.Signer{{Name: "n", Notation: &policy.NotationSigner{TrustStore: []string{"r.crt"}, Identities: []string{"*"}}}}},
 	}}
 	res, err := export.Containers(trust, t.TempDir(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	notes := strings.Join(res.Notes, "\n")
-	if !strings.Contains(notes, "rule registry.example/app-*: NOT ENFORCED") || strings.Contains(notes, "*.example.com: NOT") {
+	if !strings.Contains(notes, "rule registry.example/app-*: NOT ENFORCED") || strings.Contains(notes, "*.example.com: NOT") ||
+		!strings.Contains(notes, "rule registry.example/notary: NOT ENFORCED") {
 		t.Errorf("notes: %s", notes)
 	}
 	data, err := os.ReadFile(res.Files[len(res.Files)-2])
