@@ -3,7 +3,7 @@
 #
 #   bench/lint.sh
 #
-# Builds Dockle (bench/build-dockle.sh), hull (./cmd/hull) and, if missing,
+# Builds Dockle (bench/build-tool.sh), hull (./cmd/hull) and, if missing,
 # the benchmark image (bench/mkimage -> bench/.tools/big.tar), then measures
 #   hull lint docker-archive:IMAGE --format json
 #   dockle --input IMAGE -f json
@@ -42,7 +42,8 @@ if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
   fi
 fi
 
-"$here/build-dockle.sh" "$tools"
+"$here/build-tool.sh" github.com/goodwithtech/dockle@v0.4.15 ./cmd/dockle "$tools/dockle" \
+  "-X github.com/goodwithtech/dockle/pkg.version=0.4.15"
 
 log "building hull"
 (cd "$root" && go build -o "$tools/hull" ./cmd/hull)

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Benchmark hull verify against cosign verify on one cosign-signed image in a
-# real registry (Debian's docker-registry) on loopback, in the same run.
+# Benchmark hull verify against cosign verify and notation verify on one
+# signed image in a real registry (Debian's docker-registry) on loopback, in
+# the same run.
 #
 #   bench/verify.sh
 #
-# Both check the same classic key-based cosign signature, offline (cosign with
+# The image carries a classic key-based cosign signature (made by cosign) and
+# a Notation JWS signature (made by hull sign, which notation verify must
+# accept). Each peer and hull check the same signature offline (cosign with
 # --insecure-ignore-tlog and an empty trusted root, so it does not try the
 # network). Measured with hyperfine:
-#   cosign verify          REF:TAG
-#   hull verify --no-cache REF:TAG      cold: resolve, fetch, verify
-#   hull verify            REF:TAG      warm CLI: resolve, then the verdict cache
-#   hull verify            REF@DIGEST   warm CLI by digest: no network at all
+#   cosign verify / notation verify          REF:TAG
+#   hull verify --no-cache   REF:TAG      cold: resolve, fetch, verify
+#   hull verify              REF:TAG      warm CLI: resolve, then the verdict cache
+#   hull verify              REF@DIGEST   warm CLI by digest: no network at all
 # and in-process (the Go API the launcher, gate and containerd verifier use)
 # with `go test -bench` (BenchmarkVerifyCold, BenchmarkVerifyWarm).
 # Needs: docker-registry, skopeo, hyperfine (apt), Go.
@@ -27,8 +30,9 @@ for bin in docker-registry skopeo hyperfine; do
   command -v "$bin" >/dev/null || { log "need $bin (apt-get install docker-registry skopeo hyperfine)"; exit 1; }
 done
 
-log "building hull, and cosign v2.6.5 if missing (internal/testenv builds it once)"
+log "building hull, notation v1.3.2 and cosign v2.6.5 if missing (internal/testenv builds cosign once)"
 (cd "$root" && go build -o "$tools/hull" ./cmd/hull)
+"$here/build-tool.sh" github.com/notaryproject/notation@v1.3.2 ./cmd/notation "$tools/notation"
 (cd "$root" && go test ./internal/testenv -run '^TestCosign$' -count=1 >/dev/null)
 cosign="$(go env GOPATH)/bin/hull-testenv/cosign-v2.6.5"
 
@@ -72,21 +76,47 @@ trust:
           cosign: {key: cosign.pub}
 YML
 
+log "signing with hull as Notation, and setting up notation's trust store and policy"
+"$tools/hull" key generate --type notation --name bench --out "$work/nota" >/dev/null
+"$tools/hull" sign --key "$work/nota.key" --cert "$work/nota.crt" "$reg/bench/app:1" >/dev/null
+ncfg="$work/xdg"
+mkdir -p "$ncfg/notation/truststore/x509/ca/hull"
+cp "$work/nota.root.crt" "$ncfg/notation/truststore/x509/ca/hull/root.crt"
+cat >"$ncfg/notation/trustpolicy.json" <<JSON
+{"version": "1.0", "trustPolicies": [{"name": "bench", "registryScopes": ["*"],
+  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:hull"], "trustedIdentities": ["*"]}]}
+JSON
+cat >"$work/hull-notation.yaml" <<YML
+apiVersion: hull.dev/v1
+trust:
+  rules:
+    - scope: $reg/bench
+      signers:
+        - name: bench
+          notation: {trustStore: [nota.root.crt], identities: ["*"]}
+YML
+
 q() { printf '%q ' "$@"; }
 cosign_cmd=("${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog --trusted-root "$work/trusted_root.json"
   --allow-insecure-registry --allow-http-registry "$reg/bench/app:1")
 hull_cold=("$tools/hull" verify --no-cache --policy "$work/hull.yaml" "$reg/bench/app:1")
 hull_warm=("$tools/hull" verify --policy "$work/hull.yaml" "$reg/bench/app:1")
 hull_digest=("$tools/hull" verify --policy "$work/hull.yaml" "$reg/bench/app@$digest")
+notation_cmd=(env HOME="$work" XDG_CONFIG_HOME="$ncfg" "$tools/notation" verify --insecure-registry "$reg/bench/app:1")
+hull_ncold=("$tools/hull" verify --no-cache --policy "$work/hull-notation.yaml" "$reg/bench/app:1")
 "${cosign_cmd[@]}" >/dev/null 2>&1 || { log "cosign verify failed"; exit 1; }
+"${notation_cmd[@]}" >&2 || { log "notation verify rejects hull's Notation signature"; exit 1; }
 "${hull_cold[@]}" >/dev/null || { log "hull verify failed"; exit 1; }
+"${hull_ncold[@]}" >/dev/null || { log "hull verify (notation) failed"; exit 1; }
 "${hull_warm[@]}" >/dev/null
 
 hyperfine -N --warmup 2 --runs "$RUNS" --style basic --export-csv "$work/verify.csv" \
   -n cosign "$(q "${cosign_cmd[@]}")" \
   -n hull-cold "$(q "${hull_cold[@]}")" \
   -n hull-warm "$(q "${hull_warm[@]}")" \
-  -n hull-warm-digest "$(q "${hull_digest[@]}")" >&2
+  -n hull-warm-digest "$(q "${hull_digest[@]}")" \
+  -n notation "$(q "${notation_cmd[@]}")" \
+  -n hull-notation-cold "$(q "${hull_ncold[@]}")" >&2
 col() { awk -F, -v n="$1" '$1 == n { print $2 }' "$work/verify.csv"; }
 
 log "in-process benchmarks"
@@ -97,7 +127,7 @@ warm_ns="$(awk '/Warm/ { print $2 }' <<<"$gobench")"
 echo
 echo "registry: docker-registry on $reg; image $reg/bench/app:1 ($digest); runs=$RUNS"
 awk -v c="$(col cosign)" -v hc="$(col hull-cold)" -v hw="$(col hull-warm)" -v hd="$(col hull-warm-digest)" \
-    -v gc="$cold_ns" -v gw="$warm_ns" 'BEGIN {
+    -v n="$(col notation)" -v hn="$(col hull-notation-cold)" -v gc="$cold_ns" -v gw="$warm_ns" 'BEGIN {
   printf "%-40s %12s %14s\n", "what", "mean", "cosign / it"
   printf "%-40s %10.1f ms %14s\n", "cosign verify (CLI)", c * 1000, "1"
   printf "%-40s %10.1f ms %14.1f\n", "hull verify, cold (CLI)", hc * 1000, c / hc
@@ -105,4 +135,9 @@ awk -v c="$(col cosign)" -v hc="$(col hull-cold)" -v hw="$(col hull-warm)" -v hd
   printf "%-40s %10.1f ms %14.1f\n", "hull verify, warm (CLI, digest)", hd * 1000, c / hd
   printf "%-40s %10.3f ms %14.0f\n", "hull Verify, cold (Go API, digest)", gc / 1e6, c * 1e9 / gc
   printf "%-40s %10.3f ms %14.0f\n", "hull Verify, warm (Go API, digest)", gw / 1e6, c * 1e9 / gw
+  printf "\n%-40s %12s %14s\n", "what", "mean", "notation / it"
+  printf "%-40s %10.1f ms %14s\n", "notation verify (CLI)", n * 1000, "1"
+  printf "%-40s %10.1f ms %14.1f\n", "hull verify, cold (CLI, notation policy)", hn * 1000, n / hn
+  printf "%-40s %10.1f ms %14.1f\n", "hull verify, warm (CLI, digest)", hd * 1000, n / hd
+  printf "%-40s %10.3f ms %14.0f\n", "hull Verify, warm (Go API, digest)", gw / 1e6, n * 1e9 / gw
 }'

@@ -42,6 +42,10 @@ type Options struct {
 	// TempDir holds daemon exports and unpacked archives; default os.TempDir.
 	TempDir string
 	Limits  Limits
+
+	// puller, when set by Shared, carries connections and registry
+	// tokens from one registry call to the next.
+	puller *remote.Puller
 }
 
 // Image is an opened image: a v1.Image plus what hull reads of it once.

@@ -33,6 +33,26 @@ func parseRegistryRef(s string, o Options) (name.Reference, error) {
 // the plain-HTTP guard. Engines that talk to registries themselves
 // (signature stores) use them too.
 func (o Options) RemoteOptions(ctx context.Context) []remote.Option {
+	if o.puller != nil {
+		return []remote.Option{remote.WithContext(ctx), remote.Reuse(o.puller)}
+	}
+	return o.baseRemoteOptions(ctx)
+}
+
+// Shared returns options whose registry calls share one transport and
+// one token per repository, for callers that make many calls (verify
+// makes four or five per image); each call otherwise pings the registry
+// and authenticates again.
+func (o Options) Shared() (Options, error) {
+	p, err := remote.NewPuller(o.baseRemoteOptions(context.Background())...)
+	if err != nil {
+		return o, err
+	}
+	o.puller = p
+	return o, nil
+}
+
+func (o Options) baseRemoteOptions(ctx context.Context) []remote.Option {
 	base := o.Transport
 	if base == nil {
 		base = remote.DefaultTransport

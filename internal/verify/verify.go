@@ -165,6 +165,10 @@ const maxKeyringBytes = 16 << 20
 // the policy file's directory. A fingerprint the keyring does not hold is
 // an error: the policy could never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
+	o, err := o.Shared()
+	if err != nil {
+		return nil, err
+	}
 	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]signerCheck{}}
 	var keyFiles [][]byte
 	for i := range t.Rules {
