@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/sign"
 
 	"github.com/spf13/cobra"
@@ -111,7 +112,7 @@ func signNotation(cmd *cobra.Command, ref string, keyData []byte, certFile strin
 	if err != nil {
 		return undecided(err)
 	}
-	chain, err := sign.ReadCertificates(certData)
+	chain, err := notation.ParseCertificates(certData)
 	if err != nil {
 		return undecided(fmt.Errorf("%s: %w", certFile, err))
 	}

@@ -25,6 +25,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
@@ -284,6 +285,27 @@ func rawECDSA(der []byte, n int) ([]byte, error) {
 	out := make([]byte, 2*n)
 	rs.R.FillBytes(out[:n])
 	rs.S.FillBytes(out[n:])
+	return out, nil
+}
+
+// ParseCertificates reads the PEM certificates in data: a chain file or
+// a trust store.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM certificate found")
+	}
 	return out, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -85,26 +84,6 @@ func WriteNotationKey(key *ecdsa.PrivateKey, chain []*x509.Certificate, prefix s
 		files = append(files, f.path)
 	}
 	return files, nil
-}
-
-// ReadCertificates reads the PEM certificates of a chain file.
-func ReadCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for rest := data; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no certificate in the chain file")
-	}
-	return out, nil
 }
 
 // NotationSigned says what NotationSign pushed.

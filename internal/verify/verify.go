@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -80,20 +79,11 @@ func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
 			return nil, fmt.Errorf("read trust store: %w", err)
 		}
 		n.raw = append(n.raw, data...)
-		for rest := data; ; {
-			var b *pem.Block
-			if b, rest = pem.Decode(rest); b == nil {
-				break
-			}
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("trust store %s: %w", f, err)
-			}
-			n.roots = append(n.roots, c)
+		certs, err := notation.ParseCertificates(data)
+		if err != nil {
+			return nil, fmt.Errorf("trust store %s: %w", f, err)
 		}
-	}
-	if len(n.roots) == 0 {
-		return nil, errors.New("the trust store holds no certificate")
+		n.roots = append(n.roots, certs...)
 	}
 	return n, nil
 }
