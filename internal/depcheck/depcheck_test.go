@@ -51,8 +51,9 @@ func packages(t *testing.T) []pkg {
 func short(p string) string { return strings.TrimPrefix(p, mod) }
 
 func TestImportRules(t *testing.T) {
-	engines := []string{"internal/lint", "internal/scan", "internal/verify", "internal/sign", "internal/audit", "internal/profile", "internal/run", "internal/guard"}
-	leaves := []string{"internal/finding", "internal/caps", "internal/report", "internal/policy", "internal/image"}
+	engines := []string{"internal/lint", "internal/scan", "internal/verify", "internal/sign", "internal/export", "internal/audit", "internal/profile", "internal/run", "internal/guard"}
+	leaves := []string{"internal/finding", "internal/caps", "internal/report", "internal/policy", "internal/image",
+		"internal/simplesign", "internal/cosign", "internal/notation"}
 	testOnly := []string{"internal/imagetest", "internal/testenv"}
 	for _, p := range packages(t) {
 		name := short(p.ImportPath)
