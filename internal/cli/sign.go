@@ -13,11 +13,12 @@ import (
 )
 
 type signFlags struct {
-	image     imageFlags
-	key       string
-	cert      string
-	lookaside string
-	bundle    bool
+	image          imageFlags
+	key            string
+	cert           string
+	lookaside      string
+	bundle         bool
+	notationFormat string
 }
 
 func newSignCmd() *cobra.Command {
@@ -64,7 +65,7 @@ hull verify checks all of them under the trust section of hull's policy.`,
 				return undecided(err)
 			}
 			if f.cert != "" {
-				return signNotation(cmd, args[0], data, f.cert, opts)
+				return signNotation(cmd, args[0], data, f.cert, f.notationFormat, opts)
 			}
 			if sign.IsPEMPrivateKey(data) {
 				key, err := sign.ReadCosignKey(data, os.Getenv("COSIGN_PASSWORD"))
@@ -97,13 +98,17 @@ hull verify checks all of them under the trust section of hull's policy.`,
 	f.image.register(fl)
 	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
+	fl.StringVar(&f.notationFormat, "signature-format", "jws", "Notation envelope `FORMAT` with --cert: jws or cose")
 	fl.StringVar(&f.cert, "cert", "", "certificate chain `FILE` (PEM, leaf first): sign as Notation (JWS, notary.x509) with --key")
 	fl.BoolVar(&f.bundle, "bundle", false, "with a PEM key: write a sigstore bundle as an OCI referrer (cosign v3's default) instead of the classic .sig tag")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }
 
-func signNotation(cmd *cobra.Command, ref string, keyData []byte, certFile string, opts image.Options) error {
+func signNotation(cmd *cobra.Command, ref string, keyData []byte, certFile, format string, opts image.Options) error {
+	if format != "jws" && format != "cose" {
+		return undecided(fmt.Errorf("--signature-format %q: want jws or cose", format))
+	}
 	key, err := sign.ReadCosignKey(keyData, os.Getenv("COSIGN_PASSWORD"))
 	if err != nil {
 		return undecided(err)
@@ -116,7 +121,7 @@ func signNotation(cmd *cobra.Command, ref string, keyData []byte, certFile strin
 	if err != nil {
 		return undecided(fmt.Errorf("%s: %w", certFile, err))
 	}
-	s, err := sign.NotationSign(cmd.Context(), ref, key, chain, opts)
+	s, err := sign.NotationSign(cmd.Context(), ref, key, chain, format == "cose", opts)
 	if err != nil {
 		return undecided(fmt.Errorf("sign %s: %w", ref, err))
 	}

@@ -158,7 +158,7 @@ func MakeBundle(key crypto.Signer, digest v1.Hash) ([]byte, error) {
 // the OCI 1.1 referrers API, or the sha256-<hex> tag fallback on
 // registries without it. Every size is bounded.
 func FetchBundles(ctx context.Context, repo name.Repository, digest v1.Hash, opts []remote.Option) ([]Stored, error) {
-	refs, err := image.Referrers(ctx, repo, digest, BundleMediaType, BundleMediaType, opts)
+	refs, err := image.Referrers(ctx, repo, digest, BundleMediaType, []string{BundleMediaType}, opts)
 	if err != nil {
 		return nil, err
 	}

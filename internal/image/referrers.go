@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -25,10 +26,11 @@ const (
 )
 
 // Referrer is one artifact that refers to an image and has the wanted
-// type: its one layer's bytes, or why they could not be read.
+// type: its one layer's media type and bytes, or why they could not be read.
 type Referrer struct {
 	Location    string
 	Annotations map[string]string
+	MediaType   string
 	Blob        []byte
 	Err         error
 }
@@ -41,9 +43,9 @@ func NotFound(err error) bool {
 
 // Referrers lists the artifacts of artifactType that refer to digest in
 // repo, through the OCI 1.1 referrers API or, on registries without it,
-// the sha256-<hex> tag fallback; each must have one layer of
-// layerMediaType, which is read with bounds. Other referrers are skipped.
-func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifactType, layerMediaType string, opts []remote.Option) ([]Referrer, error) {
+// the sha256-<hex> tag fallback; each must have one layer of one of
+// layerMediaTypes, which is read with bounds. Other referrers are skipped.
+func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifactType string, layerMediaTypes []string, opts []remote.Option) ([]Referrer, error) {
 	opts = append(opts, remote.WithContext(ctx))
 	idx, err := remote.Referrers(repo.Digest(digest.String()), opts...)
 	if NotFound(err) {
@@ -76,18 +78,19 @@ func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifa
 			continue
 		}
 		if m.ArtifactType != artifactType && m.Config.MediaType != types.MediaType(artifactType) &&
-			(len(m.Layers) != 1 || string(m.Layers[0].MediaType) != layerMediaType) {
+			(len(m.Layers) != 1 || !slices.Contains(layerMediaTypes, string(m.Layers[0].MediaType))) {
 			continue
 		}
 		r := Referrer{Location: ref.String(), Annotations: m.Annotations}
 		switch {
 		case len(m.Layers) != 1:
 			r.Err = fmt.Errorf("artifact has %d layers, want 1", len(m.Layers))
-		case string(m.Layers[0].MediaType) != layerMediaType:
-			r.Err = fmt.Errorf("artifact layer is %s, want %s", m.Layers[0].MediaType, layerMediaType)
+		case !slices.Contains(layerMediaTypes, string(m.Layers[0].MediaType)):
+			r.Err = fmt.Errorf("artifact layer is %s, want one of %v", m.Layers[0].MediaType, layerMediaTypes)
 		case m.Layers[0].Size > MaxReferrerBlobBytes || m.Layers[0].Size < 0:
 			r.Err = fmt.Errorf("artifact layer is %d bytes", m.Layers[0].Size)
 		default:
+			r.MediaType = string(m.Layers[0].MediaType)
 			r.Blob, r.Err = ReadBlob(repo.Digest(m.Layers[0].Digest.String()), MaxReferrerBlobBytes, opts)
 		}
 		out = append(out, r)

@@ -1,15 +1,16 @@
-// Package notation implements Notary Project (Notation) signatures in
-// the JWS envelope with the notary.x509 signing scheme: a JSON Web
-// Signature over a payload naming the target manifest, signed by the key
-// of an X.509 leaf certificate whose chain (x5c) leads to a trust store
+// Package notation implements Notary Project (Notation) signatures with
+// the notary.x509 signing scheme, in the JWS and the COSE_Sign1 envelope:
+// a signature over a payload naming the target manifest, made with the
+// key of an X.509 leaf certificate whose chain leads to a trust store
 // root, stored as an OCI 1.1 referrer of the image.
 //
-// Data flow: VerifyJWS checks an envelope against trust store roots at a
-// given time (signature, algorithm against key, chain, critical headers,
-// expiry) and returns the leaf and the target descriptor; the caller
-// checks the target and the leaf's identity. SignJWS makes an envelope.
-// The COSE envelope and timestamped (notary.x509.signingAuthority)
-// signatures are not supported yet and are refused with that reason.
+// Data flow: VerifyJWS and VerifyCOSE check an envelope against trust
+// store roots at a given time (signature, algorithm against key, chain,
+// critical headers, expiry) and return the leaf and the target
+// descriptor; the caller checks the target and the leaf's identity.
+// SignJWS and SignCOSE make envelopes. Timestamped signatures
+// (notary.x509.signingAuthority) are not supported yet and are refused
+// with that reason.
 package notation
 
 import (
@@ -128,16 +129,9 @@ func VerifyJWS(data []byte, roots []*x509.Certificate, now time.Time) (Verified,
 	if !slices.Contains(h.Crit, headerScheme) || (h.Expiry != nil && !slices.Contains(h.Crit, headerExpiry)) {
 		return Verified{}, fmt.Errorf("%w: signing scheme or expiry not marked critical", ErrInvalid)
 	}
-	if len(env.Header.X5C) == 0 || len(env.Header.X5C) > 10 {
-		return Verified{}, fmt.Errorf("%w: certificate chain has %d certificates", ErrInvalid, len(env.Header.X5C))
-	}
-	var chain []*x509.Certificate
-	for _, der := range env.Header.X5C {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return Verified{}, fmt.Errorf("%w: certificate: %v", ErrInvalid, err)
-		}
-		chain = append(chain, c)
+	chain, err := parseChain(env.Header.X5C)
+	if err != nil {
+		return Verified{}, err
 	}
 	leaf := chain[0]
 	sig, err := b64.DecodeString(env.Signature)
@@ -147,6 +141,16 @@ func VerifyJWS(data []byte, roots []*x509.Certificate, now time.Time) (Verified,
 	if err := verifySignature(h.Alg, leaf.PublicKey, []byte(env.Protected+"."+env.Payload), sig); err != nil {
 		return Verified{}, err
 	}
+	pb, err := b64.DecodeString(env.Payload)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: payload is not base64url", ErrInvalid)
+	}
+	return finish(chain, roots, now, pb, *h.SigningTime)
+}
+
+// finish does what both envelopes share once the signature holds: the
+// chain to a trust-store root for code signing at now, and the payload.
+func finish(chain, roots []*x509.Certificate, now time.Time, payloadJSON []byte, signingTime time.Time) (Verified, error) {
 	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	for _, r := range roots {
 		pool.AddCert(r)
@@ -154,18 +158,30 @@ func VerifyJWS(data []byte, roots []*x509.Certificate, now time.Time) (Verified,
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
 		return Verified{}, fmt.Errorf("%w: certificate chain: %v", ErrInvalid, err)
 	}
-	pb, err := b64.DecodeString(env.Payload)
-	if err != nil {
-		return Verified{}, fmt.Errorf("%w: payload is not base64url", ErrInvalid)
-	}
 	var p payload
-	if err := strict(pb, &p); err != nil {
+	if err := strict(payloadJSON, &p); err != nil {
 		return Verified{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
 	}
-	return Verified{Leaf: leaf, Target: p.TargetArtifact, SigningTime: *h.SigningTime}, nil
+	return Verified{Leaf: chain[0], Target: p.TargetArtifact, SigningTime: signingTime}, nil
+}
+
+// parseChain parses an envelope's certificate chain, leaf first.
+func parseChain(ders [][]byte) ([]*x509.Certificate, error) {
+	if len(ders) == 0 || len(ders) > 10 {
+		return nil, fmt.Errorf("%w: certificate chain has %d certificates", ErrInvalid, len(ders))
+	}
+	var chain []*x509.Certificate
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate: %v", ErrInvalid, err)
+		}
+		chain = append(chain, c)
+	}
+	return chain, nil
 }
 
 // algFor is the JWS algorithm Notation uses for a key.

@@ -76,3 +76,35 @@ func FuzzVerifyJWS(f *testing.F) {
 		}
 	})
 }
+
+func TestCOSERoundTrip(t *testing.T) {
+	key, chain := testChain(t)
+	env, err := SignCOSE(key, chain, target, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := VerifyCOSE(env, chain[1:], time.Now()); err != nil || v.Target.Digest != target.Digest {
+		t.Fatalf("%+v %v", v, err)
+	}
+	env[len(env)-5] ^= 1
+	if _, err := VerifyCOSE(env, chain[1:], time.Now()); err == nil {
+		t.Error("a flipped signature byte verified")
+	}
+}
+
+func FuzzVerifyCOSE(f *testing.F) {
+	key, chain := testChain(f)
+	env, err := SignCOSE(key, chain, target, time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(env)
+	f.Add([]byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40})
+	now := time.Now()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := VerifyCOSE(data, chain[1:], now)
+		if err == nil && (v.Leaf == nil || v.Target.Digest.Hex == "") {
+			t.Fatalf("accepted an envelope without a leaf or target")
+		}
+	})
+}

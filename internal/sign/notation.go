@@ -93,18 +93,23 @@ type NotationSigned struct {
 	Signer   string
 }
 
-// NotationSign signs the image ref names as Notation does (JWS,
-// notary.x509) and pushes the envelope as an OCI referrer of the image.
-func NotationSign(ctx context.Context, ref string, key crypto.Signer, chain []*x509.Certificate, o image.Options) (NotationSigned, error) {
+// NotationSign signs the image ref names as Notation does (notary.x509),
+// in a JWS envelope or, with cose, a COSE_Sign1 one, and pushes the
+// envelope as an OCI referrer of the image.
+func NotationSign(ctx context.Context, ref string, key crypto.Signer, chain []*x509.Certificate, cose bool, o image.Options) (NotationSigned, error) {
 	res, err := image.Resolve(ctx, ref, o)
 	if err != nil {
 		return NotationSigned{}, err
 	}
-	env, err := notation.SignJWS(key, chain, res.Descriptor, time.Now())
+	signEnvelope, mediaType := notation.SignJWS, notation.JWSMediaType
+	if cose {
+		signEnvelope, mediaType = notation.SignCOSE, notation.COSEMediaType
+	}
+	env, err := signEnvelope(key, chain, res.Descriptor, time.Now())
 	if err != nil {
 		return NotationSigned{}, err
 	}
-	at, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, notation.JWSMediaType, env,
+	at, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, mediaType, env,
 		map[string]string{notation.ThumbprintsKey: notation.Thumbprints(chain)}, o.RemoteOptions(ctx))
 	if err != nil {
 		return NotationSigned{}, fmt.Errorf("push signature: %w", err)

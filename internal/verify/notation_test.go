@@ -19,6 +19,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/notaryproject/notation-core-go/signature"
+	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
 )
 
@@ -81,11 +82,11 @@ func TestNotationInterop(t *testing.T) {
 	}
 
 	// hull signs, the reference library verifies the envelope.
-	s, err := sign.NotationSign(ctx, w.imageB, key, chain, image.Options{})
+	s, err := sign.NotationSign(ctx, w.imageB, key, chain, false, image.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, notation.JWSMediaType, nil)
+	refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, []string{notation.JWSMediaType}, nil)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("hull's signature as a referrer: %v %+v", err, refs)
 	}
@@ -154,12 +155,12 @@ func TestNotationTampering(t *testing.T) {
 		{"truncated", "*", func(t *testing.T, w *world) {
 			signWith(t, w, w.imageA, key, chain, func(e []byte) []byte { return e[:len(e)/2] })
 		}, "envelope"},
-		{"COSE envelope", "*", func(t *testing.T, w *world) {
+		{"garbled COSE envelope", "*", func(t *testing.T, w *world) {
 			a, _ := image.Resolve(context.Background(), w.imageA, image.Options{})
 			if _, err := image.PushReferrer(context.Background(), a.Name, a.Descriptor, notation.ArtifactType, notation.COSEMediaType, []byte{0xd2, 0x84}, nil, nil); err != nil {
 				t.Fatal(err)
 			}
-		}, "application/cose"},
+		}, "COSE envelope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -189,5 +190,66 @@ func signWith(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain [
 	}
 	if _, err := image.PushReferrer(context.Background(), res.Name, res.Descriptor, notation.ArtifactType, notation.JWSMediaType, change(env), nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNotationCOSEInterop: the COSE_Sign1 envelope, both ways with
+// notation-core-go.
+func TestNotationCOSEInterop(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	key, chain, err := sign.GenerateNotation("release", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := w.notationPolicy(t, chain[1], "x509.subject: CN=release")
+	res, err := image.Resolve(ctx, w.imageA, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]v1.Descriptor{"targetArtifact": res.Descriptor})
+	signer, err := signature.NewLocalSigner(chain, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := signature.NewEnvelope(cose.MediaTypeEnvelope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := env.Sign(&signature.SignRequest{
+		Payload: signature.Payload{ContentType: notation.PayloadContentType, Content: payload},
+		Signer:  signer, SigningTime: time.Now(), SigningScheme: signature.SigningSchemeX509,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, notation.COSEMediaType, sig, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if vd := w.verify(t, trust, w.imageA); !vd.Accepted {
+		t.Fatalf("notation-core-go's COSE signature in hull: %+v", vd)
+	}
+	s, err := sign.NotationSign(ctx, w.imageB, key, chain, true, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, []string{notation.COSEMediaType}, nil)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("%v %+v", err, refs)
+	}
+	parsed, err := signature.ParseEnvelope(cose.MediaTypeEnvelope, refs[0].Blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := parsed.Verify()
+	if err != nil {
+		t.Fatalf("notation-core-go rejects hull's COSE envelope: %v", err)
+	}
+	var p struct{ TargetArtifact v1.Descriptor }
+	if err := json.Unmarshal(content.Payload.Content, &p); err != nil || p.TargetArtifact.Digest != s.Image.Digest {
+		t.Errorf("payload %s: %v", content.Payload.Content, err)
+	}
+	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
+		t.Errorf("hull rejects its own COSE signature: %+v", vd)
 	}
 }

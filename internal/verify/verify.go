@@ -92,7 +92,11 @@ func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
 // store now, its target against the image, the leaf against the
 // trusted identities.
 func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) {
-	vf, err := notation.VerifyJWS(c.data, n.roots, n.now())
+	verifyEnvelope := notation.VerifyJWS
+	if c.sig == notation.COSEMediaType {
+		verifyEnvelope = notation.VerifyCOSE
+	}
+	vf, err := verifyEnvelope(c.data, n.roots, n.now())
 	if err != nil {
 		return "", err
 	}
@@ -331,8 +335,8 @@ const (
 type candidate struct {
 	format   string
 	location string
-	data     []byte // the signed message (simple signing) or payload (cosign)
-	sig      string // cosign's base64 signature
+	data     []byte // the signed message (simple signing), payload (cosign) or envelope
+	sig      string // cosign's base64 signature; Notation's envelope media type
 	err      error  // why it could not be read
 }
 
@@ -381,12 +385,12 @@ func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res i
 		}
 	}
 	if ruleWants(rule, formatNotation) {
-		refs, err := image.Referrers(ctx, res.Name, res.Digest, notation.ArtifactType, notation.JWSMediaType, v.image.RemoteOptions(ctx))
+		refs, err := image.Referrers(ctx, res.Name, res.Digest, notation.ArtifactType, []string{notation.JWSMediaType, notation.COSEMediaType}, v.image.RemoteOptions(ctx))
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range refs {
-			c := candidate{format: formatNotation, location: r.Location, data: r.Blob, err: r.Err}
+			c := candidate{format: formatNotation, location: r.Location, data: r.Blob, sig: r.MediaType, err: r.Err}
 			if r.Err != nil {
 				c.err = fmt.Errorf("%w: %v", notation.ErrInvalid, r.Err)
 			}
