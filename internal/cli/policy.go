@@ -14,7 +14,7 @@ import (
 )
 
 func newPolicyCmd() *cobra.Command {
-	p := &cobra.Command{Use: "policy", Short: "Check hull's policy file"}
+	p := &cobra.Command{Use: "policy", Short: "Validate hull's policy file, export it for other runtimes, print its schema"}
 	validate := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a policy file: syntax, values, and the keys it names",

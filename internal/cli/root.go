@@ -59,7 +59,9 @@ func NewRoot(bi BuildInfo) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hull",
 		Short: "Container security from the host to the image to the running container",
-		Long: `hull checks container images and hosts with one binary and one policy file.
+		Long: `hull checks container images with one binary and one policy file: it lints them,
+and signs and verifies them (containers simple signing, cosign, Notation) under one
+trust policy that it can also hand to podman, CRI-O and containerd to enforce.
 
 Images are named the same way by every command:
 ` + imageRefHelp,
@@ -71,6 +73,14 @@ Images are named the same way by every command:
 
   # list every lint check with its ID
   hull lint --list
+
+  # sign with a new key, then verify under the trust section of hull.yaml
+  hull key generate --type cosign --out ci
+  hull sign --key ci.key registry.example.com/team/app:1.4
+  hull verify --policy hull.yaml registry.example.com/team/app:1.4
+
+  # let podman enforce the same trust policy
+  hull policy export --to containers --out /etc/hull/containers hull.yaml
 
   # shell completion (bash, zsh, fish, powershell)
   source <(hull completion bash)`,
