@@ -3,6 +3,8 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +253,31 @@ func TestPolicyKeyErrors(t *testing.T) {
 	trust = w.policy("missing.pub")
 	if _, err := verify.New(trust, w.dir, image.Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing keyring: %v", err)
+	}
+}
+
+// TestLookasideOverHTTP: a lookaside store given as a URL, served over
+// plain HTTP on loopback (anything else needs https).
+func TestLookasideOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	w.sign(t, w.release, w.imageA)
+	srv := httptest.NewServer(http.FileServer(http.Dir(w.sigs)))
+	t.Cleanup(srv.Close)
+	trust := w.policy("release.pub")
+	trust.Lookaside = []policy.Lookaside{{Scope: w.reg, URL: srv.URL}}
+	vd := w.verify(t, trust, w.imageA)
+	if !vd.Accepted || !strings.HasPrefix(vd.Signatures[0].Location, srv.URL) {
+		t.Fatalf("signature over HTTP: %+v", vd)
+	}
+	if vd := w.verify(t, trust, w.imageB); vd.Accepted || len(vd.Signatures) != 0 {
+		t.Errorf("unsigned image over HTTP (404 means no signatures): %+v", vd)
+	}
+	trust.Lookaside = []policy.Lookaside{{Scope: w.reg, URL: "http://192.0.2.1/sigs"}}
+	v, err := verify.New(trust, w.dir, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), w.imageA); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
+		t.Errorf("plain HTTP to a non-loopback store: %v", err)
 	}
 }
