@@ -186,6 +186,11 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	return im.useManifest(img)
+}
+
+// useManifest takes img and the stored layer sizes its manifest lists.
+func (im *Image) useManifest(img v1.Image) error {
 	im.Image = img
 	m, err := img.Manifest()
 	if err != nil {
@@ -400,15 +405,7 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 	if err != nil {
 		return fmt.Errorf("read OCI layout image %s: %w", d.Digest, err)
 	}
-	im.Image = img
-	m, err := img.Manifest()
-	if err != nil {
-		return fmt.Errorf("read manifest: %w", err)
-	}
-	for _, l := range m.Layers {
-		im.sizeHints = append(im.sizeHints, l.Size)
-	}
-	return nil
+	return im.useManifest(img)
 }
 
 func blobPath(dir string, h v1.Hash) string {

@@ -35,8 +35,13 @@ func (w *world) notationPolicy(t *testing.T, root *x509.Certificate, identity st
 }
 
 // referenceSign signs with notation-core-go, the Notary Project's own
-// envelope library, and pushes the envelope as Notation does.
+// envelope library, in a JWS envelope, and pushes it as Notation does.
 func referenceSign(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain []*x509.Certificate) {
+	referenceSignAs(t, w, ref, key, chain, jws.MediaTypeEnvelope)
+}
+
+// referenceSignAs is referenceSign with an envelope media type.
+func referenceSignAs(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain []*x509.Certificate, mediaType string) {
 	t.Helper()
 	ctx := context.Background()
 	res, err := image.Resolve(ctx, ref, image.Options{})
@@ -65,48 +70,56 @@ func referenceSign(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, ch
 	}
 }
 
+// TestNotationInterop: both envelopes, both ways with notation-core-go.
 func TestNotationInterop(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t)
-	key, chain, err := sign.GenerateNotation("release", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust := w.notationPolicy(t, chain[1], "x509.subject: O=hull, CN=release")
+	for _, tc := range []struct {
+		mediaType string
+		cose      bool
+	}{{jws.MediaTypeEnvelope, false}, {cose.MediaTypeEnvelope, true}} {
+		t.Run(tc.mediaType, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			key, chain, err := sign.GenerateNotation("release", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			trust := w.notationPolicy(t, chain[1], "x509.subject: O=hull, CN=release")
 
-	// The reference library signs, hull verifies.
-	referenceSign(t, w, w.imageA, key, chain)
-	vd := w.verify(t, trust, w.imageA)
-	if !vd.Accepted || len(vd.Signatures) != 1 || vd.Signatures[0].Format != "notation" {
-		t.Fatalf("notation-core-go's signature in hull: %+v", vd)
-	}
+			// The reference library signs, hull verifies.
+			referenceSignAs(t, w, w.imageA, key, chain, tc.mediaType)
+			vd := w.verify(t, trust, w.imageA)
+			if !vd.Accepted || len(vd.Signatures) != 1 || vd.Signatures[0].Format != "notation" {
+				t.Fatalf("notation-core-go's signature in hull: %+v", vd)
+			}
 
-	// hull signs, the reference library verifies the envelope.
-	s, err := sign.NotationSign(ctx, w.imageB, key, chain, false, image.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, []string{notation.JWSMediaType}, nil)
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("hull's signature as a referrer: %v %+v", err, refs)
-	}
-	env, err := signature.ParseEnvelope(jws.MediaTypeEnvelope, refs[0].Blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := env.Verify()
-	if err != nil {
-		t.Fatalf("notation-core-go rejects hull's envelope: %v", err)
-	}
-	var p struct{ TargetArtifact v1.Descriptor }
-	if err := json.Unmarshal(content.Payload.Content, &p); err != nil || p.TargetArtifact.Digest != s.Image.Digest {
-		t.Errorf("payload %s: %v", content.Payload.Content, err)
-	}
-	if content.SignerInfo.SignedAttributes.SigningScheme != signature.SigningSchemeX509 {
-		t.Errorf("signing scheme %q", content.SignerInfo.SignedAttributes.SigningScheme)
-	}
-	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
-		t.Errorf("hull rejects its own Notation signature: %+v", vd)
+			// hull signs, the reference library verifies the envelope.
+			s, err := sign.NotationSign(ctx, w.imageB, key, chain, tc.cose, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, []string{tc.mediaType}, nil)
+			if err != nil || len(refs) != 1 {
+				t.Fatalf("hull's signature as a referrer: %v %+v", err, refs)
+			}
+			env, err := signature.ParseEnvelope(tc.mediaType, refs[0].Blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			content, err := env.Verify()
+			if err != nil {
+				t.Fatalf("notation-core-go rejects hull's envelope: %v", err)
+			}
+			var p struct{ TargetArtifact v1.Descriptor }
+			if err := json.Unmarshal(content.Payload.Content, &p); err != nil || p.TargetArtifact.Digest != s.Image.Digest {
+				t.Errorf("payload %s: %v", content.Payload.Content, err)
+			}
+			if content.SignerInfo.SignedAttributes.SigningScheme != signature.SigningSchemeX509 {
+				t.Errorf("signing scheme %q", content.SignerInfo.SignedAttributes.SigningScheme)
+			}
+			if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
+				t.Errorf("hull rejects its own Notation signature: %+v", vd)
+			}
+		})
 	}
 }
 
@@ -190,66 +203,5 @@ func signWith(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain [
 	}
 	if _, err := image.PushReferrer(context.Background(), res.Name, res.Descriptor, notation.ArtifactType, notation.JWSMediaType, change(env), nil, nil); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestNotationCOSEInterop: the COSE_Sign1 envelope, both ways with
-// notation-core-go.
-func TestNotationCOSEInterop(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t)
-	key, chain, err := sign.GenerateNotation("release", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust := w.notationPolicy(t, chain[1], "x509.subject: CN=release")
-	res, err := image.Resolve(ctx, w.imageA, image.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(map[string]v1.Descriptor{"targetArtifact": res.Descriptor})
-	signer, err := signature.NewLocalSigner(chain, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := signature.NewEnvelope(cose.MediaTypeEnvelope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := env.Sign(&signature.SignRequest{
-		Payload: signature.Payload{ContentType: notation.PayloadContentType, Content: payload},
-		Signer:  signer, SigningTime: time.Now(), SigningScheme: signature.SigningSchemeX509,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, notation.COSEMediaType, sig, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if vd := w.verify(t, trust, w.imageA); !vd.Accepted {
-		t.Fatalf("notation-core-go's COSE signature in hull: %+v", vd)
-	}
-	s, err := sign.NotationSign(ctx, w.imageB, key, chain, true, image.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := image.Referrers(ctx, s.Image.Name, s.Image.Digest, notation.ArtifactType, []string{notation.COSEMediaType}, nil)
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("%v %+v", err, refs)
-	}
-	parsed, err := signature.ParseEnvelope(cose.MediaTypeEnvelope, refs[0].Blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := parsed.Verify()
-	if err != nil {
-		t.Fatalf("notation-core-go rejects hull's COSE envelope: %v", err)
-	}
-	var p struct{ TargetArtifact v1.Descriptor }
-	if err := json.Unmarshal(content.Payload.Content, &p); err != nil || p.TargetArtifact.Digest != s.Image.Digest {
-		t.Errorf("payload %s: %v", content.Payload.Content, err)
-	}
-	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
-		t.Errorf("hull rejects its own COSE signature: %+v", vd)
 	}
 }
