@@ -99,11 +99,12 @@ YML
 q() { printf '%q ' "$@"; }
 cosign_cmd=("${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog --trusted-root "$work/trusted_root.json"
   --allow-insecure-registry --allow-http-registry "$reg/bench/app:1")
-hull_cold=("$tools/hull" verify --no-cache --policy "$work/hull.yaml" "$reg/bench/app:1")
-hull_warm=("$tools/hull" verify --policy "$work/hull.yaml" "$reg/bench/app:1")
-hull_digest=("$tools/hull" verify --policy "$work/hull.yaml" "$reg/bench/app@$digest")
+hull=(env XDG_CACHE_HOME="$work/cache" "$tools/hull") # the verdict cache stays in $work
+hull_cold=("${hull[@]}" verify --no-cache --policy "$work/hull.yaml" "$reg/bench/app:1")
+hull_warm=("${hull[@]}" verify --policy "$work/hull.yaml" "$reg/bench/app:1")
+hull_digest=("${hull[@]}" verify --policy "$work/hull.yaml" "$reg/bench/app@$digest")
 notation_cmd=(env HOME="$work" XDG_CONFIG_HOME="$ncfg" "$tools/notation" verify --insecure-registry "$reg/bench/app:1")
-hull_ncold=("$tools/hull" verify --no-cache --policy "$work/hull-notation.yaml" "$reg/bench/app:1")
+hull_ncold=("${hull[@]}" verify --no-cache --policy "$work/hull-notation.yaml" "$reg/bench/app:1")
 "${cosign_cmd[@]}" >/dev/null 2>&1 || { log "cosign verify failed"; exit 1; }
 "${notation_cmd[@]}" >&2 || { log "notation verify rejects hull's Notation signature"; exit 1; }
 "${hull_cold[@]}" >/dev/null || { log "hull verify failed"; exit 1; }
