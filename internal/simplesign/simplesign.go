@@ -247,9 +247,15 @@ func Verify(sig []byte, keyring openpgp.EntityList) (Payload, []string, error) {
 	if !md.IsSigned {
 		return Payload{}, nil, fmt.Errorf("%w: the message is not signed", ErrInvalid)
 	}
-	body, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureBytes))
+	// The signature is checked only when the body is read to its end: a
+	// compressed body larger than the limit must be refused, never cut
+	// short, or its signature would go unchecked.
+	body, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureBytes+1))
 	if err != nil {
 		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(body) > MaxSignatureBytes {
+		return Payload{}, nil, fmt.Errorf("%w: signed payload is larger than %d bytes", ErrInvalid, MaxSignatureBytes)
 	}
 	if md.SignedBy == nil {
 		return Payload{}, nil, fmt.Errorf("%w: signed by key %016X, which the keyring does not hold", ErrInvalid, md.SignedByKeyId)

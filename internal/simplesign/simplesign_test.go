@@ -105,3 +105,41 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestOversizeBodyIsRefused: a compressed message whose body expands past
+// the limit must be refused. Reading only up to the limit would leave the
+// signature, checked at the body's end, unchecked.
+func TestOversizeBodyIsRefused(t *testing.T) {
+	key := testKey()
+	body := `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"}}` +
+		strings.Repeat(" ", MaxSignatureBytes+1)
+	var signed, msg bytes.Buffer
+	w, err := openpgp.Sign(&signed, key, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(body))
+	w.Close()
+	broken := bytes.Clone(signed.Bytes())
+	broken[len(broken)-3] ^= 0xff // in the trailing signature packet
+	for name, m := range map[string][]byte{"valid signature": signed.Bytes(), "broken signature": broken} {
+		// A compressed data packet around the signed message, as gpg writes.
+		msg.Reset()
+		zw, err := packet.SerializeCompressed(nopCloser{&msg}, packet.CompressionZLIB, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw.Write(m)
+		zw.Close()
+		if msg.Len() > MaxSignatureBytes/100 {
+			t.Fatalf("the message is %d bytes: it must be small and expand past the limit", msg.Len())
+		}
+		if _, _, err := Verify(msg.Bytes(), openpgp.EntityList{key}); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("%s, body expanding past the limit: %v", name, err)
+		}
+	}
+}
+
+type nopCloser struct{ *bytes.Buffer }
+
+func (nopCloser) Close() error { return nil }
