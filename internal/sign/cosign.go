@@ -123,7 +123,10 @@ func decryptCosign(data []byte, password string) ([]byte, error) {
 		return nil, fmt.Errorf("encrypted key: %w", err)
 	}
 	p := enc.KDF.Params
-	if enc.KDF.Name != "scrypt" || enc.Cipher.Name != "nacl/secretbox" || p.N <= 1 || p.N > 1<<20 || p.R <= 0 || p.R > 32 || p.P <= 0 || p.P > 16 {
+	// scrypt needs 128*N*r bytes: cap it at 256 MiB (cosign uses N=65536,
+	// r=8: 64 MiB), so a crafted key file cannot exhaust memory.
+	if enc.KDF.Name != "scrypt" || enc.Cipher.Name != "nacl/secretbox" || p.N <= 1 || p.R <= 0 || p.P <= 0 || p.P > 16 ||
+		p.N > 1<<20 || p.R > 32 || 128*p.N*p.R > 256<<20 {
 		return nil, fmt.Errorf("encrypted key: unsupported %s/%s parameters", enc.KDF.Name, enc.Cipher.Name)
 	}
 	salt, err1 := base64.StdEncoding.DecodeString(enc.KDF.Salt)
