@@ -93,7 +93,7 @@ func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
 // trusted identities.
 func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) {
 	verifyEnvelope := notation.VerifyJWS
-	if c.sig == notation.COSEMediaType {
+	if c.mediaType == notation.COSEMediaType {
 		verifyEnvelope = notation.VerifyCOSE
 	}
 	vf, err := verifyEnvelope(c.data, n.roots, n.now())
@@ -333,11 +333,12 @@ const (
 
 // candidate is one signature found for an image, in some format.
 type candidate struct {
-	format   string
-	location string
-	data     []byte // the signed message (simple signing), payload (cosign) or envelope
-	sig      string // cosign's base64 signature; Notation's envelope media type
-	err      error  // why it could not be read
+	format    string
+	location  string
+	data      []byte // the signed message (simple signing), payload (cosign) or envelope
+	sig       string // cosign's base64 signature
+	mediaType string // Notation's envelope media type
+	err       error  // why it could not be read
 }
 
 // signerCheck is a loaded signer and the formats it checks.
@@ -390,7 +391,7 @@ func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res i
 			return nil, err
 		}
 		for _, r := range refs {
-			c := candidate{format: formatNotation, location: r.Location, data: r.Blob, sig: r.MediaType, err: r.Err}
+			c := candidate{format: formatNotation, location: r.Location, data: r.Blob, mediaType: r.MediaType, err: r.Err}
 			if r.Err != nil {
 				c.err = fmt.Errorf("%w: %v", notation.ErrInvalid, r.Err)
 			}
