@@ -34,10 +34,11 @@ func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]
 	if store == nil {
 		return nil, nil
 	}
-	get, base, err := v.storeReader(store)
+	get, base, done, err := v.storeReader(store)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	var out []fetched
 	for n := 1; n <= simplesign.MaxSignatures; n++ {
 		rel, err := simplesign.SignaturePath(res.Repository, res.Digest.String(), n)
@@ -60,33 +61,37 @@ func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]
 	return out, nil
 }
 
-// storeReader returns a function reading a path below the store.
-func (v *Verifier) storeReader(store *policy.Lookaside) (func(context.Context, string) ([]byte, error), string, error) {
+// storeReader returns a function reading a path below the store, and
+// one to call when done. A store directory that does not exist yet holds
+// no signatures.
+func (v *Verifier) storeReader(store *policy.Lookaside) (get func(context.Context, string) ([]byte, error), base string, done func(), err error) {
 	dir := store.Path
 	if store.URL != "" {
 		u, err := url.Parse(store.URL)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if u.Scheme != "file" {
-			return httpReader(u), store.URL, nil
+			return httpReader(u), store.URL, func() {}, nil
 		}
 		dir = u.Path
 	}
 	dir = v.path(dir)
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return func(context.Context, string) ([]byte, error) { return nil, fs.ErrNotExist }, dir, func() {}, nil
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
 	return func(_ context.Context, rel string) ([]byte, error) {
-		root, err := os.OpenRoot(dir)
-		if err != nil {
-			return nil, err
-		}
-		defer root.Close()
 		f, err := root.Open(rel)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
 		return readSignature(f)
-	}, dir, nil
+	}, dir, func() { root.Close() }, nil
 }
 
 var errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
