@@ -76,18 +76,6 @@ func (fsys *FS) File(p string) *File {
 	return nil
 }
 
-// Paths returns every path in the merged filesystem, sorted, "/" excluded.
-func (fsys *FS) Paths() []string {
-	out := make([]string, 0, len(fsys.nodes))
-	for p := range fsys.nodes {
-		if p != "/" {
-			out = append(out, p)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (fsys *FS) lookup(op, name string) (*node, string, error) {
 	if !fs.ValidPath(name) {
 		return nil, "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
