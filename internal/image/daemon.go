@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -107,11 +106,33 @@ func daemonTLS(dir string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// imageNameRE is what an image name or ID may hold on an engine API path.
-var imageNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`)
+// engineName reports whether s is what an image name or ID may hold on an
+// engine API path: [A-Za-z0-9][A-Za-z0-9._/:@-]*. (Plain loops, not regexps
+// compiled at start-up: every hull run would pay for them.)
+func engineName(s string) bool {
+	for i, c := range []byte(s) {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._/:@-", rune(c))) {
+			return false
+		}
+	}
+	return s != ""
+}
 
-// imageIDRE matches an engine image ID or its prefix, which names no tag.
-var imageIDRE = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+// engineID reports whether s is an engine image ID or its prefix, which
+// names no tag: (sha256:)?[0-9a-f]{12,64}.
+func engineID(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) < 12 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // ErrNotFound is wrapped when an engine has no image by that name.
 var ErrNotFound = errors.New("image not found")
@@ -121,10 +142,10 @@ var ErrNotFound = errors.New("image not found")
 // archive; the engine's image ID must match the exported config.
 func (im *Image) openDaemon(ctx context.Context, o Options) error {
 	nm := im.Ref.Name
-	if !imageNameRE.MatchString(nm) || strings.Contains(nm, "..") {
+	if !engineName(nm) || strings.Contains(nm, "..") {
 		return fmt.Errorf("%w: %q is not an image name", ErrBadRef, nm)
 	}
-	if ref, err := name.ParseReference(nm); err == nil && !imageIDRE.MatchString(nm) {
+	if ref, err := name.ParseReference(nm); err == nil && !engineID(nm) {
 		im.setTag(ref)
 	}
 	ep, err := resolveDaemon(im.Ref.Kind, o.Getenv)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
@@ -121,19 +122,19 @@ func configChecks() []Check {
 			Doc:         "A build step ADDs a remote URL: the content is fetched unverified at build time and may change or be tampered with in transit. CIS Docker 4.9.",
 			Remediation: "Download with a pinned checksum (ADD --checksum=sha256:... or curl plus sha256sum -c), or COPY a vetted file.",
 			References:  []string{refCIS}},
-			func(cmd string, _, _ int) bool { return remoteAddRE.MatchString(cmd) }),
+			func(cmd string, _, _ int) bool { return re().remoteAdd.MatchString(cmd) }),
 		historyCheck(finding.Rule{ID: "add-instead-of-copy", Title: "ADD used instead of COPY", Severity: finding.SeverityLow,
 			Doc:         "A build step uses ADD for local content; ADD also unpacks archives and fetches URLs, which COPY never does. The first ADD, the base image's root filesystem, is not reported. CIS Docker 4.9; Dockle CIS-DI-0009.",
 			Remediation: "Use COPY unless you mean ADD's archive extraction.",
 			References:  []string{refCIS, refDockle}},
 			func(cmd string, index, firstAdd int) bool {
-				return isAdd(cmd) && !remoteAddRE.MatchString(cmd) && index != firstAdd
+				return isAdd(cmd) && !re().remoteAdd.MatchString(cmd) && index != firstAdd
 			}),
 		historyCheck(finding.Rule{ID: "curl-pipe-shell", Title: "Downloaded script piped to a shell", Severity: finding.SeverityMedium,
 			Doc:         "A build step pipes curl or wget output straight into a shell, running unverified code from the network as root at build time.",
 			Remediation: "Download to a file, verify its checksum or signature, then run it.",
 			References:  []string{"https://www.idontplaydarts.com/2016/04/detecting-curl-pipe-bash-server-side/"}},
-			func(cmd string, _, _ int) bool { return curlPipeRE.MatchString(cmd) }),
+			func(cmd string, _, _ int) bool { return re().curlPipe.MatchString(cmd) }),
 		historyCheck(finding.Rule{ID: "update-alone", Title: "Package index update without install", Severity: finding.SeverityLow,
 			Doc:         "A build step runs 'apt-get update' (or apk/yum/dnf update) without installing in the same step, so a cached layer can pair a stale index with later installs. CIS Docker 4.7; Dockle CIS-DI-0007.",
 			Remediation: "Combine update and install in one RUN: apt-get update && apt-get install -y ...",
@@ -227,30 +228,51 @@ func historyCheck(r finding.Rule, judge func(cmd string, index, firstAdd int) bo
 	}}
 }
 
-var (
-	// secretNameRE matches names of variables that hold secrets.
-	secretNameRE = regexp.MustCompile(`(?i)(pass(wd|word)?|secret|token|api_?key|access_?key|private_?key|credential|auth|(^|_)key$|^key_)`)
-	// notSecretNameRE matches names that only point at a secret or are public.
-	notSecretNameRE = regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type)$|^gpg_keys?$|(^|_)public_key`)
-	secretValueREs  = []*regexp.Regexp{
-		regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`),
-		regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`),
-		regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}\b`),
-		regexp.MustCompile(`\bxox[abpr]-[A-Za-z0-9-]{10,}\b`),
-		regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
-		regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`),
-	}
-	assignRE    = regexp.MustCompile(`(?:^|[\s;&|'"])(?:--)?([A-Za-z_][A-Za-z0-9_-]*)[=:]\s?("[^"]*"|'[^']*'|[^\s;&|]+)`)
-	remoteAddRE = regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`)
-	curlPipeRE  = regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`)
-)
+// patterns holds the lint regexps. They compile on first use, not at
+// start-up, which every hull command would pay for.
+type patterns struct {
+	secretName    *regexp.Regexp // names of variables that hold secrets
+	notSecretName *regexp.Regexp // names that only point at a secret or are public
+	secretValues  []*regexp.Regexp
+	assign        *regexp.Regexp
+	remoteAdd     *regexp.Regexp
+	curlPipe      *regexp.Regexp
+	privateKey    *regexp.Regexp
+	credential    map[string]*regexp.Regexp // by credentialFiles suffix
+}
 
-func secretName(k string) bool { return secretNameRE.MatchString(k) && !notSecretNameRE.MatchString(k) }
+var re = sync.OnceValue(func() *patterns {
+	p := &patterns{
+		secretName:    regexp.MustCompile(`(?i)(pass(wd|word)?|secret|token|api_?key|access_?key|private_?key|credential|auth|(^|_)key$|^key_)`),
+		notSecretName: regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type)$|^gpg_keys?$|(^|_)public_key`),
+		secretValues: []*regexp.Regexp{
+			regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`),
+			regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`),
+			regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}\b`),
+			regexp.MustCompile(`\bxox[abpr]-[A-Za-z0-9-]{10,}\b`),
+			regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
+			regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`),
+		},
+		assign:     regexp.MustCompile(`(?:^|[\s;&|'"])(?:--)?([A-Za-z_][A-Za-z0-9_-]*)[=:]\s?("[^"]*"|'[^']*'|[^\s;&|]+)`),
+		remoteAdd:  regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`),
+		curlPipe:   regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`),
+		privateKey: regexp.MustCompile(`-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-\d: `),
+		credential: map[string]*regexp.Regexp{},
+	}
+	for _, c := range credentialFiles {
+		p.credential[c.suffix] = regexp.MustCompile(c.expr)
+	}
+	return p
+})
+
+func secretName(k string) bool {
+	return re().secretName.MatchString(k) && !re().notSecretName.MatchString(k)
+}
 
 // secretValue returns the first credential-shaped part of v, or "".
 func secretValue(v string) string {
-	for _, re := range secretValueREs {
-		if m := re.FindString(v); m != "" {
+	for _, r := range re().secretValues {
+		if m := r.FindString(v); m != "" {
 			return m
 		}
 	}
@@ -265,7 +287,7 @@ func historySecret(cmd string, env map[string]bool) string {
 		return strings.ReplaceAll(cmd, m, redact(m))
 	}
 	isEnv := strings.Contains(cmd, "ENV ")
-	for _, m := range assignRE.FindAllStringSubmatch(cmd, -1) {
+	for _, m := range re().assign.FindAllStringSubmatch(cmd, -1) {
 		k, v := m[1], strings.Trim(m[2], `"'`)
 		if v == "" || strings.HasPrefix(v, "$") || !secretName(k) {
 			continue

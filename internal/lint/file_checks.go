@@ -92,7 +92,7 @@ func fileChecks() []Check {
 				if !bytes.Contains(data, []byte("PRIVATE KEY-----")) && !bytes.Contains(data, []byte("PuTTY-User-Key-File-")) {
 					return nil
 				}
-				m := privateKeyRE.Find(data)
+				m := re().privateKey.Find(data)
 				if m == nil {
 					return nil
 				}
@@ -108,15 +108,15 @@ func fileChecks() []Check {
 				Remediation: "Remove the file from every layer (rebuild), use build secrets, and rotate the credential.",
 				References:  []string{refCIS, refDockle}},
 			Match: func(f *image.File) Want {
-				if isReg(f) && credentialKind(f.Path) != nil {
+				if _, r := credentialKind(f.Path); isReg(f) && r != nil {
 					return Content
 				}
 				return Skip
 			},
 			File: func(f *image.File, data []byte) []Hit {
-				ck := credentialKind(f.Path)
-				if ck.re.Match(data) {
-					return []Hit{{Evidence: ck.what}}
+				what, r := credentialKind(f.Path)
+				if r.Match(data) {
+					return []Hit{{Evidence: what}}
 				}
 				return nil
 			},
@@ -254,42 +254,34 @@ func eachRecord(data []byte, fn func([]string)) {
 // Files larger than this are not read for private keys.
 const maxKeyFile = 256 << 10
 
-var privateKeyRE = regexp.MustCompile(`-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-\d: `)
-
-type credKind struct {
-	what string
-	re   *regexp.Regexp
+// credentialFiles maps a path suffix to what it is and the content (a
+// regexp, compiled by re) that shows it holds a secret.
+var credentialFiles = []struct{ suffix, what, expr string }{
+	{"/.aws/credentials", "AWS credentials", `(?i)aws_secret_access_key\s*=\s*\S`},
+	{"/.docker/config.json", "Docker registry auth", `"(auth|identitytoken|registrytoken)"\s*:\s*"[^"]+"`},
+	{"/.npmrc", "npm registry token", `(_authToken|_auth|_password)\s*=\s*\S`},
+	{"/.pypirc", "PyPI password", `(?m)^\s*password\s*[=:]\s*\S`},
+	{"/.git-credentials", "git credentials", `://[^/\s:@]+:[^/\s@]+@`},
+	{"/.netrc", ".netrc password", `\bpassword\s+\S`},
+	{"/.kube/config", "Kubernetes credentials", `(token|client-key-data|password)\s*:\s*\S`},
+	{"/.config/gcloud/application_default_credentials.json", "Google Cloud credentials", `"(refresh_token|private_key)"\s*:`},
+	{"/.config/gcloud/credentials.db", "Google Cloud credentials", `.`},
+	{"/.azure/accessTokens.json", "Azure tokens", `accessToken`},
+	{"/.azure/msal_token_cache.json", "Azure tokens", `secret`},
+	{"/.pgpass", "PostgreSQL password file", `(?m)^[^#\s][^:]*:[^:]*:[^:]*:[^:]*:\S`},
+	{"/.s3cfg", "s3cmd secret key", `secret_key\s*=\s*\S`},
+	{"/.my.cnf", "MySQL password", `(?m)^\s*password\s*=\s*\S`},
 }
 
-// credentialFiles maps a path suffix to what it is and the content that
-// shows it holds a secret.
-var credentialFiles = []struct {
-	suffix string
-	credKind
-}{
-	{"/.aws/credentials", credKind{"AWS credentials", regexp.MustCompile(`(?i)aws_secret_access_key\s*=\s*\S`)}},
-	{"/.docker/config.json", credKind{"Docker registry auth", regexp.MustCompile(`"(auth|identitytoken|registrytoken)"\s*:\s*"[^"]+"`)}},
-	{"/.npmrc", credKind{"npm registry token", regexp.MustCompile(`(_authToken|_auth|_password)\s*=\s*\S`)}},
-	{"/.pypirc", credKind{"PyPI password", regexp.MustCompile(`(?m)^\s*password\s*[=:]\s*\S`)}},
-	{"/.git-credentials", credKind{"git credentials", regexp.MustCompile(`://[^/\s:@]+:[^/\s@]+@`)}},
-	{"/.netrc", credKind{".netrc password", regexp.MustCompile(`\bpassword\s+\S`)}},
-	{"/.kube/config", credKind{"Kubernetes credentials", regexp.MustCompile(`(token|client-key-data|password)\s*:\s*\S`)}},
-	{"/.config/gcloud/application_default_credentials.json", credKind{"Google Cloud credentials", regexp.MustCompile(`"(refresh_token|private_key)"\s*:`)}},
-	{"/.config/gcloud/credentials.db", credKind{"Google Cloud credentials", regexp.MustCompile(`.`)}},
-	{"/.azure/accessTokens.json", credKind{"Azure tokens", regexp.MustCompile(`accessToken`)}},
-	{"/.azure/msal_token_cache.json", credKind{"Azure tokens", regexp.MustCompile(`secret`)}},
-	{"/.pgpass", credKind{"PostgreSQL password file", regexp.MustCompile(`(?m)^[^#\s][^:]*:[^:]*:[^:]*:[^:]*:\S`)}},
-	{"/.s3cfg", credKind{"s3cmd secret key", regexp.MustCompile(`secret_key\s*=\s*\S`)}},
-	{"/.my.cnf", credKind{"MySQL password", regexp.MustCompile(`(?m)^\s*password\s*=\s*\S`)}},
-}
-
-func credentialKind(p string) *credKind {
-	for i := range credentialFiles {
-		if strings.HasSuffix(p, credentialFiles[i].suffix) {
-			return &credentialFiles[i].credKind
+// credentialKind returns what the file at p would hold and the regexp its
+// content must match, or "" and nil.
+func credentialKind(p string) (string, *regexp.Regexp) {
+	for _, c := range credentialFiles {
+		if strings.HasSuffix(p, c.suffix) {
+			return c.what, re().credential[c.suffix]
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // Names and extensions Dockle treats as suspicious (CIS-DI-0010).

@@ -51,7 +51,7 @@ func TestShellHeuristics(t *testing.T) {
 		"curl -o x https://x && sha256sum -c x.sha256": false,
 		"curl https://x | tar xz":                      false,
 	} {
-		if got := curlPipeRE.MatchString(cmd); got != want {
+		if got := re().curlPipe.MatchString(cmd); got != want {
 			t.Errorf("curl|sh (%q) = %v", cmd, got)
 		}
 	}
