@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/sigstore"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -22,35 +23,11 @@ import (
 // DSSE envelope over an in-toto statement whose subject is the image,
 // stored as an OCI 1.1 referrer of the image.
 const (
-	BundleMediaType   = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	BundleMediaType   = sigstore.BundleMediaType
 	InTotoPayloadType = "application/vnd.in-toto+json"
 	InTotoStatement   = "https://in-toto.io/Statement/v1"
 	SignPredicateType = "https://sigstore.dev/cosign/sign/v1"
-	emptyMediaType    = "application/vnd.oci.empty.v1+json"
 )
-
-// Bundle is the subset of a sigstore bundle that key-based image
-// signatures use.
-type Bundle struct {
-	MediaType            string `json:"mediaType"`
-	VerificationMaterial struct {
-		PublicKey *struct {
-			Hint string `json:"hint"`
-		} `json:"publicKey,omitempty"`
-		Certificate json.RawMessage `json:"certificate,omitempty"`
-	} `json:"verificationMaterial"`
-	DSSEEnvelope *Envelope `json:"dsseEnvelope,omitempty"`
-}
-
-// Envelope is a DSSE envelope.
-type Envelope struct {
-	Payload     string `json:"payload"`
-	PayloadType string `json:"payloadType"`
-	Signatures  []struct {
-		Sig   string `json:"sig"`
-		KeyID string `json:"keyid,omitempty"`
-	} `json:"signatures"`
-}
 
 type statement struct {
 	Type    string `json:"_type"`
@@ -62,50 +39,72 @@ type statement struct {
 	Predicate     json.RawMessage `json:"predicate,omitempty"`
 }
 
-// PAE is DSSE's pre-authentication encoding, what the signature covers.
-func PAE(payloadType string, payload []byte) []byte {
-	return fmt.Appendf(nil, "DSSEv1 %d %s %d %s", len(payloadType), payloadType, len(payload), payload)
+// parseImageBundle reads a bundle that can be an image signature: a DSSE
+// envelope of an in-toto statement, signed with a certificate (keyless)
+// or with a key, as the caller wants.
+func parseImageBundle(data []byte, keyless bool) (*sigstore.Bundle, error) {
+	b, err := sigstore.ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	hasCert := b.VerificationMaterial.Certificate != nil || b.VerificationMaterial.X509CertificateChain != nil
+	switch {
+	case hasCert && !keyless:
+		return nil, fmt.Errorf("%w: a keyless (certificate) bundle, not one signed with a key", ErrInvalid)
+	case !hasCert && keyless:
+		return nil, fmt.Errorf("%w: a bundle signed with a key, not a keyless one", ErrInvalid)
+	case b.DSSEEnvelope == nil:
+		return nil, fmt.Errorf("%w: bundle holds no DSSE envelope (a blob signature, not an image's)", ErrInvalid)
+	case b.DSSEEnvelope.PayloadType != InTotoPayloadType:
+		return nil, fmt.Errorf("%w: envelope payload type %q", ErrInvalid, b.DSSEEnvelope.PayloadType)
+	}
+	return b, nil
 }
 
 // VerifyBundle checks a key-based bundle for an image digest: one DSSE
 // signature by pub over the statement, a statement that is cosign's image
 // signature (not some other attestation by the same key) and names digest.
-// Certificate (keyless) bundles are refused here: they need a trusted
-// root and an identity, which this build does not check yet.
 func VerifyBundle(pub crypto.PublicKey, data []byte, digest v1.Hash) error {
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil {
-		return fmt.Errorf("%w: bundle: %v", ErrInvalid, err)
-	}
-	switch {
-	case b.MediaType != BundleMediaType:
-		return fmt.Errorf("%w: bundle media type %q", ErrInvalid, b.MediaType)
-	case len(b.VerificationMaterial.Certificate) > 0:
-		return fmt.Errorf("%w: keyless (certificate) bundles are not supported yet", ErrInvalid)
-	case b.DSSEEnvelope == nil:
-		return fmt.Errorf("%w: bundle holds no DSSE envelope", ErrInvalid)
-	case b.DSSEEnvelope.PayloadType != InTotoPayloadType:
-		return fmt.Errorf("%w: envelope payload type %q", ErrInvalid, b.DSSEEnvelope.PayloadType)
-	}
-	payload, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Payload)
+	b, err := parseImageBundle(data, false)
 	if err != nil {
-		return fmt.Errorf("%w: envelope payload is not base64", ErrInvalid)
+		return err
 	}
-	pae := PAE(b.DSSEEnvelope.PayloadType, payload)
+	env := b.DSSEEnvelope
+	pae := sigstore.PAE(env.PayloadType, env.Payload)
 	verr := fmt.Errorf("%w: envelope has no signature", ErrInvalid)
-	for _, s := range b.DSSEEnvelope.Signatures {
-		sig, err := base64.StdEncoding.DecodeString(s.Sig)
-		if err != nil {
-			verr = fmt.Errorf("%w: envelope signature is not base64", ErrInvalid)
-			continue
-		}
-		if verr = VerifySignature(pub, pae, sig); verr == nil {
+	for _, s := range env.Signatures {
+		if verr = VerifySignature(pub, pae, s.Sig); verr == nil {
 			break
 		}
 	}
 	if verr != nil {
 		return verr
 	}
+	return checkStatement(env.Payload, digest)
+}
+
+// VerifyKeylessBundle checks a keyless bundle for an image digest against
+// a trusted root and returns who signed it and when; the caller judges
+// the identity.
+func VerifyKeylessBundle(tr *sigstore.TrustedRoot, data []byte, digest v1.Hash) (sigstore.Verified, error) {
+	b, err := parseImageBundle(data, true)
+	if err != nil {
+		return sigstore.Verified{}, err
+	}
+	s, err := b.Signed()
+	if err != nil {
+		return sigstore.Verified{}, err
+	}
+	v, err := tr.Verify(s)
+	if err != nil {
+		return v, err
+	}
+	return v, checkStatement(b.DSSEEnvelope.Payload, digest)
+}
+
+// checkStatement checks that a signed statement is cosign's image
+// signature and names digest.
+func checkStatement(payload []byte, digest v1.Hash) error {
 	var st statement
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
@@ -134,7 +133,7 @@ func MakeBundle(key crypto.Signer, digest v1.Hash) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sig, err := Sign(key, PAE(InTotoPayloadType, payload))
+	sig, err := Sign(key, sigstore.PAE(InTotoPayloadType, payload))
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +142,14 @@ func MakeBundle(key crypto.Signer, digest v1.Hash) ([]byte, error) {
 		return nil, err
 	}
 	hint := sha256.Sum256(der)
-	b := Bundle{MediaType: BundleMediaType, DSSEEnvelope: &Envelope{Payload: base64.StdEncoding.EncodeToString(payload), PayloadType: InTotoPayloadType}}
+	b := sigstore.Bundle{MediaType: BundleMediaType, DSSEEnvelope: &sigstore.Envelope{Payload: payload, PayloadType: InTotoPayloadType}}
 	b.VerificationMaterial.PublicKey = &struct {
 		Hint string `json:"hint"`
 	}{Hint: base64.StdEncoding.EncodeToString(hint[:])}
 	b.DSSEEnvelope.Signatures = append(b.DSSEEnvelope.Signatures, struct {
-		Sig   string `json:"sig"`
+		Sig   []byte `json:"sig"`
 		KeyID string `json:"keyid,omitempty"`
-	}{Sig: base64.StdEncoding.EncodeToString(sig)})
+	}{Sig: sig})
 	return json.Marshal(b)
 }
 

@@ -32,7 +32,9 @@ import (
 
 // The names of cosign's format.
 const (
-	SignatureAnnotation = "dev.cosignproject.cosign/signature"
+	SignatureAnnotation   = "dev.cosignproject.cosign/signature"
+	CertificateAnnotation = "dev.sigstore.cosign/certificate"
+	RekorBundleAnnotation = "dev.sigstore.cosign/bundle"
 	PayloadMediaType    = "application/vnd.dev.cosign.simplesigning.v1+json"
 	PayloadType         = "cosign container image signature"
 )

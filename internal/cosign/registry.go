@@ -23,7 +23,11 @@ type Stored struct {
 	Location  string
 	Payload   []byte
 	Signature string
-	Err       error
+	// Keyless signatures carry their Fulcio certificate (PEM) and Rekor
+	// bundle (signed entry timestamp and entry) in annotations.
+	Certificate string
+	RekorBundle string
+	Err         error
 }
 
 // Fetch reads the signatures stored for digest in repo. No .sig tag
@@ -59,7 +63,8 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 	}
 	var out []Stored
 	for i, l := range m.Layers {
-		s := Stored{Location: fmt.Sprintf("%s layer %d", loc, i), Signature: l.Annotations[SignatureAnnotation]}
+		s := Stored{Location: fmt.Sprintf("%s layer %d", loc, i), Signature: l.Annotations[SignatureAnnotation],
+			Certificate: l.Annotations[CertificateAnnotation], RekorBundle: l.Annotations[RekorBundleAnnotation]}
 		switch {
 		case l.MediaType != PayloadMediaType:
 			s.Err = fmt.Errorf("%w: layer media type %s", ErrInvalid, l.MediaType)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -40,6 +41,21 @@ type Signer struct {
 	GPG      *GPGSigner      `yaml:"gpg"`
 	Cosign   *CosignSigner   `yaml:"cosign"`
 	Notation *NotationSigner `yaml:"notation"`
+	Keyless  *KeylessSigner  `yaml:"keyless"`
+}
+
+// KeylessSigner accepts sigstore keyless signatures (cosign's classic
+// format and sigstore bundles): a Fulcio certificate chained to a CA of
+// TrustedRoot (a trusted_root.json), logged in one of its Rekor logs,
+// issued to an OIDC identity with this Issuer and Subject (an email or a
+// URI such as a CI workflow). The RegExp forms match unanchored, as
+// cosign's --certificate-identity-regexp does: anchor them with ^ and $.
+type KeylessSigner struct {
+	TrustedRoot   string `yaml:"trustedRoot"`
+	Issuer        string `yaml:"issuer"`
+	IssuerRegExp  string `yaml:"issuerRegExp"`
+	Subject       string `yaml:"subject"`
+	SubjectRegExp string `yaml:"subjectRegExp"`
 }
 
 // NotationSigner accepts Notation (Notary Project) JWS signatures whose
@@ -134,19 +150,21 @@ func (s Signer) validate(at string) []string {
 		errs = append(errs, at+": name is required")
 	}
 	kinds := 0
-	for _, set := range []bool{s.GPG != nil, s.Cosign != nil, s.Notation != nil} {
+	for _, set := range []bool{s.GPG != nil, s.Cosign != nil, s.Notation != nil, s.Keyless != nil} {
 		if set {
 			kinds++
 		}
 	}
 	switch {
 	case kinds != 1:
-		return append(errs, at+": set exactly one kind of signer: gpg, cosign or notation")
+		return append(errs, at+": set exactly one kind of signer: gpg, cosign, keyless or notation")
 	case s.Cosign != nil:
 		if s.Cosign.Key == "" {
 			errs = append(errs, at+".cosign: key is required")
 		}
 		return errs
+	case s.Keyless != nil:
+		return append(errs, s.Keyless.validate(at+".keyless")...)
 	case s.Notation != nil:
 		if len(s.Notation.TrustStore) == 0 {
 			errs = append(errs, at+".notation: trustStore lists no certificate file")
@@ -237,4 +255,20 @@ func (t *Trust) LookasideFor(repo string) *Lookaside {
 		}
 	}
 	return best
+}
+
+func (k KeylessSigner) validate(at string) []string {
+	var errs []string
+	if k.TrustedRoot == "" {
+		errs = append(errs, at+": trustedRoot (a trusted_root.json) is required")
+	}
+	for _, f := range []struct{ name, exact, re string }{{"issuer", k.Issuer, k.IssuerRegExp}, {"subject", k.Subject, k.SubjectRegExp}} {
+		if (f.exact == "") == (f.re == "") {
+			errs = append(errs, fmt.Sprintf("%s: set exactly one of %s and %sRegExp", at, f.name, f.name))
+		}
+		if _, err := regexp.Compile(f.re); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %sRegExp: %v", at, f.name, err))
+		}
+	}
+	return errs
 }

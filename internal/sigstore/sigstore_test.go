@@ -2,7 +2,6 @@ package sigstore
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -136,7 +135,12 @@ func TestVerifyTampered(t *testing.T) {
 			func(s *Signed) {
 				p := s.Entries[0].InclusionProof
 				p.Checkpoint.Envelope = strings.Replace(p.Checkpoint.Envelope, "\n4\n", "\n5\n", 1)
-			}, "checkpoint is for tree size"},
+			}, "checkpoint signature does not verify"},
+		{"checkpoint size", "othername.sigstore.json", "scaffolding.json",
+			func(s *Signed) {
+				p := s.Entries[0].InclusionProof
+				p.Checkpoint.Envelope = strings.Replace(p.Checkpoint.Envelope, "\n4\n", "\nfour\n", 1)
+			}, "checkpoint tree size"},
 		{"checkpoint root", "othername.sigstore.json", "scaffolding.json",
 			func(s *Signed) {
 				p := s.Entries[0].InclusionProof
@@ -202,9 +206,10 @@ func TestVerifyRootWindows(t *testing.T) {
 		t.Errorf("CA not yet valid: err = %v", err)
 	}
 	noCT := edit(func(m map[string]any) {
-		ct := m["ctlogs"].([]any)
-		for _, l := range ct {
-			l.(map[string]any)["logId"] = map[string]any{"keyId": base64.StdEncoding.EncodeToString(make([]byte, 32))}
+		// The CT logs' keys replaced by the Rekor key: another log ID.
+		rekorKey := m["tlogs"].([]any)[0].(map[string]any)["publicKey"]
+		for _, l := range m["ctlogs"].([]any) {
+			l.(map[string]any)["publicKey"] = rekorKey
 		}
 	})
 	if _, err := noCT.Verify(s); err == nil || !strings.Contains(err.Error(), "no SCT is from a CT log the trusted root lists") {

@@ -88,7 +88,7 @@ func (tr *TrustedRoot) verifyEntry(e *Entry) (time.Time, error) {
 		if err := verifyInclusion(int64(p.LogIndex), int64(p.TreeSize), leaf[:], p.Hashes, p.RootHash); err != nil {
 			return time.Time{}, fmt.Errorf("%w: log entry %d: %v", ErrInvalid, e.LogIndex, err)
 		}
-		if err := verifyCheckpoint(log, p.Checkpoint.Envelope, int64(p.TreeSize), p.RootHash); err != nil {
+		if err := verifyCheckpoint(log, p.Checkpoint.Envelope, p.RootHash); err != nil {
 			return time.Time{}, fmt.Errorf("%w: log entry %d: %v", ErrInvalid, e.LogIndex, err)
 		}
 	}
@@ -144,9 +144,10 @@ func nodeHash(l, r []byte) []byte {
 }
 
 // verifyCheckpoint checks a signed note (a checkpoint) from the log: a
-// signature by the log's key over its text, and the text's tree size and
-// root hash equal to the inclusion proof's.
-func verifyCheckpoint(log *Log, note string, size int64, root []byte) error {
+// signature by the log's key over its text, and the text's root hash equal
+// to the inclusion proof's. The root hash binds the tree; like Rekor's own
+// client, the checkpoint's size is not compared with the proof's.
+func verifyCheckpoint(log *Log, note string, root []byte) error {
 	text, sigs, ok := strings.Cut(note, "\n\n")
 	if !ok {
 		return fmt.Errorf("checkpoint is not a signed note")
@@ -156,8 +157,8 @@ func verifyCheckpoint(log *Log, note string, size int64, root []byte) error {
 	if len(lines) < 3 {
 		return fmt.Errorf("checkpoint has %d lines, want origin, size and root hash", len(lines))
 	}
-	if n, err := strconv.ParseInt(lines[1], 10, 64); err != nil || n != size {
-		return fmt.Errorf("checkpoint is for tree size %q, the proof for %d", lines[1], size)
+	if _, err := strconv.ParseUint(lines[1], 10, 64); err != nil {
+		return fmt.Errorf("checkpoint tree size %q is not a number", lines[1])
 	}
 	if h, err := base64.StdEncoding.DecodeString(lines[2]); err != nil || !bytes.Equal(h, root) {
 		return fmt.Errorf("checkpoint root hash %q is not the proof's", lines[2])

@@ -94,9 +94,6 @@ type jsonLog struct {
 		KeyDetails string      `json:"keyDetails"`
 		ValidFor   *jsonPeriod `json:"validFor"`
 	} `json:"publicKey"`
-	LogID struct {
-		KeyID []byte `json:"keyId"`
-	} `json:"logId"`
 }
 
 type jsonAuthority struct {
@@ -182,12 +179,11 @@ func parseLog(l jsonLog) (*Log, error) {
 	default:
 		return nil, fmt.Errorf("public key type %T is not supported", key)
 	}
-	id := l.LogID.KeyID
-	if len(id) == 0 {
-		sum := sha256.Sum256(l.PublicKey.RawBytes)
-		id = sum[:]
-	}
-	return &Log{BaseURL: l.BaseURL, ID: id, Key: key, Valid: l.PublicKey.ValidFor.period()}, nil
+	// A Rekor (v1) or CT log's ID is the SHA-256 of its key (RFC 6962,
+	// 3.2), what entries and SCTs name; the root's logId is not trusted to
+	// say otherwise (some generated roots put the hex of it there).
+	id := sha256.Sum256(l.PublicKey.RawBytes)
+	return &Log{BaseURL: l.BaseURL, ID: id[:], Key: key, Valid: l.PublicKey.ValidFor.period()}, nil
 }
 
 // verifyWith checks sig over msg with key: ECDSA and RSA (PKCS #1 v1.5)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -142,14 +144,92 @@ func (c *cosignSigner) check(cand candidate, res image.Resolved) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if p.ManifestDigest != res.Digest.String() {
-		return "", fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.ManifestDigest, res.Digest)
-	}
-	repo, err := name.NewRepository(p.DockerReference)
-	if err != nil || image.CanonicalRepository(repo) != res.Repository {
-		return "", fmt.Errorf("%w: signed for repository %q, not %s", ErrMismatch, p.DockerReference, res.Repository)
+	if err := payloadNames(p, res); err != nil {
+		return "", err
 	}
 	return cosign.KeyID(c.key), nil
+}
+
+// payloadNames checks that a cosign payload names the image: its digest
+// and its repository. cosign signs a repository; containers/image's
+// sigstore attachments (podman push --sign-by-sigstore) name the tag
+// pushed, which does not matter once the digest matches.
+func payloadNames(p cosign.Payload, res image.Resolved) error {
+	if p.ManifestDigest != res.Digest.String() {
+		return fmt.Errorf("%w: it signs digest %s, the image is %s", ErrMismatch, p.ManifestDigest, res.Digest)
+	}
+	ref, err := name.ParseReference(p.DockerReference, name.WithDefaultTag(""))
+	if err != nil || image.CanonicalRepository(ref.Context()) != res.Repository {
+		return fmt.Errorf("%w: signed for repository %q, not %s", ErrMismatch, p.DockerReference, res.Repository)
+	}
+	return nil
+}
+
+// keylessSigner is a sigstore keyless signer with its trusted root loaded.
+type keylessSigner struct {
+	root                *sigstore.TrustedRoot
+	raw                 []byte
+	issuer, subject     string
+	issuerRE, subjectRE *regexp.Regexp
+}
+
+func (k *keylessSigner) keyData() []byte { return k.raw }
+
+func (k *keylessSigner) accepts(format string) bool {
+	return format == formatCosign || format == formatBundle
+}
+
+func (v *Verifier) loadKeyless(s *policy.Signer) (*keylessSigner, error) {
+	kl := s.Keyless
+	data, err := readLimited(v.path(kl.TrustedRoot), sigstore.MaxTrustedRootBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read trusted root: %w", err)
+	}
+	tr, err := sigstore.ParseTrustedRoot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kl.TrustedRoot, err)
+	}
+	k := &keylessSigner{root: tr, raw: data, issuer: kl.Issuer, subject: kl.Subject}
+	for _, re := range []struct {
+		expr string
+		out  **regexp.Regexp
+	}{{kl.IssuerRegExp, &k.issuerRE}, {kl.SubjectRegExp, &k.subjectRE}} {
+		if re.expr != "" {
+			if *re.out, err = regexp.Compile(re.expr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return k, nil
+}
+
+// check verifies a keyless signature against the trusted root, that it
+// signs this image, and that the certificate's identity is the policy's.
+func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
+	var v sigstore.Verified
+	var err error
+	if c.format == formatBundle {
+		v, err = cosign.VerifyKeylessBundle(k.root, c.data, res.Digest)
+	} else {
+		var p cosign.Payload
+		p, v, err = cosign.VerifyKeyless(k.root, cosign.Stored{Payload: c.data, Signature: c.sig, Certificate: c.cert, RekorBundle: c.rekor})
+		if err == nil {
+			err = payloadNames(p, res)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	id := v.Identity
+	if id.Issuer != k.issuer && (k.issuerRE == nil || !k.issuerRE.MatchString(id.Issuer)) {
+		return "", fmt.Errorf("%w: the certificate was issued to %s, not by the policy's issuer", ErrMismatch, id)
+	}
+	for _, s := range id.Subjects {
+		if s == k.subject || k.subjectRE != nil && k.subjectRE.MatchString(s) {
+			return s + " (" + id.Issuer + ")", nil
+		}
+	}
+	return "", fmt.Errorf("%w: the certificate was issued to %s, not the policy's subject", ErrMismatch, id)
 }
 
 // Keyring files larger than this are refused.
@@ -177,6 +257,8 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 				sc, err = v.loadCosign(s)
 			case s.Notation != nil:
 				sc, err = v.loadNotation(s)
+			case s.Keyless != nil:
+				sc, err = v.loadKeyless(s)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("trust rule %s, signer %s: %w", t.Rules[i].Scope, s.Name, err)
@@ -337,6 +419,8 @@ type candidate struct {
 	location  string
 	data      []byte // the signed message (simple signing), payload (cosign) or envelope
 	sig       string // cosign's base64 signature
+	cert      string // a classic keyless cosign signature's certificate (PEM)
+	rekor     string // and its Rekor bundle
 	mediaType string // Notation's envelope media type
 	err       error  // why it could not be read
 }
@@ -350,7 +434,7 @@ type signerCheck interface {
 
 func ruleWants(rule *policy.TrustRule, format string) bool {
 	for _, s := range rule.Signers {
-		if (format == formatSimple && s.GPG != nil) || (format == formatCosign && s.Cosign != nil) || (format == formatNotation && s.Notation != nil) {
+		if (format == formatSimple && s.GPG != nil) || (format == formatCosign && (s.Cosign != nil || s.Keyless != nil)) || (format == formatNotation && s.Notation != nil) {
 			return true
 		}
 	}
@@ -375,7 +459,8 @@ func (v *Verifier) candidates(ctx context.Context, rule *policy.TrustRule, res i
 			return nil, err
 		}
 		for _, s := range sigs {
-			out = append(out, candidate{format: formatCosign, location: s.Location, data: s.Payload, sig: s.Signature, err: s.Err})
+			out = append(out, candidate{format: formatCosign, location: s.Location, data: s.Payload, sig: s.Signature,
+				cert: s.Certificate, rekor: s.RekorBundle, err: s.Err})
 		}
 		bundles, err := cosign.FetchBundles(ctx, res.Name, res.Digest, v.image.RemoteOptions(ctx))
 		if err != nil {
