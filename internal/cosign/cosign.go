@@ -35,8 +35,8 @@ const (
 	SignatureAnnotation   = "dev.cosignproject.cosign/signature"
 	CertificateAnnotation = "dev.sigstore.cosign/certificate"
 	RekorBundleAnnotation = "dev.sigstore.cosign/bundle"
-	PayloadMediaType    = "application/vnd.dev.cosign.simplesigning.v1+json"
-	PayloadType         = "cosign container image signature"
+	PayloadMediaType      = "application/vnd.dev.cosign.simplesigning.v1+json"
+	PayloadType           = "cosign container image signature"
 )
 
 // Bounds on what a hostile registry can make hull read.
