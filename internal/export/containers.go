@@ -11,15 +11,19 @@ package export
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
 	"go.yaml.in/yaml/v3"
@@ -35,10 +39,20 @@ type Result struct {
 
 // requirement is one containers-policy.json requirement.
 type requirement struct {
-	Type           string          `json:"type"`
-	KeyType        string          `json:"keyType,omitempty"`
-	KeyPath        string          `json:"keyPath,omitempty"`
-	SignedIdentity *signedIdentity `json:"signedIdentity,omitempty"`
+	Type               string          `json:"type"`
+	KeyType            string          `json:"keyType,omitempty"`
+	KeyPath            string          `json:"keyPath,omitempty"`
+	Fulcio             *fulcio         `json:"fulcio,omitempty"`
+	RekorPublicKeyPath string          `json:"rekorPublicKeyPath,omitempty"`
+	SignedIdentity     *signedIdentity `json:"signedIdentity,omitempty"`
+}
+
+// fulcio is sigstoreSigned's keyless requirement: a certificate from one
+// of the CAs, for an OIDC issuer and an email subject.
+type fulcio struct {
+	CAPath       string `json:"caPath"`
+	OIDCIssuer   string `json:"oidcIssuer"`
+	SubjectEmail string `json:"subjectEmail"`
 }
 
 type signedIdentity struct {
@@ -106,8 +120,8 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, unenforced))
 				continue
 			}
-			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil }) {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not)", r.Scope))
+			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil || s.Keyless != nil }) {
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not)", r.Scope))
 				attachments = append(attachments, scope)
 			}
 			cp.Transports["docker"][scope] = reqs
@@ -153,17 +167,20 @@ func containersScope(s string) (scope, note string, ok bool) {
 
 // signedBy returns a rule's requirements and writes the keyrings they
 // name: for GPG signers one signedBy over all accepted keys for "any", one
-// per signer for "all"; for cosign signers a sigstoreSigned per key.
-// policy.json requirements must all hold, so "any" of several cosign keys,
-// or of GPG and cosign signers together, cannot be expressed: then it
-// returns why instead.
+// per signer for "all"; for cosign and keyless signers a sigstoreSigned
+// each. policy.json requirements must all hold, so "any" of several
+// sigstore signers, or of GPG and sigstore signers together, cannot be
+// expressed: then it returns why instead.
 func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDir string) ([]requirement, []string, string, error) {
 	var gpg, cosign []policy.Signer
 	for _, s := range r.Signers {
 		switch {
 		case s.GPG != nil:
 			gpg = append(gpg, s)
-		case s.Cosign != nil:
+		case s.Cosign != nil, s.Keyless != nil:
+			if why := keylessUnexportable(s.Keyless); why != "" {
+				return nil, nil, "signer " + s.Name + ": " + why, nil
+			}
 			cosign = append(cosign, s)
 		case r.Require == policy.RequireAll:
 			return nil, nil, "containers-policy.json has no requirement for Notation signatures", nil
@@ -202,15 +219,90 @@ func signedBy(i int, r policy.TrustRule, abs func(string) (string, error), outDi
 		files = append(files, p)
 		reqs = append(reqs, requirement{Type: "signedBy", KeyType: "GPGKeys", KeyPath: p})
 	}
-	for _, s := range cosign {
-		p, err := abs(s.Cosign.Key)
-		if err != nil {
-			return nil, nil, "", err
-		}
+	for j, s := range cosign {
 		// cosign signs the repository, not the tag.
-		reqs = append(reqs, requirement{Type: "sigstoreSigned", KeyPath: p, SignedIdentity: &signedIdentity{Type: "matchRepository"}})
+		req := requirement{Type: "sigstoreSigned", SignedIdentity: &signedIdentity{Type: "matchRepository"}}
+		if s.Keyless != nil {
+			kf, err := keylessFiles(s.Keyless, abs, filepath.Join(outDir, "keys", fmt.Sprintf("rule-%d-%d", i, j)))
+			if err != nil {
+				return nil, nil, "", fmt.Errorf("signer %s: %w", s.Name, err)
+			}
+			files = append(files, kf...)
+			req.Fulcio = &fulcio{CAPath: kf[0], OIDCIssuer: s.Keyless.Issuer, SubjectEmail: s.Keyless.Subject}
+			req.RekorPublicKeyPath = kf[1]
+		} else {
+			p, err := abs(s.Cosign.Key)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			req.KeyPath = p
+		}
+		reqs = append(reqs, req)
 	}
 	return reqs, files, "", nil
+}
+
+// keylessUnexportable says why a keyless signer has no sigstoreSigned
+// equivalent: containers-policy.json's fulcio requirement matches one
+// exact OIDC issuer and one exact email subject.
+func keylessUnexportable(k *policy.KeylessSigner) string {
+	switch {
+	case k == nil:
+		return ""
+	case k.IssuerRegExp != "" || k.SubjectRegExp != "":
+		return "containers-policy.json's fulcio requirement has no regular expressions (set issuer and subject exactly)"
+	case !strings.Contains(k.Subject, "@") || strings.Contains(k.Subject, "://"):
+		return "containers-policy.json's fulcio requirement matches only an email subject (subjectEmail), not " + k.Subject
+	}
+	return ""
+}
+
+// keylessFiles writes, from a keyless signer's trusted root, the Fulcio CA
+// certificates (PEM) and the Rekor public key that sigstoreSigned takes as
+// files: prefix-fulcio.pem and prefix-rekor.pub. containers/image takes
+// one Rekor key: the root must list one log whose key is still in use.
+func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), prefix string) ([]string, error) {
+	p, err := abs(k.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := sigstore.ParseTrustedRoot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	var cas bytes.Buffer
+	for _, ca := range tr.CAs {
+		for _, c := range ca.Chain {
+			if err := pem.Encode(&cas, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var current []*sigstore.Log
+	for _, l := range tr.Tlogs {
+		if l.Valid.End.IsZero() || l.Valid.End.After(time.Now()) {
+			current = append(current, l)
+		}
+	}
+	if cas.Len() == 0 || len(current) != 1 {
+		return nil, fmt.Errorf("%s: want certificate authorities and exactly one transparency log in use, found %d CAs and %d logs", p, len(tr.CAs), len(current))
+	}
+	der, err := x509.MarshalPKIXPublicKey(current[0].Key)
+	if err != nil {
+		return nil, err
+	}
+	caPath, rekorPath := prefix+"-fulcio.pem", prefix+"-rekor.pub"
+	if err := os.WriteFile(caPath, cas.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(rekorPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{caPath, rekorPath}, nil
 }
 
 // acceptedKeys writes, from the signer's keyring, only the keys whose

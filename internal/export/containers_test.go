@@ -1,7 +1,9 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +188,59 @@ func TestCosignRulesExport(t *testing.T) {
 	}
 	if !strings.Contains(string(rd), "use-sigstore-attachments: true") {
 		t.Errorf("registries.d must turn on sigstore attachments for the cosign scope:\n%s", rd)
+	}
+}
+
+// A keyless signer with an exact issuer and email becomes sigstoreSigned
+// with a fulcio requirement, the CA certificates and Rekor key taken from
+// its trusted root; what fulcio cannot express is reported.
+func TestKeylessRulesExport(t *testing.T) {
+	root, err := filepath.Abs("../sigstore/testdata/public-good.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless := func(issuer, subject, subjectRE string) []policy.Signer {
+		return []policy.Signer{{Name: "k", Keyless: &policy.KeylessSigner{TrustedRoot: root, Issuer: issuer, Subject: subject, SubjectRegExp: subjectRE}}}
+	}
+	trust := &policy.Trust{Rules: []policy.TrustRule{
+		{Scope: "registry.example/mail", Signers: keyless("https://github.com/login/oauth", "dev@example.com", "")},
+		{Scope: "registry.example/workflow", Signers: keyless("https://token.actions.githubusercontent.com", "https://github.com/acme/app/.github/workflows/r.yml@refs/heads/main", "")},
+		{Scope: "registry.example/regexp", Signers: keyless("https://github.com/login/oauth", "", "@example\\.com$")},
+	}}
+	out := t.TempDir()
+	res, err := export.Containers(trust, t.TempDir(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp struct {
+		Transports map[string]map[string][]struct {
+			Type   string
+			Fulcio struct {
+				CAPath, OIDCIssuer, SubjectEmail string
+			}
+			RekorPublicKeyPath string
+		}
+	}
+	pj, _ := os.ReadFile(filepath.Join(out, "policy.json"))
+	if err := json.Unmarshal(pj, &cp); err != nil {
+		t.Fatal(err)
+	}
+	reqs := cp.Transports["docker"]["registry.example/mail"]
+	if len(reqs) != 1 || reqs[0].Type != "sigstoreSigned" || reqs[0].Fulcio.OIDCIssuer != "https://github.com/login/oauth" || reqs[0].Fulcio.SubjectEmail != "dev@example.com" {
+		t.Fatalf("keyless email rule: %s", pj)
+	}
+	cas, err := os.ReadFile(reqs[0].Fulcio.CAPath)
+	if err != nil || bytes.Count(cas, []byte("BEGIN CERTIFICATE")) != 3 {
+		t.Errorf("Fulcio CA file: %v\n%s", err, cas)
+	}
+	rekor, err := os.ReadFile(reqs[0].RekorPublicKeyPath)
+	if err != nil || !bytes.Contains(rekor, []byte("BEGIN PUBLIC KEY")) {
+		t.Errorf("Rekor key file: %v\n%s", err, rekor)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	for _, scope := range []string{"registry.example/workflow", "registry.example/regexp"} {
+		if _, ok := cp.Transports["docker"][scope]; ok || !strings.Contains(notes, "rule "+scope+": NOT ENFORCED") {
+			t.Errorf("%s cannot be expressed and must be reported:\n%s\n%s", scope, pj, notes)
+		}
 	}
 }
