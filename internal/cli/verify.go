@@ -34,12 +34,14 @@ most specific trust rule for its repository, finds the signatures stored for tha
 digest and checks each against the signers the rule accepts. It prints every
 signature found, whether it counted, and why.
 
-Supported today: containers "simple signing" (GPG) signatures in a lookaside
-store, as skopeo --sign-by, podman and hull sign write them; and cosign's
-key-based signatures, classic (the image's sha256-<hex>.sig tag) and sigstore
-bundles (OCI referrers), as 'cosign sign --key' and hull sign write them; and
-Notation JWS signatures (notary.x509) against a trust store and identities. Nothing is fetched from a
-transparency log, TUF repository, OCSP or CRL server: verification is offline.
+Formats: containers "simple signing" (GPG) signatures in a lookaside store, as
+skopeo --sign-by, podman and hull sign write them; cosign signatures, classic
+(the image's sha256-<hex>.sig tag, also containers' sigstore attachments) and
+sigstore bundles (OCI referrers), signed with a key or keyless (a Fulcio
+certificate for an OIDC identity, checked with its Rekor entry and SCT against
+a trusted_root.json); and Notation JWS and COSE signatures (notary.x509)
+against a trust store and identities. Nothing is fetched from a transparency
+log, TUF repository, OCSP or CRL server: verification is offline.
 
 Accepted verdicts are cached (in memory and in the user cache directory) by
 image digest and a hash of the trust rules and every key they name, for
