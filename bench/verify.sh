@@ -31,7 +31,8 @@ for bin in docker-registry skopeo hyperfine; do
 done
 
 log "building hull, notation v1.3.2 and cosign v2.6.5 if missing (internal/testenv builds cosign once)"
-(cd "$root" && go build -o "$tools/hull" ./cmd/hull)
+# hull is built as the peers are (build-tool.sh): static, trimmed, stripped.
+(cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tools/hull" ./cmd/hull)
 "$here/build-tool.sh" github.com/notaryproject/notation@v1.3.2 ./cmd/notation "$tools/notation"
 (cd "$root" && go test ./internal/testenv -run '^TestCosign$' -count=1 >/dev/null)
 cosign="$(go env GOPATH)/bin/hull-testenv/cosign-v2.6.5"
@@ -99,12 +100,13 @@ YML
 q() { printf '%q ' "$@"; }
 cosign_cmd=("${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog --trusted-root "$work/trusted_root.json"
   --allow-insecure-registry --allow-http-registry "$reg/bench/app:1")
-hull=(env XDG_CACHE_HOME="$work/cache" "$tools/hull") # the verdict cache stays in $work
-hull_cold=("${hull[@]}" verify --no-cache --policy "$work/hull.yaml" "$reg/bench/app:1")
-hull_warm=("${hull[@]}" verify --policy "$work/hull.yaml" "$reg/bench/app:1")
-hull_digest=("${hull[@]}" verify --policy "$work/hull.yaml" "$reg/bench/app@$digest")
+# Every tool is told the registry speaks plain HTTP, as each spells it.
+hull=(env XDG_CACHE_HOME="$work/cache" "$tools/hull" verify --insecure-registry "$reg") # the verdict cache stays in $work
+hull_cold=("${hull[@]}" --no-cache --policy "$work/hull.yaml" "$reg/bench/app:1")
+hull_warm=("${hull[@]}" --policy "$work/hull.yaml" "$reg/bench/app:1")
+hull_digest=("${hull[@]}" --policy "$work/hull.yaml" "$reg/bench/app@$digest")
 notation_cmd=(env HOME="$work" XDG_CONFIG_HOME="$ncfg" "$tools/notation" verify --insecure-registry "$reg/bench/app:1")
-hull_ncold=("${hull[@]}" verify --no-cache --policy "$work/hull-notation.yaml" "$reg/bench/app:1")
+hull_ncold=("${hull[@]}" --no-cache --policy "$work/hull-notation.yaml" "$reg/bench/app:1")
 "${cosign_cmd[@]}" >/dev/null 2>&1 || { log "cosign verify failed"; exit 1; }
 "${notation_cmd[@]}" >&2 || { log "notation verify rejects hull's Notation signature"; exit 1; }
 "${hull_cold[@]}" >/dev/null || { log "hull verify failed"; exit 1; }

@@ -21,7 +21,7 @@ type imageFlags struct {
 }
 
 func (f *imageFlags) register(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` that may be reached over plain HTTP (loopback registries always may)")
+	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` to speak plain HTTP to, without trying TLS first (loopback registries try TLS, then plain HTTP)")
 	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
 	fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
 }

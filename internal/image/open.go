@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,8 +29,10 @@ type Options struct {
 	// Platform picks an image out of a multi-platform index;
 	// default linux/GOARCH.
 	Platform *v1.Platform
-	// InsecureRegistries may be reached over plain HTTP. Loopback
-	// registries always may; nothing else may unless listed.
+	// InsecureRegistries are spoken to over plain HTTP only, as
+	// notation's --insecure-registry and oras' --plain-http do: no TLS
+	// attempt first. Loopback registries are tried with TLS, then plain
+	// HTTP; nothing else may use plain HTTP.
 	InsecureRegistries []string
 	// Keychain resolves registry credentials; default reads
 	// ~/.docker/config.json and its credential helpers.
@@ -203,19 +206,39 @@ func (im *Image) useManifest(img v1.Image) error {
 }
 
 // plainHTTPGuard refuses plain HTTP to any registry that is neither on
-// loopback nor listed as insecure. go-containerregistry would otherwise
-// speak HTTP to every RFC 1918 address.
+// loopback nor listed as insecure (go-containerregistry would otherwise
+// speak HTTP to every RFC 1918 address), and TLS to a listed one, which
+// makes go-containerregistry's scheme probe fall back to HTTP at once
+// instead of after a failed handshake.
 type plainHTTPGuard struct {
 	base    http.RoundTripper
 	allowed []string
 }
 
 func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !isLoopbackHost(req.URL.Hostname()) && !slices.Contains(g.allowed, req.URL.Host) {
+	listed := slices.Contains(g.allowed, req.URL.Host)
+	switch {
+	case req.URL.Scheme == "http" && !listed && !isLoopbackHost(req.URL.Hostname()):
 		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries may use it unless named with --insecure-registry", req.URL.Host)
+	case req.URL.Scheme == "https" && listed:
+		return nil, fmt.Errorf("%s is named with --insecure-registry: plain HTTP only", req.URL.Host)
 	}
-	return g.base.RoundTrip(req)
+	resp, err := g.base.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 400 && resp.ContentLength >= 0 && resp.ContentLength <= maxErrorBody {
+		// go-containerregistry closes some error responses (a referrers
+		// 404) unread, which costs the connection; read small ones here.
+		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return resp, err
 }
+
+// Error responses up to this size are read whole, keeping the connection.
+const maxErrorBody = 4 << 10
 
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {

@@ -57,19 +57,32 @@ func TestPlainHTTPOnlyForLoopbackOrListed(t *testing.T) {
 	}
 	g := &plainHTTPGuard{base: tr, allowed: []string{"10.1.2.3:5000"}}
 	for url, allowed := range map[string]bool{
-		"http://10.1.2.3:5000/v2/":  true,
-		"http://127.0.0.1:5000/v2/": true,
-		"http://[::1]:5000/v2/":     true,
-		"http://localhost:5000/v2/": true,
-		"http://192.168.1.1/v2/":    false,
-		"http://10.1.2.3:5001/v2/":  false,
-		"https://192.168.1.1/v2/":   true,
+		"http://10.1.2.3:5000/v2/":   true,
+		"http://127.0.0.1:5000/v2/":  true,
+		"http://[::1]:5000/v2/":      true,
+		"http://localhost:5000/v2/":  true,
+		"http://192.168.1.1/v2/":     false,
+		"http://10.1.2.3:5001/v2/":   false,
+		"https://192.168.1.1/v2/":    true,
+		"https://127.0.0.1:5000/v2/": true,
+		"https://10.1.2.3:5000/v2/":  false, // listed: plain HTTP only
 	} {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		_, err := g.RoundTrip(req)
-		refused := err != nil && strings.Contains(err.Error(), "refusing plain HTTP")
+		refused := err != nil && !strings.Contains(err.Error(), "test transport")
 		if refused == allowed {
 			t.Errorf("%s: allowed=%v but error %v", url, allowed, err)
+		}
+	}
+	// A listed registry is opened over plain HTTP without a TLS attempt.
+	tr.seen = nil
+	_, _ = Open(context.Background(), "10.1.2.3:5000/app:1", Options{Transport: tr, InsecureRegistries: []string{"10.1.2.3:5000"}})
+	if len(tr.seen) == 0 {
+		t.Fatal("no request reached the transport")
+	}
+	for _, u := range tr.seen {
+		if !strings.HasPrefix(u, "http://10.1.2.3:5000/") {
+			t.Errorf("request to a listed insecure registry: %s", u)
 		}
 	}
 }
