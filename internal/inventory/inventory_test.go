@@ -1,0 +1,272 @@
+package inventory
+
+import (
+	"context"
+	"debug/buildinfo"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	it "github.com/hull-sec/hull/internal/imagetest"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+const dpkgStatus = `Package: libc6
+Status: install ok installed
+Priority: optional
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u4
+Description: GNU C Library: Shared libraries
+ Contains the standard libraries.
+
+Package: curl
+Status: install ok installed
+Architecture: amd64
+Source: curl (7.88.1-10+deb12u5)
+Version: 7.88.1-10+deb12u5
+Conffiles:
+ /etc/x 0123
+
+Package: removed-pkg
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 1.0-1
+`
+
+const apkInstalled = `C:Q1abc=
+P:musl
+V:1.2.4-r2
+A:x86_64
+L:MIT
+o:musl
+
+P:busybox-binsh
+V:1.36.1-r5
+A:x86_64
+L:GPL-2.0-only
+o:busybox
+`
+
+func catalog(t *testing.T, layers ...v1.Layer) *Result {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/inv:1", it.Image(t, v1.Config{}, nil, layers...))
+	im, err := image.Open(context.Background(), "docker-archive:"+p, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { im.Close() })
+	res, err := Catalog(context.Background(), im, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func purls(res *Result) []string {
+	var out []string
+	for _, p := range res.Packages {
+		out = append(out, p.PURL)
+	}
+	return out
+}
+
+func find(res *Result, purl string) *finding.Package {
+	for i := range res.Packages {
+		if res.Packages[i].PURL == purl {
+			return &res.Packages[i]
+		}
+	}
+	return nil
+}
+
+func TestDebian(t *testing.T) {
+	base := it.Layer(t,
+		it.File("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n", 0o644),
+		it.File("var/lib/dpkg/status", dpkgStatus, 0o644),
+	)
+	// A distroless layer adds a package the status.d way.
+	top := it.Layer(t,
+		it.File("var/lib/dpkg/status.d/tzdata", "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n", 0o644),
+		it.File("var/lib/dpkg/status.d/tzdata.md5sums", "0123 usr/share/zoneinfo/UTC\n", 0o644),
+	)
+	res := catalog(t, base, top)
+	want := []string{
+		"pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12",
+		"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12",
+		"pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12",
+	}
+	if got := purls(res); !slices.Equal(got, want) {
+		t.Fatalf("packages:\n%s\nwant:\n%s\nnotes: %v", strings.Join(got, "\n"), strings.Join(want, "\n"), res.Notes)
+	}
+	libc := find(res, want[1])
+	if libc.Source != "glibc" || libc.SourceVersion != "2.36-9+deb12u4" || libc.Ecosystem != "Debian:12" ||
+		libc.Locations[0].Path != "/var/lib/dpkg/status" || libc.Locations[0].LayerIndex != 0 {
+		t.Errorf("libc6: %+v", libc)
+	}
+	if tz := find(res, want[2]); tz.Locations[0].LayerIndex != 1 {
+		t.Errorf("tzdata layer: %+v", tz)
+	}
+	if res.OS == nil || res.OS.ID != "debian" || res.OS.VersionID != "12" || res.OS.Codename != "bookworm" {
+		t.Errorf("os: %+v", res.OS)
+	}
+}
+
+// The merged filesystem decides: an upper layer's database replaces a
+// lower one's, and a whiteout removes an installed package.
+func TestLayersMerge(t *testing.T) {
+	base := it.Layer(t,
+		it.File("etc/os-release", "ID=alpine\nVERSION_ID=3.18.4\n", 0o644),
+		it.File("lib/apk/db/installed", apkInstalled, 0o644),
+		it.File("app/node_modules/lodash/package.json", `{"name":"lodash","version":"4.17.20","license":"MIT"}`, 0o644),
+		it.File("app/node_modules/left-pad/package.json", `{"name":"left-pad","version":"1.3.0"}`, 0o644),
+	)
+	top := it.Layer(t,
+		it.File("lib/apk/db/installed", strings.Replace(apkInstalled, "1.2.4-r2", "1.2.4-r3", 1), 0o644),
+		it.File("app/node_modules/.wh.left-pad", "", 0o644),
+	)
+	res := catalog(t, base, top)
+	want := []string{
+		"pkg:apk/alpine/busybox-binsh@1.36.1-r5?arch=x86_64&distro=alpine-3.18.4",
+		"pkg:apk/alpine/musl@1.2.4-r3?arch=x86_64&distro=alpine-3.18.4",
+		"pkg:npm/lodash@4.17.20",
+	}
+	if got := purls(res); !slices.Equal(got, want) {
+		t.Fatalf("packages:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	musl := find(res, want[1])
+	if musl.Ecosystem != "Alpine:v3.18" || musl.Source != "musl" || musl.Locations[0].LayerIndex != 1 || musl.Licenses[0] != "MIT" {
+		t.Errorf("musl: %+v", musl)
+	}
+}
+
+func TestNpmAndPython(t *testing.T) {
+	lockV3 := `{"name":"app","version":"1.0.0","lockfileVersion":3,"packages":{
+	  "":{"name":"app","version":"1.0.0"},
+	  "node_modules/express":{"version":"4.17.1"},
+	  "node_modules/@babel/core":{"version":"7.20.0","dev":true},
+	  "node_modules/express/node_modules/qs":{"version":"6.7.0"},
+	  "node_modules/local":{"resolved":"../local","link":true}}}`
+	lockV1 := `{"name":"old","lockfileVersion":1,"dependencies":{
+	  "minimist":{"version":"0.0.8","dependencies":{"nested":{"version":"1.0.0"}}},
+	  "mocha":{"version":"10.0.0","dev":true}}}`
+	res := catalog(t, it.Layer(t,
+		it.File("srv/app/package.json", `{"name":"app","version":"1.0.0","private":true}`, 0o644),
+		it.File("srv/app/package-lock.json", lockV3, 0o644),
+		it.File("srv/old/package-lock.json", lockV1, 0o644),
+		it.File("srv/app/node_modules/@types/node/package.json", `{"name":"@types/node","version":"20.1.0"}`, 0o644),
+		it.File("srv/app/node_modules/x/lib/package.json", `{"type":"module"}`, 0o644),
+		it.File("srv/app/test/fixtures/package.json", `not json {`, 0o644),
+		it.File("usr/lib/python3/dist-packages/requests-2.25.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: requests\nVersion: 2.25.1\nLicense: Apache 2.0\n\nlong description\nName: not-this\n", 0o644),
+		it.File("usr/lib/python3/dist-packages/PyYAML-5.3.1.egg-info/PKG-INFO", "Metadata-Version: 1.1\nName: PyYAML\nVersion: 5.3.1\n", 0o644),
+		it.File("usr/lib/python3/dist-packages/six-1.16.0.egg-info", "Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\n", 0o644),
+	))
+	want := []string{
+		"pkg:npm/%40types/node@20.1.0",
+		"pkg:npm/app@1.0.0",
+		"pkg:npm/express@4.17.1",
+		"pkg:npm/minimist@0.0.8",
+		"pkg:npm/nested@1.0.0",
+		"pkg:npm/qs@6.7.0",
+		"pkg:pypi/pyyaml@5.3.1",
+		"pkg:pypi/requests@2.25.1",
+		"pkg:pypi/six@1.16.0",
+	}
+	if got := purls(res); !slices.Equal(got, want) {
+		t.Fatalf("packages:\n%s\nwant:\n%s\nnotes %v", strings.Join(got, "\n"), strings.Join(want, "\n"), res.Notes)
+	}
+	if ex := find(res, "pkg:npm/express@4.17.1"); ex.Locations[0].Path != "/srv/app/package-lock.json" {
+		t.Errorf("express comes from the lockfile: %+v", ex.Locations)
+	}
+	if len(res.Notes) != 0 {
+		t.Errorf("notes: %v", res.Notes)
+	}
+}
+
+// Go binaries: hull's streaming reader agrees with debug/buildinfo, the
+// standard library's reader of the same data, on binaries linked every
+// way the toolchain links them here.
+func TestGoBinaries(t *testing.T) {
+	builds := map[string][]string{
+		"default":  nil,
+		"pie":      {"-buildmode=pie"},
+		"stripped": {"-ldflags=-s -w"},
+	}
+	if _, err := exec.LookPath("gcc"); err == nil {
+		builds["external"] = []string{"-ldflags=-linkmode=external"}
+	}
+	dir := t.TempDir()
+	var entries []it.Entry
+	want := map[string][]string{}
+	for name, flags := range builds {
+		out := filepath.Join(dir, name)
+		args := append(append([]string{"build", "-o", out}, flags...), "./testdata/gobin")
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", name, err, b)
+		}
+		bi, err := buildinfo.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w []string
+		w = append(w, "stdlib@"+strings.TrimPrefix(bi.GoVersion, "go"))
+		w = append(w, bi.Main.Path+"@"+bi.Main.Version)
+		for _, d := range bi.Deps {
+			w = append(w, d.Path+"@"+d.Version)
+		}
+		slices.Sort(w)
+		want["/bin/"+name] = w
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, it.File("bin/"+name, string(data), 0o755))
+	}
+	entries = append(entries, it.File("bin/script", "#!/bin/sh\necho \xff Go buildinf: not really\n"+strings.Repeat("x", 2048), 0o755))
+	res := catalog(t, it.Layer(t, entries...))
+	got := map[string][]string{}
+	for _, p := range res.Packages {
+		if p.Type != "golang" || p.Ecosystem != "Go" {
+			t.Errorf("package %+v", p)
+		}
+		for _, l := range p.Locations {
+			got[l.Path] = append(got[l.Path], p.Name+"@"+p.Version)
+		}
+	}
+	for path, w := range want {
+		g := got[path]
+		slices.Sort(g)
+		if !slices.Equal(g, w) {
+			t.Errorf("%s: hull reads %v, debug/buildinfo %v", path, g, w)
+		}
+	}
+	if len(got) != len(want) || len(res.Notes) != 0 {
+		t.Errorf("files with Go packages: %v; notes %v", got, res.Notes)
+	}
+}
+
+func TestPURL(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{purl("npm", "@angular", "core", "16.0.0", nil), "pkg:npm/%40angular/core@16.0.0"},
+		{purl("golang", "github.com/gorilla", "mux", "v1.8.0", nil), "pkg:golang/github.com/gorilla/mux@v1.8.0"},
+		{purl("deb", "debian", "curl", "7.88.1-10+deb12u5", map[string]string{"distro": "debian-12", "arch": "amd64", "empty": ""}),
+			"pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"},
+		{purl("pypi", "", "zope-interface", "1:5.0", nil), "pkg:pypi/zope-interface@1%3A5.0"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %s, want %s", c.got, c.want)
+		}
+	}
+	if n := normalizePyName("Zope.Interface__x"); n != "zope-interface-x" {
+		t.Errorf("normalizePyName: %s", n)
+	}
+}
