@@ -65,13 +65,13 @@ IMAGE is one of:
 	}
 	fl := cmd.Flags()
 	f.image.register(fl)
-	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.FormatNames(), ", "))
+	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: info, low, medium, high, critical (default high, or the policy's lint.failOn)")
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "skip the checks with these `IDS` (repeat or comma-separate)")
 	fl.StringVar(&f.policyFile, "policy", "", "read ignores and failOn from the policy `FILE`")
 	fl.BoolVar(&f.list, "list", false, "list every check with its ID, severity and what it looks for")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats.Names(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var ids []string
 		for _, c := range lint.All() {
@@ -101,7 +101,7 @@ func listChecks(w io.Writer) error {
 func undecided(err error) error { return &ExitError{Code: ExitUndecided, Err: err} }
 
 func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
-	enc, err := report.Lookup(f.format)
+	enc, err := report.Formats.Lookup(f.format)
 	if err != nil {
 		return undecided(err)
 	}

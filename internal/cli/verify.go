@@ -72,7 +72,7 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 	fl := cmd.Flags()
 	f.image.register(fl)
 	fl.StringVar(&f.policyFile, "policy", "", "the policy `FILE` whose trust section decides (required)")
-	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.FormatNames(), ", "))
+	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
 	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused")
@@ -81,7 +81,7 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 }
 
 func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) error {
-	enc, err := report.Lookup(f.format)
+	enc, err := report.Formats.Lookup(f.format)
 	if err != nil {
 		return undecided(err)
 	}

@@ -150,11 +150,11 @@ func TestLayersMerge(t *testing.T) {
 func TestNpmAndPython(t *testing.T) {
 	lockV3 := `{"name":"app","version":"1.0.0","lockfileVersion":3,"packages":{
 	  "":{"name":"app","version":"1.0.0"},
-	  "node_modules/express":{"version":"4.17.1"},
+	  "node_modules/express":{"version":"4.17.1","dependencies":{"qs":"6.7.0"}},
 	  "node_modules/@babel/core":{"version":"7.20.0","dev":true},
 	  "node_modules/express/node_modules/qs":{"version":"6.7.0"},
 	  "node_modules/local":{"resolved":"../local","link":true}}}`
-	lockV1 := `{"name":"old","lockfileVersion":1,"dependencies":{
+	lockV1 := `{"name":"old","lockfileVersion":1,"requires":true,"dependencies":{
 	  "minimist":{"version":"0.0.8","dependencies":{"nested":{"version":"1.0.0"}}},
 	  "mocha":{"version":"10.0.0","dev":true}}}`
 	res := catalog(t, it.Layer(t,

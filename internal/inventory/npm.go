@@ -49,19 +49,26 @@ func parseNpm(p string, r io.Reader) ([]finding.Package, error) {
 	return []finding.Package{pkg}, nil
 }
 
+// npmLockDep is a lockfile v1 dependency, with its own nested ones.
 type npmLockDep struct {
 	Version      string                `json:"version"`
 	Dev          bool                  `json:"dev"`
-	Link         bool                  `json:"link"`
-	Name         string                `json:"name"`
 	Dependencies map[string]npmLockDep `json:"dependencies"`
+}
+
+// npmLockPackage is a lockfile v2/v3 "packages" entry, keyed by its path.
+type npmLockPackage struct {
+	Version string `json:"version"`
+	Dev     bool   `json:"dev"`
+	Link    bool   `json:"link"`
+	Name    string `json:"name"`
 }
 
 func parseNpmLock(r io.Reader) ([]finding.Package, error) {
 	var lock struct {
-		LockfileVersion int                   `json:"lockfileVersion"`
-		Packages        map[string]npmLockDep `json:"packages"`
-		Dependencies    map[string]npmLockDep `json:"dependencies"`
+		LockfileVersion int                       `json:"lockfileVersion"`
+		Packages        map[string]npmLockPackage `json:"packages"`
+		Dependencies    json.RawMessage           `json:"dependencies"`
 	}
 	if err := json.NewDecoder(r).Decode(&lock); err != nil {
 		return nil, fmt.Errorf("package-lock.json: %v", err)
@@ -85,6 +92,12 @@ func parseNpmLock(r io.Reader) ([]finding.Package, error) {
 		}
 		return out, nil
 	}
+	var deps map[string]npmLockDep
+	if len(lock.Dependencies) > 0 {
+		if err := json.Unmarshal(lock.Dependencies, &deps); err != nil {
+			return nil, fmt.Errorf("package-lock.json: %v", err)
+		}
+	}
 	var walk func(map[string]npmLockDep, int) error
 	walk = func(deps map[string]npmLockDep, depth int) error {
 		if depth > 256 {
@@ -101,5 +114,5 @@ func parseNpmLock(r io.Reader) ([]finding.Package, error) {
 		}
 		return nil
 	}
-	return out, walk(lock.Dependencies, 0)
+	return out, walk(deps, 0)
 }

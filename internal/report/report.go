@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -26,6 +27,11 @@ type Report struct {
 	Findings []finding.Finding     `json:"findings"`
 	// Verdicts are trust decisions, one per image (hull verify).
 	Verdicts []finding.Verdict `json:"verdicts,omitempty"`
+	// OS and Packages are the image's software (hull sbom, hull scan).
+	OS       *finding.OS       `json:"os,omitempty"`
+	Packages []finding.Package `json:"packages,omitempty"`
+	// Created is when the report was made; SBOM formats record it.
+	Created time.Time `json:"-"`
 }
 
 // Options tune encoders that have a choice to make.
@@ -37,17 +43,28 @@ type Options struct {
 // Encoder writes a report in one format.
 type Encoder func(w io.Writer, r Report, o Options) error
 
-// Formats lists the encoders by name.
-var Formats = map[string]Encoder{
+// Registry names the encoders a command offers.
+type Registry map[string]Encoder
+
+// Formats are the encoders of findings and verdicts (lint, verify, scan).
+var Formats = Registry{
 	"table": EncodeTable,
 	"json":  EncodeJSON,
 	"sarif": EncodeSARIF,
 }
 
-// FormatNames returns the encoder names, sorted.
-func FormatNames() []string {
-	names := make([]string, 0, len(Formats))
-	for n := range Formats {
+// SBOMFormats are the encoders of a software inventory (hull sbom).
+var SBOMFormats = Registry{
+	"table":     EncodeTable,
+	"json":      EncodeJSON,
+	"cyclonedx": EncodeCycloneDX,
+	"spdx":      EncodeSPDX,
+}
+
+// Names returns the encoder names, sorted.
+func (r Registry) Names() []string {
+	names := make([]string, 0, len(r))
+	for n := range r {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -55,10 +72,10 @@ func FormatNames() []string {
 }
 
 // Lookup returns the encoder for a format name.
-func Lookup(name string) (Encoder, error) {
-	e, ok := Formats[strings.ToLower(name)]
+func (r Registry) Lookup(name string) (Encoder, error) {
+	e, ok := r[strings.ToLower(name)]
 	if !ok {
-		return nil, fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(FormatNames(), ", "))
+		return nil, fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(r.Names(), ", "))
 	}
 	return e, nil
 }

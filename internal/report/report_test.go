@@ -171,24 +171,28 @@ func TestGolden(t *testing.T) {
 	for _, rc := range reportCases {
 		for _, ec := range encoderCases {
 			name := rc.name + "-" + ec.name
-			t.Run(name, func(t *testing.T) {
-				got := encode(t, ec.enc, rc.report(), ec.opts)
-				golden := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("output differs from %s (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", golden, got, want)
-				}
-			})
+			t.Run(name, func(t *testing.T) { checkGolden(t, name, encode(t, ec.enc, rc.report(), ec.opts)) })
 		}
+	}
+}
+
+// checkGolden compares got with testdata/NAME.golden, or rewrites it
+// under -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
 }
 
@@ -318,25 +322,25 @@ func slicesEqualFindings(a, b []finding.Finding) bool {
 }
 
 func TestLookup(t *testing.T) {
-	for _, name := range FormatNames() {
-		if _, err := Lookup(name); err != nil {
-			t.Errorf("Lookup(%q): %v", name, err)
+	for _, name := range Formats.Names() {
+		if _, err := Formats.Lookup(name); err != nil {
+			t.Errorf("Formats.Lookup(%q): %v", name, err)
 		}
 	}
-	if _, err := Lookup("SARIF"); err != nil {
-		t.Errorf("Lookup is case-insensitive, but Lookup(%q): %v", "SARIF", err)
+	if _, err := Formats.Lookup("SARIF"); err != nil {
+		t.Errorf("Lookup is case-insensitive, but Formats.Lookup(%q): %v", "SARIF", err)
 	}
-	if got, want := FormatNames(), []string{"json", "sarif", "table"}; !slices.Equal(got, want) {
-		t.Errorf("FormatNames() = %v, want %v", got, want)
+	if got, want := Formats.Names(), []string{"json", "sarif", "table"}; !slices.Equal(got, want) {
+		t.Errorf("Formats.Names() = %v, want %v", got, want)
 	}
 	for _, name := range []string{"", "xml", "cyclonedx", "json "} {
-		e, err := Lookup(name)
+		e, err := Formats.Lookup(name)
 		if err == nil || e != nil {
-			t.Errorf("Lookup(%q) = %v, %v; want nil and an error", name, e, err)
+			t.Errorf("Formats.Lookup(%q) = %v, %v; want nil and an error", name, e, err)
 			continue
 		}
 		if !strings.Contains(err.Error(), "json, sarif, table") {
-			t.Errorf("Lookup(%q) error %q does not list the formats", name, err)
+			t.Errorf("Formats.Lookup(%q) error %q does not list the formats", name, err)
 		}
 	}
 }

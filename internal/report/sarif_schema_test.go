@@ -2,13 +2,7 @@ package report
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,64 +14,15 @@ import (
 )
 
 // The official OASIS SARIF 2.1.0 JSON schema (errata01, draft-04), as
-// shipped in a Go module's test data. The module is not a dependency of
-// hull; the test fetches it with `go mod download`, which verifies it
-// against the checksum database, and checks the file's digest on top.
-const (
-	sarifSchemaModule  = "github.com/securego/gosec/v2"
-	sarifSchemaVersion = "v2.30.0"
-	sarifSchemaPath    = "report/sarif/testdata/sarif-schema-2.1.0.json"
-	sarifSchemaSHA256  = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
-	sarifSchemaID      = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-)
-
-var sarifSchema = sync.OnceValues(compileSARIFSchema)
-
-// compileSARIFSchema downloads the schema module into the module cache (a
-// no-op when it is there) and compiles the schema with format assertions on.
-func compileSARIFSchema() (*jsonschema.Schema, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "hull-sarif-schema")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	mod := sarifSchemaModule + "@" + sarifSchemaVersion
-	// Run outside hull's module so go.mod and go.sum stay untouched.
-	cmd := exec.Command(goBin, "mod", "download", "-json", mod)
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, runErr := cmd.Output()
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &info); err != nil || runErr != nil || info.Error != "" || info.Dir == "" {
-		return nil, errors.New("go mod download " + mod + ": " + errors.Join(runErr, err).Error() + " " + info.Error + " " + stderr.String())
-	}
-	raw, err := os.ReadFile(filepath.Join(info.Dir, filepath.FromSlash(sarifSchemaPath)))
-	if err != nil {
-		return nil, err
-	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != sarifSchemaSHA256 {
-		return nil, errors.New(sarifSchemaPath + " in " + mod + " has an unexpected sha256 " + hex.EncodeToString(sum[:]))
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	if id, _ := doc.(map[string]any)["id"].(string); id != sarifSchemaID {
-		return nil, errors.New("schema id is " + id + ", want " + sarifSchemaID)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(sarifSchemaID, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(sarifSchemaID)
-}
+// shipped in a Go module's test data (see schemaFile).
+var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	return compileSchema(schemaFile{
+		module: "github.com/securego/gosec/v2", version: "v2.30.0",
+		path:   "report/sarif/testdata/sarif-schema-2.1.0.json",
+		sha256: "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e",
+		id:     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
+	})
+})
 
 func loadSARIFSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,6 +63,12 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 			return ew.err
 		}
 	}
+	if r.Packages != nil {
+		writePackages(ew, r)
+		if len(r.Findings) == 0 && len(r.Checks) == 0 {
+			return ew.err
+		}
+	}
 	counts := map[finding.Severity]int{}
 	for _, f := range r.Findings {
 		counts[f.Severity]++
@@ -86,6 +95,34 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		}
 	}
 	return ew.err
+}
+
+// writePackages lists the inventory: one row per package, then counts.
+func writePackages(w io.Writer, r Report) {
+	if r.OS != nil {
+		fmt.Fprintf(w, "OS: %s\n\n", cell(cmp.Or(r.OS.PrettyName, r.OS.ID+" "+r.OS.VersionID)))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tTYPE\tLOCATION")
+	types := map[string]int{}
+	for _, p := range r.Packages {
+		types[p.Type]++
+		loc := ""
+		if len(p.Locations) > 0 {
+			loc = location(p.Locations[0])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cell(p.Name), cell(p.Version), cell(p.Type), cell(shorten(loc, maxLocation)))
+	}
+	tw.Flush()
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(types)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", t, types[t]))
+	}
+	fmt.Fprintf(w, "\n%d packages", len(r.Packages))
+	if len(parts) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
 }
 
 // writeVerdicts prints one block per image: the verdict, the rule and

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/inventory"
+	"github.com/hull-sec/hull/internal/report"
+
+	"github.com/spf13/cobra"
+)
+
+type sbomFlags struct {
+	image  imageFlags
+	format string
+	output string
+}
+
+func newSBOMCmd(bi BuildInfo) *cobra.Command {
+	var f sbomFlags
+	cmd := &cobra.Command{
+		Use:   "sbom IMAGE",
+		Short: "List the software in an image, as a table or a CycloneDX or SPDX SBOM",
+		Long: `Sbom reads every layer of an image once, from the outside (nothing runs), and
+lists the packages its merged filesystem holds: Debian packages (dpkg status and
+distroless status.d), Alpine packages (apk), Go binaries (the modules of their
+build info and the Go version, as "stdlib"), npm packages (package.json files
+and package-lock.json without dev dependencies) and Python distributions
+(dist-info, egg-info). Each has a package URL, the OSV ecosystem hull scan
+matches it in, and the layer and file it was found in. The OS comes from
+os-release.
+
+Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
+spdx (SPDX 2.3 JSON). Files that look like package metadata but cannot be read
+are reported on standard error, not dropped silently.
+
+Exit codes: 0 listed; 2 could not read the image.
+
+IMAGE is one of:
+` + imageRefHelp,
+		Example: `  hull sbom alpine:3.20
+  hull sbom docker-archive:app.tar --format cyclonedx --output app.cdx.json
+  hull sbom podman:localhost/app:dev --format spdx
+  hull sbom dir:/srv/rootfs --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runSBOM(cmd, bi, &f, args[0]) },
+	}
+	fl := cmd.Flags()
+	f.image.register(fl)
+	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
+	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.SBOMFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
+	enc, err := report.SBOMFormats.Lookup(f.format)
+	if err != nil {
+		return undecided(err)
+	}
+	opts, err := f.image.options()
+	if err != nil {
+		return undecided(err)
+	}
+	ctx := cmd.Context()
+	im, err := image.Open(ctx, ref, opts)
+	if err != nil {
+		return undecided(err)
+	}
+	defer im.Close()
+	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
+	res, err := inventory.Catalog(ctx, im, inventory.Options{OnLayer: onLayer})
+	done()
+	if err != nil {
+		return undecided(fmt.Errorf("sbom %s: %w", ref, err))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not read:", n)
+	}
+	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "sbom", Target: im.Ref.String(),
+		OS: res.OS, Packages: res.Packages, Created: time.Now()}
+	if rep.Packages == nil {
+		rep.Packages = []finding.Package{}
+	}
+	if im.ID.Hex != "" {
+		rep.ImageID = im.ID.String()
+	}
+	if err := writeReport(cmd, enc, rep, f.output); err != nil {
+		return undecided(err)
+	}
+	return nil
+}
