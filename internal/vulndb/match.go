@@ -1,0 +1,189 @@
+package vulndb
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/vercmp"
+)
+
+// Entry is what the store keeps of one record for one package: the
+// ranges and versions it affects.
+type Entry struct {
+	ID        string   `json:"id"`
+	Ecosystem string   `json:"eco"`
+	Name      string   `json:"name"`
+	Ranges    []Range  `json:"ranges,omitempty"`
+	Versions  []string `json:"versions,omitempty"`
+	// Severity is the CVSS vector the record gives for this package
+	// only, if any.
+	Severity []Severity `json:"sev,omitempty"`
+	// GitOnly is set when the record bounds this package by commits only
+	// (GIT ranges), which no installed version can be compared with.
+	GitOnly bool `json:"git,omitempty"`
+}
+
+// BaseEcosystem is an OSV ecosystem without its release: "Debian" for
+// "Debian:12", "Alpine" for "Alpine:v3.20".
+func BaseEcosystem(e string) string {
+	base, _, _ := strings.Cut(e, ":")
+	return base
+}
+
+// NormalizeName is the name a package is stored and looked up by: PyPI
+// names as PEP 503 normalizes them, others as they are.
+func NormalizeName(ecosystem, name string) string {
+	if BaseEcosystem(ecosystem) != "PyPI" {
+		return name
+	}
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		if c == '-' || c == '_' || c == '.' {
+			if !dash {
+				b.WriteByte('-')
+			}
+			dash = true
+			continue
+		}
+		dash = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// AppliesTo reports whether the entry is for a package of ecosystem eco:
+// the same ecosystem and release, or a record that names no release.
+func (e Entry) AppliesTo(eco string) bool {
+	return e.Ecosystem == eco || e.Ecosystem == BaseEcosystem(eco)
+}
+
+// Affects reports whether version is affected, by OSV's evaluation: in
+// the explicit versions list, or inside an ECOSYSTEM or SEMVER range
+// (at or after an introduced event and before the next fixed, at or
+// before a last_affected, and below any limit). fixed is the lowest fix
+// above version, when one is known. An error says a version could not
+// be parsed under the ecosystem's rules.
+func (e Entry) Affects(version string) (affected bool, fixed string, err error) {
+	if slices.Contains(e.Versions, version) {
+		affected = true
+	}
+	scheme, ok := vercmp.For(e.Ecosystem)
+	if !ok {
+		if affected || len(e.Ranges) == 0 {
+			return affected, "", nil
+		}
+		return false, "", fmt.Errorf("no version rules for ecosystem %s", e.Ecosystem)
+	}
+	v, err := scheme.Parse(version)
+	if err != nil {
+		return affected, "", err
+	}
+	for _, r := range e.Ranges {
+		in, fix, err := inRange(scheme, v, r)
+		if err != nil {
+			return affected, "", fmt.Errorf("%s: %v", e.ID, err)
+		}
+		if in {
+			affected = true
+			if fix != "" && (fixed == "" || cmpVersions(scheme, fix, fixed) < 0) {
+				fixed = fix
+			}
+		}
+	}
+	return affected, fixed, nil
+}
+
+func cmpVersions(s vercmp.Scheme, a, b string) int {
+	va, erra := s.Parse(a)
+	vb, errb := s.Parse(b)
+	if erra != nil || errb != nil {
+		return strings.Compare(a, b)
+	}
+	return va.Compare(vb)
+}
+
+type bound struct {
+	kind int // 0 introduced, 1 fixed, 2 last_affected, 3 limit
+	raw  string
+	v    vercmp.Version // nil for introduced "0"
+}
+
+func inRange(s vercmp.Scheme, v vercmp.Version, r Range) (bool, string, error) {
+	if r.Type != "ECOSYSTEM" && r.Type != "SEMVER" {
+		return false, "", nil
+	}
+	var events []bound
+	var limits []vercmp.Version
+	for _, e := range r.Events {
+		b := bound{}
+		switch {
+		case e.Introduced != "":
+			b.kind, b.raw = 0, e.Introduced
+		case e.Fixed != "":
+			b.kind, b.raw = 1, e.Fixed
+		case e.LastAffected != "":
+			b.kind, b.raw = 2, e.LastAffected
+		default:
+			b.kind, b.raw = 3, e.Limit
+		}
+		if b.raw == "0" && b.kind == 0 {
+			events = append(events, b)
+			continue
+		}
+		if b.raw == "*" && b.kind == 3 {
+			continue // no limit
+		}
+		pv, err := s.Parse(b.raw)
+		if err != nil {
+			return false, "", fmt.Errorf("range event %q: %v", b.raw, err)
+		}
+		b.v = pv
+		if b.kind == 3 {
+			limits = append(limits, pv)
+			continue
+		}
+		events = append(events, b)
+	}
+	// Sort by version, "0" first; at equal versions introduced before the
+	// others, so that [introduced X, fixed X) is empty.
+	slices.SortStableFunc(events, func(a, b bound) int {
+		switch {
+		case a.v == nil && b.v == nil:
+			return 0
+		case a.v == nil:
+			return -1
+		case b.v == nil:
+			return 1
+		}
+		return cmp.Or(a.v.Compare(b.v), cmp.Compare(a.kind, b.kind))
+	})
+	affected, fixed := false, ""
+	for _, b := range events {
+		switch b.kind {
+		case 0:
+			if b.v == nil || v.Compare(b.v) >= 0 {
+				affected = true
+			}
+		case 1:
+			if v.Compare(b.v) >= 0 {
+				affected = false
+			} else if affected && fixed == "" {
+				fixed = b.raw
+			}
+		case 2:
+			if v.Compare(b.v) > 0 {
+				affected = false
+			}
+		}
+	}
+	if affected && len(limits) > 0 && !slices.ContainsFunc(limits, func(l vercmp.Version) bool { return v.Compare(l) < 0 }) {
+		affected = false
+	}
+	if !affected {
+		fixed = ""
+	}
+	return affected, fixed, nil
+}

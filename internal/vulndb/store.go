@@ -1,0 +1,445 @@
+package vulndb
+
+import (
+	"archive/zip"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketPkgs  = []byte("pkgs")
+	bucketVulns = []byte("vulns")
+	bucketMeta  = []byte("meta")
+	keyMeta     = []byte("meta")
+)
+
+// Bounds on an export.
+const (
+	maxZipEntries = 2 << 20
+	maxZipBytes   = 4 << 30
+)
+
+// DefaultEcosystems are fetched by an update from a URL when none are
+// named: the ecosystems hull's inventory finds packages of.
+var DefaultEcosystems = []string{"Debian", "Ubuntu", "Alpine", "Wolfi", "Chainguard", "npm", "Go", "PyPI", "Maven", "crates.io", "RubyGems", "Packagist"}
+
+// DefaultURL is where osv.dev publishes its exports.
+const DefaultURL = "https://osv-vulnerabilities.storage.googleapis.com"
+
+// Meta describes a store.
+type Meta struct {
+	Updated time.Time `json:"updated"`
+	Source  string    `json:"source"`
+	// Records counts the records stored per ecosystem (base name).
+	Records   map[string]int `json:"records"`
+	Withdrawn int            `json:"withdrawn"`
+	// GitOnly counts package entries bounded by commits only.
+	GitOnly int `json:"gitOnly"`
+	// Newest is the latest modification time of any record.
+	Newest time.Time `json:"newest"`
+}
+
+// Vuln is what the store keeps of a record for reports.
+type Vuln struct {
+	ID         string     `json:"id"`
+	Summary    string     `json:"summary,omitempty"`
+	Aliases    []string   `json:"aliases,omitempty"`
+	Severity   []Severity `json:"severity,omitempty"`
+	DBSeverity string     `json:"dbSeverity,omitempty"`
+	Published  time.Time  `json:"published"`
+	Modified   time.Time  `json:"modified"`
+	URL        string     `json:"url,omitempty"`
+}
+
+// UpdateOptions tune Update.
+type UpdateOptions struct {
+	// From is a directory (of <Ecosystem>/all.zip files, other .zip files
+	// and loose .json records, walked recursively) or an http(s) URL base
+	// serving <Ecosystem>/all.zip. Default DefaultURL.
+	From string
+	// Ecosystems to fetch from a URL; default DefaultEcosystems.
+	Ecosystems []string
+	// Client fetches from a URL; default http.DefaultClient.
+	Client *http.Client
+	// Progress is told what is being read.
+	Progress func(msg string)
+}
+
+// Update builds a new store at path from OSV exports and replaces the
+// old one when it is complete.
+func Update(ctx context.Context, path string, o UpdateOptions) (Meta, error) {
+	if o.From == "" {
+		o.From = DefaultURL
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return Meta{}, err
+	}
+	tmp := path + ".new"
+	os.Remove(tmp)
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return Meta{}, err
+	}
+	w := &writer{db: db, meta: Meta{Source: o.From, Records: map[string]int{}}}
+	err = w.ingest(ctx, o)
+	if err == nil {
+		w.meta.Updated = time.Now().UTC()
+		err = db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			data, err := json.Marshal(w.meta)
+			if err != nil {
+				return err
+			}
+			return b.Put(keyMeta, data)
+		})
+	}
+	if err == nil {
+		err = db.Sync()
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && len(w.meta.Records) == 0 {
+		err = fmt.Errorf("no OSV records found in %s", o.From)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return Meta{}, err
+	}
+	return w.meta, os.Rename(tmp, path)
+}
+
+type writer struct {
+	db   *bolt.DB
+	meta Meta
+}
+
+func (w *writer) ingest(ctx context.Context, o UpdateOptions) error {
+	if strings.HasPrefix(o.From, "http://") || strings.HasPrefix(o.From, "https://") {
+		ecos := o.Ecosystems
+		if len(ecos) == 0 {
+			ecos = DefaultEcosystems
+		}
+		for _, eco := range ecos {
+			if err := w.fetch(ctx, o, eco); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fi, err := os.Stat(o.From)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return w.file(ctx, o, o.From)
+	}
+	return filepath.WalkDir(o.From, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if ext := filepath.Ext(p); ext == ".zip" || ext == ".json" {
+			return w.file(ctx, o, p)
+		}
+		return nil
+	})
+}
+
+func (w *writer) file(ctx context.Context, o UpdateOptions, p string) error {
+	o.Progress("reading " + p)
+	if filepath.Ext(p) == ".zip" {
+		return w.zipFile(ctx, p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rec, err := ParseRecord(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return w.batch([]*Record{rec})
+}
+
+// fetch downloads URL/<eco>/all.zip to a private temp file and ingests it.
+func (w *writer) fetch(ctx context.Context, o UpdateOptions, eco string) error {
+	client := cmp.Or(o.Client, http.DefaultClient)
+	u := strings.TrimSuffix(o.From, "/") + "/" + eco + "/all.zip"
+	o.Progress("downloading " + u)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	tmp, err := os.CreateTemp("", "hull-osv-*.zip")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxZipBytes+1))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", u, err)
+	}
+	if n > maxZipBytes {
+		return fmt.Errorf("GET %s: more than %d bytes", u, int64(maxZipBytes))
+	}
+	return w.zipFile(ctx, tmp.Name())
+}
+
+// zipFile ingests the JSON records of one export, in batches.
+func (w *writer) zipFile(ctx context.Context, p string) error {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer zr.Close()
+	if len(zr.File) > maxZipEntries {
+		return fmt.Errorf("%s: %d entries, more than %d", p, len(zr.File), maxZipEntries)
+	}
+	var recs []*Record
+	for _, f := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !strings.HasSuffix(f.Name, ".json") || f.FileInfo().IsDir() {
+			continue
+		}
+		if f.UncompressedSize64 > MaxRecordBytes {
+			return fmt.Errorf("%s: %s is %d bytes, more than %d", p, f.Name, f.UncompressedSize64, MaxRecordBytes)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", p, f.Name, err)
+		}
+		rec, err := ParseRecord(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", p, f.Name, err)
+		}
+		recs = append(recs, rec)
+		if len(recs) == 20000 {
+			if err := w.batch(recs); err != nil {
+				return err
+			}
+			recs = recs[:0]
+		}
+	}
+	return w.batch(recs)
+}
+
+// batch writes records: each record's vuln entry, and its entries under
+// every package it affects, deduplicated by (id, ecosystem, name).
+func (w *writer) batch(recs []*Record) error {
+	pkgs := map[string][]Entry{}
+	vulns := map[string]Vuln{}
+	for _, rec := range recs {
+		if rec.Withdrawn != nil {
+			w.meta.Withdrawn++
+			continue
+		}
+		if rec.Modified.After(w.meta.Newest) {
+			w.meta.Newest = rec.Modified
+		}
+		v := Vuln{ID: rec.ID, Summary: rec.Summary, Aliases: rec.Aliases, Severity: rec.Severity, Modified: rec.Modified}
+		if rec.Published != nil {
+			v.Published = *rec.Published
+		}
+		if s, ok := rec.DatabaseSpecific["severity"].(string); ok {
+			v.DBSeverity = s
+		}
+		if v.Summary == "" {
+			v.Summary = firstLine(rec.Details, 200)
+		}
+		for _, r := range rec.References {
+			if r.Type == "ADVISORY" || v.URL == "" {
+				v.URL = r.URL
+			}
+		}
+		vulns[rec.ID] = v
+		counted := map[string]bool{}
+		for _, a := range rec.Affected {
+			eco, name := a.Package.Ecosystem, a.Package.Name
+			if eco == "" || name == "" {
+				continue
+			}
+			e := Entry{ID: rec.ID, Ecosystem: eco, Name: name, Versions: a.Versions, Severity: a.Severity}
+			git := false
+			for _, r := range a.Ranges {
+				if r.Type == "GIT" {
+					git = true
+					continue
+				}
+				e.Ranges = append(e.Ranges, r)
+			}
+			if git && len(e.Ranges) == 0 && len(e.Versions) == 0 {
+				e.GitOnly = true
+				w.meta.GitOnly++
+			}
+			key := BaseEcosystem(eco) + "\x00" + NormalizeName(eco, name)
+			pkgs[key] = append(pkgs[key], e)
+			if base := BaseEcosystem(eco); !counted[base] {
+				counted[base] = true
+				w.meta.Records[base]++
+			}
+		}
+	}
+	return w.db.Update(func(tx *bolt.Tx) error {
+		pb, err := tx.CreateBucketIfNotExists(bucketPkgs)
+		if err != nil {
+			return err
+		}
+		vb, err := tx.CreateBucketIfNotExists(bucketVulns)
+		if err != nil {
+			return err
+		}
+		for id, v := range vulns {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			if err := vb.Put([]byte(id), data); err != nil {
+				return err
+			}
+		}
+		for key, entries := range pkgs {
+			var all []Entry
+			if old := pb.Get([]byte(key)); old != nil {
+				if err := json.Unmarshal(old, &all); err != nil {
+					return err
+				}
+			}
+			for _, e := range entries {
+				if !slices.ContainsFunc(all, func(o Entry) bool { return o.ID == e.ID && o.Ecosystem == e.Ecosystem && o.Name == e.Name }) {
+					all = append(all, e)
+				}
+			}
+			data, err := json.Marshal(all)
+			if err != nil {
+				return err
+			}
+			if err := pb.Put([]byte(key), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// DB is an open store.
+type DB struct {
+	db   *bolt.DB
+	Meta Meta
+}
+
+// ErrNoDB says there is no store yet.
+var ErrNoDB = errors.New("no vulnerability database: run hull db update")
+
+// Open opens the store read-only.
+func Open(path string) (*DB, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (looked in %s)", ErrNoDB, path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	d := &DB{db: db}
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if b == nil {
+			return fmt.Errorf("%s is not a hull vulnerability database", path)
+		}
+		return json.Unmarshal(b.Get(keyMeta), &d.Meta)
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the store.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Lookup returns the entries stored for a package name in an ecosystem
+// ("Debian:12"): those of its release and those that name no release.
+func (d *DB) Lookup(ecosystem, name string) ([]Entry, error) {
+	var out []Entry
+	key := []byte(BaseEcosystem(ecosystem) + "\x00" + NormalizeName(ecosystem, name))
+	err := d.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPkgs)
+		if b == nil {
+			return nil
+		}
+		data := b.Get(key)
+		if data == nil {
+			return nil
+		}
+		var all []Entry
+		if err := json.Unmarshal(data, &all); err != nil {
+			return err
+		}
+		for _, e := range all {
+			if e.AppliesTo(ecosystem) {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Vuln returns what the store keeps of a record.
+func (d *DB) Vuln(id string) (Vuln, bool, error) {
+	var v Vuln
+	found := false
+	err := d.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVulns)
+		if b == nil {
+			return nil
+		}
+		data := b.Get([]byte(id))
+		if data == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(data, &v)
+	})
+	return v, found, err
+}
