@@ -9,17 +9,19 @@ import "strings"
 // are the epoch (none means 0), the release follows the last '-'. Each part
 // compares with rpmvercmp (rpmio/rpmvercmp.c): alphanumeric segments, digits
 // newer than letters, numbers by value, '~' sorts before anything (even the
-// end), '^' after the end but before anything else. One choice differs from
-// rpm's rpmverCmp: rpm skips the release when either side has none, which is
-// not transitive (1.0-1 = 1.0 = 1.0-2); here a missing release is empty and
-// sorts before any release. Parse rejects what rpm itself would not put in a
-// version tag: empty parts, bytes outside printable ASCII.
+// end), '^' after the end but before anything else. As in rpmverCmp
+// (lib/rpmver.c, what rpm.vercmp in rpm's Lua calls), a missing release
+// sorts before any release, even "~1" (rpm's dependency matching instead
+// skips the release when a range leaves it out; that is not an order).
+// Parse rejects what rpm itself would not put in a version tag: empty
+// parts, bytes outside printable ASCII.
 
 type rpmScheme struct{}
 
 type rpmVersion struct {
 	raw                     string
 	epoch, version, release string
+	hasRelease              bool
 }
 
 func (rpmScheme) Parse(v string) (Version, error) {
@@ -49,7 +51,7 @@ func (rpmScheme) Parse(v string) (Version, error) {
 	}
 	r.version = rest
 	if i := strings.LastIndexByte(rest, '-'); i >= 0 {
-		r.version, r.release = rest[:i], rest[i+1:]
+		r.version, r.release, r.hasRelease = rest[:i], rest[i+1:], true
 		if r.release == "" {
 			return nil, invalid(scheme, v, "empty release after '-'")
 		}
@@ -73,7 +75,15 @@ func (r rpmVersion) Compare(o Version) int {
 	if c := rpmvercmp(r.version, s.version); c != 0 {
 		return c
 	}
-	return rpmvercmp(r.release, s.release)
+	switch {
+	case r.hasRelease && s.hasRelease:
+		return rpmvercmp(r.release, s.release)
+	case r.hasRelease:
+		return 1
+	case s.hasRelease:
+		return -1
+	}
+	return 0
 }
 
 // rpmvercmp compares two version or release strings segment by segment.

@@ -16,7 +16,9 @@ func TestRpmEVR(t *testing.T) {
 		{"1.0-1.el8", "<", "1.0-1.el9"},
 		{"1.0-1.el8_4", ">", "1.0-1.el8"},
 		{"1.0-10", ">", "1.0-9"},
-		{"1.0-1", ">", "1.0"},       // a missing release sorts first
+		{"1.0-1", ">", "1.0"},       // a missing release sorts first,
+		{"1", "<", "1-~"},           // even before "~" (lib/rpmver.c rpmverCmp),
+		{"..00", "<", "0-+"},        // and before a release with no segment
 		{"1.0-1-2", ">", "1.0-1-1"}, // the release follows the last '-'
 		{"1.0-1-2", "<", "1.0-2-1"}, // version "1.0-1" < "1.0-2"
 		{"a:1.0", "=", "a.1.0"},     // not an epoch: the ':' is a separator

@@ -14,7 +14,7 @@
 //
 //	dpkg     Debian, Ubuntu                      dpkg lib/dpkg/version.c, parsehelp.c
 //	apk      Alpine, Wolfi, Chainguard, MinimOS  apk-tools src/version.c
-//	rpm      Red Hat, AlmaLinux, Rocky Linux,    rpm rpmio/rpmvercmp.c + EVR split
+//	rpm      Red Hat, AlmaLinux, Rocky Linux,    rpm rpmio/rpmvercmp.c, lib/rpmver.c
 //	         openSUSE, SUSE, Mageia, openEuler
 //	semver   crates.io (SemVer 2.0.0), npm (node-semver loose), Go
 //	         (golang.org/x/mod/semver, "v" optional), NuGet (NuGet.Versioning)
