@@ -80,6 +80,23 @@ type Finding struct {
 	Evidence    string   `json:"evidence,omitempty"`
 	Remediation string   `json:"remediation,omitempty"`
 	References  []string `json:"references,omitempty"`
+	// Vulnerability is set on findings of known vulnerabilities.
+	Vulnerability *Vulnerability `json:"vulnerability,omitempty"`
+}
+
+// Vulnerability details a finding about a known vulnerability in a
+// package (hull scan): which package, which fix, which other names.
+type Vulnerability struct {
+	Package   string   `json:"package"`
+	Version   string   `json:"version"`
+	Type      string   `json:"type"`
+	PURL      string   `json:"purl"`
+	Ecosystem string   `json:"ecosystem"`
+	Fixed     string   `json:"fixed,omitempty"`
+	Aliases   []string `json:"aliases,omitempty"`
+	// Score and Vector are the CVSS v3 base score and vector, if known.
+	Score  float64 `json:"score,omitempty"`
+	Vector string  `json:"vector,omitempty"`
 }
 
 // State is the outcome of one check.

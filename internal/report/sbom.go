@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,12 +33,43 @@ func created(r Report) string {
 
 // CycloneDX 1.6 JSON (https://cyclonedx.org/docs/1.6/json/).
 type cdxBOM struct {
-	BOMFormat    string         `json:"bomFormat"`
-	SpecVersion  string         `json:"specVersion"`
-	SerialNumber string         `json:"serialNumber"`
-	Version      int            `json:"version"`
-	Metadata     cdxMetadata    `json:"metadata"`
-	Components   []cdxComponent `json:"components"`
+	BOMFormat       string             `json:"bomFormat"`
+	SpecVersion     string             `json:"specVersion"`
+	SerialNumber    string             `json:"serialNumber"`
+	Version         int                `json:"version"`
+	Metadata        cdxMetadata        `json:"metadata"`
+	Components      []cdxComponent     `json:"components"`
+	Vulnerabilities []cdxVulnerability `json:"vulnerabilities,omitempty"`
+}
+
+type cdxVulnerability struct {
+	BOMRef         string      `json:"bom-ref"`
+	ID             string      `json:"id"`
+	Source         *cdxSource  `json:"source,omitempty"`
+	References     []cdxVulRef `json:"references,omitempty"`
+	Ratings        []cdxRating `json:"ratings,omitempty"`
+	Description    string      `json:"description,omitempty"`
+	Recommendation string      `json:"recommendation,omitempty"`
+	Affects        []struct {
+		Ref string `json:"ref"`
+	} `json:"affects"`
+}
+
+type cdxSource struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+type cdxVulRef struct {
+	ID     string    `json:"id"`
+	Source cdxSource `json:"source"`
+}
+
+type cdxRating struct {
+	Score    float64 `json:"score,omitempty"`
+	Severity string  `json:"severity"`
+	Method   string  `json:"method,omitempty"`
+	Vector   string  `json:"vector,omitempty"`
 }
 
 type cdxMetadata struct {
@@ -106,9 +138,43 @@ func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
 		}
 		bom.Components = append(bom.Components, c)
 	}
+	bom.Vulnerabilities = cdxVulnerabilities(r)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(bom)
+}
+
+// cdxVulnerabilities lists the findings about known vulnerabilities, each
+// affecting its package's component (hull scan --format cyclonedx).
+func cdxVulnerabilities(r Report) []cdxVulnerability {
+	var out []cdxVulnerability
+	for i, f := range sorted(r).Findings {
+		v := f.Vulnerability
+		if v == nil {
+			continue
+		}
+		cv := cdxVulnerability{BOMRef: "vuln-" + strconv.Itoa(i+1), ID: f.ID, Source: &cdxSource{Name: "OSV"},
+			Description: f.Title, Recommendation: f.Remediation}
+		if len(f.References) > 0 {
+			cv.Source.URL = f.References[0]
+		}
+		for _, a := range v.Aliases {
+			cv.References = append(cv.References, cdxVulRef{ID: a, Source: cdxSource{Name: "OSV"}})
+		}
+		rating := cdxRating{Severity: f.Severity.String()}
+		if v.Vector != "" {
+			rating.Score, rating.Vector, rating.Method = v.Score, v.Vector, "CVSSv3"
+			if strings.HasPrefix(v.Vector, "CVSS:3.1/") {
+				rating.Method = "CVSSv31"
+			}
+		}
+		cv.Ratings = []cdxRating{rating}
+		cv.Affects = append(cv.Affects, struct {
+			Ref string `json:"ref"`
+		}{v.PURL})
+		out = append(out, cv)
+	}
+	return out
 }
 
 // SPDX 2.3 JSON (https://spdx.github.io/spdx-spec/v2.3/).

@@ -48,7 +48,21 @@ func sbomReport() Report {
 	}
 }
 
+// scanReport is a scan's report in CycloneDX: components and the
+// vulnerabilities that affect them.
+func scanReport() Report {
+	r := sbomReport()
+	r.Command = "scan"
+	r.Findings = []finding.Finding{{ID: "CVE-2023-38545", Title: "SOCKS5 heap buffer overflow", Severity: finding.SeverityCritical,
+		Remediation: "Upgrade curl to 7.88.1-10+deb12u6 or later", References: []string{"https://security-tracker.debian.org/tracker/CVE-2023-38545"},
+		Vulnerability: &finding.Vulnerability{Package: "curl", Version: "7.88.1-10+deb12u5", Type: "deb", PURL: r.Packages[0].PURL, Ecosystem: "Debian:12",
+			Fixed: "7.88.1-10+deb12u6", Aliases: []string{"DEBIAN-CVE-2023-38545"}, Score: 9.8, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}},
+		{ID: "GHSA-x", Title: "no score", Severity: finding.SeverityUnknown, Vulnerability: &finding.Vulnerability{Package: "requests", PURL: r.Packages[2].PURL}}}
+	return r
+}
+
 func TestSBOMGolden(t *testing.T) {
+	t.Run("scan-cyclonedx", func(t *testing.T) { checkGolden(t, "scan-cyclonedx", encode(t, EncodeCycloneDX, scanReport(), Options{})) })
 	for name, enc := range SBOMFormats {
 		t.Run(name, func(t *testing.T) { checkGolden(t, "sbom-"+name, encode(t, enc, sbomReport(), Options{})) })
 	}
@@ -69,7 +83,7 @@ func TestSBOMValidates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("load the %s schema: %v", c.name, err)
 		}
-		for rname, r := range map[string]Report{"inventory": sbomReport(), "hostile": hostile, "empty": {Packages: []finding.Package{}}} {
+		for rname, r := range map[string]Report{"inventory": sbomReport(), "hostile": hostile, "empty": {Packages: []finding.Package{}}, "scan": scanReport()} {
 			out := encode(t, c.enc, r, Options{})
 			if err := sch.Validate(decodeJSON(t, out)); err != nil {
 				t.Errorf("%s %s does not validate:\n%v\n--- output\n%s", c.name, rname, err, out)

@@ -1,0 +1,244 @@
+// Package scan finds what is wrong inside an image without running it:
+// known vulnerabilities in its packages (OSV records from a local store),
+// and, as they are added, secrets and malware.
+//
+// Data flow: the inventory (one pass over the layers) lists the packages;
+// Vulnerabilities looks each up in the vulndb store by ecosystem and name
+// (Debian and Alpine by source package, as their records name them),
+// evaluates the version against every entry, merges records that are
+// aliases of each other into one finding per package, takes the severity
+// from the CVSS vector (base score computed) or the database's own
+// rating, and drops what the ignore list or a VEX document suppresses.
+package scan
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/cvss"
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/vercmp"
+	"github.com/hull-sec/hull/internal/vulndb"
+)
+
+// VulnOptions tune Vulnerabilities.
+type VulnOptions struct {
+	// Ignore lists vulnerability IDs (or aliases) not to report.
+	Ignore []string
+	// VEX suppresses what its statements say does not affect a product.
+	VEX *VEX
+}
+
+// match is one record that affects one package.
+type match struct {
+	pkg   *finding.Package
+	entry vulndb.Entry
+	vuln  vulndb.Vuln
+	fixed string
+}
+
+// Vulnerabilities matches packages against the store. Notes say what
+// could not be evaluated (a version the ecosystem's rules do not parse).
+func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o VulnOptions) (findings []finding.Finding, notes []string, err error) {
+	for i := range pkgs {
+		p := &pkgs[i]
+		if p.Ecosystem == "" {
+			continue
+		}
+		name, version := p.Name, p.Version
+		if p.Source != "" && (p.Type == "deb" || p.Type == "apk") {
+			name, version = p.Source, cmp.Or(p.SourceVersion, p.Version)
+		}
+		entries, err := db.Lookup(p.Ecosystem, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		var ms []match
+		for _, e := range entries {
+			affected, fixed, err := e.Affects(version)
+			if err != nil {
+				notes = append(notes, fmt.Sprintf("%s %s (%s) against %s: %v", p.Name, p.Version, p.Ecosystem, e.ID, err))
+				continue
+			}
+			if !affected {
+				continue
+			}
+			v, _, err := db.Vuln(e.ID)
+			if err != nil {
+				return nil, nil, err
+			}
+			ms = append(ms, match{pkg: p, entry: e, vuln: v, fixed: fixed})
+		}
+		for _, group := range aliasGroups(ms) {
+			f := toFinding(target, group)
+			if suppressed(f, o) {
+				continue
+			}
+			findings = append(findings, f)
+		}
+	}
+	finding.Sort(findings)
+	slices.Sort(notes)
+	return findings, slices.Compact(notes), nil
+}
+
+// aliasGroups joins the matches whose IDs or aliases overlap: GHSA, PYSEC
+// and CVE records of one flaw are one finding.
+func aliasGroups(ms []match) [][]match {
+	parent := make([]int, len(ms))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	for i, m := range ms {
+		for _, id := range append([]string{m.vuln.ID, m.entry.ID}, m.vuln.Aliases...) {
+			if id == "" {
+				continue
+			}
+			if j, ok := owner[id]; ok {
+				parent[find(i)] = find(j)
+			} else {
+				owner[id] = i
+			}
+		}
+	}
+	groups := map[int][]match{}
+	var order []int
+	for i := range ms {
+		r := find(i)
+		if _, ok := groups[r]; !ok {
+			order = append(order, r)
+		}
+		groups[r] = append(groups[r], ms[i])
+	}
+	out := make([][]match, 0, len(order))
+	for _, r := range order {
+		out = append(out, groups[r])
+	}
+	return out
+}
+
+// toFinding makes one finding of an alias group: named by its CVE when it
+// has one, at the highest severity any of its records gives, fixed by
+// the highest of their fixed versions.
+func toFinding(target string, group []match) finding.Finding {
+	p := group[0].pkg
+	ids := map[string]bool{}
+	var sev finding.Severity
+	var score float64
+	var vector, summary, url, fixed string
+	scheme, _ := vercmp.For(p.Ecosystem)
+	for _, m := range group {
+		ids[m.entry.ID] = true
+		for _, a := range m.vuln.Aliases {
+			ids[a] = true
+		}
+		s, sc, vec := severityOf(m)
+		if s > sev || (s == sev && sc > score) {
+			sev, score, vector = s, sc, vec
+		}
+		summary = cmp.Or(summary, m.vuln.Summary)
+		url = cmp.Or(url, m.vuln.URL)
+		if m.fixed != "" && (fixed == "" || higher(scheme, m.fixed, fixed)) {
+			fixed = m.fixed
+		}
+	}
+	all := slices.Sorted(maps.Keys(ids))
+	primary := all[0]
+	if i := slices.IndexFunc(all, func(id string) bool { return strings.HasPrefix(id, "CVE-") }); i >= 0 {
+		primary = all[i]
+	}
+	aliases := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return id == primary })
+	evidence := fmt.Sprintf("%s %s (%s)", p.Name, p.Version, p.Ecosystem)
+	remediation := "No fixed version is known; watch " + primary
+	if fixed != "" {
+		evidence += ", fixed in " + fixed
+		remediation = fmt.Sprintf("Upgrade %s to %s or later", p.Name, fixed)
+	}
+	f := finding.Finding{ID: primary, Title: cmp.Or(summary, primary), Severity: sev, Target: target,
+		Evidence: evidence, Remediation: remediation,
+		Vulnerability: &finding.Vulnerability{Package: p.Name, Version: p.Version, Type: p.Type, PURL: p.PURL,
+			Ecosystem: p.Ecosystem, Fixed: fixed, Aliases: aliases, Score: score, Vector: vector}}
+	if len(p.Locations) > 0 {
+		f.Location = p.Locations[0]
+	}
+	if url != "" {
+		f.References = []string{url}
+	}
+	return f
+}
+
+func higher(s vercmp.Scheme, a, b string) bool {
+	if s == nil {
+		return a > b
+	}
+	va, erra := s.Parse(a)
+	vb, errb := s.Parse(b)
+	if erra != nil || errb != nil {
+		return a > b
+	}
+	return va.Compare(vb) > 0
+}
+
+// severityOf rates a match: the CVSS v3 vector for this package, else the
+// record's, computed; else the database's own rating (GHSA's "MODERATE").
+func severityOf(m match) (finding.Severity, float64, string) {
+	for _, list := range [][]vulndb.Severity{m.entry.Severity, m.vuln.Severity} {
+		for _, s := range list {
+			if s.Type != "CVSS_V3" {
+				continue
+			}
+			score, err := cvss.BaseScore(s.Score)
+			if err != nil {
+				continue
+			}
+			return ratingSeverity(cvss.RatingOf(score)), score, s.Score
+		}
+	}
+	switch strings.ToUpper(m.vuln.DBSeverity) {
+	case "CRITICAL":
+		return finding.SeverityCritical, 0, ""
+	case "HIGH", "IMPORTANT":
+		return finding.SeverityHigh, 0, ""
+	case "MODERATE", "MEDIUM":
+		return finding.SeverityMedium, 0, ""
+	case "LOW", "NEGLIGIBLE":
+		return finding.SeverityLow, 0, ""
+	}
+	return finding.SeverityUnknown, 0, ""
+}
+
+func ratingSeverity(r cvss.Rating) finding.Severity {
+	switch r {
+	case cvss.Critical:
+		return finding.SeverityCritical
+	case cvss.High:
+		return finding.SeverityHigh
+	case cvss.Medium:
+		return finding.SeverityMedium
+	case cvss.Low:
+		return finding.SeverityLow
+	}
+	return finding.SeverityInfo
+}
+
+func suppressed(f finding.Finding, o VulnOptions) bool {
+	ids := append([]string{f.ID}, f.Vulnerability.Aliases...)
+	for _, id := range ids {
+		if slices.Contains(o.Ignore, id) {
+			return true
+		}
+	}
+	return o.VEX != nil && o.VEX.NotAffected(ids, f.Vulnerability.PURL)
+}

@@ -1,0 +1,141 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/vulndb"
+)
+
+// records are shaped as the real ones are: a GHSA and a PYSEC record of
+// one CVE, a Debian record by source package, a record of another release.
+var records = map[string]string{
+	"GHSA-8q59-q68h-6hv4.json": `{"id":"GHSA-8q59-q68h-6hv4","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2020-14343"],
+	  "summary":"Improper Input Validation in PyYAML","database_specific":{"severity":"CRITICAL"},
+	  "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+	  "affected":[{"package":{"ecosystem":"PyPI","name":"pyyaml"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"5.4"}]}]}]}`,
+	"PYSEC-2021-142.json": `{"id":"PYSEC-2021-142","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2020-14343","GHSA-8q59-q68h-6hv4"],
+	  "details":"A vulnerability was discovered in the PyYAML library in versions before 5.4.",
+	  "affected":[{"package":{"ecosystem":"PyPI","name":"PyYAML"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"5.4.1"}]}]}]}`,
+	"DEBIAN-CVE-2023-38545.json": `{"id":"DEBIAN-CVE-2023-38545","modified":"2024-01-01T00:00:00Z","upstream":["CVE-2023-38545"],
+	  "details":"SOCKS5 heap buffer overflow",
+	  "affected":[{"package":{"ecosystem":"Debian:12","name":"curl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"7.88.1-10+deb12u4"}]}]},
+	              {"package":{"ecosystem":"Debian:11","name":"curl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"7.74.0-1.3+deb11u10"}]}]}]}`,
+	"DEBIAN-CVE-2021-0001.json": `{"id":"DEBIAN-CVE-2021-0001","modified":"2024-01-01T00:00:00Z",
+	  "affected":[{"package":{"ecosystem":"Debian:12","name":"curl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"7.50.0-1"}]}]}]}`,
+	"GHSA-lodash.json": `{"id":"GHSA-35jh-r3h4-6jhm","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2021-23337"],"summary":"Command Injection in lodash",
+	  "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H"}],
+	  "affected":[{"package":{"ecosystem":"npm","name":"lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.21"}]}]}]}`,
+}
+
+func testDB(t *testing.T) *vulndb.DB {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range records {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "osv.db")
+	if _, err := vulndb.Update(context.Background(), path, vulndb.UpdateOptions{From: dir}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := vulndb.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var pkgs = []finding.Package{
+	{Name: "libcurl4", Version: "7.88.1-10+deb12u3", Type: "deb", Source: "curl", SourceVersion: "7.88.1-10+deb12u3", Ecosystem: "Debian:12",
+		PURL: "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u3?distro=debian-12", Locations: []finding.Location{{Path: "/var/lib/dpkg/status"}}},
+	{Name: "PyYAML", Version: "5.3.1", Type: "pypi", Ecosystem: "PyPI", PURL: "pkg:pypi/pyyaml@5.3.1"},
+	{Name: "lodash", Version: "4.17.21", Type: "npm", Ecosystem: "npm", PURL: "pkg:npm/lodash@4.17.21"},
+	{Name: "left-pad", Version: "1.3.0", Type: "npm", Ecosystem: "npm", PURL: "pkg:npm/left-pad@1.3.0"},
+}
+
+func TestVulnerabilities(t *testing.T) {
+	db := testDB(t)
+	fs, notes, err := Vulnerabilities(db, "img", pkgs, VulnOptions{})
+	if err != nil || len(notes) != 0 {
+		t.Fatal(err, notes)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.ID+" "+f.Vulnerability.Package+" "+f.Vulnerability.Fixed+" "+f.Severity.String())
+	}
+	want := []string{
+		// One finding for the GHSA and PYSEC records of one CVE, named by
+		// it, fixed by the higher fix, rated by the computed CVSS score.
+		"CVE-2020-14343 PyYAML 5.4.1 critical",
+		// Debian's record, matched by source package and version.
+		"DEBIAN-CVE-2023-38545 libcurl4 7.88.1-10+deb12u4 unknown",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	py := fs[0].Vulnerability
+	if !slices.Equal(py.Aliases, []string{"GHSA-8q59-q68h-6hv4", "PYSEC-2021-142"}) || py.Score != 9.8 || fs[0].Remediation != "Upgrade PyYAML to 5.4.1 or later" {
+		t.Errorf("PyYAML finding: %+v %+v", fs[0], py)
+	}
+	if fs[1].Location.Path != "/var/lib/dpkg/status" || fs[1].Title != "SOCKS5 heap buffer overflow" {
+		t.Errorf("curl finding: %+v", fs[1])
+	}
+}
+
+func TestSuppression(t *testing.T) {
+	db := testDB(t)
+	count := func(o VulnOptions) int {
+		fs, _, err := Vulnerabilities(db, "img", pkgs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fs)
+	}
+	if n := count(VulnOptions{Ignore: []string{"PYSEC-2021-142"}}); n != 1 {
+		t.Errorf("ignore by alias: %d findings", n)
+	}
+	openvex := `{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
+	  {"vulnerability":{"name":"CVE-2020-14343"},"products":[{"@id":"pkg:pypi/pyyaml"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"},
+	  {"vulnerability":{"name":"DEBIAN-CVE-2023-38545"},"products":[{"@id":"pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u3"}],"status":"under_investigation"}]}`
+	vex, err := ParseVEX(strings.NewReader(openvex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(VulnOptions{VEX: vex}); n != 1 {
+		t.Errorf("OpenVEX not_affected: %d findings", n)
+	}
+	cdx := `{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[
+	  {"id":"DEBIAN-CVE-2023-38545","analysis":{"state":"not_affected"},"affects":[{"ref":"pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u3?distro=debian-12"}]},
+	  {"id":"CVE-2020-14343","analysis":{"state":"exploitable"},"affects":[{"ref":"pkg:pypi/pyyaml@5.3.1"}]}]}`
+	if vex, err = ParseVEX(strings.NewReader(cdx)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(VulnOptions{VEX: vex}); n != 1 {
+		t.Errorf("CycloneDX VEX: %d findings", n)
+	}
+	for _, bad := range []string{"{", `{"@context":"x"}`, `{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":"CVE-1","products":["p"],"status":"maybe"}]}`} {
+		if _, err := ParseVEX(strings.NewReader(bad)); err == nil {
+			t.Errorf("ParseVEX(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseVEX(f *testing.F) {
+	f.Add([]byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-1","aliases":["GHSA-x"]},"products":[{"@id":"pkg:npm/a"}],"status":"fixed"}]}`))
+	f.Add([]byte(`{"@context":"https://openvex.dev/ns","statements":[{"vulnerability":"CVE-1","products":["pkg:npm/a@1"],"status":"not_affected"}]}`))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","vulnerabilities":[{"id":"CVE-1","analysis":{"state":"resolved"},"affects":[{"ref":"pkg:npm/a@1"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ParseVEX(strings.NewReader(string(data)))
+		if err == nil {
+			_ = v.NotAffected([]string{"CVE-1"}, "pkg:npm/a@1?x=y")
+		}
+	})
+}
