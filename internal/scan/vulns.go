@@ -179,16 +179,15 @@ func toFinding(target string, group []match) finding.Finding {
 	return f
 }
 
+// higher reports whether fixed version a is above b; versions the scheme
+// rejects are not, so the first one found is kept.
 func higher(s vercmp.Scheme, a, b string) bool {
 	if s == nil {
-		return a > b
+		return false
 	}
 	va, erra := s.Parse(a)
 	vb, errb := s.Parse(b)
-	if erra != nil || errb != nil {
-		return a > b
-	}
-	return va.Compare(vb) > 0
+	return erra == nil && errb == nil && va.Compare(vb) > 0
 }
 
 // severityOf rates a match: the CVSS v3 vector for this package, else the

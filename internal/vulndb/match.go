@@ -96,11 +96,13 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 	return affected, fixed, nil
 }
 
+// cmpVersions orders two fixed versions; ones the scheme rejects compare
+// equal, so the first one found is kept.
 func cmpVersions(s vercmp.Scheme, a, b string) int {
 	va, erra := s.Parse(a)
 	vb, errb := s.Parse(b)
 	if erra != nil || errb != nil {
-		return strings.Compare(a, b)
+		return 0
 	}
 	return va.Compare(vb)
 }

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	it "github.com/hull-sec/hull/internal/imagetest"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// scanFixture is an image with an old lodash and a store with its record.
+func scanFixture(t *testing.T) (ref, db string) {
+	t.Helper()
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("app/node_modules/lodash/package.json", `{"name":"lodash","version":"4.17.20"}`, 0o644),
+		it.File("app/node_modules/left-pad/package.json", `{"name":"left-pad","version":"1.3.0"}`, 0o644)))
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/app:1.0", img)
+	osv := filepath.Join(t.TempDir(), "npm")
+	if err := os.MkdirAll(osv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := `{"id":"GHSA-35jh-r3h4-6jhm","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2021-23337"],"summary":"Command Injection in lodash",
+	  "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H"}],
+	  "affected":[{"package":{"ecosystem":"npm","name":"lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.21"}]}]}]}`
+	if err := os.WriteFile(filepath.Join(osv, "GHSA-35jh-r3h4-6jhm.json"), []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db = filepath.Join(t.TempDir(), "osv.db")
+	if out, stderr, code := hull(t, "db", "update", "--from", filepath.Dir(osv), "--db", db); code != ExitPass || !strings.Contains(out, "npm        1") {
+		t.Fatalf("db update: %d\n%s\n%s", code, out, stderr)
+	}
+	return "docker-archive:" + p, db
+}
+
+func TestScanCommands(t *testing.T) {
+	ref, db := scanFixture(t)
+	if out, _, code := hull(t, "db", "status", "--db", db); code != ExitPass || !strings.Contains(out, "withdrawn records skipped: 0") {
+		t.Errorf("db status: %d\n%s", code, out)
+	}
+	if _, _, code := hull(t, "db", "status", "--db", filepath.Join(t.TempDir(), "none.db")); code != ExitFail {
+		t.Errorf("db status without a database: exit %d", code)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"scan", ref, "--db", db}, ExitPass}, // no threshold
+		{[]string{"scan", ref, "--db", db, "--fail-on", "high"}, ExitFail},
+		{[]string{"scan", ref, "--db", db, "--fail-on", "critical"}, ExitPass}, // 7.2: high
+		{[]string{"scan", ref, "--db", db, "--fail-on", "high", "--ignore", "GHSA-35jh-r3h4-6jhm"}, ExitPass},
+		{[]string{"scan", ref, "--db", filepath.Join(t.TempDir(), "none.db")}, ExitUndecided},
+		{[]string{"scan", ref, "--db", db, "--fail-on", "severe"}, ExitUndecided},
+		{[]string{"scan", ref, "--db", db, "-f", "spdx"}, ExitUndecided},
+	} {
+		for _, format := range []string{"table", "json", "sarif", "cyclonedx"} {
+			args := tc.args
+			if !strings.Contains(strings.Join(args, " "), "-f ") {
+				args = append(append([]string{}, args...), "-f", format)
+			}
+			if _, stderr, code := hull(t, args...); code != tc.code {
+				t.Errorf("hull %s: exit %d, want %d (%s)", strings.Join(args, " "), code, tc.code, stderr)
+			}
+		}
+	}
+	out, _, _ := hull(t, "scan", ref, "--db", db, "-f", "json")
+	var rep struct {
+		Findings []struct {
+			ID, Severity  string
+			Vulnerability struct{ Package, Version, Fixed string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("scan json: %v\n%s", err, out)
+	}
+	if f := rep.Findings[0]; f.ID != "CVE-2021-23337" || f.Severity != "high" || f.Vulnerability.Fixed != "4.17.21" || f.Vulnerability.Version != "4.17.20" {
+		t.Errorf("finding %+v", f)
+	}
+	if out, _, code := hull(t, "sbom", ref, "-f", "spdx"); code != ExitPass || !strings.Contains(out, "pkg:npm/lodash@4.17.20") {
+		t.Errorf("sbom spdx: %d\n%s", code, out)
+	}
+}
