@@ -76,3 +76,25 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 }
+
+// TestOracleStaysOutOfTheBinary: the reference implementations the tests
+// compare hull with (containers/image, sigstore-go, cosign, notation's
+// library, syft) must never be linked into hull.
+func TestOracleStaysOutOfTheBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/hull-sec/hull/cmd/hull").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps found only %d packages", len(deps))
+	}
+	for _, d := range deps {
+		for _, oracle := range []string{"go.podman.io/", "github.com/containers/image", "github.com/sigstore/sigstore-go", "github.com/sigstore/cosign",
+			"github.com/notaryproject/notation-go", "github.com/anchore/", "github.com/proglottis/gpgme"} {
+			if strings.HasPrefix(d, oracle) {
+				t.Errorf("cmd/hull links %s, a test-only oracle", d)
+			}
+		}
+	}
+}

@@ -121,7 +121,7 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 				continue
 			}
 			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil || s.Keyless != nil }) {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not)", r.Scope))
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not) and read classic sha256-<hex>.sig signatures only, not sigstore bundles", r.Scope))
 				attachments = append(attachments, scope)
 			}
 			cp.Transports["docker"][scope] = reqs

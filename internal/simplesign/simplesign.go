@@ -45,8 +45,10 @@ type Payload struct {
 }
 
 type wirePayload struct {
-	Critical wireCritical   `json:"critical"`
-	Optional map[string]any `json:"optional,omitempty"`
+	Critical wireCritical `json:"critical"`
+	// Optional is always written, null when empty: containers/image
+	// refuses a payload without the key, as cosign writes it.
+	Optional map[string]any `json:"optional"`
 }
 
 type wireCritical struct {
@@ -70,7 +72,9 @@ func MarshalTyped(p Payload, typ string) ([]byte, error) {
 	w.Critical.Type = typ
 	w.Critical.Image.DockerManifestDigest = p.ManifestDigest
 	w.Critical.Identity.DockerReference = p.DockerReference
-	w.Optional = map[string]any{}
+	if p.Creator != "" || !p.Timestamp.IsZero() {
+		w.Optional = map[string]any{}
+	}
 	if p.Creator != "" {
 		w.Optional["creator"] = p.Creator
 	}

@@ -2,6 +2,7 @@ package simplesign
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -143,3 +144,24 @@ func TestOversizeBodyIsRefused(t *testing.T) {
 type nopCloser struct{ *bytes.Buffer }
 
 func (nopCloser) Close() error { return nil }
+
+// containers/image refuses a payload without the "optional" key ("Key
+// "optional" missing in a JSON object"); cosign writes it as null.
+func TestPayloadAlwaysHasOptional(t *testing.T) {
+	for _, p := range []Payload{{ManifestDigest: "sha256:ab", DockerReference: "r/a"}, {ManifestDigest: "sha256:ab", Creator: "hull"}} {
+		b, err := MarshalTyped(p, "cosign container image signature")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["optional"]; !ok {
+			t.Errorf("payload without optional: %s", b)
+		}
+		if p.Creator == "" && string(m["optional"]) != "null" {
+			t.Errorf("empty optional is %s, want null as cosign writes it", m["optional"])
+		}
+	}
+}

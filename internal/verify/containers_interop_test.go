@@ -1,16 +1,8 @@
-//go:build containers_image_openpgp
-
 // containers/image (go.podman.io/image/v5) is a test-only oracle here: it
-// must never reach hull's binary (only _test.go files import it). Its
-// signature package verifies GPG signatures through gpgme (cgo, needing
-// libgpgme-dev) unless built with the containers_image_openpgp tag, so
-// this file is built only with that tag, and CI's untagged `go test ./...`
-// does not run it. Run it with:
-//
-//	go test -tags containers_image_openpgp ./internal/verify -run Containers
-//
-// With libgpgme-dev installed the constraint could go: the test builds and
-// behaves the same through gpgme.
+// must never reach hull's binary (only _test.go files import it; a
+// depcheck test holds that). Its signature package verifies GPG
+// signatures through gpgme (cgo): .ci/install-deps installs libgpgme-dev,
+// gcc and pkg-config, so the plain `go test ./...` builds and runs it.
 
 package verify_test
 
