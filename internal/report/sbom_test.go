@@ -62,7 +62,9 @@ func scanReport() Report {
 }
 
 func TestSBOMGolden(t *testing.T) {
-	t.Run("scan-cyclonedx", func(t *testing.T) { checkGolden(t, "scan-cyclonedx", encode(t, EncodeCycloneDX, scanReport(), Options{})) })
+	t.Run("scan-cyclonedx", func(t *testing.T) {
+		checkGolden(t, "scan-cyclonedx", encode(t, EncodeCycloneDX, scanReport(), Options{}))
+	})
 	for name, enc := range SBOMFormats {
 		t.Run(name, func(t *testing.T) { checkGolden(t, "sbom-"+name, encode(t, enc, sbomReport(), Options{})) })
 	}
