@@ -10,6 +10,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/secrets"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -233,11 +234,9 @@ func historyCheck(r finding.Rule, judge func(cmd string, index, firstAdd int) bo
 type patterns struct {
 	secretName    *regexp.Regexp // names of variables that hold secrets
 	notSecretName *regexp.Regexp // names that only point at a secret or are public
-	secretValues  []*regexp.Regexp
 	assign        *regexp.Regexp
 	remoteAdd     *regexp.Regexp
 	curlPipe      *regexp.Regexp
-	privateKey    *regexp.Regexp
 	credential    map[string]*regexp.Regexp // by credentialFiles suffix
 }
 
@@ -245,19 +244,10 @@ var re = sync.OnceValue(func() *patterns {
 	p := &patterns{
 		secretName:    regexp.MustCompile(`(?i)(pass(wd|word)?|secret|token|api_?key|access_?key|private_?key|credential|auth|(^|_)key$|^key_)`),
 		notSecretName: regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type)$|^gpg_keys?$|(^|_)public_key`),
-		secretValues: []*regexp.Regexp{
-			regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`),
-			regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`),
-			regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}\b`),
-			regexp.MustCompile(`\bxox[abpr]-[A-Za-z0-9-]{10,}\b`),
-			regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
-			regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`),
-		},
-		assign:     regexp.MustCompile(`(?:^|[\s;&|'"])(?:--)?([A-Za-z_][A-Za-z0-9_-]*)[=:]\s?("[^"]*"|'[^']*'|[^\s;&|]+)`),
-		remoteAdd:  regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`),
-		curlPipe:   regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`),
-		privateKey: regexp.MustCompile(`-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-\d: `),
-		credential: map[string]*regexp.Regexp{},
+		assign:        regexp.MustCompile(`(?:^|[\s;&|'"])(?:--)?([A-Za-z_][A-Za-z0-9_-]*)[=:]\s?("[^"]*"|'[^']*'|[^\s;&|]+)`),
+		remoteAdd:     regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`),
+		curlPipe:      regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`),
+		credential:    map[string]*regexp.Regexp{},
 	}
 	for _, c := range credentialFiles {
 		p.credential[c.suffix] = regexp.MustCompile(c.expr)
@@ -269,12 +259,11 @@ func secretName(k string) bool {
 	return re().secretName.MatchString(k) && !re().notSecretName.MatchString(k)
 }
 
-// secretValue returns the first credential-shaped part of v, or "".
+// secretValue returns the first credential-shaped part of v (by the
+// rules of the secrets package, which hull scan uses too), or "".
 func secretValue(v string) string {
-	for _, r := range re().secretValues {
-		if m := r.FindString(v); m != "" {
-			return m
-		}
+	if hits := secrets.Scan([]byte(v)); len(hits) > 0 {
+		return v[hits[0].Start:hits[0].End]
 	}
 	return ""
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/secrets"
 )
 
 // fileChecks judge the merged filesystem.
@@ -92,7 +93,13 @@ func fileChecks() []Check {
 				if !bytes.Contains(data, []byte("PRIVATE KEY-----")) && !bytes.Contains(data, []byte("PuTTY-User-Key-File-")) {
 					return nil
 				}
-				m := re().privateKey.Find(data)
+				var m []byte
+				for _, h := range secrets.Scan(data) {
+					if h.Rule.ID == "private-key" {
+						m = data[h.Start:h.End]
+						break
+					}
+				}
 				if m == nil {
 					return nil
 				}
