@@ -7,16 +7,17 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
-	"github.com/hull-sec/hull/internal/inventory"
 	"github.com/hull-sec/hull/internal/report"
+	"github.com/hull-sec/hull/internal/scan"
 
 	"github.com/spf13/cobra"
 )
 
 type sbomFlags struct {
-	image  imageFlags
-	format string
-	output string
+	image   imageFlags
+	format  string
+	output  string
+	noCache bool
 }
 
 func newSBOMCmd(bi BuildInfo) *cobra.Command {
@@ -34,7 +35,8 @@ matches it in, and the layer and file it was found in. The OS comes from
 os-release.
 
 Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
-spdx (SPDX 2.3 JSON). Files that look like package metadata but cannot be read
+spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the user
+cache directory), so a layer shared by many images is read once. Files that look like package metadata but cannot be read
 are reported on standard error, not dropped silently.
 
 Exit codes: 0 listed; 2 could not read the image.
@@ -52,6 +54,7 @@ IMAGE is one of:
 	f.image.register(fl)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
+	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.SBOMFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -72,11 +75,12 @@ func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
 	}
 	defer im.Close()
 	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
-	res, err := inventory.Catalog(ctx, im, inventory.Options{OnLayer: onLayer})
+	an, err := scan.Analyze(ctx, im, scan.AnalyzeOptions{OnLayer: onLayer, CacheDir: layerCacheDir(f.noCache)})
 	done()
 	if err != nil {
 		return undecided(fmt.Errorf("sbom %s: %w", ref, err))
 	}
+	res := an.Inventory
 	for _, n := range res.Notes {
 		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not read:", n)
 	}

@@ -1,15 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/hull-sec/hull/internal/clamd"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
-	"github.com/hull-sec/hull/internal/inventory"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/scan"
 	"github.com/hull-sec/hull/internal/vulndb"
@@ -27,14 +29,34 @@ var scanFormats = report.Registry{
 }
 
 type scanFlags struct {
-	image  imageFlags
-	format string
-	output string
-	failOn string
-	ignore []string
-	vex    string
-	dbPath string
-	maxAge time.Duration
+	image       imageFlags
+	format      string
+	output      string
+	failOn      string
+	ignore      []string
+	vex         string
+	dbPath      string
+	maxAge      time.Duration
+	scanners    []string
+	clamd       string
+	maxFileSize int64
+	parallel    int
+	noCache     bool
+}
+
+// defaultClamdSockets are where Debian's and Fedora's clamd listen.
+var defaultClamdSockets = []string{"/run/clamav/clamd.ctl", "/run/clamd.scan/clamd.sock", "/var/run/clamav/clamd.ctl"}
+
+// layerCacheDir is where per-layer results are kept, or "" without a cache.
+func layerCacheDir(off bool) string {
+	if off {
+		return ""
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "hull", "scan")
 }
 
 func newScanCmd(bi BuildInfo) *cobra.Command {
@@ -49,6 +71,21 @@ Alpine packages by their source package, as their records name them); records
 that are aliases of each other (a GHSA, a PYSEC and their CVE) are one finding,
 named by the CVE; the severity is the CVSS v3 base score computed from the
 record's vector, else the database's own rating; the fixed version is shown.
+
+Secrets (--scanners secret): AWS keys, private keys, GitHub, GitLab, Slack,
+Stripe, npm, PyPI and Google tokens, JWTs and high-entropy values assigned to
+secret names, in text files up to 4 MiB outside documentation and test
+directories; values are redacted in every output.
+
+Malware (--scanners malware): every regular file of every layer, up to
+--max-file-size, is streamed once to ClamAV's clamd (INSTREAM, several files in
+flight); hull never runs anything. Without a reachable clamd the check is
+skipped and the report says why; naming --clamd makes it required.
+
+Each layer's results are cached by its digest (in the user cache directory,
+keyed by the scanners, limits and clamd's version), so rescans and images that
+share base layers read only what is new. Vulnerabilities are always matched
+afresh against the database.
 
 Suppress findings with --ignore ID (any of a finding's IDs or aliases) or with
 a VEX document (--vex: OpenVEX or CycloneDX VEX; not_affected and fixed
@@ -76,6 +113,11 @@ IMAGE is one of:
 	fl.StringVar(&f.vex, "vex", "", "suppress what the VEX `FILE` (OpenVEX or CycloneDX) says does not affect a package")
 	fl.StringVar(&f.dbPath, "db", defaultDBPath(), "vulnerability database `FILE` (hull db update)")
 	fl.DurationVar(&f.maxAge, "db-max-age", 7*24*time.Hour, "warn when the database is older than this `DURATION`")
+	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln", "secret", "malware"}, "what to look for: `vuln,secret,malware`")
+	fl.StringVar(&f.clamd, "clamd", "", "clamd `SOCKET` path or tcp://127.0.0.1:PORT (default: the distribution's socket if it exists; without clamd the malware check is skipped, with a reason)")
+	fl.Int64Var(&f.maxFileSize, "max-file-size", scan.DefaultMaxMalwareBytes, "send files up to `N` bytes to clamd; larger ones are listed as not scanned")
+	fl.IntVar(&f.parallel, "parallel", 0, "read at most `N` layers at once (default: the number of CPUs)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(scanFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -91,6 +133,15 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("--fail-on: %w", err))
 		}
 	}
+	want := map[string]bool{}
+	for _, sc := range f.scanners {
+		switch sc {
+		case "vuln", "secret", "malware":
+			want[sc] = true
+		default:
+			return undecided(fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, malware)", sc))
+		}
+	}
 	var vo scan.VulnOptions
 	vo.Ignore = f.ignore
 	if f.vex != "" {
@@ -104,46 +155,82 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("%s: %w", f.vex, err))
 		}
 	}
-	db, err := vulndb.Open(f.dbPath)
-	if err != nil {
-		return undecided(err)
+	ctx := cmd.Context()
+	var db *vulndb.DB
+	if want["vuln"] {
+		if db, err = vulndb.Open(f.dbPath); err != nil {
+			return undecided(err)
+		}
+		defer db.Close()
+		if age := time.Since(db.Meta.Updated); age > f.maxAge {
+			fmt.Fprintf(cmd.ErrOrStderr(), "hull: the vulnerability database is %s old; run hull db update\n", age.Round(time.Hour))
+		}
 	}
-	defer db.Close()
-	if age := time.Since(db.Meta.Updated); age > f.maxAge {
-		fmt.Fprintf(cmd.ErrOrStderr(), "hull: the vulnerability database is %s old; run hull db update\n", age.Round(time.Hour))
+	ao := scan.AnalyzeOptions{Secrets: want["secret"], MaxMalwareBytes: f.maxFileSize, Parallel: f.parallel, CacheDir: layerCacheDir(f.noCache)}
+	checks := map[string]finding.CheckStatus{}
+	if want["malware"] {
+		c, why, err := connectClamd(ctx, f.clamd, f.maxFileSize)
+		if err != nil {
+			return undecided(err)
+		}
+		if c == nil {
+			checks["malware"] = finding.CheckStatus{ID: "malware", State: finding.StateSkip, Reason: why}
+		}
+		ao.Malware = c
 	}
 	opts, err := f.image.options()
 	if err != nil {
 		return undecided(err)
 	}
-	ctx := cmd.Context()
 	im, err := image.Open(ctx, ref, opts)
 	if err != nil {
 		return undecided(err)
 	}
 	defer im.Close()
 	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
-	inv, err := inventory.Catalog(ctx, im, inventory.Options{OnLayer: onLayer})
+	ao.OnLayer = onLayer
+	an, err := scan.Analyze(ctx, im, ao)
 	done()
 	if err != nil {
 		return undecided(fmt.Errorf("scan %s: %w", ref, err))
 	}
+	inv := an.Inventory
 	target := im.Ref.String()
-	findings, notes, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
-	if err != nil {
-		return undecided(fmt.Errorf("scan %s: %w", ref, err))
+	var findings []finding.Finding
+	notes := slices.Clone(inv.Notes)
+	if db != nil {
+		vf, vnotes, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
+		if err != nil {
+			return undecided(fmt.Errorf("scan %s: %w", ref, err))
+		}
+		findings = append(findings, vf...)
+		notes = append(notes, vnotes...)
+		checks["vulnerabilities"] = status("vulnerabilities", vf, fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339)))
 	}
-	for _, n := range append(slices.Clone(inv.Notes), notes...) {
+	if want["secret"] {
+		findings = append(findings, an.Secrets...)
+		checks["secrets"] = status("secrets", an.Secrets, "text files up to 4 MiB")
+	}
+	if ao.Malware != nil {
+		findings = append(findings, an.Malware...)
+		reason := "every regular file through clamd"
+		if len(an.Unscanned) > 0 {
+			reason = fmt.Sprintf("%d files not scanned in full (see standard error)", len(an.Unscanned))
+		}
+		checks["malware"] = status("malware", an.Malware, reason)
+		for _, u := range an.Unscanned {
+			fmt.Fprintln(cmd.ErrOrStderr(), "hull: malware: not scanned in full:", u)
+		}
+	}
+	for _, n := range notes {
 		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not evaluated:", n)
 	}
-	state := finding.StatePass
-	if len(findings) > 0 {
-		state = finding.StateFail
-	}
+	finding.Sort(findings)
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
-		Findings: findings, OS: inv.OS,
-		Checks: []finding.CheckStatus{{ID: "vulnerabilities", State: state,
-			Reason: fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339))}}}
+		Findings: findings, OS: inv.OS}
+	for _, c := range checks {
+		rep.Checks = append(rep.Checks, c)
+	}
 	if f.format == "cyclonedx" {
 		rep.Packages = inv.Packages
 	}
@@ -157,4 +244,35 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		return &ExitError{Code: ExitFail}
 	}
 	return nil
+}
+
+func status(id string, fs []finding.Finding, reason string) finding.CheckStatus {
+	st := finding.CheckStatus{ID: id, State: finding.StatePass, Reason: reason}
+	if len(fs) > 0 {
+		st.State = finding.StateFail
+	}
+	return st
+}
+
+// connectClamd reaches clamd at target, or at a distribution's default
+// socket when target is empty. A named target must answer; without one,
+// no clamd is a reason to skip, returned as why.
+func connectClamd(ctx context.Context, target string, maxBytes int64) (c *clamd.Client, why string, err error) {
+	opts := clamd.Options{MaxBytes: maxBytes}
+	if target != "" {
+		c, err := clamd.Dial(ctx, target, opts)
+		if err != nil {
+			return nil, "", fmt.Errorf("--clamd: %w", err)
+		}
+		return c, "", nil
+	}
+	for _, s := range defaultClamdSockets {
+		if _, err := os.Stat(s); err != nil {
+			continue
+		}
+		if c, err := clamd.Dial(ctx, s, opts); err == nil {
+			return c, "", nil
+		}
+	}
+	return nil, "no clamd found (looked for " + strings.Join(defaultClamdSockets, ", ") + "); name one with --clamd", nil
 }

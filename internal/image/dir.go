@@ -98,9 +98,9 @@ func (im *Image) readDirEntries(ctx context.Context, fn func(e layerEntry, f *Fi
 				h.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": string(buf[:n])}
 			}
 		}
-		e := layerEntry{path: abs, kind: entryOther}
+		e := layerEntry{path: abs, kind: EntryOther}
 		if fi.IsDir() {
-			e.kind = entryDir
+			e.kind = EntryDir
 		}
 		f := &File{Path: abs, Header: h, Ordinal: ord}
 		var lf *lazyFile

@@ -119,7 +119,38 @@ type VisitOptions struct {
 	// OnLayer is called as each layer is done, from any goroutine but
 	// never concurrently.
 	OnLayer func(done, count int)
+	// Cached, if set, may return what an earlier Visit with the same fn
+	// recorded for a layer (Store); the layer is then not read at all.
+	// Both are called concurrently for different layers.
+	Cached func(diffID v1.Hash) ([]Record, bool)
+	// Store, if set, is given what was recorded for a layer once it is
+	// read: every entry merging needs, with fn's value.
+	Store func(diffID v1.Hash, recs []Record)
+	// LayerDone, if set, is called when fn has seen every entry of a layer
+	// that was read (not cached), before Store: fn may finish work it
+	// started in the background. An error ends the Visit.
+	LayerDone func(diffID v1.Hash) error
 }
+
+// Record is what Visit keeps of one entry of a layer.
+type Record struct {
+	// Path is the entry's path; for a whiteout, the path it deletes; for
+	// an opaque marker, the directory it empties.
+	Path  string    `json:"p"`
+	Kind  EntryKind `json:"k,omitempty"`
+	Value any       `json:"v,omitempty"`
+}
+
+// EntryKind classifies a layer entry for merging.
+type EntryKind uint8
+
+// The kinds of entries merging tells apart.
+const (
+	EntryDir EntryKind = iota
+	EntryOther
+	EntryWhiteout
+	EntryOpaque
+)
 
 // Visit is Walk for work that can run before the merge is known: it
 // reads the layers concurrently and calls fn for every entry of every
@@ -133,11 +164,7 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	if o.Parallel <= 0 {
 		o.Parallel = runtime.GOMAXPROCS(0)
 	}
-	type recorded struct {
-		e     layerEntry
-		value any
-	}
-	layers := make([][]recorded, n)
+	layers := make([][]Record, n)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Parallel)
 	var mu sync.Mutex
@@ -150,18 +177,31 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(im.sizeHints[b], im.sizeHints[a]) })
 	for _, i := range order {
 		g.Go(func() error {
-			err := im.readLayer(gctx, i, func(e layerEntry, f *File) error {
-				r := recorded{e: e}
-				if f != nil {
-					v, err := fn(f)
-					if err != nil {
-						return err
+			var err error
+			cached := false
+			if o.Cached != nil {
+				layers[i], cached = o.Cached(im.DiffIDs[i])
+			}
+			if !cached {
+				err = im.readLayer(gctx, i, func(e layerEntry, f *File) error {
+					r := Record{Path: e.path, Kind: e.kind}
+					if f != nil {
+						v, err := fn(f)
+						if err != nil {
+							return err
+						}
+						r.Value = v
 					}
-					r.value = v
+					layers[i] = append(layers[i], r)
+					return nil
+				})
+				if err == nil && o.LayerDone != nil {
+					err = o.LayerDone(im.DiffIDs[i])
 				}
-				layers[i] = append(layers[i], r)
-				return nil
-			})
+				if err == nil && o.Store != nil {
+					o.Store(im.DiffIDs[i], layers[i])
+				}
+			}
 			if err == nil && o.OnLayer != nil {
 				mu.Lock()
 				done++
@@ -177,8 +217,8 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	m := newMerger()
 	for i := n - 1; i >= 0; i-- {
 		for _, r := range layers[i] {
-			if m.admit(r.e) && r.value != nil {
-				if err := keep(Visible{Path: r.e.path, LayerIndex: i, Value: r.value}); err != nil {
+			if m.admit(layerEntry{path: r.Path, kind: r.Kind}) && r.Value != nil {
+				if err := keep(Visible{Path: r.Path, LayerIndex: i, Value: r.Value}); err != nil {
 					return err
 				}
 			}
@@ -189,22 +229,12 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	return nil
 }
 
-// entryKind classifies a layer entry for merging.
-type entryKind uint8
-
-const (
-	entryDir entryKind = iota
-	entryOther
-	entryWhiteout
-	entryOpaque
-)
-
 // layerEntry is what merging needs to know of one tar entry. For a
 // whiteout, path is the path it deletes; for an opaque marker, the
 // directory it empties.
 type layerEntry struct {
 	path string
-	kind entryKind
+	kind EntryKind
 }
 
 // merger applies layers' entries top layer first.
@@ -224,10 +254,10 @@ func newMerger() *merger {
 // recorded for the layer and applied by endLayer.
 func (m *merger) admit(e layerEntry) bool {
 	switch e.kind {
-	case entryOpaque:
+	case EntryOpaque:
 		m.cur.cut[e.path] = struct{}{}
 		return false
-	case entryWhiteout:
+	case EntryWhiteout:
 		m.cur.hidden[e.path] = struct{}{}
 		m.cur.cut[e.path] = struct{}{}
 		return false
@@ -236,7 +266,7 @@ func (m *merger) admit(e layerEntry) bool {
 		return false
 	}
 	m.cur.hidden[e.path] = struct{}{}
-	if e.kind != entryDir {
+	if e.kind != EntryDir {
 		m.cur.cut[e.path] = struct{}{}
 	}
 	return true
@@ -305,13 +335,13 @@ func (im *Image) readLayerEntries(ctx context.Context, i int, fn func(e layerEnt
 		var f *File
 		switch {
 		case base == opaqueMarker:
-			e = layerEntry{path: dir, kind: entryOpaque}
+			e = layerEntry{path: dir, kind: EntryOpaque}
 		case strings.HasPrefix(base, whiteoutPrefix):
-			e = layerEntry{path: path.Join(dir, base[len(whiteoutPrefix):]), kind: entryWhiteout}
+			e = layerEntry{path: path.Join(dir, base[len(whiteoutPrefix):]), kind: EntryWhiteout}
 		default:
-			e = layerEntry{path: p, kind: entryOther}
+			e = layerEntry{path: p, kind: EntryOther}
 			if h.Typeflag == tar.TypeDir {
-				e.kind = entryDir
+				e.kind = EntryDir
 			}
 			f = &File{Path: p, Header: h, LayerIndex: i, Layer: im.DiffIDs[i], Ordinal: ord}
 			if h.Typeflag == tar.TypeReg {

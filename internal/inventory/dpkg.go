@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"path"
@@ -47,9 +48,9 @@ func parseDpkg(_ string, r io.Reader) ([]finding.Package, error) {
 			p.Source = sname
 			p.SourceVersion = strings.Trim(strings.TrimSpace(sver), "()")
 		}
-		if p.SourceVersion == "" && p.Source != "" {
-			p.SourceVersion = version
-		}
+		// Without a Source field the source package is the binary one.
+		p.Source = cmp.Or(p.Source, name)
+		p.SourceVersion = cmp.Or(p.SourceVersion, version)
 		out = append(out, p)
 		return nil
 	})

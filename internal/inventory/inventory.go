@@ -5,21 +5,21 @@
 // the OSV ecosystem it is matched in, and the layer and file that say it
 // is installed.
 //
-// Data flow: Catalog reads the image once with image.Visit. Each file is
-// offered to every cataloger by path and header (cheap string tests); a
-// cataloger that wants it reads its content, bounded, and returns
-// packages. Visit keeps the results of the files the merged filesystem
-// shows. os-release is read the same way; at the end it completes what
-// depends on the distribution (the deb and apk PURL namespace and distro
-// qualifier, "Debian:12" or "Alpine:v3.20"), and packages found in
-// several files are merged into one with every location.
+// Data flow: the caller (the scan engine, which reads each layer once for
+// every analyzer) asks Wants about each file by path and header (cheap
+// string tests) and hands the content of the wanted ones to Inspect, which
+// runs the cataloger that recognises the file and returns its packages as
+// plain data (cacheable per layer). Assemble takes the results of the
+// files the merged filesystem shows: os-release completes what depends on
+// the distribution (the deb and apk PURL namespace and distro qualifier,
+// "Debian:12" or "Alpine:v3.20"), and packages found in several files are
+// merged into one with every location.
 package inventory
 
 import (
 	"archive/tar"
 	"bytes"
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,21 +27,13 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
-	"github.com/hull-sec/hull/internal/image"
 )
 
-// Options tune Catalog.
-type Options struct {
-	// MaxFileBytes bounds what is read of one package database or
-	// manifest; a larger file is noted, not read. Default 64 MiB.
-	MaxFileBytes int64
-	// Parallel bounds the layers read at once (image.VisitOptions).
-	Parallel int
-	// OnLayer reports progress (image.VisitOptions).
-	OnLayer func(done, count int)
-}
+// MaxFileBytes is the default bound on what is read of one package
+// database or manifest; a larger file is noted, not read.
+const MaxFileBytes = 64 << 20
 
-// Result is what Catalog found.
+// Result is what the inventory of an image found.
 type Result struct {
 	OS       *finding.OS       `json:"os,omitempty"`
 	Packages []finding.Package `json:"packages"`
@@ -56,8 +48,8 @@ type cataloger struct {
 	// match reports, from the path and header of a regular file, whether
 	// the cataloger reads it.
 	match func(path string, h *tar.Header) bool
-	// parse reads the content. Content readers get at most
-	// Options.MaxFileBytes; streaming ones (Go binaries) the whole file.
+	// parse reads the content: at most MaxFileBytes of it, or for a
+	// streaming cataloger (Go binaries) the file as it streams by.
 	parse func(path string, r io.Reader) ([]finding.Package, error)
 	// stream marks a cataloger that reads the file itself, unbounded.
 	stream bool
@@ -71,83 +63,115 @@ var catalogers = []cataloger{
 	{name: "python", match: matchPython, parse: parsePython},
 }
 
-// fileResult is what one file yielded.
-type fileResult struct {
-	pkgs []finding.Package
-	os   *finding.OS
-	osAt string
-	note string
+// FileResult is what one file yielded. It is plain data, so a layer's
+// results can be cached.
+type FileResult struct {
+	Packages []finding.Package `json:"pkgs,omitempty"`
+	OS       *finding.OS       `json:"os,omitempty"`
+	// OSRelease is the os-release file OS came from.
+	OSRelease string `json:"osr,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
-// errTooLarge marks a file over Options.MaxFileBytes.
+// Want says how a file must be read for the inventory.
+type Want int
+
+// What Wants answers.
+const (
+	Skip   Want = iota
+	Buffer      // the content, at most MaxFileBytes
+	Stream      // the content as it streams by, unbounded (a Go binary)
+)
+
+func isOSRelease(p string) bool { return p == "/etc/os-release" || p == "/usr/lib/os-release" }
+
+// Wants says whether and how the inventory reads the file at path.
+func Wants(path string, h *tar.Header) Want {
+	if h.Typeflag != tar.TypeReg {
+		return Skip
+	}
+	if isOSRelease(path) {
+		return Buffer
+	}
+	for _, c := range catalogers {
+		if c.match(path, h) {
+			if c.stream {
+				return Stream
+			}
+			return Buffer
+		}
+	}
+	return Skip
+}
+
+// Inspect reads one file that Wants asked for: data is its whole content
+// when it wanted Buffer (nil if the file was larger than MaxFileBytes),
+// r its content when it wanted Stream. It returns nil when the file holds
+// no package.
+func Inspect(path string, h *tar.Header, data []byte, r io.Reader) *FileResult {
+	if isOSRelease(path) {
+		if data == nil {
+			return &FileResult{Note: fmt.Sprintf("%s: %v: more than %d bytes", path, errTooLarge, MaxFileBytes)}
+		}
+		osr := parseOSRelease(data)
+		return &FileResult{OS: &osr, OSRelease: path}
+	}
+	for _, c := range catalogers {
+		if !c.match(path, h) {
+			continue
+		}
+		if !c.stream {
+			if data == nil {
+				return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
+			}
+			r = bytes.NewReader(data)
+		}
+		pkgs, err := safeParse(c, path, r)
+		if err != nil {
+			return &FileResult{Note: fmt.Sprintf("%s (%s): %v", path, c.name, err)}
+		}
+		if len(pkgs) == 0 {
+			return nil
+		}
+		return &FileResult{Packages: pkgs}
+	}
+	return nil
+}
+
+// errTooLarge marks a file over MaxFileBytes.
 var errTooLarge = errors.New("file too large")
 
-// Catalog lists the packages installed in im.
-func Catalog(ctx context.Context, im *image.Image, o Options) (*Result, error) {
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = 64 << 20
-	}
+// Found is a FileResult where the merged filesystem shows it.
+type Found struct {
+	*FileResult
+	Location finding.Location
+}
+
+// Assemble makes the inventory of an image from what its visible files
+// yielded: the OS from /etc/os-release (else /usr/lib/os-release), every
+// package with its location, merged by package URL and sorted.
+func Assemble(found []Found) *Result {
 	res := &Result{}
 	var osRel, usrOSRel *finding.OS
-	inspect := func(f *image.File) (any, error) {
-		if f.Header.Typeflag != tar.TypeReg {
-			return nil, nil
-		}
-		loc := finding.Location{Path: f.Path, LayerIndex: f.LayerIndex, Layer: f.Layer.String()}
-		if f.Path == "/etc/os-release" || f.Path == "/usr/lib/os-release" {
-			data, err := readBounded(f.Content(), o.MaxFileBytes)
-			if err != nil {
-				return &fileResult{note: f.Path + ": " + err.Error()}, nil
-			}
-			osr := parseOSRelease(data)
-			return &fileResult{os: &osr, osAt: f.Path}, nil
-		}
-		for _, c := range catalogers {
-			if !c.match(f.Path, f.Header) {
-				continue
-			}
-			var r io.Reader = f.Content()
-			if !c.stream {
-				data, err := readBounded(r, o.MaxFileBytes)
-				if err != nil {
-					return &fileResult{note: fmt.Sprintf("%s (%s): %v", f.Path, c.name, err)}, nil
-				}
-				r = bytes.NewReader(data)
-			}
-			pkgs, err := safeParse(c, f.Path, r)
-			if err != nil {
-				return &fileResult{note: fmt.Sprintf("%s (%s): %v", f.Path, c.name, err)}, nil
-			}
-			if len(pkgs) == 0 {
-				return nil, nil
-			}
-			for i := range pkgs {
-				pkgs[i].Locations = []finding.Location{loc}
-			}
-			return &fileResult{pkgs: pkgs}, nil
-		}
-		return nil, nil
-	}
-	keep := func(v image.Visible) error {
-		fr := v.Value.(*fileResult)
+	var pkgs []finding.Package
+	for _, f := range found {
 		switch {
-		case fr.note != "":
-			res.Notes = append(res.Notes, fr.note)
-		case fr.os != nil && fr.osAt == "/etc/os-release":
-			osRel = fr.os
-		case fr.os != nil:
-			usrOSRel = fr.os
+		case f.Note != "":
+			res.Notes = append(res.Notes, f.Note)
+		case f.OS != nil && f.OSRelease == "/etc/os-release":
+			osRel = f.OS
+		case f.OS != nil:
+			usrOSRel = f.OS
 		}
-		res.Packages = append(res.Packages, fr.pkgs...)
-		return nil
-	}
-	if err := im.Visit(ctx, image.VisitOptions{Parallel: o.Parallel, OnLayer: o.OnLayer}, inspect, keep); err != nil {
-		return nil, err
+		for _, p := range f.Packages {
+			p.Locations = []finding.Location{f.Location}
+			pkgs = append(pkgs, p)
+		}
 	}
 	res.OS = cmp.Or(osRel, usrOSRel)
-	res.Packages = merge(res.Packages, res.OS)
+	res.Packages = merge(pkgs, res.OS)
 	slices.Sort(res.Notes)
-	return res, nil
+	return res
 }
 
 // safeParse runs a parser on hostile content: a panic is a bug, but it
@@ -159,17 +183,6 @@ func safeParse(c cataloger, path string, r io.Reader) (pkgs []finding.Package, e
 		}
 	}()
 	return c.parse(path, r)
-}
-
-func readBounded(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, max)
-	}
-	return data, nil
 }
 
 // merge completes the distribution-dependent fields, then folds packages

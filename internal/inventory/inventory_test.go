@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"debug/buildinfo"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,11 +64,40 @@ func catalog(t *testing.T, layers ...v1.Layer) *Result {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { im.Close() })
-	res, err := Catalog(context.Background(), im, Options{})
-	if err != nil {
+	return visit(t, im)
+}
+
+// visit reads an image with the inventory alone, as the scan engine does
+// with every analyzer.
+func visit(t *testing.T, im *image.Image) *Result {
+	t.Helper()
+	var found []Found
+	inspect := func(f *image.File) (any, error) {
+		switch Wants(f.Path, f.Header) {
+		case Buffer:
+			data, err := io.ReadAll(io.LimitReader(f.Content(), MaxFileBytes+1))
+			if err != nil {
+				return nil, err
+			}
+			if len(data) > MaxFileBytes {
+				data = nil
+			}
+			return Inspect(f.Path, f.Header, data, nil), nil
+		case Stream:
+			return Inspect(f.Path, f.Header, nil, f.Content()), nil
+		}
+		return nil, nil
+	}
+	keep := func(v image.Visible) error {
+		if fr := v.Value.(*FileResult); fr != nil {
+			found = append(found, Found{FileResult: fr, Location: finding.Location{Path: v.Path, LayerIndex: v.LayerIndex, Layer: im.DiffIDs[v.LayerIndex].String()}})
+		}
+		return nil
+	}
+	if err := im.Visit(context.Background(), image.VisitOptions{}, inspect, keep); err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return Assemble(found)
 }
 
 func purls(res *Result) []string {

@@ -61,7 +61,6 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 			affected, fixed, err := e.Affects(version)
 			if err != nil {
 				notes = append(notes, fmt.Sprintf("%s %s (%s) against %s: %v", p.Name, p.Version, p.Ecosystem, e.ID, err))
-				continue
 			}
 			if !affected {
 				continue

@@ -65,7 +65,9 @@ func (e Entry) AppliesTo(eco string) bool {
 // (at or after an introduced event and before the next fixed, at or
 // before a last_affected, and below any limit). fixed is the lowest fix
 // above version, when one is known. An error says a version could not
-// be parsed under the ecosystem's rules.
+// be parsed under the ecosystem's rules: the installed version (then
+// nothing is decided), or a range event (then that range is skipped and
+// the others decide).
 func (e Entry) Affects(version string) (affected bool, fixed string, err error) {
 	if slices.Contains(e.Versions, version) {
 		affected = true
@@ -81,10 +83,15 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 	if err != nil {
 		return affected, "", err
 	}
+	var rangeErr error
 	for _, r := range e.Ranges {
 		in, fix, err := inRange(scheme, v, r)
 		if err != nil {
-			return affected, "", fmt.Errorf("%s: %v", e.ID, err)
+			// A range with an event the ecosystem's rules reject is
+			// skipped; the others still decide (GHSA records carry an
+			// npm "introduced": "1.0" next to valid ranges).
+			rangeErr = fmt.Errorf("%s: a range skipped: %v", e.ID, err)
+			continue
 		}
 		if in {
 			affected = true
@@ -93,7 +100,7 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 			}
 		}
 	}
-	return affected, fixed, nil
+	return affected, fixed, rangeErr
 }
 
 // cmpVersions orders two fixed versions; ones the scheme rejects compare
@@ -139,6 +146,13 @@ func inRange(s vercmp.Scheme, v vercmp.Version, r Range) (bool, string, error) {
 			continue // no limit
 		}
 		pv, err := s.Parse(b.raw)
+		if err != nil {
+			// Records write "1.0" for 1.0.0 in npm and Go ranges; osv.dev
+			// pads such versions, and so does hull.
+			if padded, ok := padSemver(b.raw); ok {
+				pv, err = s.Parse(padded)
+			}
+		}
 		if err != nil {
 			return false, "", fmt.Errorf("range event %q: %v", b.raw, err)
 		}
@@ -188,4 +202,21 @@ func inRange(s vercmp.Scheme, v vercmp.Version, r Range) (bool, string, error) {
 		fixed = ""
 	}
 	return affected, fixed, nil
+}
+
+// padSemver completes "1" or "1.2" to "1.0.0" or "1.2.0".
+func padSemver(v string) (string, bool) {
+	parts := strings.Split(v, ".")
+	if len(parts) > 2 {
+		return "", false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return "", false
+		}
+	}
+	for len(parts) < 3 {
+		parts = append(parts, "0")
+	}
+	return strings.Join(parts, "."), true
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -337,9 +338,26 @@ func (w *writer) batch(recs []*Record) error {
 				}
 			}
 			for _, e := range entries {
-				if !slices.ContainsFunc(all, func(o Entry) bool { return o.ID == e.ID && o.Ecosystem == e.Ecosystem && o.Name == e.Name }) {
+				i := slices.IndexFunc(all, func(o Entry) bool { return o.ID == e.ID && o.Ecosystem == e.Ecosystem && o.Name == e.Name })
+				if i < 0 {
 					all = append(all, e)
+					continue
 				}
+				// One record may list a package twice (GHSA-r683-j2x4-v87g
+				// has two affected entries for node-fetch), and one record
+				// comes in every export of an ecosystem it affects: keep
+				// every distinct range and version once.
+				for _, r := range e.Ranges {
+					if !slices.ContainsFunc(all[i].Ranges, func(o Range) bool { return reflect.DeepEqual(o, r) }) {
+						all[i].Ranges = append(all[i].Ranges, r)
+					}
+				}
+				for _, v := range e.Versions {
+					if !slices.Contains(all[i].Versions, v) {
+						all[i].Versions = append(all[i].Versions, v)
+					}
+				}
+				all[i].GitOnly = all[i].GitOnly && e.GitOnly
 			}
 			data, err := json.Marshal(all)
 			if err != nil {

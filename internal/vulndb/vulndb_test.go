@@ -71,6 +71,19 @@ func TestAffects(t *testing.T) {
 	if _, _, err := entry("Debian:12", nil, Event{Introduced: "0"}, Event{Fixed: "1.0-1"}).Affects("not a version!"); err == nil {
 		t.Error("an invalid installed version gave no error")
 	}
+	// SEMVER events like "1.0" (GHSA-r683-j2x4-v87g) are padded as
+	// osv.dev does; a range with an event the rules still reject is
+	// skipped, with a reason, and the others decide.
+	pad := Entry{ID: "GHSA-r683-j2x4-v87g", Ecosystem: "npm", Ranges: []Range{{Type: "SEMVER", Events: []Event{{Introduced: "1.0"}, {Fixed: "2.6.1"}}}}}
+	if a, fixed, err := pad.Affects("2.6.0"); !a || fixed != "2.6.1" || err != nil {
+		t.Errorf("padded SEMVER event: %v %q %v", a, fixed, err)
+	}
+	two := Entry{ID: "X", Ecosystem: "npm", Ranges: []Range{
+		{Type: "SEMVER", Events: []Event{{Introduced: "1.x.y"}, {Fixed: "2.6.1"}}},
+		{Type: "SEMVER", Events: []Event{{Introduced: "2.0.0"}, {Fixed: "2.6.1"}}}}}
+	if a, fixed, err := two.Affects("2.6.0"); !a || fixed != "2.6.1" || err == nil {
+		t.Errorf("a bad range beside a good one: %v %q %v", a, fixed, err)
+	}
 }
 
 func writeZip(t *testing.T, path string, records map[string]string) {

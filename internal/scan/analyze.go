@@ -1,0 +1,427 @@
+package scan
+
+import (
+	"archive/tar"
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/hull-sec/hull/internal/clamd"
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/inventory"
+	"github.com/hull-sec/hull/internal/secrets"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// AnalyzeOptions say which analyzers run over the image's files.
+type AnalyzeOptions struct {
+	// Secrets looks for credentials in text files up to MaxSecretBytes.
+	Secrets        bool
+	MaxSecretBytes int64
+	// Malware streams every regular file up to MaxMalwareBytes to clamd;
+	// larger files are reported as not scanned.
+	Malware         *clamd.Client
+	MaxMalwareBytes int64
+	// MalwareParallel bounds the files in flight to clamd; default
+	// clamd.DefaultMaxConcurrent (the client's own bound).
+	MalwareParallel int
+	// CacheDir, if set, keeps each layer's results by its diff ID, so a
+	// layer is analysed once across scans and images.
+	CacheDir string
+	// Parallel bounds the layers read at once.
+	Parallel int
+	OnLayer  func(done, count int)
+}
+
+// Analysis is what one pass over an image found.
+type Analysis struct {
+	Inventory *inventory.Result
+	// Secrets and Malware are findings ready to report.
+	Secrets []finding.Finding
+	Malware []finding.Finding
+	// Unscanned lists files the malware scanner did not see in full.
+	Unscanned []string
+	// CachedLayers counts the layers whose results came from the cache.
+	CachedLayers int
+}
+
+// fileResult is what the analyzers made of one file; plain data, so that
+// a layer's results can be cached.
+type fileResult struct {
+	Inv     *inventory.FileResult `json:"inv,omitempty"`
+	Secrets []secretHit           `json:"sec,omitempty"`
+	Malware string                `json:"mal,omitempty"` // signature name
+	// Unscanned says why the malware scanner did not see the whole file.
+	Unscanned string `json:"uns,omitempty"`
+}
+
+type secretHit struct {
+	Rule     string `json:"r"`
+	Line     int    `json:"l"`
+	Redacted string `json:"v"`
+}
+
+func (r *fileResult) empty() bool {
+	return r.Inv == nil && len(r.Secrets) == 0 && r.Malware == "" && r.Unscanned == ""
+}
+
+// Bounds and defaults.
+const (
+	DefaultMaxSecretBytes  = 4 << 20
+	DefaultMaxMalwareBytes = 64 << 20
+	// Files up to this size are read into memory once for every analyzer
+	// that wants them; larger ones are streamed.
+	bufferBytes = 8 << 20
+	// cacheVersion changes whenever what an analyzer records changes.
+	cacheVersion = "1"
+)
+
+// Analyze reads every layer of im once and runs the inventory and the
+// analyzers asked for on each file, in parallel across layers; the merged
+// filesystem decides which results count.
+func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis, error) {
+	if o.MaxSecretBytes <= 0 {
+		o.MaxSecretBytes = DefaultMaxSecretBytes
+	}
+	if o.MaxMalwareBytes <= 0 {
+		o.MaxMalwareBytes = DefaultMaxMalwareBytes
+	}
+	a := &analyzer{o: o, pool: sync.Pool{New: func() any { return new(bytes.Buffer) }}, pending: map[v1.Hash]*layerScans{}}
+	if o.Malware != nil {
+		a.sem = make(chan struct{}, cmp.Or(o.MalwareParallel, clamd.DefaultMaxConcurrent))
+	}
+	vo := image.VisitOptions{Parallel: o.Parallel, OnLayer: o.OnLayer, LayerDone: a.layerDone}
+	res := &Analysis{}
+	if o.CacheDir != "" && im.Ref.Kind != image.KindDir {
+		key, err := a.cacheKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var mu sync.Mutex
+		vo.Cached = func(d v1.Hash) ([]image.Record, bool) {
+			recs, ok := loadLayer(o.CacheDir, key, d)
+			if ok {
+				mu.Lock()
+				res.CachedLayers++
+				mu.Unlock()
+			}
+			return recs, ok
+		}
+		vo.Store = func(d v1.Hash, recs []image.Record) { storeLayer(o.CacheDir, key, d, recs) }
+	}
+	var found []inventory.Found
+	keep := func(v image.Visible) error {
+		fr := v.Value.(*fileResult)
+		loc := finding.Location{Path: v.Path, LayerIndex: v.LayerIndex, Layer: im.DiffIDs[v.LayerIndex].String()}
+		target := im.Ref.String()
+		if fr.Inv != nil {
+			found = append(found, inventory.Found{FileResult: fr.Inv, Location: loc})
+		}
+		for _, h := range fr.Secrets {
+			res.Secrets = append(res.Secrets, secretFinding(target, loc, h))
+		}
+		if fr.Malware != "" {
+			res.Malware = append(res.Malware, finding.Finding{ID: "malware", Title: "Malware: " + fr.Malware, Severity: finding.SeverityCritical,
+				Target: target, Location: loc, Evidence: "clamd: " + fr.Malware + " FOUND",
+				Remediation: "Find how the file got into the image (base image, dependency, build step), remove it and rebuild from trusted sources."})
+		}
+		if fr.Unscanned != "" {
+			res.Unscanned = append(res.Unscanned, v.Path+": "+fr.Unscanned)
+		}
+		return nil
+	}
+	err := im.Visit(ctx, vo, func(f *image.File) (any, error) { return a.file(ctx, f) }, keep)
+	a.waitAll()
+	if err != nil {
+		return nil, err
+	}
+	res.Inventory = inventory.Assemble(found)
+	finding.Sort(res.Secrets)
+	finding.Sort(res.Malware)
+	return res, nil
+}
+
+type analyzer struct {
+	o    AnalyzeOptions
+	pool sync.Pool
+	// sem bounds the files held in memory for clamd, one per scan in
+	// flight; pending tracks them per layer.
+	sem     chan struct{}
+	mu      sync.Mutex
+	pending map[v1.Hash]*layerScans
+}
+
+// layerScans are the malware scans in flight for one layer.
+type layerScans struct {
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func (a *analyzer) scans(d v1.Hash) *layerScans {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ls := a.pending[d]
+	if ls == nil {
+		ls = &layerScans{}
+		a.pending[d] = ls
+	}
+	return ls
+}
+
+// layerDone waits for a layer's malware scans, so that its results are
+// complete before they are cached or merged.
+func (a *analyzer) layerDone(d v1.Hash) error {
+	ls := a.scans(d)
+	ls.wg.Wait()
+	return ls.err
+}
+
+func (a *analyzer) waitAll() {
+	a.mu.Lock()
+	all := make([]*layerScans, 0, len(a.pending))
+	for _, ls := range a.pending {
+		all = append(all, ls)
+	}
+	a.mu.Unlock()
+	for _, ls := range all {
+		ls.wg.Wait()
+	}
+}
+
+// scanAsync sends a buffered file to clamd in the background, so that a
+// layer's files overlap their round trips; buf is the scan's to release.
+// res must be returned to Visit whatever the scan finds.
+func (a *analyzer) scanAsync(ctx context.Context, f *image.File, buf *bytes.Buffer, res *fileResult) {
+	ls := a.scans(f.Layer)
+	a.sem <- struct{}{}
+	ls.wg.Add(1)
+	go func() {
+		defer func() { <-a.sem; buf.Reset(); a.pool.Put(buf); ls.wg.Done() }()
+		if err := a.malware(ctx, f.Path, bytes.NewReader(buf.Bytes()), res); err != nil {
+			ls.mu.Lock()
+			ls.err = cmp.Or(ls.err, err)
+			ls.mu.Unlock()
+		}
+	}()
+}
+
+// file runs every analyzer that wants f on it, reading its content once.
+// It returns nil (no value, nothing recorded) when nothing came of it.
+func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
+	if f.Header.Typeflag != tar.TypeReg {
+		return nil, nil
+	}
+	size := f.Header.Size
+	inv := inventory.Wants(f.Path, f.Header)
+	sec := a.o.Secrets && secrets.Wanted(f.Path, size, a.o.MaxSecretBytes)
+	mal := a.o.Malware != nil && size > 0
+	if inv == inventory.Skip && !sec && !mal {
+		return nil, nil
+	}
+	res := &fileResult{}
+	if mal && size > a.o.MaxMalwareBytes {
+		mal = false
+		res.Unscanned = fmt.Sprintf("%d bytes, more than --max-file-size %d", size, a.o.MaxMalwareBytes)
+	}
+	if size <= bufferBytes {
+		buf := a.pool.Get().(*bytes.Buffer)
+		if _, err := io.Copy(buf, f.Content()); err != nil {
+			buf.Reset()
+			a.pool.Put(buf)
+			return nil, err
+		}
+		data := buf.Bytes()
+		switch inv {
+		case inventory.Buffer:
+			res.Inv = inventory.Inspect(f.Path, f.Header, boundedData(data), nil)
+		case inventory.Stream:
+			res.Inv = inventory.Inspect(f.Path, f.Header, nil, bytes.NewReader(data))
+		}
+		if sec && secrets.IsText(data) {
+			for _, h := range secrets.Scan(data) {
+				res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
+			}
+		}
+		if mal {
+			// The result is filled in when clamd answers, before the
+			// layer is done; it must be kept even if nothing else is.
+			a.scanAsync(ctx, f, buf, res)
+			return res, nil
+		}
+		buf.Reset()
+		a.pool.Put(buf)
+	} else if err := a.large(ctx, f, inv, mal, res); err != nil {
+		return nil, err
+	}
+	if res.empty() {
+		return nil, nil
+	}
+	return res, nil
+}
+
+func boundedData(data []byte) []byte {
+	if len(data) > inventory.MaxFileBytes {
+		return nil
+	}
+	return data
+}
+
+// large streams a file too big to buffer to the analyzers that want it:
+// a Go binary to the inventory and clamd at once, through a pipe. Secrets
+// are not looked for in files this large.
+func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want, mal bool, res *fileResult) error {
+	content := f.Content()
+	if !mal {
+		if inv == inventory.Stream {
+			res.Inv = inventory.Inspect(f.Path, f.Header, nil, content)
+		} else if inv == inventory.Buffer {
+			res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil) // over MaxFileBytes: noted
+		}
+		return nil
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := a.malware(ctx, f.Path, pr, res)
+		pr.CloseWithError(err) // unblock the writer if clamd stopped reading
+		done <- err
+	}()
+	tee := io.TeeReader(content, pw)
+	switch inv {
+	case inventory.Stream:
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, tee)
+	case inventory.Buffer:
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil)
+	}
+	_, err := io.Copy(io.Discard, tee)
+	pw.CloseWithError(err)
+	if merr := <-done; merr != nil {
+		return merr
+	}
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		return err
+	}
+	return nil
+}
+
+func (a *analyzer) malware(ctx context.Context, path string, r io.Reader, res *fileResult) error {
+	out, err := a.o.Malware.Scan(ctx, r, path)
+	if err != nil {
+		return fmt.Errorf("clamd: %s: %w", path, err)
+	}
+	switch out.Status {
+	case clamd.StatusFound:
+		res.Malware = out.Signature
+	case clamd.StatusTooLarge:
+		res.Unscanned = out.Reason
+	}
+	return nil
+}
+
+func secretFinding(target string, loc finding.Location, h secretHit) finding.Finding {
+	r := secrets.RuleByID(h.Rule)
+	sev := finding.SeverityHigh
+	title := h.Rule
+	if r != nil {
+		title = r.Title
+		if s, err := finding.ParseSeverity(r.Severity); err == nil {
+			sev = s
+		}
+	}
+	return finding.Finding{ID: "secret-" + h.Rule, Title: title, Severity: sev, Target: target, Location: loc,
+		Evidence:    "line " + strconv.Itoa(h.Line) + ": " + h.Redacted,
+		Remediation: "Remove the credential from every layer (rebuild; deleting it in a later layer leaves it in the earlier one), use build secrets or runtime secrets, and rotate it."}
+}
+
+// cacheKey names what the analyzers record: the cache version, the
+// options that change results, and clamd's engine and database version.
+func (a *analyzer) cacheKey(ctx context.Context) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "v%s secrets=%t/%d rules=%d malware=%t/%d", cacheVersion, a.o.Secrets, a.o.MaxSecretBytes, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
+	if a.o.Malware != nil {
+		v, err := a.o.Malware.Version(ctx)
+		if err != nil {
+			return "", fmt.Errorf("clamd: %w", err)
+		}
+		fmt.Fprintf(h, " clamd=%s", v.Raw)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// cachedRecord is a layer record as the cache stores it.
+type cachedRecord struct {
+	Path  string          `json:"p"`
+	Kind  image.EntryKind `json:"k,omitempty"`
+	Value *fileResult     `json:"v,omitempty"`
+}
+
+func layerCachePath(dir, key string, d v1.Hash) string {
+	return filepath.Join(dir, "layers", key, d.Algorithm+"-"+d.Hex+".json.gz")
+}
+
+// loadLayer reads a layer's records; anything unreadable is a miss.
+func loadLayer(dir, key string, d v1.Hash) ([]image.Record, bool) {
+	f, err := os.Open(layerCachePath(dir, key, d))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, false
+	}
+	var recs []cachedRecord
+	if err := json.NewDecoder(zr).Decode(&recs); err != nil {
+		return nil, false
+	}
+	out := make([]image.Record, len(recs))
+	for i, r := range recs {
+		out[i] = image.Record{Path: r.Path, Kind: r.Kind}
+		if r.Value != nil {
+			out[i].Value = r.Value
+		}
+	}
+	return out, true
+}
+
+// storeLayer writes a layer's records (0600, through a temp file and a
+// rename, so a reader never sees half a file). Failing to cache is not
+// an error of the scan.
+func storeLayer(dir, key string, d v1.Hash, recs []image.Record) {
+	p := layerCachePath(dir, key, d)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return
+	}
+	out := make([]cachedRecord, len(recs))
+	for i, r := range recs {
+		out[i] = cachedRecord{Path: r.Path, Kind: r.Kind}
+		if fr, ok := r.Value.(*fileResult); ok && !fr.empty() {
+			out[i].Value = fr
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".layer-*")
+	if err != nil {
+		return
+	}
+	zw := gzip.NewWriter(tmp)
+	werr := json.NewEncoder(zw).Encode(out)
+	zerr := zw.Close()
+	cerr := tmp.Close()
+	if werr != nil || zerr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
+		os.Remove(tmp.Name())
+	}
+}
