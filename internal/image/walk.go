@@ -110,6 +110,10 @@ type Visible struct {
 	Path       string
 	LayerIndex int
 	Value      any
+	// Hidden is set, with VisitOptions.Hidden, for an entry an upper
+	// layer deletes or replaces: not in the merged filesystem, but still
+	// in the image for anyone who pulls it.
+	Hidden bool
 }
 
 // VisitOptions tune Visit.
@@ -126,6 +130,8 @@ type VisitOptions struct {
 	// Store, if set, is given what was recorded for a layer once it is
 	// read: every entry merging needs, with fn's value.
 	Store func(diffID v1.Hash, recs []Record)
+	// Hidden asks for keep to be called for hidden entries too.
+	Hidden bool
 	// LayerDone, if set, is called when fn has seen every entry of a layer
 	// that was read (not cached), before Store: fn may finish work it
 	// started in the background. An error ends the Visit.
@@ -217,10 +223,12 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	m := newMerger()
 	for i := n - 1; i >= 0; i-- {
 		for _, r := range layers[i] {
-			if m.admit(layerEntry{path: r.Path, kind: r.Kind}) && r.Value != nil {
-				if err := keep(Visible{Path: r.Path, LayerIndex: i, Value: r.Value}); err != nil {
-					return err
-				}
+			shown := m.admit(layerEntry{path: r.Path, kind: r.Kind})
+			if r.Value == nil || (!shown && !o.Hidden) || r.Kind == EntryWhiteout || r.Kind == EntryOpaque {
+				continue
+			}
+			if err := keep(Visible{Path: r.Path, LayerIndex: i, Value: r.Value, Hidden: !shown}); err != nil {
+				return err
 			}
 		}
 		layers[i] = nil

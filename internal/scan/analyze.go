@@ -103,7 +103,9 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 	if o.Malware != nil {
 		a.sem = make(chan struct{}, cmp.Or(o.MalwareParallel, clamd.DefaultMaxConcurrent))
 	}
-	vo := image.VisitOptions{Parallel: o.Parallel, OnLayer: o.OnLayer, LayerDone: a.layerDone}
+	// Secrets and malware in files a later layer deleted are still in the
+	// image: keep sees hidden entries too, and only the inventory skips them.
+	vo := image.VisitOptions{Parallel: o.Parallel, OnLayer: o.OnLayer, LayerDone: a.layerDone, Hidden: true}
 	res := &Analysis{}
 	if o.CacheDir != "" && im.Ref.Kind != image.KindDir {
 		key, err := a.cacheKey(ctx)
@@ -127,16 +129,22 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 		fr := v.Value.(*fileResult)
 		loc := finding.Location{Path: v.Path, LayerIndex: v.LayerIndex, Layer: im.DiffIDs[v.LayerIndex].String()}
 		target := im.Ref.String()
-		if fr.Inv != nil {
+		if fr.Inv != nil && !v.Hidden {
 			found = append(found, inventory.Found{FileResult: fr.Inv, Location: loc})
 		}
+		hidden := ""
+		if v.Hidden {
+			hidden = " (deleted by a later layer, still in the image)"
+		}
 		for _, h := range fr.Secrets {
-			res.Secrets = append(res.Secrets, secretFinding(target, loc, h))
+			f := secretFinding(target, loc, h)
+			f.Evidence += hidden
+			res.Secrets = append(res.Secrets, f)
 		}
 		if fr.Malware != "" {
 			res.Malware = append(res.Malware, finding.Finding{ID: "malware", Title: "Malware: " + fr.Malware, Severity: finding.SeverityCritical,
-				Target: target, Location: loc, Evidence: "clamd: " + fr.Malware + " FOUND",
-				Remediation: "Find how the file got into the image (base image, dependency, build step), remove it and rebuild from trusted sources."})
+				Target: target, Location: loc, Evidence: "clamd: " + fr.Malware + " FOUND" + hidden,
+				Remediation: "Find how the file got into the image (base image, dependency, build step), remove it from the layer that added it and rebuild from trusted sources."})
 		}
 		if fr.Unscanned != "" {
 			res.Unscanned = append(res.Unscanned, v.Path+": "+fr.Unscanned)

@@ -1,0 +1,119 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/clamd"
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/testenv"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func openArchive(t *testing.T, layers ...v1.Layer) *image.Image {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/scan:1", it.Image(t, v1.Config{}, nil, layers...))
+	im, err := image.Open(context.Background(), "docker-archive:"+p, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { im.Close() })
+	return im
+}
+
+func where(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID+" "+f.Location.Path)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Secrets: found in config files, also when a later layer deleted the
+// file (it is still in the image), never in documentation or tests, and
+// redacted.
+func TestAnalyzeSecrets(t *testing.T) {
+	key := "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+	base := it.Layer(t,
+		it.File("app/config.yaml", "github:\n  token: "+key+"\n", 0o644),
+		it.File("app/old.env", "STRIPE="+"sk_live_"+"4eC39HqLyjWDarjtT1zdp7dc\n", 0o644),
+		it.File("usr/share/doc/app/README", "token: "+key+"\n", 0o644),
+		it.File("app/tests/fixture.yaml", "token: "+key+"\n", 0o644),
+		it.File("app/bin/tool", "\x00\x01ELF-ish "+key, 0o755),
+	)
+	top := it.Layer(t, it.File("app/.wh.old.env", "", 0o644))
+	an, err := Analyze(context.Background(), openArchive(t, base, top), AnalyzeOptions{Secrets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"secret-github-token /app/config.yaml", "secret-stripe-key /app/old.env"}
+	if got := where(an.Secrets); !slices.Equal(got, want) {
+		t.Fatalf("secrets %v, want %v", got, want)
+	}
+	for _, f := range an.Secrets {
+		if strings.Contains(f.Evidence, key[8:]) || strings.Contains(f.Evidence, "4eC39HqLyjWDarjtT1zdp7dc") {
+			t.Errorf("unredacted: %s", f.Evidence)
+		}
+		if f.Location.Path == "/app/old.env" && !strings.Contains(f.Evidence, "deleted by a later layer") {
+			t.Errorf("a deleted file's secret must say so: %s", f.Evidence)
+		}
+	}
+}
+
+// Malware through a real clamd with a test signature: every file of every
+// layer, large ones streamed, deleted ones too; files over the limit are
+// listed as not scanned; results come back from the cache.
+func TestAnalyzeMalware(t *testing.T) {
+	srv := testenv.Clamd(t, testenv.ClamdOptions{})
+	c, err := clamd.Dial(context.Background(), srv.Socket, clamd.Options{MaxBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 9<<20) + testenv.ClamdMarker // past the buffer: streamed
+	var clean []it.Entry
+	for i := range 200 {
+		clean = append(clean, it.File(fmt.Sprintf("app/data/f%03d", i), fmt.Sprintf("clean file %d", i), 0o644))
+	}
+	base := it.Layer(t, append(clean,
+		it.File("app/evil.sh", "#!/bin/sh\n# "+testenv.ClamdMarker+"\n", 0o755),
+		it.File("app/gone.bin", "prefix "+testenv.ClamdMarker, 0o644),
+		it.File("app/big.bin", big, 0o644),
+		it.File("app/huge.bin", strings.Repeat("y", 33<<20), 0o644),
+	)...)
+	top := it.Layer(t, it.File("app/.wh.gone.bin", "", 0o644))
+	im := openArchive(t, base, top)
+	cache := t.TempDir()
+	opts := AnalyzeOptions{Malware: c, MaxMalwareBytes: 32 << 20, CacheDir: cache}
+	an, err := Analyze(context.Background(), im, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"malware /app/big.bin", "malware /app/evil.sh", "malware /app/gone.bin"}
+	if got := where(an.Malware); !slices.Equal(got, want) {
+		t.Fatalf("malware %v, want %v", got, want)
+	}
+	if len(an.Unscanned) != 1 || !strings.HasPrefix(an.Unscanned[0], "/app/huge.bin") {
+		t.Errorf("unscanned: %v", an.Unscanned)
+	}
+	for _, f := range an.Malware {
+		if !strings.Contains(f.Evidence, testenv.ClamdMarkerSignature) || f.Severity != finding.SeverityCritical {
+			t.Errorf("finding %+v", f)
+		}
+	}
+	again, err := Analyze(context.Background(), im, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) {
+		t.Errorf("from the cache: %d layers, %v", again.CachedLayers, where(again.Malware))
+	}
+}
