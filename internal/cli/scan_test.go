@@ -38,6 +38,7 @@ func scanFixture(t *testing.T) (ref, db string) {
 }
 
 func TestScanCommands(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the layer cache
 	ref, db := scanFixture(t)
 	if out, _, code := hull(t, "db", "status", "--db", db); code != ExitPass || !strings.Contains(out, "withdrawn records skipped: 0") {
 		t.Errorf("db status: %d\n%s", code, out)
@@ -73,12 +74,30 @@ func TestScanCommands(t *testing.T) {
 			ID, Severity  string
 			Vulnerability struct{ Package, Version, Fixed string }
 		}
+		Checks []struct{ ID, State, Reason string }
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 {
 		t.Fatalf("scan json: %v\n%s", err, out)
 	}
 	if f := rep.Findings[0]; f.ID != "CVE-2021-23337" || f.Severity != "high" || f.Vulnerability.Fixed != "4.17.21" || f.Vulnerability.Version != "4.17.20" {
 		t.Errorf("finding %+v", f)
+	}
+	// No clamd on the default sockets: the malware check says so.
+	states := map[string]string{}
+	for _, c := range rep.Checks {
+		states[c.ID] = c.State
+		if c.ID == "malware" && !strings.Contains(c.Reason, "no clamd found") {
+			t.Errorf("malware check reason: %q", c.Reason)
+		}
+	}
+	if states["vulnerabilities"] != "fail" || states["secrets"] != "pass" || states["malware"] != "skipped" {
+		t.Errorf("checks: %v", states)
+	}
+	if _, _, code := hull(t, "scan", ref, "--db", db, "--clamd", filepath.Join(t.TempDir(), "no.sock")); code != ExitUndecided {
+		t.Errorf("a named clamd that is not there: exit %d", code)
+	}
+	if _, _, code := hull(t, "scan", ref, "--db", db, "--scanners", "vuln,viruses"); code != ExitUndecided {
+		t.Errorf("an unknown scanner: exit %d", code)
 	}
 	if out, _, code := hull(t, "sbom", ref, "-f", "spdx"); code != ExitPass || !strings.Contains(out, "pkg:npm/lodash@4.17.20") {
 		t.Errorf("sbom spdx: %d\n%s", code, out)
