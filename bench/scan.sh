@@ -12,7 +12,11 @@
 #   hull sbom docker-archive:IMAGE -f json --no-cache   cold: every layer read
 #   hull sbom docker-archive:IMAGE -f json              warm: every layer from the cache
 # and bench/recall compares the two package lists of the realistic image.
-# syft is built by bench/build-tool.sh; hull as the peers are (static).
+# Then a full hull scan (vulnerabilities from a small OSV database, secrets,
+# malware through a real clamd with a test signature) cold (--no-cache)
+# against warm (every layer's results from the cache). syft is built by
+# bench/build-tool.sh; hull as the peers are (static). Needs clamd
+# (apt-get install clamav-daemon).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -85,6 +89,40 @@ bench() { # name image
 
 bench realistic "$real"
 bench large "$big"
+
+log "starting clamd with a test signature, building a vulnerability database"
+mkdir -p "$work/clamdb"
+printf 'Hull.Bench.Marker:0:*:%s\n' "$(printf 'HULL-BENCH-MARKER' | od -An -tx1 | tr -d ' \n')" >"$work/clamdb/bench.ndb"
+cat >"$work/clamd.conf" <<CONF
+LocalSocket $work/clamd.sock
+Foreground yes
+DatabaseDirectory $work/clamdb
+TemporaryDirectory $work
+LogFile $work/clamd.log
+StreamMaxLength 100M
+CONF
+/usr/sbin/clamd -c "$work/clamd.conf" &
+clamd_pid=$!
+trap 'kill $clamd_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [[ -S "$work/clamd.sock" ]] && break; sleep 0.1; done
+"$tools/hull" db update --from "$root/internal/scan/testdata/osv" --db "$work/osv.db" >/dev/null
+
+scanbench() { # name image
+  local name="$1" img="$2"
+  local hull=(env XDG_CACHE_HOME="$work/scancache-$name" "$tools/hull" scan "docker-archive:$img" -f json
+    --db "$work/osv.db" --clamd "$work/clamd.sock")
+  "${hull[@]}" >/dev/null # fills the layer cache
+  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --style basic --ignore-failure --export-csv "$work/scan-$name.csv" \
+    -n cold "$(q "${hull[@]}" --no-cache)" \
+    -n warm "$(q "${hull[@]}")" >&2
+  col() { awk -F, -v n="$1" '$1 == n { print $2 }' "$work/scan-$name.csv"; }
+  awk -v n="$name" -v c="$(col cold)" -v w="$(col warm)" 'BEGIN {
+    printf "hull scan %-10s cold %8.3f s   warm (layer cache) %8.3f s   cold / warm %6.1f\n", n, c, w, c / w }'
+}
+echo
+echo "full hull scan (vulnerabilities, secrets, malware through clamd):"
+scanbench realistic "$real"
+scanbench large "$big"
 echo
 echo "recall on the realistic image:"
 (cd "$root" && go run ./bench/recall "$work/realistic-syft.json" "$work/realistic-hull.json") || true

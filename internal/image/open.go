@@ -144,14 +144,22 @@ func (im *Image) load() error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	layers, err := im.Layers()
-	if err != nil {
-		return fmt.Errorf("list layers: %w", err)
+	// A docker archive's layers are read in place through its index;
+	// asking go-containerregistry for them would first hash every layer
+	// to make up the manifest the archive does not have.
+	n := 0
+	if im.archive != nil {
+		n = len(im.archive.layers)
+	} else {
+		if im.layers, err = im.Layers(); err != nil {
+			return fmt.Errorf("list layers: %w", err)
+		}
+		n = len(im.layers)
 	}
-	if len(layers) != len(cfg.RootFS.DiffIDs) {
-		return fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(layers), len(cfg.RootFS.DiffIDs))
+	if n != len(cfg.RootFS.DiffIDs) {
+		return fmt.Errorf("image has %d layers but its config lists %d diff IDs", n, len(cfg.RootFS.DiffIDs))
 	}
-	im.ID, im.Config, im.layers, im.DiffIDs = id, cfg, layers, cfg.RootFS.DiffIDs
+	im.ID, im.Config, im.DiffIDs = id, cfg, cfg.RootFS.DiffIDs
 	if im.dir != "" {
 		// A directory has no config to name it and one virtual layer.
 		im.ID, im.DiffIDs = v1.Hash{}, []v1.Hash{{}}

@@ -84,7 +84,7 @@ func (s *shadow) hides(p string) bool {
 // never held in memory; memory grows with the number of paths only. If fn
 // returns fs.SkipAll the walk stops without error.
 func (im *Image) Walk(ctx context.Context, fn func(*File) error) error {
-	m := newMerger()
+	m := newMerger(0)
 	n := len(im.DiffIDs)
 	for i := n - 1; i >= 0; i-- {
 		err := im.readLayer(ctx, i, func(e layerEntry, f *File) error {
@@ -220,7 +220,11 @@ func (im *Image) Visit(ctx context.Context, o VisitOptions, fn func(*File) (any,
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	m := newMerger()
+	total := 0
+	for _, l := range layers {
+		total += len(l)
+	}
+	m := newMerger(total)
 	for i := n - 1; i >= 0; i-- {
 		for _, r := range layers[i] {
 			shown := m.admit(layerEntry{path: r.Path, kind: r.Kind})
@@ -250,9 +254,10 @@ type merger struct {
 	up, cur shadow
 }
 
-func newMerger() *merger {
+// newMerger makes a merger for about n paths (0 if unknown).
+func newMerger(n int) *merger {
 	return &merger{
-		up:  shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}},
+		up:  shadow{hidden: make(map[string]struct{}, n), cut: make(map[string]struct{}, n)},
 		cur: shadow{hidden: map[string]struct{}{}, cut: map[string]struct{}{}},
 	}
 }

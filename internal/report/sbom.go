@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -218,9 +217,18 @@ type spdxRelationship struct {
 	Type    string `json:"relationshipType"`
 }
 
-// spdxLicenseID matches a declared license that is one SPDX identifier;
-// anything else (free text) is NOASSERTION in licenseDeclared.
-var spdxLicenseID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+-]*$`)
+// spdxLicenseID reports whether a declared license is one SPDX identifier
+// ([A-Za-z0-9][A-Za-z0-9.+-]*); anything else (free text) is NOASSERTION
+// in licenseDeclared.
+func spdxLicenseID(s string) bool {
+	for i, c := range []byte(s) {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '+' && c != '-')) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // EncodeSPDX writes the packages as an SPDX 2.3 document: the image is the
 // described package and CONTAINS every other.
@@ -244,7 +252,7 @@ func EncodeSPDX(w io.Writer, r Report, _ Options) error {
 	for i, p := range r.Packages {
 		sp := spdxPackage{SPDXID: "SPDXRef-Package-" + strconv.Itoa(i+1), Name: p.Name, VersionInfo: p.Version, PrimaryPackagePurpose: "LIBRARY",
 			ExternalRefs: []spdxExtRef{{"PACKAGE-MANAGER", "purl", p.PURL}}}
-		if len(p.Licenses) == 1 && spdxLicenseID.MatchString(p.Licenses[0]) {
+		if len(p.Licenses) == 1 && spdxLicenseID(p.Licenses[0]) {
 			sp.LicenseDeclared = p.Licenses[0]
 		}
 		if len(p.Locations) > 0 {

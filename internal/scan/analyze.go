@@ -2,11 +2,13 @@ package scan
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -370,16 +372,22 @@ func (a *analyzer) cacheKey(ctx context.Context) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
-// cachedRecord is a layer record as the cache stores it.
-type cachedRecord struct {
-	Path  string          `json:"p"`
-	Kind  image.EntryKind `json:"k,omitempty"`
-	Value *fileResult     `json:"v,omitempty"`
+func layerCachePath(dir, key string, d v1.Hash) string {
+	return filepath.Join(dir, "layers", key, d.Algorithm+"-"+d.Hex+".gz")
 }
 
-func layerCachePath(dir, key string, d v1.Hash) string {
-	return filepath.Join(dir, "layers", key, d.Algorithm+"-"+d.Hex+".json.gz")
-}
+// A cached layer is, gzip-compressed: the magic line, then per record
+// its path (uvarint length and bytes), its kind (one byte) and whether
+// it has a value (one byte), then the values in order as one JSON array.
+// Most records have none; a JSON document of every path decoded three
+// times slower.
+const cacheMagic = "hull layer cache " + cacheVersion + "\n"
+
+// Bounds on what a cache file can make hull allocate.
+const (
+	maxCachedRecords = 16 << 20
+	maxCachedPath    = 64 << 10
+)
 
 // loadLayer reads a layer's records; anything unreadable is a miss.
 func loadLayer(dir, key string, d v1.Hash) ([]image.Record, bool) {
@@ -392,18 +400,42 @@ func loadLayer(dir, key string, d v1.Hash) ([]image.Record, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var recs []cachedRecord
-	if err := json.NewDecoder(zr).Decode(&recs); err != nil {
+	br := bufio.NewReaderSize(zr, 64<<10)
+	magic := make([]byte, len(cacheMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != cacheMagic {
 		return nil, false
 	}
-	out := make([]image.Record, len(recs))
-	for i, r := range recs {
-		out[i] = image.Record{Path: r.Path, Kind: r.Kind}
-		if r.Value != nil {
-			out[i].Value = r.Value
+	n, err := binary.ReadUvarint(br)
+	if err != nil || n > maxCachedRecords {
+		return nil, false
+	}
+	recs := make([]image.Record, n)
+	var withValue []int
+	for i := range recs {
+		l, err := binary.ReadUvarint(br)
+		if err != nil || l > maxCachedPath {
+			return nil, false
+		}
+		buf := make([]byte, l+2)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return nil, false
+		}
+		recs[i] = image.Record{Path: string(buf[:l]), Kind: image.EntryKind(buf[l])}
+		if buf[l+1] == 1 {
+			withValue = append(withValue, i)
 		}
 	}
-	return out, true
+	var values []*fileResult
+	if err := json.NewDecoder(br).Decode(&values); err != nil || len(values) != len(withValue) {
+		return nil, false
+	}
+	for j, i := range withValue {
+		if values[j] == nil {
+			return nil, false
+		}
+		recs[i].Value = values[j]
+	}
+	return recs, true
 }
 
 // storeLayer writes a layer's records (0600, through a temp file and a
@@ -414,22 +446,30 @@ func storeLayer(dir, key string, d v1.Hash, recs []image.Record) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return
 	}
-	out := make([]cachedRecord, len(recs))
-	for i, r := range recs {
-		out[i] = cachedRecord{Path: r.Path, Kind: r.Kind}
-		if fr, ok := r.Value.(*fileResult); ok && !fr.empty() {
-			out[i].Value = fr
-		}
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".layer-*")
 	if err != nil {
 		return
 	}
 	zw := gzip.NewWriter(tmp)
-	werr := json.NewEncoder(zw).Encode(out)
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	bw.WriteString(cacheMagic)
+	bw.Write(binary.AppendUvarint(nil, uint64(len(recs))))
+	values := []*fileResult{}
+	for _, r := range recs {
+		bw.Write(binary.AppendUvarint(nil, uint64(len(r.Path))))
+		bw.WriteString(r.Path)
+		has := byte(0)
+		if fr, ok := r.Value.(*fileResult); ok && !fr.empty() {
+			has = 1
+			values = append(values, fr)
+		}
+		bw.Write([]byte{byte(r.Kind), has})
+	}
+	werr := json.NewEncoder(bw).Encode(values)
+	ferr := bw.Flush()
 	zerr := zw.Close()
 	cerr := tmp.Close()
-	if werr != nil || zerr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
+	if werr != nil || ferr != nil || zerr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
 		os.Remove(tmp.Name())
 	}
 }

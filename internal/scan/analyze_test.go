@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -115,5 +116,50 @@ func TestAnalyzeMalware(t *testing.T) {
 	}
 	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) {
 		t.Errorf("from the cache: %d layers, %v", again.CachedLayers, where(again.Malware))
+	}
+}
+
+// A cache file hull did not write (truncated, corrupted, crafted) is a
+// miss, never a panic or a huge allocation.
+func FuzzLoadLayer(f *testing.F) {
+	dir := f.TempDir()
+	d := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	storeLayer(dir, "k", d, []image.Record{{Path: "/a", Kind: image.EntryOther, Value: &fileResult{Malware: "X"}}, {Path: "/b", Kind: image.EntryWhiteout}})
+	good, err := os.ReadFile(layerCachePath(dir, "k", d))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := layerCachePath(dir, "fuzz", d)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if recs, ok := loadLayer(dir, "fuzz", d); ok {
+			for _, r := range recs {
+				if r.Value != nil && r.Value.(*fileResult) == nil {
+					t.Fatal("typed nil value")
+				}
+			}
+		}
+	})
+}
+
+func TestLayerCacheRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	d := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)}
+	in := []image.Record{{Path: "/etc/x\nwith newline", Kind: image.EntryOther, Value: &fileResult{Secrets: []secretHit{{Rule: "jwt", Line: 3, Redacted: "eyJh****"}}}},
+		{Path: "/etc", Kind: image.EntryDir}, {Path: "/gone", Kind: image.EntryWhiteout}, {Path: "/empty", Kind: image.EntryOther, Value: &fileResult{}}}
+	storeLayer(dir, "k", d, in)
+	out, ok := loadLayer(dir, "k", d)
+	if !ok || len(out) != 4 || out[0].Path != in[0].Path || out[0].Value.(*fileResult).Secrets[0].Line != 3 ||
+		out[2].Kind != image.EntryWhiteout || out[3].Value != nil {
+		t.Fatalf("round trip: %v %+v", ok, out)
+	}
+	if fi, err := os.Stat(layerCachePath(dir, "k", d)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode: %v %v", fi, err)
 	}
 }
