@@ -101,7 +101,7 @@ TemporaryDirectory $work
 LogFile $work/clamd.log
 StreamMaxLength 100M
 CONF
-/usr/sbin/clamd -c "$work/clamd.conf" &
+/usr/sbin/clamd -c "$work/clamd.conf" >"$work/clamd.out" 2>&1 &
 clamd_pid=$!
 trap 'kill $clamd_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [[ -S "$work/clamd.sock" ]] && break; sleep 0.1; done

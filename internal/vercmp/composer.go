@@ -3,6 +3,7 @@ package vercmp
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // composer: Packagist versions, as composer/semver sorts them: normalize
@@ -28,16 +29,22 @@ type composerScheme struct{}
 
 const composerModifier = `[._-]?(?:(stable|beta|b|RC|alpha|a|patch|pl|p)((?:[.-]?\d+)*+)?)?([.-]?dev)?`
 
-var (
-	composerAlias     = regexp.MustCompile(`^([^, \t\n\v\f\r]+) +as +([^, \t\n\v\f\r]+)$`)
-	composerStability = regexp.MustCompile(`(?i)@(?:stable|RC|beta|alpha|dev)$`)
-	composerBuild     = regexp.MustCompile(`^([^, \t\n\v\f\r+]+)\+[^ \t\n\v\f\r]+$`)
-	composerClassical = regexp.MustCompile(`(?i)^v?(\d{1,5})(\.\d+)?(\.\d+)?(\.\d+)?` + strings.ReplaceAll(composerModifier, "*+", "*") + `$`)
-	composerDate      = regexp.MustCompile(`(?i)^v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})` + strings.ReplaceAll(composerModifier, "*+", "*") + `$`)
-	composerBranch    = regexp.MustCompile(`(?i)^v?(\d+)(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?$`)
-	composerDevSuffix = regexp.MustCompile(`(?i)(.*?)[.-]?dev$`)
-	composerNonDigit  = regexp.MustCompile(`\D`)
-)
+// composerRE holds the normalizer's regexps, compiled on first use: every
+// hull command would pay for them at start-up otherwise.
+var composerRE = sync.OnceValue(func() (r struct {
+	alias, stability, build, classical, date, branch, devSuffix, nonDigit *regexp.Regexp
+}) {
+	mod := strings.ReplaceAll(composerModifier, "*+", "*")
+	r.alias = regexp.MustCompile(`^([^, \t\n\v\f\r]+) +as +([^, \t\n\v\f\r]+)$`)
+	r.stability = regexp.MustCompile(`(?i)@(?:stable|RC|beta|alpha|dev)$`)
+	r.build = regexp.MustCompile(`^([^, \t\n\v\f\r+]+)\+[^ \t\n\v\f\r]+$`)
+	r.classical = regexp.MustCompile(`(?i)^v?(\d{1,5})(\.\d+)?(\.\d+)?(\.\d+)?` + mod + `$`)
+	r.date = regexp.MustCompile(`(?i)^v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})` + mod + `$`)
+	r.branch = regexp.MustCompile(`(?i)^v?(\d+)(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?$`)
+	r.devSuffix = regexp.MustCompile(`(?i)(.*?)[.-]?dev$`)
+	r.nonDigit = regexp.MustCompile(`\D`)
+	return r
+})
 
 type composerVersion struct {
 	raw   string
@@ -64,21 +71,21 @@ func (e composerError) Error() string { return string(e) }
 // the inputs it can order.
 func composerNormalize(v string) (string, error) {
 	v = strings.Trim(v, " \t\n\r\x00\x0b") // PHP trim()
-	if m := composerAlias.FindStringSubmatch(v); m != nil {
+	if m := composerRE().alias.FindStringSubmatch(v); m != nil {
 		v = m[1]
 	}
-	if m := composerStability.FindString(v); m != "" {
+	if m := composerRE().stability.FindString(v); m != "" {
 		v = v[:len(v)-len(m)]
 	}
 	if v == "master" || v == "trunk" || v == "default" || len(v) >= 4 && strings.EqualFold(v[:4], "dev-") {
 		return "", composerError("a named branch has no order")
 	}
-	if m := composerBuild.FindStringSubmatch(v); m != nil {
+	if m := composerRE().build.FindStringSubmatch(v); m != nil {
 		v = m[1]
 	}
 	var out string
 	var mod []string // stability, its number, "dev"
-	if m := composerClassical.FindStringSubmatch(v); m != nil {
+	if m := composerRE().classical.FindStringSubmatch(v); m != nil {
 		out = m[1]
 		for _, p := range m[2:5] {
 			if p == "" {
@@ -87,8 +94,8 @@ func composerNormalize(v string) (string, error) {
 			out += p
 		}
 		mod = m[5:8]
-	} else if m := composerDate.FindStringSubmatch(v); m != nil {
-		out = composerNonDigit.ReplaceAllString(m[1], ".")
+	} else if m := composerRE().date.FindStringSubmatch(v); m != nil {
+		out = composerRE().nonDigit.ReplaceAllString(m[1], ".")
 		mod = m[2:5]
 	}
 	if mod != nil {
@@ -103,7 +110,7 @@ func composerNormalize(v string) (string, error) {
 		}
 		return out, nil
 	}
-	if m := composerDevSuffix.FindStringSubmatch(v); m != nil {
+	if m := composerRE().devSuffix.FindStringSubmatch(v); m != nil {
 		if b, ok := composerNormalizeBranch(m[1]); ok {
 			return b, nil
 		}
@@ -128,7 +135,7 @@ func composerExpandStability(s string) string {
 // composerNormalizeBranch is VersionParser::normalizeBranch for numeric
 // branches; ok is false for named ones.
 func composerNormalizeBranch(name string) (string, bool) {
-	m := composerBranch.FindStringSubmatch(strings.Trim(name, " \t\n\r\x00\x0b"))
+	m := composerRE().branch.FindStringSubmatch(strings.Trim(name, " \t\n\r\x00\x0b"))
 	if m == nil {
 		return "", false
 	}

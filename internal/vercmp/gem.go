@@ -3,6 +3,7 @@ package vercmp
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // gem: RubyGems versions, Gem::Version of rubygems (lib/rubygems/version.rb).
@@ -19,7 +20,9 @@ import (
 
 type gemScheme struct{}
 
-var gemRe = regexp.MustCompile(`^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+var gemRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+})
 
 // gemSeg is one segment: a number (digits, no leading zeros) or a string.
 type gemSeg struct {
@@ -42,7 +45,7 @@ func (gemScheme) Parse(v string) (Version, error) {
 	s := strings.Trim(v, " \t\r\n\f\v")
 	if s == "" {
 		s = "0"
-	} else if !gemRe.MatchString(s) {
+	} else if !gemRe().MatchString(s) {
 		return nil, invalid(scheme, v, "malformed version number string")
 	}
 	g := gemVersion{raw: s}

@@ -3,6 +3,7 @@ package vercmp
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -19,13 +20,15 @@ import (
 
 type pep440Scheme struct{}
 
-var pep440Re = regexp.MustCompile(`^(?i)v?` +
-	`(?:([0-9]+)!)?` +
-	`([0-9]+(?:\.[0-9]+)*)` +
-	`(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?([0-9]+)?)?` +
-	`(?:-([0-9]+)|[-_.]?(post|rev|r)[-_.]?([0-9]+)?)?` +
-	`(?:[-_.]?(dev)[-_.]?([0-9]+)?)?` +
-	`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`)
+var pep440Re = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?i)v?` +
+		`(?:([0-9]+)!)?` +
+		`([0-9]+(?:\.[0-9]+)*)` +
+		`(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?([0-9]+)?)?` +
+		`(?:-([0-9]+)|[-_.]?(post|rev|r)[-_.]?([0-9]+)?)?` +
+		`(?:[-_.]?(dev)[-_.]?([0-9]+)?)?` +
+		`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`)
+})
 
 type pep440Version struct {
 	raw     string
@@ -62,7 +65,7 @@ func (pep440Scheme) Parse(v string) (Version, error) {
 			return nil, invalid(scheme, v, "non-ASCII character")
 		}
 	}
-	m := pep440Re.FindStringSubmatch(s)
+	m := pep440Re().FindStringSubmatch(s)
 	if m == nil {
 		return nil, invalid(scheme, v, "does not match PEP 440")
 	}
