@@ -82,3 +82,33 @@ func FuzzGoBinary(f *testing.F) {
 		_, _ = parseGoBinary("/bin/x", bytes.NewReader(data))
 	})
 }
+
+func FuzzRuby(f *testing.F) {
+	fuzzCataloger(f, "ruby", "/usr/lib/ruby/gems/3.1.0/specifications/a-1.gemspec", "s.name = \"a\"\ns.version = \"1\"\n")
+}
+
+func FuzzGemfileLock(f *testing.F) {
+	fuzzCataloger(f, "ruby", "/app/Gemfile.lock", "GEM\n  specs:\n    a (1.0)\n      b (>= 1)\n")
+}
+
+func FuzzComposer(f *testing.F) {
+	fuzzCataloger(f, "php", "/app/vendor/composer/installed.json", `{"packages":[{"name":"a/b","version":"1.0","license":["MIT"]}]}`, `[{"name":"a/b","version":"1"}]`)
+}
+
+// cargo-auditable data comes from ELF files an image's author chose.
+func FuzzBinary(f *testing.F) {
+	if data, err := os.ReadFile("/bin/true"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pkgs, err := parseBinary("/bin/x", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" {
+				t.Fatalf("package without name or version: %+v", p)
+			}
+		}
+	})
+}

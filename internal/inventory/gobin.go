@@ -37,8 +37,30 @@ const (
 	maxProgHeaders = 512
 )
 
-func matchGoBinary(_ string, h *tar.Header) bool {
+// maxBufferedBinary is the largest executable read into memory, where
+// its section table (at the end of the file) can be read: Rust's
+// cargo-auditable data is found through it. Larger ones are streamed,
+// and only Go build info is read from them.
+const maxBufferedBinary = 32 << 20
+
+func matchBinary(_ string, h *tar.Header) bool {
 	return h.Mode&0o111 != 0 && h.Size >= minGoBinary
+}
+
+// parseBinary reads what a compiled executable says it is built from:
+// the crates of a Rust binary built with cargo-auditable (when the file
+// is in memory), else a Go binary's build info.
+func parseBinary(p string, r io.Reader) ([]finding.Package, error) {
+	if ra, ok := r.(interface {
+		io.ReaderAt
+		Size() int64
+	}); ok {
+		pkgs, err := parseCargoAuditable(io.NewSectionReader(ra, 0, ra.Size()))
+		if pkgs != nil || err != nil {
+			return pkgs, err
+		}
+	}
+	return parseGoBinary(p, r)
 }
 
 // errOldGo marks binaries built before Go 1.18, whose build info holds

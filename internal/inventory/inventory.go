@@ -48,19 +48,23 @@ type cataloger struct {
 	// match reports, from the path and header of a regular file, whether
 	// the cataloger reads it.
 	match func(path string, h *tar.Header) bool
-	// parse reads the content: at most MaxFileBytes of it, or for a
-	// streaming cataloger (Go binaries) the file as it streams by.
+	// parse reads the content: the whole file, in memory (then r is a
+	// *bytes.Reader, an io.ReaderAt too), or, for a file larger than
+	// streamAbove, the file as it streams by.
 	parse func(path string, r io.Reader) ([]finding.Package, error)
-	// stream marks a cataloger that reads the file itself, unbounded.
-	stream bool
+	// streamAbove, when set, is the size above which the cataloger reads
+	// the file as a stream rather than from memory.
+	streamAbove int64
 }
 
 var catalogers = []cataloger{
 	{name: "dpkg", match: matchDpkg, parse: parseDpkg},
 	{name: "apk", match: matchApk, parse: parseApk},
-	{name: "go", match: matchGoBinary, parse: parseGoBinary, stream: true},
+	{name: "binary", match: matchBinary, parse: parseBinary, streamAbove: maxBufferedBinary},
 	{name: "npm", match: matchNpm, parse: parseNpm},
 	{name: "python", match: matchPython, parse: parsePython},
+	{name: "ruby", match: matchRuby, parse: parseRuby},
+	{name: "php", match: matchPHP, parse: parsePHP},
 }
 
 // FileResult is what one file yielded. It is plain data, so a layer's
@@ -95,7 +99,7 @@ func Wants(path string, h *tar.Header) Want {
 	}
 	for _, c := range catalogers {
 		if c.match(path, h) {
-			if c.stream {
+			if c.streamAbove > 0 && h.Size > c.streamAbove {
 				return Stream
 			}
 			return Buffer
@@ -120,7 +124,7 @@ func Inspect(path string, h *tar.Header, data []byte, r io.Reader) *FileResult {
 		if !c.match(path, h) {
 			continue
 		}
-		if !c.stream {
+		if r == nil {
 			if data == nil {
 				return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
 			}
@@ -269,6 +273,50 @@ func complete(p *finding.Package, osr *finding.OS) {
 	case "pypi":
 		eco = "PyPI"
 		p.PURL = purl("pypi", "", normalizePyName(p.Name), p.Version, nil)
+	case "cargo":
+		eco = "crates.io"
+		p.PURL = purl("cargo", "", p.Name, p.Version, nil)
+	case "gem":
+		eco = "RubyGems"
+		p.PURL = purl("gem", "", p.Name, p.Version, nil)
+	case "composer":
+		ns, name, _ := strings.Cut(p.Name, "/")
+		eco = "Packagist"
+		p.PURL = purl("composer", ns, name, p.Version, nil)
+	case "maven":
+		group, artifact, _ := strings.Cut(p.Name, ":")
+		eco = "Maven"
+		p.PURL = purl("maven", group, artifact, p.Version, nil)
+	case "rpm":
+		ns := cmp.Or(osID, "rpm")
+		eco = rpmEcosystem(osr)
+		p.PURL = purl("rpm", ns, p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
 	}
 	p.Ecosystem = eco
+}
+
+// rpmEcosystem is the OSV ecosystem of an RPM-based distribution, "" for
+// those OSV has no records of.
+func rpmEcosystem(osr *finding.OS) string {
+	if osr == nil {
+		return ""
+	}
+	major := strings.SplitN(osr.VersionID, ".", 2)[0]
+	switch osr.ID {
+	case "rhel":
+		return "Red Hat"
+	case "almalinux":
+		return "AlmaLinux:" + major
+	case "rocky":
+		return "Rocky Linux:" + major
+	case "opensuse-leap", "opensuse-tumbleweed", "opensuse":
+		return "openSUSE"
+	case "sles", "sled":
+		return "SUSE"
+	case "mageia":
+		return "Mageia:" + major
+	case "openEuler", "openeuler":
+		return "openEuler"
+	}
+	return ""
 }

@@ -247,7 +247,10 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 		mal = false
 		res.Unscanned = fmt.Sprintf("%d bytes, more than --max-file-size %d", size, a.o.MaxMalwareBytes)
 	}
-	if size <= bufferBytes {
+	// Read into memory once for every analyzer that wants the content:
+	// small files, and files the inventory must hold whole (a package
+	// database, a binary whose section table it reads) within its bound.
+	if size <= bufferBytes || (inv == inventory.Buffer && size <= inventory.MaxFileBytes) {
 		buf := a.pool.Get().(*bytes.Buffer)
 		if _, err := io.Copy(buf, f.Content()); err != nil {
 			buf.Reset()
