@@ -60,7 +60,9 @@ func (e Entry) AppliesTo(eco string) bool {
 	return e.Ecosystem == eco || e.Ecosystem == BaseEcosystem(eco)
 }
 
-// Affects reports whether version is affected, by OSV's evaluation: in
+// Affects reports whether version is affected, by OSV's evaluation (a
+// range event like npm's "1.0" is padded to "1.0.0" first, as osv.dev
+// does): in
 // the explicit versions list, or inside an ECOSYSTEM or SEMVER range
 // (at or after an introduced event and before the next fixed, at or
 // before a last_affected, and below any limit). fixed is the lowest fix
