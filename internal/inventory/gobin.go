@@ -65,7 +65,7 @@ func parseBinary(p string, r io.Reader) ([]finding.Package, error) {
 
 // errOldGo marks binaries built before Go 1.18, whose build info holds
 // pointers that a stream cannot follow.
-var errOldGo = errors.New("Go binary built before Go 1.18: its build info is not read")
+var errOldGo = errors.New("built before Go 1.18: the Go build info is not read")
 
 func parseGoBinary(_ string, r io.Reader) ([]finding.Package, error) {
 	head := make([]byte, elfHeadBytes)
@@ -212,7 +212,7 @@ func parseGoBuildInfo(blob []byte) ([]finding.Package, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("Go build info: module info larger than %d bytes", maxGoModInfo)
+		return nil, fmt.Errorf("the Go build info's module info is larger than %d bytes", maxGoModInfo)
 	}
 	// The module info is framed by 16-byte sentinels.
 	if len(mod) >= 33 && mod[len(mod)-17] == '\n' {
@@ -225,7 +225,7 @@ func parseGoBuildInfo(blob []byte) ([]finding.Package, error) {
 	}
 	bi, err := debug.ParseBuildInfo(mod)
 	if err != nil {
-		return nil, fmt.Errorf("Go build info: %v", err)
+		return nil, fmt.Errorf("the Go build info: %v", err)
 	}
 	add := func(m *debug.Module) {
 		for m.Replace != nil {
@@ -243,7 +243,7 @@ func parseGoBuildInfo(blob []byte) ([]finding.Package, error) {
 }
 
 // errTruncated says a build info blob runs past the bytes at hand.
-var errTruncated = errors.New("Go build info is truncated")
+var errTruncated = errors.New("the Go build info is truncated")
 
 // varintString reads a uvarint-length-prefixed string of at most max
 // bytes. ok is false if b does not hold one; err is errTruncated if b

@@ -20,12 +20,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -199,12 +197,4 @@ func verifyWith(key crypto.PublicKey, msg, sig []byte) bool {
 		return ed25519.Verify(k, msg, sig)
 	}
 	return false
-}
-
-// b64 decodes standard base64, padded or not.
-func b64(s string) ([]byte, error) {
-	if strings.HasSuffix(s, "=") || len(s)%4 == 0 {
-		return base64.StdEncoding.DecodeString(s)
-	}
-	return base64.RawStdEncoding.DecodeString(s)
 }
