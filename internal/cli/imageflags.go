@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -49,4 +50,13 @@ func layerProgress(w io.Writer, what string) (onLayer func(done, n int), done fu
 		}, func() {
 			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", len(what)+40))
 		}
+}
+
+// open opens the image ref with the flags' options. The caller closes it.
+func (f *imageFlags) open(ctx context.Context, ref string) (*image.Image, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	return image.Open(ctx, ref, opts)
 }

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/hull-sec/hull/internal/finding"
-	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
@@ -124,12 +123,8 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(fmt.Errorf("--fail-on: %w", err))
 	}
-	opts, err := f.image.options()
-	if err != nil {
-		return undecided(err)
-	}
 	ctx := cmd.Context()
-	im, err := image.Open(ctx, ref, opts)
+	im, err := f.image.open(ctx, ref)
 	if err != nil {
 		return undecided(err)
 	}

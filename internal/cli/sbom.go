@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
-	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/scan"
 
@@ -64,12 +63,8 @@ func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	opts, err := f.image.options()
-	if err != nil {
-		return undecided(err)
-	}
 	ctx := cmd.Context()
-	im, err := image.Open(ctx, ref, opts)
+	im, err := f.image.open(ctx, ref)
 	if err != nil {
 		return undecided(err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hull-sec/hull/internal/clamd"
 	"github.com/hull-sec/hull/internal/finding"
-	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/scan"
 	"github.com/hull-sec/hull/internal/vulndb"
@@ -178,11 +177,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 		ao.Malware = c
 	}
-	opts, err := f.image.options()
-	if err != nil {
-		return undecided(err)
-	}
-	im, err := image.Open(ctx, ref, opts)
+	im, err := f.image.open(ctx, ref)
 	if err != nil {
 		return undecided(err)
 	}

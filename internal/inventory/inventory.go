@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/vercmp"
 )
 
 // MaxFileBytes is the default bound on what is read of one package
@@ -272,7 +273,7 @@ func complete(p *finding.Package, osr *finding.OS) {
 		p.PURL = purl("npm", ns, name, p.Version, nil)
 	case "pypi":
 		eco = "PyPI"
-		p.PURL = purl("pypi", "", normalizePyName(p.Name), p.Version, nil)
+		p.PURL = purl("pypi", "", vercmp.NormalizeName("PyPI", p.Name), p.Version, nil)
 	case "cargo":
 		eco = "crates.io"
 		p.PURL = purl("cargo", "", p.Name, p.Version, nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/vercmp"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -296,7 +297,7 @@ func TestPURL(t *testing.T) {
 			t.Errorf("got %s, want %s", c.got, c.want)
 		}
 	}
-	if n := normalizePyName("Zope.Interface__x"); n != "zope-interface-x" {
-		t.Errorf("normalizePyName: %s", n)
+	if n := vercmp.NormalizeName("PyPI", "Zope.Interface__x"); n != "zope-interface-x" {
+		t.Errorf("NormalizeName: %s", n)
 	}
 }

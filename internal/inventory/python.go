@@ -66,22 +66,3 @@ func parsePython(_ string, r io.Reader) ([]finding.Package, error) {
 	}
 	return []finding.Package{p}, nil
 }
-
-// normalizePyName is PEP 503's normalized name: lower case, runs of
-// "-", "_" and "." as one "-".
-func normalizePyName(n string) string {
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(n) {
-		if c == '-' || c == '_' || c == '.' {
-			if !dash {
-				b.WriteByte('-')
-			}
-			dash = true
-			continue
-		}
-		dash = false
-		b.WriteRune(c)
-	}
-	return b.String()
-}

@@ -191,3 +191,27 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// NormalizeName is the name a package goes by in its ecosystem, for
+// comparing names: PyPI's as PEP 503 normalizes them (lower case, runs of
+// "-", "_" and "." as one "-"), others as they are.
+func NormalizeName(ecosystem, name string) string {
+	base, _, _ := strings.Cut(ecosystem, ":")
+	if base != "PyPI" {
+		return name
+	}
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		if c == '-' || c == '_' || c == '.' {
+			if !dash {
+				b.WriteByte('-')
+			}
+			dash = true
+			continue
+		}
+		dash = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}

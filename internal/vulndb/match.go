@@ -32,28 +32,6 @@ func BaseEcosystem(e string) string {
 	return base
 }
 
-// NormalizeName is the name a package is stored and looked up by: PyPI
-// names as PEP 503 normalizes them, others as they are.
-func NormalizeName(ecosystem, name string) string {
-	if BaseEcosystem(ecosystem) != "PyPI" {
-		return name
-	}
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(name) {
-		if c == '-' || c == '_' || c == '.' {
-			if !dash {
-				b.WriteByte('-')
-			}
-			dash = true
-			continue
-		}
-		dash = false
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // AppliesTo reports whether the entry is for a package of ecosystem eco:
 // the same ecosystem and release, or a record that names no release.
 func (e Entry) AppliesTo(eco string) bool {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hull-sec/hull/internal/vercmp"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -304,7 +306,7 @@ func (w *writer) batch(recs []*Record) error {
 				e.GitOnly = true
 				w.meta.GitOnly++
 			}
-			key := BaseEcosystem(eco) + "\x00" + NormalizeName(eco, name)
+			key := BaseEcosystem(eco) + "\x00" + vercmp.NormalizeName(eco, name)
 			pkgs[key] = append(pkgs[key], e)
 			if base := BaseEcosystem(eco); !counted[base] {
 				counted[base] = true
@@ -419,7 +421,7 @@ func (d *DB) Close() error { return d.db.Close() }
 // ("Debian:12"): those of its release and those that name no release.
 func (d *DB) Lookup(ecosystem, name string) ([]Entry, error) {
 	var out []Entry
-	key := []byte(BaseEcosystem(ecosystem) + "\x00" + NormalizeName(ecosystem, name))
+	key := []byte(BaseEcosystem(ecosystem) + "\x00" + vercmp.NormalizeName(ecosystem, name))
 	err := d.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPkgs)
 		if b == nil {
