@@ -1,0 +1,206 @@
+//go:build unix
+
+package testenv
+
+// DebFile and DebVersion: single files out of real Debian packages, for
+// parser tests that want the bytes the field ships (a jar from
+// /usr/share/java) rather than fixtures written to match the parser.
+// The .deb comes from `apt-get download` (no root needed) into
+// debfile-downloads/ of the same cache as ScanImage ($HULL_TESTENV_CACHE,
+// else $(go env GOPATH)/hull-testenv) and is kept, so later runs reuse
+// it; a file lock (debfile.lock) makes concurrent test processes download
+// once. Nothing names a Debian version: a test that needs it asks
+// DebVersion.
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var debFiles struct {
+	sync.Mutex
+	debs map[string]string // package -> downloaded .deb
+}
+
+// DebFile returns the content of the regular file at pathInDeb (absolute,
+// "/usr/share/java/commons-lang3.jar") in the Debian package pkg, as the
+// configured mirror has it; a symbolic link inside the package is
+// followed. It needs apt-get with package lists (apt-get update),
+// dpkg-deb and the Debian mirror; without them, or when the package has
+// no such file, the test fails saying so.
+func DebFile(t testing.TB, pkg, pathInDeb string) []byte {
+	t.Helper()
+	deb := debDownload(t, pkg)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	tarball, err := debCommand(ctx, "", scanImageTool(t, "dpkg-deb"), "--fsys-tarfile", deb)
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", pkg, err)
+	}
+	files := map[string][]byte{}
+	links := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(tarball))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("testenv: %s: %v", deb, err)
+		}
+		name := path.Clean("/" + h.Name)
+		switch h.Typeflag {
+		case tar.TypeReg:
+			if files[name], err = io.ReadAll(tr); err != nil {
+				t.Fatalf("testenv: %s: %s: %v", deb, name, err)
+			}
+		case tar.TypeSymlink:
+			target := h.Linkname
+			if !path.IsAbs(target) {
+				target = path.Join(path.Dir(name), target)
+			}
+			links[name] = path.Clean(target)
+		}
+	}
+	p := path.Clean(pathInDeb)
+	for range 10 {
+		if data, ok := files[p]; ok {
+			return data
+		}
+		target, ok := links[p]
+		if !ok {
+			break
+		}
+		p = target
+	}
+	t.Fatalf("testenv: Debian package %s (%s) has no regular file %s", pkg, filepath.Base(deb), pathInDeb)
+	return nil
+}
+
+// DebVersion returns the version of the Debian package pkg that DebFile
+// reads ("3.12.0-2+deb12u1").
+func DebVersion(t testing.TB, pkg string) string {
+	t.Helper()
+	deb := debDownload(t, pkg)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	out, err := debCommand(ctx, "", scanImageTool(t, "dpkg-deb"), "-f", deb, "Version")
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", pkg, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// debDownload returns the cached .deb of pkg, downloading it first if
+// needed.
+func debDownload(t testing.TB, pkg string) string {
+	t.Helper()
+	debFiles.Lock()
+	defer debFiles.Unlock()
+	if f, ok := debFiles.debs[pkg]; ok {
+		return f
+	}
+	f, err := debDownloadLocked(t, pkg)
+	if err != nil {
+		t.Fatalf("testenv: download Debian package %s: %v", pkg, err)
+	}
+	if debFiles.debs == nil {
+		debFiles.debs = map[string]string{}
+	}
+	debFiles.debs[pkg] = f
+	return f
+}
+
+func debDownloadLocked(t testing.TB, pkg string) (string, error) {
+	t.Helper()
+	if pkg == "" || strings.ContainsAny(pkg, "/_* \t\n") || strings.HasPrefix(pkg, "-") {
+		return "", fmt.Errorf("%q is not a package name", pkg)
+	}
+	cache, err := scanImageCacheDir(t)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "debfile-downloads")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, "debfile.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close() // closing releases the flock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("flock %s: %w", lock.Name(), err)
+	}
+	find := func() (string, error) {
+		m, err := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+		if err != nil || len(m) == 0 {
+			return "", err
+		}
+		if len(m) > 1 {
+			return "", fmt.Errorf("several downloads of %s in %s: %q; delete them to fetch again", pkg, dir, m)
+		}
+		return m[0], nil
+	}
+	if f, err := find(); f != "" || err != nil {
+		return f, err
+	}
+	tmp, err := os.MkdirTemp(dir, ".download-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	args := []string{"download"}
+	if os.Geteuid() == 0 {
+		// As root apt-get downloads as the _apt user, who cannot write
+		// here; it falls back with a warning. Say it up front.
+		args = append(args, "-o", "APT::Sandbox::User=root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	start := time.Now()
+	if _, err := debCommand(ctx, tmp, scanImageTool(t, "apt-get"), append(args, pkg)...); err != nil {
+		return "", fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
+	}
+	m, err := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
+	if err != nil {
+		return "", err
+	}
+	if len(m) != 1 {
+		return "", errors.New("apt-get download left no " + pkg + "_*.deb")
+	}
+	f := filepath.Join(dir, filepath.Base(m[0]))
+	if err := os.Rename(m[0], f); err != nil {
+		return "", err
+	}
+	t.Logf("testenv: downloaded %s (%v)", filepath.Base(f), time.Since(start).Round(time.Millisecond))
+	return f, nil
+}
+
+// debCommand runs name args in dir ("" for the process's) and returns
+// its stdout, or an error with the command line and stderr.
+func debCommand(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
