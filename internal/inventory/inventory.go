@@ -1,9 +1,11 @@
 // Package inventory lists the software installed in an image or a
-// directory tree: OS packages (dpkg, including distroless status.d; apk),
-// Go binaries (build info), npm packages (node_modules and lockfiles) and
-// Python distributions (dist-info, egg-info), each with a package URL,
-// the OSV ecosystem it is matched in, and the layer and file that say it
-// is installed.
+// directory tree: OS packages (dpkg, including distroless status.d;
+// apk), Go binaries (build info), Rust binaries (cargo-auditable), Java
+// archives (pom.properties, manifests, nested jars), npm packages
+// (node_modules and lockfiles), Python distributions (dist-info,
+// egg-info), Ruby gems and PHP Composer packages, each with a package
+// URL, the OSV ecosystem it is matched in, and the layer and file that
+// say it is installed.
 //
 // Data flow: the caller (the scan engine, which reads each layer once for
 // every analyzer) asks Wants about each file by path and header (cheap
@@ -61,6 +63,8 @@ type cataloger struct {
 var catalogers = []cataloger{
 	{name: "dpkg", match: matchDpkg, parse: parseDpkg},
 	{name: "apk", match: matchApk, parse: parseApk},
+	// Java first: an executable app.jar is an archive, not a binary.
+	{name: "java", match: matchJava, parse: parseJava},
 	{name: "binary", match: matchBinary, parse: parseBinary, streamAbove: maxBufferedBinary},
 	{name: "npm", match: matchNpm, parse: parseNpm},
 	{name: "python", match: matchPython, parse: parsePython},
