@@ -1,6 +1,6 @@
 // Package inventory lists the software installed in an image or a
-// directory tree: OS packages (dpkg, including distroless status.d;
-// apk), Go binaries (build info), Rust binaries (cargo-auditable), Java
+// directory tree: OS packages (dpkg, including distroless status.d; apk;
+// rpm: SQLite, Berkeley DB and ndb databases), Go binaries (build info), Rust binaries (cargo-auditable), Java
 // archives (pom.properties, manifests, nested jars), npm packages
 // (node_modules and lockfiles), Python distributions (dist-info,
 // egg-info), Ruby gems and PHP Composer packages, each with a package
@@ -63,6 +63,7 @@ type cataloger struct {
 var catalogers = []cataloger{
 	{name: "dpkg", match: matchDpkg, parse: parseDpkg},
 	{name: "apk", match: matchApk, parse: parseApk},
+	{name: "rpm", match: matchRpm, parse: parseRpm},
 	// Java first: an executable app.jar is an archive, not a binary.
 	{name: "java", match: matchJava, parse: parseJava},
 	{name: "binary", match: matchBinary, parse: parseBinary, streamAbove: maxBufferedBinary},
@@ -293,9 +294,14 @@ func complete(p *finding.Package, osr *finding.OS) {
 		eco = "Maven"
 		p.PURL = purl("maven", group, artifact, p.Version, nil)
 	case "rpm":
+		// The PURL spec puts an rpm's epoch in a qualifier.
 		ns := cmp.Or(osID, "rpm")
 		eco = rpmEcosystem(osr)
-		p.PURL = purl("rpm", ns, p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
+		epoch, version, ok := strings.Cut(p.Version, ":")
+		if !ok {
+			epoch, version = "", p.Version
+		}
+		p.PURL = purl("rpm", ns, p.Name, version, map[string]string{"arch": p.Arch, "distro": distro, "epoch": epoch})
 	}
 	p.Ecosystem = eco
 }

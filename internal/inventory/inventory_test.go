@@ -301,3 +301,18 @@ func TestPURL(t *testing.T) {
 		t.Errorf("NormalizeName: %s", n)
 	}
 }
+
+// An rpm's epoch goes in the PURL's epoch qualifier; OSV's ecosystem
+// comes from the distribution.
+func TestRPMPackageURL(t *testing.T) {
+	p := finding.Package{Name: "openssl-libs", Version: "1:3.0.7-6.el9", Type: "rpm", Arch: "x86_64"}
+	complete(&p, &finding.OS{ID: "rocky", VersionID: "9.3"})
+	if p.PURL != "pkg:rpm/rocky/openssl-libs@3.0.7-6.el9?arch=x86_64&distro=rocky-9.3&epoch=1" || p.Ecosystem != "Rocky Linux:9" {
+		t.Errorf("%s %s", p.PURL, p.Ecosystem)
+	}
+	q := finding.Package{Name: "bash", Version: "5.1.8-6.el9", Type: "rpm"}
+	complete(&q, &finding.OS{ID: "rhel", VersionID: "9.3"})
+	if q.PURL != "pkg:rpm/rhel/bash@5.1.8-6.el9?distro=rhel-9.3" || q.Ecosystem != "Red Hat" {
+		t.Errorf("%s %s", q.PURL, q.Ecosystem)
+	}
+}
