@@ -39,16 +39,23 @@ func (f *imageFlags) options() (image.Options, error) {
 	return o, nil
 }
 
-// layerProgress prints "k of n layers read" to a terminal and nothing
-// otherwise.
+// layerProgress draws a bar of the layers read so far on a terminal, and
+// nothing otherwise: "app:1  [######------]  3/5 layers".
 func layerProgress(w io.Writer, what string) (onLayer func(done, n int), done func()) {
 	if !isTerminal(w) {
 		return nil, func() {}
 	}
+	const width = 24
+	line := 0
 	return func(k, n int) {
-			fmt.Fprintf(w, "\r%s: %d of %d layers read…", what, k, n)
+			fill := width * k / max(n, 1)
+			s := fmt.Sprintf("\r%s  [%s%s]  %d/%d layers", what, strings.Repeat("#", fill), strings.Repeat("-", width-fill), k, n)
+			line = max(line, len(s))
+			fmt.Fprint(w, s)
 		}, func() {
-			fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", len(what)+40))
+			if line > 0 {
+				fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", line))
+			}
 		}
 }
 
