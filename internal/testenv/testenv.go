@@ -44,6 +44,8 @@ var packageOf = map[string]string{
 	"gpg":             "gnupg",
 	"gpgconf":         "gnupg",
 	"gpg-agent":       "gnupg",
+	"dockerd":         "docker.io",
+	"containerd":      "containerd",
 }
 
 // lookPath returns the absolute path of bin or fails the test with a message

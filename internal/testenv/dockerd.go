@@ -1,0 +1,117 @@
+package testenv
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Dockerd is a real dockerd (Debian's docker.io) the test started: its own
+// data and exec roots, a unix socket, no network setup (no iptables, no
+// bridge), the vfs storage driver, as ../shared/machine-recipes.md says
+// it runs here.
+type Dockerd struct {
+	Socket string
+	Dir    string
+	log    string
+}
+
+// Log returns what dockerd wrote, for failure messages.
+func (d *Dockerd) Log() string {
+	b, _ := os.ReadFile(d.log)
+	return string(b)
+}
+
+// StartDockerd starts dockerd with extra flags (say, -H tcp://... with
+// --tlsverify and certificates) besides its unix socket, waits until the
+// socket answers /_ping, and stops it and everything it started when the
+// test ends.
+func StartDockerd(t testing.TB, extra ...string) *Dockerd {
+	t.Helper()
+	bin := lookPath(t, "dockerd")
+	lookPath(t, "containerd")
+	dir, err := os.MkdirTemp(shortTmpRoot(), "hull-dockerd-")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	d := &Dockerd{Socket: filepath.Join(dir, "docker.sock"), Dir: dir, log: filepath.Join(dir, "dockerd.log")}
+	logf, err := os.Create(d.log)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	args := append([]string{
+		"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
+		"--pidfile", filepath.Join(dir, "dockerd.pid"), "-H", "unix://" + d.Socket,
+		"--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
+		"--default-ulimit", "nofile=20000:20000", "--containerd-namespace", "hull-" + filepath.Base(dir),
+	}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(filteredEnviron(), "DOCKER_CONFIG="+filepath.Join(dir, "client"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: start dockerd: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		stopProcessesUsing(t, dir, 5*time.Second)
+		unmountUnder(t, dir)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("testenv: remove dockerd dir: %v", err)
+		}
+	})
+	client := UnixClient(d.Socket)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("testenv: dockerd exited: %v\n%s", err, d.Log())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+		resp, err := client.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Logf("testenv: dockerd on %s", d.Socket)
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: dockerd did not answer /_ping in 60 s (%v)\n%s", err, tail(d.Log(), 3000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// FreeLoopbackAddr returns "127.0.0.1:PORT" with a port free just now.
+func FreeLoopbackAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return addr
+}
