@@ -89,7 +89,7 @@ Images are named the same way by every command:
 		Version:       bi.Version,
 	}
 	root.SetVersionTemplate("hull {{.Version}}\n")
-	root.AddCommand(newVersionCmd(bi), newLintCmd(bi), newVerifyCmd(bi), newSignCmd(), newKeyCmd(), newPolicyCmd(), newSBOMCmd(bi), newScanCmd(bi), newDBCmd(), newTLSCmd())
+	root.AddCommand(newVersionCmd(bi), newLintCmd(bi), newVerifyCmd(bi), newSignCmd(), newKeyCmd(), newPolicyCmd(), newSBOMCmd(bi), newScanCmd(bi), newDBCmd(), newTLSCmd(), newAuditCmd(bi))
 	return root
 }
 

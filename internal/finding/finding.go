@@ -105,6 +105,7 @@ type State string
 // Check states. Error means the check could not decide.
 const (
 	StatePass  State = "pass"
+	StateWarn  State = "warn"
 	StateFail  State = "fail"
 	StateError State = "error"
 	StateSkip  State = "skipped"

@@ -70,6 +70,10 @@ func TestSARIFEdgeCasesValidate(t *testing.T) {
 			{ID: "C", Title: "c", Location: finding.Location{Path: "/bad\xffutf8/\x00nul/\u00e9t\u00e9"}},
 			{ID: "D", Title: "d", Location: finding.Location{Path: "/"}},
 		}},
+		"audit states": {Tool: "hull", Command: "audit", Target: "host x", Checks: []finding.CheckStatus{
+			{ID: "a", State: finding.StateWarn, Reason: "w"}, {ID: "b", State: finding.StateSkip, Reason: "s"},
+			{ID: "c", State: finding.StateError, Reason: "e"}, {ID: "d", State: finding.StatePass}},
+			Findings: []finding.Finding{{ID: "a", Title: "a", Severity: finding.SeverityLow}}},
 		"references that are not URIs": {Tool: "hull", Rules: []finding.Rule{
 			{ID: "R", Title: "r", References: []string{"", "CIS 4.1", "/relative/doc", "https://example.invalid/doc"}},
 			{ID: "S", Title: "s", References: []string{"see the README"}},

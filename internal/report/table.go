@@ -87,8 +87,17 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	for _, c := range r.Checks {
 		states[c.State]++
 	}
-	fmt.Fprintf(ew, "%s; %d checks: %d passed, %d failed, %d errors, %d skipped\n", summary,
-		len(r.Checks), states[finding.StatePass], states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
+	warned := ""
+	if n := states[finding.StateWarn]; n > 0 {
+		warned = fmt.Sprintf(", %d warned", n)
+	}
+	fmt.Fprintf(ew, "%s; %d checks: %d passed%s, %d failed, %d errors, %d skipped\n", summary,
+		len(r.Checks), states[finding.StatePass], warned, states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
+	for _, c := range r.Checks {
+		if c.State == finding.StateSkip && c.Reason != "" && r.Command == "audit" {
+			fmt.Fprintf(ew, "skipped %s: %s\n", cell(c.ID), cell(c.Reason))
+		}
+	}
 	for _, c := range r.Checks {
 		if c.State == finding.StateError {
 			fmt.Fprintf(ew, "check %s could not run: %s\n", cell(c.ID), cell(c.Reason))

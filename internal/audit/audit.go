@@ -1,0 +1,145 @@
+// Package audit judges the machine containers run on: here the host's
+// kernel security features and its readiness for rootless engines; the
+// engine, client-access and running-container checks of issue 5 come next.
+//
+// Data flow: every check reads the host through a Probe (files under /proc,
+// /sys and /etc, file modes, extended attributes), so its logic is tested
+// with a fake host; Run calls each check, turns what it decided into a
+// CheckStatus (pass, warn, fail or skipped with the reason) and, for warn
+// and fail, a Finding with the evidence and the remediation. Checks run as
+// an ordinary user and say "skipped" with the reason when they cannot see.
+package audit
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/user"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// Probe is how checks see the host.
+type Probe interface {
+	ReadFile(path string) ([]byte, error)
+	Stat(path string) (fs.FileInfo, error)
+	// Getxattr returns an extended attribute of path; fs.ErrNotExist
+	// when the file has no such attribute.
+	Getxattr(path, name string) ([]byte, error)
+	// User is the account the audit is for (rootless engines run as it).
+	User() (name string, uid int)
+}
+
+// Host is the real machine.
+type Host struct{}
+
+// ReadFile reads a host file.
+func (Host) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// Stat stats a host file.
+func (Host) Stat(p string) (fs.FileInfo, error) { return os.Stat(p) }
+
+// Getxattr reads an extended attribute.
+func (Host) Getxattr(p, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Getxattr(p, name, buf)
+	if errors.Is(err, unix.ENODATA) {
+		return nil, fs.ErrNotExist
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// User is the user running hull, or SUDO_USER's account when run by sudo.
+func (Host) User() (string, int) {
+	if name := os.Getenv("SUDO_USER"); name != "" && os.Getuid() == 0 {
+		if uid, ok := lookupUID(name); ok {
+			return name, uid
+		}
+	}
+	uid := os.Getuid()
+	if name, ok := lookupName(uid); ok {
+		return name, uid
+	}
+	return "", uid
+}
+
+func lookupUID(name string) (int, bool) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, false
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	return uid, err == nil
+}
+
+func lookupName(uid int) (string, bool) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return "", false
+	}
+	return u.Username, true
+}
+
+// Check is one audit check.
+type Check struct {
+	finding.Rule
+	// CIS names the CIS Docker Benchmark v1.6 recommendation it maps to,
+	// "" when the benchmark is silent.
+	CIS string
+	Run func(p Probe) Outcome
+}
+
+// Outcome is what a check decided.
+type Outcome struct {
+	State    finding.State
+	Reason   string
+	Evidence string
+}
+
+func pass(reason string) Outcome { return Outcome{State: finding.StatePass, Reason: reason} }
+func skip(reason string) Outcome { return Outcome{State: finding.StateSkip, Reason: reason} }
+func fail(reason, evidence string) Outcome {
+	return Outcome{State: finding.StateFail, Reason: reason, Evidence: evidence}
+}
+func warn(reason, evidence string) Outcome {
+	return Outcome{State: finding.StateWarn, Reason: reason, Evidence: evidence}
+}
+
+// Run runs the checks against the host the probe shows. A check that
+// panics is an error of that check, not of the audit.
+func Run(p Probe, target string, checks []Check) ([]finding.CheckStatus, []finding.Finding) {
+	var sts []finding.CheckStatus
+	var fs []finding.Finding
+	for _, c := range checks {
+		o := runOne(c, p)
+		sts = append(sts, finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason})
+		if o.State == finding.StateFail || o.State == finding.StateWarn {
+			f := finding.Finding{ID: c.ID, Title: c.Title, Severity: c.Severity, Target: target,
+				Evidence: o.Evidence, Remediation: c.Remediation, References: c.References}
+			if f.Evidence == "" {
+				f.Evidence = o.Reason
+			}
+			if o.State == finding.StateWarn && f.Severity > finding.SeverityLow {
+				f.Severity = finding.SeverityLow
+			}
+			fs = append(fs, f)
+		}
+	}
+	finding.Sort(fs)
+	return sts, fs
+}
+
+func runOne(c Check, p Probe) (o Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = Outcome{State: finding.StateError, Reason: "the check failed: a bug in hull"}
+		}
+	}()
+	return c.Run(p)
+}

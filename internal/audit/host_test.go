@@ -1,0 +1,132 @@
+package audit
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// fakeHost is a host made of files, modes and attributes.
+type fakeHost struct {
+	files fstest.MapFS
+	xattr map[string]string
+	name  string
+	uid   int
+}
+
+func (h *fakeHost) ReadFile(p string) ([]byte, error) {
+	return fs.ReadFile(h.files, strings.TrimPrefix(p, "/"))
+}
+func (h *fakeHost) Stat(p string) (fs.FileInfo, error) {
+	return fs.Stat(h.files, strings.TrimPrefix(p, "/"))
+}
+func (h *fakeHost) Getxattr(p, name string) ([]byte, error) {
+	if v, ok := h.xattr[p+"\x00"+name]; ok {
+		return []byte(v), nil
+	}
+	return nil, fs.ErrNotExist
+}
+func (h *fakeHost) User() (string, int) { return h.name, h.uid }
+
+// good is a well set-up host: every check passes.
+func good() *fakeHost {
+	return &fakeHost{name: "dev", uid: 1000, xattr: map[string]string{}, files: fstest.MapFS{
+		"proc/self/status":                          {Data: []byte("Name:\tx\nSeccomp:\t0\nSeccomp_filters:\t0\n")},
+		"proc/sys/kernel/seccomp/actions_avail":     {Data: []byte("kill_process kill_thread trap errno user_notif trace log allow\n")},
+		"sys/kernel/security/lsm":                   {Data: []byte("lockdown,capability,landlock,yama,apparmor")},
+		"sys/kernel/security/lockdown":              {Data: []byte("none [integrity] confidentiality\n")},
+		"sys/fs/cgroup/cgroup.controllers":          {Data: []byte("cpuset cpu io memory pids\n")},
+		"proc/sys/user/max_user_namespaces":         {Data: []byte("63000\n")},
+		"proc/sys/kernel/unprivileged_userns_clone": {Data: []byte("1\n")},
+		"proc/sys/user/max_mnt_namespaces":          {Data: []byte("63000\n")},
+		"proc/sys/user/max_pid_namespaces":          {Data: []byte("63000\n")},
+		"proc/sys/user/max_net_namespaces":          {Data: []byte("63000\n")},
+		"etc/subuid":                                {Data: []byte("other:100000:65536\ndev:165536:65536\n")},
+		"etc/subgid":                                {Data: []byte("1000:165536:65536\n")},
+		"usr/bin/newuidmap":                         {Mode: 0o755 | fs.ModeSetuid},
+		"usr/bin/newgidmap":                         {Mode: 0o755},
+	}}
+}
+
+func states(t *testing.T, h Probe) map[string]finding.CheckStatus {
+	t.Helper()
+	sts, fs := Run(h, "host", HostChecks())
+	out := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		out[s.ID] = s
+	}
+	for _, f := range fs {
+		if out[f.ID].State != finding.StateFail && out[f.ID].State != finding.StateWarn {
+			t.Errorf("finding %s for a check in state %s", f.ID, out[f.ID].State)
+		}
+		if f.Evidence == "" || f.Remediation == "" {
+			t.Errorf("finding %s without evidence or remediation", f.ID)
+		}
+	}
+	return out
+}
+
+func TestHostChecks(t *testing.T) {
+	h := good()
+	h.xattr["/usr/bin/newgidmap\x00security.capability"] = "\x01\x00\x00\x02"
+	for id, s := range states(t, h) {
+		if s.State != finding.StatePass {
+			t.Errorf("good host: %s is %s (%s)", id, s.State, s.Reason)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		edit  func(*fakeHost)
+		check string
+		want  finding.State
+		in    string // in the reason
+	}{
+		{"no seccomp", func(h *fakeHost) { h.files["proc/self/status"].Data = []byte("Name:\tx\n") }, "host-seccomp", finding.StateFail, "no seccomp"},
+		{"no LSM", func(h *fakeHost) { h.files["sys/kernel/security/lsm"].Data = []byte("capability,yama") }, "host-lsm", finding.StateFail, "no mandatory"},
+		{"no securityfs", func(h *fakeHost) { delete(h.files, "sys/kernel/security/lsm") }, "host-lsm", finding.StateSkip, "securityfs"},
+		{"lockdown off", func(h *fakeHost) {
+			h.files["sys/kernel/security/lockdown"].Data = []byte("[none] integrity confidentiality")
+		}, "host-lockdown", finding.StateWarn, "off"},
+		{"hybrid cgroups", func(h *fakeHost) {
+			delete(h.files, "sys/fs/cgroup/cgroup.controllers")
+			h.files["sys/fs/cgroup/unified/cgroup.controllers"] = &fstest.MapFile{}
+		}, "host-cgroup-v2", finding.StateWarn, "hybrid"},
+		{"userns off", func(h *fakeHost) { h.files["proc/sys/user/max_user_namespaces"].Data = []byte("0") }, "host-userns", finding.StateFail, "disabled"},
+		{"debian clone off", func(h *fakeHost) { h.files["proc/sys/kernel/unprivileged_userns_clone"].Data = []byte("0") }, "host-userns", finding.StateFail, "unprivileged"},
+		{"net namespaces off", func(h *fakeHost) { h.files["proc/sys/user/max_net_namespaces"].Data = []byte("0") }, "host-namespace-limits", finding.StateFail, "net"},
+		{"no subgid", func(h *fakeHost) { h.files["etc/subgid"].Data = []byte("other:1:65536\n") }, "rootless-subids", finding.StateFail, "/etc/subgid"},
+		{"small subuid", func(h *fakeHost) { h.files["etc/subuid"].Data = []byte("dev:100000:1000\n") }, "rootless-subids", finding.StateFail, "/etc/subuid"},
+		{"root", func(h *fakeHost) { h.name, h.uid = "root", 0 }, "rootless-subids", finding.StateSkip, "root"},
+		{"newgidmap plain", func(h *fakeHost) {}, "rootless-newidmap", finding.StateFail, "newgidmap neither setuid"},
+		{"no newuidmap", func(h *fakeHost) { delete(h.files, "usr/bin/newuidmap") }, "rootless-newidmap", finding.StateFail, "newuidmap not installed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := good()
+			if c.name != "newgidmap plain" {
+				h.xattr["/usr/bin/newgidmap\x00security.capability"] = "\x01\x00\x00\x02"
+			}
+			c.edit(h)
+			s := states(t, h)[c.check]
+			if s.State != c.want || !strings.Contains(s.Reason, c.in) {
+				t.Errorf("%s: %s (%s), want %s with %q", c.check, s.State, s.Reason, c.want, c.in)
+			}
+		})
+	}
+}
+
+// On the real machine every check decides or says why it cannot.
+func TestHostChecksOnThisMachine(t *testing.T) {
+	sts, _ := Run(Host{}, "host", HostChecks())
+	if len(sts) != len(HostChecks()) {
+		t.Fatalf("%d statuses", len(sts))
+	}
+	for _, s := range sts {
+		if s.State == finding.StateError || s.Reason == "" {
+			t.Errorf("%s: %s %q", s.ID, s.State, s.Reason)
+		}
+		t.Logf("%s: %s: %s", s.ID, s.State, s.Reason)
+	}
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/audit"
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/report"
+
+	"github.com/spf13/cobra"
+)
+
+func newAuditCmd(bi BuildInfo) *cobra.Command {
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "audit [host]",
+		Short: "Audit the machine containers run on",
+		Long: `Audit checks the machine containers run on, as the user who runs it, and says
+for every check pass, warn, fail or skipped, with the reason, the evidence and
+the fix.
+
+host: kernel security features (seccomp filter actions, the active LSMs:
+AppArmor, SELinux, Landlock; lockdown; cgroup v2; unprivileged user namespaces
+and namespace limits) and rootless readiness (the user's subordinate UID and
+GID ranges; newuidmap and newgidmap setuid or with file capabilities). Run it
+as the user a rootless engine runs as, or with sudo.
+
+The engine, client-access and running-container checks (Docker and Podman
+through their sockets, the CIS Docker Benchmark) are not built yet.
+
+Exit codes: 0 nothing failed (warnings do not fail); 1 a check failed; 2 could
+not audit.`,
+		Example: `  hull audit host
+  hull audit host --format json`,
+		Args:      cobra.MaximumNArgs(1),
+		ValidArgs: []string{"host"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] != "host" {
+				return undecided(fmt.Errorf("audit %q: only the host checks are built so far (hull audit host)", args[0]))
+			}
+			enc, err := report.Formats.Lookup(format)
+			if err != nil {
+				return undecided(err)
+			}
+			target, _ := os.Hostname()
+			target = "host " + target
+			checks := audit.HostChecks()
+			sts, fs := audit.Run(audit.Host{}, target, checks)
+			rep := report.Report{Tool: "hull", Version: bi.Version, Command: "audit", Target: target, Checks: sts, Findings: fs}
+			for _, c := range checks {
+				rep.Rules = append(rep.Rules, c.Rule)
+			}
+			if err := writeReport(cmd, enc, rep, output); err != nil {
+				return undecided(err)
+			}
+			for _, s := range sts {
+				if s.State == finding.StateFail {
+					return &ExitError{Code: ExitFail}
+				}
+				if s.State == finding.StateError {
+					return undecided(fmt.Errorf("check %s could not run", s.ID))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	return cmd
+}

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestAuditHost(t *testing.T) {
+	out, stderr, code := hull(t, "audit", "host", "-f", "json")
+	if code == ExitUndecided {
+		t.Fatalf("audit host: exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Checks []struct{ ID, State, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Checks) < 8 {
+		t.Fatalf("audit json: %v\n%s", err, out)
+	}
+	failed := false
+	for _, c := range rep.Checks {
+		if c.Reason == "" && c.State != "pass" {
+			t.Errorf("%s: %s without a reason", c.ID, c.State)
+		}
+		failed = failed || c.State == "fail"
+	}
+	if failed != (code == ExitFail) {
+		t.Errorf("exit %d with failed=%v", code, failed)
+	}
+	if _, stderr, code := hull(t, "audit", "containers"); code != ExitUndecided || !strings.Contains(stderr, "only the host checks") {
+		t.Errorf("audit containers: %d %s", code, stderr)
+	}
+}
