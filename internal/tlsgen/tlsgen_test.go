@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -102,7 +103,7 @@ func TestDockerdMutualTLS(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return &http.ProtocolError{ErrorString: resp.Status}
+			return fmt.Errorf("GET /_ping: %s", resp.Status)
 		}
 		return nil
 	}
