@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -31,6 +32,8 @@ type Probe interface {
 	Getxattr(path, name string) ([]byte, error)
 	// User is the account the audit is for (rootless engines run as it).
 	User() (name string, uid int)
+	// Processes lists the running programs this user can see.
+	Processes() ([]Process, error)
 }
 
 // Host is the real machine.
@@ -53,6 +56,27 @@ func (Host) Getxattr(p, name string) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:n], nil
+}
+
+// Processes reads /proc/PID/cmdline of every process.
+func (Host) Processes() ([]Process, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []Process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		out = append(out, Process{PID: pid, Cmdline: strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")})
+	}
+	return out, nil
 }
 
 // User is the user running hull, or SUDO_USER's account when run by sudo.

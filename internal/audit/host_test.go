@@ -9,12 +9,13 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 )
 
-// fakeHost is a host made of files, modes and attributes.
+// fakeHost is a host made of files, modes, attributes and processes.
 type fakeHost struct {
 	files fstest.MapFS
 	xattr map[string]string
 	name  string
 	uid   int
+	procs []Process
 }
 
 func (h *fakeHost) ReadFile(p string) ([]byte, error) {
@@ -29,7 +30,8 @@ func (h *fakeHost) Getxattr(p, name string) ([]byte, error) {
 	}
 	return nil, fs.ErrNotExist
 }
-func (h *fakeHost) User() (string, int) { return h.name, h.uid }
+func (h *fakeHost) User() (string, int)           { return h.name, h.uid }
+func (h *fakeHost) Processes() ([]Process, error) { return h.procs, nil }
 
 // good is a well set-up host: every check passes.
 func good() *fakeHost {

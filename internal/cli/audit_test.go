@@ -7,14 +7,14 @@ import (
 )
 
 func TestAuditHost(t *testing.T) {
-	out, stderr, code := hull(t, "audit", "host", "-f", "json")
+	out, stderr, code := hull(t, "audit", "-f", "json")
 	if code == ExitUndecided {
 		t.Fatalf("audit host: exit %d: %s", code, stderr)
 	}
 	var rep struct {
 		Checks []struct{ ID, State, Reason string }
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Checks) < 8 {
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Checks) < 12 {
 		t.Fatalf("audit json: %v\n%s", err, out)
 	}
 	failed := false
@@ -27,7 +27,7 @@ func TestAuditHost(t *testing.T) {
 	if failed != (code == ExitFail) {
 		t.Errorf("exit %d with failed=%v", code, failed)
 	}
-	if _, stderr, code := hull(t, "audit", "containers"); code != ExitUndecided || !strings.Contains(stderr, "only the host checks") {
+	if _, stderr, code := hull(t, "audit", "containers"); code != ExitUndecided || !strings.Contains(stderr, "host and client") {
 		t.Errorf("audit containers: %d %s", code, stderr)
 	}
 }

@@ -57,8 +57,10 @@ func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: start dockerd: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logf.Close() }()
+	// exited is closed when dockerd is gone, waitErr says how.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); logf.Close(); close(exited) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -77,8 +79,8 @@ func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("testenv: dockerd exited: %v\n%s", err, d.Log())
+		case <-exited:
+			t.Fatalf("testenv: dockerd exited: %v\n%s", waitErr, d.Log())
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -1,0 +1,362 @@
+package audit
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// Process is a running program, as client checks see engines.
+type Process struct {
+	PID     int
+	Cmdline []string
+}
+
+// ClientOptions are what the client-access checks need besides the host.
+type ClientOptions struct {
+	// Getenv reads the client's environment (DOCKER_HOST, DOCKER_CERT_PATH,
+	// DOCKER_TLS_VERIFY, XDG_RUNTIME_DIR, HOME).
+	Getenv func(string) string
+	// Ping asks an engine endpoint (tcp://HOST:PORT) for /_ping without a
+	// client certificate: plain HTTP, then TLS. Only loopback endpoints
+	// are probed.
+	Ping func(ctx context.Context, addr string) PingResult
+	// Now is the time certificates are judged at.
+	Now func() time.Time
+}
+
+// PingResult says how an endpoint answered a client without credentials.
+type PingResult struct {
+	// PlainHTTP and TLSNoCert are set when /_ping answered 200 that way.
+	PlainHTTP, TLSNoCert bool
+	// Refused is why TLS without a client certificate did not get in.
+	Refused string
+}
+
+// ClientChecks are the checks of how clients reach the engines.
+func ClientChecks(o ClientOptions) []Check {
+	return []Check{
+		{Rule: finding.Rule{ID: "client-socket-perms", Title: "Engine sockets are not open to every user", Severity: finding.SeverityHigh,
+			Doc:         "Whoever can write the Docker or rootful Podman socket is root on the host. The socket must belong to root (or the rootless user) with group docker at most, mode 0660 or tighter. CIS Docker 3.15, 3.16.",
+			Remediation: "chown root:docker /var/run/docker.sock && chmod 0660 /var/run/docker.sock (dockerd sets this unless -G or the socket unit says otherwise).",
+			References:  []string{"CIS Docker Benchmark v1.6 3.15, 3.16"}},
+			CIS: "3.15, 3.16", Run: func(p Probe) Outcome { return socketCheck(p, o) }},
+		{Rule: finding.Rule{ID: "client-daemon-tcp", Title: "Engines listen on TCP only with mutual TLS", Severity: finding.SeverityCritical,
+			Doc:         "dockerd's -H tcp://... without --tlsverify (or daemon.json hosts without tlsverify) gives root on the host to anyone who reaches the port. CIS Docker 2.6.",
+			Remediation: "Add --tlsverify with --tlscacert/--tlscert/--tlskey (hull tls init makes them), or listen on the unix socket only and use ssh:// for remote clients.",
+			References:  []string{"CIS Docker Benchmark v1.6 2.6"}},
+			CIS: "2.6", Run: daemonTCPCheck},
+		{Rule: finding.Rule{ID: "client-endpoint-auth", Title: "TCP endpoints refuse clients without a certificate", Severity: finding.SeverityCritical,
+			Doc:         "Every tcp:// endpoint the client is set to use, and every loopback TCP endpoint an engine on this host listens on, is asked for /_ping without credentials, in plain HTTP and in TLS without a client certificate. An answer means anyone who reaches it controls the engine.",
+			Remediation: "Start the engine with --tlsverify and the CA that signs client certificates."},
+			Run: func(p Probe) Outcome { return endpointCheck(p, o) }},
+		{Rule: finding.Rule{ID: "client-tls-material", Title: "Client TLS material is sound", Severity: finding.SeverityMedium,
+			Doc:         "The client certificate in DOCKER_CERT_PATH (or ~/.docker) must chain to ca.pem, be valid for client authentication and not expire within 30 days, use RSA of 2048 bits or more or ECDSA P-256 or stronger, and its key must be readable by its owner only.",
+			Remediation: "Renew or regenerate the client certificate (hull tls init), chmod 0600 key.pem."},
+			Run: func(p Probe) Outcome { return tlsMaterialCheck(p, o) }},
+	}
+}
+
+// engineSockets are where Docker and Podman listen by default, for this
+// user and for root.
+func engineSockets(o ClientOptions) []string {
+	out := []string{"/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock"}
+	if rt := o.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+		out = append(out, rt+"/docker.sock", rt+"/podman/podman.sock")
+	}
+	if u, err := url.Parse(o.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "unix" {
+		out = append(out, u.Path)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func socketCheck(p Probe, o ClientOptions) Outcome {
+	var bad, good []string
+	for _, s := range engineSockets(o) {
+		fi, err := p.Stat(s)
+		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
+			continue
+		}
+		mode := fi.Mode().Perm()
+		uid, gid := -1, -1
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+		desc := fmt.Sprintf("%s %04o uid %d gid %d", s, mode, uid, gid)
+		if mode&0o007 != 0 {
+			bad = append(bad, desc+": other users may connect")
+			continue
+		}
+		good = append(good, desc)
+	}
+	switch {
+	case len(bad) > 0:
+		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+	case len(good) == 0:
+		return skip("no engine socket found at " + strings.Join(engineSockets(o), ", "))
+	}
+	return pass(strings.Join(good, "; "))
+}
+
+// daemonHosts returns a dockerd's -H/--host listeners and whether it
+// verifies client certificates, from its command line and daemon.json.
+func daemonHosts(p Probe, proc Process) (hosts []string, tlsverify bool) {
+	args := proc.Cmdline[1:]
+	config := "/etc/docker/daemon.json"
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		val := func() string {
+			if _, v, ok := strings.Cut(a, "="); ok {
+				return v
+			}
+			if i+1 < len(args) {
+				i++
+				return args[i]
+			}
+			return ""
+		}
+		switch {
+		case a == "-H" || a == "--host" || strings.HasPrefix(a, "--host=") || strings.HasPrefix(a, "-H="):
+			hosts = append(hosts, val())
+		case a == "--tlsverify" || a == "--tlsverify=true":
+			tlsverify = true
+		case a == "--config-file" || strings.HasPrefix(a, "--config-file="):
+			config = val()
+		}
+	}
+	if data, err := p.ReadFile(config); err == nil {
+		var dj struct {
+			Hosts     []string `json:"hosts"`
+			TLSVerify *bool    `json:"tlsverify"`
+		}
+		if json.Unmarshal(data, &dj) == nil {
+			hosts = append(hosts, dj.Hosts...)
+			if dj.TLSVerify != nil && *dj.TLSVerify {
+				tlsverify = true
+			}
+		}
+	}
+	return hosts, tlsverify
+}
+
+func engines(p Probe) ([]Process, error) {
+	procs, err := p.Processes()
+	if err != nil {
+		return nil, err
+	}
+	var out []Process
+	for _, pr := range procs {
+		if len(pr.Cmdline) > 0 && filepath.Base(pr.Cmdline[0]) == "dockerd" {
+			out = append(out, pr)
+		}
+	}
+	return out, nil
+}
+
+func daemonTCPCheck(p Probe) Outcome {
+	ds, err := engines(p)
+	if err != nil {
+		return skip("cannot list processes: " + err.Error())
+	}
+	if len(ds) == 0 {
+		return skip("no dockerd is running")
+	}
+	var bad, ok []string
+	for _, d := range ds {
+		hosts, verify := daemonHosts(p, d)
+		for _, h := range hosts {
+			if !strings.HasPrefix(h, "tcp://") {
+				continue
+			}
+			if verify {
+				ok = append(ok, fmt.Sprintf("dockerd (pid %d) %s with --tlsverify", d.PID, h))
+			} else {
+				bad = append(bad, fmt.Sprintf("dockerd (pid %d) listens on %s without --tlsverify", d.PID, h))
+			}
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		return fail(strings.Join(bad, "; "), strings.Join(bad, "; "))
+	case len(ok) > 0:
+		return pass(strings.Join(ok, "; "))
+	}
+	return pass("no dockerd listens on TCP")
+}
+
+func isLoopback(hostport string) bool {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func endpointCheck(p Probe, o ClientOptions) Outcome {
+	var targets []string
+	if u, err := url.Parse(o.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "tcp" {
+		targets = append(targets, u.Host)
+	}
+	if ds, err := engines(p); err == nil {
+		for _, d := range ds {
+			hosts, _ := daemonHosts(p, d)
+			for _, h := range hosts {
+				if a, ok := strings.CutPrefix(h, "tcp://"); ok {
+					if strings.HasPrefix(a, "0.0.0.0:") || strings.HasPrefix(a, ":") {
+						a = "127.0.0.1:" + a[strings.LastIndexByte(a, ':')+1:]
+					}
+					targets = append(targets, a)
+				}
+			}
+		}
+	}
+	slices.Sort(targets)
+	targets = slices.Compact(targets)
+	if len(targets) == 0 {
+		return skip("no tcp:// engine endpoint is configured or listening")
+	}
+	var bad, ok, skipped []string
+	for _, t := range targets {
+		if !isLoopback(t) {
+			skipped = append(skipped, t+" (not loopback: not probed)")
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r := o.Ping(ctx, t)
+		cancel()
+		switch {
+		case r.PlainHTTP:
+			bad = append(bad, t+" answers plain HTTP without credentials")
+		case r.TLSNoCert:
+			bad = append(bad, t+" answers TLS without a client certificate")
+		default:
+			ok = append(ok, t+" refused a client without a certificate ("+r.Refused+")")
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		return fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
+	case len(ok) == 0:
+		return skip(strings.Join(skipped, "; "))
+	}
+	return pass(strings.Join(append(ok, skipped...), "; "))
+}
+
+// PingEndpoint asks addr for /_ping in plain HTTP, then in TLS without a
+// client certificate and without checking the server's (the question is
+// whether the engine lets anyone in, not who it is).
+func PingEndpoint(ctx context.Context, addr string) PingResult {
+	var r PingResult
+	get := func(scheme string, tr *http.Transport) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/_ping", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
+		}
+		return nil
+	}
+	r.PlainHTTP = get("http", &http.Transport{}) == nil
+	err := get("https", &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}) //nolint:gosec // probing, not trusting
+	r.TLSNoCert = err == nil
+	if err != nil {
+		r.Refused = err.Error()
+	}
+	return r
+}
+
+func certPath(o ClientOptions) string {
+	if p := o.Getenv("DOCKER_CERT_PATH"); p != "" {
+		return p
+	}
+	if h := o.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".docker")
+	}
+	return ""
+}
+
+func parsePEMCert(data []byte) (*x509.Certificate, error) {
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("not a PEM certificate")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func tlsMaterialCheck(p Probe, o ClientOptions) Outcome {
+	dir := certPath(o)
+	certPEM, err := p.ReadFile(filepath.Join(dir, "cert.pem"))
+	if dir == "" || err != nil {
+		return skip("no client certificate (cert.pem) in " + dir)
+	}
+	var problems []string
+	cert, err := parsePEMCert(certPEM)
+	if err != nil {
+		return fail("cert.pem: "+err.Error(), filepath.Join(dir, "cert.pem"))
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	switch left := cert.NotAfter.Sub(now()); {
+	case left < 0:
+		problems = append(problems, "the client certificate expired on "+cert.NotAfter.Format("2006-01-02"))
+	case left < 30*24*time.Hour:
+		problems = append(problems, "the client certificate expires on "+cert.NotAfter.Format("2006-01-02"))
+	}
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageAny) && len(cert.ExtKeyUsage) > 0 {
+		problems = append(problems, "the certificate is not valid for client authentication")
+	}
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			problems = append(problems, fmt.Sprintf("RSA key of %d bits", k.N.BitLen()))
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().BitSize < 256 {
+			problems = append(problems, "ECDSA key on "+k.Curve.Params().Name)
+		}
+	}
+	if caPEM, err := p.ReadFile(filepath.Join(dir, "ca.pem")); err == nil {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			problems = append(problems, "ca.pem holds no certificate")
+		} else if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			problems = append(problems, "the certificate does not chain to ca.pem: "+err.Error())
+		}
+	}
+	if fi, err := p.Stat(filepath.Join(dir, "key.pem")); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		problems = append(problems, fmt.Sprintf("key.pem is mode %04o, readable by others", fi.Mode().Perm()))
+	}
+	if len(problems) > 0 {
+		return fail(strings.Join(problems, "; "), dir)
+	}
+	return pass(fmt.Sprintf("%s: client certificate for %q until %s, chains to ca.pem, key 0600", dir, cert.Subject.CommonName, cert.NotAfter.Format("2006-01-02")))
+}

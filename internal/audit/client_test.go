@@ -1,0 +1,136 @@
+package audit
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/tlsgen"
+)
+
+func clientStates(t *testing.T, p Probe, o ClientOptions) map[string]finding.CheckStatus {
+	t.Helper()
+	sts, _ := Run(p, "client", ClientChecks(o))
+	out := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		out[s.ID] = s
+	}
+	return out
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestClientChecksFake(t *testing.T) {
+	certs := t.TempDir()
+	if _, err := tlsgen.Generate(certs, tlsgen.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(certs, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{
+		"var/run/docker.sock":              {Mode: fs.ModeSocket | 0o660},
+		"run/user/1000/podman/podman.sock": {Mode: fs.ModeSocket | 0o666},
+		"home/dev/.docker/cert.pem":        {Data: read("cert.pem")},
+		"home/dev/.docker/ca.pem":          {Data: read("ca.pem")},
+		"home/dev/.docker/key.pem":         {Data: read("key.pem"), Mode: 0o600},
+		"etc/docker/daemon.json":           {Data: []byte(`{"hosts":["tcp://0.0.0.0:2376"]}`)},
+	}, procs: []Process{{PID: 42, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///var/run/docker.sock"}}}}
+	pings := map[string]PingResult{"127.0.0.1:2376": {Refused: "tls: certificate required"}}
+	o := ClientOptions{Getenv: env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", "HOME": "/home/dev"}),
+		Ping: func(_ context.Context, a string) PingResult { return pings[a] }}
+
+	s := clientStates(t, h, o)
+	if c := s["client-socket-perms"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "podman.sock 0666") {
+		t.Errorf("socket perms: %+v", c)
+	}
+	if c := s["client-daemon-tcp"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "tcp://0.0.0.0:2376 without --tlsverify") {
+		t.Errorf("daemon.json hosts without tlsverify: %+v", c)
+	}
+	if c := s["client-endpoint-auth"]; c.State != finding.StatePass {
+		t.Errorf("endpoint refusing: %+v", c)
+	}
+	if c := s["client-tls-material"]; c.State != finding.StatePass {
+		t.Errorf("tls material: %+v", c)
+	}
+
+	h.files["run/user/1000/podman/podman.sock"].Mode = fs.ModeSocket | 0o600
+	h.files["etc/docker/daemon.json"].Data = []byte(`{"hosts":["tcp://0.0.0.0:2376"],"tlsverify":true}`)
+	h.files["home/dev/.docker/key.pem"].Mode = 0o644
+	pings["127.0.0.1:2376"] = PingResult{TLSNoCert: true}
+	o.Now = func() time.Time { return time.Now().Add(400 * 24 * time.Hour) }
+	s = clientStates(t, h, o)
+	if c := s["client-socket-perms"]; c.State != finding.StatePass {
+		t.Errorf("socket perms fixed: %+v", c)
+	}
+	if c := s["client-daemon-tcp"]; c.State != finding.StatePass {
+		t.Errorf("tlsverify in daemon.json: %+v", c)
+	}
+	if c := s["client-endpoint-auth"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "without a client certificate") {
+		t.Errorf("endpoint answering: %+v", c)
+	}
+	if c := s["client-tls-material"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "expired") || !strings.Contains(c.Reason, "0644") {
+		t.Errorf("expired certificate, open key: %+v", c)
+	}
+
+	h.procs, h.files = nil, fstest.MapFS{}
+	o.Getenv = env(map[string]string{"DOCKER_HOST": "tcp://10.1.2.3:2375"})
+	s = clientStates(t, h, o)
+	for id, want := range map[string]finding.State{"client-socket-perms": finding.StateSkip, "client-daemon-tcp": finding.StateSkip,
+		"client-endpoint-auth": finding.StateSkip, "client-tls-material": finding.StateSkip} {
+		if s[id].State != want || s[id].Reason == "" {
+			t.Errorf("%s: %+v, want %s with a reason", id, s[id], want)
+		}
+	}
+	if !strings.Contains(s["client-endpoint-auth"].Reason, "not loopback") {
+		t.Errorf("a remote DOCKER_HOST is not probed: %+v", s["client-endpoint-auth"])
+	}
+}
+
+// Real engines: dockerd on TCP without TLS, with TLS but no client
+// verification, and with --tlsverify; the checks see the processes on
+// this machine and probe the loopback endpoints for real.
+func TestClientChecksRealDockerd(t *testing.T) {
+	certs := t.TempDir()
+	f, err := tlsgen.Generate(certs, tlsgen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsFlags := []string{"--tlscacert", f.CA, "--tlscert", f.ServerCert, "--tlskey", f.ServerKey}
+	for _, c := range []struct {
+		name   string
+		flags  []string
+		daemon finding.State
+		probe  finding.State
+		why    string
+	}{
+		{"plain TCP", nil, finding.StateFail, finding.StateFail, "plain HTTP"},
+		// dockerd asks for a client certificate unless told not to.
+		{"TLS without verify", append([]string{"--tls", "--tlsverify=false"}, tlsFlags...), finding.StateFail, finding.StateFail, "TLS without a client certificate"},
+		{"mutual TLS", append([]string{"--tlsverify"}, tlsFlags...), finding.StatePass, finding.StatePass, "refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := testenv.FreeLoopbackAddr(t)
+			testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
+			o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://" + addr}), Ping: PingEndpoint}
+			s := clientStates(t, Host{}, o)
+			if d := s["client-daemon-tcp"]; d.State != c.daemon || !strings.Contains(d.Reason, addr) {
+				t.Errorf("client-daemon-tcp: %+v, want %s naming %s", d, c.daemon, addr)
+			}
+			if e := s["client-endpoint-auth"]; e.State != c.probe || !strings.Contains(e.Reason, c.why) {
+				t.Errorf("client-endpoint-auth: %+v, want %s with %q", e, c.probe, c.why)
+			}
+		})
+	}
+}
