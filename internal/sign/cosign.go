@@ -12,10 +12,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/safefile"
 
 	"golang.org/x/crypto/nacl/secretbox"
 	"golang.org/x/crypto/scrypt"
@@ -40,25 +40,13 @@ func WriteCosignKey(key *ecdsa.PrivateKey, prefix string) (priv, pub string, err
 		return "", "", err
 	}
 	priv, pub = prefix+".key", prefix+".pub"
-	if err := writeNew(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := safefile.WriteNew(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return "", "", err
 	}
-	if err := writeNew(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644); err != nil {
+	if err := safefile.WriteNew(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644); err != nil {
 		return "", "", err
 	}
 	return priv, pub, nil
-}
-
-func writeNew(p string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // IsPEMPrivateKey reports whether data is a PEM private key (cosign's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/notation"
+	"github.com/hull-sec/hull/internal/safefile"
 )
 
 // GenerateNotation makes an ECDSA P-256 signing key with a certificate
@@ -78,7 +79,7 @@ func WriteNotationKey(key *ecdsa.PrivateKey, chain []*x509.Certificate, prefix s
 		{prefix + ".crt", chainPEM, 0o644},
 		{prefix + ".root.crt", rootPEM, 0o644},
 	} {
-		if err := writeNew(f.path, f.data, f.mode); err != nil {
+		if err := safefile.WriteNew(f.path, f.data, f.mode); err != nil {
 			return files, err
 		}
 		files = append(files, f.path)

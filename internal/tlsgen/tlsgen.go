@@ -25,6 +25,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hull-sec/hull/internal/safefile"
 )
 
 // The files Generate writes, as dockerd and the docker CLI name them.
@@ -151,7 +153,7 @@ func Generate(dir string, o Options) (Files, error) {
 		} else {
 			block = &pem.Block{Type: "CERTIFICATE", Bytes: w.der}
 		}
-		if err := writeNew(w.path, pem.EncodeToMemory(block), mode); err != nil {
+		if err := safefile.WriteNew(w.path, pem.EncodeToMemory(block), mode); err != nil {
 			return f, err
 		}
 	}
@@ -173,17 +175,4 @@ func sign(t, parent *x509.Certificate, pub *ecdsa.PublicKey, key *ecdsa.PrivateK
 	}
 	c, err := x509.ParseCertificate(der)
 	return der, c, err
-}
-
-// writeNew creates a file that must not exist, with mode.
-func writeNew(p string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
