@@ -8,7 +8,6 @@ package export_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,7 +76,7 @@ func TestContainersImageEnforcesCosignExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Destroy()
-	sys := oracleSystemContext(t, filepath.Join(out, "registries.d"))
+	sys := testenv.ContainersImageContext(t, filepath.Join(out, "registries.d"))
 
 	for _, tc := range []struct {
 		repo string
@@ -102,30 +101,9 @@ func TestContainersImageEnforcesCosignExport(t *testing.T) {
 	// Without the exported registries.d containers/image does not look
 	// for sigstore attachments, so the signed image is refused too: the
 	// registries.d file is part of what makes the export work.
-	bare := oracleSystemContext(t, t.TempDir())
+	bare := testenv.ContainersImageContext(t, t.TempDir())
 	if err := oraclePull(ctx, t, pc, bare, reg+"/team/signed:1"); err == nil || !strings.Contains(err.Error(), "no signature exists") {
 		t.Errorf("containers/image without registries.d, signed image: %v, want no signature found", err)
-	}
-}
-
-// oracleSystemContext makes containers/image talk plain HTTP to loopback
-// registries, read the registries.d directory regD, and no configuration
-// of this machine.
-func oracleSystemContext(t *testing.T, regD string) *types.SystemContext {
-	t.Helper()
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "registries.conf")
-	if err := os.WriteFile(conf, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &types.SystemContext{
-		RegistriesDirPath:           regD,
-		SystemRegistriesConfPath:    conf,
-		SystemRegistriesConfDirPath: filepath.Join(dir, "registries.conf.d"),
-		AuthFilePath:                filepath.Join(dir, "auth.json"),
-		SignaturePolicyPath:         filepath.Join(dir, "no-policy.json"),
-		BigFilesTemporaryDir:        dir,
-		DockerInsecureSkipTLSVerify: types.OptionalBoolTrue,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
+	"github.com/hull-sec/hull/internal/testenv"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.podman.io/image/v5/copy"
@@ -156,19 +157,7 @@ func containersSystemContext(t *testing.T, reg string) *types.SystemContext {
 	if err := os.WriteFile(filepath.Join(regD, "test.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(dir, "registries.conf")
-	if err := os.WriteFile(conf, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &types.SystemContext{
-		RegistriesDirPath:           regD,
-		SystemRegistriesConfPath:    conf,
-		SystemRegistriesConfDirPath: filepath.Join(dir, "registries.conf.d"),
-		AuthFilePath:                filepath.Join(dir, "auth.json"),
-		SignaturePolicyPath:         filepath.Join(dir, "no-policy.json"),
-		BigFilesTemporaryDir:        dir,
-		DockerInsecureSkipTLSVerify: types.OptionalBoolTrue,
-	}
+	return testenv.ContainersImageContext(t, regD)
 }
 
 func dockerRef(t *testing.T, ref string) types.ImageReference {
