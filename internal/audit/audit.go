@@ -26,6 +26,7 @@ import (
 // Probe is how checks see the host.
 type Probe interface {
 	ReadFile(path string) ([]byte, error)
+	ReadDir(path string) ([]fs.DirEntry, error)
 	Stat(path string) (fs.FileInfo, error)
 	// Getxattr returns an extended attribute of path; fs.ErrNotExist
 	// when the file has no such attribute.
@@ -41,6 +42,9 @@ type Host struct{}
 
 // ReadFile reads a host file.
 func (Host) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// ReadDir lists a host directory.
+func (Host) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(p) }
 
 // Stat stats a host file.
 func (Host) Stat(p string) (fs.FileInfo, error) { return os.Stat(p) }

@@ -75,21 +75,73 @@ func ClientChecks(o ClientOptions) []Check {
 
 // engineSockets are where Docker and Podman listen by default, for this
 // user and for root.
-func engineSockets(o ClientOptions) []string {
+func engineSockets(p Probe, o ClientOptions) []string {
 	out := []string{"/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock"}
 	if rt := o.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 		out = append(out, rt+"/docker.sock", rt+"/podman/podman.sock")
 	}
-	if u, err := url.Parse(o.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "unix" {
-		out = append(out, u.Path)
+	for _, e := range clientEndpoints(p, o) {
+		if u, err := url.Parse(e); err == nil && u.Scheme == "unix" {
+			out = append(out, u.Path)
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
+// clientEndpoints are the engine endpoints the client is set to use:
+// DOCKER_HOST, CONTAINER_HOST (Podman's remote client) and the endpoint
+// of every docker context (~/.docker/contexts/meta/*/meta.json, which
+// name them under Endpoints.docker.Host).
+func clientEndpoints(p Probe, o ClientOptions) []string {
+	var out []string
+	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
+		if v := o.Getenv(k); v != "" {
+			out = append(out, v)
+		}
+	}
+	dir := o.Getenv("DOCKER_CONFIG")
+	if dir == "" && o.Getenv("HOME") != "" {
+		dir = filepath.Join(o.Getenv("HOME"), ".docker")
+	}
+	if dir == "" {
+		return out
+	}
+	metas, err := fs.Glob(probeFS{p}, strings.TrimPrefix(filepath.Join(dir, "contexts", "meta", "*", "meta.json"), "/"))
+	if err != nil {
+		return out
+	}
+	for _, m := range metas {
+		data, err := p.ReadFile("/" + m)
+		if err != nil || len(data) > 1<<20 {
+			continue
+		}
+		var meta struct {
+			Endpoints struct {
+				Docker struct {
+					Host string `json:"Host"`
+				} `json:"docker"`
+			} `json:"Endpoints"`
+		}
+		if json.Unmarshal(data, &meta) == nil && meta.Endpoints.Docker.Host != "" {
+			out = append(out, meta.Endpoints.Docker.Host)
+		}
+	}
+	return out
+}
+
+// probeFS is a Probe as an fs.FS rooted at /, for globbing.
+type probeFS struct{ p Probe }
+
+func (f probeFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+}
+
+func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
+
 func socketCheck(p Probe, o ClientOptions) Outcome {
 	var bad, good []string
-	for _, s := range engineSockets(o) {
+	for _, s := range engineSockets(p, o) {
 		fi, err := p.Stat(s)
 		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
 			continue
@@ -110,7 +162,7 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
 	case len(good) == 0:
-		return skip("no engine socket found at " + strings.Join(engineSockets(o), ", "))
+		return skip("no engine socket found at " + strings.Join(engineSockets(p, o), ", "))
 	}
 	return pass(strings.Join(good, "; "))
 }
@@ -214,9 +266,16 @@ func isLoopback(hostport string) bool {
 }
 
 func endpointCheck(p Probe, o ClientOptions) Outcome {
-	var targets []string
-	if u, err := url.Parse(o.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "tcp" {
-		targets = append(targets, u.Host)
+	var targets, overSSH []string
+	for _, e := range clientEndpoints(p, o) {
+		u, err := url.Parse(e)
+		switch {
+		case err != nil:
+		case u.Scheme == "tcp":
+			targets = append(targets, u.Host)
+		case u.Scheme == "ssh":
+			overSSH = append(overSSH, e+" (over SSH: the remote account's keys decide)")
+		}
 	}
 	if ds, err := engines(p); err == nil {
 		for _, d := range ds {
@@ -234,6 +293,9 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 	slices.Sort(targets)
 	targets = slices.Compact(targets)
 	if len(targets) == 0 {
+		if len(overSSH) > 0 {
+			return pass(strings.Join(overSSH, "; "))
+		}
 		return skip("no tcp:// engine endpoint is configured or listening")
 	}
 	var bad, ok, skipped []string
@@ -260,7 +322,7 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 	case len(ok) == 0:
 		return skip(strings.Join(skipped, "; "))
 	}
-	return pass(strings.Join(append(ok, skipped...), "; "))
+	return pass(strings.Join(append(append(ok, skipped...), overSSH...), "; "))
 }
 
 // PingEndpoint asks addr for /_ping in plain HTTP, then in TLS without a

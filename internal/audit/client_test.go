@@ -134,3 +134,34 @@ func TestClientChecksRealDockerd(t *testing.T) {
 		})
 	}
 }
+
+// Endpoints come from DOCKER_HOST, CONTAINER_HOST and docker contexts;
+// ssh:// ones are not probed, and say why.
+func TestClientEndpoints(t *testing.T) {
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{
+		"home/dev/.docker/contexts/meta/abc/meta.json": {Data: []byte(`{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://127.0.0.1:2376","SkipTLSVerify":false}}}`)},
+		"home/dev/.docker/contexts/meta/def/meta.json": {Data: []byte(`{"Name":"box","Endpoints":{"docker":{"Host":"ssh://dev@box.example"}}}`)},
+		"home/dev/.docker/contexts/meta/ghi/meta.json": {Data: []byte(`{"Name":"sock","Endpoints":{"docker":{"Host":"unix:///home/dev/run/docker.sock"}}}`)},
+		"home/dev/run/docker.sock":                     {Mode: fs.ModeSocket | 0o666},
+	}}
+	var probed []string
+	o := ClientOptions{Getenv: env(map[string]string{"HOME": "/home/dev", "CONTAINER_HOST": "ssh://core@vm.example/run/podman/podman.sock"}),
+		Ping: func(_ context.Context, a string) PingResult {
+			probed = append(probed, a)
+			return PingResult{PlainHTTP: true}
+		}}
+	s := clientStates(t, h, o)
+	if c := s["client-endpoint-auth"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "127.0.0.1:2376 answers plain HTTP") {
+		t.Errorf("context endpoint: %+v", c)
+	}
+	if len(probed) != 1 || probed[0] != "127.0.0.1:2376" {
+		t.Errorf("probed %v", probed)
+	}
+	if c := s["client-socket-perms"]; c.State != finding.StateFail || !strings.Contains(c.Reason, "/home/dev/run/docker.sock 0666") {
+		t.Errorf("a context's socket: %+v", c)
+	}
+	delete(h.files, "home/dev/.docker/contexts/meta/abc/meta.json")
+	if c := clientStates(t, h, o)["client-endpoint-auth"]; c.State != finding.StatePass || !strings.Contains(c.Reason, "over SSH") {
+		t.Errorf("ssh endpoints only: %+v", c)
+	}
+}

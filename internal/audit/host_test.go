@@ -30,6 +30,9 @@ func (h *fakeHost) Getxattr(p, name string) ([]byte, error) {
 	}
 	return nil, fs.ErrNotExist
 }
+func (h *fakeHost) ReadDir(p string) ([]fs.DirEntry, error) {
+	return fs.ReadDir(h.files, strings.TrimPrefix(p, "/"))
+}
 func (h *fakeHost) User() (string, int)           { return h.name, h.uid }
 func (h *fakeHost) Processes() ([]Process, error) { return h.procs, nil }
 
