@@ -183,9 +183,8 @@ func higher(s vercmp.Scheme, a, b string) bool {
 	if s == nil {
 		return false
 	}
-	va, erra := s.Parse(a)
-	vb, errb := s.Parse(b)
-	return erra == nil && errb == nil && va.Compare(vb) > 0
+	c, err := vercmp.CompareIn(s, a, b)
+	return err == nil && c > 0
 }
 
 // severityOf rates a match: the CVSS v3 vector for this package, else the

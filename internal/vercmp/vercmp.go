@@ -110,6 +110,11 @@ func Compare(ecosystem, a, b string) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w %q", ErrUnknownEcosystem, truncate(ecosystem))
 	}
+	return CompareIn(s, a, b)
+}
+
+// CompareIn is Compare under a Scheme already looked up.
+func CompareIn(s Scheme, a, b string) (int, error) {
 	va, err := s.Parse(a)
 	if err != nil {
 		return 0, err

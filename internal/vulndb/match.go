@@ -75,23 +75,14 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 		}
 		if in {
 			affected = true
-			if fix != "" && (fixed == "" || cmpVersions(scheme, fix, fixed) < 0) {
+			// The earliest fix wins; fixes the scheme rejects keep the first.
+			c, err := vercmp.CompareIn(scheme, fix, fixed)
+			if fix != "" && (fixed == "" || (err == nil && c < 0)) {
 				fixed = fix
 			}
 		}
 	}
 	return affected, fixed, rangeErr
-}
-
-// cmpVersions orders two fixed versions; ones the scheme rejects compare
-// equal, so the first one found is kept.
-func cmpVersions(s vercmp.Scheme, a, b string) int {
-	va, erra := s.Parse(a)
-	vb, errb := s.Parse(b)
-	if erra != nil || errb != nil {
-		return 0
-	}
-	return va.Compare(vb)
 }
 
 type bound struct {
