@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -100,17 +101,7 @@ func KeyID(pub crypto.PublicKey) string {
 // VerifySignature checks sig (raw bytes) over payload: ECDSA and RSA over
 // its SHA-256, Ed25519 over the payload itself, as cosign signs.
 func VerifySignature(pub crypto.PublicKey, payload, sig []byte) error {
-	sum := sha256.Sum256(payload)
-	ok := false
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		ok = ecdsa.VerifyASN1(k, sum[:], sig)
-	case *rsa.PublicKey:
-		ok = rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil
-	case ed25519.PublicKey:
-		ok = ed25519.Verify(k, payload, sig)
-	}
-	if !ok {
+	if !sigstore.SignatureValid(pub, payload, sig) {
 		return fmt.Errorf("%w: the signature does not verify with key %s", ErrInvalid, KeyID(pub))
 	}
 	return nil

@@ -68,7 +68,7 @@ func (tr *TrustedRoot) verifySCT(leaf, issuer *x509.Certificate) error {
 		msg.Write(tbs)
 		msg.Write(binary.BigEndian.AppendUint16(nil, uint16(len(exts))))
 		msg.Write(exts)
-		if hashAlg != 4 || !verifyWith(log.Key, msg.Bytes(), sig) { // 4: SHA-256
+		if hashAlg != 4 || !SignatureValid(log.Key, msg.Bytes(), sig) { // 4: SHA-256
 			why = "the SCT from " + log.BaseURL + " does not verify"
 			continue
 		}

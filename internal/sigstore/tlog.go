@@ -79,7 +79,7 @@ func (tr *TrustedRoot) verifyEntry(e *Entry) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, err
 		}
-		if !verifyWith(log.Key, set, e.InclusionPromise.SignedEntryTimestamp) {
+		if !SignatureValid(log.Key, set, e.InclusionPromise.SignedEntryTimestamp) {
 			return time.Time{}, fmt.Errorf("%w: log entry %d: the signed entry timestamp does not verify with the key of %s", ErrInvalid, e.LogIndex, log.BaseURL)
 		}
 	}
@@ -176,7 +176,7 @@ func verifyCheckpoint(log *Log, note string, root []byte) error {
 		if err != nil || len(raw) < 5 || len(log.ID) < 4 || !bytes.Equal(raw[:4], log.ID[:4]) {
 			continue
 		}
-		if verifyWith(log.Key, []byte(text), raw[4:]) {
+		if SignatureValid(log.Key, []byte(text), raw[4:]) {
 			return nil
 		}
 		return fmt.Errorf("checkpoint signature does not verify with the key of %s", log.BaseURL)

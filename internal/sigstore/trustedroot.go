@@ -184,9 +184,9 @@ func parseLog(l jsonLog) (*Log, error) {
 	return &Log{BaseURL: l.BaseURL, ID: id[:], Key: key, Valid: l.PublicKey.ValidFor.period()}, nil
 }
 
-// verifyWith checks sig over msg with key: ECDSA and RSA (PKCS #1 v1.5)
+// SignatureValid reports whether sig over msg verifies with key: ECDSA and RSA (PKCS #1 v1.5)
 // over SHA-256, Ed25519 over msg itself.
-func verifyWith(key crypto.PublicKey, msg, sig []byte) bool {
+func SignatureValid(key crypto.PublicKey, msg, sig []byte) bool {
 	sum := sha256.Sum256(msg)
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:

@@ -80,7 +80,7 @@ func checkSignature(key crypto.PublicKey, c Content) ([]byte, error) {
 	if c.DSSE != nil {
 		pae := PAE(c.DSSE.PayloadType, c.DSSE.Payload)
 		for _, s := range c.DSSE.Signatures {
-			if verifyWith(key, pae, s.Sig) {
+			if SignatureValid(key, pae, s.Sig) {
 				return s.Sig, nil
 			}
 		}
