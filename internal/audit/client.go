@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 )
 
 // Process is a running program, as client checks see engines.
@@ -255,14 +256,7 @@ func daemonTCPCheck(p Probe) Outcome {
 
 func isLoopback(hostport string) bool {
 	h, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && image.IsLoopbackHost(h)
 }
 
 func endpointCheck(p Probe, o ClientOptions) Outcome {

@@ -82,7 +82,7 @@ func resolveDaemon(kind Kind, getenv func(string) string) (*daemonEndpoint, erro
 				return nil, err
 			}
 			tr.TLSClientConfig, scheme = cfg, "https"
-		} else if !isLoopbackHost(u.Hostname()) {
+		} else if !IsLoopbackHost(u.Hostname()) {
 			return nil, fmt.Errorf("refusing plain TCP to the engine at %s: anyone on the network could drive it; use TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH) or a unix socket", u.Host)
 		}
 		return &daemonEndpoint{client: &http.Client{Transport: tr}, base: scheme + "://" + u.Host, desc: host}, nil

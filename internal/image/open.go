@@ -226,7 +226,7 @@ type plainHTTPGuard struct {
 func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	listed := slices.Contains(g.allowed, req.URL.Host)
 	switch {
-	case req.URL.Scheme == "http" && !listed && !isLoopbackHost(req.URL.Hostname()):
+	case req.URL.Scheme == "http" && !listed && !IsLoopbackHost(req.URL.Hostname()):
 		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries may use it unless named with --insecure-registry", req.URL.Host)
 	case req.URL.Scheme == "https" && listed:
 		return nil, fmt.Errorf("%s is named with --insecure-registry: plain HTTP only", req.URL.Host)
@@ -248,7 +248,8 @@ func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 // Error responses up to this size are read whole, keeping the connection.
 const maxErrorBody = 4 << 10
 
-func isLoopbackHost(h string) bool {
+// IsLoopbackHost reports whether host name h is localhost or a loopback IP.
+func IsLoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
 	}

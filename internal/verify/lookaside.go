@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -112,7 +111,7 @@ func httpReader(base *url.URL) func(context.Context, string) ([]byte, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	return func(ctx context.Context, rel string) ([]byte, error) {
 		if base.Scheme == "http" {
-			if ip := net.ParseIP(base.Hostname()); base.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			if !image.IsLoopbackHost(base.Hostname()) {
 				return nil, fmt.Errorf("refusing plain HTTP to %s: use https", base.Host)
 			}
 		}
