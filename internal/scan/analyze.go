@@ -37,9 +37,6 @@ type AnalyzeOptions struct {
 	// larger files are reported as not scanned.
 	Malware         *clamd.Client
 	MaxMalwareBytes int64
-	// MalwareParallel bounds the files in flight to clamd; default
-	// clamd.DefaultMaxConcurrent (the client's own bound).
-	MalwareParallel int
 	// CacheDir, if set, keeps each layer's results by its diff ID, so a
 	// layer is analysed once across scans and images.
 	CacheDir string
@@ -103,7 +100,7 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 	}
 	a := &analyzer{o: o, pool: sync.Pool{New: func() any { return new(bytes.Buffer) }}, pending: map[v1.Hash]*layerScans{}}
 	if o.Malware != nil {
-		a.sem = make(chan struct{}, cmp.Or(o.MalwareParallel, clamd.DefaultMaxConcurrent))
+		a.sem = make(chan struct{}, clamd.DefaultMaxConcurrent)
 	}
 	// Secrets and malware in files a later layer deleted are still in the
 	// image: keep sees hidden entries too, and only the inventory skips them.
