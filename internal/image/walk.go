@@ -142,9 +142,9 @@ type VisitOptions struct {
 type Record struct {
 	// Path is the entry's path; for a whiteout, the path it deletes; for
 	// an opaque marker, the directory it empties.
-	Path  string    `json:"p"`
-	Kind  EntryKind `json:"k,omitempty"`
-	Value any       `json:"v,omitempty"`
+	Path  string
+	Kind  EntryKind
+	Value any
 }
 
 // EntryKind classifies a layer entry for merging.
