@@ -204,7 +204,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	}
 	if want["secret"] {
 		findings = append(findings, an.Secrets...)
-		checks["secrets"] = status("secrets", an.Secrets, "text files up to 4 MiB")
+		checks["secrets"] = status("secrets", an.Secrets, fmt.Sprintf("text files up to %d MiB", scan.DefaultMaxSecretBytes>>20))
 	}
 	if ao.Malware != nil {
 		findings = append(findings, an.Malware...)
