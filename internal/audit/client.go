@@ -168,63 +168,8 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 	return pass(strings.Join(good, "; "))
 }
 
-// daemonHosts returns a dockerd's -H/--host listeners and whether it
-// verifies client certificates, from its command line and daemon.json.
-func daemonHosts(p Probe, proc Process) (hosts []string, tlsverify bool) {
-	args := proc.Cmdline[1:]
-	config := "/etc/docker/daemon.json"
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		val := func() string {
-			if _, v, ok := strings.Cut(a, "="); ok {
-				return v
-			}
-			if i+1 < len(args) {
-				i++
-				return args[i]
-			}
-			return ""
-		}
-		switch {
-		case a == "-H" || a == "--host" || strings.HasPrefix(a, "--host=") || strings.HasPrefix(a, "-H="):
-			hosts = append(hosts, val())
-		case a == "--tlsverify" || a == "--tlsverify=true":
-			tlsverify = true
-		case a == "--config-file" || strings.HasPrefix(a, "--config-file="):
-			config = val()
-		}
-	}
-	if data, err := p.ReadFile(config); err == nil {
-		var dj struct {
-			Hosts     []string `json:"hosts"`
-			TLSVerify *bool    `json:"tlsverify"`
-		}
-		if json.Unmarshal(data, &dj) == nil {
-			hosts = append(hosts, dj.Hosts...)
-			if dj.TLSVerify != nil && *dj.TLSVerify {
-				tlsverify = true
-			}
-		}
-	}
-	return hosts, tlsverify
-}
-
-func engines(p Probe) ([]Process, error) {
-	procs, err := p.Processes()
-	if err != nil {
-		return nil, err
-	}
-	var out []Process
-	for _, pr := range procs {
-		if len(pr.Cmdline) > 0 && filepath.Base(pr.Cmdline[0]) == "dockerd" {
-			out = append(out, pr)
-		}
-	}
-	return out, nil
-}
-
 func daemonTCPCheck(p Probe) Outcome {
-	ds, err := engines(p)
+	ds, err := dockerdProcesses(p)
 	if err != nil {
 		return skip("cannot list processes: " + err.Error())
 	}
@@ -233,8 +178,9 @@ func daemonTCPCheck(p Probe) Outcome {
 	}
 	var bad, ok []string
 	for _, d := range ds {
-		hosts, verify := daemonHosts(p, d)
-		for _, h := range hosts {
+		c := ParseDaemonConfig(p, d)
+		verify := c.Bool("tlsverify", false)
+		for _, h := range c.List("hosts") {
 			if !strings.HasPrefix(h, "tcp://") {
 				continue
 			}
@@ -271,10 +217,9 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 			overSSH = append(overSSH, e+" (over SSH: the remote account's keys decide)")
 		}
 	}
-	if ds, err := engines(p); err == nil {
+	if ds, err := dockerdProcesses(p); err == nil {
 		for _, d := range ds {
-			hosts, _ := daemonHosts(p, d)
-			for _, h := range hosts {
+			for _, h := range ParseDaemonConfig(p, d).List("hosts") {
 				if a, ok := strings.CutPrefix(h, "tcp://"); ok {
 					if strings.HasPrefix(a, "0.0.0.0:") || strings.HasPrefix(a, ":") {
 						a = "127.0.0.1:" + a[strings.LastIndexByte(a, ':')+1:]

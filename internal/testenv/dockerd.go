@@ -39,6 +39,11 @@ func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	// Others may traverse (not list) it: with --userns-remap the remapped
+	// root must reach its data directory below.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
 	d := &Dockerd{Socket: filepath.Join(dir, "docker.sock"), Dir: dir, log: filepath.Join(dir, "dockerd.log")}
 	logf, err := os.Create(d.log)
 	if err != nil {
@@ -116,4 +121,18 @@ func FreeLoopbackAddr(t testing.TB) string {
 		t.Fatalf("testenv: %v", err)
 	}
 	return addr
+}
+
+// Docker runs Debian's docker client against this dockerd and returns
+// what it printed; the test fails if the command does.
+func (d *Dockerd) Docker(t testing.TB, args ...string) string {
+	t.Helper()
+	env := append(filteredEnviron(), "DOCKER_HOST=unix://"+d.Socket, "DOCKER_CONFIG="+filepath.Join(d.Dir, "client"))
+	return run(t, env, lookPath(t, "docker"), args...)
+}
+
+// BusyboxImage imports BusyboxRootfs into this dockerd as ref.
+func (d *Dockerd) BusyboxImage(t testing.TB, ref string) {
+	t.Helper()
+	d.Docker(t, "import", TarDir(t, BusyboxRootfs(t)), ref)
 }

@@ -1,0 +1,356 @@
+package audit
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// dangerousCaps are capabilities that give a container a way out or
+// control of the host (CAP_ prefix stripped).
+var dangerousCaps = []string{"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "SYS_TIME",
+	"NET_ADMIN", "DAC_READ_SEARCH", "BPF", "PERFMON", "MAC_ADMIN", "MAC_OVERRIDE", "SYSLOG", "LINUX_IMMUTABLE"}
+
+// sensitiveHostPaths must not be mounted into containers (CIS 5.5).
+var sensitiveHostPaths = []string{"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker", "/var/lib/containers", "/root"}
+
+// engineSocketNames are sockets that hand over the engine (CIS 5.31).
+var engineSocketNames = []string{"docker.sock", "podman.sock", "containerd.sock", "crio.sock", "dockershim.sock"}
+
+// ContainerChecks judge every running container of the engines d found:
+// CIS section 5 as far as `docker inspect` shows it.
+func ContainerChecks(d *Discovery) []Check {
+	each := func(bad finding.State, f func(e *Engine, c *Container) string) func(Probe) Outcome {
+		return func(Probe) Outcome { return d.eachContainer(bad, f) }
+	}
+	hostNS := func(id, cis, title, what, field string, get func(c *Container) string) Check {
+		return check(id, cis, finding.SeverityHigh, title,
+			fmt.Sprintf("CIS %s: a container sharing the host's %s namespace sees and reaches what the host's processes do there.", cis, what),
+			fmt.Sprintf("Do not run containers with --%s=host.", field),
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if get(c) == "host" {
+					return field + "=host"
+				}
+				return ""
+			}))
+	}
+	return []Check{
+		check("container-privileged", "5.5", finding.SeverityCritical, "No container runs privileged",
+			"CIS 5.5: --privileged gives a container every capability, every device and no seccomp or LSM confinement: it is root on the host.",
+			"Run without --privileged; grant the one capability or device the workload needs.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if c.HostConfig.Privileged {
+					return "privileged"
+				}
+				return ""
+			})),
+		check("container-capabilities", "5.4", finding.SeverityHigh, "Containers add no dangerous capabilities",
+			"CIS 5.4: capabilities such as SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN or DAC_READ_SEARCH are known ways out of a container; ALL is --privileged without the devices. Other added capabilities are warned about.",
+			"Drop all capabilities (--cap-drop ALL) and add back only what the workload proves it needs (hull profile records it).",
+			func(Probe) Outcome {
+				o := d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+					var bad []string
+					for _, cp := range c.HostConfig.CapAdd {
+						if slices.Contains(dangerousCaps, normCap(cp)) {
+							bad = append(bad, normCap(cp))
+						}
+					}
+					if len(bad) > 0 {
+						return "adds " + strings.Join(bad, ", ")
+					}
+					return ""
+				})
+				if o.State != finding.StatePass {
+					return o
+				}
+				w := d.eachContainer(finding.StateWarn, func(_ *Engine, c *Container) string {
+					if len(c.HostConfig.CapAdd) > 0 {
+						return "adds " + strings.Join(c.HostConfig.CapAdd, ", ")
+					}
+					return ""
+				})
+				return w
+			}),
+		check("container-apparmor", "5.2", finding.SeverityMedium, "Containers run under an AppArmor profile",
+			"CIS 5.2: the engine's default AppArmor profile denies writes to /proc and /sys and mounts; apparmor=unconfined removes it.",
+			"Remove --security-opt apparmor=unconfined; use the default profile or one hull profile generates.",
+			func(Probe) Outcome {
+				if !d.anyEngineHas("apparmor") {
+					return skip("no engine reports AppArmor support (the kernel has none or it is off)")
+				}
+				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
+					if _, ok := e.Info.SecurityOption("apparmor"); !ok {
+						return ""
+					}
+					if v, ok := c.SecurityOpt("apparmor"); (ok && v == "unconfined") || c.AppArmorProfile == "unconfined" || (c.AppArmorProfile == "" && !c.HostConfig.Privileged) {
+						return "no AppArmor profile"
+					}
+					return ""
+				})
+			}),
+		check("container-selinux", "5.3", finding.SeverityMedium, "SELinux labels are not disabled",
+			"CIS 5.3: label=disable runs a container without SELinux separation on SELinux hosts.",
+			"Remove --security-opt label=disable.",
+			func(Probe) Outcome {
+				if !d.anyEngineHas("selinux") {
+					return skip("no engine reports SELinux support (the kernel has none or the engine does not use it)")
+				}
+				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
+					if _, ok := e.Info.SecurityOption("selinux"); !ok {
+						return ""
+					}
+					if v, ok := c.SecurityOpt("label"); ok && v == "disable" {
+						return "label=disable"
+					}
+					return ""
+				})
+			}),
+		check("container-sensitive-mounts", "5.6", finding.SeverityHigh, "No sensitive host directory is mounted",
+			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory lets a container change or read the host.",
+			"Mount only the directories the workload owns, read-only where it can.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, m := range c.Mounts {
+					if m.Type != "bind" {
+						continue
+					}
+					src := path.Clean(m.Source)
+					if slices.Contains(sensitiveHostPaths, src) {
+						mode := "ro"
+						if m.RW {
+							mode = "rw"
+						}
+						bad = append(bad, fmt.Sprintf("%s on %s (%s)", src, m.Destination, mode))
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
+		check("container-privileged-ports", "5.8", finding.SeverityLow, "No privileged host port is published",
+			"CIS 5.8: host ports below 1024 are meant for services the administrator runs; publishing a container there blurs that line.",
+			"Publish on a port of 1024 or above.",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, b := range c.publishedPorts() {
+					if n, err := strconv.Atoi(b.HostPort); err == nil && n > 0 && n < 1024 {
+						bad = append(bad, b.HostPort)
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
+		hostNS("container-host-network", "5.10", "No container shares the host's network namespace", "network", "network", func(c *Container) string { return c.HostConfig.NetworkMode }),
+		check("container-memory-limit", "5.11", finding.SeverityMedium, "Containers have a memory limit",
+			"CIS 5.11: without a limit one container can exhaust the host's memory.",
+			"Run with --memory (and --memory-swap).",
+			each(finding.StateFail, func(e *Engine, c *Container) string {
+				if c.HostConfig.Memory <= 0 {
+					return "no memory limit"
+				}
+				return ""
+			})),
+		check("container-cpu-shares", "5.12", finding.SeverityLow, "Containers have a CPU priority or limit",
+			"CIS 5.12: containers all at the default share compete evenly with everything else; set shares or a CPU limit.",
+			"Run with --cpu-shares or --cpus.",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				if (c.HostConfig.CPUShares == 0 || c.HostConfig.CPUShares == 1024) && c.HostConfig.NanoCPUs == 0 && c.HostConfig.CPUQuota == 0 {
+					return "default CPU shares, no limit"
+				}
+				return ""
+			})),
+		check("container-readonly-rootfs", "5.13", finding.SeverityMedium, "Root filesystems are read-only",
+			"CIS 5.13: a writable root filesystem lets an intruder change the container's programs; state belongs in volumes.",
+			"Run with --read-only and mount writable volumes or tmpfs where the workload writes.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if !c.HostConfig.ReadonlyRootfs {
+					return "writable root filesystem"
+				}
+				return ""
+			})),
+		check("container-ports-interface", "5.14", finding.SeverityMedium, "Published ports are bound to a specific interface",
+			"CIS 5.14: a port published without a host address listens on every interface, often including public ones.",
+			"Publish as -p 127.0.0.1:8080:80 (or the one interface that should serve it).",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, b := range c.publishedPorts() {
+					if b.HostIP == "" || b.HostIP == "0.0.0.0" || b.HostIP == "::" {
+						bad = append(bad, cmp.Or(b.HostIP, "*")+":"+b.HostPort)
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
+		check("container-restart-policy", "5.15", finding.SeverityLow, "Restart policies are on-failure with at most 5 retries",
+			"CIS 5.15: \"always\" and unbounded retries restart a crashing or exploited container forever and hide the failure.",
+			"Use --restart on-failure:5.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				rp := c.HostConfig.RestartPolicy
+				switch {
+				case rp.Name == "always" || rp.Name == "unless-stopped":
+					return "restart " + rp.Name
+				case rp.Name == "on-failure" && (rp.MaximumRetryCount == 0 || rp.MaximumRetryCount > 5):
+					return fmt.Sprintf("on-failure with %d retries (0 = unbounded)", rp.MaximumRetryCount)
+				}
+				return ""
+			})),
+		hostNS("container-host-pid", "5.16", "No container shares the host's PID namespace", "PID", "pid", func(c *Container) string { return c.HostConfig.PidMode }),
+		hostNS("container-host-ipc", "5.17", "No container shares the host's IPC namespace", "IPC", "ipc", func(c *Container) string { return c.HostConfig.IpcMode }),
+		check("container-host-devices", "5.18", finding.SeverityMedium, "No host device is passed through",
+			"CIS 5.18: a host device in a container (a disk, /dev/mem, a GPU) is direct access to the hardware behind it.",
+			"Pass only the devices the workload needs, read-only (--device /dev/X:/dev/X:r).",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				var devs []string
+				for _, dv := range c.HostConfig.Devices {
+					devs = append(devs, dv.PathOnHost)
+				}
+				return strings.Join(devs, ", ")
+			})),
+		check("container-mount-propagation", "5.20", finding.SeverityMedium, "No mount is shared with the host",
+			"CIS 5.20: shared propagation lets mounts made in the container appear on the host and the other way round.",
+			"Use the default private propagation (drop :shared / :rshared).",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, m := range c.Mounts {
+					if m.Propagation == "shared" || m.Propagation == "rshared" {
+						bad = append(bad, m.Destination+" "+m.Propagation)
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
+		hostNS("container-host-uts", "5.21", "No container shares the host's UTS namespace", "UTS", "uts", func(c *Container) string { return c.HostConfig.UTSMode }),
+		check("container-seccomp", "5.22", finding.SeverityHigh, "Containers run under a seccomp profile",
+			"CIS 5.22: seccomp=unconfined (or --privileged) lets a container call every system call, including the ones most kernel exploits need.",
+			"Remove --security-opt seccomp=unconfined; use the default profile or one hull profile generates.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if v, ok := c.SecurityOpt("seccomp"); ok && v == "unconfined" {
+					return "seccomp=unconfined"
+				}
+				if c.HostConfig.Privileged {
+					return "privileged (no seccomp)"
+				}
+				return ""
+			})),
+		check("container-cgroup-parent", "5.25", finding.SeverityLow, "Containers use the default cgroup parent",
+			"CIS 5.25: a custom --cgroup-parent moves a container out of the limits the engine's cgroup applies.",
+			"Remove --cgroup-parent unless the administrator set it on purpose.",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				if c.HostConfig.CgroupParent != "" {
+					return "cgroup parent " + c.HostConfig.CgroupParent
+				}
+				return ""
+			})),
+		check("container-no-new-privileges", "5.26", finding.SeverityMedium, "Containers cannot gain new privileges",
+			"CIS 5.26: without no-new-privileges a process in the container can gain privileges through setuid programs and file capabilities.",
+			"Run with --security-opt no-new-privileges, or set \"no-new-privileges\": true in daemon.json.",
+			each(finding.StateFail, func(e *Engine, c *Container) string {
+				if v, ok := c.SecurityOpt("no-new-privileges"); ok {
+					if v == "true" {
+						return ""
+					}
+					return "no-new-privileges=" + v
+				}
+				if e.Config != nil && e.Config.Bool("no-new-privileges", false) {
+					return ""
+				}
+				return "no-new-privileges not set"
+			})),
+		check("container-healthcheck", "5.27", finding.SeverityLow, "Containers have a health check",
+			"CIS 5.27: a health check lets the engine and orchestrators see a container that runs but no longer works.",
+			"Add HEALTHCHECK to the image or --health-cmd to the run.",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				if c.Config.Healthcheck == nil {
+					return "no health check"
+				}
+				return ""
+			})),
+		check("container-pids-limit", "5.29", finding.SeverityMedium, "Containers have a PIDs limit",
+			"CIS 5.29: without a PIDs limit a fork bomb in one container takes down the host.",
+			"Run with --pids-limit (for example 512).",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if c.HostConfig.PidsLimit == nil || *c.HostConfig.PidsLimit <= 0 {
+					return "no PIDs limit"
+				}
+				return ""
+			})),
+		check("container-default-bridge", "5.30", finding.SeverityLow, "Containers do not use the default bridge",
+			"CIS 5.30: the default bridge (docker0) puts every container on one network; user-defined networks isolate and resolve names.",
+			"Create a network (docker network create) per application and run containers on it.",
+			each(finding.StateWarn, func(e *Engine, c *Container) string {
+				if e.Kind != "docker" {
+					return ""
+				}
+				if _, ok := c.NetworkSettings.Networks["bridge"]; ok || c.HostConfig.NetworkMode == "default" || c.HostConfig.NetworkMode == "bridge" {
+					return "default bridge"
+				}
+				return ""
+			})),
+		hostNS("container-host-userns", "5.31", "No container shares the host's user namespace", "user", "userns", func(c *Container) string { return c.HostConfig.UsernsMode }),
+		check("container-engine-socket", "5.32", finding.SeverityCritical, "No container mounts an engine socket",
+			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
+			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, m := range c.Mounts {
+					if slices.Contains(engineSocketNames, path.Base(m.Source)) {
+						bad = append(bad, m.Source+" on "+m.Destination)
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
+		check("container-root-user", "4.1", finding.SeverityMedium, "Containers do not run as root",
+			"CIS 4.1 (judged on the running container): root in a container is root on the host unless the engine is rootless or remaps users; a process that needs no root should not have it. On a rootless or userns-remapped engine this is a warning.",
+			"Set USER in the image or run with --user UID:GID.",
+			func(Probe) Outcome {
+				o := d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
+					if isRootUser(c.Config.User) && !e.Rootless() && !e.UsernsRemap() {
+						return "runs as root (" + cmp.Or(c.Config.User, "default user") + ")"
+					}
+					return ""
+				})
+				if o.State != finding.StatePass {
+					return o
+				}
+				return d.eachContainer(finding.StateWarn, func(e *Engine, c *Container) string {
+					if isRootUser(c.Config.User) {
+						return "runs as root in the container (mapped to an unprivileged host user)"
+					}
+					return ""
+				})
+			}),
+	}
+}
+
+func (c *Container) publishedPorts() []PortBinding {
+	var out []PortBinding
+	for _, bs := range c.HostConfig.PortBindings {
+		out = append(out, bs...)
+	}
+	for _, bs := range c.NetworkSettings.Ports {
+		for _, b := range bs {
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b PortBinding) int { return strings.Compare(a.HostIP+a.HostPort, b.HostIP+b.HostPort) })
+	return out
+}
+
+func normCap(c string) string { return strings.TrimPrefix(strings.ToUpper(c), "CAP_") }
+
+func isRootUser(u string) bool {
+	name, _, _ := strings.Cut(u, ":")
+	return name == "" || name == "0" || name == "root"
+}
+
+// anyEngineHas reports whether some engine lists security option name.
+func (d *Discovery) anyEngineHas(name string) bool {
+	for _, e := range d.Engines {
+		if _, ok := e.Info.SecurityOption(name); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,155 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// DaemonConfig is a dockerd's effective configuration as far as its
+// command line and daemon.json show it: every setting under its
+// daemon.json key ("icc", "hosts", "no-new-privileges"), flags and file
+// merged. Settings left at their defaults are absent.
+type DaemonConfig struct {
+	PID int
+	// File is the daemon.json read ("" when there was none).
+	File     string
+	settings map[string][]string
+	// Problem says why daemon.json could not be read, if it exists.
+	Problem string
+}
+
+// dockerdBoolFlags are dockerd's boolean flags: "--flag" alone means
+// true and the next argument is not its value.
+var dockerdBoolFlags = map[string]bool{
+	"icc": true, "iptables": true, "ip6tables": true, "ip-forward": true, "ip-masq": true,
+	"userland-proxy": true, "no-new-privileges": true, "live-restore": true, "selinux-enabled": true,
+	"tls": true, "tlsverify": true, "experimental": true, "debug": true, "rootless": true, "init": true,
+	"raw-logs": true, "validate": true, "help": true, "version": true,
+}
+
+// dockerdListKeys maps dockerd's repeatable flags to their (plural)
+// daemon.json keys.
+var dockerdListKeys = map[string]string{
+	"host": "hosts", "authorization-plugin": "authorization-plugins", "insecure-registry": "insecure-registries",
+	"default-ulimit": "default-ulimits", "registry-mirror": "registry-mirrors", "label": "labels",
+	"dns": "dns", "add-runtime": "runtimes", "log-opt": "log-opts", "storage-opt": "storage-opts",
+}
+
+// dockerdShort maps dockerd's short flags to long ones.
+var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level", "G": "group", "p": "pidfile"}
+
+// ParseDaemonConfig reads a dockerd's flags and its daemon.json
+// (/etc/docker/daemon.json or --config-file; for a rootless dockerd,
+// $XDG_CONFIG_HOME/docker/daemon.json is not visible and is not read).
+func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
+	c := &DaemonConfig{PID: proc.PID, settings: map[string][]string{}}
+	config := "/etc/docker/daemon.json"
+	args := proc.Cmdline[1:]
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var name string
+		switch {
+		case strings.HasPrefix(a, "--"):
+			name = a[2:]
+		case strings.HasPrefix(a, "-") && len(a) >= 2:
+			name = a[1:]
+			if long, ok := dockerdShort[name[:1]]; ok && (len(name) == 1 || name[1] == '=') {
+				name = long + name[1:]
+			}
+		default:
+			continue
+		}
+		name, val, hasVal := strings.Cut(name, "=")
+		if !hasVal {
+			if dockerdBoolFlags[name] {
+				val = "true"
+			} else if i+1 < len(args) {
+				i++
+				val = args[i]
+			}
+		}
+		if name == "config-file" {
+			config = val
+			continue
+		}
+		if key, ok := dockerdListKeys[name]; ok {
+			c.settings[key] = append(c.settings[key], val)
+			continue
+		}
+		c.settings[name] = []string{val}
+	}
+	data, err := p.ReadFile(config)
+	if err != nil {
+		return c
+	}
+	c.File = config
+	var file map[string]any
+	if err := json.Unmarshal(data, &file); err != nil {
+		c.Problem = fmt.Sprintf("%s: %v", config, err)
+		return c
+	}
+	for k, v := range file {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				c.settings[k] = append(c.settings[k], fmt.Sprint(e))
+			}
+		case map[string]any:
+			for name, e := range v {
+				b, _ := json.Marshal(e)
+				c.settings[k] = append(c.settings[k], name+"="+string(b))
+			}
+		case nil:
+		default:
+			c.settings[k] = append(c.settings[k], fmt.Sprint(v))
+		}
+	}
+	return c
+}
+
+// Get returns a single-valued setting.
+func (c *DaemonConfig) Get(key string) (string, bool) {
+	v, ok := c.settings[key]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[len(v)-1], true
+}
+
+// List returns a list setting (hosts, insecure-registries, ...).
+func (c *DaemonConfig) List(key string) []string { return c.settings[key] }
+
+// Bool returns a boolean setting, def when unset.
+func (c *DaemonConfig) Bool(key string, def bool) bool {
+	v, ok := c.Get(key)
+	if !ok {
+		return def
+	}
+	return v == "true" || v == "1"
+}
+
+// Source names where the configuration came from, for evidence.
+func (c *DaemonConfig) Source() string {
+	s := fmt.Sprintf("dockerd (pid %d) flags", c.PID)
+	if c.File != "" {
+		s += " and " + c.File
+	}
+	return s
+}
+
+// dockerdProcesses lists the dockerd processes this user can see.
+func dockerdProcesses(p Probe) ([]Process, error) {
+	procs, err := p.Processes()
+	if err != nil {
+		return nil, err
+	}
+	var out []Process
+	for _, pr := range procs {
+		if len(pr.Cmdline) > 0 && filepath.Base(pr.Cmdline[0]) == "dockerd" {
+			out = append(out, pr)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,327 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Engine is a container engine found through its API socket, with what
+// the engine and the files beside it say about its configuration and its
+// containers. Checks judge Engines; Discover fills them from the host.
+type Engine struct {
+	// Kind is "docker" or "podman".
+	Kind string
+	// Endpoint is the unix:// socket the engine answered on.
+	Endpoint string
+	Version  EngineVersion
+	Info     EngineInfo
+	// Config is the daemon's configuration from its command line and
+	// daemon.json (dockerd), nil when no matching process was visible.
+	Config *DaemonConfig
+	// BridgeICC is the default bridge's inter-container communication
+	// setting ("true", "false"), "" when the engine has no default bridge.
+	BridgeICC  string
+	Containers []Container
+}
+
+// EngineVersion is the engine's /version answer.
+type EngineVersion struct {
+	Version    string `json:"Version"`
+	APIVersion string `json:"ApiVersion"`
+	Components []struct {
+		Name    string `json:"Name"`
+		Version string `json:"Version"`
+		Details struct {
+			GitCommit string `json:"GitCommit"`
+		} `json:"Details"`
+	} `json:"Components"`
+	Experimental bool `json:"Experimental"`
+}
+
+// Component returns the version the engine reports for a component
+// ("Engine", "containerd", "runc", "Podman Engine"), "" if it names none.
+func (v EngineVersion) Component(name string) string {
+	for _, c := range v.Components {
+		if strings.EqualFold(c.Name, name) {
+			return c.Version
+		}
+	}
+	return ""
+}
+
+// EngineInfo is the part of the engine's /info answer the checks read.
+type EngineInfo struct {
+	Name              string   `json:"Name"`
+	ServerVersion     string   `json:"ServerVersion"`
+	Driver            string   `json:"Driver"`
+	LoggingDriver     string   `json:"LoggingDriver"`
+	CgroupVersion     string   `json:"CgroupVersion"`
+	DockerRootDir     string   `json:"DockerRootDir"`
+	Debug             bool     `json:"Debug"`
+	ExperimentalBuild bool     `json:"ExperimentalBuild"`
+	LiveRestore       bool     `json:"LiveRestoreEnabled"`
+	SecurityOptions   []string `json:"SecurityOptions"`
+	DefaultRuntime    string   `json:"DefaultRuntime"`
+	Images            int      `json:"Images"`
+	Containers        int      `json:"Containers"`
+	ContainersRunning int      `json:"ContainersRunning"`
+	Plugins           struct {
+		Authorization []string `json:"Authorization"`
+	} `json:"Plugins"`
+	RegistryConfig struct {
+		InsecureRegistryCIDRs []string `json:"InsecureRegistryCIDRs"`
+		IndexConfigs          map[string]struct {
+			Name   string `json:"Name"`
+			Secure bool   `json:"Secure"`
+		} `json:"IndexConfigs"`
+	} `json:"RegistryConfig"`
+	Swarm struct {
+		LocalNodeState string `json:"LocalNodeState"`
+	} `json:"Swarm"`
+}
+
+// SecurityOption reports whether /info lists security option name
+// ("seccomp", "userns", "rootless", "apparmor", "selinux") and its
+// parameters ("profile=default").
+func (i EngineInfo) SecurityOption(name string) (params []string, ok bool) {
+	for _, o := range i.SecurityOptions {
+		fields := strings.Split(o, ",")
+		if fields[0] == "name="+name {
+			return fields[1:], true
+		}
+	}
+	return nil, false
+}
+
+// Rootless reports whether the engine runs without root on the host.
+func (e *Engine) Rootless() bool {
+	_, ok := e.Info.SecurityOption("rootless")
+	return ok
+}
+
+// UsernsRemap reports whether the engine maps container root to an
+// unprivileged host user (dockerd --userns-remap).
+func (e *Engine) UsernsRemap() bool {
+	_, ok := e.Info.SecurityOption("userns")
+	return ok
+}
+
+// Container is what `docker inspect` says about a running container, the
+// parts the checks read. Podman's Docker-compatible API answers the same.
+type Container struct {
+	ID              string `json:"Id"`
+	Name            string `json:"Name"`
+	AppArmorProfile string `json:"AppArmorProfile"`
+	Config          struct {
+		User        string    `json:"User"`
+		Image       string    `json:"Image"`
+		Healthcheck *struct{} `json:"Healthcheck"`
+	} `json:"Config"`
+	HostConfig struct {
+		Privileged     bool     `json:"Privileged"`
+		CapAdd         []string `json:"CapAdd"`
+		CapDrop        []string `json:"CapDrop"`
+		NetworkMode    string   `json:"NetworkMode"`
+		PidMode        string   `json:"PidMode"`
+		IpcMode        string   `json:"IpcMode"`
+		UTSMode        string   `json:"UTSMode"`
+		UsernsMode     string   `json:"UsernsMode"`
+		CgroupParent   string   `json:"CgroupParent"`
+		SecurityOpt    []string `json:"SecurityOpt"`
+		ReadonlyRootfs bool     `json:"ReadonlyRootfs"`
+		Memory         int64    `json:"Memory"`
+		PidsLimit      *int64   `json:"PidsLimit"`
+		CPUShares      int64    `json:"CpuShares"`
+		NanoCPUs       int64    `json:"NanoCpus"`
+		CPUQuota       int64    `json:"CpuQuota"`
+		PortBindings   map[string][]PortBinding `json:"PortBindings"`
+		RestartPolicy  struct {
+			Name              string `json:"Name"`
+			MaximumRetryCount int    `json:"MaximumRetryCount"`
+		} `json:"RestartPolicy"`
+		Devices []struct {
+			PathOnHost string `json:"PathOnHost"`
+		} `json:"Devices"`
+	} `json:"HostConfig"`
+	Mounts []struct {
+		Type        string `json:"Type"`
+		Source      string `json:"Source"`
+		Destination string `json:"Destination"`
+		RW          bool   `json:"RW"`
+		Propagation string `json:"Propagation"`
+	} `json:"Mounts"`
+	NetworkSettings struct {
+		Ports    map[string][]PortBinding `json:"Ports"`
+		Networks map[string]struct{}      `json:"Networks"`
+	} `json:"NetworkSettings"`
+}
+
+// PortBinding is a published port.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// Label names the container in evidence.
+func (c Container) Label() string {
+	name := strings.TrimPrefix(c.Name, "/")
+	if len(c.ID) >= 12 {
+		return name + " (" + c.ID[:12] + ")"
+	}
+	return name
+}
+
+// SecurityOpt returns the value of a --security-opt key ("seccomp",
+// "apparmor", "label", "no-new-privileges") and whether it is set.
+// no-new-privileges alone means true.
+func (c Container) SecurityOpt(key string) (string, bool) {
+	for _, o := range c.HostConfig.SecurityOpt {
+		k, v, hasVal := strings.Cut(o, "=")
+		if !hasVal {
+			k, v, hasVal = strings.Cut(o, ":")
+		}
+		if k != key {
+			continue
+		}
+		if !hasVal {
+			v = "true"
+		}
+		return v, true
+	}
+	return "", false
+}
+
+// Limits on what an engine may answer: its API is trusted no more than
+// any other input.
+const (
+	maxAPIResponse   = 16 << 20
+	maxContainers    = 5000
+	engineAPITimeout = 20 * time.Second
+)
+
+// unixClient is an HTTP client for one unix socket.
+func unixClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxIdleConnsPerHost: 8,
+	}}
+}
+
+func getJSON(ctx context.Context, c *http.Client, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponse+1))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	if len(body) > maxAPIResponse {
+		return fmt.Errorf("GET %s: answer larger than %d bytes", path, maxAPIResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &apiError{path: path, status: resp.StatusCode, body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+type apiError struct {
+	path   string
+	status int
+	body   string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("GET %s: status %d: %s", e.path, e.status, e.body) }
+
+// QueryEngine asks the engine on a unix socket for its version, its
+// configuration and its running containers (inspected a few at a time).
+func QueryEngine(ctx context.Context, socket string) (*Engine, error) {
+	ctx, cancel := context.WithTimeout(ctx, engineAPITimeout)
+	defer cancel()
+	c := unixClient(socket)
+	defer c.CloseIdleConnections()
+	e := &Engine{Kind: "docker", Endpoint: "unix://" + socket}
+	if err := getJSON(ctx, c, "/version", &e.Version); err != nil {
+		return nil, err
+	}
+	if e.Version.Component("Podman Engine") != "" {
+		e.Kind = "podman"
+	}
+	if err := getJSON(ctx, c, "/info", &e.Info); err != nil {
+		return nil, err
+	}
+	if e.Kind == "docker" {
+		var bridge struct {
+			Options map[string]string `json:"Options"`
+		}
+		var ae *apiError
+		switch err := getJSON(ctx, c, "/networks/bridge", &bridge); {
+		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+		case err != nil:
+			return nil, err
+		default:
+			e.BridgeICC = bridge.Options["com.docker.network.bridge.enable_icc"]
+			if e.BridgeICC == "" {
+				e.BridgeICC = "true"
+			}
+		}
+	}
+	var list []struct {
+		ID string `json:"Id"`
+	}
+	if err := getJSON(ctx, c, "/containers/json", &list); err != nil {
+		return nil, err
+	}
+	if len(list) > maxContainers {
+		return nil, fmt.Errorf("the engine lists %d running containers, more than hull inspects (%d)", len(list), maxContainers)
+	}
+	e.Containers = make([]Container, len(list))
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, l := range list {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = getJSON(ctx, c, "/containers/"+url.PathEscape(l.ID)+"/json", &e.Containers[i])
+		})
+	}
+	wg.Wait()
+	// A container that stopped between the list and its inspection is
+	// gone, not an error.
+	kept := e.Containers[:0]
+	for i, err := range errs {
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+		case err != nil:
+			return nil, err
+		default:
+			kept = append(kept, e.Containers[i])
+		}
+	}
+	e.Containers = kept
+	slices.SortFunc(e.Containers, func(a, b Container) int { return strings.Compare(a.Name, b.Name) })
+	return e, nil
+}

@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/testenv"
+)
+
+// auditEngine runs the engine and container checks against the engine on
+// socket, as `DOCKER_HOST=unix://socket hull audit engine containers` does.
+func auditEngine(t *testing.T, socket string) (map[string]finding.CheckStatus, []finding.Finding) {
+	t.Helper()
+	o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + socket})}
+	d := Discover(context.Background(), Host{}, o)
+	var mine []*Engine
+	for _, e := range d.Engines {
+		if e.Endpoint == "unix://"+socket {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("discover: engines %v, unreachable %v", d.Engines, d.Unreachable)
+	}
+	d.Engines = mine
+	sts, fs := Run(Host{}, "test", append(EngineChecks(d), ContainerChecks(d)...))
+	out := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		out[s.ID] = s
+	}
+	return out, fs
+}
+
+// expectStates compares the checks' states with want, check by check.
+func expectStates(t *testing.T, got map[string]finding.CheckStatus, want map[string]finding.State) {
+	t.Helper()
+	var ids []string
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if g, ok := got[id]; !ok || g.State != want[id] {
+			t.Errorf("%s: got %s (%s), want %s", id, g.State, g.Reason, want[id])
+		}
+	}
+}
+
+// A deliberately insecure dockerd and a hardened one, each with
+// containers started with bad and good settings: the pass and fail lists
+// are what the CIS Docker Benchmark says for those settings.
+func TestEngineRealDockerd(t *testing.T) {
+	t.Run("insecure", func(t *testing.T) {
+		d := testenv.StartDockerd(t, "--log-level=debug", "--experimental", "--insecure-registry=10.1.2.3:5000",
+			"--userland-proxy=true")
+		d.BusyboxImage(t, "hull-test/busybox:1")
+		// No --privileged: root here lacks CAP_SYS_RESOURCE, so runc cannot
+		// grant every capability (the privileged check is judged on fake
+		// engines in TestContainerChecks).
+		d.Docker(t, "run", "-d", "--name", "bad", "--pid", "host", "--ipc", "host", "--uts", "host",
+			"--network", "host", "-v", "/etc:/host-etc", "-v", d.Socket+":/var/run/docker.sock", "--restart", "always",
+			"--cap-add", "SYS_ADMIN", "--device", "/dev/null:/dev/hostnull", "--cgroup-parent", "/hull-test",
+			"hull-test/busybox:1", "sleep", "600")
+		d.Docker(t, "run", "-d", "--name", "worse", "--network", "none", "--security-opt", "seccomp=unconfined",
+			"--cap-add", "NET_ADMIN", "hull-test/busybox:1", "sleep", "600")
+		got, fs := auditEngine(t, d.Socket)
+		expectStates(t, got, map[string]finding.State{
+			"engine-rootless":            finding.StateFail,
+			"engine-userns-remap":        finding.StateFail,
+			"engine-icc":                 finding.StatePass, // --bridge=none: no default bridge
+			"engine-log-level":           finding.StateFail,
+			"engine-iptables":            finding.StateFail, // this machine needs --iptables=false
+			"engine-insecure-registries": finding.StateFail,
+			"engine-storage-driver":      finding.StatePass,
+			"engine-authz-plugin":        finding.StateWarn,
+			"engine-remote-logging":      finding.StateWarn,
+			"engine-no-new-privileges":   finding.StateFail,
+			"engine-live-restore":        finding.StateFail,
+			"engine-userland-proxy":      finding.StateFail,
+			"engine-seccomp":             finding.StatePass, // dockerd 20.10 refuses a daemon-wide "unconfined"
+			"engine-experimental":        finding.StateFail,
+
+			"container-privileged":        finding.StatePass,
+			"container-capabilities":      finding.StateFail,
+			"container-apparmor":          finding.StateSkip, // no AppArmor in this kernel
+			"container-selinux":           finding.StateSkip,
+			"container-sensitive-mounts":  finding.StateFail,
+			"container-host-network":      finding.StateFail,
+			"container-memory-limit":      finding.StateFail,
+			"container-readonly-rootfs":   finding.StateFail,
+			"container-restart-policy":    finding.StateFail,
+			"container-host-pid":          finding.StateFail,
+			"container-host-ipc":          finding.StateFail,
+			"container-host-devices":      finding.StateWarn,
+			"container-mount-propagation": finding.StatePass, // shared propagation needs a shared source mount; judged in TestContainerChecks
+			"container-host-uts":          finding.StateFail,
+			"container-seccomp":           finding.StateFail,
+			"container-cgroup-parent":     finding.StateWarn,
+			"container-no-new-privileges": finding.StateFail,
+			"container-healthcheck":       finding.StateWarn,
+			"container-pids-limit":        finding.StateFail,
+			"container-engine-socket":     finding.StateFail,
+			"container-root-user":         finding.StateFail,
+		})
+		for _, f := range fs {
+			if f.ID == "container-engine-socket" && !strings.Contains(f.Evidence, "bad") {
+				t.Errorf("engine socket finding does not name the container: %s", f.Evidence)
+			}
+			if f.ID == "container-capabilities" && !(strings.Contains(f.Evidence, "worse") && strings.Contains(f.Evidence, "bad")) {
+				t.Errorf("capabilities finding should name both containers: %s", f.Evidence)
+			}
+		}
+	})
+	t.Run("hardened", func(t *testing.T) {
+		d := testenv.StartDockerd(t, "--userns-remap=default", "--no-new-privileges", "--live-restore",
+			"--userland-proxy=false", "--log-level=info")
+		d.BusyboxImage(t, "hull-test/busybox:1")
+		d.Docker(t, "run", "-d", "--name", "good", "--network", "none", "--cap-drop", "ALL", "--read-only",
+			"--security-opt", "no-new-privileges", "--memory", "64m", "--pids-limit", "64", "--cpu-shares", "512",
+			"--user", "65534:65534", "--restart", "on-failure:3", "--health-cmd", "true",
+			"hull-test/busybox:1", "sleep", "600")
+		got, _ := auditEngine(t, d.Socket)
+		expectStates(t, got, map[string]finding.State{
+			"engine-rootless":            finding.StatePass,
+			"engine-userns-remap":        finding.StatePass,
+			"engine-log-level":           finding.StatePass,
+			"engine-iptables":            finding.StateFail,
+			"engine-insecure-registries": finding.StatePass,
+			"engine-no-new-privileges":   finding.StatePass,
+			"engine-live-restore":        finding.StatePass,
+			"engine-userland-proxy":      finding.StatePass,
+			"engine-seccomp":             finding.StatePass,
+			"engine-experimental":        finding.StatePass,
+
+			"container-privileged":        finding.StatePass,
+			"container-capabilities":      finding.StatePass,
+			"container-sensitive-mounts":  finding.StatePass,
+			"container-host-network":      finding.StatePass,
+			"container-memory-limit":      finding.StatePass,
+			"container-cpu-shares":        finding.StatePass,
+			"container-readonly-rootfs":   finding.StatePass,
+			"container-restart-policy":    finding.StatePass,
+			"container-host-pid":          finding.StatePass,
+			"container-host-ipc":          finding.StatePass,
+			"container-host-devices":      finding.StatePass,
+			"container-mount-propagation": finding.StatePass,
+			"container-host-uts":          finding.StatePass,
+			"container-seccomp":           finding.StatePass,
+			"container-cgroup-parent":     finding.StatePass,
+			"container-no-new-privileges": finding.StatePass,
+			"container-healthcheck":       finding.StatePass,
+			"container-pids-limit":        finding.StatePass,
+			"container-host-userns":       finding.StatePass,
+			"container-engine-socket":     finding.StatePass,
+			"container-root-user":         finding.StatePass,
+			"container-ports-interface":   finding.StatePass,
+		})
+	})
+}

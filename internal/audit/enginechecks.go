@@ -1,0 +1,241 @@
+package audit
+
+import (
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+)
+
+// cisRef is how findings cite the benchmark.
+func cisRef(ids string) []string {
+	if ids == "" {
+		return nil
+	}
+	return []string{"CIS Docker Benchmark v1.6.0 " + ids}
+}
+
+// check builds a Check; its references cite the CIS items it maps to.
+func check(id, cis string, sev finding.Severity, title, doc, fix string, run func(Probe) Outcome) Check {
+	return Check{Rule: finding.Rule{ID: id, Title: title, Severity: sev, Doc: doc, Remediation: fix, References: cisRef(cis)}, CIS: cis, Run: run}
+}
+
+// EngineChecks judge the configuration of the engines d found: CIS
+// section 2 (daemon configuration) where the engine's API or its
+// command line and daemon.json show the setting, and what the benchmark
+// leaves out (rootless mode, engine and runtime versions with known
+// escapes).
+func EngineChecks(d *Discovery) []Check {
+	docker := []string{"docker"}
+	cfg := func(f func(e *Engine, c *DaemonConfig) Outcome) func(Probe) Outcome {
+		return func(Probe) Outcome {
+			return d.eachEngine(docker, func(e *Engine) Outcome {
+				if e.Config == nil {
+					return skip("its dockerd process is not visible to this user (run as root), so its flags and daemon.json are unknown")
+				}
+				if e.Config.Problem != "" {
+					return Outcome{State: finding.StateError, Reason: e.Config.Problem}
+				}
+				return f(e, e.Config)
+			})
+		}
+	}
+	return []Check{
+		check("engine-rootless", "2.1", finding.SeverityMedium, "The engine runs rootless or remaps container root",
+			"An engine running as root with container root mapped to host root turns every container escape into root on the host. Rootless engines (dockerd-rootless, rootless Podman) and dockerd --userns-remap map container root to an unprivileged host user. CIS 2.1 and 2.9 (user namespace support).",
+			"Run the engine rootless (dockerd-rootless-setuptool.sh install, or podman as an ordinary user) or set \"userns-remap\": \"default\" in daemon.json.",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					switch {
+					case e.Rootless():
+						return pass("rootless")
+					case e.UsernsRemap():
+						return pass("rootful with user namespace remapping")
+					}
+					return fail("rootful, container root is host root", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
+				})
+			}),
+		check("engine-userns-remap", "2.9", finding.SeverityMedium, "User namespace support is enabled",
+			"CIS 2.9: dockerd should remap container users into a subordinate ID range (--userns-remap); a rootless engine gets the same protection from its own user namespace.",
+			"Set \"userns-remap\": \"default\" in /etc/docker/daemon.json (dockerd creates the dockremap user and its /etc/subuid, /etc/subgid ranges), or run the engine rootless.",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.UsernsRemap() || e.Rootless() {
+						return pass(strings.Join(e.Info.SecurityOptions, " "))
+					}
+					return fail("no userns-remap and not rootless", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
+				})
+			}),
+		check("engine-icc", "2.2", finding.SeverityMedium, "Containers on the default bridge cannot talk to each other",
+			"CIS 2.2: with inter-container communication on (the default), every container on the default bridge reaches every other one's ports.",
+			"Set \"icc\": false in daemon.json and connect the containers that must talk through user-defined networks.",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					switch e.BridgeICC {
+					case "":
+						return pass("no default bridge network (--bridge=none)")
+					case "false":
+						return pass("enable_icc false on the default bridge")
+					}
+					return fail("inter-container communication is enabled on the default bridge", "network bridge: com.docker.network.bridge.enable_icc="+e.BridgeICC)
+				})
+			}),
+		check("engine-log-level", "2.3", finding.SeverityLow, "The daemon logs at level info",
+			"CIS 2.3: debug logging records more than needed (request bodies, environment), and error or fatal loses the events an incident needs.",
+			"Remove --log-level or set \"log-level\": \"info\".",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				lvl, set := c.Get("log-level")
+				switch {
+				case e.Info.Debug || c.Bool("debug", false):
+					return fail("debug mode is on", c.Source()+": debug")
+				case !set || lvl == "info":
+					return pass("log level info")
+				}
+				return fail("log level "+lvl, c.Source()+": log-level="+lvl)
+			})),
+		check("engine-iptables", "2.4", finding.SeverityMedium, "The daemon manages iptables",
+			"CIS 2.4: with --iptables=false dockerd leaves the firewall rules published ports and networks need to the administrator, and they are easily wrong.",
+			"Remove --iptables=false (and \"iptables\": false from daemon.json).",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				if !c.Bool("iptables", true) {
+					return fail("iptables=false", c.Source()+": iptables=false")
+				}
+				return pass("iptables managed by dockerd")
+			})),
+		check("engine-insecure-registries", "2.5", finding.SeverityHigh, "No insecure registries are configured",
+			"CIS 2.5: an insecure registry is reached over plain HTTP or TLS without verification, so anyone on the path can serve other images. Loopback (127.0.0.0/8, ::1) is Docker's default and not counted.",
+			"Remove insecure-registries from daemon.json (and --insecure-registry flags) and give the registry a certificate the engine trusts (/etc/docker/certs.d/HOST/ca.crt).",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					var bad []string
+					for _, cidr := range e.Info.RegistryConfig.InsecureRegistryCIDRs {
+						if !loopbackCIDR(cidr) {
+							bad = append(bad, cidr)
+						}
+					}
+					for name, ic := range e.Info.RegistryConfig.IndexConfigs {
+						if !ic.Secure && !isLoopbackRegistry(name) {
+							bad = append(bad, name)
+						}
+					}
+					slices.Sort(bad)
+					if len(bad) > 0 {
+						return fail("insecure registries: "+strings.Join(bad, ", "), "RegistryConfig: "+strings.Join(bad, ", "))
+					}
+					return pass("only loopback registries may be insecure")
+				})
+			}),
+		check("engine-storage-driver", "2.6", finding.SeverityMedium, "The aufs storage driver is not used",
+			"CIS 2.6: aufs is unmaintained, out of the mainline kernel and has known flaws.",
+			"Move to overlay2 (\"storage-driver\": \"overlay2\"); images must be pulled again.",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					if e.Info.Driver == "aufs" {
+						return fail("storage driver aufs", "Driver: aufs")
+					}
+					return pass("storage driver " + e.Info.Driver)
+				})
+			}),
+		check("engine-authz-plugin", "2.12", finding.SeverityLow, "Client commands go through an authorization plugin",
+			"CIS 2.12: without an authorization plugin anyone who reaches the socket may do everything. Note CVE-2024-41110: AuthZ plugins were bypassable on unpatched engines (see engine-known-escapes).",
+			"Install an authorization plugin (--authorization-plugin) or put hull's API gate in front of the socket.",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if len(e.Info.Plugins.Authorization) > 0 {
+						return pass("authorization plugins " + strings.Join(e.Info.Plugins.Authorization, ", "))
+					}
+					return warn("no authorization plugin: socket access is all-or-nothing", "Plugins.Authorization: none")
+				})
+			}),
+		check("engine-remote-logging", "2.13", finding.SeverityLow, "Container logs go to a central log service",
+			"CIS 2.13: logs kept only on the host (json-file, local) are lost with it and can be altered by whoever takes it.",
+			"Set \"log-driver\" to syslog, journald, gelf, fluentd or another remote driver with its log-opts.",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					switch e.Info.LoggingDriver {
+					case "json-file", "local", "none", "":
+						return warn("log driver "+e.Info.LoggingDriver+" keeps logs on this host", "LoggingDriver: "+e.Info.LoggingDriver)
+					}
+					return pass("log driver " + e.Info.LoggingDriver)
+				})
+			}),
+		check("engine-no-new-privileges", "2.14", finding.SeverityMedium, "Containers cannot gain new privileges by default",
+			"CIS 2.14: with no-new-privileges the kernel ignores setuid bits and file capabilities in containers, which closes the usual way up from an unprivileged container user.",
+			"Set \"no-new-privileges\": true in daemon.json.",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				if c.Bool("no-new-privileges", false) {
+					return pass("no-new-privileges is the default")
+				}
+				return fail("no-new-privileges is not set daemon-wide", c.Source()+": no-new-privileges unset")
+			})),
+		check("engine-live-restore", "2.15", finding.SeverityLow, "Live restore is enabled",
+			"CIS 2.15: with live restore, containers keep running while dockerd stops or is upgraded, so security updates of the daemon do not wait for a maintenance window.",
+			"Set \"live-restore\": true in daemon.json (not with swarm mode).",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.Info.Swarm.LocalNodeState == "active" {
+						return skip("swarm mode is active; live restore does not apply")
+					}
+					if e.Info.LiveRestore {
+						return pass("live restore enabled")
+					}
+					return fail("live restore disabled", "LiveRestoreEnabled: false")
+				})
+			}),
+		check("engine-userland-proxy", "2.16", finding.SeverityLow, "The userland proxy is disabled",
+			"CIS 2.16: docker-proxy, one process per published port, adds attack surface that hairpin NAT makes unnecessary.",
+			"Set \"userland-proxy\": false in daemon.json.",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				if c.Bool("userland-proxy", true) {
+					return fail("the userland proxy is on (the default)", c.Source()+": userland-proxy unset or true")
+				}
+				return pass("userland-proxy=false")
+			})),
+		check("engine-seccomp", "2.17", finding.SeverityHigh, "The daemon applies a seccomp profile to containers",
+			"CIS 2.17: containers get the engine's default seccomp profile (or a custom one) unless told otherwise; a daemon-wide \"unconfined\" removes it from every container.",
+			"Remove \"seccomp-profile\": \"unconfined\" (or set a custom profile file).",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					params, ok := e.Info.SecurityOption("seccomp")
+					switch {
+					case !ok:
+						return fail("the engine reports no seccomp support", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
+					case slices.Contains(params, "profile=unconfined"):
+						return fail("the daemon-wide seccomp profile is unconfined", "SecurityOptions: name=seccomp,"+strings.Join(params, ","))
+					}
+					return pass("seccomp " + strings.Join(params, ","))
+				})
+			}),
+		check("engine-experimental", "2.18", finding.SeverityLow, "Experimental features are off",
+			"CIS 2.18: experimental features are not supported and change between releases; they do not belong in production.",
+			"Remove --experimental (\"experimental\": false).",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.Info.ExperimentalBuild || e.Version.Experimental {
+						return fail("experimental features enabled", "ExperimentalBuild: true")
+					}
+					return pass("experimental off")
+				})
+			}),
+	}
+}
+
+// loopbackCIDR reports whether an insecure-registry CIDR lies in loopback.
+func loopbackCIDR(cidr string) bool {
+	_, n, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return false
+	}
+	ones, _ := n.Mask.Size()
+	return n.IP.IsLoopback() && ones >= 8
+}
+
+// isLoopbackRegistry reports whether a registry host[:port] is loopback.
+func isLoopbackRegistry(name string) bool {
+	if host, _, err := net.SplitHostPort(name); err == nil {
+		name = host
+	}
+	return image.IsLoopbackHost(name)
+}
