@@ -142,6 +142,27 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return strings.Join(bad, ", ")
 			})),
+		check("container-sshd", "5.7", finding.SeverityMedium, "No container runs sshd",
+			"CIS 5.7: an SSH server in a container is another way in with its own keys and patches; use docker exec.",
+			"Remove sshd from the image; reach containers with docker exec or podman exec.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				for _, cmd := range c.Commands {
+					if f := strings.Fields(cmd); len(f) > 0 && path.Base(strings.TrimSuffix(f[0], ":")) == "sshd" {
+						return "runs " + cmd
+					}
+				}
+				return ""
+			})),
+		check("container-published-ports", "5.9", finding.SeverityLow, "Only needed ports are published",
+			"CIS 5.9 (manual): every published port is a way in; the list is here to review.",
+			"Publish only the ports clients must reach.",
+			each(finding.StateWarn, func(_ *Engine, c *Container) string {
+				var ports []string
+				for _, b := range c.publishedPorts() {
+					ports = append(ports, cmp.Or(b.HostIP, "*")+":"+b.HostPort)
+				}
+				return strings.Join(ports, ", ")
+			})),
 		hostNS("container-host-network", "5.10", "No container shares the host's network namespace", "network", "network", func(c *Container) string { return c.HostConfig.NetworkMode }),
 		check("container-memory-limit", "5.11", finding.SeverityMedium, "Containers have a memory limit",
 			"CIS 5.11: without a limit one container can exhaust the host's memory.",

@@ -36,16 +36,17 @@ type Engine struct {
 
 // EngineVersion is the engine's /version answer.
 type EngineVersion struct {
-	Version    string `json:"Version"`
-	APIVersion string `json:"ApiVersion"`
-	Components []struct {
-		Name    string `json:"Name"`
-		Version string `json:"Version"`
-		Details struct {
-			GitCommit string `json:"GitCommit"`
-		} `json:"Details"`
-	} `json:"Components"`
-	Experimental bool `json:"Experimental"`
+	Version      string             `json:"Version"`
+	APIVersion   string             `json:"ApiVersion"`
+	Components   []VersionComponent `json:"Components"`
+	Experimental bool               `json:"Experimental"`
+}
+
+// VersionComponent is one part of the engine /version lists: the engine,
+// containerd, runc, docker-init.
+type VersionComponent struct {
+	Name    string `json:"Name"`
+	Version string `json:"Version"`
 }
 
 // Component returns the version the engine reports for a component
@@ -90,6 +91,11 @@ type EngineInfo struct {
 	} `json:"Swarm"`
 }
 
+// SwarmActive reports whether the engine is a swarm node.
+func (i EngineInfo) SwarmActive() bool {
+	return i.Swarm.LocalNodeState != "" && i.Swarm.LocalNodeState != "inactive"
+}
+
 // SecurityOption reports whether /info lists security option name
 // ("seccomp", "userns", "rootless", "apparmor", "selinux") and its
 // parameters ("profile=default").
@@ -128,22 +134,22 @@ type Container struct {
 		Healthcheck *struct{} `json:"Healthcheck"`
 	} `json:"Config"`
 	HostConfig struct {
-		Privileged     bool     `json:"Privileged"`
-		CapAdd         []string `json:"CapAdd"`
-		CapDrop        []string `json:"CapDrop"`
-		NetworkMode    string   `json:"NetworkMode"`
-		PidMode        string   `json:"PidMode"`
-		IpcMode        string   `json:"IpcMode"`
-		UTSMode        string   `json:"UTSMode"`
-		UsernsMode     string   `json:"UsernsMode"`
-		CgroupParent   string   `json:"CgroupParent"`
-		SecurityOpt    []string `json:"SecurityOpt"`
-		ReadonlyRootfs bool     `json:"ReadonlyRootfs"`
-		Memory         int64    `json:"Memory"`
-		PidsLimit      *int64   `json:"PidsLimit"`
-		CPUShares      int64    `json:"CpuShares"`
-		NanoCPUs       int64    `json:"NanoCpus"`
-		CPUQuota       int64    `json:"CpuQuota"`
+		Privileged     bool                     `json:"Privileged"`
+		CapAdd         []string                 `json:"CapAdd"`
+		CapDrop        []string                 `json:"CapDrop"`
+		NetworkMode    string                   `json:"NetworkMode"`
+		PidMode        string                   `json:"PidMode"`
+		IpcMode        string                   `json:"IpcMode"`
+		UTSMode        string                   `json:"UTSMode"`
+		UsernsMode     string                   `json:"UsernsMode"`
+		CgroupParent   string                   `json:"CgroupParent"`
+		SecurityOpt    []string                 `json:"SecurityOpt"`
+		ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
+		Memory         int64                    `json:"Memory"`
+		PidsLimit      *int64                   `json:"PidsLimit"`
+		CPUShares      int64                    `json:"CpuShares"`
+		NanoCPUs       int64                    `json:"NanoCpus"`
+		CPUQuota       int64                    `json:"CpuQuota"`
 		PortBindings   map[string][]PortBinding `json:"PortBindings"`
 		RestartPolicy  struct {
 			Name              string `json:"Name"`
@@ -164,6 +170,31 @@ type Container struct {
 		Ports    map[string][]PortBinding `json:"Ports"`
 		Networks map[string]struct{}      `json:"Networks"`
 	} `json:"NetworkSettings"`
+	// Commands are the command lines running in the container, from the
+	// engine's /containers/ID/top.
+	Commands []string `json:"-"`
+}
+
+// top lists the command lines running in a container.
+func top(ctx context.Context, c *http.Client, id string) ([]string, error) {
+	var t struct {
+		Titles    []string   `json:"Titles"`
+		Processes [][]string `json:"Processes"`
+	}
+	if err := getJSON(ctx, c, "/containers/"+url.PathEscape(id)+"/top", &t); err != nil {
+		return nil, err
+	}
+	col := slices.IndexFunc(t.Titles, func(s string) bool { return s == "CMD" || s == "COMMAND" })
+	if col < 0 {
+		return nil, fmt.Errorf("GET /containers/%s/top: no command column in %v", id, t.Titles)
+	}
+	var out []string
+	for _, p := range t.Processes {
+		if col < len(p) {
+			out = append(out, p[col])
+		}
+	}
+	return out, nil
 }
 
 // PortBinding is a published port.
@@ -252,7 +283,9 @@ type apiError struct {
 	body   string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("GET %s: status %d: %s", e.path, e.status, e.body) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("GET %s: status %d: %s", e.path, e.status, e.body)
+}
 
 // QueryEngine asks the engine on a unix socket for its version, its
 // configuration and its running containers (inspected a few at a time).
@@ -304,7 +337,9 @@ func QueryEngine(ctx context.Context, socket string) (*Engine, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = getJSON(ctx, c, "/containers/"+url.PathEscape(l.ID)+"/json", &e.Containers[i])
+			if errs[i] = getJSON(ctx, c, "/containers/"+url.PathEscape(l.ID)+"/json", &e.Containers[i]); errs[i] == nil {
+				e.Containers[i].Commands, errs[i] = top(ctx, c, l.ID)
+			}
 		})
 	}
 	wg.Wait()

@@ -42,7 +42,7 @@ func EngineChecks(d *Discovery) []Check {
 			})
 		}
 	}
-	return []Check{
+	checks := []Check{
 		check("engine-rootless", "2.1", finding.SeverityMedium, "The engine runs rootless or remaps container root",
 			"An engine running as root with container root mapped to host root turns every container escape into root on the host. Rootless engines (dockerd-rootless, rootless Podman) and dockerd --userns-remap map container root to an unprivileged host user. CIS 2.1 and 2.9 (user namespace support).",
 			"Run the engine rootless (dockerd-rootless-setuptool.sh install, or podman as an ordinary user) or set \"userns-remap\": \"default\" in daemon.json.",
@@ -138,6 +138,46 @@ func EngineChecks(d *Discovery) []Check {
 					return pass("storage driver " + e.Info.Driver)
 				})
 			}),
+		check("engine-default-ulimit", "2.8", finding.SeverityLow, "A default ulimit is configured",
+			"CIS 2.8 (manual): a daemon-wide default ulimit (open files, processes) bounds what one container can take when its run sets none.",
+			"Set \"default-ulimits\" in daemon.json, for example {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 64000, \"Soft\": 64000}}.",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				if u := c.List("default-ulimits"); len(u) > 0 {
+					return pass("default ulimits " + strings.Join(u, ", "))
+				}
+				return warn("no default ulimit: containers inherit the daemon's limits", c.Source()+": default-ulimits unset")
+			})),
+		check("engine-cgroup-parent", "2.10", finding.SeverityLow, "The default cgroup parent is not changed",
+			"CIS 2.10: --cgroup-parent moves every container under another cgroup, out of the limits the administrator set for the engine's.",
+			"Remove \"cgroup-parent\" from daemon.json unless it is deliberate and that cgroup is limited.",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				if v, ok := c.Get("cgroup-parent"); ok {
+					return warn("cgroup parent "+v, c.Source()+": cgroup-parent="+v)
+				}
+				return pass("default cgroup parent")
+			})),
+		check("engine-base-device-size", "2.11", finding.SeverityLow, "The base device size is not changed",
+			"CIS 2.11: a larger dm.basesize lets every container fill more of the host's storage.",
+			"Remove dm.basesize from storage-opts.",
+			cfg(func(e *Engine, c *DaemonConfig) Outcome {
+				for _, o := range c.List("storage-opts") {
+					if strings.HasPrefix(o, "dm.basesize") {
+						return warn(o, c.Source()+": storage-opts "+o)
+					}
+				}
+				return pass("dm.basesize not set")
+			})),
+		check("engine-swarm", "5.1", finding.SeverityLow, "Swarm mode is off unless needed",
+			"CIS 5.1: swarm mode opens management ports (2377) and a gossip network; leave it off on hosts that are not swarm nodes. hull does not audit swarm settings (CIS section 7).",
+			"docker swarm leave on hosts that need not be swarm nodes.",
+			func(Probe) Outcome {
+				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.Info.SwarmActive() {
+						return warn("swarm mode is "+e.Info.Swarm.LocalNodeState+" (CIS section 7 is not audited by hull)", "Swarm.LocalNodeState: "+e.Info.Swarm.LocalNodeState)
+					}
+					return pass("swarm mode inactive")
+				})
+			}),
 		check("engine-authz-plugin", "2.12", finding.SeverityLow, "Client commands go through an authorization plugin",
 			"CIS 2.12: without an authorization plugin anyone who reaches the socket may do everything. Note CVE-2024-41110: AuthZ plugins were bypassable on unpatched engines (see engine-known-escapes).",
 			"Install an authorization plugin (--authorization-plugin) or put hull's API gate in front of the socket.",
@@ -175,7 +215,7 @@ func EngineChecks(d *Discovery) []Check {
 			"Set \"live-restore\": true in daemon.json (not with swarm mode).",
 			func(Probe) Outcome {
 				return d.eachEngine(docker, func(e *Engine) Outcome {
-					if e.Info.Swarm.LocalNodeState == "active" {
+					if e.Info.SwarmActive() {
 						return skip("swarm mode is active; live restore does not apply")
 					}
 					if e.Info.LiveRestore {
@@ -220,6 +260,9 @@ func EngineChecks(d *Discovery) []Check {
 				})
 			}),
 	}
+	checks = append(checks, EscapeCheck(d))
+	checks = append(checks, HostEngineChecks(d)...)
+	return append(checks, FileChecks(d)...)
 }
 
 // loopbackCIDR reports whether an insecure-registry CIDR lies in loopback.

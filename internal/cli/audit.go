@@ -30,7 +30,7 @@ as the user a rootless engine runs as, or with sudo.
 client: how clients reach the engines (DOCKER_HOST, CONTAINER_HOST, docker
 contexts, default sockets): engine sockets open to other users (CIS 3.15,
 3.16); dockerd listening on TCP without --tlsverify, from its command line and
-daemon.json (CIS 2.6); every tcp:// endpoint the client uses or a local dockerd
+daemon.json (CIS 2.7); every tcp:// endpoint the client uses or a local dockerd
 listens on asked for /_ping without credentials, in plain HTTP and TLS without
 a client certificate (loopback only; ssh:// is named); the client certificate in
 DOCKER_CERT_PATH or ~/.docker (chain to ca.pem, clientAuth, expiry, key size

@@ -103,3 +103,7 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// DpkgStatus lists the installed packages of a dpkg status file, as an
+// image's inventory does; the audit reads the host's own.
+func DpkgStatus(r io.Reader) ([]finding.Package, error) { return parseDpkg("", r) }

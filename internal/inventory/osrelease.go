@@ -37,3 +37,6 @@ func parseOSRelease(data []byte) finding.OS {
 	}
 	return o
 }
+
+// OSRelease reads an os-release file (ID, VERSION_ID, PRETTY_NAME).
+func OSRelease(data []byte) finding.OS { return parseOSRelease(data) }

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
 // stopProcessesUsing waits until no process mentions dir on its command line
@@ -77,20 +78,12 @@ func processesUsing(dir string) []int {
 // shm left by an interrupted podman), deepest first, so that the temporary
 // directory can be removed.
 func unmountUnder(t testing.TB, dir string) {
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return
 	}
-	defer f.Close()
 	var points []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(fields[4])
+	for _, mp := range mountinfo.MountPoints(data) {
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			points = append(points, mp)
 		}
@@ -101,32 +94,4 @@ func unmountUnder(t testing.TB, dir string) {
 			t.Logf("testenv: unmount %s: %v", mp, err)
 		}
 	}
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for space etc.).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			n := 0
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				n = n*8 + int(c-'0')
-			}
-			if ok {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

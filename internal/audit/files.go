@@ -1,0 +1,268 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/mountinfo"
+)
+
+// unitDirs are where systemd unit files of the engine live.
+var unitDirs = []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+
+func unitFiles(name string) []string {
+	var out []string
+	for _, d := range unitDirs {
+		out = append(out, d+"/"+name)
+	}
+	return out
+}
+
+// fileRule is one CIS section 3 pair: who must own the files and the
+// most permissive mode they may have.
+type fileRule struct {
+	id, cis, title string
+	paths          func(p Probe) []string
+	group          string // "root" or "docker"
+	maxMode        fs.FileMode
+}
+
+// FileChecks judge the ownership and modes of the engine's files (CIS
+// section 3): unit files, /etc/docker, registry certificates, the TLS
+// files dockerd is started with, daemon.json, /etc/default/docker,
+// /etc/sysconfig/docker and the containerd socket. Files that do not
+// exist are not judged.
+func FileChecks(d *Discovery) []Check {
+	fixed := func(paths ...string) func(Probe) []string { return func(Probe) []string { return paths } }
+	tlsFile := func(key string) func(Probe) []string {
+		return func(Probe) []string {
+			var out []string
+			for _, e := range d.Engines {
+				if e.Config == nil {
+					continue
+				}
+				if v, ok := e.Config.Get(key); ok {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
+	rules := []fileRule{
+		{"files-docker-service", "3.1, 3.2", "docker.service is root-owned and 0644 or stricter", func(Probe) []string { return unitFiles("docker.service") }, "root", 0o644},
+		{"files-docker-socket-unit", "3.3, 3.4", "docker.socket is root-owned and 0644 or stricter", func(Probe) []string { return unitFiles("docker.socket") }, "root", 0o644},
+		{"files-etc-docker", "3.5, 3.6", "/etc/docker is root-owned and 0755 or stricter", fixed("/etc/docker"), "root", 0o755},
+		{"files-registry-certs", "3.7, 3.8", "Registry certificates are root-owned and 0444 or stricter", registryCerts, "root", 0o444},
+		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert"), "root", 0o444},
+		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert"), "root", 0o444},
+		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey"), "root", 0o400},
+		{"files-daemon-json", "3.17, 3.18", "daemon.json is root-owned and 0644 or stricter", fixed("/etc/docker/daemon.json"), "root", 0o644},
+		{"files-default-docker", "3.19, 3.20", "/etc/default/docker is root-owned and 0644 or stricter", fixed("/etc/default/docker"), "root", 0o644},
+		{"files-sysconfig-docker", "3.21, 3.22", "/etc/sysconfig/docker is root-owned and 0644 or stricter", fixed("/etc/sysconfig/docker"), "root", 0o644},
+		{"files-containerd-socket", "3.23, 3.24", "The containerd socket is root-owned and 0660 or stricter", fixed("/run/containerd/containerd.sock"), "root", 0o660},
+	}
+	var out []Check
+	for _, r := range rules {
+		out = append(out, check(r.id, r.cis, finding.SeverityMedium, r.title,
+			fmt.Sprintf("CIS %s: whoever can change this file changes how the engine runs or whom it trusts. It must belong to root:root and be mode %04o or stricter.", r.cis, r.maxMode),
+			fmt.Sprintf("chown root:root FILE && chmod %04o FILE", r.maxMode),
+			func(p Probe) Outcome { return fileModeOutcome(p, r.paths(p), r.maxMode) }))
+	}
+	return out
+}
+
+// registryCerts are /etc/docker/certs.d/HOST/*.crt.
+func registryCerts(p Probe) []string {
+	hosts, err := p.ReadDir("/etc/docker/certs.d")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, h := range hosts {
+		dir := "/etc/docker/certs.d/" + h.Name()
+		files, err := p.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f.Name(), ".crt") {
+				out = append(out, dir+"/"+f.Name())
+			}
+		}
+	}
+	return out
+}
+
+func fileModeOutcome(p Probe, paths []string, maxMode fs.FileMode) Outcome {
+	var bad, good []string
+	for _, f := range paths {
+		fi, err := p.Stat(f)
+		if err != nil {
+			continue
+		}
+		mode := fi.Mode().Perm()
+		uid, gid := -1, -1
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+		desc := fmt.Sprintf("%s %04o uid %d gid %d", f, mode, uid, gid)
+		var why []string
+		if mode&^maxMode != 0 {
+			why = append(why, fmt.Sprintf("mode wider than %04o", maxMode))
+		}
+		if uid != 0 || gid != 0 {
+			why = append(why, "not owned by root:root")
+		}
+		if len(why) > 0 {
+			bad = append(bad, desc+": "+strings.Join(why, ", "))
+		} else {
+			good = append(good, desc)
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+	case len(good) == 0:
+		return skip("not present on this host")
+	}
+	return pass(strings.Join(good, "; "))
+}
+
+// auditedPaths are the files and directories CIS 1.1.3-1.1.18 want
+// auditd to watch, where they exist.
+var auditedPaths = []string{"/usr/bin/dockerd", "/run/containerd", "/var/lib/docker", "/etc/docker",
+	"docker.service", "containerd.socket", "docker.socket", "/etc/default/docker", "/etc/docker/daemon.json",
+	"/etc/containerd/config.toml", "/etc/sysconfig/docker", "/usr/bin/containerd", "/usr/bin/containerd-shim",
+	"/usr/bin/containerd-shim-runc-v1", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/runc"}
+
+// HostEngineChecks judge the host as the engine's home (CIS 1.1): a
+// separate partition for its data, who may control it, and auditd rules
+// for its files.
+func HostEngineChecks(d *Discovery) []Check {
+	return []Check{
+		check("host-engine-partition", "1.1.1", finding.SeverityLow, "Container data has its own partition",
+			"CIS 1.1.1: images and containers on the root filesystem can fill it and stop the host.",
+			"Mount a separate filesystem (a partition or LVM volume) on the engine's data root, /var/lib/docker by default.",
+			func(p Probe) Outcome {
+				mounts, err := p.ReadFile("/proc/self/mountinfo")
+				if err != nil {
+					return skip("cannot read /proc/self/mountinfo: " + err.Error())
+				}
+				return d.eachEngine([]string{"docker"}, func(e *Engine) Outcome {
+					root := e.Info.DockerRootDir
+					if root == "" {
+						return skip("the engine does not report its data root")
+					}
+					if e.UsernsRemap() {
+						root = path.Dir(root) // /var/lib/docker/100000.100000
+					}
+					if isMountPoint(mounts, root) {
+						return pass(root + " is a mount point")
+					}
+					return fail(root+" is on the same filesystem as its parent", "DockerRootDir: "+root)
+				})
+			}),
+		check("host-docker-group", "1.1.2", finding.SeverityMedium, "Only trusted users control the engine",
+			"CIS 1.1.2: members of the docker group can start a privileged container and so are root on the host; the list is here to review.",
+			"gpasswd -d USER docker for every member who should not be root.",
+			func(p Probe) Outcome {
+				data, err := p.ReadFile("/etc/group")
+				if err != nil {
+					return skip("cannot read /etc/group: " + err.Error())
+				}
+				sc := bufio.NewScanner(bytes.NewReader(data))
+				for sc.Scan() {
+					f := strings.Split(sc.Text(), ":")
+					if len(f) < 4 || f[0] != "docker" {
+						continue
+					}
+					if f[3] == "" {
+						return pass("the docker group has no members")
+					}
+					return warn("docker group members are root-equivalent: "+f[3], "/etc/group: "+sc.Text())
+				}
+				return pass("no docker group")
+			}),
+		check("host-audit-rules", "1.1.3-1.1.18", finding.SeverityLow, "auditd watches the engine's files",
+			"CIS 1.1.3 to 1.1.18: auditd rules on dockerd, containerd, runc, their configuration and data record who changed the engine.",
+			"Add -w rules to /etc/audit/rules.d/docker.rules, e.g. -w /usr/bin/dockerd -k docker, for every path named, and reload auditd (augenrules --load).",
+			func(p Probe) Outcome {
+				var present []string
+				for _, a := range auditedPaths {
+					candidates := []string{a}
+					if !strings.HasPrefix(a, "/") {
+						candidates = unitFiles(a)
+					}
+					for _, c := range candidates {
+						if _, err := p.Stat(c); err == nil {
+							present = append(present, c)
+							break
+						}
+					}
+				}
+				if len(present) == 0 {
+					return skip("no engine files on this host")
+				}
+				watched, err := auditWatches(p)
+				if err != nil {
+					return fail("auditd rules not found ("+err.Error()+")", "no /etc/audit/audit.rules or /etc/audit/rules.d/*.rules")
+				}
+				var missing []string
+				for _, f := range present {
+					if !slices.Contains(watched, f) {
+						missing = append(missing, f)
+					}
+				}
+				if len(missing) > 0 {
+					return fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
+				}
+				return pass(fmt.Sprintf("all %d engine paths watched", len(present)))
+			}),
+	}
+}
+
+// auditWatches lists the paths auditd's rule files watch (-w PATH).
+func auditWatches(p Probe) ([]string, error) {
+	files := []string{"/etc/audit/audit.rules"}
+	if ents, err := p.ReadDir("/etc/audit/rules.d"); err == nil {
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".rules") {
+				files = append(files, "/etc/audit/rules.d/"+e.Name())
+			}
+		}
+	}
+	var out []string
+	found := false
+	for _, f := range files {
+		data, err := p.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		found = true
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			for i := 0; i+1 < len(fields); i++ {
+				if fields[i] == "-w" {
+					out = append(out, filepath.Clean(fields[i+1]))
+				}
+			}
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("auditd is not installed or its rules are not readable")
+	}
+	return out, nil
+}
+
+// isMountPoint reports whether dir is a mount point in mountinfo.
+func isMountPoint(data []byte, dir string) bool {
+	return slices.Contains(mountinfo.MountPoints(data), path.Clean(dir))
+}
