@@ -80,6 +80,9 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.2: the engine's default AppArmor profile denies writes to /proc and /sys and mounts; apparmor=unconfined removes it.",
 			"Remove --security-opt apparmor=unconfined; use the default profile or one hull profile generates.",
 			func(Probe) Outcome {
+				if len(d.Engines) == 0 {
+					return d.none()
+				}
 				if !d.anyEngineHas("apparmor") {
 					return skip("no engine reports AppArmor support (the kernel has none or it is off)")
 				}
@@ -97,6 +100,9 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.3: label=disable runs a container without SELinux separation on SELinux hosts.",
 			"Remove --security-opt label=disable.",
 			func(Probe) Outcome {
+				if len(d.Engines) == 0 {
+					return d.none()
+				}
 				if !d.anyEngineHas("selinux") {
 					return skip("no engine reports SELinux support (the kernel has none or the engine does not use it)")
 				}
@@ -272,7 +278,7 @@ func ContainerChecks(d *Discovery) []Check {
 					}
 					return "no-new-privileges=" + v
 				}
-				if e.Config != nil && e.Config.Bool("no-new-privileges", false) {
+				if e.NoNewPrivilegesDefault() {
 					return ""
 				}
 				return "no-new-privileges not set"

@@ -45,8 +45,11 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 			d.Unreachable = append(d.Unreachable, "unix://"+s+": "+why)
 			continue
 		}
-		if e.Kind == "docker" {
+		switch e.Kind {
+		case "docker":
 			e.Config = daemonFor(p, s)
+		case "podman":
+			e.Podman = podmanFor(p, s)
 		}
 		d.Engines = append(d.Engines, e)
 	}

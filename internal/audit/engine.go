@@ -28,6 +28,9 @@ type Engine struct {
 	// Config is the daemon's configuration from its command line and
 	// daemon.json (dockerd), nil when no matching process was visible.
 	Config *DaemonConfig
+	// Podman is a Podman service's configuration files, nil for Docker or
+	// when the service process is not visible.
+	Podman *PodmanConfig
 	// BridgeICC is the default bridge's inter-container communication
 	// setting ("true", "false"), "" when the engine has no default bridge.
 	BridgeICC  string
@@ -184,12 +187,26 @@ func top(ctx context.Context, c *http.Client, id string) ([]string, error) {
 	if err := getJSON(ctx, c, "/containers/"+url.PathEscape(id)+"/top", &t); err != nil {
 		return nil, err
 	}
-	col := slices.IndexFunc(t.Titles, func(s string) bool { return s == "CMD" || s == "COMMAND" })
+	// Podman 4 answers each title row and process row as one string of
+	// space-separated columns.
+	titles := t.Titles
+	packed := len(titles) == 1
+	if packed {
+		titles = strings.Fields(titles[0])
+	}
+	col := slices.IndexFunc(titles, func(s string) bool { return s == "CMD" || s == "COMMAND" })
 	if col < 0 {
-		return nil, fmt.Errorf("GET /containers/%s/top: no command column in %v", id, t.Titles)
+		return nil, fmt.Errorf("GET /containers/%s/top: no command column in %q", id, t.Titles)
 	}
 	var out []string
 	for _, p := range t.Processes {
+		if packed && len(p) == 1 {
+			p = strings.Fields(p[0])
+			if col < len(p) {
+				out = append(out, strings.Join(p[col:], " "))
+			}
+			continue
+		}
 		if col < len(p) {
 			out = append(out, p[col])
 		}
@@ -359,4 +376,16 @@ func QueryEngine(ctx context.Context, socket string) (*Engine, error) {
 	e.Containers = kept
 	slices.SortFunc(e.Containers, func(a, b Container) int { return strings.Compare(a.Name, b.Name) })
 	return e, nil
+}
+
+// NoNewPrivilegesDefault reports whether the engine's configuration makes
+// no-new-privileges the default for every container.
+func (e *Engine) NoNewPrivilegesDefault() bool {
+	switch {
+	case e.Config != nil:
+		return e.Config.Bool("no-new-privileges", false)
+	case e.Podman != nil:
+		return e.Podman.NoNewPrivileges
+	}
+	return false
 }

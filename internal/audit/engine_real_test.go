@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -159,4 +161,55 @@ func TestEngineRealDockerd(t *testing.T) {
 			"container-ports-interface":   finding.StatePass,
 		})
 	})
+}
+
+// Podman's service (rootful) through its Docker-compatible API: the
+// engine is told apart from Docker, its containers are judged like
+// Docker's, and its files (containers.conf, registries.conf, policy.json)
+// are read from the service's own environment.
+func TestEngineRealPodman(t *testing.T) {
+	p := testenv.PodmanEnv(t)
+	sock := p.Socket()
+	p.Run("import", testenv.TarDir(t, testenv.BusyboxRootfs(t)), "localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "bad", "--network", "none", "--pid", "host", "--cap-add", "SYS_ADMIN",
+		"--security-opt", "seccomp=unconfined", "-v", sock+":/run/podman/podman.sock", "localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "good", "--network", "none", "--cap-drop", "ALL", "--read-only",
+		"--security-opt", "no-new-privileges", "--memory", "64m", "--pids-limit", "64", "--user", "65534:65534",
+		"--cpu-shares", "512", "--health-cmd", "true", "localhost/hull-test/busybox:1", "sleep", "600")
+	o := ClientOptions{Getenv: env(map[string]string{"CONTAINER_HOST": "unix://" + sock})}
+	d := Discover(context.Background(), Host{}, o)
+	var e *Engine
+	for _, x := range d.Engines {
+		if x.Endpoint == "unix://"+sock {
+			e = x
+		}
+	}
+	if e == nil || e.Kind != "podman" || len(e.Containers) != 2 || e.Podman == nil {
+		t.Fatalf("discover: %+v (unreachable %v)", e, d.Unreachable)
+	}
+	if !slices.Contains(e.Podman.Files, filepath.Join(p.Dir(), "containers.conf")) {
+		t.Errorf("podman files %v: not the service's CONTAINERS_CONF", e.Podman.Files)
+	}
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{
+		"engine-rootless":             finding.StateFail,
+		"engine-no-new-privileges":    finding.StateFail, // the test's containers.conf does not set it
+		"engine-insecure-registries":  finding.StatePass, // only 127.0.0.1 and localhost are insecure
+		"engine-seccomp":              finding.StatePass,
+		"engine-log-level":            finding.StateSkip, // dockerd only
+		"container-capabilities":      finding.StateFail,
+		"container-host-pid":          finding.StateFail,
+		"container-seccomp":           finding.StateFail,
+		"container-engine-socket":     finding.StateFail,
+		"container-readonly-rootfs":   finding.StateFail,
+		"container-privileged":        finding.StatePass,
+		"container-host-network":      finding.StatePass,
+		"container-sensitive-mounts":  finding.StatePass,
+		"container-no-new-privileges": finding.StateFail,
+	})
+	for _, f := range fs {
+		if strings.HasPrefix(f.ID, "container-") && strings.Contains(f.Evidence, "good (") {
+			t.Errorf("%s blames the good container: %s", f.ID, f.Evidence)
+		}
+	}
 }

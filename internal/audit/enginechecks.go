@@ -120,6 +120,13 @@ func EngineChecks(d *Discovery) []Check {
 							bad = append(bad, name)
 						}
 					}
+					if e.Podman != nil {
+						for _, r := range e.Podman.InsecureRegistries {
+							if !isLoopbackRegistry(r) && !slices.Contains(bad, r) {
+								bad = append(bad, r)
+							}
+						}
+					}
 					slices.Sort(bad)
 					if len(bad) > 0 {
 						return fail("insecure registries: "+strings.Join(bad, ", "), "RegistryConfig: "+strings.Join(bad, ", "))
@@ -202,14 +209,42 @@ func EngineChecks(d *Discovery) []Check {
 				})
 			}),
 		check("engine-no-new-privileges", "2.14", finding.SeverityMedium, "Containers cannot gain new privileges by default",
-			"CIS 2.14: with no-new-privileges the kernel ignores setuid bits and file capabilities in containers, which closes the usual way up from an unprivileged container user.",
-			"Set \"no-new-privileges\": true in daemon.json.",
-			cfg(func(e *Engine, c *DaemonConfig) Outcome {
-				if c.Bool("no-new-privileges", false) {
-					return pass("no-new-privileges is the default")
-				}
-				return fail("no-new-privileges is not set daemon-wide", c.Source()+": no-new-privileges unset")
-			})),
+			"CIS 2.14: with no-new-privileges the kernel ignores setuid bits and file capabilities in containers, which closes the usual way up from an unprivileged container user. dockerd: daemon.json or --no-new-privileges; Podman: containers.conf [containers] no_new_privileges.",
+			"Set \"no-new-privileges\": true in daemon.json, or no_new_privileges = true under [containers] in containers.conf.",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					switch {
+					case e.Config == nil && e.Podman == nil:
+						return skip("the engine's process is not visible to this user (run as root), so its configuration is unknown")
+					case e.NoNewPrivilegesDefault():
+						return pass("no-new-privileges is the default")
+					case e.Config != nil:
+						return fail("no-new-privileges is not set daemon-wide", e.Config.Source()+": no-new-privileges unset")
+					}
+					return fail("no-new-privileges is not set in containers.conf", strings.Join(e.Podman.Files, ", "))
+				})
+			}),
+		check("engine-image-trust", "4.5", finding.SeverityHigh, "The engine only runs images whose signatures it verified",
+			"CIS 4.5 asks for content trust. Podman, Buildah, skopeo and CRI-O enforce containers-policy.json; a default of insecureAcceptAnything runs any image from anywhere. dockerd verifies no signatures itself: put hull's policy in front (hull verify, the containerd image verifier, the API gate).",
+			"Write policy.json from hull's trust policy (hull policy export --to containers) with a default of reject; for Docker, verify images with hull verify before they run.",
+			func(Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					if e.Kind == "docker" {
+						return warn("dockerd verifies no image signatures", "Docker Engine has no signature policy of its own")
+					}
+					switch {
+					case e.Podman == nil:
+						return skip("the Podman service process is not visible to this user, so its policy.json is unknown")
+					case len(e.Podman.Problems) > 0:
+						return Outcome{State: finding.StateError, Reason: strings.Join(e.Podman.Problems, "; ")}
+					case e.Podman.PolicyFile == "":
+						return fail("no policy.json: containers tools refuse to pull, or the packaging default applies", "no /etc/containers/policy.json")
+					case e.Podman.PolicyDefault == "insecureAcceptAnything":
+						return fail("policy.json accepts any image by default", e.Podman.PolicyFile+": default insecureAcceptAnything")
+					}
+					return pass(e.Podman.PolicyFile + ": default " + e.Podman.PolicyDefault)
+				})
+			}),
 		check("engine-live-restore", "2.15", finding.SeverityLow, "Live restore is enabled",
 			"CIS 2.15: with live restore, containers keep running while dockerd stops or is upgraded, so security updates of the daemon do not wait for a maintenance window.",
 			"Set \"live-restore\": true in daemon.json (not with swarm mode).",

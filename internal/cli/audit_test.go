@@ -27,7 +27,7 @@ func TestAuditHost(t *testing.T) {
 	if failed != (code == ExitFail) {
 		t.Errorf("exit %d with failed=%v", code, failed)
 	}
-	if _, stderr, code := hull(t, "audit", "containers"); code != ExitUndecided || !strings.Contains(stderr, "host and client") {
-		t.Errorf("audit containers: %d %s", code, stderr)
+	if _, stderr, code := hull(t, "audit", "kernel"); code != ExitUndecided || !strings.Contains(stderr, "host, engine, client and containers") {
+		t.Errorf("audit kernel: %d %s", code, stderr)
 	}
 }

@@ -1,0 +1,195 @@
+package audit
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// container builds a Container from docker-inspect JSON.
+func container(t *testing.T, js string) Container {
+	t.Helper()
+	var c Container
+	if err := json.Unmarshal([]byte(js), &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func judge(t *testing.T, d *Discovery, h Probe) map[string]Outcome {
+	t.Helper()
+	out := map[string]Outcome{}
+	for _, c := range append(EngineChecks(d), ContainerChecks(d)...) {
+		out[c.ID] = runOne(c, h)
+	}
+	return out
+}
+
+// Every container check on inspect output of one bad and one good
+// container, including what this machine cannot start for real
+// (privileged, shared propagation, published ports, AppArmor).
+func TestContainerChecks(t *testing.T) {
+	bad := container(t, `{"Id":"0123456789abcdef","Name":"/bad","AppArmorProfile":"unconfined",
+		"Config":{"User":""},
+		"HostConfig":{"Privileged":true,"CapAdd":["CAP_SYS_MODULE"],"NetworkMode":"host","PidMode":"host","IpcMode":"host",
+			"UTSMode":"host","UsernsMode":"host","CgroupParent":"/x","SecurityOpt":["seccomp=unconfined","label=disable","no-new-privileges=false"],
+			"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"80"}]},"RestartPolicy":{"Name":"always"},
+			"Devices":[{"PathOnHost":"/dev/sda"}]},
+		"Mounts":[{"Type":"bind","Source":"/etc/","Destination":"/h","RW":true,"Propagation":"rshared"},
+			{"Type":"bind","Source":"/run/containerd/containerd.sock","Destination":"/c.sock"}],
+		"NetworkSettings":{"Networks":{"bridge":{}}}}`)
+	bad.Commands = []string{"/usr/sbin/sshd -D", "sleep 600"}
+	good := container(t, `{"Id":"fedcba9876543210","Name":"/good","AppArmorProfile":"docker-default",
+		"Config":{"User":"1000:1000","Healthcheck":{"Test":["CMD","true"]}},
+		"HostConfig":{"CapAdd":null,"CapDrop":["ALL"],"NetworkMode":"app","SecurityOpt":["no-new-privileges"],
+			"ReadonlyRootfs":true,"Memory":67108864,"PidsLimit":64,"CpuShares":512,
+			"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5}},
+		"Mounts":[{"Type":"volume","Source":"/var/lib/docker/volumes/x/_data","Destination":"/data","RW":true}]}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{bad, good}}
+	e.Info.SecurityOptions = []string{"name=apparmor", "name=seccomp,profile=default", "name=selinux"}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})
+	want := map[string]struct {
+		state finding.State
+		text  string
+	}{
+		"container-privileged":        {finding.StateFail, "privileged"},
+		"container-capabilities":      {finding.StateFail, "SYS_MODULE"},
+		"container-apparmor":          {finding.StateFail, "no AppArmor profile"},
+		"container-selinux":           {finding.StateFail, "label=disable"},
+		"container-sensitive-mounts":  {finding.StateFail, "/etc on /h (rw)"},
+		"container-sshd":              {finding.StateFail, "/usr/sbin/sshd -D"},
+		"container-privileged-ports":  {finding.StateWarn, "80"},
+		"container-published-ports":   {finding.StateWarn, "127.0.0.1:8080"},
+		"container-host-network":      {finding.StateFail, "network=host"},
+		"container-memory-limit":      {finding.StateFail, "no memory limit"},
+		"container-cpu-shares":        {finding.StateWarn, "default CPU shares"},
+		"container-readonly-rootfs":   {finding.StateFail, "writable"},
+		"container-ports-interface":   {finding.StateFail, "*:80"},
+		"container-restart-policy":    {finding.StateFail, "restart always"},
+		"container-host-pid":          {finding.StateFail, "pid=host"},
+		"container-host-ipc":          {finding.StateFail, "ipc=host"},
+		"container-host-devices":      {finding.StateWarn, "/dev/sda"},
+		"container-mount-propagation": {finding.StateFail, "/h rshared"},
+		"container-host-uts":          {finding.StateFail, "uts=host"},
+		"container-seccomp":           {finding.StateFail, "seccomp=unconfined"},
+		"container-cgroup-parent":     {finding.StateWarn, "/x"},
+		"container-no-new-privileges": {finding.StateFail, "no-new-privileges=false"},
+		"container-healthcheck":       {finding.StateWarn, "no health check"},
+		"container-pids-limit":        {finding.StateFail, "no PIDs limit"},
+		"container-default-bridge":    {finding.StateWarn, "default bridge"},
+		"container-host-userns":       {finding.StateFail, "userns=host"},
+		"container-engine-socket":     {finding.StateFail, "containerd.sock"},
+		"container-root-user":         {finding.StateFail, "runs as root"},
+	}
+	for id, w := range want {
+		o, ok := got[id]
+		if !ok {
+			t.Errorf("%s: no such check", id)
+			continue
+		}
+		if o.State != w.state || !strings.Contains(o.Evidence, w.text) || !strings.Contains(o.Evidence, "bad (0123456789ab)") {
+			t.Errorf("%s: %s %q / %q, want %s naming bad with %q", id, o.State, o.Reason, o.Evidence, w.state, w.text)
+		}
+		if strings.Contains(o.Evidence, "good") && id != "container-published-ports" {
+			t.Errorf("%s blames the good container: %s", id, o.Evidence)
+		}
+	}
+	// The good container alone passes everything.
+	e.Containers = []Container{good}
+	for id, o := range judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}}) {
+		if strings.HasPrefix(id, "container-") && o.State != finding.StatePass && id != "container-published-ports" {
+			t.Errorf("good container: %s %s %s", id, o.State, o.Evidence)
+		}
+	}
+}
+
+// No engine: every engine and container check is skipped with the
+// reason, naming the sockets that did not answer.
+func TestEngineChecksNoEngine(t *testing.T) {
+	d := &Discovery{Unreachable: []string{"unix:///var/run/docker.sock: permission denied: run hull as root"}}
+	for id, o := range judge(t, d, &fakeHost{files: fstest.MapFS{}}) {
+		if strings.HasPrefix(id, "files-") || strings.HasPrefix(id, "host-") || id == "engine-known-escapes" {
+			continue
+		}
+		if o.State != finding.StateSkip || !strings.Contains(o.Reason, "permission denied") {
+			t.Errorf("%s: %s %s", id, o.State, o.Reason)
+		}
+	}
+}
+
+func TestParseDaemonConfig(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{"etc/hull/daemon.json": {Data: []byte(`{"icc": false, "hosts": ["unix:///x.sock"],
+		"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 64000, "Soft": 64000}}, "log-level": "warn"}`)}}}
+	c := ParseDaemonConfig(h, Process{PID: 7, Cmdline: []string{"/usr/bin/dockerd", "-H", "tcp://0.0.0.0:2375", "--tlsverify",
+		"--config-file=/etc/hull/daemon.json", "-D", "--userland-proxy=false", "--authorization-plugin", "authz", "--live-restore"}})
+	if got := c.List("hosts"); strings.Join(got, " ") != "tcp://0.0.0.0:2375 unix:///x.sock" {
+		t.Errorf("hosts %v", got)
+	}
+	for key, want := range map[string]bool{"tlsverify": true, "debug": true, "userland-proxy": false, "icc": false, "live-restore": true} {
+		if c.Bool(key, !want) != want {
+			t.Errorf("%s: want %v", key, want)
+		}
+	}
+	if v, _ := c.Get("log-level"); v != "warn" {
+		t.Errorf("log-level %q", v)
+	}
+	if u := c.List("default-ulimits"); len(u) != 1 || !strings.HasPrefix(u[0], "nofile=") {
+		t.Errorf("ulimits %v", u)
+	}
+	if a := c.List("authorization-plugins"); len(a) != 1 || a[0] != "authz" {
+		t.Errorf("authz %v", a)
+	}
+	bad := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: []byte(`{"icc": `)}}}
+	if c := ParseDaemonConfig(bad, Process{Cmdline: []string{"dockerd"}}); c.Problem == "" {
+		t.Error("a broken daemon.json is not reported")
+	}
+}
+
+func FuzzParseDaemonConfig(f *testing.F) {
+	f.Add("-H\x00tcp://x\x00--icc=false\x00-D", []byte(`{"hosts":["a"],"x":{"y":1},"z":null}`))
+	f.Fuzz(func(t *testing.T, args string, file []byte) {
+		h := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: file}}}
+		c := ParseDaemonConfig(h, Process{Cmdline: append([]string{"dockerd"}, strings.Split(args, "\x00")...)})
+		c.Bool("icc", true)
+		c.List("hosts")
+	})
+}
+
+// Podman's files: the service's CONTAINERS_CONF and registries.conf from
+// its environment, policy.json from /etc/containers.
+func TestPodmanConfig(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/42/environ":                      {Data: []byte("HOME=/root\x00CONTAINERS_CONF=/srv/c.conf\x00CONTAINERS_REGISTRIES_CONF=/srv/r.conf\x00")},
+		"srv/c.conf":                           {Data: []byte("[containers]\nno_new_privileges = true\nseccomp_profile = \"/p.json\"\n")},
+		"srv/r.conf":                           {Data: []byte("[[registry]]\nlocation = \"10.0.0.5:5000\"\ninsecure = true\n\n[[registry]]\nlocation = \"localhost:5000\"\ninsecure = true\n")},
+		"etc/containers/policy.json":           {Data: []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`)},
+		"usr/share/containers/containers.conf": {Data: []byte("[containers]\nno_new_privileges = false\n")},
+	}, procs: []Process{{PID: 42, Cmdline: []string{"/usr/bin/podman", "system", "service", "--time=0", "unix:///srv/p.sock"}}}}
+	c := podmanFor(h, "/srv/p.sock")
+	if c == nil || !c.NoNewPrivileges || c.SeccompProfile != "/p.json" || c.PolicyDefault != "insecureAcceptAnything" ||
+		strings.Join(c.InsecureRegistries, ",") != "10.0.0.5:5000,localhost:5000" || len(c.Problems) > 0 {
+		t.Fatalf("%+v", c)
+	}
+	if podmanFor(h, "/other.sock") != nil {
+		t.Error("a service on another socket matched")
+	}
+	e := &Engine{Kind: "podman", Endpoint: "unix:///srv/p.sock", Podman: c}
+	e.Info.SecurityOptions = []string{"name=seccomp,profile=default"}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, h)
+	for id, want := range map[string]finding.State{"engine-insecure-registries": finding.StateFail, "engine-image-trust": finding.StateFail,
+		"engine-no-new-privileges": finding.StatePass, "engine-rootless": finding.StateFail, "engine-icc": finding.StateSkip} {
+		if got[id].State != want {
+			t.Errorf("%s: %+v, want %s", id, got[id], want)
+		}
+	}
+	if !strings.Contains(got["engine-insecure-registries"].Reason, "10.0.0.5:5000") || strings.Contains(got["engine-insecure-registries"].Reason, "localhost") {
+		t.Errorf("insecure registries: %s", got["engine-insecure-registries"].Reason)
+	}
+	h.files["srv/r.conf"] = &fstest.MapFile{Data: []byte("[[registry]\n")}
+	if c := podmanFor(h, "/srv/p.sock"); len(c.Problems) == 0 {
+		t.Error("a broken registries.conf is not reported")
+	}
+}

@@ -1,0 +1,176 @@
+package audit
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// PodmanConfig is what the files of a Podman service say: containers.conf,
+// registries.conf and policy.json, found as the service finds them (the
+// CONTAINERS_CONF and CONTAINERS_REGISTRIES_CONF of its environment,
+// the user's ~/.config/containers when rootless, then /etc/containers).
+type PodmanConfig struct {
+	PID int
+	// Files are the configuration files read, for evidence.
+	Files []string
+	// NoNewPrivileges is containers.conf's [containers] no_new_privileges.
+	NoNewPrivileges bool
+	// SeccompProfile is containers.conf's [containers] seccomp_profile.
+	SeccompProfile string
+	// InsecureRegistries are registries.conf's registries with insecure = true.
+	InsecureRegistries []string
+	// PolicyFile and PolicyDefault are policy.json and its default
+	// requirement type ("insecureAcceptAnything", "reject", ...).
+	PolicyFile, PolicyDefault string
+	// Problems are files that exist but could not be read or parsed.
+	Problems []string
+}
+
+// maxConfigFile bounds the configuration files read.
+const maxConfigFile = 4 << 20
+
+// podmanFor finds the `podman system service` serving socket and reads
+// its configuration; nil when no such process is visible.
+func podmanFor(p Probe, socket string) *PodmanConfig {
+	procs, err := p.Processes()
+	if err != nil {
+		return nil
+	}
+	for _, pr := range procs {
+		if len(pr.Cmdline) < 3 || filepath.Base(pr.Cmdline[0]) != "podman" || !slices.Contains(pr.Cmdline, "service") {
+			continue
+		}
+		uri := "unix:///run/podman/podman.sock"
+		for _, a := range pr.Cmdline[1:] {
+			if strings.HasPrefix(a, "unix://") {
+				uri = a
+			}
+		}
+		if sameSocket(strings.TrimPrefix(uri, "unix://")) != sameSocket(socket) {
+			continue
+		}
+		return readPodmanConfig(p, pr.PID)
+	}
+	return nil
+}
+
+func readPodmanConfig(p Probe, pid int) *PodmanConfig {
+	c := &PodmanConfig{PID: pid}
+	env := map[string]string{}
+	if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err == nil {
+		for _, kv := range bytes.Split(data, []byte{0}) {
+			if k, v, ok := strings.Cut(string(kv), "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	userDir := ""
+	if home := env["HOME"]; home != "" && home != "/root" {
+		userDir = filepath.Join(home, ".config", "containers")
+	}
+	pick := func(envKey, name string) []string {
+		if f := env[envKey]; f != "" {
+			return []string{f}
+		}
+		var out []string
+		if userDir != "" {
+			out = append(out, filepath.Join(userDir, name))
+		}
+		return append(out, "/etc/containers/"+name, "/usr/share/containers/"+name)
+	}
+	// containers.conf: later files override earlier ones, so read the
+	// system files first.
+	confs := pick("CONTAINERS_CONF", "containers.conf")
+	slices.Reverse(confs)
+	for _, f := range confs {
+		var cc struct {
+			Containers struct {
+				NoNewPrivileges *bool   `toml:"no_new_privileges"`
+				SeccompProfile  *string `toml:"seccomp_profile"`
+			} `toml:"containers"`
+		}
+		if !c.readTOML(p, f, &cc) {
+			continue
+		}
+		if cc.Containers.NoNewPrivileges != nil {
+			c.NoNewPrivileges = *cc.Containers.NoNewPrivileges
+		}
+		if cc.Containers.SeccompProfile != nil {
+			c.SeccompProfile = *cc.Containers.SeccompProfile
+		}
+	}
+	// registries.conf: the first that exists.
+	for _, f := range pick("CONTAINERS_REGISTRIES_CONF", "registries.conf") {
+		var rc struct {
+			Registry []struct {
+				Location string `toml:"location"`
+				Prefix   string `toml:"prefix"`
+				Insecure bool   `toml:"insecure"`
+			} `toml:"registry"`
+			Registries struct {
+				Insecure struct {
+					Registries []string `toml:"registries"`
+				} `toml:"insecure"`
+			} `toml:"registries"`
+		}
+		if !c.readTOML(p, f, &rc) {
+			continue
+		}
+		for _, r := range rc.Registry {
+			if r.Insecure {
+				c.InsecureRegistries = append(c.InsecureRegistries, cmp.Or(r.Location, r.Prefix))
+			}
+		}
+		c.InsecureRegistries = append(c.InsecureRegistries, rc.Registries.Insecure.Registries...)
+		break
+	}
+	policies := []string{"/etc/containers/policy.json"}
+	if userDir != "" {
+		policies = []string{filepath.Join(userDir, "policy.json"), "/etc/containers/policy.json"}
+	}
+	for _, f := range policies {
+		data, err := p.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		c.Files = append(c.Files, f)
+		var pol struct {
+			Default []struct {
+				Type string `json:"type"`
+			} `json:"default"`
+		}
+		if len(data) > maxConfigFile || json.Unmarshal(data, &pol) != nil || len(pol.Default) == 0 {
+			c.Problems = append(c.Problems, f+": not a policy.json with a default requirement")
+			break
+		}
+		c.PolicyFile, c.PolicyDefault = f, pol.Default[0].Type
+		break
+	}
+	return c
+}
+
+// readTOML decodes a configuration file that exists; false when it does
+// not or cannot be read (then a problem is recorded).
+func (c *PodmanConfig) readTOML(p Probe, path string, v any) bool {
+	data, err := p.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	c.Files = append(c.Files, path)
+	if len(data) > maxConfigFile {
+		c.Problems = append(c.Problems, path+": larger than 4 MiB")
+		return false
+	}
+	if _, err := toml.Decode(string(data), v); err != nil {
+		c.Problems = append(c.Problems, path+": "+err.Error())
+		return false
+	}
+	return true
+}
