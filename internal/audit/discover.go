@@ -36,7 +36,7 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 			continue
 		}
 		seen[key] = true
-		e, err := QueryEngine(ctx, s)
+		e, err := QueryEngine(ctx, p, s)
 		if err != nil {
 			why := err.Error()
 			if errors.Is(err, syscall.EACCES) {

@@ -2,6 +2,9 @@ package audit
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -191,5 +194,21 @@ func TestPodmanConfig(t *testing.T) {
 	h.files["srv/r.conf"] = &fstest.MapFile{Data: []byte("[[registry]\n")}
 	if c := podmanFor(h, "/srv/p.sock"); len(c.Problems) == 0 {
 		t.Error("a broken registries.conf is not reported")
+	}
+}
+
+// procTree finds a process's descendants through /proc.
+func TestProcTree(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmds, ok := procTree(Host{}, os.Getpid())
+	if !ok || !slices.Contains(cmds, "sleep 30") {
+		t.Errorf("procTree: %v %q", ok, cmds)
+	}
+	if _, ok := procTree(Host{}, 1<<30); ok {
+		t.Error("a process that does not exist is visible")
 	}
 }
