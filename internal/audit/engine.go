@@ -135,7 +135,7 @@ type Container struct {
 	State           struct {
 		Pid int `json:"Pid"`
 	} `json:"State"`
-	Config          struct {
+	Config struct {
 		User        string    `json:"User"`
 		Image       string    `json:"Image"`
 		Healthcheck *struct{} `json:"Healthcheck"`
