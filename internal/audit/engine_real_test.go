@@ -170,7 +170,7 @@ func TestEngineRealDockerd(t *testing.T) {
 func TestEngineRealPodman(t *testing.T) {
 	p := testenv.PodmanEnv(t)
 	sock := p.Socket()
-	p.Run("import", testenv.TarDir(t, testenv.BusyboxRootfs(t)), "localhost/hull-test/busybox:1")
+	p.ImportBusybox("localhost/hull-test/busybox:1")
 	p.Run("run", "-d", "--name", "bad", "--network", "none", "--pid", "host", "--cap-add", "SYS_ADMIN",
 		"--security-opt", "seccomp=unconfined", "-v", sock+":/run/podman/podman.sock", "localhost/hull-test/busybox:1", "sleep", "600")
 	p.Run("run", "-d", "--name", "good", "--network", "none", "--cap-drop", "ALL", "--read-only",
@@ -210,6 +210,31 @@ func TestEngineRealPodman(t *testing.T) {
 	for _, f := range fs {
 		if strings.HasPrefix(f.ID, "container-") && strings.Contains(f.Evidence, "good (") {
 			t.Errorf("%s blames the good container: %s", f.ID, f.Evidence)
+		}
+	}
+}
+
+// A rootless Podman service, run as an ordinary user: found through its
+// socket, judged rootless, its containers' root is the user's, and its
+// files come from that user's environment.
+func TestEngineRealPodmanRootless(t *testing.T) {
+	p := testenv.PodmanRootlessEnv(t)
+	sock := p.Socket()
+	p.ImportBusybox("localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "rootful-inside", "--network", "none", "--cap-add", "SYS_PTRACE",
+		"localhost/hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{
+		"engine-rootless":          finding.StatePass,
+		"engine-seccomp":           finding.StatePass,
+		"engine-no-new-privileges": finding.StateFail, // judged: the user's service process and its files were found
+		"container-root-user":      finding.StateWarn, // root in the container is the user on the host
+		"container-capabilities":   finding.StateFail,
+		"container-host-network":   finding.StatePass,
+	})
+	for _, f := range fs {
+		if f.ID == "container-root-user" && !strings.Contains(f.Evidence, "unprivileged host user") {
+			t.Errorf("root-user warning does not say why: %s", f.Evidence)
 		}
 	}
 }

@@ -278,7 +278,8 @@ func (p *Podman) Pull(ref, policyPath, registriesD string) error {
 		args = append(args, "--signature-policy", policyPath)
 	}
 	args = append(args, ref)
-	if _, stderr, err := runErr(env, p.bin, args...); err != nil {
+	name, args := p.command(args...)
+	if _, stderr, err := runErr(env, name, args...); err != nil {
 		return fmt.Errorf("podman %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr))
 	}
 	return nil

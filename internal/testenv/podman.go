@@ -3,11 +3,13 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +26,19 @@ type Podman struct {
 	dir string
 	env []string
 
+	// pre runs podman as another user (setpriv ...), empty for root.
+	pre []string
+
 	mu     sync.Mutex
 	socket string
+}
+
+// command is the program and arguments that run podman with args.
+func (p *Podman) command(args ...string) (string, []string) {
+	if len(p.pre) == 0 {
+		return p.bin, args
+	}
+	return p.pre[0], append(append(append([]string(nil), p.pre[1:]...), p.bin), args...)
 }
 
 // PodmanEnv prepares an isolated podman setup for root and returns it.
@@ -40,6 +53,49 @@ type Podman struct {
 // and localhost registries insecure (plain HTTP) and has no unqualified
 // search registries: always use fully qualified names.
 func PodmanEnv(t testing.TB) *Podman {
+	t.Helper()
+	return podmanEnv(t, nil)
+}
+
+// RootlessUser is the ordinary account rootless tests run engines as.
+const RootlessUser = "hull-rootless"
+
+// PodmanRootlessEnv is PodmanEnv for rootless Podman: every podman
+// command (and the API service) runs as RootlessUser (created with
+// useradd, which gives it /etc/subuid and /etc/subgid ranges, if
+// missing) through setpriv, with a private HOME and XDG_RUNTIME_DIR in
+// the setup's directory, which that user owns. As the machine recipes
+// say, rootless containers here get no resource limits and no network
+// (netns "none").
+func PodmanRootlessEnv(t testing.TB) *Podman {
+	t.Helper()
+	return podmanEnv(t, rootlessAccount(t))
+}
+
+type account struct{ uid, gid int }
+
+func rootlessAccount(t testing.TB) *account {
+	t.Helper()
+	lookPath(t, "newuidmap")
+	lookPath(t, "setpriv")
+	if _, _, err := runErr(nil, "id", "-u", RootlessUser); err != nil {
+		run(t, nil, lookPath(t, "useradd"), "--create-home", "--shell", "/usr/sbin/nologin", RootlessUser)
+	}
+	uid, err := strconv.Atoi(strings.TrimSpace(run(t, nil, "id", "-u", RootlessUser)))
+	if err != nil {
+		t.Fatalf("testenv: id -u %s: %v", RootlessUser, err)
+	}
+	gid, err := strconv.Atoi(strings.TrimSpace(run(t, nil, "id", "-g", RootlessUser)))
+	if err != nil {
+		t.Fatalf("testenv: id -g %s: %v", RootlessUser, err)
+	}
+	if sub, err := os.ReadFile("/etc/subuid"); err != nil || !strings.Contains(string(sub), RootlessUser+":") {
+		t.Fatalf("testenv: %s has no /etc/subuid range (useradd did not add one): %v", RootlessUser, err)
+	}
+	return &account{uid: uid, gid: gid}
+}
+
+func podmanEnv(t testing.TB, as *account) *Podman {
 	t.Helper()
 	bin := lookPath(t, "podman")
 	lookPath(t, "runc")
@@ -60,6 +116,7 @@ func PodmanEnv(t testing.TB) *Podman {
 	}
 	graph, runroot, tmp := sub("root"), sub("run"), sub("tmp")
 	netdir, copytmp := sub("networks"), sub("copytmp")
+	home, xdg := sub("home"), sub("xdg")
 
 	storageConf := filepath.Join(dir, "storage.conf")
 	containersConf := filepath.Join(dir, "containers.conf")
@@ -93,7 +150,26 @@ image_copy_tmp_dir = %q
 	write(registriesConf, registriesConfContent)
 
 	p := &Podman{t: t, bin: bin, dir: dir}
-	p.env = append(filteredEnviron(),
+	var extra []string
+	if as != nil {
+		// The user owns the whole setup; root still reads it.
+		err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, as.uid, as.gid)
+		})
+		if err == nil {
+			err = os.Chmod(xdg, 0o700)
+		}
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		p.pre = []string{lookPath(t, "setpriv"), "--reuid", strconv.Itoa(as.uid), "--regid", strconv.Itoa(as.gid), "--init-groups", "--"}
+		extra = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + xdg, "USER=" + RootlessUser, "LOGNAME=" + RootlessUser}
+	}
+	p.env = append(filteredEnviron(), extra...)
+	p.env = append(p.env,
 		"CONTAINERS_CONF="+containersConf,
 		"CONTAINERS_STORAGE_CONF="+storageConf,
 		"CONTAINERS_REGISTRIES_CONF="+registriesConf,
@@ -101,7 +177,8 @@ image_copy_tmp_dir = %q
 	)
 	// Runs after the API service (whose cleanup is registered later) stops.
 	t.Cleanup(func() {
-		if _, stderr, err := runErr(p.env, p.bin, "rm", "--all", "--force", "--time", "0"); err != nil {
+		name, args := p.command("rm", "--all", "--force", "--time", "0")
+		if _, stderr, err := runErr(p.env, name, args...); err != nil {
 			t.Logf("testenv: podman rm --all at cleanup: %v: %s", err, stderr)
 		}
 		stopProcessesUsing(t, dir, 10*time.Second)
@@ -160,7 +237,8 @@ func (p *Podman) Dir() string { return p.dir }
 // Command returns an unstarted podman command with this setup's
 // environment, for callers that need stdin or expect failure.
 func (p *Podman) Command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, p.bin, args...)
+	name, args := p.command(args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = p.Env()
 	return cmd
 }
@@ -169,7 +247,8 @@ func (p *Podman) Command(ctx context.Context, args ...string) *exec.Cmd {
 // fails (with stderr in the message) if podman exits non-zero.
 func (p *Podman) Run(args ...string) string {
 	p.t.Helper()
-	return run(p.t, p.env, p.bin, args...)
+	name, args := p.command(args...)
+	return run(p.t, p.env, name, args...)
 }
 
 // Socket starts `podman system service --time=0 unix://SOCK` with this
@@ -185,9 +264,10 @@ func (p *Podman) Socket() string {
 	if p.socket != "" {
 		return p.socket
 	}
-	sock := filepath.Join(p.dir, "podman.sock")
+	sock := filepath.Join(p.dir, "xdg", "podman.sock")
 	start := time.Now()
-	srv, err := startServer(p.t, p.env, p.bin, "system", "service", "--time=0", "unix://"+sock)
+	name, args := p.command("system", "service", "--time=0", "unix://"+sock)
+	srv, err := startServer(p.t, p.env, name, args...)
 	if err != nil {
 		p.t.Fatalf("testenv: start podman system service: %v", err)
 	}
@@ -224,4 +304,13 @@ func UnixClient(path string) *http.Client {
 			DisableKeepAlives: true,
 		},
 	}
+}
+
+// ImportBusybox imports BusyboxRootfs as image ref, from a copy of the
+// archive in the setup's directory so that a rootless podman can read it.
+func (p *Podman) ImportBusybox(ref string) {
+	p.t.Helper()
+	dst := filepath.Join(p.dir, "busybox.tar")
+	copyFile(p.t, TarDir(p.t, BusyboxRootfs(p.t)), dst, 0o644)
+	p.Run("import", dst, ref)
 }
