@@ -40,12 +40,22 @@ var dockerdListKeys = map[string]string{
 // dockerdShort maps dockerd's short flags to long ones.
 var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level", "G": "group", "p": "pidfile"}
 
-// ParseDaemonConfig reads a dockerd's flags and its daemon.json
-// (/etc/docker/daemon.json or --config-file; for a rootless dockerd,
-// $XDG_CONFIG_HOME/docker/daemon.json is not visible and is not read).
+// ParseDaemonConfig reads a dockerd's flags and its daemon.json:
+// --config-file, else /etc/docker/daemon.json, or for a rootless dockerd
+// (started by rootlesskit) $XDG_CONFIG_HOME/docker/daemon.json of its
+// environment, as dockerd itself looks.
 func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 	c := &DaemonConfig{PID: proc.PID, settings: map[string][]string{}}
 	config := "/etc/docker/daemon.json"
+	if env := processEnv(p, proc.PID); env["ROOTLESSKIT_STATE_DIR"] != "" {
+		dir := env["XDG_CONFIG_HOME"]
+		if dir == "" && env["HOME"] != "" {
+			dir = filepath.Join(env["HOME"], ".config")
+		}
+		if dir != "" {
+			config = filepath.Join(dir, "docker", "daemon.json")
+		}
+	}
 	args := proc.Cmdline[1:]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -152,4 +162,19 @@ func dockerdProcesses(p Probe) ([]Process, error) {
 		}
 	}
 	return out, nil
+}
+
+// processEnv reads a process's environment, empty when it is not visible.
+func processEnv(p Probe, pid int) map[string]string {
+	env := map[string]string{}
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return env
+	}
+	for _, kv := range strings.Split(string(data), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -236,5 +238,63 @@ func TestEngineRealPodmanRootless(t *testing.T) {
 		if f.ID == "container-root-user" && !strings.Contains(f.Evidence, "unprivileged host user") {
 			t.Errorf("root-user warning does not say why: %s", f.Evidence)
 		}
+	}
+}
+
+// A rootless dockerd (rootlesskit, run as an ordinary user): found
+// through its socket and judged rootless.
+func TestEngineRealDockerdRootless(t *testing.T) {
+	d := testenv.StartRootlessDockerd(t)
+	d.BusyboxImage(t, "hull-test/busybox:1")
+	d.Docker(t, "run", "-d", "--name", "inside-root", "--network", "none", "hull-test/busybox:1", "sleep", "600")
+	got, _ := auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{
+		"engine-rootless":     finding.StatePass,
+		"engine-userns-remap": finding.StatePass, // CIS 2.9's aim, met by the rootless user namespace
+		"container-root-user": finding.StateWarn,
+	})
+}
+
+// helperEnv makes TestDiscoverHelper act: run as another user by
+// TestDiscoverAsOrdinaryUser, it prints what Discover found on a socket.
+const helperEnv = "HULL_AUDIT_DISCOVER_SOCKET"
+
+func TestDiscoverHelper(t *testing.T) {
+	sock := os.Getenv(helperEnv)
+	if sock == "" {
+		return // only meaningful as the helper process below
+	}
+	d := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+	fmt.Printf("engines=%d\n", len(d.Engines))
+	for _, u := range d.Unreachable {
+		fmt.Println("unreachable=" + u)
+	}
+}
+
+// An ordinary user who may not open a root engine's socket gets the
+// reason, not an error: the audit runs with what that user can see.
+func TestDiscoverAsOrdinaryUser(t *testing.T) {
+	d := testenv.StartDockerd(t)
+	bin := filepath.Join(t.TempDir(), "audit.test")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := testenv.RunAsRootlessUser(t, []string{helperEnv + "=" + d.Socket}, bin, "-test.run", "^TestDiscoverHelper$")
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "engines=0") || !strings.Contains(out, "unreachable=unix://"+d.Socket+": permission denied: run hull as root") {
+		t.Errorf("as an ordinary user: %s", out)
 	}
 }

@@ -212,3 +212,17 @@ func TestProcTree(t *testing.T) {
 		t.Error("a process that does not exist is visible")
 	}
 }
+
+// A rootless dockerd reads daemon.json from its user's configuration
+// directory, and so does hull.
+func TestParseDaemonConfigRootless(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/9/environ":                    {Data: []byte("HOME=/home/u\x00ROOTLESSKIT_STATE_DIR=/run/user/1000/rk\x00")},
+		"home/u/.config/docker/daemon.json": {Data: []byte(`{"log-level": "debug"}`)},
+		"etc/docker/daemon.json":            {Data: []byte(`{"log-level": "info"}`)},
+	}}
+	c := ParseDaemonConfig(h, Process{PID: 9, Cmdline: []string{"dockerd"}})
+	if v, _ := c.Get("log-level"); v != "debug" || c.File != "/home/u/.config/docker/daemon.json" {
+		t.Errorf("log-level %q from %s", v, c.File)
+	}
+}

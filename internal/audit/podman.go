@@ -1,10 +1,8 @@
 package audit
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,14 +61,7 @@ func podmanFor(p Probe, socket string) *PodmanConfig {
 
 func readPodmanConfig(p Probe, pid int) *PodmanConfig {
 	c := &PodmanConfig{PID: pid}
-	env := map[string]string{}
-	if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err == nil {
-		for _, kv := range bytes.Split(data, []byte{0}) {
-			if k, v, ok := strings.Cut(string(kv), "="); ok {
-				env[k] = v
-			}
-		}
-	}
+	env := processEnv(p, pid)
 	userDir := ""
 	if home := env["HOME"]; home != "" && home != "/root" {
 		userDir = filepath.Join(home, ".config", "containers")

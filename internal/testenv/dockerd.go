@@ -33,6 +33,28 @@ func (d *Dockerd) Log() string {
 // test ends.
 func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 	t.Helper()
+	return startDockerd(t, nil, extra...)
+}
+
+// rootlessScript is Debian's docker.io wrapper that starts dockerd under
+// rootlesskit.
+const rootlessScript = "/usr/share/docker.io/contrib/dockerd-rootless.sh"
+
+// StartRootlessDockerd is StartDockerd for a rootless dockerd: Debian's
+// dockerd-rootless.sh (rootlesskit with the host network and no port
+// driver, as the machine recipes say) run as RootlessUser through
+// setpriv, with HOME and XDG_RUNTIME_DIR in its own directory.
+func StartRootlessDockerd(t testing.TB, extra ...string) *Dockerd {
+	t.Helper()
+	lookPath(t, "rootlesskit")
+	if _, err := os.Stat(rootlessScript); err != nil {
+		t.Fatalf("testenv: %v (apt-get install -y docker.io rootlesskit)", err)
+	}
+	return startDockerd(t, rootlessAccount(t), extra...)
+}
+
+func startDockerd(t testing.TB, as *account, extra ...string) *Dockerd {
+	t.Helper()
 	bin := lookPath(t, "dockerd")
 	lookPath(t, "containerd")
 	dir, err := os.MkdirTemp(shortTmpRoot(), "hull-dockerd-")
@@ -55,9 +77,28 @@ func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 		"--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
 		"--default-ulimit", "nofile=20000:20000", "--containerd-namespace", "hull-" + filepath.Base(dir),
 	}, extra...)
+	env := append(filteredEnviron(), "DOCKER_CONFIG="+filepath.Join(dir, "client"))
+	if as != nil {
+		home, xdg := filepath.Join(dir, "home"), filepath.Join(dir, "xdg")
+		for _, sub := range []string{home, xdg} {
+			if err := os.Mkdir(sub, 0o700); err != nil {
+				t.Fatalf("testenv: %v", err)
+			}
+		}
+		for _, p := range []string{dir, home, xdg, d.log} {
+			if err := os.Chown(p, as.uid, as.gid); err != nil {
+				t.Fatalf("testenv: %v", err)
+			}
+		}
+		env = append(env, "HOME="+home, "XDG_RUNTIME_DIR="+xdg, "USER="+RootlessUser,
+			"DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host", "DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none",
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+		pre := as.setpriv(t)
+		bin, args = pre[0], append(append(pre[1:], rootlessScript), args...)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(filteredEnviron(), "DOCKER_CONFIG="+filepath.Join(dir, "client"))
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: start dockerd: %v", err)

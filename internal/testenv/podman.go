@@ -74,6 +74,11 @@ func PodmanRootlessEnv(t testing.TB) *Podman {
 
 type account struct{ uid, gid int }
 
+// setpriv is the command prefix that runs a program as this account.
+func (a *account) setpriv(t testing.TB) []string {
+	return []string{lookPath(t, "setpriv"), "--reuid", strconv.Itoa(a.uid), "--regid", strconv.Itoa(a.gid), "--init-groups", "--"}
+}
+
 func rootlessAccount(t testing.TB) *account {
 	t.Helper()
 	lookPath(t, "newuidmap")
@@ -165,7 +170,7 @@ image_copy_tmp_dir = %q
 		if err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
-		p.pre = []string{lookPath(t, "setpriv"), "--reuid", strconv.Itoa(as.uid), "--regid", strconv.Itoa(as.gid), "--init-groups", "--"}
+		p.pre = as.setpriv(t)
 		extra = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + xdg, "USER=" + RootlessUser, "LOGNAME=" + RootlessUser}
 	}
 	p.env = append(filteredEnviron(), extra...)
@@ -313,4 +318,15 @@ func (p *Podman) ImportBusybox(ref string) {
 	dst := filepath.Join(p.dir, "busybox.tar")
 	copyFile(p.t, TarDir(p.t, BusyboxRootfs(p.t)), dst, 0o644)
 	p.Run("import", dst, ref)
+}
+
+// RunAsRootlessUser runs a program as RootlessUser (through setpriv)
+// with the test's environment plus env, and returns its combined output.
+func RunAsRootlessUser(t testing.TB, env []string, name string, args ...string) (string, error) {
+	t.Helper()
+	pre := rootlessAccount(t).setpriv(t)
+	cmd := exec.Command(pre[0], append(append(pre[1:], name), args...)...)
+	cmd.Env = append(append(filteredEnviron(), "HOME=/", "USER="+RootlessUser), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
