@@ -74,6 +74,7 @@ func TestEngineRealDockerd(t *testing.T) {
 		expectStates(t, got, map[string]finding.State{
 			"engine-rootless":            finding.StateFail,
 			"engine-userns-remap":        finding.StateFail,
+			"engine-data-root":           finding.StatePass, // dockerd makes it 0710
 			"engine-icc":                 finding.StatePass, // --bridge=none: no default bridge
 			"engine-log-level":           finding.StateFail,
 			"engine-iptables":            finding.StateFail, // this machine needs --iptables=false
@@ -195,6 +196,7 @@ func TestEngineRealPodman(t *testing.T) {
 	got, fs := auditEngine(t, sock)
 	expectStates(t, got, map[string]finding.State{
 		"engine-rootless":             finding.StateFail,
+		"engine-data-root":            finding.StateFail, // testenv makes the graphroot 0755
 		"engine-no-new-privileges":    finding.StateFail, // the test's containers.conf does not set it
 		"engine-insecure-registries":  finding.StatePass, // only 127.0.0.1 and localhost are insecure
 		"engine-seccomp":              finding.StatePass,

@@ -170,6 +170,25 @@ func HostEngineChecks(d *Discovery) []Check {
 					return fail(root+" is on the same filesystem as its parent", "DockerRootDir: "+root)
 				})
 			}),
+		check("engine-data-root", "", finding.SeverityHigh, "The engine's data root is closed to other users",
+			"Container root filesystems live under the engine's data root (/var/lib/docker, Podman's graphroot). If other host users may enter it, they can run the setuid programs of any container's filesystem as root (CVE-2021-41091 for Docker, CVE-2021-41103 for containerd). Docker makes it 0710 since 20.10.9.",
+			"chmod 0710 (or 0700) the data root; upgrade engines older than the fixes.",
+			func(p Probe) Outcome {
+				return d.eachEngine(nil, func(e *Engine) Outcome {
+					root := e.Info.DockerRootDir
+					if root == "" {
+						return skip("the engine does not report its data root")
+					}
+					fi, err := p.Stat(root)
+					if err != nil {
+						return skip("cannot see " + root + ": " + err.Error())
+					}
+					if m := fi.Mode().Perm(); m&0o005 != 0 {
+						return fail(fmt.Sprintf("%s is mode %04o: other users may enter it", root, m), fmt.Sprintf("%s %04o", root, m))
+					}
+					return pass(fmt.Sprintf("%s %04o", root, fi.Mode().Perm()))
+				})
+			}),
 		check("host-docker-group", "1.1.2", finding.SeverityMedium, "Only trusted users control the engine",
 			"CIS 1.1.2: members of the docker group can start a privileged container and so are root on the host; the list is here to review.",
 			"gpasswd -d USER docker for every member who should not be root.",
