@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -108,6 +109,15 @@ func startDockerd(t testing.TB, as *account, extra ...string) *Dockerd {
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); logf.Close(); close(exited) }()
 	t.Cleanup(func() {
+		// Containers outlive a dockerd with --live-restore (and the
+		// process group): remove them while it still answers.
+		if docker, err := exec.LookPath("docker"); err == nil {
+			if ids, _, err := runErr(d.clientEnv(), docker, "ps", "-aq"); err == nil && strings.TrimSpace(ids) != "" {
+				if _, stderr, err := runErr(d.clientEnv(), docker, append([]string{"rm", "-f"}, strings.Fields(ids)...)...); err != nil {
+					t.Logf("testenv: docker rm -f at cleanup: %v: %s", err, stderr)
+				}
+			}
+		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -168,8 +178,12 @@ func FreeLoopbackAddr(t testing.TB) string {
 // what it printed; the test fails if the command does.
 func (d *Dockerd) Docker(t testing.TB, args ...string) string {
 	t.Helper()
-	env := append(filteredEnviron(), "DOCKER_HOST=unix://"+d.Socket, "DOCKER_CONFIG="+filepath.Join(d.Dir, "client"))
-	return run(t, env, lookPath(t, "docker"), args...)
+	return run(t, d.clientEnv(), lookPath(t, "docker"), args...)
+}
+
+// clientEnv is the docker client's environment for this dockerd.
+func (d *Dockerd) clientEnv() []string {
+	return append(filteredEnviron(), "DOCKER_HOST=unix://"+d.Socket, "DOCKER_CONFIG="+filepath.Join(d.Dir, "client"))
 }
 
 // BusyboxImage imports BusyboxRootfs into this dockerd as ref.
