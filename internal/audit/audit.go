@@ -1,13 +1,19 @@
-// Package audit judges the machine containers run on: here the host's
-// kernel security features and its readiness for rootless engines; the
-// engine, client-access and running-container checks of issue 5 come next.
+// Package audit judges the machine containers run on: the host's kernel
+// security features and rootless readiness (host), how clients reach the
+// engines (client), the Docker and Podman engines found through their API
+// sockets with their flags and files (engine), and every running
+// container (containers), each check mapped to the CIS Docker Benchmark
+// v1.6.0 where it has a recommendation (docs/audit-cis.md).
 //
-// Data flow: every check reads the host through a Probe (files under /proc,
-// /sys and /etc, file modes, extended attributes), so its logic is tested
-// with a fake host; Run calls each check, turns what it decided into a
-// CheckStatus (pass, warn, fail or skipped with the reason) and, for warn
-// and fail, a Finding with the evidence and the remediation. Checks run as
-// an ordinary user and say "skipped" with the reason when they cannot see.
+// Data flow: Discover asks each engine socket for /version, /info and its
+// containers and reads the engine's process and files through a Probe;
+// every check then reads the host through the Probe and the engines
+// through the Discovery, so its logic is tested with a fake host and
+// inspect JSON as well as real engines. Run calls each check, turns what
+// it decided into a CheckStatus (pass, warn, fail or skipped with the
+// reason) and, for warn and fail, a Finding with the evidence and the
+// remediation. Checks run as an ordinary user and say "skipped" with the
+// reason when they cannot see.
 package audit
 
 import (
