@@ -231,20 +231,30 @@ func EscapeCheck(d *Discovery) Check {
 			if len(ins) == 0 {
 				return skip("no runc, containerd, Docker or Podman found (dpkg status or an engine's /version)")
 			}
-			var bad, checked []string
+			var summary, details, checked []string
+			n := 0
 			for _, in := range ins {
-				checked = append(checked, in.Component+" "+in.Version+" ("+in.Source+")")
+				name := in.Component + " " + in.Version + " (" + in.Source + ")"
+				checked = append(checked, name)
+				var ids []string
 				for _, a := range advs {
 					if a.Component != in.Component {
 						continue
 					}
 					if hit, why := a.judge(in); hit {
-						bad = append(bad, fmt.Sprintf("%s (%s: %s): %s", a.ID, a.Kind, a.Summary, why))
+						ids = append(ids, a.ID)
+						details = append(details, fmt.Sprintf("%s (%s: %s): %s", a.ID, a.Kind, a.Summary, why))
 					}
 				}
+				if len(ids) > 0 {
+					n += len(ids)
+					summary = append(summary, name+": "+strings.Join(ids, ", "))
+				}
 			}
-			if len(bad) > 0 {
-				return fail(fmt.Sprintf("%d known escapes or bypasses apply", len(bad)), strings.Join(bad, "; "))
+			if n > 0 {
+				// The IDs first: a one-line report shows the start.
+				return fail(fmt.Sprintf("%d known escapes or bypasses apply: %s", n, strings.Join(summary, "; ")),
+					strings.Join(summary, "; ")+". "+strings.Join(details, "; "))
 			}
 			return pass("no known escape applies to " + strings.Join(checked, ", "))
 		})

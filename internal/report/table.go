@@ -93,9 +93,21 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	}
 	fmt.Fprintf(ew, "%s; %d checks: %d passed%s, %d failed, %d errors, %d skipped\n", summary,
 		len(r.Checks), states[finding.StatePass], warned, states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
-	for _, c := range r.Checks {
-		if c.State == finding.StateSkip && c.Reason != "" && r.Command == "audit" {
-			fmt.Fprintf(ew, "skipped %s: %s\n", cell(c.ID), cell(c.Reason))
+	if r.Command == "audit" {
+		// One line per reason: with no engine, dozens of checks share it.
+		var reasons []string
+		ids := map[string][]string{}
+		for _, c := range r.Checks {
+			if c.State != finding.StateSkip || c.Reason == "" {
+				continue
+			}
+			if _, seen := ids[c.Reason]; !seen {
+				reasons = append(reasons, c.Reason)
+			}
+			ids[c.Reason] = append(ids[c.Reason], cell(c.ID))
+		}
+		for _, why := range reasons {
+			fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(ids[why], ", "), cell(why))
 		}
 	}
 	for _, c := range r.Checks {
