@@ -2,14 +2,19 @@ package audit
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 )
 
 // Discovery is what Discover found: the engines that answered and the
@@ -19,41 +24,120 @@ type Discovery struct {
 	Unreachable []string
 }
 
-// Discover asks every engine socket the client would use or an engine
-// listens on by default (see engineSockets) for its configuration and
-// running containers, and pairs each dockerd with its process to read its
-// flags and daemon.json.
+// Discover asks every engine the client would use or that listens on a
+// default socket (see engineSockets), and the tcp:// engines of
+// DOCKER_HOST (with the client certificate of DOCKER_CERT_PATH when
+// DOCKER_TLS_VERIFY is set, as the docker CLI does) and CONTAINER_HOST,
+// for its configuration and running containers; it pairs each local
+// dockerd with its process to read its flags and daemon.json, and each
+// Podman service with its files.
 func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 	d := &Discovery{}
+	var conns []EngineConn
 	seen := map[string]bool{}
 	for _, s := range engineSockets(p, o) {
 		fi, err := p.Stat(s)
-		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
+		if err != nil || fi.Mode()&fs.ModeSocket == 0 || seen[sameSocket(s)] {
 			continue
 		}
-		key := sameSocket(s)
-		if seen[key] {
+		seen[sameSocket(s)] = true
+		conns = append(conns, UnixConn(s))
+	}
+	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
+		addr, ok := strings.CutPrefix(o.Getenv(k), "tcp://")
+		if !ok || seen[addr] {
 			continue
 		}
-		seen[key] = true
-		e, err := QueryEngine(ctx, p, s)
+		seen[addr] = true
+		var tlsConf *tls.Config
+		if k == "DOCKER_HOST" && o.Getenv("DOCKER_TLS_VERIFY") != "" {
+			var err error
+			if tlsConf, err = clientTLS(p, certPath(o), addr); err != nil {
+				d.Unreachable = append(d.Unreachable, "tcp://"+addr+": "+err.Error())
+				continue
+			}
+		}
+		conns = append(conns, TCPConn(addr, tlsConf))
+	}
+	for _, c := range conns {
+		e, err := QueryEngine(ctx, p, c)
 		if err != nil {
 			why := err.Error()
 			if errors.Is(err, syscall.EACCES) {
 				why = "permission denied: run hull as root or as a member of the socket's group"
 			}
-			d.Unreachable = append(d.Unreachable, "unix://"+s+": "+why)
+			d.Unreachable = append(d.Unreachable, c.Endpoint+": "+why)
 			continue
 		}
-		switch e.Kind {
-		case "docker":
-			e.Config = daemonFor(p, s)
-		case "podman":
-			e.Podman = podmanFor(p, s)
+		if c.local {
+			switch e.Kind {
+			case "docker":
+				e.Config = daemonFor(p, c.Endpoint)
+			case "podman":
+				e.Podman = podmanFor(p, c.Endpoint)
+			}
 		}
 		d.Engines = append(d.Engines, e)
 	}
 	return d
+}
+
+// clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY: the
+// server verified against ca.pem, cert.pem and key.pem presented.
+func clientTLS(p Probe, dir, addr string) (*tls.Config, error) {
+	read := func(name string) ([]byte, error) {
+		b, err := p.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("DOCKER_TLS_VERIFY is set but %w", err)
+		}
+		return b, nil
+	}
+	caPEM, err := read("ca.pem")
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := read("cert.pem")
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := read("key.pem")
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s holds no certificate", filepath.Join(dir, "ca.pem"))
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate in %s: %w", dir, err)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, ServerName: host, MinVersion: tls.VersionTLS12}, nil
+}
+
+// sameEndpoint reports whether a listener (unix:///var/run/docker.sock,
+// tcp://0.0.0.0:2376) is the endpoint a client reached (unix:///run/...,
+// tcp://127.0.0.1:2376).
+func sameEndpoint(listener, endpoint string) bool {
+	if l, ok := strings.CutPrefix(listener, "unix://"); ok {
+		e, ok := strings.CutPrefix(endpoint, "unix://")
+		return ok && sameSocket(l) == sameSocket(e)
+	}
+	l, ok := strings.CutPrefix(listener, "tcp://")
+	e, ok2 := strings.CutPrefix(endpoint, "tcp://")
+	if !ok || !ok2 {
+		return false
+	}
+	lh, lp, err := net.SplitHostPort(l)
+	eh, ep, err2 := net.SplitHostPort(e)
+	if err != nil || err2 != nil || lp != ep {
+		return false
+	}
+	return lh == eh || lh == "" || lh == "0.0.0.0" || lh == "::" || (image.IsLoopbackHost(lh) && image.IsLoopbackHost(eh))
 }
 
 // sameSocket maps /var/run to /run, where Debian links it.
@@ -64,9 +148,10 @@ func sameSocket(s string) string {
 	return s
 }
 
-// daemonFor finds the dockerd listening on socket and reads its
-// configuration; nil when no visible dockerd names it.
-func daemonFor(p Probe, socket string) *DaemonConfig {
+// daemonFor finds the dockerd listening on endpoint (unix:// or a
+// loopback tcp://) and reads its configuration; nil when no visible
+// dockerd names it.
+func daemonFor(p Probe, endpoint string) *DaemonConfig {
 	procs, err := dockerdProcesses(p)
 	if err != nil {
 		return nil
@@ -78,7 +163,7 @@ func daemonFor(p Probe, socket string) *DaemonConfig {
 			hosts = []string{"unix:///var/run/docker.sock"}
 		}
 		for _, h := range hosts {
-			if path, ok := strings.CutPrefix(h, "unix://"); ok && sameSocket(path) == sameSocket(socket) {
+			if sameEndpoint(h, endpoint) {
 				return c
 			}
 		}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,7 +193,7 @@ type Container struct {
 }
 
 // top lists the command lines running in a container.
-func top(ctx context.Context, c *http.Client, id string) ([]string, error) {
+func top(ctx context.Context, c EngineConn, id string) ([]string, error) {
 	var t struct {
 		Titles    []string   `json:"Titles"`
 		Processes [][]string `json:"Processes"`
@@ -270,23 +271,46 @@ const (
 	engineAPITimeout = 20 * time.Second
 )
 
-// unixClient is an HTTP client for one unix socket.
-func unixClient(path string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
+// EngineConn is how to reach an engine's API: a unix socket, or TCP with
+// or without TLS.
+type EngineConn struct {
+	// Endpoint names the engine: unix:///run/docker.sock, tcp://HOST:PORT.
+	Endpoint string
+	client   *http.Client
+	base     string
+	// local is set when the engine runs on this host, so its
+	// containers' processes are in this host's /proc.
+	local bool
+}
+
+// UnixConn reaches the engine on a unix socket.
+func UnixConn(path string) EngineConn {
+	return EngineConn{Endpoint: "unix://" + path, base: "http://engine", local: true, client: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
 		MaxIdleConnsPerHost: 8,
-	}}
+	}}}
 }
 
-func getJSON(ctx context.Context, c *http.Client, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
+// TCPConn reaches the engine at HOST:PORT, over TLS when tlsConf is set
+// (the client certificate of DOCKER_CERT_PATH), else in plain HTTP.
+func TCPConn(addr string, tlsConf *tls.Config) EngineConn {
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	return EngineConn{Endpoint: "tcp://" + addr, base: scheme + "://" + addr, local: isLoopback(addr),
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 8}}}
+}
+
+func getJSON(ctx context.Context, c EngineConn, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.Do(req)
+	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -317,15 +341,15 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("GET %s: status %d: %s", e.path, e.status, e.body)
 }
 
-// QueryEngine asks the engine on a unix socket for its version, its
-// configuration and its running containers (inspected a few at a time);
-// the processes in each container are read from p's /proc when visible.
-func QueryEngine(ctx context.Context, p Probe, socket string) (*Engine, error) {
+// QueryEngine asks the engine for its version, its configuration and its
+// running containers (inspected a few at a time); the processes in each
+// container are read from p's /proc when the engine is local and they
+// are visible, else from the engine.
+func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineAPITimeout)
 	defer cancel()
-	c := unixClient(socket)
-	defer c.CloseIdleConnections()
-	e := &Engine{Kind: "docker", Endpoint: "unix://" + socket}
+	defer c.client.CloseIdleConnections()
+	e := &Engine{Kind: "docker", Endpoint: c.Endpoint}
 	if err := getJSON(ctx, c, "/version", &e.Version); err != nil {
 		return nil, err
 	}
@@ -384,8 +408,11 @@ func QueryEngine(ctx context.Context, p Probe, socket string) (*Engine, error) {
 			}
 			// /top runs ps on the engine's host, tens of milliseconds each;
 			// /proc answers the same in microseconds when visible.
-			var ok bool
-			if ct.Commands, ok = procTree(p, ct.State.Pid); !ok {
+			ok := false
+			if c.local {
+				ct.Commands, ok = procTree(p, ct.State.Pid)
+			}
+			if !ok {
 				ct.Commands, errs[i] = top(ctx, c, l.ID)
 			}
 		})

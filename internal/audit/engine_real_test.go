@@ -12,6 +12,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/tlsgen"
 )
 
 // auditEngine runs the engine and container checks against the engine on
@@ -298,5 +299,55 @@ func TestDiscoverAsOrdinaryUser(t *testing.T) {
 	}
 	if !strings.Contains(out, "engines=0") || !strings.Contains(out, "unreachable=unix://"+d.Socket+": permission denied: run hull as root") {
 		t.Errorf("as an ordinary user: %s", out)
+	}
+}
+
+// An engine reached over TCP with mutual TLS, as the docker CLI reaches
+// it (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): judged like a
+// local socket, its loopback dockerd's flags read; without the client
+// certificate it is named unreachable with the TLS error.
+func TestEngineRealDockerdTLS(t *testing.T) {
+	certs := t.TempDir()
+	f, err := tlsgen.Generate(certs, tlsgen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.FreeLoopbackAddr(t)
+	d := testenv.StartDockerd(t, "-H", "tcp://"+addr, "--tlsverify", "--tlscacert", f.CA, "--tlscert", f.ServerCert,
+		"--tlskey", f.ServerKey, "--live-restore")
+	d.BusyboxImage(t, "hull-test/busybox:1")
+	d.Docker(t, "run", "-d", "--name", "remote", "--network", "none", "--pid", "host", "hull-test/busybox:1", "sleep", "600")
+	environ := map[string]string{"DOCKER_HOST": "tcp://" + addr, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": certs}
+	disc := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
+	var e *Engine
+	for _, x := range disc.Engines {
+		if x.Endpoint == "tcp://"+addr {
+			e = x
+		}
+	}
+	if e == nil || e.Config == nil || len(e.Containers) != 1 {
+		t.Fatalf("discover over TLS: %+v, unreachable %v", e, disc.Unreachable)
+	}
+	disc.Engines = []*Engine{e}
+	sts, _ := Run(Host{}, "test", append(EngineChecks(disc), ContainerChecks(disc)...))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	expectStates(t, got, map[string]finding.State{
+		"engine-live-restore": finding.StatePass, // from /info
+		"engine-log-level":    finding.StatePass, // from the flags: the loopback dockerd was matched
+		"container-host-pid":  finding.StateFail,
+	})
+
+	delete(environ, "DOCKER_TLS_VERIFY") // plain HTTP to a TLS port
+	disc = Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
+	if !slices.ContainsFunc(disc.Unreachable, func(u string) bool { return strings.HasPrefix(u, "tcp://"+addr+": ") }) {
+		t.Errorf("plain HTTP to a TLS engine: engines %d, unreachable %v", len(disc.Engines), disc.Unreachable)
+	}
+	environ["DOCKER_TLS_VERIFY"], environ["DOCKER_CERT_PATH"] = "1", t.TempDir() // no client certificate
+	disc = Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
+	if !slices.ContainsFunc(disc.Unreachable, func(u string) bool { return strings.Contains(u, "DOCKER_TLS_VERIFY is set but") }) {
+		t.Errorf("no client certificate: %v", disc.Unreachable)
 	}
 }

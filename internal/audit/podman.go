@@ -34,9 +34,9 @@ type PodmanConfig struct {
 // maxConfigFile bounds the configuration files read.
 const maxConfigFile = 4 << 20
 
-// podmanFor finds the `podman system service` serving socket and reads
+// podmanFor finds the `podman system service` serving endpoint and reads
 // its configuration; nil when no such process is visible.
-func podmanFor(p Probe, socket string) *PodmanConfig {
+func podmanFor(p Probe, endpoint string) *PodmanConfig {
 	procs, err := p.Processes()
 	if err != nil {
 		return nil
@@ -47,11 +47,11 @@ func podmanFor(p Probe, socket string) *PodmanConfig {
 		}
 		uri := "unix:///run/podman/podman.sock"
 		for _, a := range pr.Cmdline[1:] {
-			if strings.HasPrefix(a, "unix://") {
+			if strings.HasPrefix(a, "unix://") || strings.HasPrefix(a, "tcp://") {
 				uri = a
 			}
 		}
-		if sameSocket(strings.TrimPrefix(uri, "unix://")) != sameSocket(socket) {
+		if !sameEndpoint(uri, endpoint) {
 			continue
 		}
 		return readPodmanConfig(p, pr.PID)
