@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 )
 
 // PodmanConfig is what the files of a Podman service say: containers.conf,
@@ -159,7 +159,7 @@ func (c *PodmanConfig) readTOML(p Probe, path string, v any) bool {
 		c.Problems = append(c.Problems, path+": larger than 4 MiB")
 		return false
 	}
-	if _, err := toml.Decode(string(data), v); err != nil {
+	if err := toml.Unmarshal(data, v); err != nil {
 		c.Problems = append(c.Problems, path+": "+err.Error())
 		return false
 	}
