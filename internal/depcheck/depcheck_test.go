@@ -96,5 +96,16 @@ func TestOracleStaysOutOfTheBinary(t *testing.T) {
 				t.Errorf("cmd/hull links %s, a test-only oracle", d)
 			}
 		}
+		// Every command pays for every package's init; these did
+		// measurable work there (bench/README.md, verify).
+		if reason, ok := slowInit[d]; ok {
+			t.Errorf("cmd/hull links %s: %s", d, reason)
+		}
 	}
+}
+
+// slowInit are packages whose init costs every hull command start-up
+// time, with what to use instead.
+var slowInit = map[string]string{
+	"github.com/BurntSushi/toml/internal": "it loads the local time zone at init (0.5-2 ms a run); use github.com/pelletier/go-toml/v2",
 }
