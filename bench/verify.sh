@@ -14,6 +14,9 @@
 #   hull verify --no-cache   REF:TAG      cold: resolve, fetch, verify
 #   hull verify              REF:TAG      warm CLI: resolve, then the verdict cache
 #   hull verify              REF@DIGEST   warm CLI by digest: no network at all
+# then notation verify and hull verify cold again, in alternation
+# (bench/pairtime), for their paired ratio: hyperfine runs one command's
+# runs after the other's, so a drift of the machine lands on one only;
 # and in-process (the Go API the launcher, gate and containerd verifier use)
 # with `go test -bench` (BenchmarkVerifyCold, BenchmarkVerifyWarm).
 # Needs: docker-registry, skopeo, hyperfine (apt), Go.
@@ -122,6 +125,10 @@ hyperfine -N --warmup 2 --runs "$RUNS" --style basic --export-csv "$work/verify.
   -n hull-notation-cold "$(q "${hull_ncold[@]}")" >&2
 col() { awk -F, -v n="$1" '$1 == n { print $2 }' "$work/verify.csv"; }
 
+log "notation and hull cold, in alternation (bench/pairtime)"
+(cd "$root" && go build -o "$tools/pairtime" ./bench/pairtime)
+pairs="$("$tools/pairtime" -runs "$RUNS" -a "$(q "${notation_cmd[@]}")" -b "$(q "${hull_ncold[@]}")")"
+
 log "in-process benchmarks"
 gobench="$(cd "$root" && go test ./internal/verify -run XXX -bench 'BenchmarkVerify(Cold|Warm)$' -benchtime 2s | awk '/^BenchmarkVerify/ { print $1, $3 }')"
 cold_ns="$(awk '/Cold/ { print $2 }' <<<"$gobench")"
@@ -144,3 +151,6 @@ awk -v c="$(col cosign)" -v hc="$(col hull-cold)" -v hw="$(col hull-warm)" -v hd
   printf "%-40s %10.1f ms %14.1f\n", "hull verify, warm (CLI, digest)", hd * 1000, n / hd
   printf "%-40s %10.3f ms %14.0f\n", "hull Verify, warm (Go API, digest)", gw / 1e6, n * 1e9 / gw
 }'
+echo
+echo "alternating runs, A = notation verify, B = hull verify cold (notation policy):"
+echo "$pairs"

@@ -45,12 +45,22 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 	}
 	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
 		addr, ok := strings.CutPrefix(o.Getenv(k), "tcp://")
+		addr = strings.TrimSuffix(addr, "/")
+		verify := k == "DOCKER_HOST" && o.Getenv("DOCKER_TLS_VERIFY") != ""
+		if _, _, err := net.SplitHostPort(addr); err != nil && ok {
+			// The docker CLI's default ports.
+			port := "2375"
+			if verify {
+				port = "2376"
+			}
+			addr = net.JoinHostPort(addr, port)
+		}
 		if !ok || seen[addr] {
 			continue
 		}
 		seen[addr] = true
 		var tlsConf *tls.Config
-		if k == "DOCKER_HOST" && o.Getenv("DOCKER_TLS_VERIFY") != "" {
+		if verify {
 			var err error
 			if tlsConf, err = clientTLS(p, certPath(o), addr); err != nil {
 				d.Unreachable = append(d.Unreachable, "tcp://"+addr+": "+err.Error())

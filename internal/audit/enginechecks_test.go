@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -224,5 +225,16 @@ func TestParseDaemonConfigRootless(t *testing.T) {
 	c := ParseDaemonConfig(h, Process{PID: 9, Cmdline: []string{"dockerd"}})
 	if v, _ := c.Get("log-level"); v != "debug" || c.File != "/home/u/.config/docker/daemon.json" {
 		t.Errorf("log-level %q from %s", v, c.File)
+	}
+}
+
+// tcp:// endpoints get the docker CLI's default port; one that refuses
+// the connection is named with the reason.
+func TestDiscoverTCPDefaults(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://127.0.0.1/", "CONTAINER_HOST": "tcp://127.0.0.1:1"})})
+	if len(d.Engines) != 0 || len(d.Unreachable) != 2 || !strings.HasPrefix(d.Unreachable[0], "tcp://127.0.0.1:2375: ") ||
+		!strings.HasPrefix(d.Unreachable[1], "tcp://127.0.0.1:1: ") {
+		t.Errorf("%v", d.Unreachable)
 	}
 }
