@@ -37,11 +37,17 @@ DOCKER_CERT_PATH or ~/.docker (chain to ca.pem, clientAuth, expiry, key size
 or curve, key file mode).
 
 engine: every Docker and Podman engine found through its API socket (the
-same places as client, rootless ones included), judged on what its API, its
-command line and daemon.json say: rootless or userns-remap (CIS 2.1, 2.9),
+same places as client, rootless ones included; a tcp:// DOCKER_HOST with the
+client certificate of DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set), judged
+on what its API, its command line and daemon.json (Podman: containers.conf,
+registries.conf, policy.json) say: rootless or userns-remap (CIS 2.1, 2.9),
 inter-container traffic, log level, iptables, insecure registries, storage
 driver, authorization plugins, remote logging, no-new-privileges, live
-restore, userland proxy, seccomp, experimental (CIS 2.2-2.18).
+restore, userland proxy, seccomp, experimental (CIS 2.2-2.18); file owners
+and modes (CIS 3), the data root's partition and mode, docker group members,
+auditd rules (CIS 1.1); whether the engine enforces image signatures; and
+runc, containerd, Docker and Podman versions against known container escapes
+(Debian packages judged by the revision that backports the fix).
 
 containers: every running container of those engines (CIS section 5):
 privileged, added capabilities, host network/PID/IPC/UTS/user namespaces,
