@@ -201,19 +201,27 @@ func top(ctx context.Context, c EngineConn, id string) ([]string, error) {
 	if err := getJSON(ctx, c, "/containers/"+url.PathEscape(id)+"/top", &t); err != nil {
 		return nil, err
 	}
-	// Podman 4 answers each title row and process row as one string of
-	// space-separated columns.
-	titles := t.Titles
+	cmds, ok := topCommands(t.Titles, t.Processes)
+	if !ok {
+		return nil, fmt.Errorf("GET /containers/%s/top: no command column in %q", id, t.Titles)
+	}
+	return cmds, nil
+}
+
+// topCommands picks the command column of a /top answer; false when it
+// has none. Podman 4 answers each title row and process row as one string
+// of space-separated columns.
+func topCommands(titles []string, procs [][]string) ([]string, bool) {
 	packed := len(titles) == 1
 	if packed {
 		titles = strings.Fields(titles[0])
 	}
 	col := slices.IndexFunc(titles, func(s string) bool { return s == "CMD" || s == "COMMAND" })
 	if col < 0 {
-		return nil, fmt.Errorf("GET /containers/%s/top: no command column in %q", id, t.Titles)
+		return nil, false
 	}
 	var out []string
-	for _, p := range t.Processes {
+	for _, p := range procs {
 		if packed && len(p) == 1 {
 			p = strings.Fields(p[0])
 			if col < len(p) {
@@ -225,7 +233,7 @@ func top(ctx context.Context, c EngineConn, id string) ([]string, error) {
 			out = append(out, p[col])
 		}
 	}
-	return out, nil
+	return out, true
 }
 
 // PortBinding is a published port.

@@ -238,3 +238,23 @@ func TestDiscoverTCPDefaults(t *testing.T) {
 		t.Errorf("%v", d.Unreachable)
 	}
 }
+
+// Docker answers /top in columns, Podman 4 in one string per row.
+func TestTopCommands(t *testing.T) {
+	docker, ok := topCommands([]string{"UID", "PID", "CMD"}, [][]string{{"root", "1", "/usr/sbin/sshd -D"}, {"root"}})
+	podman, ok2 := topCommands([]string{"PID   USER     COMMAND"}, [][]string{{"1     root     sleep 600"}})
+	if !ok || !ok2 || !slices.Equal(docker, []string{"/usr/sbin/sshd -D"}) || !slices.Equal(podman, []string{"sleep 600"}) {
+		t.Errorf("docker %q, podman %q", docker, podman)
+	}
+	if _, ok := topCommands([]string{"PID"}, nil); ok {
+		t.Error("an answer without a command column was accepted")
+	}
+}
+
+func FuzzTopCommands(f *testing.F) {
+	f.Add("PID   USER     COMMAND", "1 root sleep 600", "x")
+	f.Fuzz(func(t *testing.T, title, row, extra string) {
+		topCommands([]string{title}, [][]string{{row}, {row, extra}})
+		topCommands([]string{title, extra}, [][]string{{row}, {}, {extra, row, title}})
+	})
+}
