@@ -234,6 +234,34 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return strings.Join(devs, ", ")
 			})),
+		check("container-system-paths", "", finding.SeverityHigh, "/proc and /sys stay masked",
+			"The engine masks /proc/kcore, /proc/keys, /proc/sysrq-trigger, /sys/firmware and the like and mounts /proc/sys read-only; --security-opt systempaths=unconfined (and --privileged) lifts that, which hands a container the host's kernel knobs. The CIS benchmark is silent on it.",
+			"Remove --security-opt systempaths=unconfined.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				if v, ok := c.SecurityOpt("systempaths"); ok && v == "unconfined" {
+					return "systempaths=unconfined"
+				}
+				if c.HostConfig.Privileged {
+					return ""
+				}
+				if c.HostConfig.MaskedPaths != nil && len(c.HostConfig.MaskedPaths) == 0 {
+					return "no masked paths"
+				}
+				return ""
+			})),
+		check("container-device-rules", "", finding.SeverityHigh, "No container may create every device",
+			"A device cgroup rule such as 'a *:* rwm' or 'b *:* rwm' lets a container with CAP_MKNOD create and open the host's disks and memory devices. The CIS benchmark is silent on it (5.18 covers --device only).",
+			"Remove --device-cgroup-rule, or narrow it to the one major:minor the workload needs.",
+			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, r := range c.HostConfig.DeviceCgroupRules {
+					f := strings.Fields(r)
+					if len(f) >= 2 && (f[0] == "a" || strings.HasPrefix(f[1], "*:") || strings.HasSuffix(f[1], ":*")) {
+						bad = append(bad, r)
+					}
+				}
+				return strings.Join(bad, ", ")
+			})),
 		check("container-mount-propagation", "5.20", finding.SeverityMedium, "No mount is shared with the host",
 			"CIS 5.20: shared propagation lets mounts made in the container appear on the host and the other way round.",
 			"Use the default private propagation (drop :shared / :rshared).",

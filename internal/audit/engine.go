@@ -174,6 +174,12 @@ type Container struct {
 		Devices []struct {
 			PathOnHost string `json:"PathOnHost"`
 		} `json:"Devices"`
+		DeviceCgroupRules []string `json:"DeviceCgroupRules"`
+		// MaskedPaths and ReadonlyPaths are what the engine hides or
+		// makes read-only under /proc and /sys; empty with
+		// --security-opt systempaths=unconfined (or --privileged).
+		MaskedPaths   []string `json:"MaskedPaths"`
+		ReadonlyPaths []string `json:"ReadonlyPaths"`
 	} `json:"HostConfig"`
 	Mounts []struct {
 		Type        string `json:"Type"`

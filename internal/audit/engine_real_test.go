@@ -70,6 +70,7 @@ func TestEngineRealDockerd(t *testing.T) {
 			"--cap-add", "SYS_ADMIN", "--device", "/dev/null:/dev/hostnull", "--cgroup-parent", "/hull-test",
 			"hull-test/busybox:1", "sleep", "600")
 		d.Docker(t, "run", "-d", "--name", "worse", "--network", "none", "--security-opt", "seccomp=unconfined",
+			"--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
 			"--cap-add", "NET_ADMIN", "hull-test/busybox:1", "sleep", "600")
 		got, fs := auditEngine(t, d.Socket)
 		expectStates(t, got, map[string]finding.State{
@@ -110,6 +111,8 @@ func TestEngineRealDockerd(t *testing.T) {
 			"container-pids-limit":        finding.StateFail,
 			"container-engine-socket":     finding.StateFail,
 			"container-root-user":         finding.StateFail,
+			"container-system-paths":      finding.StateFail,
+			"container-device-rules":      finding.StateFail,
 		})
 		for _, f := range fs {
 			if f.ID == "container-engine-socket" && !strings.Contains(f.Evidence, "bad") {
@@ -163,6 +166,8 @@ func TestEngineRealDockerd(t *testing.T) {
 			"container-engine-socket":     finding.StatePass,
 			"container-root-user":         finding.StatePass,
 			"container-ports-interface":   finding.StatePass,
+			"container-system-paths":      finding.StatePass,
+			"container-device-rules":      finding.StatePass,
 		})
 	})
 }

@@ -41,7 +41,7 @@ func TestContainerChecks(t *testing.T) {
 		"HostConfig":{"Privileged":true,"CapAdd":["CAP_SYS_MODULE"],"NetworkMode":"host","PidMode":"host","IpcMode":"host",
 			"UTSMode":"host","UsernsMode":"host","CgroupParent":"/x","SecurityOpt":["seccomp=unconfined","label=disable","no-new-privileges=false"],
 			"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"80"}]},"RestartPolicy":{"Name":"always"},
-			"Devices":[{"PathOnHost":"/dev/sda"}]},
+			"Devices":[{"PathOnHost":"/dev/sda"}],"DeviceCgroupRules":["c 1:3 r","b *:* rwm"],"MaskedPaths":[]},
 		"Mounts":[{"Type":"bind","Source":"/etc/","Destination":"/h","RW":true,"Propagation":"rshared"},
 			{"Type":"bind","Source":"/run/containerd/containerd.sock","Destination":"/c.sock"}],
 		"NetworkSettings":{"Networks":{"bridge":{}}}}`)
@@ -87,6 +87,7 @@ func TestContainerChecks(t *testing.T) {
 		"container-host-userns":       {finding.StateFail, "userns=host"},
 		"container-engine-socket":     {finding.StateFail, "containerd.sock"},
 		"container-root-user":         {finding.StateFail, "runs as root"},
+		"container-device-rules":      {finding.StateFail, "b *:* rwm"},
 	}
 	for id, w := range want {
 		o, ok := got[id]
