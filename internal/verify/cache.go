@@ -104,7 +104,7 @@ func policyHash(rules any, keyFiles [][]byte) string {
 }
 
 func (v *Verifier) cacheKey(res image.Resolved) string {
-	sum := sha256.Sum256([]byte(v.hash + "\x00" + res.Reference + "\x00" + res.Digest.String()))
+	sum := sha256.Sum256([]byte(v.hash() + "\x00" + res.Reference + "\x00" + res.Digest.String()))
 	return hex.EncodeToString(sum[:])
 }
 

@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hull-sec/hull/internal/cosign"
@@ -41,7 +42,10 @@ type Verifier struct {
 	image   image.Options
 	signers map[*policy.Signer]signerCheck
 	cache   *Cache
-	hash    string // of the rules and key files, for the cache
+	// hash digests the rules and key files, for cache keys: computed on
+	// first use, as a run without a cache (hull verify --no-cache) would
+	// spend a millisecond of its start on it.
+	hash func() string
 }
 
 // gpgSigner is a GPG signer with its keyring loaded.
@@ -267,7 +271,7 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 			keyFiles = append(keyFiles, sc.keyData())
 		}
 	}
-	v.hash = policyHash(t, keyFiles)
+	v.hash = sync.OnceValue(func() string { return policyHash(t, keyFiles) })
 	return v, nil
 }
 
