@@ -129,6 +129,19 @@ type Check struct {
 	Run func(p Probe) Outcome
 }
 
+// cisRef is how findings cite the benchmark.
+func cisRef(ids string) []string {
+	if ids == "" {
+		return nil
+	}
+	return []string{"CIS Docker Benchmark v1.6.0 " + ids}
+}
+
+// check builds a Check; its references cite the CIS items it maps to.
+func check(id, cis string, sev finding.Severity, title, doc, fix string, run func(Probe) Outcome) Check {
+	return Check{Rule: finding.Rule{ID: id, Title: title, Severity: sev, Doc: doc, Remediation: fix, References: cisRef(cis)}, CIS: cis, Run: run}
+}
+
 // Outcome is what a check decided.
 type Outcome struct {
 	State    finding.State

@@ -9,19 +9,6 @@ import (
 	"github.com/hull-sec/hull/internal/image"
 )
 
-// cisRef is how findings cite the benchmark.
-func cisRef(ids string) []string {
-	if ids == "" {
-		return nil
-	}
-	return []string{"CIS Docker Benchmark v1.6.0 " + ids}
-}
-
-// check builds a Check; its references cite the CIS items it maps to.
-func check(id, cis string, sev finding.Severity, title, doc, fix string, run func(Probe) Outcome) Check {
-	return Check{Rule: finding.Rule{ID: id, Title: title, Severity: sev, Doc: doc, Remediation: fix, References: cisRef(cis)}, CIS: cis, Run: run}
-}
-
 // EngineChecks judge the configuration of the engines d found: CIS
 // section 2 (daemon configuration) where the engine's API or its
 // command line and daemon.json show the setting, and what the benchmark
