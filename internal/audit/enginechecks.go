@@ -30,7 +30,7 @@ func EngineChecks(d *Discovery) []Check {
 		}
 	}
 	checks := []Check{
-		check("engine-rootless", "2.1", finding.SeverityMedium, "The engine runs rootless or remaps container root",
+		check("engine-rootless", "2.1, 2.9", finding.SeverityMedium, "The engine runs rootless or remaps container root",
 			"An engine running as root with container root mapped to host root turns every container escape into root on the host. Rootless engines (dockerd-rootless, rootless Podman) and dockerd --userns-remap map container root to an unprivileged host user. CIS 2.1 and 2.9 (user namespace support).",
 			"Run the engine rootless (dockerd-rootless-setuptool.sh install, or podman as an ordinary user) or set \"userns-remap\": \"default\" in daemon.json.",
 			func(Probe) Outcome {
@@ -42,17 +42,6 @@ func EngineChecks(d *Discovery) []Check {
 						return pass("rootful with user namespace remapping")
 					}
 					return fail("rootful, container root is host root", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
-				})
-			}),
-		check("engine-userns-remap", "2.9", finding.SeverityMedium, "User namespace support is enabled",
-			"CIS 2.9: dockerd should remap container users into a subordinate ID range (--userns-remap); a rootless engine gets the same protection from its own user namespace.",
-			"Set \"userns-remap\": \"default\" in /etc/docker/daemon.json (dockerd creates the dockremap user and its /etc/subuid, /etc/subgid ranges), or run the engine rootless.",
-			func(Probe) Outcome {
-				return d.eachEngine(docker, func(e *Engine) Outcome {
-					if e.UsernsRemap() || e.Rootless() {
-						return pass(strings.Join(e.Info.SecurityOptions, " "))
-					}
-					return fail("no userns-remap and not rootless", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
 				})
 			}),
 		check("engine-icc", "2.2", finding.SeverityMedium, "Containers on the default bridge cannot talk to each other",
