@@ -52,70 +52,41 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-capabilities", "5.4", finding.SeverityHigh, "Containers add no dangerous capabilities",
 			"CIS 5.4: capabilities such as SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN or DAC_READ_SEARCH are known ways out of a container; ALL is --privileged without the devices. Other added capabilities are warned about.",
 			"Drop all capabilities (--cap-drop ALL) and add back only what the workload proves it needs (hull profile records it).",
-			func(Probe) Outcome {
-				o := d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
-					var bad []string
-					for _, cp := range c.HostConfig.CapAdd {
-						if slices.Contains(dangerousCaps, normCap(cp)) {
-							bad = append(bad, normCap(cp))
-						}
+			failThenWarn(d, func(_ *Engine, c *Container) string {
+				var bad []string
+				for _, cp := range c.HostConfig.CapAdd {
+					if slices.Contains(dangerousCaps, normCap(cp)) {
+						bad = append(bad, normCap(cp))
 					}
-					if len(bad) > 0 {
-						return "adds " + strings.Join(bad, ", ")
-					}
-					return ""
-				})
-				if o.State != finding.StatePass {
-					return o
 				}
-				w := d.eachContainer(finding.StateWarn, func(_ *Engine, c *Container) string {
-					if len(c.HostConfig.CapAdd) > 0 {
-						return "adds " + strings.Join(c.HostConfig.CapAdd, ", ")
-					}
-					return ""
-				})
-				return w
-			}),
+				if len(bad) > 0 {
+					return "adds " + strings.Join(bad, ", ")
+				}
+				return ""
+			}, func(_ *Engine, c *Container) string {
+				if len(c.HostConfig.CapAdd) > 0 {
+					return "adds " + strings.Join(c.HostConfig.CapAdd, ", ")
+				}
+				return ""
+			})),
 		check("container-apparmor", "5.2", finding.SeverityMedium, "Containers run under an AppArmor profile",
 			"CIS 5.2: the engine's default AppArmor profile denies writes to /proc and /sys and mounts; apparmor=unconfined removes it.",
 			"Remove --security-opt apparmor=unconfined; use the default profile or one hull profile generates.",
-			func(Probe) Outcome {
-				if len(d.Engines) == 0 {
-					return d.none()
+			underLSM(d, "apparmor", "AppArmor", func(c *Container) string {
+				if v, ok := c.SecurityOpt("apparmor"); (ok && v == "unconfined") || c.AppArmorProfile == "unconfined" || (c.AppArmorProfile == "" && !c.HostConfig.Privileged) {
+					return "no AppArmor profile"
 				}
-				if !d.anyEngineHas("apparmor") {
-					return skip("no engine reports AppArmor support (the kernel has none or it is off)")
-				}
-				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
-					if _, ok := e.Info.SecurityOption("apparmor"); !ok {
-						return ""
-					}
-					if v, ok := c.SecurityOpt("apparmor"); (ok && v == "unconfined") || c.AppArmorProfile == "unconfined" || (c.AppArmorProfile == "" && !c.HostConfig.Privileged) {
-						return "no AppArmor profile"
-					}
-					return ""
-				})
-			}),
+				return ""
+			})),
 		check("container-selinux", "5.3", finding.SeverityMedium, "SELinux labels are not disabled",
 			"CIS 5.3: label=disable runs a container without SELinux separation on SELinux hosts.",
 			"Remove --security-opt label=disable.",
-			func(Probe) Outcome {
-				if len(d.Engines) == 0 {
-					return d.none()
+			underLSM(d, "selinux", "SELinux", func(c *Container) string {
+				if v, ok := c.SecurityOpt("label"); ok && v == "disable" {
+					return "label=disable"
 				}
-				if !d.anyEngineHas("selinux") {
-					return skip("no engine reports SELinux support (the kernel has none or the engine does not use it)")
-				}
-				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
-					if _, ok := e.Info.SecurityOption("selinux"); !ok {
-						return ""
-					}
-					if v, ok := c.SecurityOpt("label"); ok && v == "disable" {
-						return "label=disable"
-					}
-					return ""
-				})
-			}),
+				return ""
+			})),
 		check("container-sensitive-mounts", "5.6", finding.SeverityHigh, "No sensitive host directory is mounted",
 			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory lets a container change or read the host.",
 			"Mount only the directories the workload owns, read-only where it can.",
@@ -357,23 +328,17 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-root-user", "4.1", finding.SeverityMedium, "Containers do not run as root",
 			"CIS 4.1 (judged on the running container): root in a container is root on the host unless the engine is rootless or remaps users; a process that needs no root should not have it. On a rootless or userns-remapped engine this is a warning.",
 			"Set USER in the image or run with --user UID:GID.",
-			func(Probe) Outcome {
-				o := d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
-					if isRootUser(c.Config.User) && !e.Rootless() && !e.UsernsRemap() {
-						return "runs as root (" + cmp.Or(c.Config.User, "default user") + ")"
-					}
-					return ""
-				})
-				if o.State != finding.StatePass {
-					return o
+			failThenWarn(d, func(e *Engine, c *Container) string {
+				if isRootUser(c.Config.User) && !e.Rootless() && !e.UsernsRemap() {
+					return "runs as root (" + cmp.Or(c.Config.User, "default user") + ")"
 				}
-				return d.eachContainer(finding.StateWarn, func(e *Engine, c *Container) string {
-					if isRootUser(c.Config.User) {
-						return "runs as root in the container (mapped to an unprivileged host user)"
-					}
-					return ""
-				})
-			}),
+				return ""
+			}, func(_ *Engine, c *Container) string {
+				if isRootUser(c.Config.User) {
+					return "runs as root in the container (mapped to an unprivileged host user)"
+				}
+				return ""
+			})),
 	}
 }
 
@@ -400,12 +365,32 @@ func isRootUser(u string) bool {
 	return name == "" || name == "0" || name == "root"
 }
 
-// anyEngineHas reports whether some engine lists security option name.
-func (d *Discovery) anyEngineHas(name string) bool {
-	for _, e := range d.Engines {
-		if _, ok := e.Info.SecurityOption(name); ok {
-			return true
+// failThenWarn fails the containers bad names; when none is bad, it
+// warns about those doubtful names.
+func failThenWarn(d *Discovery, bad, doubtful func(e *Engine, c *Container) string) func(Probe) Outcome {
+	return func(Probe) Outcome {
+		if o := d.eachContainer(finding.StateFail, bad); o.State != finding.StatePass {
+			return o
 		}
+		return d.eachContainer(finding.StateWarn, doubtful)
 	}
-	return false
+}
+
+// underLSM judges the containers of the engines that report LSM name
+// (AppArmor, SELinux) with f; skipped when no engine uses it.
+func underLSM(d *Discovery, name, display string, f func(c *Container) string) func(Probe) Outcome {
+	return func(Probe) Outcome {
+		if len(d.Engines) == 0 {
+			return d.none()
+		}
+		if !slices.ContainsFunc(d.Engines, func(e *Engine) bool { _, ok := e.Info.SecurityOption(name); return ok }) {
+			return skip("no engine reports " + display + " support (the kernel has none or the engine does not use it)")
+		}
+		return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
+			if _, ok := e.Info.SecurityOption(name); !ok {
+				return ""
+			}
+			return f(c)
+		})
+	}
 }
