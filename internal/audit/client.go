@@ -198,9 +198,12 @@ func daemonTCPCheck(p Probe) Outcome {
 	return pass("no dockerd listens on TCP")
 }
 
-func isLoopback(hostport string) bool {
-	h, _, err := net.SplitHostPort(hostport)
-	return err == nil && image.IsLoopbackHost(h)
+// isLoopback reports whether HOST or HOST:PORT names this machine.
+func isLoopback(addr string) bool {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		addr = h
+	}
+	return image.IsLoopbackHost(addr)
 }
 
 func endpointCheck(p Probe, o ClientOptions) Outcome {

@@ -33,18 +33,13 @@ type Engine struct {
 	// Podman is a Podman service's configuration files, nil for Docker or
 	// when the service process is not visible.
 	Podman *PodmanConfig
-	// PodmanSecurity is Podman's own /libpod/info view of its security
-	// (its Docker-compatible /info does not say whether it is rootless).
-	PodmanSecurity *PodmanSecurity
+	// podmanRootless is Podman's own /libpod/info answer (its
+	// Docker-compatible /info does not say whether it is rootless).
+	podmanRootless bool
 	// BridgeICC is the default bridge's inter-container communication
 	// setting ("true", "false"), "" when the engine has no default bridge.
 	BridgeICC  string
 	Containers []Container
-}
-
-// PodmanSecurity is the security part of Podman's /libpod/info.
-type PodmanSecurity struct {
-	Rootless bool `json:"rootless"`
 }
 
 // EngineVersion is the engine's /version answer.
@@ -125,7 +120,7 @@ func (i EngineInfo) SecurityOption(name string) (params []string, ok bool) {
 // Rootless reports whether the engine runs without root on the host.
 func (e *Engine) Rootless() bool {
 	_, ok := e.Info.SecurityOption("rootless")
-	return ok || (e.PodmanSecurity != nil && e.PodmanSecurity.Rootless)
+	return ok || e.podmanRootless
 }
 
 // UsernsRemap reports whether the engine maps container root to an
@@ -371,14 +366,16 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		e.Kind = "podman"
 		var li struct {
 			Host struct {
-				Security PodmanSecurity `json:"security"`
+				Security struct {
+					Rootless bool `json:"rootless"`
+				} `json:"security"`
 			} `json:"host"`
 		}
 		// Podman's own routes carry a version prefix; its version serves.
 		if err := getJSON(ctx, c, "/v"+url.PathEscape(e.Version.Component("Podman Engine"))+"/libpod/info", &li); err != nil {
 			return nil, err
 		}
-		e.PodmanSecurity = &li.Host.Security
+		e.podmanRootless = li.Host.Security.Rootless
 	}
 	if err := getJSON(ctx, c, "/info", &e.Info); err != nil {
 		return nil, err

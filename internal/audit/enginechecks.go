@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
-	"github.com/hull-sec/hull/internal/image"
 )
 
 // EngineChecks judge the configuration of the engines d found: CIS
@@ -92,13 +91,13 @@ func EngineChecks(d *Discovery) []Check {
 						}
 					}
 					for name, ic := range e.Info.RegistryConfig.IndexConfigs {
-						if !ic.Secure && !isLoopbackRegistry(name) {
+						if !ic.Secure && !isLoopback(name) {
 							bad = append(bad, name)
 						}
 					}
 					if e.Podman != nil {
 						for _, r := range e.Podman.InsecureRegistries {
-							if !isLoopbackRegistry(r) && !slices.Contains(bad, r) {
+							if !isLoopback(r) && !slices.Contains(bad, r) {
 								bad = append(bad, r)
 							}
 						}
@@ -284,12 +283,4 @@ func loopbackCIDR(cidr string) bool {
 	}
 	ones, _ := n.Mask.Size()
 	return n.IP.IsLoopback() && ones >= 8
-}
-
-// isLoopbackRegistry reports whether a registry host[:port] is loopback.
-func isLoopbackRegistry(name string) bool {
-	if host, _, err := net.SplitHostPort(name); err == nil {
-		name = host
-	}
-	return image.IsLoopbackHost(name)
 }

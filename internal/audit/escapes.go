@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ var Advisories = sync.OnceValues(func() ([]Advisory, error) {
 		return nil, fmt.Errorf("escapes data: %w", err)
 	}
 	for _, a := range f.Advisories {
-		if a.ID == "" || a.Summary == "" || len(a.Fixed) == 0 || !slices.Contains(componentNames, a.Component) {
+		if a.ID == "" || a.Summary == "" || len(a.Fixed) == 0 || debianPackages[a.Component] == "" {
 			return nil, fmt.Errorf("escapes data: incomplete advisory %q", a.ID)
 		}
 		for _, v := range append(slices.Clone(a.Fixed), a.Introduced) {
@@ -64,10 +65,8 @@ var Advisories = sync.OnceValues(func() ([]Advisory, error) {
 	return f.Advisories, nil
 })
 
-// componentNames are the components advisories name, with the Debian
+// debianPackages are the components advisories name, with the Debian
 // package each ships in.
-var componentNames = []string{"runc", "containerd", "docker", "podman"}
-
 var debianPackages = map[string]string{"runc": "runc", "containerd": "containerd", "docker": "docker.io", "podman": "podman"}
 
 func dpkgScheme() vercmp.Scheme {
@@ -186,7 +185,7 @@ func installedVersions(p Probe, d *Discovery) []Installed {
 	packaged := map[string][]string{} // component: upstream versions dpkg has
 	if f, err := p.ReadFile("/var/lib/dpkg/status"); err == nil {
 		pkgs, _ := inventory.DpkgStatus(bytes.NewReader(f))
-		for _, c := range componentNames {
+		for _, c := range slices.Sorted(maps.Keys(debianPackages)) {
 			for _, pk := range pkgs {
 				if pk.Name != debianPackages[c] {
 					continue
