@@ -95,6 +95,10 @@ func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 		return c
 	}
 	c.File = config
+	if len(data) > maxConfigFile {
+		c.Problem = fmt.Sprintf("%s: larger than %d bytes", config, maxConfigFile)
+		return c
+	}
 	var file map[string]any
 	if err := json.Unmarshal(data, &file); err != nil {
 		c.Problem = fmt.Sprintf("%s: %v", config, err)
@@ -155,13 +159,18 @@ func dockerdProcesses(p Probe) ([]Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	return dockerds(procs), nil
+}
+
+// dockerds picks the dockerd processes of a process list.
+func dockerds(procs []Process) []Process {
 	var out []Process
 	for _, pr := range procs {
 		if len(pr.Cmdline) > 0 && filepath.Base(pr.Cmdline[0]) == "dockerd" {
 			out = append(out, pr)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // processEnv reads a process's environment, empty when it is not visible.

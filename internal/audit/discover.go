@@ -69,6 +69,12 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		}
 		conns = append(conns, TCPConn(addr, tlsConf))
 	}
+	// The process list, read once, pairs local engines with their
+	// processes (flags, environment, configuration files).
+	var procs []Process
+	if slices.ContainsFunc(conns, func(c EngineConn) bool { return c.local }) {
+		procs, _ = p.Processes()
+	}
 	for _, c := range conns {
 		e, err := QueryEngine(ctx, p, c)
 		if err != nil {
@@ -82,9 +88,9 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		if c.local {
 			switch e.Kind {
 			case "docker":
-				e.Config = daemonFor(p, c.Endpoint)
+				e.Config = daemonFor(p, procs, c.Endpoint)
 			case "podman":
-				e.Podman = podmanFor(p, c.Endpoint)
+				e.Podman = podmanFor(p, procs, c.Endpoint)
 			}
 		}
 		d.Engines = append(d.Engines, e)
@@ -158,15 +164,11 @@ func sameSocket(s string) string {
 	return s
 }
 
-// daemonFor finds the dockerd listening on endpoint (unix:// or a
-// loopback tcp://) and reads its configuration; nil when no visible
+// daemonFor finds the dockerd among procs listening on endpoint (unix://
+// or a loopback tcp://) and reads its configuration; nil when no visible
 // dockerd names it.
-func daemonFor(p Probe, endpoint string) *DaemonConfig {
-	procs, err := dockerdProcesses(p)
-	if err != nil {
-		return nil
-	}
-	for _, pr := range procs {
+func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
+	for _, pr := range dockerds(procs) {
 		c := ParseDaemonConfig(p, pr)
 		hosts := c.List("hosts")
 		if len(hosts) == 0 && !c.Bool("rootless", false) {

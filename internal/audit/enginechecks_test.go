@@ -151,6 +151,10 @@ func TestParseDaemonConfig(t *testing.T) {
 	if c := ParseDaemonConfig(bad, Process{Cmdline: []string{"dockerd"}}); c.Problem == "" {
 		t.Error("a broken daemon.json is not reported")
 	}
+	huge := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: []byte(`{"x": "` + strings.Repeat("a", maxConfigFile) + `"}`)}}}
+	if c := ParseDaemonConfig(huge, Process{Cmdline: []string{"dockerd"}}); !strings.Contains(c.Problem, "larger than") {
+		t.Errorf("an oversize daemon.json: %q", c.Problem)
+	}
 }
 
 func FuzzParseDaemonConfig(f *testing.F) {
@@ -173,12 +177,12 @@ func TestPodmanConfig(t *testing.T) {
 		"etc/containers/policy.json":           {Data: []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`)},
 		"usr/share/containers/containers.conf": {Data: []byte("[containers]\nno_new_privileges = false\n")},
 	}, procs: []Process{{PID: 42, Cmdline: []string{"/usr/bin/podman", "system", "service", "--time=0", "unix:///srv/p.sock"}}}}
-	c := podmanFor(h, "unix:///srv/p.sock")
+	c := podmanFor(h, h.procs, "unix:///srv/p.sock")
 	if c == nil || !c.NoNewPrivileges || c.SeccompProfile != "/p.json" || c.PolicyDefault != "insecureAcceptAnything" ||
 		strings.Join(c.InsecureRegistries, ",") != "10.0.0.5:5000,localhost:5000" || len(c.Problems) > 0 {
 		t.Fatalf("%+v", c)
 	}
-	if podmanFor(h, "unix:///other.sock") != nil {
+	if podmanFor(h, h.procs, "unix:///other.sock") != nil {
 		t.Error("a service on another socket matched")
 	}
 	e := &Engine{Kind: "podman", Endpoint: "unix:///srv/p.sock", Podman: c}
@@ -194,7 +198,7 @@ func TestPodmanConfig(t *testing.T) {
 		t.Errorf("insecure registries: %s", got["engine-insecure-registries"].Reason)
 	}
 	h.files["srv/r.conf"] = &fstest.MapFile{Data: []byte("[[registry]\n")}
-	if c := podmanFor(h, "unix:///srv/p.sock"); len(c.Problems) == 0 {
+	if c := podmanFor(h, h.procs, "unix:///srv/p.sock"); len(c.Problems) == 0 {
 		t.Error("a broken registries.conf is not reported")
 	}
 }

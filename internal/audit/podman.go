@@ -3,6 +3,7 @@ package audit
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,16 +32,14 @@ type PodmanConfig struct {
 	Problems []string
 }
 
-// maxConfigFile bounds the configuration files read.
+// maxConfigFile bounds the configuration files read (daemon.json,
+// containers.conf, registries.conf, policy.json).
 const maxConfigFile = 4 << 20
 
-// podmanFor finds the `podman system service` serving endpoint and reads
-// its configuration; nil when no such process is visible.
-func podmanFor(p Probe, endpoint string) *PodmanConfig {
-	procs, err := p.Processes()
-	if err != nil {
-		return nil
-	}
+// podmanFor finds the `podman system service` among procs serving
+// endpoint and reads its configuration; nil when no such process is
+// visible.
+func podmanFor(p Probe, procs []Process, endpoint string) *PodmanConfig {
 	for _, pr := range procs {
 		if len(pr.Cmdline) < 3 || filepath.Base(pr.Cmdline[0]) != "podman" || !slices.Contains(pr.Cmdline, "service") {
 			continue
@@ -156,7 +155,7 @@ func (c *PodmanConfig) readTOML(p Probe, path string, v any) bool {
 	}
 	c.Files = append(c.Files, path)
 	if len(data) > maxConfigFile {
-		c.Problems = append(c.Problems, path+": larger than 4 MiB")
+		c.Problems = append(c.Problems, fmt.Sprintf("%s: larger than %d bytes", path, maxConfigFile))
 		return false
 	}
 	if err := toml.Unmarshal(data, v); err != nil {
