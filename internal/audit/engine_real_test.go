@@ -260,20 +260,21 @@ func TestEngineRealDockerdRootless(t *testing.T) {
 	})
 }
 
-// helperEnv makes TestDiscoverHelper act: run as another user by
-// TestDiscoverAsOrdinaryUser, it prints what Discover found on a socket.
+// helperEnv turns the test binary into a helper: run as another user by
+// TestDiscoverAsOrdinaryUser, it prints what Discover finds on a socket
+// and exits, running no test.
 const helperEnv = "HULL_AUDIT_DISCOVER_SOCKET"
 
-func TestDiscoverHelper(t *testing.T) {
-	sock := os.Getenv(helperEnv)
-	if sock == "" {
-		return // only meaningful as the helper process below
+func TestMain(m *testing.M) {
+	if sock := os.Getenv(helperEnv); sock != "" {
+		d := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+		fmt.Printf("engines=%d\n", len(d.Engines))
+		for _, u := range d.Unreachable {
+			fmt.Println("unreachable=" + u)
+		}
+		os.Exit(0)
 	}
-	d := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
-	fmt.Printf("engines=%d\n", len(d.Engines))
-	for _, u := range d.Unreachable {
-		fmt.Println("unreachable=" + u)
-	}
+	os.Exit(m.Run())
 }
 
 // An ordinary user who may not open a root engine's socket gets the
@@ -295,7 +296,7 @@ func TestDiscoverAsOrdinaryUser(t *testing.T) {
 	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := testenv.RunAsRootlessUser(t, []string{helperEnv + "=" + d.Socket}, bin, "-test.run", "^TestDiscoverHelper$")
+	out, err := testenv.RunAsRootlessUser(t, []string{helperEnv + "=" + d.Socket}, bin)
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
