@@ -145,17 +145,7 @@ func debDownloadLocked(t testing.TB, pkg string) (string, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("flock %s: %w", lock.Name(), err)
 	}
-	find := func() (string, error) {
-		m, err := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-		if err != nil || len(m) == 0 {
-			return "", err
-		}
-		if len(m) > 1 {
-			return "", fmt.Errorf("several downloads of %s in %s: %q; delete them to fetch again", pkg, dir, m)
-		}
-		return m[0], nil
-	}
-	if f, err := find(); f != "" || err != nil {
+	if f, err := cachedDeb(dir, pkg); f != "" || err != nil {
 		return f, err
 	}
 	tmp, err := os.MkdirTemp(dir, ".download-")
@@ -163,16 +153,10 @@ func debDownloadLocked(t testing.TB, pkg string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	args := []string{"download"}
-	if os.Geteuid() == 0 {
-		// As root apt-get downloads as the _apt user, who cannot write
-		// here; it falls back with a warning. Say it up front.
-		args = append(args, "-o", "APT::Sandbox::User=root")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	start := time.Now()
-	if _, err := debCommand(ctx, tmp, scanImageTool(t, "apt-get"), append(args, pkg)...); err != nil {
+	if _, err := debCommand(ctx, tmp, scanImageTool(t, "apt-get"), aptDownloadArgs(pkg)...); err != nil {
 		return "", fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
 	}
 	m, err := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
@@ -188,6 +172,30 @@ func debDownloadLocked(t testing.TB, pkg string) (string, error) {
 	}
 	t.Logf("testenv: downloaded %s (%v)", filepath.Base(f), time.Since(start).Round(time.Millisecond))
 	return f, nil
+}
+
+// cachedDeb is the one NAME_*.deb in dir, "" when there is none.
+func cachedDeb(dir, name string) (string, error) {
+	m, err := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
+	if err != nil || len(m) == 0 {
+		return "", err
+	}
+	if len(m) > 1 {
+		return "", fmt.Errorf("several downloads of %s in %s: %q; delete them to fetch again", name, dir, m)
+	}
+	return m[0], nil
+}
+
+// aptDownloadArgs are apt-get's arguments to download pkgs to the
+// working directory.
+func aptDownloadArgs(pkgs ...string) []string {
+	args := []string{"download"}
+	if os.Geteuid() == 0 {
+		// As root apt-get downloads as the _apt user, who cannot write
+		// here; it falls back with a warning. Say it up front.
+		args = append(args, "-o", "APT::Sandbox::User=root")
+	}
+	return append(args, pkgs...)
 }
 
 // debCommand runs name args in dir ("" for the process's) and returns

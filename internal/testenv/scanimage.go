@@ -450,19 +450,9 @@ func (b *scanImageBuild) downloadDebs(names []string) (map[string]*deb, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	find := func(name string) (string, error) {
-		m, err := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
-		if err != nil || len(m) == 0 {
-			return "", err
-		}
-		if len(m) > 1 {
-			return "", fmt.Errorf("several downloads of %s in %s: %q; delete them to fetch again", name, dir, m)
-		}
-		return m[0], nil
-	}
 	var missing []string
 	for _, n := range names {
-		f, err := find(n)
+		f, err := cachedDeb(dir, n)
 		if err != nil {
 			return nil, err
 		}
@@ -476,14 +466,7 @@ func (b *scanImageBuild) downloadDebs(names []string) (map[string]*deb, error) {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
-		args := []string{"download"}
-		if os.Geteuid() == 0 {
-			// As root apt-get downloads as the _apt user, who cannot
-			// write here; it falls back with a warning. Say it up front.
-			args = append(args, "-o", "APT::Sandbox::User=root")
-		}
-		args = append(args, missing...)
-		if _, err := b.command(tmp, nil, scanImageTool(b.t, "apt-get"), args...); err != nil {
+		if _, err := b.command(tmp, nil, scanImageTool(b.t, "apt-get"), aptDownloadArgs(missing...)...); err != nil {
 			return nil, fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
 		}
 		entries, err := os.ReadDir(tmp)
@@ -502,7 +485,7 @@ func (b *scanImageBuild) downloadDebs(names []string) (map[string]*deb, error) {
 	dpkgDeb := scanImageTool(b.t, "dpkg-deb")
 	out := map[string]*deb{}
 	for _, n := range names {
-		f, err := find(n)
+		f, err := cachedDeb(dir, n)
 		if err != nil {
 			return nil, err
 		}
