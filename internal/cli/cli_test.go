@@ -19,7 +19,7 @@ import (
 // the exit code cmd/hull would use.
 func hull(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	root := NewRoot(BuildInfo{Version: "test"})
+	root := NewRoot(BuildInfo{Version: "test"}, args)
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -142,5 +142,38 @@ func TestListVersionCompletion(t *testing.T) {
 	}
 	if out, _, _ := hull(t, "lint", "--help"); !strings.Contains(out, "docker-archive:PATH") || !strings.Contains(out, "Exit codes") {
 		t.Errorf("lint --help does not teach the reference syntax and exit codes:\n%s", out)
+	}
+}
+
+// TestRootForVerb checks that the tree built for one verb (as cmd/hull
+// builds it) behaves as the whole tree does: same help for every verb,
+// and the root's help still lists them all.
+func TestRootForVerb(t *testing.T) {
+	full := NewRoot(BuildInfo{Version: "test"}, nil)
+	out, _, code := hull(t, "--help")
+	if code != ExitPass {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, c := range full.Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if !strings.Contains(out, "  "+c.Name()+" ") {
+			t.Errorf("root help does not list %s", c.Name())
+		}
+		var want bytes.Buffer
+		whole := NewRoot(BuildInfo{Version: "test"}, nil)
+		whole.SetOut(&want)
+		whole.SetArgs([]string{c.Name(), "--help"})
+		if err := whole.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		got, _, code := hull(t, c.Name(), "--help")
+		if code != ExitPass || got != want.String() {
+			t.Errorf("%s --help differs when the tree is built for it:\n%s\nwant:\n%s", c.Name(), got, want.String())
+		}
+	}
+	if _, stderr, code := hull(t, "verfiy"); code != ExitUndecided || !strings.Contains(stderr, "verify") {
+		t.Errorf("a misspelt verb: exit %d, stderr %q (want a suggestion)", code, stderr)
 	}
 }
