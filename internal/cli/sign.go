@@ -195,7 +195,7 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 			if err != nil {
 				return undecided(err)
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "fingerprint: %X\nprivate key: %s\npublic key:  %s\n", e.PrimaryKey.Fingerprint, priv, pub)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "fingerprint: %s\nprivate key: %s\npublic key:  %s\n", e.Primary.FingerprintHex(), priv, pub)
 			return err
 		},
 	}

@@ -22,9 +22,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sigstore"
-	"github.com/hull-sec/hull/internal/simplesign"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -316,7 +316,7 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 	if err != nil {
 		return err
 	}
-	kr, err := simplesign.ReadKeyring(data)
+	kr, err := pgp.ReadKeyring(data)
 	if err != nil {
 		return fmt.Errorf("read keyring %s: %w", p, err)
 	}
@@ -326,10 +326,8 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 	}
 	found := 0
 	for _, e := range kr {
-		if slices.Contains(want, simplesign.Fingerprint(e.PrimaryKey.Fingerprint)) {
-			if err := e.Serialize(w); err != nil {
-				return err
-			}
+		if slices.Contains(want, e.Primary.FingerprintHex()) {
+			w.Write(e.SerializePublic())
 			found++
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	it "github.com/hull-sec/hull/internal/imagetest"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
-	"github.com/hull-sec/hull/internal/simplesign"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 
@@ -69,7 +68,7 @@ func TestInterop(t *testing.T) {
 		Default:   policy.TrustReject,
 		Lookaside: []policy.Lookaside{{Scope: reg, Path: "sigs"}},
 		Rules: []policy.TrustRule{{Scope: reg + "/team/*", Signers: []policy.Signer{
-			{Name: "hull", GPG: &policy.GPGSigner{Keyring: "hull.pub", Fingerprints: []string{simplesign.Fingerprint(key.PrimaryKey.Fingerprint)}}},
+			{Name: "hull", GPG: &policy.GPGSigner{Keyring: "hull.pub", Fingerprints: []string{key.Primary.FingerprintHex()}}},
 			{Name: "skopeo", GPG: &policy.GPGSigner{Keyring: gpg.PublicKeyring, Fingerprints: []string{gpg.Fingerprint}}},
 		}}},
 	}

@@ -17,11 +17,8 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/simplesign"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // Creator is recorded in the optional section of hull's signatures.
@@ -29,9 +26,12 @@ const Creator = "hull"
 
 // GenerateGPG makes an RSA-3072 OpenPGP signing key: a version 4 key,
 // which gpg, gpgme (skopeo, podman) and Go's OpenPGP readers all accept.
-func GenerateGPG(name, email string) (*openpgp.Entity, error) {
-	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 3072, DefaultHash: 0}
-	e, err := openpgp.NewEntity(name, "", email, cfg)
+func GenerateGPG(name, email string) (*pgp.Entity, error) {
+	uid := name
+	if email != "" {
+		uid += " <" + email + ">"
+	}
+	e, err := pgp.GenerateRSA(uid, 3072, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -41,52 +41,51 @@ func GenerateGPG(name, email string) (*openpgp.Entity, error) {
 // WriteGPGKey stores e as prefix.key (ASCII-armored private key, mode
 // 0600) and prefix.pub (binary public keyring, the form policy.json's
 // keyPath and hull's keyring both read). It refuses to overwrite.
-func WriteGPGKey(e *openpgp.Entity, prefix string) (priv, pub string, err error) {
+func WriteGPGKey(e *pgp.Entity, prefix string) (priv, pub string, err error) {
 	priv, pub = prefix+".key", prefix+".pub"
-	pf, err := os.OpenFile(priv, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	secret := e.ArmoredPrivate()
+	if secret == nil {
+		return "", "", fmt.Errorf("key %s has no private part", e.Primary.FingerprintHex())
+	}
+	if err := writeNew(priv, secret, 0o600); err != nil {
 		return "", "", err
 	}
-	w, err := armor.Encode(pf, openpgp.PrivateKeyType, nil)
-	if err == nil {
-		err = e.SerializePrivate(w, nil)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if cerr := pf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(priv)
-		return "", "", fmt.Errorf("write %s: %w", priv, err)
-	}
-	kf, err := os.OpenFile(pub, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	if err := writeNew(pub, e.SerializePublic(), 0o644); err != nil {
 		return "", "", err
-	}
-	err = e.Serialize(kf)
-	if cerr := kf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("write %s: %w", pub, err)
 	}
 	return priv, pub, nil
 }
 
-// ReadGPGKey reads one private key, armored or binary.
-func ReadGPGKey(p string) (*openpgp.Entity, error) {
+// writeNew writes a file that must not exist yet, removing it on error.
+func writeNew(p string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// ReadGPGKey reads a key with its unprotected private part, armored or
+// binary (hull key generate, gpg --export-secret-keys).
+func ReadGPGKey(p string) (*pgp.Entity, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
-	kr, err := simplesign.ReadKeyring(data)
+	kr, err := pgp.ReadKeyring(data)
 	if err != nil {
 		return nil, fmt.Errorf("read key %s: %w", p, err)
 	}
 	for _, e := range kr {
-		if e.PrivateKey != nil {
+		if e.ArmoredPrivate() != nil {
 			return e, nil
 		}
 	}
@@ -102,12 +101,16 @@ type Signed struct {
 
 // SimpleSign signs the image ref names and stores the signature below
 // lookasideDir.
-func SimpleSign(ctx context.Context, ref string, key *openpgp.Entity, lookasideDir string, o image.Options) (Signed, error) {
+func SimpleSign(ctx context.Context, ref string, key *pgp.Entity, lookasideDir string, o image.Options) (Signed, error) {
+	signer, err := key.Signer(time.Now())
+	if err != nil {
+		return Signed{}, err
+	}
 	res, err := image.Resolve(ctx, ref, o)
 	if err != nil {
 		return Signed{}, err
 	}
-	sig, err := simplesign.Sign(key, simplesign.Payload{
+	sig, err := simplesign.Sign(signer, simplesign.Payload{
 		ManifestDigest: res.Digest.String(), DockerReference: res.Reference,
 		Creator: Creator, Timestamp: time.Now().UTC().Truncate(time.Second),
 	})
@@ -144,7 +147,7 @@ func SimpleSign(ctx context.Context, ref string, key *openpgp.Entity, lookasideD
 		if err != nil {
 			return Signed{}, err
 		}
-		return Signed{Image: res, Path: lookasideDir + "/" + rel, Fingerprint: simplesign.Fingerprint(key.PrimaryKey.Fingerprint)}, nil
+		return Signed{Image: res, Path: lookasideDir + "/" + rel, Fingerprint: key.Primary.FingerprintHex()}, nil
 	}
 	return Signed{}, fmt.Errorf("%s already holds %d signatures of %s", lookasideDir, simplesign.MaxSignatures, res.Digest)
 }

@@ -12,7 +12,6 @@ package simplesign
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/hull-sec/hull/internal/pgp"
 )
 
 // PayloadType is the only payload type the format defines.
@@ -198,92 +196,44 @@ func noDuplicateKeys(b []byte) error {
 	}
 }
 
-// Fingerprint renders a key fingerprint as gpg does: upper-case hex.
-func Fingerprint(fp []byte) string { return strings.ToUpper(hex.EncodeToString(fp)) }
-
-// Sign wraps the payload in an OpenPGP signed message made with signer's
-// private key, which must not be passphrase-protected.
-func Sign(signer *openpgp.Entity, p Payload) ([]byte, error) {
-	if signer.PrivateKey == nil {
-		return nil, errors.New("sign: the key has no private part")
-	}
-	if signer.PrivateKey.Encrypted {
-		return nil, errors.New("sign: the private key is passphrase-protected; export an unprotected copy for signing")
-	}
+// Sign wraps the payload in an OpenPGP signed message made with signer,
+// which must have an unprotected private part (pgp.Entity.Signer).
+func Sign(signer *pgp.Key, p Payload) ([]byte, error) {
 	body, err := p.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	cfg := &packet.Config{DefaultHash: 0, Time: func() time.Time { return p.Timestamp }}
-	if p.Timestamp.IsZero() {
-		cfg.Time = time.Now
+	t := p.Timestamp
+	if t.IsZero() {
+		t = time.Now()
 	}
-	w, err := openpgp.Sign(&buf, signer, nil, cfg)
+	sig, err := pgp.Sign(signer, body, t)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	if _, err := w.Write(body); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return sig, nil
 }
 
 // Verify checks an OpenPGP signed message against keyring and returns
-// its payload and the fingerprints (signing key, then its primary key) of
-// the key that made it. A signature by a key not in the keyring, a bad
-// signature, an encrypted or unsigned message, or a payload that does
-// not parse is an error wrapping ErrInvalid.
-func Verify(sig []byte, keyring openpgp.EntityList) (Payload, []string, error) {
-	if len(sig) > MaxSignatureBytes {
-		return Payload{}, nil, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalid, len(sig), MaxSignatureBytes)
-	}
-	md, err := openpgp.ReadMessage(bytes.NewReader(sig), keyring, nil, nil)
+// its payload and the fingerprints (signing key, then its primary key if
+// another) of the key that made it. A signature by a key not in the
+// keyring or not valid now, a bad signature, an encrypted or unsigned
+// message, or a payload that does not parse is an error wrapping
+// ErrInvalid.
+func Verify(sig []byte, keyring pgp.Keyring) (Payload, []string, error) {
+	v, err := keyring.Verify(sig, time.Now(), MaxSignatureBytes)
 	if err != nil {
 		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if md.IsEncrypted {
-		return Payload{}, nil, fmt.Errorf("%w: the message is encrypted, not just signed", ErrInvalid)
+	fprs := []string{v.Key.FingerprintHex()}
+	if v.Primary != v.Key {
+		fprs = append(fprs, v.Primary.FingerprintHex())
 	}
-	if !md.IsSigned {
-		return Payload{}, nil, fmt.Errorf("%w: the message is not signed", ErrInvalid)
-	}
-	// The signature is checked only when the body is read to its end: a
-	// compressed body larger than the limit must be refused, never cut
-	// short, or its signature would go unchecked.
-	body, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureBytes+1))
-	if err != nil {
-		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if len(body) > MaxSignatureBytes {
-		return Payload{}, nil, fmt.Errorf("%w: signed payload is larger than %d bytes", ErrInvalid, MaxSignatureBytes)
-	}
-	if md.SignedBy == nil {
-		return Payload{}, nil, fmt.Errorf("%w: signed by key %016X, which the keyring does not hold", ErrInvalid, md.SignedByKeyId)
-	}
-	if md.SignatureError != nil {
-		return Payload{}, nil, fmt.Errorf("%w: %v", ErrInvalid, md.SignatureError)
-	}
-	fprs := []string{Fingerprint(md.SignedBy.PublicKey.Fingerprint)}
-	if e := md.SignedBy.Entity; e != nil && e.PrimaryKey != nil {
-		fprs = append(fprs, Fingerprint(e.PrimaryKey.Fingerprint))
-	}
-	p, err := ParsePayload(body)
+	p, err := ParsePayload(v.Body)
 	if err != nil {
 		return Payload{}, fprs, err
 	}
 	return p, fprs, nil
-}
-
-// ReadKeyring reads binary or ASCII-armored OpenPGP keys.
-func ReadKeyring(data []byte) (openpgp.EntityList, error) {
-	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
-		return openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
-	}
-	return openpgp.ReadKeyRing(bytes.NewReader(data))
 }
 
 // MaxSignatures bounds how many signatures of one image are read.

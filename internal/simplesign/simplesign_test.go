@@ -2,6 +2,7 @@ package simplesign
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -11,37 +12,62 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/hull-sec/hull/internal/pgp"
 )
 
-var testKey = sync.OnceValue(func() *openpgp.Entity {
+// testKey is an Ed25519 key made by ProtonMail's go-crypto (an
+// independent implementation, for crafting messages), its keyring and
+// hull's signer for it.
+var testKey = sync.OnceValues(func() (*openpgp.Entity, pgp.Keyring) {
 	e, err := openpgp.NewEntity("test", "", "test@hull.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
 	if err != nil {
 		panic(err)
 	}
-	return e
+	var b bytes.Buffer
+	if err := e.SerializePrivate(&b, nil); err != nil {
+		panic(err)
+	}
+	kr, err := pgp.ReadKeyring(b.Bytes())
+	if err != nil {
+		panic(err)
+	}
+	return e, kr
 })
 
+func signer(t testing.TB, kr pgp.Keyring) *pgp.Key {
+	t.Helper()
+	k, err := kr[0].Signer(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func TestSignVerifyRoundTrip(t *testing.T) {
-	key := testKey()
+	key, kr := testKey()
 	p := Payload{ManifestDigest: "sha256:" + strings.Repeat("a", 64), DockerReference: "registry.example/app:1", Creator: "hull", Timestamp: time.Now().UTC().Truncate(time.Second)}
-	sig, err := Sign(key, p)
+	sig, err := Sign(signer(t, kr), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, fprs, err := Verify(sig, openpgp.EntityList{key})
+	got, fprs, err := Verify(sig, kr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != p || fprs[len(fprs)-1] != Fingerprint(key.PrimaryKey.Fingerprint) {
+	if got != p || fprs[len(fprs)-1] != strings.ToUpper(hex.EncodeToString(key.PrimaryKey.Fingerprint)) {
 		t.Errorf("round trip: %+v by %v, want %+v", got, fprs, p)
 	}
-	other, _ := openpgp.NewEntity("other", "", "o@hull.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if _, _, err := Verify(sig, openpgp.EntityList{other}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "keyring does not hold") {
+	other, err := pgp.GenerateRSA("other", 2048, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Verify(sig, pgp.Keyring{other}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "keyring does not hold") {
 		t.Errorf("unknown signer: %v", err)
 	}
 	flipped := bytes.Clone(sig)
 	flipped[len(flipped)-10] ^= 1
-	if _, _, err := Verify(flipped, openpgp.EntityList{key}); !errors.Is(err, ErrInvalid) {
+	if _, _, err := Verify(flipped, kr); !errors.Is(err, ErrInvalid) {
 		t.Errorf("flipped signature byte: %v", err)
 	}
 }
@@ -92,15 +118,15 @@ func FuzzParsePayload(f *testing.F) {
 }
 
 func FuzzVerify(f *testing.F) {
-	key := testKey()
-	sig, err := Sign(key, Payload{ManifestDigest: "sha256:ab", DockerReference: "r/a:1"})
+	_, kr := testKey()
+	sig, err := Sign(signer(f, kr), Payload{ManifestDigest: "sha256:ab", DockerReference: "r/a:1"})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(sig)
 	f.Add([]byte("-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, fprs, err := Verify(b, openpgp.EntityList{key})
+		p, fprs, err := Verify(b, kr)
 		if err == nil && (len(fprs) == 0 || p.ManifestDigest == "") {
 			t.Fatalf("accepted without a signer or digest")
 		}
@@ -111,7 +137,7 @@ func FuzzVerify(f *testing.F) {
 // the limit must be refused. Reading only up to the limit would leave the
 // signature, checked at the body's end, unchecked.
 func TestOversizeBodyIsRefused(t *testing.T) {
-	key := testKey()
+	key, kr := testKey()
 	body := `{"critical":{"identity":{"docker-reference":"r/a:1"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"atomic container signature"}}` +
 		strings.Repeat(" ", MaxSignatureBytes+1)
 	var signed, msg bytes.Buffer
@@ -135,7 +161,7 @@ func TestOversizeBodyIsRefused(t *testing.T) {
 		if msg.Len() > MaxSignatureBytes/100 {
 			t.Fatalf("the message is %d bytes: it must be small and expand past the limit", msg.Len())
 		}
-		if _, _, err := Verify(msg.Bytes(), openpgp.EntityList{key}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		if _, _, err := Verify(msg.Bytes(), kr); err == nil || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("%s, body expanding past the limit: %v", name, err)
 		}
 	}

@@ -44,11 +44,10 @@ package testenv
 //	 "optional":{"creator":"atomic 5.23.1","timestamp":1795936216}}
 //
 // docker-reference is the destination reference as given (with its tag);
-// the digest is the manifest digest in the registry. Checked by hand (not in
-// this package's tests, which do not import go-crypto): an uncompressed
-// message from github.com/ProtonMail/go-crypto v1.5.2's openpgp.Sign (binary
-// hint) over such a payload, RSA or ed25519, is accepted by skopeo and
-// podman, and openpgp.ReadMessage verifies skopeo's compressed signatures.
+// the digest is the manifest digest in the registry. hull's signatures
+// (internal/pgp: uncompressed, one-pass, binary) over such a payload are
+// accepted by skopeo and podman (internal/export's TestInterop), and hull
+// verifies skopeo's compressed ones.
 //
 // Who reads registries.d. skopeo: the global flag --registries.d DIR. podman
 // 4.3 has no flag or environment variable for it: it reads

@@ -27,7 +27,7 @@ type GPG struct {
 	ArmoredPublicKey string
 	// SecretKeyArmored is the unprotected secret key, ASCII-armored
 	// (`gpg --armor --export-secret-keys`), mode 0600: what hull's own signer
-	// (github.com/ProtonMail/go-crypto/openpgp) reads.
+	// (internal/pgp) reads.
 	SecretKeyArmored string
 
 	t   testing.TB

@@ -27,11 +27,11 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/notation"
+	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -50,7 +50,7 @@ type Verifier struct {
 
 // gpgSigner is a GPG signer with its keyring loaded.
 type gpgSigner struct {
-	keyring openpgp.EntityList
+	keyring pgp.Keyring
 	allowed []string
 	raw     []byte
 }
@@ -287,7 +287,7 @@ func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read keyring: %w", err)
 	}
-	kr, err := simplesign.ReadKeyring(data)
+	kr, err := pgp.ReadKeyring(data)
 	if err != nil {
 		return nil, fmt.Errorf("read keyring %s: %w", s.GPG.Keyring, err)
 	}
@@ -302,13 +302,13 @@ func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
 	return g, nil
 }
 
-func keyringHolds(kr openpgp.EntityList, fpr string) bool {
+func keyringHolds(kr pgp.Keyring, fpr string) bool {
 	for _, e := range kr {
-		if simplesign.Fingerprint(e.PrimaryKey.Fingerprint) == fpr {
+		if e.Primary.FingerprintHex() == fpr {
 			return true
 		}
 		for _, sk := range e.Subkeys {
-			if simplesign.Fingerprint(sk.PublicKey.Fingerprint) == fpr {
+			if sk.FingerprintHex() == fpr {
 				return true
 			}
 		}

@@ -14,13 +14,13 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
 	"github.com/hull-sec/hull/internal/simplesign"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -32,8 +32,8 @@ type world struct {
 	reg         string
 	dir         string
 	sigs        string
-	release     *openpgp.Entity
-	other       *openpgp.Entity
+	release     *pgp.Entity
+	other       *pgp.Entity
 	releaseRing string
 	bothRing    string
 	imageA      string // reg/team/a:1
@@ -84,16 +84,16 @@ func newWorld(t testing.TB) *world {
 }
 
 // keys are made once: RSA key generation dominates the test time.
-var keys = sync.OnceValues(func() ([2]*openpgp.Entity, error) {
+var keys = sync.OnceValues(func() ([2]*pgp.Entity, error) {
 	a, err := sign.GenerateGPG("release", "release@hull.test")
 	if err != nil {
-		return [2]*openpgp.Entity{}, err
+		return [2]*pgp.Entity{}, err
 	}
 	b, err := sign.GenerateGPG("other", "other@hull.test")
-	return [2]*openpgp.Entity{a, b}, err
+	return [2]*pgp.Entity{a, b}, err
 })
 
-func testKeys(t testing.TB) (release, other *openpgp.Entity) {
+func testKeys(t testing.TB) (release, other *pgp.Entity) {
 	k, err := keys()
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func (w *world) policy(keyring string) *policy.Trust {
 		Lookaside: []policy.Lookaside{{Scope: w.reg, Path: w.sigs}},
 		Rules: []policy.TrustRule{
 			{Scope: w.reg + "/team/*", Signers: []policy.Signer{{Name: "release", GPG: &policy.GPGSigner{
-				Keyring: keyring, Fingerprints: []string{simplesign.Fingerprint(w.release.PrimaryKey.Fingerprint)}}}}},
+				Keyring: keyring, Fingerprints: []string{w.release.Primary.FingerprintHex()}}}}},
 			{Scope: w.reg + "/team/legacy", Reject: true},
 			{Scope: w.reg + "/public", InsecureAcceptAnything: true},
 		},
@@ -127,7 +127,7 @@ func (w *world) verify(t *testing.T, trust *policy.Trust, ref string) finding.Ve
 	return vd
 }
 
-func (w *world) sign(t *testing.T, key *openpgp.Entity, ref string) string {
+func (w *world) sign(t *testing.T, key *pgp.Entity, ref string) string {
 	t.Helper()
 	s, err := sign.SimpleSign(context.Background(), ref, key, w.sigs, image.Options{})
 	if err != nil {
