@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -316,20 +317,23 @@ func keyringHolds(kr pgp.Keyring, fpr string) bool {
 	return false
 }
 
+// readLimited reads a file of at most limit bytes, through one open: a
+// file growing after a size check, or a device that never ends, cannot
+// get past the limit.
 func readLimited(p string, limit int64) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", p, fi.Size(), limit)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is more than %d bytes", p, limit)
 	}
-	return os.ReadFile(p)
+	return data, nil
 }
 
 // Verify decides about one image reference.

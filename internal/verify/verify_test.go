@@ -254,6 +254,11 @@ func TestPolicyKeyErrors(t *testing.T) {
 	if _, err := verify.New(trust, w.dir, image.Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing keyring: %v", err)
 	}
+	// A keyring that never ends (its size says 0) is cut at the limit.
+	trust = w.policy("/dev/zero")
+	if _, err := verify.New(trust, w.dir, image.Options{}); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("endless keyring: %v", err)
+	}
 }
 
 // TestLookasideOverHTTP: a lookaside store given as a URL, served over
