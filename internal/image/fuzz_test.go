@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	it "github.com/hull-sec/hull/internal/imagetest"
@@ -144,4 +145,20 @@ func FuzzParseRef(f *testing.F) {
 			t.Fatalf("ParseRef(%q) gave no kind", s)
 		}
 	})
+}
+
+// TestOCILayoutDeviceBlob: a layout whose index.json is a device (its
+// size says 0, its reads never end) is refused before it is read.
+func TestOCILayoutDeviceBlob(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenRef(context.Background(), Ref{Kind: KindOCILayout, Path: dir}, Options{Limits: testLimits})
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("index.json -> /dev/zero: %v", err)
+	}
 }

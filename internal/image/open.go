@@ -444,11 +444,15 @@ func blobPath(dir string, h v1.Hash) string {
 	return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
 }
 
-// checkBlobSize refuses metadata blobs too large to be honest.
+// checkBlobSize refuses metadata blobs too large to be honest, and
+// anything but a regular file (a device's size says nothing).
 func checkBlobSize(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", filepath.Base(p))
 	}
 	if fi.Size() > maxMetadataBytes {
 		return fmt.Errorf("%w: %s is %d bytes, more than metadata may be", ErrTooLarge, filepath.Base(p), fi.Size())
