@@ -94,6 +94,23 @@ func TestGnuPG(t *testing.T) {
 		t.Errorf("SHA-1 signature: %v", err)
 	}
 
+	// A passphrase-protected secret key reads, and says why it cannot sign.
+	out = g.Run("--status-fd", "1", "--pinentry-mode", "loopback", "--passphrase", "secret",
+		"--quick-gen-key", "locked <locked@hull.test>", "ed25519", "sign", "never")
+	lockedFpr := ""
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 4 && f[1] == "KEY_CREATED" {
+			lockedFpr = f[3]
+		}
+	}
+	lkr, err := ReadKeyring([]byte(g.Run("--pinentry-mode", "loopback", "--passphrase", "secret", "--export-secret-keys", lockedFpr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lkr[0].Signer(time.Now()); err == nil || !strings.Contains(err.Error(), "passphrase-protected") {
+		t.Errorf("protected key: %v", err)
+	}
+
 	// gpg makes text-mode signatures with --textmode: refused.
 	if _, err := kr.Verify(gpgSign(t, g, g.Fingerprint, "text", "--textmode"), time.Now(), limit); err == nil || !strings.Contains(err.Error(), "binary") {
 		t.Errorf("text-mode signature: %v", err)
