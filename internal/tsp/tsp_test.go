@@ -1,0 +1,92 @@
+package tsp
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notaryproject/tspclient-go"
+
+	"github.com/hull-sec/hull/internal/testenv"
+)
+
+// TestOpenSSLTokens checks tokens made by openssl ts -reply (another
+// implementation): they verify over their data with the TSA's root,
+// the time agrees with tspclient-go's reading, and other data, another
+// root or any byte changed is refused.
+func TestOpenSSLTokens(t *testing.T) {
+	tsa := testenv.OpenSSLTSA(t)
+	data := []byte("the signature's bytes")
+	before := time.Now().Add(-2 * time.Second)
+	der := tsa.Stamp(data)
+	tok, err := Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, chain, err := tok.Verify(data, []*x509.Certificate{tsa.Root}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) != 2 || chain[0].Subject.CommonName != "hull test TSA" || !chain[1].Equal(tsa.Root) {
+		t.Errorf("chain %v", chain)
+	}
+	if tm.Earliest.Before(before.Add(-2*time.Second)) || tm.Latest.After(time.Now().Add(4*time.Second)) || tm.Latest.Sub(tm.Earliest) != 3*time.Second {
+		t.Errorf("stamped %v - %v (accuracy 1.5 s)", tm.Earliest, tm.Latest)
+	}
+	oracle, err := tspclient.ParseSignedToken(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := oracle.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.GenTime.Equal(tok.info.GenTime) {
+		t.Errorf("genTime %v, tspclient-go reads %v", tok.info.GenTime, info.GenTime)
+	}
+
+	if _, _, err := tok.Verify([]byte("other"), []*x509.Certificate{tsa.Root}, nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "other data") {
+		t.Errorf("other data: %v", err)
+	}
+	other := testenv.OpenSSLTSA(t)
+	if _, _, err := tok.Verify(data, []*x509.Certificate{other.Root}, nil); err == nil {
+		t.Error("another TSA's root accepted the token")
+	}
+	accepted := 0
+	for i := range der {
+		bad := bytes.Clone(der)
+		bad[i] ^= 0x01
+		tk, err := Parse(bad)
+		if err != nil {
+			continue
+		}
+		if tm2, _, err := tk.Verify(data, []*x509.Certificate{tsa.Root}, nil); err == nil {
+			if tm2 != tm {
+				t.Fatalf("byte %d flipped: accepted with time %v", i, tm2)
+			}
+			accepted++
+		}
+	}
+	// Only unsigned metadata may change harmlessly: the digest algorithm
+	// list, a version, a signature algorithm naming another hash.
+	if accepted > 24 {
+		t.Errorf("%d single-bit changes still verify", accepted)
+	}
+}
+
+func FuzzParseVerify(f *testing.F) {
+	tsa := testenv.OpenSSLTSA(f)
+	f.Add(tsa.Stamp([]byte("x")))
+	roots := []*x509.Certificate{tsa.Root}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tok, err := Parse(b)
+		if err != nil {
+			return
+		}
+		tok.Time()
+		tok.Verify([]byte("x"), roots, nil)
+	})
+}
