@@ -40,7 +40,8 @@ skopeo --sign-by, podman and hull sign write them; cosign signatures, classic
 sigstore bundles (OCI referrers), signed with a key or keyless (a Fulcio
 certificate for an OIDC identity, checked with its Rekor entry and SCT against
 a trusted_root.json); and Notation JWS and COSE signatures (notary.x509)
-against a trust store and identities. Nothing is fetched from a transparency
+against a trust store and identities, and with a tsaStore their RFC 3161
+timestamp countersignatures (the chain is then judged at the stamped time). Nothing is fetched from a transparency
 log, TUF repository, OCSP or CRL server: verification is offline.
 
 Accepted verdicts are cached (in memory and in the user cache directory) by

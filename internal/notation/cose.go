@@ -47,7 +47,7 @@ func coseAlgFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 }
 
 // VerifyCOSE checks a COSE_Sign1 envelope as VerifyJWS checks a JWS one.
-func VerifyCOSE(data []byte, roots []*x509.Certificate, now time.Time) (Verified, error) {
+func VerifyCOSE(data []byte, trust Trust, now time.Time) (Verified, error) {
 	if len(data) > MaxEnvelopeBytes {
 		return Verified{}, fmt.Errorf("%w: envelope is %d bytes", ErrInvalid, len(data))
 	}
@@ -118,7 +118,8 @@ func VerifyCOSE(data []byte, roots []*x509.Certificate, now time.Time) (Verified
 	if err := msg.Verify(nil, verifier); err != nil {
 		return Verified{}, fmt.Errorf("%w: the signature does not verify with the leaf certificate's key", ErrInvalid)
 	}
-	return finish(chain, roots, now, msg.Payload, signingTime)
+	stamp, _ := msg.Headers.Unprotected[headerTimestampSignature].([]byte)
+	return finish(chain, trust, now, msg.Payload, signingTime, msg.Signature, stamp)
 }
 
 // timeTag encodes a time as CBOR tag 1 (epoch seconds), as Notation does.

@@ -8,9 +8,13 @@
 // store roots at a given time (signature, algorithm against key, chain,
 // critical headers, expiry) and return the leaf and the target
 // descriptor; the caller checks the target and the leaf's identity.
-// SignJWS and SignCOSE make envelopes. Timestamped signatures
-// (notary.x509.signingAuthority) are not supported yet and are refused
-// with that reason.
+// SignJWS and SignCOSE make envelopes. With TSA roots in the Trust, a
+// signature must carry an RFC 3161 timestamp countersignature over its
+// signature bytes, and the signing chain is judged at the stamped time
+// instead of now, as notation verify does with a "tsa" trust store; a
+// signature made while its certificate was valid then outlives the
+// certificate. The notary.x509.signingAuthority scheme is not supported
+// and is refused with that reason.
 package notation
 
 import (
@@ -36,20 +40,23 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hull-sec/hull/internal/tsp"
 )
 
 // The names of the Notation format.
 const (
-	ArtifactType       = "application/vnd.cncf.notary.signature"
-	JWSMediaType       = "application/jose+json"
-	COSEMediaType      = "application/cose"
-	PayloadContentType = "application/vnd.cncf.notary.payload.v1+json"
-	SchemeX509         = "notary.x509"
-	headerScheme       = "io.cncf.notary.signingScheme"
-	headerExpiry       = "io.cncf.notary.expiry"
-	headerSigningTime  = "io.cncf.notary.signingTime"
-	ThumbprintsKey     = "io.cncf.notary.x509chain.thumbprint#S256"
-	MaxEnvelopeBytes   = 1 << 20
+	ArtifactType             = "application/vnd.cncf.notary.signature"
+	JWSMediaType             = "application/jose+json"
+	COSEMediaType            = "application/cose"
+	PayloadContentType       = "application/vnd.cncf.notary.payload.v1+json"
+	SchemeX509               = "notary.x509"
+	headerScheme             = "io.cncf.notary.signingScheme"
+	headerExpiry             = "io.cncf.notary.expiry"
+	headerSigningTime        = "io.cncf.notary.signingTime"
+	headerTimestampSignature = "io.cncf.notary.timestampSignature"
+	ThumbprintsKey           = "io.cncf.notary.x509chain.thumbprint#S256"
+	MaxEnvelopeBytes         = 1 << 20
 )
 
 // ErrInvalid is wrapped by every rejection of a Notation signature.
@@ -60,8 +67,9 @@ type Envelope struct {
 	Payload   string `json:"payload"`
 	Protected string `json:"protected"`
 	Header    struct {
-		X5C          [][]byte `json:"x5c"`
-		SigningAgent string   `json:"io.cncf.notary.signingAgent,omitempty"`
+		X5C                [][]byte `json:"x5c"`
+		SigningAgent       string   `json:"io.cncf.notary.signingAgent,omitempty"`
+		TimestampSignature []byte   `json:"io.cncf.notary.timestampSignature,omitempty"`
 	} `json:"header"`
 	Signature string `json:"signature"`
 }
@@ -84,6 +92,22 @@ type Verified struct {
 	Leaf        *x509.Certificate
 	Target      v1.Descriptor
 	SigningTime time.Time
+	// Timestamp is the time a TSA vouched for, when one was checked.
+	Timestamp *tsp.Time
+}
+
+// Trust is what an envelope is checked against.
+type Trust struct {
+	// Roots is the trust store: the signing chain must lead to one.
+	Roots []*x509.Certificate
+	// TSARoots, when set, are the roots of the time-stamping authorities
+	// whose timestamp countersignature is required (notation's "tsa"
+	// trust store).
+	TSARoots []*x509.Certificate
+	// TimestampAfterExpiry checks the timestamp only once the signing
+	// chain has expired (notation's verifyTimestamp: afterCertExpiry);
+	// before that the chain must be valid now.
+	TimestampAfterExpiry bool
 }
 
 var b64 = base64.RawURLEncoding
@@ -94,8 +118,8 @@ func strict(b []byte, v any) error {
 	return dec.Decode(v)
 }
 
-// VerifyJWS checks a JWS envelope against the trust store roots at now.
-func VerifyJWS(data []byte, roots []*x509.Certificate, now time.Time) (Verified, error) {
+// VerifyJWS checks a JWS envelope against trust at now.
+func VerifyJWS(data []byte, trust Trust, now time.Time) (Verified, error) {
 	if len(data) > MaxEnvelopeBytes {
 		return Verified{}, fmt.Errorf("%w: envelope is %d bytes", ErrInvalid, len(data))
 	}
@@ -145,27 +169,65 @@ func VerifyJWS(data []byte, roots []*x509.Certificate, now time.Time) (Verified,
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: payload is not base64url", ErrInvalid)
 	}
-	return finish(chain, roots, now, pb, *h.SigningTime)
+	return finish(chain, trust, now, pb, *h.SigningTime, sig, env.Header.TimestampSignature)
 }
 
 // finish does what both envelopes share once the signature holds: the
-// chain to a trust-store root for code signing at now, and the payload.
-func finish(chain, roots []*x509.Certificate, now time.Time, payloadJSON []byte, signingTime time.Time) (Verified, error) {
+// chain to a trust-store root for code signing, at now or at the time a
+// timestamp countersignature (stamp, over sig) vouches for, and the
+// payload.
+func finish(chain []*x509.Certificate, trust Trust, now time.Time, payloadJSON []byte, signingTime time.Time, sig, stamp []byte) (Verified, error) {
+	at, ts, err := chainTime(chain, trust, now, sig, stamp)
+	if err != nil {
+		return Verified{}, err
+	}
 	pool, inter := x509.NewCertPool(), x509.NewCertPool()
-	for _, r := range roots {
+	for _, r := range trust.Roots {
 		pool.AddCert(r)
 	}
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
 		return Verified{}, fmt.Errorf("%w: certificate chain: %v", ErrInvalid, err)
 	}
 	var p payload
 	if err := strict(payloadJSON, &p); err != nil {
 		return Verified{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
 	}
-	return Verified{Leaf: chain[0], Target: p.TargetArtifact, SigningTime: signingTime}, nil
+	return Verified{Leaf: chain[0], Target: p.TargetArtifact, SigningTime: signingTime, Timestamp: ts}, nil
+}
+
+// chainTime is when the signing chain must be valid: now, or, when trust
+// names TSA roots (and, with TimestampAfterExpiry, the chain has expired),
+// the time of the signature's timestamp countersignature, which must
+// verify over the signature bytes and fall, accuracy included, within
+// every certificate's validity.
+func chainTime(chain []*x509.Certificate, trust Trust, now time.Time, sig, stamp []byte) (time.Time, *tsp.Time, error) {
+	if len(trust.TSARoots) == 0 {
+		return now, nil, nil
+	}
+	if trust.TimestampAfterExpiry && !slices.ContainsFunc(chain, func(c *x509.Certificate) bool { return now.After(c.NotAfter) }) {
+		return now, nil, nil
+	}
+	if len(stamp) == 0 {
+		return time.Time{}, nil, fmt.Errorf("%w: no timestamp countersignature, and the policy has a TSA trust store", ErrInvalid)
+	}
+	tok, err := tsp.Parse(stamp)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("%w: timestamp countersignature: %v", ErrInvalid, err)
+	}
+	ts, _, err := tok.Verify(sig, trust.TSARoots, nil)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("%w: timestamp countersignature: %v", ErrInvalid, err)
+	}
+	for _, c := range chain {
+		if ts.Earliest.Before(c.NotBefore) || ts.Latest.After(c.NotAfter) {
+			return time.Time{}, nil, fmt.Errorf("%w: the timestamp (%s) is not within the validity of certificate %q (%s to %s)", ErrInvalid,
+				ts.At.UTC().Format(time.RFC3339), c.Subject, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+	return ts.At, &ts, nil
 }
 
 // parseChain parses an envelope's certificate chain, leaf first.

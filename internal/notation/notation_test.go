@@ -43,7 +43,7 @@ func TestRoundTripAndIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := VerifyJWS(env, chain[1:], time.Now())
+	v, err := VerifyJWS(env, Trust{Roots: chain[1:]}, time.Now())
 	if err != nil || v.Target.Digest != target.Digest {
 		t.Fatalf("%+v %v", v, err)
 	}
@@ -55,7 +55,7 @@ func TestRoundTripAndIdentity(t *testing.T) {
 			t.Errorf("MatchIdentity(%q) = %v", id, got)
 		}
 	}
-	if _, err := VerifyJWS(env, chain[1:], time.Now().Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := VerifyJWS(env, Trust{Roots: chain[1:]}, time.Now().Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("after the certificates expire: %v", err)
 	}
 }
@@ -70,7 +70,7 @@ func FuzzVerifyJWS(f *testing.F) {
 	f.Add([]byte(`{"payload":"e30","protected":"e30","header":{"x5c":[]},"signature":""}`))
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := VerifyJWS(data, chain[1:], now)
+		v, err := VerifyJWS(data, Trust{Roots: chain[1:]}, now)
 		if err == nil && (v.Leaf == nil || v.Target.Digest.Hex == "") {
 			t.Fatalf("accepted an envelope without a leaf or target")
 		}
@@ -83,11 +83,11 @@ func TestCOSERoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := VerifyCOSE(env, chain[1:], time.Now()); err != nil || v.Target.Digest != target.Digest {
+	if v, err := VerifyCOSE(env, Trust{Roots: chain[1:]}, time.Now()); err != nil || v.Target.Digest != target.Digest {
 		t.Fatalf("%+v %v", v, err)
 	}
 	env[len(env)-5] ^= 1
-	if _, err := VerifyCOSE(env, chain[1:], time.Now()); err == nil {
+	if _, err := VerifyCOSE(env, Trust{Roots: chain[1:]}, time.Now()); err == nil {
 		t.Error("a flipped signature byte verified")
 	}
 }
@@ -102,7 +102,7 @@ func FuzzVerifyCOSE(f *testing.F) {
 	f.Add([]byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40})
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := VerifyCOSE(data, chain[1:], now)
+		v, err := VerifyCOSE(data, Trust{Roots: chain[1:]}, now)
 		if err == nil && (v.Leaf == nil || v.Target.Digest.Hex == "") {
 			t.Fatalf("accepted an envelope without a leaf or target")
 		}

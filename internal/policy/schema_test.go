@@ -73,6 +73,8 @@ trust:
           notation:
             trustStore: [root.crt]
             identities: ["x509.subject: C=US, O=Acme, CN=release"]
+            tsaStore: [tsa-root.crt]
+            verifyTimestamp: afterCertExpiry
         - name: workflow
           keyless:
             trustedRoot: trusted_root.json
@@ -95,20 +97,22 @@ func TestSchemaAgreesWithLoad(t *testing.T) {
 		t.Fatalf("schema rejects a valid policy: %v", err)
 	}
 	for name, doc := range map[string]string{
-		"unknown field":       "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
-		"bad severity":        "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",
-		"no reason":           "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - id: root-user\n",
-		"two rule kinds":      "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      reject: true\n      insecureAcceptAnything: true\n",
-		"no rule kind":        "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n",
-		"two signer kinds":    "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          cosign: {key: k}\n          gpg: {keyring: k, fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]}\n",
-		"short fingerprint":   "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          gpg: {keyring: k, fingerprints: [ABCD]}\n",
-		"lookaside glob":      "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example/*\n      path: /x\n",
-		"lookaside no store":  "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example\n",
-		"bad default":         "apiVersion: hull.dev/v1\ntrust:\n  default: accept\n",
-		"keyless no subject":  "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i}\n",
-		"keyless two issuers": "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i, issuerRegExp: i, subject: s}\n",
-		"keyless no root":     "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {issuer: i, subject: s}\n",
-		"wrong version":       "apiVersion: hull.dev/v2\n",
+		"unknown field":                "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
+		"bad severity":                 "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",
+		"no reason":                    "apiVersion: hull.dev/v1\nlint:\n  ignore:\n    - id: root-user\n",
+		"two rule kinds":               "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      reject: true\n      insecureAcceptAnything: true\n",
+		"no rule kind":                 "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n",
+		"two signer kinds":             "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          cosign: {key: k}\n          gpg: {keyring: k, fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]}\n",
+		"short fingerprint":            "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          gpg: {keyring: k, fingerprints: [ABCD]}\n",
+		"lookaside glob":               "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example/*\n      path: /x\n",
+		"lookaside no store":           "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example\n",
+		"bad default":                  "apiVersion: hull.dev/v1\ntrust:\n  default: accept\n",
+		"keyless no subject":           "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i}\n",
+		"keyless two issuers":          "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i, issuerRegExp: i, subject: s}\n",
+		"keyless no root":              "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {issuer: i, subject: s}\n",
+		"wrong version":                "apiVersion: hull.dev/v2\n",
+		"bad verifyTimestamp":          "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          notation: {trustStore: [r.crt], identities: [\"*\"], tsaStore: [t.crt], verifyTimestamp: never}\n",
+		"verifyTimestamp, no tsaStore": "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          notation: {trustStore: [r.crt], identities: [\"*\"], verifyTimestamp: always}\n",
 	} {
 		if _, err := Load(strings.NewReader(doc)); err == nil {
 			t.Errorf("%s: Load accepted it", name)

@@ -62,10 +62,25 @@ type KeylessSigner struct {
 // certificate chain leads to a root in TrustStore (PEM files) and whose
 // leaf subject matches one of Identities ("x509.subject: C=US, O=Acme,
 // CN=release", or "*" for any).
+//
+// TSAStore, like notation's "tsa" trust store, lists the roots (PEM) of
+// time-stamping authorities: a signature must then carry an RFC 3161
+// timestamp countersignature from one, and its chain is judged at the
+// stamped time, so it outlives its certificates. VerifyTimestamp is
+// "always" (the default) or "afterCertExpiry": check the timestamp only
+// once the chain has expired.
 type NotationSigner struct {
-	TrustStore []string `yaml:"trustStore"`
-	Identities []string `yaml:"identities"`
+	TrustStore      []string `yaml:"trustStore"`
+	Identities      []string `yaml:"identities"`
+	TSAStore        []string `yaml:"tsaStore"`
+	VerifyTimestamp string   `yaml:"verifyTimestamp"`
 }
+
+// VerifyTimestamp values.
+const (
+	TimestampAlways          = "always"
+	TimestampAfterCertExpiry = "afterCertExpiry"
+)
 
 // CosignSigner accepts cosign signatures (the classic .sig tag format)
 // made with the private half of Key, a PEM public key (cosign.pub).
@@ -176,6 +191,12 @@ func (s Signer) validate(at string) []string {
 			if id != "*" && !strings.HasPrefix(id, "x509.subject:") {
 				errs = append(errs, fmt.Sprintf("%s.notation: identity %q is neither \"*\" nor \"x509.subject: ...\"", at, id))
 			}
+		}
+		switch v := s.Notation.VerifyTimestamp; {
+		case v != "" && v != TimestampAlways && v != TimestampAfterCertExpiry:
+			errs = append(errs, fmt.Sprintf("%s.notation: verifyTimestamp %q is neither %q nor %q", at, v, TimestampAlways, TimestampAfterCertExpiry))
+		case v != "" && len(s.Notation.TSAStore) == 0:
+			errs = append(errs, at+".notation: verifyTimestamp needs a tsaStore")
 		}
 		return errs
 	}

@@ -250,9 +250,10 @@ func Parse(der []byte) (*Token, error) {
 	return t, nil
 }
 
-// Time is the stamped time, GenTime - accuracy to GenTime + accuracy.
+// Time is the stamped time At, and the interval its accuracy allows:
+// At - accuracy to At + accuracy.
 type Time struct {
-	Earliest, Latest time.Time
+	At, Earliest, Latest time.Time
 }
 
 // Verify checks the token over data against the TSA roots (and any
@@ -325,7 +326,7 @@ func (t *Token) Verify(data []byte, roots []*x509.Certificate, intermediates []*
 func (t *Token) Time() Time {
 	a := t.info.Accuracy
 	d := time.Duration(a.Seconds)*time.Second + time.Duration(a.Millis)*time.Millisecond + time.Duration(a.Micros)*time.Microsecond
-	return Time{Earliest: t.info.GenTime.Add(-d), Latest: t.info.GenTime.Add(d)}
+	return Time{At: t.info.GenTime, Earliest: t.info.GenTime.Add(-d), Latest: t.info.GenTime.Add(d)}
 }
 
 func mustMarshal(v any) []byte {

@@ -16,11 +16,13 @@ import (
 	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
+	"github.com/hull-sec/hull/internal/testenv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/notaryproject/notation-core-go/signature"
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
+	"github.com/notaryproject/tspclient-go"
 )
 
 // notationPolicy trusts root for identity.
@@ -37,11 +39,13 @@ func (w *world) notationPolicy(t *testing.T, root *x509.Certificate, identity st
 // referenceSign signs with notation-core-go, the Notary Project's own
 // envelope library, in a JWS envelope, and pushes it as Notation does.
 func referenceSign(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain []*x509.Certificate) {
-	referenceSignAs(t, w, ref, key, chain, jws.MediaTypeEnvelope)
+	referenceSignAs(t, w, ref, key, chain, jws.MediaTypeEnvelope, nil)
 }
 
-// referenceSignAs is referenceSign with an envelope media type.
-func referenceSignAs(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain []*x509.Certificate, mediaType string) {
+// referenceSignAs is referenceSign with an envelope media type and, if
+// tsa is set, a timestamp countersignature from it (as notation sign
+// --timestamp-url does).
+func referenceSignAs(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain []*x509.Certificate, mediaType string, tsa *testenv.TSA) {
 	t.Helper()
 	ctx := context.Background()
 	res, err := image.Resolve(ctx, ref, image.Options{})
@@ -53,20 +57,60 @@ func referenceSignAs(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := signature.NewEnvelope(jws.MediaTypeEnvelope)
+	env, err := signature.NewEnvelope(mediaType)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := env.Sign(&signature.SignRequest{
+	req := &signature.SignRequest{
 		Payload: signature.Payload{ContentType: notation.PayloadContentType, Content: payload},
 		Signer:  signer, SigningTime: time.Now(), SigningScheme: signature.SigningSchemeX509,
 		SigningAgent: "notation-core-go",
-	})
+	}
+	if tsa != nil {
+		if req.Timestamper, err = tspclient.NewHTTPTimestamper(nil, tsa.URL); err != nil {
+			t.Fatal(err)
+		}
+		req.TSARootCAs = x509.NewCertPool()
+		req.TSARootCAs.AddCert(tsa.Root)
+	}
+	sig, err := env.Sign(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, notation.JWSMediaType, sig, nil, nil); err != nil {
+	if _, err := image.PushReferrer(ctx, res.Name, res.Descriptor, notation.ArtifactType, mediaType, sig, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNotationTimestampPolicy: a notation signer with a tsaStore accepts
+// notation-core-go's signature timestamped by a real TSA (openssl ts) and
+// says when it was stamped; the same signer refuses one without a
+// timestamp, and a policy without tsaStore still takes both.
+func TestNotationTimestampPolicy(t *testing.T) {
+	w := newWorld(t)
+	tsa := testenv.OpenSSLTSA(t)
+	key, chain, err := sign.GenerateNotation("release", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	referenceSignAs(t, w, w.imageA, key, chain, jws.MediaTypeEnvelope, tsa)
+	referenceSignAs(t, w, w.imageB, key, chain, cose.MediaTypeEnvelope, nil)
+	trust := w.notationPolicy(t, chain[1], "*")
+	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
+		t.Errorf("without tsaStore, an untimestamped signature: %+v", vd)
+	}
+	trust.Rules[0].Signers[0].Notation.TSAStore = []string{tsa.RootPEM}
+	vd := w.verify(t, trust, w.imageA)
+	if !vd.Accepted || !strings.Contains(vd.Signatures[0].Signer, "timestamped") {
+		t.Errorf("timestamped signature under tsaStore: %+v", vd)
+	}
+	vd = w.verify(t, trust, w.imageB)
+	if vd.Accepted || !strings.Contains(vd.Signatures[0].Reason, "no timestamp countersignature") {
+		t.Errorf("untimestamped signature under tsaStore: %+v", vd)
+	}
+	trust.Rules[0].Signers[0].Notation.VerifyTimestamp = policy.TimestampAfterCertExpiry
+	if vd := w.verify(t, trust, w.imageB); !vd.Accepted {
+		t.Errorf("verifyTimestamp afterCertExpiry, certificate valid, no timestamp: %+v", vd)
 	}
 }
 
@@ -86,7 +130,7 @@ func TestNotationInterop(t *testing.T) {
 			trust := w.notationPolicy(t, chain[1], "x509.subject: O=hull, CN=release")
 
 			// The reference library signs, hull verifies.
-			referenceSignAs(t, w, w.imageA, key, chain, tc.mediaType)
+			referenceSignAs(t, w, w.imageA, key, chain, tc.mediaType, nil)
 			vd := w.verify(t, trust, w.imageA)
 			if !vd.Accepted || len(vd.Signatures) != 1 || vd.Signatures[0].Format != "notation" {
 				t.Fatalf("notation-core-go's signature in hull: %+v", vd)

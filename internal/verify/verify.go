@@ -68,7 +68,7 @@ func (c *cosignSigner) keyData() []byte { return c.raw }
 
 // notationSigner is a Notation signer with its trust store loaded.
 type notationSigner struct {
-	roots      []*x509.Certificate
+	trust      notation.Trust
 	identities []string
 	raw        []byte
 	now        func() time.Time
@@ -80,17 +80,24 @@ func (n *notationSigner) accepts(format string) bool { return format == formatNo
 
 func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
 	n := &notationSigner{identities: s.Notation.Identities, now: time.Now}
-	for _, f := range s.Notation.TrustStore {
-		data, err := readLimited(v.path(f), maxKeyringBytes)
-		if err != nil {
-			return nil, fmt.Errorf("read trust store: %w", err)
+	n.trust.TimestampAfterExpiry = s.Notation.VerifyTimestamp == policy.TimestampAfterCertExpiry
+	for _, store := range []struct {
+		files []string
+		certs *[]*x509.Certificate
+		what  string
+	}{{s.Notation.TrustStore, &n.trust.Roots, "trust store"}, {s.Notation.TSAStore, &n.trust.TSARoots, "TSA trust store"}} {
+		for _, f := range store.files {
+			data, err := readLimited(v.path(f), maxKeyringBytes)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", store.what, err)
+			}
+			n.raw = append(n.raw, data...)
+			certs, err := notation.ParseCertificates(data)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", store.what, f, err)
+			}
+			*store.certs = append(*store.certs, certs...)
 		}
-		n.raw = append(n.raw, data...)
-		certs, err := notation.ParseCertificates(data)
-		if err != nil {
-			return nil, fmt.Errorf("trust store %s: %w", f, err)
-		}
-		n.roots = append(n.roots, certs...)
 	}
 	return n, nil
 }
@@ -103,7 +110,7 @@ func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) 
 	if c.mediaType == notation.COSEMediaType {
 		verifyEnvelope = notation.VerifyCOSE
 	}
-	vf, err := verifyEnvelope(c.data, n.roots, n.now())
+	vf, err := verifyEnvelope(c.data, n.trust, n.now())
 	if err != nil {
 		return "", err
 	}
@@ -112,6 +119,9 @@ func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) 
 	}
 	if !slices.ContainsFunc(n.identities, func(id string) bool { return notation.MatchIdentity(id, vf.Leaf) }) {
 		return "", fmt.Errorf("%w: signer %q is not a trusted identity", ErrMismatch, vf.Leaf.Subject)
+	}
+	if vf.Timestamp != nil {
+		return vf.Leaf.Subject.String() + ", timestamped " + vf.Timestamp.At.UTC().Format(time.RFC3339), nil
 	}
 	return vf.Leaf.Subject.String(), nil
 }
