@@ -37,7 +37,12 @@ type Bundle struct {
 		X509CertificateChain *struct {
 			Certificates []RawCert `json:"certificates"`
 		} `json:"x509CertificateChain,omitempty"`
-		TlogEntries []Entry `json:"tlogEntries,omitempty"`
+		TlogEntries               []Entry `json:"tlogEntries,omitempty"`
+		TimestampVerificationData *struct {
+			RFC3161Timestamps []struct {
+				SignedTimestamp []byte `json:"signedTimestamp"`
+			} `json:"rfc3161Timestamps"`
+		} `json:"timestampVerificationData,omitempty"`
 	} `json:"verificationMaterial"`
 	MessageSignature *struct {
 		MessageDigest struct {
@@ -98,6 +103,11 @@ func (b *Bundle) Signed() (Signed, error) {
 		return Signed{}, fmt.Errorf("%w: the bundle is signed with a key, not a certificate", ErrInvalid)
 	}
 	s := Signed{Cert: leaf, Entries: b.VerificationMaterial.TlogEntries, Content: Content{DSSE: b.DSSEEnvelope}}
+	if tv := b.VerificationMaterial.TimestampVerificationData; tv != nil {
+		for _, ts := range tv.RFC3161Timestamps {
+			s.Timestamps = append(s.Timestamps, ts.SignedTimestamp)
+		}
+	}
 	if m := b.MessageSignature; m != nil {
 		if m.MessageDigest.Algorithm != "SHA2_256" {
 			return Signed{}, fmt.Errorf("%w: message digest algorithm %q", ErrInvalid, m.MessageDigest.Algorithm)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +57,10 @@ type Entry struct {
 
 // verifyEntry checks that the entry is in a log of the root: its signed
 // entry timestamp, its inclusion proof and checkpoint, or both, whichever
-// it carries. It returns the time the log integrated the entry.
+// it carries. It returns the time the log integrated the entry when the
+// signed entry timestamp vouches for it, else the zero time: nothing
+// else signs an entry's integratedTime (a Rekor v2 entry has none), so
+// the time must then come from a timestamp authority.
 func (tr *TrustedRoot) verifyEntry(e *Entry) (time.Time, error) {
 	id := hex.EncodeToString(e.LogID.KeyID)
 	log := tr.Tlogs[id]
@@ -66,8 +70,8 @@ func (tr *TrustedRoot) verifyEntry(e *Entry) (time.Time, error) {
 	if e.InclusionPromise == nil && e.InclusionProof == nil {
 		return time.Time{}, fmt.Errorf("%w: log entry %d has neither a signed entry timestamp nor an inclusion proof", ErrInvalid, e.LogIndex)
 	}
-	if e.IntegratedTime <= 0 {
-		return time.Time{}, fmt.Errorf("%w: log entry %d has no integrated time (a Rekor v2 entry needs a timestamp authority, which hull does not check yet)", ErrInvalid, e.LogIndex)
+	if e.InclusionPromise != nil && e.IntegratedTime <= 0 {
+		return time.Time{}, fmt.Errorf("%w: log entry %d has a signed entry timestamp but no integrated time", ErrInvalid, e.LogIndex)
 	}
 	if e.InclusionPromise != nil {
 		set, err := json.Marshal(struct {
@@ -91,6 +95,9 @@ func (tr *TrustedRoot) verifyEntry(e *Entry) (time.Time, error) {
 		if err := verifyCheckpoint(log, p.Checkpoint.Envelope, p.RootHash); err != nil {
 			return time.Time{}, fmt.Errorf("%w: log entry %d: %v", ErrInvalid, e.LogIndex, err)
 		}
+	}
+	if e.InclusionPromise == nil {
+		return time.Time{}, nil
 	}
 	t := time.Unix(int64(e.IntegratedTime), 0)
 	if !log.Valid.Contains(t) {
@@ -173,7 +180,7 @@ func verifyCheckpoint(log *Log, note string, root []byte) error {
 			continue
 		}
 		raw, err := base64.StdEncoding.DecodeString(rest[i+1:])
-		if err != nil || len(raw) < 5 || len(log.ID) < 4 || !bytes.Equal(raw[:4], log.ID[:4]) {
+		if err != nil || len(raw) < 5 || !(bytes.Equal(raw[:4], log.ID[:4]) || len(log.NoteID) >= 4 && bytes.Equal(raw[:4], log.NoteID[:4])) {
 			continue
 		}
 		if SignatureValid(log.Key, []byte(text), raw[4:]) {
@@ -305,8 +312,74 @@ func matchBody(e *Entry, leafDER []byte, c Content, sig []byte) error {
 			}
 		}
 		return fmt.Errorf("%w: the log entry does not record this signature by this certificate", ErrInvalid)
+	case "hashedrekord 0.0.2":
+		// Rekor v2: protobuf JSON; a DSSE envelope is logged as a
+		// hashedrekord of its pre-authentication encoding.
+		var s struct {
+			V struct {
+				Data      v2Hash      `json:"data"`
+				Signature v2Signature `json:"signature"`
+			} `json:"hashedRekordV002"`
+		}
+		if err := json.Unmarshal(body.Spec, &s); err != nil {
+			return fmt.Errorf("%w: hashedrekord entry: %v", ErrInvalid, err)
+		}
+		want := c.Digest
+		if c.DSSE != nil {
+			pae := sha256.Sum256(PAE(c.DSSE.PayloadType, c.DSSE.Payload))
+			want = pae[:]
+		}
+		switch {
+		case !s.V.Data.is(want):
+			return fmt.Errorf("%w: the log entry records another digest than the signed content's", ErrInvalid)
+		case !s.V.Signature.is(sig, leafDER):
+			return fmt.Errorf("%w: the log entry does not record this signature by this certificate", ErrInvalid)
+		}
+		return nil
+	case "dsse 0.0.2":
+		var s struct {
+			V struct {
+				PayloadHash v2Hash        `json:"payloadHash"`
+				Signatures  []v2Signature `json:"signatures"`
+			} `json:"dsseV002"`
+		}
+		if err := json.Unmarshal(body.Spec, &s); err != nil {
+			return fmt.Errorf("%w: dsse entry: %v", ErrInvalid, err)
+		}
+		if c.DSSE == nil || !s.V.PayloadHash.is(payloadSum) {
+			return fmt.Errorf("%w: the log entry records another envelope payload", ErrInvalid)
+		}
+		if !slices.ContainsFunc(s.V.Signatures, func(x v2Signature) bool { return x.is(sig, leafDER) }) {
+			return fmt.Errorf("%w: the log entry does not record this signature by this certificate", ErrInvalid)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: log entry kind %s is not supported", ErrInvalid, kv)
+}
+
+// v2Hash is a Rekor v2 (protobuf JSON) hash output.
+type v2Hash struct {
+	Algorithm string `json:"algorithm"`
+	Digest    []byte `json:"digest"`
+}
+
+func (h v2Hash) is(sum []byte) bool {
+	return h.Algorithm == "SHA2_256" && len(sum) == sha256.Size && bytes.Equal(h.Digest, sum)
+}
+
+// v2Signature is a Rekor v2 signature with its verifier.
+type v2Signature struct {
+	Content  []byte `json:"content"`
+	Verifier struct {
+		X509Certificate *struct {
+			RawBytes []byte `json:"rawBytes"`
+		} `json:"x509Certificate"`
+	} `json:"verifier"`
+}
+
+func (s v2Signature) is(sig, leafDER []byte) bool {
+	c := s.Verifier.X509Certificate
+	return bytes.Equal(s.Content, sig) && c != nil && bytes.Equal(c.RawBytes, leafDER)
 }
 
 func samePEMCert(p []byte, der []byte) bool {

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -56,8 +57,12 @@ type Authority struct {
 type Log struct {
 	BaseURL string
 	ID      []byte
-	Key     crypto.PublicKey
-	Valid   Period
+	// NoteID is a Rekor v2 log's ID for an Ed25519 key: the signed-note
+	// key hash, SHA-256(origin "\n" 0x01 key), which its entries and
+	// checkpoints name; the origin is the base URL's host name.
+	NoteID []byte
+	Key    crypto.PublicKey
+	Valid  Period
 }
 
 // Period is a validity window; a zero End is open.
@@ -136,6 +141,9 @@ func ParseTrustedRoot(data []byte) (*TrustedRoot, error) {
 				return nil, fmt.Errorf("trusted root: %s %d (%s): %w", set.what, i, l.BaseURL, err)
 			}
 			set.out[hex.EncodeToString(lg.ID)] = lg
+			if lg.NoteID != nil {
+				set.out[hex.EncodeToString(lg.NoteID)] = lg
+			}
 		}
 	}
 	for _, set := range []struct {
@@ -181,7 +189,16 @@ func parseLog(l jsonLog) (*Log, error) {
 	// 3.2), what entries and SCTs name; the root's logId is not trusted to
 	// say otherwise (some generated roots put the hex of it there).
 	id := sha256.Sum256(l.PublicKey.RawBytes)
-	return &Log{BaseURL: l.BaseURL, ID: id[:], Key: key, Valid: l.PublicKey.ValidFor.period()}, nil
+	lg := &Log{BaseURL: l.BaseURL, ID: id[:], Key: key, Valid: l.PublicKey.ValidFor.period()}
+	if ed, ok := key.(ed25519.PublicKey); ok {
+		if u, err := url.Parse(l.BaseURL); err == nil && u.Hostname() != "" {
+			h := sha256.New()
+			h.Write([]byte(u.Hostname() + "\n\x01"))
+			h.Write(ed)
+			lg.NoteID = h.Sum(nil)
+		}
+	}
+	return lg, nil
 }
 
 // SignatureValid reports whether sig over msg verifies with key: ECDSA and RSA (PKCS #1 v1.5)

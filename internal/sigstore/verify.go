@@ -7,27 +7,37 @@ import (
 	"crypto/x509"
 	"fmt"
 	"time"
+
+	"github.com/hull-sec/hull/internal/tsp"
 )
 
 // Signed is one keyless signature as some format carried it: the Fulcio
-// certificate, what it signed and the transparency log entries for it.
+// certificate, what it signed, the transparency log entries for it and
+// RFC 3161 timestamps of its signature.
 type Signed struct {
-	Cert    *x509.Certificate
-	Content Content
-	Entries []Entry
+	Cert       *x509.Certificate
+	Content    Content
+	Entries    []Entry
+	Timestamps [][]byte
 }
 
 // Verified is what a keyless signature proves: who signed, and when (the
-// time the log integrated the signature, inside the certificate's life).
+// time the log integrated the signature or a timestamp authority stamped
+// it, inside the certificate's life).
 type Verified struct {
 	Identity Identity
 	Time     time.Time
 }
 
+// MaxTimestamps bounds the RFC 3161 timestamps read from one signature.
+const MaxTimestamps = 8
+
 // Verify checks a keyless signature against the root: the signature with
 // the certificate's key, a log entry of a listed log that records this
-// very signature, the certificate's chain to a listed authority at the
-// time the log vouches for, and an embedded SCT when the root lists CT
+// very signature, the certificate's chain to a listed authority at every
+// time vouched for (the log's integrated time, Rekor v1; each RFC 3161
+// timestamp from a timestamp authority of the root, which a Rekor v2
+// entry needs, having none), and an embedded SCT when the root lists CT
 // logs. It does not judge the identity; the caller's policy does.
 func (tr *TrustedRoot) Verify(s Signed) (Verified, error) {
 	if s.Cert == nil {
@@ -38,10 +48,11 @@ func (tr *TrustedRoot) Verify(s Signed) (Verified, error) {
 		return Verified{}, err
 	}
 	if len(s.Entries) == 0 {
-		return Verified{}, fmt.Errorf("%w: no transparency log entry: a keyless signature without one has no trusted time", ErrInvalid)
+		return Verified{}, fmt.Errorf("%w: no transparency log entry: a keyless signature needs one", ErrInvalid)
 	}
-	var at time.Time
+	var times []time.Time
 	err = nil
+	logged := false
 	for i := range s.Entries {
 		e := &s.Entries[i]
 		t, verr := tr.verifyEntry(e)
@@ -49,17 +60,30 @@ func (tr *TrustedRoot) Verify(s Signed) (Verified, error) {
 			verr = matchBody(e, s.Cert.Raw, s.Content, sig)
 		}
 		if verr == nil {
-			at = t
+			logged = true
+			if !t.IsZero() {
+				times = append(times, t)
+			}
 			break
 		}
 		err = verr
 	}
-	if at.IsZero() {
+	if !logged {
 		return Verified{}, err
 	}
-	issuer, err := tr.verifyChain(s.Cert, at)
+	stamped, err := tr.verifyTimestamps(s.Timestamps, sig)
 	if err != nil {
 		return Verified{}, err
+	}
+	times = append(times, stamped...)
+	if len(times) == 0 {
+		return Verified{}, fmt.Errorf("%w: no trusted time: the log entry has no integrated time (Rekor v2) and no timestamp of a timestamp authority of the trusted root comes with it", ErrInvalid)
+	}
+	var issuer *x509.Certificate
+	for _, t := range times {
+		if issuer, err = tr.verifyChain(s.Cert, t); err != nil {
+			return Verified{}, err
+		}
 	}
 	if len(tr.CTLogs) > 0 {
 		if err := tr.verifySCT(s.Cert, issuer); err != nil {
@@ -70,7 +94,45 @@ func (tr *TrustedRoot) Verify(s Signed) (Verified, error) {
 	if err != nil {
 		return Verified{}, err
 	}
-	return Verified{Identity: id, Time: at}, nil
+	return Verified{Identity: id, Time: times[0]}, nil
+}
+
+// verifyTimestamps checks each RFC 3161 timestamp over the signature
+// bytes against the root's timestamp authorities and returns the stamped
+// times. With no authority in the root they cannot be checked and are
+// not used; with some, every timestamp must verify with one of them, in
+// its validity period.
+func (tr *TrustedRoot) verifyTimestamps(stamps [][]byte, sig []byte) ([]time.Time, error) {
+	if len(tr.TSAs) == 0 || len(stamps) == 0 {
+		return nil, nil
+	}
+	if len(stamps) > MaxTimestamps {
+		return nil, fmt.Errorf("%w: %d timestamps, more than %d", ErrInvalid, len(stamps), MaxTimestamps)
+	}
+	var times []time.Time
+	for i, der := range stamps {
+		tok, err := tsp.Parse(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: timestamp %d: %v", ErrInvalid, i+1, err)
+		}
+		var last error
+		for _, a := range tr.TSAs {
+			ts, _, verr := tok.Verify(sig, a.Chain[len(a.Chain)-1:], a.Chain[:len(a.Chain)-1])
+			if verr == nil && !a.Valid.Contains(ts.At) {
+				verr = fmt.Errorf("stamped at %s, outside the validity of timestamp authority %s", ts.At.UTC().Format(time.RFC3339), a.URI)
+			}
+			if verr == nil {
+				times = append(times, ts.At)
+				last = nil
+				break
+			}
+			last = verr
+		}
+		if last != nil {
+			return nil, fmt.Errorf("%w: timestamp %d: %v", ErrInvalid, i+1, last)
+		}
+	}
+	return times, nil
 }
 
 // checkSignature verifies the content's signature with key and returns

@@ -3,7 +3,9 @@ package tsp
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +91,63 @@ func FuzzParseVerify(f *testing.F) {
 		tok.Time()
 		tok.Verify([]byte("x"), roots, nil)
 	})
+}
+
+// TestSigstoreTimestamp reads a TimeStampResp made by another
+// implementation (digitorus/timestamp, through sigstore-go's virtual
+// TSA), as a sigstore bundle carries it, and checks it with the chain of
+// the trusted root that lists the authority.
+func TestSigstoreTimestamp(t *testing.T) {
+	var b struct {
+		VerificationMaterial struct {
+			TimestampVerificationData struct {
+				RFC3161Timestamps []struct {
+					SignedTimestamp []byte `json:"signedTimestamp"`
+				} `json:"rfc3161Timestamps"`
+			} `json:"timestampVerificationData"`
+		} `json:"verificationMaterial"`
+		MessageSignature struct {
+			Signature []byte `json:"signature"`
+		} `json:"messageSignature"`
+	}
+	var root struct {
+		TimestampAuthorities []struct {
+			CertChain struct {
+				Certificates []struct {
+					RawBytes []byte `json:"rawBytes"`
+				} `json:"certificates"`
+			} `json:"certChain"`
+		} `json:"timestampAuthorities"`
+	}
+	for f, v := range map[string]any{"testdata/public-key-validity.sigstore.json": &b, "testdata/public-key-validity.json": &root} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var chain []*x509.Certificate
+	for _, c := range root.TimestampAuthorities[0].CertChain.Certificates {
+		cert, err := x509.ParseCertificate(c.RawBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, cert)
+	}
+	tok, err := Parse(b.VerificationMaterial.TimestampVerificationData.RFC3161Timestamps[0].SignedTimestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, _, err := tok.Verify(b.MessageSignature.Signature, chain[len(chain)-1:], chain[:len(chain)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 6, 4, 17, 43, 29, 0, time.UTC); !tm.At.Equal(want) {
+		t.Errorf("stamped at %v, want %v", tm.At, want)
+	}
+	if _, _, err := tok.Verify(append([]byte{0}, b.MessageSignature.Signature...), chain[len(chain)-1:], chain[:len(chain)-1]); err == nil {
+		t.Error("the token verified over other data")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -397,6 +398,128 @@ func TestKeylessClassic(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			pushClassic(t, tag, c.payload, c.ann)
 			vd := w.verify(t, trust, w.imageA)
+			if vd.Accepted || len(vd.Signatures) != 1 || !strings.Contains(vd.Signatures[0].Reason, c.want) {
+				t.Fatalf("want a rejection saying %q: %+v", c.want, vd)
+			}
+		})
+	}
+}
+
+// bundleV2 is bundle with a Rekor v2 log entry (no integrated time the
+// log vouches for, a checkpoint) and an RFC 3161 timestamp of the
+// signature from the virtual sigstore's timestamp authority, as cosign v3
+// writes them against Rekor v2; sigstore-go accepts it on the timestamp.
+func (v *virtualSigstore) bundleV2(t *testing.T, digest v1.Hash, subject string) []byte {
+	t.Helper()
+	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + digest.Hex + `"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
+	ent, err := v.vs.AttestHashedRekordV2(subject, keylessIssuer, []byte(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _ := ent.VerificationContent()
+	sc, _ := ent.SignatureContent()
+	entries, _ := ent.TlogEntries()
+	stamps, _ := ent.Timestamps()
+	env := sc.EnvelopeContent().RawEnvelope()
+	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
+	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	var ts []*protocommon.RFC3161SignedTimestamp
+	for _, s := range stamps {
+		ts = append(ts, &protocommon.RFC3161SignedTimestamp{SignedTimestamp: s})
+	}
+	pb := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{
+				RawBytes: vc.(*sgbundle.Certificate).Certificate().Raw}},
+			TlogEntries:               []*protorekor.TransparencyLogEntry{entries[0].TransparencyLogEntry()},
+			TimestampVerificationData: &protobundle.TimestampVerificationData{Rfc3161Timestamps: ts},
+		},
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
+	}
+	b, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := sgverify.NewVerifier(v.root, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := sgverify.NewShortCertificateIdentity(keylessIssuer, "", subject, "")
+	if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithCertificateIdentity(id))); err != nil {
+		t.Fatalf("sigstore-go rejects its own Rekor v2 bundle: %v", err)
+	}
+	data, err := b.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestKeylessRekorV2Timestamp: a keyless bundle logged in Rekor v2 and
+// timestamped by a TSA of the trusted root is accepted on the
+// timestamp; without it (the entry's own integratedTime is signed by
+// nothing), with another signature's timestamp, or with the timestamp
+// authority missing from the root, it has no trusted time.
+func TestKeylessRekorV2Timestamp(t *testing.T) {
+	w := newWorld(t)
+	vs := newVirtualSigstore(t, w.dir)
+	trust := vs.policy(w.reg+"/team", keylessIssuer, keylessSubject)
+	repoA, _ := name.NewRepository(w.reg + "/team/a")
+	descA, err := remote.Head(repoA.Tag("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := vs.bundleV2(t, w.digestA, keylessSubject)
+	other := vs.bundleV2(t, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)}, keylessSubject)
+	edit := func(f func(vm, otherVM map[string]any)) []byte {
+		var m, o map[string]any
+		json.Unmarshal(good, &m)
+		json.Unmarshal(other, &o)
+		f(m["verificationMaterial"].(map[string]any), o["verificationMaterial"].(map[string]any))
+		b, _ := json.Marshal(m)
+		return b
+	}
+	noTSA := filepath.Join(w.dir, "no-tsa.json")
+	rootJSON, _ := os.ReadFile(vs.rootFile)
+	var rm map[string]any
+	json.Unmarshal(rootJSON, &rm)
+	delete(rm, "timestampAuthorities")
+	rootJSON, _ = json.Marshal(rm)
+	if err := os.WriteFile(noTSA, rootJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noTSATrust := vs.policy(w.reg+"/team", keylessIssuer, keylessSubject)
+	noTSATrust.Rules[0].Signers[0].Keyless.TrustedRoot = noTSA
+
+	for i, c := range []struct {
+		name  string
+		data  []byte
+		trust *policy.Trust
+		want  string // "" accepted
+	}{
+		{"Rekor v2 entry and timestamp", good, trust, ""},
+		{"no timestamp", edit(func(vm, _ map[string]any) { delete(vm, "timestampVerificationData") }), trust, "no trusted time"},
+		{"another signature's timestamp", edit(func(vm, o map[string]any) { vm["timestampVerificationData"] = o["timestampVerificationData"] }), trust, "stamps other data"},
+		{"another signature's log entry", edit(func(vm, o map[string]any) { vm["tlogEntries"] = o["tlogEntries"] }), trust, "records another digest"},
+		{"timestamp authority not in the root", good, noTSATrust, "no trusted time"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo, _ := name.NewRepository(fmt.Sprintf("%s/team/v2-%d", w.reg, i))
+			if err := remote.Write(repo.Tag("1"), mustImage(t, w, "team/a:1")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cosign.AttachBundle(t.Context(), repo, *descA, c.data, nil); err != nil {
+				t.Fatal(err)
+			}
+			vd := w.verify(t, c.trust, repo.Tag("1").String())
+			if c.want == "" {
+				if !vd.Accepted {
+					t.Fatalf("rejected: %+v", vd)
+				}
+				return
+			}
 			if vd.Accepted || len(vd.Signatures) != 1 || !strings.Contains(vd.Signatures[0].Reason, c.want) {
 				t.Fatalf("want a rejection saying %q: %+v", c.want, vd)
 			}
