@@ -223,6 +223,9 @@ func Parse(der []byte) (*Token, error) {
 	if t.info.Version != 1 {
 		return nil, invalid("TSTInfo version %d", t.info.Version)
 	}
+	if a := t.info.Accuracy; a.Seconds < 0 || a.Seconds > 86400 || a.Millis < 0 || a.Millis > 999 || a.Micros < 0 || a.Micros > 999 {
+		return nil, invalid("accuracy %ds %dms %dus is out of range", a.Seconds, a.Millis, a.Micros)
+	}
 	if v := t.signed.Version; v != 1 && v != 3 && v != 4 && v != 5 {
 		return nil, invalid("signed data version %d", v)
 	}
