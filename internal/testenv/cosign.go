@@ -108,12 +108,8 @@ package testenv
 // cosignEnviron), so nothing can leave the machine or hang on DNS.
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,8 +117,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -147,195 +141,20 @@ const (
 // --insecure-ignore-tlog needs nothing from it.
 const cosignTrustedRoot = `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}` + "\n"
 
-var cosignBin struct {
-	sync.Mutex
-	path string // set once the binary is known to exist
+// cosign is the cosign CLI as a Go tool.
+var cosign = &goTool{
+	name: "cosign", pkg: cosignModule + "/cmd/cosign", version: CosignVersion, env: "HULL_COSIGN",
+	buildTimeout: cosignBuildTimeout, versionArgs: []string{"version", "--json"},
 }
 
 // Cosign returns the absolute path of a cosign CLI (CosignVersion) to use as
 // a test oracle. It is $HULL_COSIGN if set, else
-// $(go env GOPATH)/bin/hull-testenv/cosign-VERSION; if that file does not
-// exist yet, Cosign builds it there once (`go install` of
-// github.com/sigstore/cosign/v2/cmd/cosign@VERSION with CGO_ENABLED=0,
-// -trimpath, -ldflags=-s -w, under nice, into a temporary directory next to
-// it, then an atomic rename), logging progress every 30 s. A file lock
-// (PATH.lock, flock) makes concurrent test processes wait for one build
-// instead of building twice. The build needs the Go toolchain and the module
-// proxy and takes minutes (cosign has 550+ go.sum lines); later calls cost a
-// stat. A file at $HULL_COSIGN is used as is, whatever its version.
+// $(go env GOPATH)/bin/hull-testenv/cosign-VERSION, built there once if
+// missing (see goTool; the build takes minutes: cosign has 550+ go.sum
+// lines). A file at $HULL_COSIGN is used as is, whatever its version.
 func Cosign(t testing.TB) string {
 	t.Helper()
-	cosignBin.Lock()
-	defer cosignBin.Unlock()
-	if cosignBin.path != "" {
-		return cosignBin.path
-	}
-	dst := os.Getenv("HULL_COSIGN")
-	if dst == "" {
-		gopath := strings.TrimSpace(run(t, nil, lookPath(t, "go"), "env", "GOPATH"))
-		if i := strings.IndexByte(gopath, os.PathListSeparator); i >= 0 {
-			gopath = gopath[:i]
-		}
-		if gopath == "" {
-			t.Fatalf("testenv: go env GOPATH is empty; set HULL_COSIGN to where cosign %s should live", CosignVersion)
-		}
-		dst = filepath.Join(gopath, "bin", "hull-testenv", "cosign-"+CosignVersion)
-	}
-	if !filepath.IsAbs(dst) {
-		abs, err := filepath.Abs(dst)
-		if err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		dst = abs
-	}
-	if !isExecutable(dst) {
-		if err := buildCosign(t, dst); err != nil {
-			t.Fatalf("testenv: build cosign %s into %s: %v", CosignVersion, dst, err)
-		}
-	}
-	out, stderr, err := runErr(nil, dst, "version", "--json")
-	if err != nil {
-		t.Fatalf("testenv: %s version: %v\n%s", dst, err, stderr)
-	}
-	var v struct{ GitVersion string }
-	_ = json.Unmarshal([]byte(out), &v)
-	t.Logf("testenv: cosign %s at %s", v.GitVersion, dst)
-	cosignBin.path = dst
-	return dst
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// buildCosign builds cosign into dst unless another process has done so while
-// this one waited for the lock.
-func buildCosign(t testing.TB, dst string) error {
-	t.Helper()
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	lock, err := os.OpenFile(dst+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lock.Close() // releases the flock
-	start := time.Now()
-	for waited := false; ; {
-		err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("flock %s.lock: %w", dst, err)
-		}
-		if time.Since(start) > cosignBuildTimeout+time.Minute {
-			return fmt.Errorf("another process has held %s.lock for %v", dst, time.Since(start).Round(time.Second))
-		}
-		if !waited || time.Since(start)%(30*time.Second) < 500*time.Millisecond {
-			t.Logf("testenv: waiting for another process building %s (%v)", dst, time.Since(start).Round(time.Second))
-			waited = true
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if isExecutable(dst) {
-		t.Logf("testenv: cosign was built by another process meanwhile (waited %v)", time.Since(start).Round(time.Second))
-		return nil
-	}
-
-	tmp, err := os.MkdirTemp(dir, ".build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	pkg := cosignModule + "/cmd/cosign@" + CosignVersion
-	args := []string{lookPath(t, "go"), "install", "-v", "-trimpath", "-ldflags=-s -w", pkg}
-	if nice, err := exec.LookPath("nice"); err == nil {
-		// The build shares the machine with running tests.
-		args = append([]string{nice, "-n", "10"}, args...)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cosignBuildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = tmp // outside any module: go install PKG@VERSION ignores it anyway
-	cmd.Env = append(goBuildEnviron(), "GOBIN="+tmp, "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
-	cmd.WaitDelay = 10 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	var built, downloaded atomic.Int64
-	var tail syncBuffer // last lines, for the error message
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "go: downloading ") {
-				downloaded.Add(1)
-			} else if !strings.Contains(line, " ") {
-				built.Add(1) // go install -v prints each package it builds
-			} else {
-				tail.Write([]byte(line + "\n"))
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	t.Logf("testenv: building cosign %s into %s (go install %s; takes minutes, timeout %v)", CosignVersion, dst, pkg, cosignBuildTimeout)
-	if err := cmd.Start(); err != nil {
-		pw.Close()
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	tick := time.NewTicker(30 * time.Second)
-	defer tick.Stop()
-	var werr error
-wait:
-	for {
-		select {
-		case werr = <-done:
-			break wait
-		case <-tick.C:
-			t.Logf("testenv: building cosign: %v, %d modules downloaded, %d packages built",
-				time.Since(start).Round(time.Second), downloaded.Load(), built.Load())
-		}
-	}
-	pw.Close()
-	<-scanned
-	if werr != nil {
-		if ctx.Err() != nil {
-			werr = fmt.Errorf("%w (timed out after %v)", werr, cosignBuildTimeout)
-		}
-		return fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), werr, tail.String())
-	}
-	if err := os.Rename(filepath.Join(tmp, "cosign"), dst); err != nil {
-		return err
-	}
-	var size int64
-	if fi, err := os.Stat(dst); err == nil {
-		size = fi.Size()
-	}
-	t.Logf("testenv: built cosign %s in %v (%d modules downloaded, %d packages built, %.0f MB)",
-		CosignVersion, time.Since(start).Round(time.Second), downloaded.Load(), built.Load(), float64(size)/1e6)
-	return nil
-}
-
-// goBuildEnviron is os.Environ without variables that would change what
-// `go install` builds.
-func goBuildEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "GOFLAGS", "GOWORK", "GOBIN", "CGO_ENABLED", "GOOS", "GOARCH", "GO111MODULE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
+	return cosign.path(t)
 }
 
 // CosignKeyPair runs `cosign generate-key-pair` with an empty password in a
