@@ -122,4 +122,31 @@ func TestNotationCommands(t *testing.T) {
 	if out, stderr, code := hull(t, "verify", "--policy", pol, reg+"/team/app:1"); code != ExitPass || !strings.Contains(out, "notation valid") {
 		t.Errorf("verify a Notation signature: exit %d\n%s%s", code, out, stderr)
 	}
+
+	// With a timestamp from a real TSA, and a policy that asks for one.
+	tsa := testenv.OpenSSLTSA(t)
+	key, cert := filepath.Join(dir, "release.key"), filepath.Join(dir, "release.crt")
+	stamped := reg + "/team/stamped:1"
+	sref, _ := name.ParseReference(stamped)
+	if err := remote.Write(sref, it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "s", 0o644)))); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{
+		{"--cert", cert, "--timestamp-url", tsa.URL},
+		{"--timestamp-url", tsa.URL, "--timestamp-root-cert", tsa.RootPEM},
+	} {
+		if _, stderr, code := hull(t, append(append([]string{"sign", "--key", key}, bad...), stamped)...); code != ExitUndecided || !strings.Contains(stderr, "timestamp") {
+			t.Errorf("sign %v: exit %d, %s", bad, code, stderr)
+		}
+	}
+	if out, stderr, code := hull(t, "sign", "--key", key, "--cert", cert, "--timestamp-url", tsa.URL, "--timestamp-root-cert", tsa.RootPEM, stamped); code != ExitPass {
+		t.Fatalf("sign --timestamp-url: exit %d\n%s%s", code, out, stderr)
+	}
+	doc += "            tsaStore: [" + tsa.RootPEM + "]\n"
+	if err := os.WriteFile(pol, []byte(strings.Replace(doc, "/team\n", "/team/stamped\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, code := hull(t, "verify", "--no-cache", "--policy", pol, stamped); code != ExitPass || !strings.Contains(out, "timestamped") {
+		t.Errorf("verify a timestamped Notation signature under a tsaStore: exit %d\n%s%s", code, out, stderr)
+	}
 }

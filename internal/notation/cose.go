@@ -46,6 +46,17 @@ func coseAlgFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 	return 0, fmt.Errorf("%w: unsupported key %T", ErrInvalid, pub)
 }
 
+// coseHash is the hash of a COSE algorithm coseAlgFor picks.
+func coseHash(alg cose.Algorithm) crypto.Hash {
+	switch alg {
+	case cose.AlgorithmES384, cose.AlgorithmPS384:
+		return crypto.SHA384
+	case cose.AlgorithmES512, cose.AlgorithmPS512:
+		return crypto.SHA512
+	}
+	return crypto.SHA256
+}
+
 // VerifyCOSE checks a COSE_Sign1 envelope as VerifyJWS checks a JWS one.
 func VerifyCOSE(data []byte, trust Trust, now time.Time) (Verified, error) {
 	if len(data) > MaxEnvelopeBytes {
@@ -132,7 +143,7 @@ func timeTag(t time.Time) (cbor.RawMessage, error) {
 }
 
 // SignCOSE makes a Notation COSE_Sign1 envelope for target.
-func SignCOSE(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor, now time.Time) ([]byte, error) {
+func SignCOSE(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor, now time.Time, stamp Stamper) ([]byte, error) {
 	alg, err := coseAlgFor(key.Public())
 	if err != nil {
 		return nil, err
@@ -164,6 +175,13 @@ func SignCOSE(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor
 	}
 	if err := msg.Sign(rand.Reader, nil, signer); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
+	}
+	if stamp != nil {
+		token, err := stamp(msg.Signature, coseHash(alg))
+		if err != nil {
+			return nil, err
+		}
+		msg.Headers.Unprotected[headerTimestampSignature] = token
 	}
 	return msg.MarshalCBOR()
 }

@@ -312,9 +312,13 @@ func verifySignature(alg string, pub crypto.PublicKey, input, sig []byte) error 
 	return nil
 }
 
+// Stamper returns an RFC 3161 token over a signature's bytes, hashed with
+// h (tsp.Client.Stamp, for instance).
+type Stamper func(signature []byte, h crypto.Hash) ([]byte, error)
+
 // SignJWS makes a Notation JWS envelope for target with key, whose
 // certificate chain (leaf first, root last) goes in x5c.
-func SignJWS(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor, now time.Time) ([]byte, error) {
+func SignJWS(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor, now time.Time, stamp Stamper) ([]byte, error) {
 	alg, err := algFor(key.Public())
 	if err != nil {
 		return nil, err
@@ -348,6 +352,11 @@ func SignJWS(key crypto.Signer, chain []*x509.Certificate, target v1.Descriptor,
 	}
 	env.Signature = b64.EncodeToString(sig)
 	env.Header.SigningAgent = "hull"
+	if stamp != nil {
+		if env.Header.TimestampSignature, err = stamp(sig, ch); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range chain {
 		env.Header.X5C = append(env.Header.X5C, c.Raw)
 	}

@@ -39,7 +39,7 @@ var target = v1.Descriptor{MediaType: "application/vnd.oci.image.manifest.v1+jso
 
 func TestRoundTripAndIdentity(t *testing.T) {
 	key, chain := testChain(t)
-	env, err := SignJWS(key, chain, target, time.Now())
+	env, err := SignJWS(key, chain, target, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestRoundTripAndIdentity(t *testing.T) {
 
 func FuzzVerifyJWS(f *testing.F) {
 	key, chain := testChain(f)
-	env, err := SignJWS(key, chain, target, time.Now())
+	env, err := SignJWS(key, chain, target, time.Now(), nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func FuzzVerifyJWS(f *testing.F) {
 
 func TestCOSERoundTrip(t *testing.T) {
 	key, chain := testChain(t)
-	env, err := SignCOSE(key, chain, target, time.Now())
+	env, err := SignCOSE(key, chain, target, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestCOSERoundTrip(t *testing.T) {
 
 func FuzzVerifyCOSE(f *testing.F) {
 	key, chain := testChain(f)
-	env, err := SignCOSE(key, chain, target, time.Now())
+	env, err := SignCOSE(key, chain, target, time.Now(), nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/safefile"
+	"github.com/hull-sec/hull/internal/tsp"
 )
 
 // GenerateNotation makes an ECDSA P-256 signing key with a certificate
@@ -95,9 +96,10 @@ type NotationSigned struct {
 }
 
 // NotationSign signs the image ref names as Notation does (notary.x509),
-// in a JWS envelope or, with cose, a COSE_Sign1 one, and pushes the
-// envelope as an OCI referrer of the image.
-func NotationSign(ctx context.Context, ref string, key crypto.Signer, chain []*x509.Certificate, cose bool, o image.Options) (NotationSigned, error) {
+// in a JWS envelope or, with cose, a COSE_Sign1 one, with an RFC 3161
+// timestamp countersignature from tsa if set, and pushes the envelope as
+// an OCI referrer of the image.
+func NotationSign(ctx context.Context, ref string, key crypto.Signer, chain []*x509.Certificate, cose bool, tsa *tsp.Client, o image.Options) (NotationSigned, error) {
 	res, err := image.Resolve(ctx, ref, o)
 	if err != nil {
 		return NotationSigned{}, err
@@ -106,7 +108,14 @@ func NotationSign(ctx context.Context, ref string, key crypto.Signer, chain []*x
 	if cose {
 		signEnvelope, mediaType = notation.SignCOSE, notation.COSEMediaType
 	}
-	env, err := signEnvelope(key, chain, res.Descriptor, time.Now())
+	var stamp notation.Stamper
+	if tsa != nil {
+		stamp = func(sig []byte, h crypto.Hash) ([]byte, error) {
+			token, _, err := tsa.Stamp(ctx, sig, h)
+			return token, err
+		}
+	}
+	env, err := signEnvelope(key, chain, res.Descriptor, time.Now(), stamp)
 	if err != nil {
 		return NotationSigned{}, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/pgp"
+	"github.com/hull-sec/hull/internal/safefile"
 	"github.com/hull-sec/hull/internal/simplesign"
 )
 
@@ -47,30 +48,13 @@ func WriteGPGKey(e *pgp.Entity, prefix string) (priv, pub string, err error) {
 	if secret == nil {
 		return "", "", fmt.Errorf("key %s has no private part", e.Primary.FingerprintHex())
 	}
-	if err := writeNew(priv, secret, 0o600); err != nil {
+	if err := safefile.WriteNew(priv, secret, 0o600); err != nil {
 		return "", "", err
 	}
-	if err := writeNew(pub, e.SerializePublic(), 0o644); err != nil {
+	if err := safefile.WriteNew(pub, e.SerializePublic(), 0o644); err != nil {
 		return "", "", err
 	}
 	return priv, pub, nil
-}
-
-// writeNew writes a file that must not exist yet, removing it on error.
-func writeNew(p string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(p)
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	return nil
 }
 
 // ReadGPGKey reads a key with its unprotected private part, armored or

@@ -166,6 +166,7 @@ type timeStampResp struct {
 
 // Token is a parsed time-stamp token.
 type Token struct {
+	raw      []byte // the token (ContentInfo), DER
 	signed   signedData
 	tstRaw   []byte
 	info     tstInfo
@@ -191,6 +192,7 @@ func Parse(der []byte) (*Token, error) {
 		return nil, invalid("token of %d bytes, more than %d", len(der), MaxTokenBytes)
 	}
 	var ci contentInfo
+	raw := der
 	if err := unmarshal(der, &ci, ""); err != nil {
 		var resp timeStampResp
 		if rerr := unmarshal(der, &resp, ""); rerr != nil {
@@ -205,11 +207,12 @@ func Parse(der []byte) (*Token, error) {
 		if err := unmarshal(resp.Token.FullBytes, &ci, ""); err != nil {
 			return nil, err
 		}
+		raw = resp.Token.FullBytes
 	}
 	if !ci.ContentType.Equal(oidSignedData) {
 		return nil, invalid("content type %v, not signed data", ci.ContentType)
 	}
-	t := &Token{}
+	t := &Token{raw: slices.Clone(raw)}
 	if err := unmarshal(ci.Content.Bytes, &t.signed, ""); err != nil {
 		return nil, err
 	}
@@ -252,6 +255,9 @@ func Parse(der []byte) (*Token, error) {
 	t.rawAttrs[0] = 0x31
 	return t, nil
 }
+
+// Raw is the token (ContentInfo) in DER, what Notation embeds.
+func (t *Token) Raw() []byte { return slices.Clone(t.raw) }
 
 // Time is the stamped time At, and the interval its accuracy allows:
 // At - accuracy to At + accuracy.

@@ -2,6 +2,7 @@ package tsp
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -149,5 +150,37 @@ func TestSigstoreTimestamp(t *testing.T) {
 	}
 	if _, _, err := tok.Verify(append([]byte{0}, b.MessageSignature.Signature...), chain[len(chain)-1:], chain[:len(chain)-1]); err == nil {
 		t.Error("the token verified over other data")
+	}
+}
+
+// TestClient asks openssl's TSA over HTTP, as notation sign
+// --timestamp-url does, and checks the answer.
+func TestClient(t *testing.T) {
+	tsa := testenv.OpenSSLTSA(t)
+	data := []byte("a signature")
+	c := &Client{URL: tsa.URL, Roots: []*x509.Certificate{tsa.Root}}
+	der, tm, err := c.Stamp(t.Context(), data, crypto.SHA384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(tm.At); d < -5*time.Second || d > 5*time.Second {
+		t.Errorf("stamped at %v", tm.At)
+	}
+	tok, err := Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tok.Verify(data, []*x509.Certificate{tsa.Root}, nil); err != nil {
+		t.Errorf("the returned token: %v", err)
+	}
+	if _, err := tspclient.ParseSignedToken(der); err != nil {
+		t.Errorf("tspclient-go cannot read the returned token: %v", err)
+	}
+	other := testenv.OpenSSLTSA(t)
+	if _, _, err := (&Client{URL: tsa.URL, Roots: []*x509.Certificate{other.Root}}).Stamp(t.Context(), data, crypto.SHA256); err == nil {
+		t.Error("a token from a TSA outside Roots was accepted")
+	}
+	if _, _, err := (&Client{URL: "http://127.0.0.1:1/", Roots: c.Roots}).Stamp(t.Context(), data, crypto.SHA256); err == nil {
+		t.Error("an unreachable TSA was not reported")
 	}
 }

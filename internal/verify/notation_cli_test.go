@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
 	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/tsp"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -106,7 +108,7 @@ func TestNotationCLI(t *testing.T) {
   "signatureVerification": {"level": "strict"}, "trustStores": ["ca:hull"], "trustedIdentities": ["*"]}]}`)
 	for _, cose := range []bool{false, true} {
 		repo, _ := push("team/by-hull-" + map[bool]string{false: "jws", true: "cose"}[cose])
-		if _, err := sign.NotationSign(ctx, repo+":1", key, chain, cose, image.Options{}); err != nil {
+		if _, err := sign.NotationSign(ctx, repo+":1", key, chain, cose, nil, image.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := n.Run("verify", "--insecure-registry", repo+":1"); err != nil {
@@ -115,12 +117,34 @@ func TestNotationCLI(t *testing.T) {
 			t.Errorf("notation verify output: %s", out)
 		}
 	}
+	// hull signs with a timestamp from the TSA (as notation sign
+	// --timestamp-url does); notation verify with a tsa trust store and hull
+	// with a tsaStore accept it.
+	n.TrustPolicy(`{"version": "1.0", "trustPolicies": [{"name": "hull", "registryScopes": ["*"],
+  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:hull", "tsa:tsa"], "trustedIdentities": ["*"]}]}`)
+	hullTrust := w.notationPolicy(t, chain[len(chain)-1], "*")
+	hullTrust.Rules[0].Scope = w.reg + "/team/*"
+	hullTrust.Rules[0].Signers[0].Notation.TSAStore = []string{tsa.RootPEM}
+	for _, cose := range []bool{false, true} {
+		repo, _ := push("team/by-hull-stamped-" + map[bool]string{false: "jws", true: "cose"}[cose])
+		tsaClient := &tsp.Client{URL: tsa.URL, Roots: []*x509.Certificate{tsa.Root}}
+		if _, err := sign.NotationSign(ctx, repo+":1", key, chain, cose, tsaClient, image.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Run("verify", "--insecure-registry", repo+":1"); err != nil {
+			t.Errorf("notation verify (tsa trust store) rejects hull's timestamped signature (cose %v): %v", cose, err)
+		}
+		if vd := w.verify(t, hullTrust, repo+":1"); !vd.Accepted || !strings.Contains(vd.Signatures[0].Signer, "timestamped") {
+			t.Errorf("hull's timestamped signature (cose %v) under a tsaStore: %+v", cose, vd)
+		}
+	}
+
 	otherKey, otherChain, err := sign.GenerateNotation("release", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	repo, _ := push("team/by-hull-other")
-	if _, err := sign.NotationSign(ctx, repo+":1", otherKey, otherChain, false, image.Options{}); err != nil {
+	if _, err := sign.NotationSign(ctx, repo+":1", otherKey, otherChain, false, nil, image.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Run("verify", "--insecure-registry", repo+":1"); err == nil {

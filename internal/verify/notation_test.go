@@ -137,7 +137,7 @@ func TestNotationInterop(t *testing.T) {
 			}
 
 			// hull signs, the reference library verifies the envelope.
-			s, err := sign.NotationSign(ctx, w.imageB, key, chain, tc.cose, image.Options{})
+			s, err := sign.NotationSign(ctx, w.imageB, key, chain, tc.cose, nil, image.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestNotationTampering(t *testing.T) {
 		}, "expired"},
 		{"another image's signature", "*", func(t *testing.T, w *world) {
 			res, _ := image.Resolve(context.Background(), w.imageB, image.Options{})
-			env, _ := notation.SignJWS(key, chain, res.Descriptor, time.Now())
+			env, _ := notation.SignJWS(key, chain, res.Descriptor, time.Now(), nil)
 			a, _ := image.Resolve(context.Background(), w.imageA, image.Options{})
 			if _, err := image.PushReferrer(context.Background(), a.Name, a.Descriptor, notation.ArtifactType, notation.JWSMediaType, env, nil, nil); err != nil {
 				t.Fatal(err)
@@ -241,7 +241,7 @@ func signWith(t *testing.T, w *world, ref string, key *ecdsa.PrivateKey, chain [
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := notation.SignJWS(key, chain, res.Descriptor, time.Now())
+	env, err := notation.SignJWS(key, chain, res.Descriptor, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
