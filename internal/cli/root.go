@@ -113,6 +113,8 @@ Images are named the same way by every command:
 		for _, v := range verbs {
 			if v.name == args[0] {
 				root.AddCommand(v.make())
+				// Nor the completion command's four subcommands.
+				root.CompletionOptions.DisableDefaultCmd = true
 				return root
 			}
 		}
