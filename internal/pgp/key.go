@@ -102,7 +102,7 @@ func ReadKeyring(data []byte) (Keyring, error) {
 		}
 		raw := data[:len(data)-len(rest)]
 		data = rest
-		if cur != nil && p.tag != tagTrust {
+		if cur != nil && p.tag != tagTrust && p.tag != tagPublicKey && p.tag != tagSecretKey {
 			cur.all = append(cur.all, raw...)
 		}
 		switch p.tag {

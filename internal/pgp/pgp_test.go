@@ -89,6 +89,32 @@ func TestSignVerify(t *testing.T) {
 	}
 }
 
+// TestKeyringOfSeveralKeys: two secret keys in one file read as two
+// entities, each of which serializes to itself alone.
+func TestKeyringOfSeveralKeys(t *testing.T) {
+	_, a := hullKey()
+	b, err := GenerateRSA("second", 2048, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := dearmor(append(append([]byte{}, a...), b.ArmoredPrivate()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := ReadKeyring(both)
+	if err != nil || len(kr) != 2 {
+		t.Fatalf("two keys: %v, %d entities", err, len(kr))
+	}
+	for i, e := range kr {
+		for what, data := range map[string][]byte{"private": e.ArmoredPrivate(), "public": e.SerializePublic()} {
+			one, err := ReadKeyring(data)
+			if err != nil || len(one) != 1 || one[0].Primary.FingerprintHex() != e.Primary.FingerprintHex() {
+				t.Errorf("entity %d's %s packets: %v, %d entities", i, what, err, len(one))
+			}
+		}
+	}
+}
+
 // protonEntity makes a key with ProtonMail's go-crypto, the independent
 // implementation hull used before, here an oracle.
 func protonEntity(t testing.TB, algo pm.PublicKeyAlgorithm, curve pm.Curve) *openpgp.Entity {
