@@ -12,9 +12,9 @@ const (
 	armorMessage    = "PGP MESSAGE"
 )
 
-// IsArmored reports whether data starts (after white space) with an
+// isArmored reports whether data starts (after white space) with an
 // ASCII armor header line.
-func IsArmored(data []byte) bool {
+func isArmored(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN PGP "))
 }
 

@@ -75,14 +75,7 @@ func TestGnuPG(t *testing.T) {
 
 	// gpg's usual key: Ed25519 with a Curve25519 encryption subkey; its
 	// exported secret key signs, and gpg accepts the signature.
-	out := g.Run("--status-fd", "1", "--pinentry-mode", "loopback", "--passphrase", "",
-		"--quick-gen-key", "full <full@hull.test>", "future-default", "default", "never")
-	fullFpr := ""
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) >= 4 && f[1] == "KEY_CREATED" {
-			fullFpr = f[3]
-		}
-	}
+	fullFpr := g.QuickGenKey("", "full <full@hull.test>", "future-default", "default", "never")
 	fkr, err := ReadKeyring([]byte(g.Run("--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", fullFpr)))
 	if err != nil || len(fkr) != 1 || fkr[0].Unusable != "" || len(fkr[0].Subkeys) != 0 {
 		t.Fatalf("gpg's default key (the encryption subkey is not a signer): %v %+v", err, fkr)
@@ -95,14 +88,7 @@ func TestGnuPG(t *testing.T) {
 	}
 
 	// A passphrase-protected secret key reads, and says why it cannot sign.
-	out = g.Run("--status-fd", "1", "--pinentry-mode", "loopback", "--passphrase", "secret",
-		"--quick-gen-key", "locked <locked@hull.test>", "ed25519", "sign", "never")
-	lockedFpr := ""
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) >= 4 && f[1] == "KEY_CREATED" {
-			lockedFpr = f[3]
-		}
-	}
+	lockedFpr := g.QuickGenKey("secret", "locked <locked@hull.test>", "ed25519", "sign", "never")
 	lkr, err := ReadKeyring([]byte(g.Run("--pinentry-mode", "loopback", "--passphrase", "secret", "--export-secret-keys", lockedFpr)))
 	if err != nil {
 		t.Fatal(err)
@@ -119,14 +105,7 @@ func TestGnuPG(t *testing.T) {
 	// A key that expired (made and used at a faked time in 2020).
 	expired := testenv.GPGKey(t, "gpg-expired")
 	fake := "--faked-system-time=20200101T000000"
-	out = expired.Run("--status-fd", "1", fake, "--pinentry-mode", "loopback", "--passphrase", "",
-		"--quick-gen-key", "old <old@hull.test>", "rsa2048", "sign", "1d")
-	oldFpr := ""
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) >= 4 && f[1] == "KEY_CREATED" {
-			oldFpr = f[3]
-		}
-	}
+	oldFpr := expired.QuickGenKey("", "old <old@hull.test>", "rsa2048", "sign", "1d", fake)
 	okr, err := ReadKeyring([]byte(expired.Run(fake, "--export", oldFpr)))
 	if err != nil {
 		t.Fatal(err)

@@ -35,9 +35,6 @@ type Key struct {
 	unusable string // why it cannot sign, for errors
 }
 
-// Fingerprint is the key's version 4 fingerprint.
-func (k *Key) Fingerprint() []byte { return k.fpr }
-
 // FingerprintHex renders it as gpg does: 40 upper-case hex digits.
 func (k *Key) FingerprintHex() string { return strings.ToUpper(hex.EncodeToString(k.fpr)) }
 
@@ -82,7 +79,7 @@ type Keyring []*Entity
 // entity's self-signatures and subkey bindings are checked here; an
 // entity that cannot be used stays in the keyring with the reason.
 func ReadKeyring(data []byte) (Keyring, error) {
-	if IsArmored(data) {
+	if isArmored(data) {
 		var err error
 		if data, err = dearmor(data); err != nil {
 			return nil, err

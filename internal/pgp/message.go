@@ -31,7 +31,7 @@ func (kr Keyring) Verify(msg []byte, now time.Time, limit int) (Verified, error)
 	if len(msg) > limit {
 		return Verified{}, invalid("message of %d bytes, more than %d", len(msg), limit)
 	}
-	if IsArmored(msg) {
+	if isArmored(msg) {
 		var err error
 		if msg, err = dearmor(msg); err != nil {
 			return Verified{}, err

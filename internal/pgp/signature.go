@@ -17,7 +17,6 @@ import (
 // Signature types used here.
 const (
 	sigBinary         = 0x00
-	sigText           = 0x01
 	sigCertGeneric    = 0x10
 	sigCertPositive   = 0x13
 	sigSubkeyBinding  = 0x18

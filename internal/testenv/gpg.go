@@ -83,18 +83,7 @@ func GPGKeyAlgo(t testing.TB, name, algo string) *GPG {
 		t.Errorf("testenv: remove GnuPG home: %v", err)
 	})
 
-	uid := name + " <" + name + "@hull.test>"
-	status := g.Run("--status-fd", "1", "--pinentry-mode", "loopback", "--passphrase", "",
-		"--quick-gen-key", uid, algo, "sign", "never")
-	// [GNUPG:] KEY_CREATED P <fingerprint>
-	for _, line := range strings.Split(status, "\n") {
-		if f := strings.Fields(line); len(f) >= 4 && f[0] == "[GNUPG:]" && f[1] == "KEY_CREATED" {
-			g.Fingerprint = strings.ToUpper(f[3])
-		}
-	}
-	if len(g.Fingerprint) != 40 {
-		t.Fatalf("testenv: gpg --quick-gen-key: no v4 fingerprint in status output:\n%s", status)
-	}
+	g.Fingerprint = g.QuickGenKey("", name+" <"+name+"@hull.test>", algo, "sign", "never")
 
 	write := func(file string, mode os.FileMode, data string) string {
 		p := filepath.Join(home, file)
@@ -119,6 +108,25 @@ func GPGKeyAlgo(t testing.TB, name, algo string) *GPG {
 // other configuration) plus GNUPGHOME=Home, for subprocesses that sign.
 func (g *GPG) Env() []string {
 	return append(filteredEnviron(), "GNUPGHOME="+g.Home)
+}
+
+// QuickGenKey makes one more key in this home, non-interactively
+// (`gpg --quick-gen-key UID ALGO USAGE EXPIRE`, with passphrase, "" for
+// none; extra goes before it, e.g. --faked-system-time), and returns its
+// v4 fingerprint, upper-case, from gpg's status output.
+func (g *GPG) QuickGenKey(passphrase, uid, algo, usage, expire string, extra ...string) string {
+	g.t.Helper()
+	args := append(append([]string{"--status-fd", "1"}, extra...), "--pinentry-mode", "loopback", "--passphrase", passphrase,
+		"--quick-gen-key", uid, algo, usage, expire)
+	status := g.Run(args...)
+	// [GNUPG:] KEY_CREATED P <fingerprint>
+	for _, line := range strings.Split(status, "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && f[0] == "[GNUPG:]" && f[1] == "KEY_CREATED" && len(f[3]) == 40 {
+			return strings.ToUpper(f[3])
+		}
+	}
+	g.t.Fatalf("testenv: gpg --quick-gen-key: no v4 fingerprint in status output:\n%s", status)
+	return ""
 }
 
 // Run runs `gpg --batch ARGS...` in this home and returns its stdout (binary
