@@ -102,14 +102,26 @@ func (v *virtualSigstore) policy(scope, issuer, subject string) *policy.Trust {
 // bundle, written by sigstore-go, and checks sigstore-go accepts it.
 func (v *virtualSigstore) bundle(t *testing.T, digest v1.Hash, subject string) []byte {
 	t.Helper()
-	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + digest.Hex + `"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
-	ent, err := v.vs.AttestAtTime(subject, keylessIssuer, []byte(st), time.Now().Add(5*time.Minute), true)
+	ent, err := v.vs.AttestAtTime(subject, keylessIssuer, cosignStatement(digest), time.Now().Add(5*time.Minute), true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	entries, _ := ent.TlogEntries()
+	return v.dsseBundle(t, ent, v.entry(t, entries[0]), nil, subject, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+}
+
+// cosignStatement is the in-toto statement cosign signs for an image.
+func cosignStatement(digest v1.Hash) []byte {
+	return []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + digest.Hex + `"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`)
+}
+
+// dsseBundle writes the virtual sigstore's DSSE signature ent as a v0.3
+// bundle with the log entry tle and the RFC 3161 timestamps stamps, and
+// checks that sigstore-go's verifier, with opts, accepts it.
+func (v *virtualSigstore) dsseBundle(t *testing.T, ent *ca.TestEntity, tle *protorekor.TransparencyLogEntry, stamps [][]byte, subject string, opts ...sgverify.VerifierOption) []byte {
+	t.Helper()
 	vc, _ := ent.VerificationContent()
 	sc, _ := ent.SignatureContent()
-	entries, _ := ent.TlogEntries()
 	env := sc.EnvelopeContent().RawEnvelope()
 	payload, err := base64.StdEncoding.DecodeString(env.Payload)
 	if err != nil {
@@ -119,21 +131,28 @@ func (v *virtualSigstore) bundle(t *testing.T, digest v1.Hash, subject string) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := &protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{
-				RawBytes: vc.(*sgbundle.Certificate).Certificate().Raw}},
-			TlogEntries: []*protorekor.TransparencyLogEntry{v.entry(t, entries[0])},
-		},
+	vm := &protobundle.VerificationMaterial{
+		Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{
+			RawBytes: vc.(*sgbundle.Certificate).Certificate().Raw}},
+		TlogEntries: []*protorekor.TransparencyLogEntry{tle},
+	}
+	if len(stamps) > 0 {
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+		for _, s := range stamps {
+			vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
+				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: s})
+		}
+	}
+	b, err := sgbundle.NewBundle(&protobundle.Bundle{
+		MediaType:            "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: vm,
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
 			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
-	}
-	b, err := sgbundle.NewBundle(pb)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.referenceVerify(t, b, sgverify.WithoutArtifactUnsafe(), subject)
+	v.referenceVerify(t, b, sgverify.WithoutArtifactUnsafe(), subject, opts...)
 	data, err := b.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -162,9 +181,14 @@ func (v *virtualSigstore) entry(t *testing.T, e *tlog.Entry) *protorekor.Transpa
 	return tle
 }
 
-func (v *virtualSigstore) referenceVerify(t *testing.T, e sgverify.SignedEntity, artifact sgverify.ArtifactPolicyOption, subject string) {
+// referenceVerify checks that sigstore-go's verifier accepts e for the
+// subject, with opts (default: a log entry and its integrated time).
+func (v *virtualSigstore) referenceVerify(t *testing.T, e sgverify.SignedEntity, artifact sgverify.ArtifactPolicyOption, subject string, opts ...sgverify.VerifierOption) {
 	t.Helper()
-	sv, err := sgverify.NewVerifier(v.root, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+	if len(opts) == 0 {
+		opts = []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1)}
+	}
+	sv, err := sgverify.NewVerifier(v.root, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,50 +435,13 @@ func TestKeylessClassic(t *testing.T) {
 // writes them against Rekor v2; sigstore-go accepts it on the timestamp.
 func (v *virtualSigstore) bundleV2(t *testing.T, digest v1.Hash, subject string) []byte {
 	t.Helper()
-	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + digest.Hex + `"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
-	ent, err := v.vs.AttestHashedRekordV2(subject, keylessIssuer, []byte(st))
+	ent, err := v.vs.AttestHashedRekordV2(subject, keylessIssuer, cosignStatement(digest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vc, _ := ent.VerificationContent()
-	sc, _ := ent.SignatureContent()
 	entries, _ := ent.TlogEntries()
 	stamps, _ := ent.Timestamps()
-	env := sc.EnvelopeContent().RawEnvelope()
-	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
-	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-	var ts []*protocommon.RFC3161SignedTimestamp
-	for _, s := range stamps {
-		ts = append(ts, &protocommon.RFC3161SignedTimestamp{SignedTimestamp: s})
-	}
-	pb := &protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{
-				RawBytes: vc.(*sgbundle.Certificate).Certificate().Raw}},
-			TlogEntries:               []*protorekor.TransparencyLogEntry{entries[0].TransparencyLogEntry()},
-			TimestampVerificationData: &protobundle.TimestampVerificationData{Rfc3161Timestamps: ts},
-		},
-		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
-			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
-	}
-	b, err := sgbundle.NewBundle(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := sgverify.NewVerifier(v.root, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, _ := sgverify.NewShortCertificateIdentity(keylessIssuer, "", subject, "")
-	if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithCertificateIdentity(id))); err != nil {
-		t.Fatalf("sigstore-go rejects its own Rekor v2 bundle: %v", err)
-	}
-	data, err := b.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return v.dsseBundle(t, ent, entries[0].TransparencyLogEntry(), stamps, subject, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
 }
 
 // TestKeylessRekorV2Timestamp: a keyless bundle logged in Rekor v2 and
