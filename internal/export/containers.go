@@ -24,6 +24,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/safefile"
 	"github.com/hull-sec/hull/internal/sigstore"
 
 	"go.yaml.in/yaml/v3"
@@ -266,7 +267,7 @@ func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), pre
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(p)
+	data, err := safefile.ReadLimited(p, sigstore.MaxTrustedRootBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +313,7 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(p)
+	data, err := safefile.ReadLimited(p, pgp.MaxKeyringBytes)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,9 @@ func (e *Entity) ArmoredPrivate() []byte {
 	return armor(armorPrivateKey, e.secret)
 }
 
+// MaxKeyringBytes bounds a keyring file callers read for ReadKeyring.
+const MaxKeyringBytes = 16 << 20
+
 // Keyring is the entities read from one or more keys.
 type Keyring []*Entity
 

@@ -1,8 +1,33 @@
 // Package safefile writes the files hull creates for people to keep (keys,
-// certificates): never over an existing file, with the mode asked for.
+// certificates): never over an existing file, with the mode asked for;
+// and reads the files a policy names (keys, keyrings, trusted roots) with
+// a bound.
 package safefile
 
-import "os"
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// ReadLimited reads a file of at most limit bytes, through one open: a
+// file growing after a size check, or a device that never ends, cannot
+// get past the limit.
+func ReadLimited(p string, limit int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is more than %d bytes", p, limit)
+	}
+	return data, nil
+}
 
 // WriteNew creates path, which must not exist (not even as a symlink),
 // with mode, and writes data to it; a file it could not write whole is

@@ -3,6 +3,7 @@ package safefile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,5 +28,22 @@ func TestWriteNew(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "k" {
 		t.Errorf("content %q", b)
+	}
+}
+
+func TestReadLimited(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keyring")
+	if err := os.WriteFile(p, []byte("12345"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadLimited(p, 5); err != nil || string(b) != "12345" {
+		t.Errorf("a file at the limit: %q %v", b, err)
+	}
+	if _, err := ReadLimited(p, 4); err == nil || !strings.Contains(err.Error(), "more than 4 bytes") {
+		t.Errorf("a file over the limit: %v", err)
+	}
+	// A device whose size says 0 and whose reads never end.
+	if _, err := ReadLimited("/dev/zero", 1<<10); err == nil {
+		t.Error("/dev/zero read without error")
 	}
 }

@@ -60,7 +60,7 @@ func WriteGPGKey(e *pgp.Entity, prefix string) (priv, pub string, err error) {
 // ReadGPGKey reads a key with its unprotected private part, armored or
 // binary (hull key generate, gpg --export-secret-keys).
 func ReadGPGKey(p string) (*pgp.Entity, error) {
-	data, err := os.ReadFile(p)
+	data, err := safefile.ReadLimited(p, pgp.MaxKeyringBytes)
 	if err != nil {
 		return nil, err
 	}

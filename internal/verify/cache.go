@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/hull-sec/hull/internal/safefile"
 	"os"
 	"path/filepath"
 	"sync"
@@ -51,7 +52,7 @@ func (c *Cache) get(key string) (finding.Verdict, bool) {
 	e, ok := c.mem[key]
 	c.mu.Unlock()
 	if !ok && c.Dir != "" {
-		data, err := readLimited(filepath.Join(c.Dir, key+".json"), 1<<20)
+		data, err := safefile.ReadLimited(filepath.Join(c.Dir, key+".json"), 1<<20)
 		ok = err == nil && json.Unmarshal(data, &e) == nil
 	}
 	if !ok || !c.now().Before(e.Expires) {

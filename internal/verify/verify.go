@@ -15,8 +15,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -30,6 +28,7 @@ import (
 	"github.com/hull-sec/hull/internal/notation"
 	"github.com/hull-sec/hull/internal/pgp"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/safefile"
 	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
@@ -87,7 +86,7 @@ func (v *Verifier) loadNotation(s *policy.Signer) (*notationSigner, error) {
 		what  string
 	}{{s.Notation.TrustStore, &n.trust.Roots, "trust store"}, {s.Notation.TSAStore, &n.trust.TSARoots, "TSA trust store"}} {
 		for _, f := range store.files {
-			data, err := readLimited(v.path(f), maxKeyringBytes)
+			data, err := safefile.ReadLimited(v.path(f), maxTrustStoreBytes)
 			if err != nil {
 				return nil, fmt.Errorf("read %s: %w", store.what, err)
 			}
@@ -130,7 +129,7 @@ func (n *notationSigner) check(c candidate, res image.Resolved) (string, error) 
 const maxPublicKeyBytes = 64 << 10
 
 func (v *Verifier) loadCosign(s *policy.Signer) (*cosignSigner, error) {
-	data, err := readLimited(v.path(s.Cosign.Key), maxPublicKeyBytes)
+	data, err := safefile.ReadLimited(v.path(s.Cosign.Key), maxPublicKeyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
@@ -196,7 +195,7 @@ func (k *keylessSigner) accepts(format string) bool {
 
 func (v *Verifier) loadKeyless(s *policy.Signer) (*keylessSigner, error) {
 	kl := s.Keyless
-	data, err := readLimited(v.path(kl.TrustedRoot), sigstore.MaxTrustedRootBytes)
+	data, err := safefile.ReadLimited(v.path(kl.TrustedRoot), sigstore.MaxTrustedRootBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read trusted root: %w", err)
 	}
@@ -247,8 +246,8 @@ func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
 	return "", fmt.Errorf("%w: the certificate was issued to %s, not the policy's subject", ErrMismatch, id)
 }
 
-// Keyring files larger than this are refused.
-const maxKeyringBytes = 16 << 20
+// Notation trust store files larger than this are refused.
+const maxTrustStoreBytes = 16 << 20
 
 // New loads the keys the policy names. Relative paths are taken from dir,
 // the policy file's directory. A fingerprint the keyring does not hold is
@@ -294,7 +293,7 @@ func (v *Verifier) path(p string) string {
 }
 
 func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
-	data, err := readLimited(v.path(s.GPG.Keyring), maxKeyringBytes)
+	data, err := safefile.ReadLimited(v.path(s.GPG.Keyring), pgp.MaxKeyringBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read keyring: %w", err)
 	}
@@ -325,25 +324,6 @@ func keyringHolds(kr pgp.Keyring, fpr string) bool {
 		}
 	}
 	return false
-}
-
-// readLimited reads a file of at most limit bytes, through one open: a
-// file growing after a size check, or a device that never ends, cannot
-// get past the limit.
-func readLimited(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is more than %d bytes", p, limit)
-	}
-	return data, nil
 }
 
 // Verify decides about one image reference.
