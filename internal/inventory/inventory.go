@@ -73,6 +73,22 @@ var catalogers = []cataloger{
 	{name: "php", match: matchPHP, parse: parsePHP},
 }
 
+// formatVersion changes whenever a cataloger reads differently what it
+// already read (new fields, bounds, fixes); adding or removing a cataloger
+// changes Version by itself.
+const formatVersion = "1"
+
+// Version names what the inventory records for a file: caches of its
+// results (scan's layer cache) are keyed by it, so that a layer read by an
+// older hull, before a cataloger existed, is read again.
+func Version() string {
+	v := formatVersion
+	for _, c := range catalogers {
+		v += "+" + c.name
+	}
+	return v
+}
+
 // FileResult is what one file yielded. It is plain data, so a layer's
 // results can be cached.
 type FileResult struct {

@@ -316,3 +316,16 @@ func TestRPMPackageURL(t *testing.T) {
 		t.Errorf("%s %s", q.PURL, q.Ecosystem)
 	}
 }
+
+// TestVersionFollowsCatalogers: scan's layer cache is keyed by Version, so
+// adding or removing a cataloger must change it without anyone
+// remembering to.
+func TestVersionFollowsCatalogers(t *testing.T) {
+	all := Version()
+	saved := catalogers
+	t.Cleanup(func() { catalogers = saved })
+	catalogers = saved[:len(saved)-1]
+	if Version() == all {
+		t.Errorf("Version %q did not change without the %s cataloger", all, saved[len(saved)-1].name)
+	}
+}

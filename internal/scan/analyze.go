@@ -84,7 +84,8 @@ const (
 	// Files up to this size are read into memory once for every analyzer
 	// that wants them; larger ones are streamed.
 	bufferBytes = 8 << 20
-	// cacheVersion changes whenever what an analyzer records changes.
+	// cacheVersion changes whenever what the secrets or malware analyzers
+	// record changes; the inventory's part is inventory.Version, in the key.
 	cacheVersion = "1"
 )
 
@@ -361,7 +362,7 @@ func secretFinding(target string, loc finding.Location, h secretHit) finding.Fin
 // options that change results, and clamd's engine and database version.
 func (a *analyzer) cacheKey(ctx context.Context) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "v%s secrets=%t/%d rules=%d malware=%t/%d", cacheVersion, a.o.Secrets, a.o.MaxSecretBytes, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
+	fmt.Fprintf(h, "v%s inventory=%s secrets=%t/%d rules=%d malware=%t/%d", cacheVersion, inventory.Version(), a.o.Secrets, a.o.MaxSecretBytes, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
 	if a.o.Malware != nil {
 		v, err := a.o.Malware.Version(ctx)
 		if err != nil {
