@@ -602,6 +602,10 @@ func ndbBlobs(data []byte, fn func([]byte) error) error {
 		if sl.idx == 0 || sl.cnt == 0 {
 			return fmt.Errorf("ndb: slot at %d: package %d in %d blocks", o, sl.idx, sl.cnt)
 		}
+		// Each package takes a block at least after the slot pages.
+		if uint64(len(slots)) >= (uint64(len(data))-npages*ndbPage)/ndbBlock {
+			return fmt.Errorf("ndb: more slots than blocks for packages")
+		}
 		slots = append(slots, sl)
 	}
 	slices.SortFunc(slots, func(a, b slot) int { return cmp.Compare(a.off, b.off) })
@@ -650,6 +654,10 @@ type sqliteFile struct {
 	usable   uint64
 	npages   uint64
 	seen     rpmPageSet
+	// left is the payload, in bytes, the leaf cells may still hold: a
+	// page's cell pointers may all point at one cell, and the file holds
+	// no more payload than bytes, so work stays linear in the file.
+	left uint64
 }
 
 // sqliteRpmBlobs calls fn with the blob column of every row of the
@@ -675,7 +683,7 @@ func sqliteRpmBlobs(data []byte, fn func([]byte) error) error {
 	if enc := binary.BigEndian.Uint32(data[56:]); enc != 1 {
 		return fmt.Errorf("sqlite: text encoding %d, not UTF-8", enc)
 	}
-	f := &sqliteFile{data: data, pageSize: ps, usable: ps - uint64(data[20])}
+	f := &sqliteFile{data: data, pageSize: ps, usable: ps - uint64(data[20]), left: uint64(len(data))}
 	if f.usable < 480 {
 		return fmt.Errorf("sqlite: %d usable bytes per page", f.usable)
 	}
@@ -809,6 +817,10 @@ func (f *sqliteFile) leafPayload(n uint64, c []byte) ([]byte, error) {
 	if size > uint64(len(f.data)) {
 		return nil, fmt.Errorf("sqlite: page %d: payload of %d bytes", n, size)
 	}
+	if size+1 > f.left {
+		return nil, fmt.Errorf("sqlite: page %d: cells overlap: more payload than the file holds", n)
+	}
+	f.left -= size + 1
 	_, k2 := sqliteVarint(c[k:])
 	if k2 == 0 {
 		return nil, fmt.Errorf("sqlite: page %d: bad rowid", n)

@@ -640,6 +640,21 @@ func TestRpmDatabasesStrict(t *testing.T) {
 		}
 		be.PutUint32(p[o+k+k2+int(local):], 1<<20)
 	})
+	// Every cell pointer of a leaf at the same row: linear in the pointers,
+	// but each would be another package, beyond what the file can hold.
+	one := buildSQLite(65536, false, blobs[:1])
+	sqlite["aliased cells"] = mod(one, func(b []byte) {
+		p := b[65536 : 2*65536] // page 2, the Packages leaf
+		off := be.Uint16(p[8:])
+		n := (int(off) - 8) / 2
+		be.PutUint16(p[3:], uint16(n))
+		for i := range n {
+			be.PutUint16(p[8+2*i:], off)
+		}
+	})
+	if pk, err := parseRpmBytes(one); err != nil || len(pk) != 1 {
+		t.Fatalf("the one-row database: %v, %d packages", err, len(pk))
+	}
 	for name, b := range sqlite {
 		if _, err := parseRpmBytes(b); err == nil {
 			t.Errorf("sqlite %s: no error", name)
@@ -714,6 +729,14 @@ func TestRpmDatabasesStrict(t *testing.T) {
 		"blob package":    mod(nd, func(b []byte) { le.PutUint32(b[blob1+4:], 9) }),
 		"blob length":     mod(nd, func(b []byte) { le.PutUint32(b[blob1+12:], 1<<30) }),
 		"checksum":        mod(nd, func(b []byte) { b[blob1+ndbBlobHead] ^= 1 }),
+		// Every slot used, more than the blocks after the slot page hold.
+		"more slots than blocks": mod(nd[:ndbPage+ndbBlock], func(b []byte) {
+			for i := 0; slot(i) < ndbPage; i++ {
+				le.PutUint32(b[slot(i)+4:], uint32(i+1))
+				le.PutUint32(b[slot(i)+8:], ndbPage/ndbBlock)
+				le.PutUint32(b[slot(i)+12:], 1)
+			}
+		}),
 	}
 	for name, b := range ndb {
 		if _, err := parseRpmBytes(b); err == nil {
