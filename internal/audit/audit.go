@@ -18,6 +18,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/user"
@@ -27,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/safefile"
 )
 
 // Probe is how checks see the host.
@@ -46,8 +48,23 @@ type Probe interface {
 // Host is the real machine.
 type Host struct{}
 
-// ReadFile reads a host file.
-func (Host) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+// maxHostFile bounds any host file the audit reads (dpkg's status is the
+// largest it needs): paths come from other processes' flags and
+// environment, which any local user may set.
+const maxHostFile = 64 << 20
+
+// ReadFile reads a host file: a regular file (not a device or FIFO, which
+// could block or never end) of at most maxHostFile bytes.
+func (Host) ReadFile(p string) ([]byte, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	return safefile.ReadLimited(p, maxHostFile)
+}
 
 // ReadDir lists a host directory.
 func (Host) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(p) }

@@ -2,9 +2,12 @@ package audit
 
 import (
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -133,5 +136,23 @@ func TestHostChecksOnThisMachine(t *testing.T) {
 			t.Errorf("%s: %s %q", s.ID, s.State, s.Reason)
 		}
 		t.Logf("%s: %s: %s", s.ID, s.State, s.Reason)
+	}
+}
+
+// TestHostReadFileBounds: a path another process names (--config-file,
+// CONTAINERS_CONF) may be a device or a FIFO; ReadFile refuses them
+// instead of reading forever or blocking.
+func TestHostReadFileBounds(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/dev/zero", fifo} {
+		if _, err := (Host{}).ReadFile(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if b, err := (Host{}).ReadFile("/proc/self/cmdline"); err != nil || len(b) == 0 {
+		t.Errorf("/proc/self/cmdline: %d bytes, %v", len(b), err)
 	}
 }
