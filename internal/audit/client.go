@@ -174,9 +174,13 @@ func daemonTCPCheck(p Probe) Outcome {
 	if len(ds) == 0 {
 		return skip("no dockerd is running")
 	}
-	var bad, ok []string
+	var bad, ok, unknown []string
 	for _, d := range ds {
 		c := ParseDaemonConfig(p, d)
+		if c.Problem != "" {
+			unknown = append(unknown, fmt.Sprintf("dockerd (pid %d): %s", d.PID, c.Problem))
+			continue
+		}
 		verify := c.Bool("tlsverify", false)
 		for _, h := range c.List("hosts") {
 			if !strings.HasPrefix(h, "tcp://") {
@@ -192,6 +196,8 @@ func daemonTCPCheck(p Probe) Outcome {
 	switch {
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(bad, "; "))
+	case len(unknown) > 0:
+		return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
 	case len(ok) > 0:
 		return pass(strings.Join(ok, "; "))
 	}
@@ -218,14 +224,16 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 			overSSH = append(overSSH, e+" (over SSH: the remote account's keys decide)")
 		}
 	}
+	var unknown []string
 	if ds, err := dockerdProcesses(p); err == nil {
 		for _, d := range ds {
-			for _, h := range ParseDaemonConfig(p, d).List("hosts") {
+			c := ParseDaemonConfig(p, d)
+			if c.Problem != "" {
+				unknown = append(unknown, fmt.Sprintf("dockerd (pid %d): %s", d.PID, c.Problem))
+			}
+			for _, h := range c.List("hosts") {
 				if a, ok := strings.CutPrefix(h, "tcp://"); ok {
-					if strings.HasPrefix(a, "0.0.0.0:") || strings.HasPrefix(a, ":") {
-						a = "127.0.0.1:" + a[strings.LastIndexByte(a, ':')+1:]
-					}
-					targets = append(targets, a)
+					targets = append(targets, probeAddr(a))
 				}
 			}
 		}
@@ -233,6 +241,9 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 	slices.Sort(targets)
 	targets = slices.Compact(targets)
 	if len(targets) == 0 {
+		if len(unknown) > 0 {
+			return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
+		}
 		if len(overSSH) > 0 {
 			return pass(strings.Join(overSSH, "; "))
 		}
@@ -259,10 +270,35 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 	switch {
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
+	case len(unknown) > 0:
+		return Outcome{State: finding.StateError, Reason: "some listeners are unknown: " + strings.Join(append(unknown, ok...), "; ")}
 	case len(ok) == 0:
 		return skip(strings.Join(skipped, "; "))
 	}
 	return pass(strings.Join(append(append(ok, skipped...), overSSH...), "; "))
+}
+
+// dockerdDefaultTCPPort is dockerd's port for a tcp:// host without one.
+const dockerdDefaultTCPPort = "2375"
+
+// probeAddr turns a dockerd tcp:// listen address into one to probe: a
+// wildcard host (0.0.0.0, ::, none) is reached on loopback, a missing
+// port is dockerd's default.
+func probeAddr(a string) string {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		host, port = strings.Trim(a, "[]"), dockerdDefaultTCPPort
+	}
+	if wildcardHost(host) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// wildcardHost reports whether a listen host means every interface.
+func wildcardHost(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "" || ip != nil && ip.IsUnspecified()
 }
 
 // PingEndpoint asks addr for /_ping in plain HTTP, then in TLS without a

@@ -98,6 +98,38 @@ func TestClientChecksFake(t *testing.T) {
 	}
 }
 
+// TestUnreadableDaemonJSON: a daemon.json this user cannot read is
+// unknown, not absent: the client checks cannot pass on the flags alone,
+// and the engine checks say so too.
+func TestUnreadableDaemonJSON(t *testing.T) {
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{
+		"etc/docker/daemon.json": {Data: []byte(`{"hosts":["tcp://0.0.0.0:2375"]}`), Mode: 0o600},
+	}, denied: map[string]bool{"/etc/docker/daemon.json": true},
+		procs: []Process{{PID: 42, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///var/run/docker.sock"}}}}
+	c := ParseDaemonConfig(h, h.procs[0])
+	if c.File != "/etc/docker/daemon.json" || !strings.Contains(c.Problem, "cannot read") {
+		t.Errorf("config: file %q, problem %q", c.File, c.Problem)
+	}
+	o := ClientOptions{Getenv: env(nil), Ping: func(context.Context, string) PingResult { return PingResult{} }}
+	s := clientStates(t, h, o)
+	for _, id := range []string{"client-daemon-tcp", "client-endpoint-auth"} {
+		if s[id].State != finding.StateError || !strings.Contains(s[id].Reason, "cannot read") {
+			t.Errorf("%s: %+v, want an error naming the unreadable file", id, s[id])
+		}
+	}
+}
+
+func TestProbeAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0.0.0.0:2375": "127.0.0.1:2375", "[::]:2376": "127.0.0.1:2376", ":2375": "127.0.0.1:2375",
+		"0.0.0.0": "127.0.0.1:2375", "127.0.0.1:2376": "127.0.0.1:2376", "10.0.0.5:2376": "10.0.0.5:2376",
+	} {
+		if got := probeAddr(in); got != want {
+			t.Errorf("probeAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // Real engines: dockerd on TCP without TLS, with TLS but no client
 // verification, and with --tlsverify; the checks see the processes on
 // this machine and probe the loopback endpoints for real.

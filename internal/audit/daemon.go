@@ -90,13 +90,13 @@ func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 		}
 		c.settings[name] = []string{val}
 	}
-	data, err := p.ReadFile(config)
-	if err != nil {
+	data, exists, problem := readConfig(p, config)
+	if !exists {
 		return c
 	}
 	c.File = config
-	if len(data) > maxConfigFile {
-		c.Problem = fmt.Sprintf("%s: larger than %d bytes", config, maxConfigFile)
+	if problem != "" {
+		c.Problem = problem
 		return c
 	}
 	var file map[string]any

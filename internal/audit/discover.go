@@ -153,7 +153,7 @@ func sameEndpoint(listener, endpoint string) bool {
 	if err != nil || err2 != nil || lp != ep {
 		return false
 	}
-	return lh == eh || lh == "" || lh == "0.0.0.0" || lh == "::" || (image.IsLoopbackHost(lh) && image.IsLoopbackHost(eh))
+	return lh == eh || wildcardHost(lh) || (image.IsLoopbackHost(lh) && image.IsLoopbackHost(eh))
 }
 
 // sameSocket maps /var/run to /run, where Debian links it.

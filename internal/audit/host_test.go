@@ -19,9 +19,14 @@ type fakeHost struct {
 	name  string
 	uid   int
 	procs []Process
+	// denied are paths that exist but this user may not read.
+	denied map[string]bool
 }
 
 func (h *fakeHost) ReadFile(p string) ([]byte, error) {
+	if h.denied[p] {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+	}
 	return fs.ReadFile(h.files, strings.TrimPrefix(p, "/"))
 }
 func (h *fakeHost) Stat(p string) (fs.FileInfo, error) {

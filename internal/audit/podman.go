@@ -3,7 +3,9 @@ package audit
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -126,17 +128,21 @@ func readPodmanConfig(p Probe, pid int) *PodmanConfig {
 		policies = []string{filepath.Join(userDir, "policy.json"), "/etc/containers/policy.json"}
 	}
 	for _, f := range policies {
-		data, err := p.ReadFile(f)
-		if err != nil {
+		data, exists, problem := readConfig(p, f)
+		if !exists {
 			continue
 		}
 		c.Files = append(c.Files, f)
+		if problem != "" {
+			c.Problems = append(c.Problems, problem)
+			break
+		}
 		var pol struct {
 			Default []struct {
 				Type string `json:"type"`
 			} `json:"default"`
 		}
-		if len(data) > maxConfigFile || json.Unmarshal(data, &pol) != nil || len(pol.Default) == 0 {
+		if json.Unmarshal(data, &pol) != nil || len(pol.Default) == 0 {
 			c.Problems = append(c.Problems, f+": not a policy.json with a default requirement")
 			break
 		}
@@ -146,16 +152,33 @@ func readPodmanConfig(p Probe, pid int) *PodmanConfig {
 	return c
 }
 
-// readTOML decodes a configuration file that exists; false when it does
-// not or cannot be read (then a problem is recorded).
-func (c *PodmanConfig) readTOML(p Probe, path string, v any) bool {
+// readConfig reads a configuration file an engine would read: exists is
+// false when there is none; problem says why one that exists cannot be
+// used (unreadable, for instance to a user outside root: its settings
+// are then unknown, not absent, or larger than maxConfigFile).
+func readConfig(p Probe, path string) (data []byte, exists bool, problem string) {
 	data, err := p.ReadFile(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, ""
+	case err != nil:
+		return nil, true, path + ": cannot read: " + err.Error()
+	case len(data) > maxConfigFile:
+		return nil, true, fmt.Sprintf("%s: larger than %d bytes", path, maxConfigFile)
+	}
+	return data, true, ""
+}
+
+// readTOML decodes a configuration file that exists; false when it does
+// not or cannot be used (then a problem is recorded).
+func (c *PodmanConfig) readTOML(p Probe, path string, v any) bool {
+	data, exists, problem := readConfig(p, path)
+	if !exists {
 		return false
 	}
 	c.Files = append(c.Files, path)
-	if len(data) > maxConfigFile {
-		c.Problems = append(c.Problems, fmt.Sprintf("%s: larger than %d bytes", path, maxConfigFile))
+	if problem != "" {
+		c.Problems = append(c.Problems, problem)
 		return false
 	}
 	if err := toml.Unmarshal(data, v); err != nil {
