@@ -149,6 +149,18 @@ type Installed struct {
 	Source                 string
 }
 
+// comparable reports whether the version judge compares parses as a
+// Debian version: one that does not ("dev", a nightly's name) would
+// otherwise compare as "not affected" with every advisory.
+func (in Installed) comparable() bool {
+	v := in.Version
+	if in.Package == "" {
+		v = upstreamVersion(v)
+	}
+	_, err := dpkgScheme().Parse(v)
+	return err == nil
+}
+
 // judge says whether advisory a applies to this installation, and why.
 func (a Advisory) judge(in Installed) (affected bool, why string) {
 	if in.Package != "" {
@@ -230,10 +242,14 @@ func EscapeCheck(d *Discovery) Check {
 			if len(ins) == 0 {
 				return skip("no runc, containerd, Docker or Podman found (dpkg status or an engine's /version)")
 			}
-			var summary, details, checked []string
+			var summary, details, checked, unjudged []string
 			n := 0
 			for _, in := range ins {
 				name := in.Component + " " + in.Version + " (" + in.Source + ")"
+				if !in.comparable() {
+					unjudged = append(unjudged, name)
+					continue
+				}
 				checked = append(checked, name)
 				var ids []string
 				for _, a := range advs {
@@ -250,10 +266,17 @@ func EscapeCheck(d *Discovery) Check {
 					summary = append(summary, name+": "+strings.Join(ids, ", "))
 				}
 			}
-			if n > 0 {
+			cannot := ""
+			if len(unjudged) > 0 {
+				cannot = "cannot compare the version of " + strings.Join(unjudged, ", ")
+			}
+			switch {
+			case n > 0:
 				// The IDs first: a one-line report shows the start.
 				return fail(fmt.Sprintf("%d known escapes or bypasses apply: %s", n, strings.Join(summary, "; ")),
-					strings.Join(summary, "; ")+". "+strings.Join(details, "; "))
+					strings.Join(summary, "; ")+". "+strings.Join(details, "; ")+". "+cannot)
+			case cannot != "":
+				return warn(cannot+" with the advisories; check it by hand", cannot)
 			}
 			return pass("no known escape applies to " + strings.Join(checked, ", "))
 		})

@@ -107,4 +107,13 @@ func TestEscapeCheck(t *testing.T) {
 			t.Errorf("evidence names %s, fixed by Debian's backport: %s", not, o.Evidence)
 		}
 	}
+
+	// An engine version that does not parse is never "not affected".
+	for _, v := range []string{"dev", "master-dockerproject-2024-07-01", "26.0.2_ce"} {
+		e.Version.Components = []VersionComponent{{Name: "Engine", Version: v}}
+		o := runOne(EscapeCheck(&Discovery{Engines: []*Engine{e}}), &fakeHost{files: fstest.MapFS{}})
+		if o.State != finding.StateWarn || !strings.Contains(o.Reason, "cannot compare the version of docker "+v) {
+			t.Errorf("docker %s: %+v, want a warning that it cannot be compared", v, o)
+		}
+	}
 }
