@@ -645,25 +645,23 @@ func TestJavaDebianJars(t *testing.T) {
 	}
 }
 
-// Through the inventory: Wants, Inspect, Assemble; Maven PURLs and the
-// OSV ecosystem.
+// Through the inventory (the registered catalogers, in their order):
+// Wants, Inspect, Assemble; Maven PURLs and the OSV ecosystem. An
+// executable jar is read as an archive, not as a binary.
 func TestJavaInImage(t *testing.T) {
-	if !slices.ContainsFunc(catalogers, func(c cataloger) bool { return c.name == "java" }) {
-		saved := catalogers
-		catalogers = append(slices.Clone(catalogers), cataloger{name: "java", match: matchJava, parse: parseJava})
-		t.Cleanup(func() { catalogers = saved })
-	}
 	lib := library(t, "org.apache.logging.log4j", "log4j-core", "2.14.1")
 	res := catalog(t, it.Layer(t,
 		it.File("app/app.jar", string(makeZip(t, pomProps("com.example", "app", "1.0"), stored("BOOT-INF/lib/log4j-core-2.14.1.jar", lib))), 0o644),
+		// Large enough for the binary cataloger to want it too.
+		it.File("app/run.jar", string(makeZip(t, pomProps("com.example", "run", "2.0"), stored("pad", make([]byte, minGoBinary)))), 0o755),
 		it.File("opt/tomcat/webapps/ROOT.war", string(makeZip(t, deflated("WEB-INF/lib/log4j-core-2.14.1.jar", lib))), 0o644),
 		it.File("app/broken.jar", "not a zip", 0o644),
 	))
-	want := []string{"pkg:maven/com.example/app@1.0", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}
+	want := []string{"pkg:maven/com.example/app@1.0", "pkg:maven/com.example/run@2.0", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}
 	if got := purls(res); !slices.Equal(got, want) {
 		t.Fatalf("packages:\n%s\nwant:\n%s\nnotes %v", strings.Join(got, "\n"), strings.Join(want, "\n"), res.Notes)
 	}
-	log4j := find(res, want[1])
+	log4j := find(res, want[2])
 	if log4j.Ecosystem != "Maven" || log4j.Name != "org.apache.logging.log4j:log4j-core" || len(log4j.Locations) != 2 {
 		t.Errorf("log4j-core: %+v", log4j)
 	}
