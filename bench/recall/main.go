@@ -19,6 +19,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/hull-sec/hull/internal/vercmp"
 )
 
 type pkg struct{ typ, name, version string }
@@ -35,7 +37,7 @@ func norm(typ, name, version string) pkg {
 		typ = "maven"
 	}
 	if typ == "pypi" {
-		name = strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
+		name = vercmp.NormalizeName("PyPI", name)
 	}
 	if typ == "golang" && name == "stdlib" {
 		version = strings.TrimPrefix(version, "go")

@@ -250,17 +250,16 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	// database, a binary whose section table it reads) within its bound.
 	if size <= bufferBytes || (inv == inventory.Buffer && size <= inventory.MaxFileBytes) {
 		buf := a.pool.Get().(*bytes.Buffer)
+		buf.Grow(int(size)) // one allocation, not a doubling series up to 64 MiB
 		if _, err := io.Copy(buf, f.Content()); err != nil {
 			buf.Reset()
 			a.pool.Put(buf)
 			return nil, err
 		}
 		data := buf.Bytes()
-		switch inv {
-		case inventory.Buffer:
-			res.Inv = inventory.Inspect(f.Path, f.Header, boundedData(data), nil)
-		case inventory.Stream:
-			res.Inv = inventory.Inspect(f.Path, f.Header, nil, bytes.NewReader(data))
+		// (A file the inventory streams is larger than bufferBytes.)
+		if inv == inventory.Buffer {
+			res.Inv = inventory.Inspect(f.Path, f.Header, data, nil)
 		}
 		if sec && secrets.IsText(data) {
 			for _, h := range secrets.Scan(data) {
@@ -282,13 +281,6 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 		return nil, nil
 	}
 	return res, nil
-}
-
-func boundedData(data []byte) []byte {
-	if len(data) > inventory.MaxFileBytes {
-		return nil
-	}
-	return data
 }
 
 // large streams a file too big to buffer to the analyzers that want it:
@@ -410,9 +402,11 @@ func loadLayer(dir, key string, d v1.Hash) ([]image.Record, bool) {
 	if err != nil || n > maxCachedRecords {
 		return nil, false
 	}
-	recs := make([]image.Record, n)
+	// The count is not trusted for an allocation: records are appended as
+	// they are read.
+	recs := make([]image.Record, 0, min(n, 1<<12))
 	var withValue []int
-	for i := range recs {
+	for i := range int(n) {
 		l, err := binary.ReadUvarint(br)
 		if err != nil || l > maxCachedPath {
 			return nil, false
@@ -421,7 +415,7 @@ func loadLayer(dir, key string, d v1.Hash) ([]image.Record, bool) {
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return nil, false
 		}
-		recs[i] = image.Record{Path: string(buf[:l]), Kind: image.EntryKind(buf[l])}
+		recs = append(recs, image.Record{Path: string(buf[:l]), Kind: image.EntryKind(buf[l])})
 		if buf[l+1] == 1 {
 			withValue = append(withValue, i)
 		}

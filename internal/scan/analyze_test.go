@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/inventory"
 	"github.com/hull-sec/hull/internal/testenv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -161,5 +163,15 @@ func TestLayerCacheRoundTrip(t *testing.T) {
 	}
 	if fi, err := os.Stat(layerCachePath(dir, "k", d)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("cache file mode: %v %v", fi, err)
+	}
+}
+
+// TestBufferedFilesAreNotStreamed: a file small enough to buffer is
+// handed to the inventory from memory only; the inventory must never ask
+// to stream one that size, or its packages would be skipped.
+func TestBufferedFilesAreNotStreamed(t *testing.T) {
+	h := &tar.Header{Typeflag: tar.TypeReg, Mode: 0o755, Size: bufferBytes}
+	if inventory.Wants("/usr/bin/big", h) == inventory.Stream {
+		t.Errorf("the inventory streams executables of %d bytes, which the scan buffers", bufferBytes)
 	}
 }

@@ -76,9 +76,14 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 		if in {
 			affected = true
 			// The earliest fix wins; fixes the scheme rejects keep the first.
-			c, err := vercmp.CompareIn(scheme, fix, fixed)
-			if fix != "" && (fixed == "" || (err == nil && c < 0)) {
+			switch {
+			case fix == "":
+			case fixed == "":
 				fixed = fix
+			default:
+				if c, err := vercmp.CompareIn(scheme, fix, fixed); err == nil && c < 0 {
+					fixed = fix
+				}
 			}
 		}
 	}
