@@ -101,9 +101,32 @@ func (Host) Processes() ([]Process, error) {
 		if err != nil || len(data) == 0 {
 			continue
 		}
-		out = append(out, Process{PID: pid, Cmdline: strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")})
+		uid, ok := procUID(e.Name())
+		if !ok {
+			continue
+		}
+		out = append(out, Process{PID: pid, UID: uid, Cmdline: strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")})
 	}
 	return out, nil
+}
+
+// procUID is a process's effective UID, from the Uid line of its status
+// (not the owner of /proc/PID, which a process can turn into root by
+// making itself non-dumpable).
+func procUID(pid string) (int, bool) {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			if f := strings.Fields(rest); len(f) >= 2 {
+				uid, err := strconv.Atoi(f[1])
+				return uid, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
 // User is the user running hull, or SUDO_USER's account when run by sudo.

@@ -25,8 +25,18 @@ import (
 
 // Process is a running program, as client checks see engines.
 type Process struct {
-	PID     int
+	PID int
+	// UID is the user the process runs as (the owner of /proc/PID).
+	UID     int
 	Cmdline []string
+}
+
+// ownerOf is a file's owner and group, -1 when the probe cannot say.
+func ownerOf(fi fs.FileInfo) (uid, gid int) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), int(st.Gid)
+	}
+	return -1, -1
 }
 
 // ClientOptions are what the client-access checks need besides the host.
@@ -146,10 +156,7 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 			continue
 		}
 		mode := fi.Mode().Perm()
-		uid, gid := -1, -1
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = int(st.Uid), int(st.Gid)
-		}
+		uid, gid := ownerOf(fi)
 		desc := fmt.Sprintf("%s %04o uid %d gid %d", s, mode, uid, gid)
 		if mode&0o007 != 0 {
 			bad = append(bad, desc+": other users may connect")

@@ -169,6 +169,9 @@ func sameSocket(s string) string {
 // dockerd names it.
 func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
 	for _, pr := range dockerds(procs) {
+		if !mayServe(p, pr, endpoint) {
+			continue
+		}
 		c := ParseDaemonConfig(p, pr)
 		hosts := c.List("hosts")
 		if len(hosts) == 0 && !c.Bool("rootless", false) {
@@ -181,6 +184,26 @@ func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
 		}
 	}
 	return nil
+}
+
+// mayServe reports whether process pr can be the engine behind endpoint:
+// it runs as root, as the owner of the unix socket, or (tcp://) as the
+// user the audit is for. Any user may start a process named dockerd with
+// the flags of a well set-up engine; it must not stand in for the real one.
+func mayServe(p Probe, pr Process, endpoint string) bool {
+	if pr.UID == 0 {
+		return true
+	}
+	if sock, ok := strings.CutPrefix(endpoint, "unix://"); ok {
+		fi, err := p.Stat(sock)
+		if err != nil {
+			return false
+		}
+		uid, _ := ownerOf(fi)
+		return uid == pr.UID
+	}
+	_, uid := p.User()
+	return uid == pr.UID
 }
 
 // none says why there is nothing to judge.

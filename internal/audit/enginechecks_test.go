@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"slices"
@@ -262,4 +263,22 @@ func FuzzTopCommands(f *testing.F) {
 		topCommands([]string{title}, [][]string{{row}, {row, extra}})
 		topCommands([]string{title, extra}, [][]string{{row}, {}, {extra, row, title}})
 	})
+}
+
+// TestImpostorDaemon: any user may start a process named dockerd with the
+// flags of a well set-up engine; only one that can own the socket (root,
+// or the socket's owner) stands for the engine behind it.
+func TestImpostorDaemon(t *testing.T) {
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{"var/run/docker.sock": {Mode: fs.ModeSocket | 0o660}},
+		procs: []Process{
+			{PID: 7, UID: 1001, Cmdline: []string{"/tmp/dockerd", "-H", "unix:///var/run/docker.sock", "--no-new-privileges", "--userland-proxy=false"}},
+			{PID: 42, UID: 0, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///var/run/docker.sock"}},
+		}}
+	if c := daemonFor(h, h.procs, "unix:///var/run/docker.sock"); c == nil || c.PID != 42 {
+		t.Errorf("the engine behind the socket: %+v, want the root dockerd (pid 42)", c)
+	}
+	h.procs = h.procs[:1]
+	if c := daemonFor(h, h.procs, "unix:///var/run/docker.sock"); c != nil {
+		t.Errorf("another user's dockerd stood for the root socket: pid %d", c.PID)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/mountinfo"
@@ -109,10 +108,7 @@ func fileModeOutcome(p Probe, paths []string, maxMode fs.FileMode) Outcome {
 			continue
 		}
 		mode := fi.Mode().Perm()
-		uid, gid := -1, -1
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = int(st.Uid), int(st.Gid)
-		}
+		uid, gid := ownerOf(fi)
 		desc := fmt.Sprintf("%s %04o uid %d gid %d", f, mode, uid, gid)
 		var why []string
 		if mode&^maxMode != 0 {

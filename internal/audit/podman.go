@@ -43,7 +43,7 @@ const maxConfigFile = 4 << 20
 // visible.
 func podmanFor(p Probe, procs []Process, endpoint string) *PodmanConfig {
 	for _, pr := range procs {
-		if len(pr.Cmdline) < 3 || filepath.Base(pr.Cmdline[0]) != "podman" || !slices.Contains(pr.Cmdline, "service") {
+		if len(pr.Cmdline) < 3 || filepath.Base(pr.Cmdline[0]) != "podman" || !slices.Contains(pr.Cmdline, "service") || !mayServe(p, pr, endpoint) {
 			continue
 		}
 		uri := "unix:///run/podman/podman.sock"
