@@ -20,7 +20,7 @@ func fuzzCataloger(f *testing.F, name, path string, seeds ...string) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pkgs, err := c.parse(path, bytes.NewReader(data))
+		pkgs, err := c.parse(path, data)
 		if err != nil {
 			return
 		}
@@ -101,7 +101,7 @@ func FuzzBinary(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pkgs, err := parseBinary("/bin/x", bytes.NewReader(data))
+		pkgs, err := parseBinary("/bin/x", data)
 		if err != nil {
 			return
 		}

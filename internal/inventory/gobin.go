@@ -47,20 +47,15 @@ func matchBinary(_ string, h *tar.Header) bool {
 	return h.Mode&0o111 != 0 && h.Size >= minGoBinary
 }
 
-// parseBinary reads what a compiled executable says it is built from:
-// the crates of a Rust binary built with cargo-auditable (when the file
-// is in memory), else a Go binary's build info.
-func parseBinary(p string, r io.Reader) ([]finding.Package, error) {
-	if ra, ok := r.(interface {
-		io.ReaderAt
-		Size() int64
-	}); ok {
-		pkgs, err := parseCargoAuditable(io.NewSectionReader(ra, 0, ra.Size()))
-		if pkgs != nil || err != nil {
-			return pkgs, err
-		}
+// parseBinary reads what a compiled executable in memory says it is
+// built from: the crates of a Rust binary built with cargo-auditable, else
+// a Go binary's build info (the only thing read from a streamed one).
+func parseBinary(p string, data []byte) ([]finding.Package, error) {
+	pkgs, err := parseCargoAuditable(io.NewSectionReader(bytes.NewReader(data), 0, int64(len(data))))
+	if pkgs != nil || err != nil {
+		return pkgs, err
 	}
-	return parseGoBinary(p, r)
+	return parseGoBinary(p, bytes.NewReader(data))
 }
 
 // errOldGo marks binaries built before Go 1.18, whose build info holds

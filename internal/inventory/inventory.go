@@ -51,26 +51,31 @@ type cataloger struct {
 	// match reports, from the path and header of a regular file, whether
 	// the cataloger reads it.
 	match func(path string, h *tar.Header) bool
-	// parse reads the content: the whole file, in memory (then r is a
-	// *bytes.Reader, an io.ReaderAt too), or, for a file larger than
-	// streamAbove, the file as it streams by.
-	parse func(path string, r io.Reader) ([]finding.Package, error)
-	// streamAbove, when set, is the size above which the cataloger reads
-	// the file as a stream rather than from memory.
+	// parse reads the content, the whole file, from memory.
+	parse func(path string, data []byte) ([]finding.Package, error)
+	// stream, with streamAbove, reads a file larger than streamAbove as it
+	// streams by instead.
+	stream      func(path string, r io.Reader) ([]finding.Package, error)
 	streamAbove int64
 }
 
 var catalogers = []cataloger{
-	{name: "dpkg", match: matchDpkg, parse: parseDpkg},
-	{name: "apk", match: matchApk, parse: parseApk},
+	{name: "dpkg", match: matchDpkg, parse: fromReader(parseDpkg)},
+	{name: "apk", match: matchApk, parse: fromReader(parseApk)},
 	{name: "rpm", match: matchRpm, parse: parseRpm},
 	// Java first: an executable app.jar is an archive, not a binary.
 	{name: "java", match: matchJava, parse: parseJava},
-	{name: "binary", match: matchBinary, parse: parseBinary, streamAbove: maxBufferedBinary},
-	{name: "npm", match: matchNpm, parse: parseNpm},
-	{name: "python", match: matchPython, parse: parsePython},
-	{name: "ruby", match: matchRuby, parse: parseRuby},
+	{name: "binary", match: matchBinary, parse: parseBinary, stream: parseGoBinary, streamAbove: maxBufferedBinary},
+	{name: "npm", match: matchNpm, parse: fromReader(parseNpm)},
+	{name: "python", match: matchPython, parse: fromReader(parsePython)},
+	{name: "ruby", match: matchRuby, parse: fromReader(parseRuby)},
 	{name: "php", match: matchPHP, parse: parsePHP},
+}
+
+// fromReader adapts a parser of text formats, which reads as it scans, to
+// content in memory.
+func fromReader(f func(string, io.Reader) ([]finding.Package, error)) func(string, []byte) ([]finding.Package, error) {
+	return func(p string, data []byte) ([]finding.Package, error) { return f(p, bytes.NewReader(data)) }
 }
 
 // formatVersion changes whenever a cataloger reads differently what it
@@ -146,13 +151,16 @@ func Inspect(path string, h *tar.Header, data []byte, r io.Reader) *FileResult {
 		if !c.match(path, h) {
 			continue
 		}
-		if r == nil {
-			if data == nil {
-				return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
-			}
-			r = bytes.NewReader(data)
+		var pkgs []finding.Package
+		var err error
+		switch {
+		case r != nil && c.stream != nil:
+			pkgs, err = safeParse(c.name, func() ([]finding.Package, error) { return c.stream(path, r) })
+		case data != nil:
+			pkgs, err = safeParse(c.name, func() ([]finding.Package, error) { return c.parse(path, data) })
+		default:
+			return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
 		}
-		pkgs, err := safeParse(c, path, r)
 		if err != nil {
 			return &FileResult{Note: fmt.Sprintf("%s (%s): %v", path, c.name, err)}
 		}
@@ -202,13 +210,13 @@ func Assemble(found []Found) *Result {
 
 // safeParse runs a parser on hostile content: a panic is a bug, but it
 // becomes an error for this one file, not a crash of the scan.
-func safeParse(c cataloger, path string, r io.Reader) (pkgs []finding.Package, err error) {
+func safeParse(name string, parse func() ([]finding.Package, error)) (pkgs []finding.Package, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			pkgs, err = nil, fmt.Errorf("%s cataloger failed: %v", c.name, p)
+			pkgs, err = nil, fmt.Errorf("%s cataloger failed: %v", name, p)
 		}
 	}()
-	return c.parse(path, r)
+	return parse()
 }
 
 // merge completes the distribution-dependent fields, then folds packages

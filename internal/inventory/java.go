@@ -135,29 +135,10 @@ type javaWalk struct {
 	buf         []byte // for counting central directory records
 }
 
-// parseJava reads a Java archive, in memory: r is a *bytes.Reader when
-// the inventory calls it (any reader is read up to MaxFileBytes).
-func parseJava(p string, r io.Reader) ([]finding.Package, error) {
-	ra, ok := r.(interface {
-		io.ReaderAt
-		Size() int64
-	})
-	var size int64
-	var at io.ReaderAt
-	if ok {
-		at, size = ra, ra.Size()
-	} else {
-		data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
-		if err != nil {
-			return nil, err
-		}
-		if len(data) > MaxFileBytes {
-			return nil, errTooLarge
-		}
-		at, size = bytes.NewReader(data), int64(len(data))
-	}
+// parseJava reads a Java archive in memory.
+func parseJava(p string, data []byte) ([]finding.Package, error) {
 	w := &javaWalk{bytesLeft: javaMaxBytes, entriesLeft: javaMaxEntries, byKey: map[string]int{}}
-	if err := w.archive(at, size, path.Base(p), 0); err != nil {
+	if err := w.archive(bytes.NewReader(data), int64(len(data)), path.Base(p), 0); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(w.pkgs, func(a, b finding.Package) int {

@@ -98,7 +98,7 @@ func javaGot(pkgs []finding.Package) []string {
 
 func parseJavaBytes(t testing.TB, name string, data []byte) ([]finding.Package, error) {
 	t.Helper()
-	pkgs, err := parseJava("/app/"+name, bytes.NewReader(data))
+	pkgs, err := parseJava("/app/"+name, data)
 	for _, p := range pkgs {
 		if p.Type != "maven" || strings.Count(p.Name, ":") != 1 || p.Version == "" {
 			t.Errorf("%s: malformed package %+v", name, p)
@@ -681,7 +681,7 @@ func FuzzJava(f *testing.F) {
 	f.Add(makeZip(f, ent("META-INF/maven/a/b/pom.properties", "groupId:a\r\nartifactId = b\r\n!c\nversion=2"), ent("META-INF/maven/a/b/pom.xml", "<project><licenses><license><name>X</name></license></licenses></project>")))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pkgs, err := parseJava("/app/x.jar", bytes.NewReader(data))
+		pkgs, err := parseJava("/app/x.jar", data)
 		if err != nil {
 			return
 		}

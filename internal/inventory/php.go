@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -23,12 +22,9 @@ type composerPackage struct {
 	License json.RawMessage `json:"license"`
 }
 
-func parsePHP(p string, r io.Reader) ([]finding.Package, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
+func parsePHP(p string, data []byte) ([]finding.Package, error) {
 	var pkgs []composerPackage
+	var err error
 	if path.Base(p) == "installed.json" && len(data) > 0 && data[0] == '[' {
 		err = json.Unmarshal(data, &pkgs)
 	} else {

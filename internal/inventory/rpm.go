@@ -60,7 +60,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/adler32"
-	"io"
 	"math/bits"
 	"path"
 	"slices"
@@ -80,15 +79,12 @@ func matchRpm(p string, _ *tar.Header) bool {
 
 // parseRpm reads an rpm database of any of the three formats, told apart
 // by their magic numbers.
-func parseRpm(_ string, r io.Reader) ([]finding.Package, error) {
-	data, err := rpmReadAll(r)
-	if err != nil {
-		return nil, err
-	}
+func parseRpm(_ string, data []byte) ([]finding.Package, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
 	var out []finding.Package
+	var err error
 	n := 0
 	each := func(blob []byte) error {
 		n++
@@ -119,28 +115,6 @@ func parseRpm(_ string, r io.Reader) ([]finding.Package, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// rpmReadAll reads at most MaxFileBytes. The inventory hands over a
-// bytes.Reader, whose length is known: one allocation, where io.ReadAll
-// would grow its buffer step by step, copying a 31 MB database several
-// times over (that took longer than parsing it).
-func rpmReadAll(r io.Reader) ([]byte, error) {
-	if l, ok := r.(interface{ Len() int }); ok && l.Len() <= MaxFileBytes {
-		data := make([]byte, l.Len())
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, err
-		}
-		return data, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, MaxFileBytes)
-	}
-	return data, nil
 }
 
 // ---- RPM header ----

@@ -382,7 +382,7 @@ func buildSQLite(ps int, interior bool, blobs [][]byte) []byte {
 }
 
 func parseRpmBytes(data []byte) ([]finding.Package, error) {
-	return parseRpm("/var/lib/rpm/x", bytes.NewReader(data))
+	return parseRpm("/var/lib/rpm/x", data)
 }
 
 // ---- unit tests ----
@@ -980,7 +980,7 @@ func TestRpmRealDatabases(t *testing.T) {
 	for _, db := range goRpmdb.dbs {
 		t.Run(strings.TrimPrefix(db.path, "pkg/testdata/"), func(t *testing.T) {
 			data := rpmReadPinned(t, dir, db.path, db.sha256)
-			got, err := parseRpm(db.path, bytes.NewReader(data))
+			got, err := parseRpm(db.path, data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1114,7 +1114,7 @@ erased
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := parseRpm("/var/lib/rpm/rpmdb.sqlite", bytes.NewReader(data))
+	got, err := parseRpm("/var/lib/rpm/rpmdb.sqlite", data)
 	if err != nil {
 		t.Fatal(err)
 	}
