@@ -266,14 +266,23 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 				res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
 			}
 		}
-		if mal {
+		if mal && size <= bufferBytes {
 			// The result is filled in when clamd answers, before the
 			// layer is done; it must be kept even if nothing else is.
+			// (Only small buffers wait in flight: a package database
+			// buffered whole, up to 64 MiB, is scanned here and let go.)
 			a.scanAsync(ctx, f, buf, res)
 			return res, nil
 		}
+		var err error
+		if mal {
+			err = a.malware(ctx, f.Path, bytes.NewReader(data), res)
+		}
 		buf.Reset()
 		a.pool.Put(buf)
+		if err != nil {
+			return nil, err
+		}
 	} else if err := a.large(ctx, f, inv, mal, res); err != nil {
 		return nil, err
 	}

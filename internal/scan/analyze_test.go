@@ -90,6 +90,9 @@ func TestAnalyzeMalware(t *testing.T) {
 		it.File("app/evil.sh", "#!/bin/sh\n# "+testenv.ClamdMarker+"\n", 0o755),
 		it.File("app/gone.bin", "prefix "+testenv.ClamdMarker, 0o644),
 		it.File("app/big.bin", big, 0o644),
+		// Past the buffer too, but buffered whole for the inventory (an
+		// rpm database): scanned from memory, not kept in flight.
+		it.File("var/lib/rpm/rpmdb.sqlite", big, 0o644),
 		it.File("app/huge.bin", strings.Repeat("y", 33<<20), 0o644),
 	)...)
 	top := it.Layer(t, it.File("app/.wh.gone.bin", "", 0o644))
@@ -100,7 +103,7 @@ func TestAnalyzeMalware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"malware /app/big.bin", "malware /app/evil.sh", "malware /app/gone.bin"}
+	want := []string{"malware /app/big.bin", "malware /app/evil.sh", "malware /app/gone.bin", "malware /var/lib/rpm/rpmdb.sqlite"}
 	if got := where(an.Malware); !slices.Equal(got, want) {
 		t.Fatalf("malware %v, want %v", got, want)
 	}
