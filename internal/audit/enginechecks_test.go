@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -211,6 +213,13 @@ func TestProcTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// The child's command line shows once its exec is through.
+	for i := 0; i < 200; i++ {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)); strings.HasPrefix(string(b), "sleep") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	cmds, ok := procTree(Host{}, os.Getpid())
 	if !ok || !slices.Contains(cmds, "sleep 30") {
 		t.Errorf("procTree: %v %q", ok, cmds)
