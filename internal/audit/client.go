@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 )
@@ -85,10 +86,8 @@ func ClientChecks(o ClientOptions) []Check {
 // engineSockets are where Docker and Podman listen by default, for this
 // user and for root.
 func engineSockets(p Probe, o ClientOptions) []string {
-	out := []string{"/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock"}
-	if rt := o.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-		out = append(out, rt+"/docker.sock", rt+"/podman/podman.sock")
-	}
+	out := append(engineapi.DefaultSockets(false, o.Getenv), engineapi.DefaultSockets(true, o.Getenv)...)
+	out = append(out, "/run/docker.sock") // /var/run's target on Debian
 	for _, e := range clientEndpoints(p, o) {
 		if u, err := url.Parse(e); err == nil && u.Scheme == "unix" {
 			out = append(out, u.Path)

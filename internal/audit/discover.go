@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 )
@@ -62,7 +62,7 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		var tlsConf *tls.Config
 		if verify {
 			var err error
-			if tlsConf, err = clientTLS(p, certPath(o), addr); err != nil {
+			if tlsConf, err = clientTLS(p, certPath(o)); err != nil {
 				d.Unreachable = append(d.Unreachable, "tcp://"+addr+": "+err.Error())
 				continue
 			}
@@ -98,41 +98,22 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 	return d
 }
 
-// clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY: the
-// server verified against ca.pem, cert.pem and key.pem presented.
-func clientTLS(p Probe, dir, addr string) (*tls.Config, error) {
-	read := func(name string) ([]byte, error) {
+// clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY, from
+// the files in dir.
+func clientTLS(p Probe, dir string) (*tls.Config, error) {
+	var pems [3][]byte
+	for i, name := range []string{"ca.pem", "cert.pem", "key.pem"} {
 		b, err := p.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("DOCKER_TLS_VERIFY is set but %w", err)
 		}
-		return b, nil
+		pems[i] = b
 	}
-	caPEM, err := read("ca.pem")
+	cfg, err := engineapi.ClientTLS(pems[0], pems[1], pems[2])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	certPEM, err := read("cert.pem")
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := read("key.pem")
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("%s holds no certificate", filepath.Join(dir, "ca.pem"))
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("client certificate in %s: %w", dir, err)
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, ServerName: host, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // sameEndpoint reports whether a listener (unix:///var/run/docker.sock,

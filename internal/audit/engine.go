@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hull-sec/hull/internal/engineapi"
 )
 
 // Engine is a container engine found through its API socket, with what
@@ -294,13 +295,7 @@ type EngineConn struct {
 
 // UnixConn reaches the engine on a unix socket.
 func UnixConn(path string) EngineConn {
-	return EngineConn{Endpoint: "unix://" + path, base: "http://engine", local: true, client: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-		MaxIdleConnsPerHost: 8,
-	}}}
+	return EngineConn{Endpoint: "unix://" + path, base: "http://engine", local: true, client: engineapi.UnixClient(path)}
 }
 
 // TCPConn reaches the engine at HOST:PORT, over TLS when tlsConf is set

@@ -53,7 +53,7 @@ func short(p string) string { return strings.TrimPrefix(p, mod) }
 func TestImportRules(t *testing.T) {
 	engines := []string{"internal/lint", "internal/scan", "internal/verify", "internal/sign", "internal/export", "internal/audit", "internal/profile", "internal/run", "internal/guard"}
 	leaves := []string{"internal/finding", "internal/caps", "internal/report", "internal/policy", "internal/image",
-		"internal/simplesign", "internal/cosign", "internal/notation", "internal/pgp", "internal/tsp"}
+		"internal/simplesign", "internal/cosign", "internal/notation", "internal/pgp", "internal/tsp", "internal/engineapi"}
 	testOnly := []string{"internal/imagetest", "internal/testenv"}
 	for _, p := range packages(t) {
 		name := short(p.ImportPath)

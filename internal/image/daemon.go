@@ -3,11 +3,9 @@ package image
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hull-sec/hull/internal/engineapi"
 )
 
 // daemonEndpoint is how hull reaches a Docker-compatible engine API.
@@ -25,21 +25,9 @@ type daemonEndpoint struct {
 }
 
 // defaultSockets lists the sockets tried, in order, when no host
-// variable is set: rootful first, then the rootless ones.
+// variable is set.
 func defaultSockets(kind Kind, getenv func(string) string) []string {
-	run := getenv("XDG_RUNTIME_DIR")
-	if kind == KindPodman {
-		var s []string
-		if run != "" {
-			s = append(s, filepath.Join(run, "podman", "podman.sock"))
-		}
-		return append(s, "/run/podman/podman.sock")
-	}
-	s := []string{"/var/run/docker.sock"}
-	if run != "" {
-		s = append(s, filepath.Join(run, "docker.sock"))
-	}
-	return s
+	return engineapi.DefaultSockets(kind == KindPodman, getenv)
 }
 
 // resolveDaemon picks the engine endpoint from DOCKER_HOST or
@@ -67,12 +55,7 @@ func resolveDaemon(kind Kind, getenv func(string) string) (*daemonEndpoint, erro
 	}
 	switch u.Scheme {
 	case "unix":
-		sock := u.Path
-		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}}
-		return &daemonEndpoint{client: &http.Client{Transport: tr}, base: "http://engine", desc: host}, nil
+		return &daemonEndpoint{client: engineapi.UnixClient(u.Path), base: "http://engine", desc: host}, nil
 	case "tcp":
 		tr := &http.Transport{}
 		scheme := "http"
@@ -91,19 +74,19 @@ func resolveDaemon(kind Kind, getenv func(string) string) (*daemonEndpoint, erro
 }
 
 func daemonTLS(dir string) (*tls.Config, error) {
-	ca, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	var pems [3][]byte
+	for i, name := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		pems[i] = b
+	}
+	cfg, err := engineapi.ClientTLS(pems[0], pems[1], pems[2])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("%s: no certificates in ca.pem", dir)
-	}
-	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // engineName reports whether s is what an image name or ID may hold on an
