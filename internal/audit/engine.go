@@ -46,7 +46,6 @@ type Engine struct {
 // EngineVersion is the engine's /version answer.
 type EngineVersion struct {
 	Version      string             `json:"Version"`
-	APIVersion   string             `json:"ApiVersion"`
 	Components   []VersionComponent `json:"Components"`
 	Experimental bool               `json:"Experimental"`
 }
@@ -71,20 +70,13 @@ func (v EngineVersion) Component(name string) string {
 
 // EngineInfo is the part of the engine's /info answer the checks read.
 type EngineInfo struct {
-	Name              string   `json:"Name"`
-	ServerVersion     string   `json:"ServerVersion"`
 	Driver            string   `json:"Driver"`
 	LoggingDriver     string   `json:"LoggingDriver"`
-	CgroupVersion     string   `json:"CgroupVersion"`
 	DockerRootDir     string   `json:"DockerRootDir"`
 	Debug             bool     `json:"Debug"`
 	ExperimentalBuild bool     `json:"ExperimentalBuild"`
 	LiveRestore       bool     `json:"LiveRestoreEnabled"`
 	SecurityOptions   []string `json:"SecurityOptions"`
-	DefaultRuntime    string   `json:"DefaultRuntime"`
-	Images            int      `json:"Images"`
-	Containers        int      `json:"Containers"`
-	ContainersRunning int      `json:"ContainersRunning"`
 	Plugins           struct {
 		Authorization []string `json:"Authorization"`
 	} `json:"Plugins"`
@@ -142,13 +134,11 @@ type Container struct {
 	} `json:"State"`
 	Config struct {
 		User        string    `json:"User"`
-		Image       string    `json:"Image"`
 		Healthcheck *struct{} `json:"Healthcheck"`
 	} `json:"Config"`
 	HostConfig struct {
 		Privileged     bool                     `json:"Privileged"`
 		CapAdd         []string                 `json:"CapAdd"`
-		CapDrop        []string                 `json:"CapDrop"`
 		NetworkMode    string                   `json:"NetworkMode"`
 		PidMode        string                   `json:"PidMode"`
 		IpcMode        string                   `json:"IpcMode"`
@@ -171,11 +161,10 @@ type Container struct {
 			PathOnHost string `json:"PathOnHost"`
 		} `json:"Devices"`
 		DeviceCgroupRules []string `json:"DeviceCgroupRules"`
-		// MaskedPaths and ReadonlyPaths are what the engine hides or
-		// makes read-only under /proc and /sys; empty with
-		// --security-opt systempaths=unconfined (or --privileged).
-		MaskedPaths   []string `json:"MaskedPaths"`
-		ReadonlyPaths []string `json:"ReadonlyPaths"`
+		// MaskedPaths is what the engine hides under /proc and /sys;
+		// empty with --security-opt systempaths=unconfined (or
+		// --privileged).
+		MaskedPaths []string `json:"MaskedPaths"`
 	} `json:"HostConfig"`
 	Mounts []struct {
 		Type        string `json:"Type"`

@@ -181,7 +181,7 @@ func TestPodmanConfig(t *testing.T) {
 		"usr/share/containers/containers.conf": {Data: []byte("[containers]\nno_new_privileges = false\n")},
 	}, procs: []Process{{PID: 42, Cmdline: []string{"/usr/bin/podman", "system", "service", "--time=0", "unix:///srv/p.sock"}}}}
 	c := podmanFor(h, h.procs, "unix:///srv/p.sock")
-	if c == nil || !c.NoNewPrivileges || c.SeccompProfile != "/p.json" || c.PolicyDefault != "insecureAcceptAnything" ||
+	if c == nil || !c.NoNewPrivileges || c.PolicyDefault != "insecureAcceptAnything" ||
 		strings.Join(c.InsecureRegistries, ",") != "10.0.0.5:5000,localhost:5000" || len(c.Problems) > 0 {
 		t.Fatalf("%+v", c)
 	}

@@ -18,13 +18,10 @@ import (
 // CONTAINERS_CONF and CONTAINERS_REGISTRIES_CONF of its environment,
 // the user's ~/.config/containers when rootless, then /etc/containers).
 type PodmanConfig struct {
-	PID int
 	// Files are the configuration files read, for evidence.
 	Files []string
 	// NoNewPrivileges is containers.conf's [containers] no_new_privileges.
 	NoNewPrivileges bool
-	// SeccompProfile is containers.conf's [containers] seccomp_profile.
-	SeccompProfile string
 	// InsecureRegistries are registries.conf's registries with insecure = true.
 	InsecureRegistries []string
 	// PolicyFile and PolicyDefault are policy.json and its default
@@ -61,7 +58,7 @@ func podmanFor(p Probe, procs []Process, endpoint string) *PodmanConfig {
 }
 
 func readPodmanConfig(p Probe, pid int) *PodmanConfig {
-	c := &PodmanConfig{PID: pid}
+	c := &PodmanConfig{}
 	env := processEnv(p, pid)
 	userDir := ""
 	if home := env["HOME"]; home != "" && home != "/root" {
@@ -84,8 +81,7 @@ func readPodmanConfig(p Probe, pid int) *PodmanConfig {
 	for _, f := range confs {
 		var cc struct {
 			Containers struct {
-				NoNewPrivileges *bool   `toml:"no_new_privileges"`
-				SeccompProfile  *string `toml:"seccomp_profile"`
+				NoNewPrivileges *bool `toml:"no_new_privileges"`
 			} `toml:"containers"`
 		}
 		if !c.readTOML(p, f, &cc) {
@@ -93,9 +89,6 @@ func readPodmanConfig(p Probe, pid int) *PodmanConfig {
 		}
 		if cc.Containers.NoNewPrivileges != nil {
 			c.NoNewPrivileges = *cc.Containers.NoNewPrivileges
-		}
-		if cc.Containers.SeccompProfile != nil {
-			c.SeccompProfile = *cc.Containers.SeccompProfile
 		}
 	}
 	// registries.conf: the first that exists.
