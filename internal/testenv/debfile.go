@@ -46,7 +46,7 @@ func DebFile(t testing.TB, pkg, pathInDeb string) []byte {
 	deb := debDownload(t, pkg)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	tarball, err := debCommand(ctx, "", scanImageTool(t, "dpkg-deb"), "--fsys-tarfile", deb)
+	tarball, err := commandIn(ctx, "", nil, scanImageTool(t, "dpkg-deb"), "--fsys-tarfile", deb)
 	if err != nil {
 		t.Fatalf("testenv: %s: %v", pkg, err)
 	}
@@ -97,7 +97,7 @@ func DebVersion(t testing.TB, pkg string) string {
 	deb := debDownload(t, pkg)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	out, err := debCommand(ctx, "", scanImageTool(t, "dpkg-deb"), "-f", deb, "Version")
+	out, err := commandIn(ctx, "", nil, scanImageTool(t, "dpkg-deb"), "-f", deb, "Version")
 	if err != nil {
 		t.Fatalf("testenv: %s: %v", pkg, err)
 	}
@@ -148,27 +148,18 @@ func debDownloadLocked(t testing.TB, pkg string) (string, error) {
 	if f, err := cachedDeb(dir, pkg); f != "" || err != nil {
 		return f, err
 	}
-	tmp, err := os.MkdirTemp(dir, ".download-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	start := time.Now()
-	if _, err := debCommand(ctx, tmp, scanImageTool(t, "apt-get"), aptDownloadArgs(pkg)...); err != nil {
-		return "", fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
+	if err := downloadDebs(ctx, t, dir, pkg); err != nil {
+		return "", err
 	}
-	m, err := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
+	f, err := cachedDeb(dir, pkg)
 	if err != nil {
 		return "", err
 	}
-	if len(m) != 1 {
+	if f == "" {
 		return "", errors.New("apt-get download left no " + pkg + "_*.deb")
-	}
-	f := filepath.Join(dir, filepath.Base(m[0]))
-	if err := os.Rename(m[0], f); err != nil {
-		return "", err
 	}
 	t.Logf("testenv: downloaded %s (%v)", filepath.Base(f), time.Since(start).Round(time.Millisecond))
 	return f, nil
@@ -198,11 +189,52 @@ func aptDownloadArgs(pkgs ...string) []string {
 	return append(args, pkgs...)
 }
 
-// debCommand runs name args in dir ("" for the process's) and returns
-// its stdout, or an error with the command line and stderr.
-func debCommand(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
+// downloadDebs downloads, into dir, the packages of names it does not
+// hold yet (apt-get download, into a temporary directory first, then
+// renamed: a download cut short leaves nothing).
+func downloadDebs(ctx context.Context, t testing.TB, dir string, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		f, err := cachedDeb(dir, n)
+		if err != nil {
+			return err
+		}
+		if f == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(dir, ".download-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := commandIn(ctx, tmp, nil, scanImageTool(t, "apt-get"), aptDownloadArgs(missing...)...); err != nil {
+		return fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".deb") {
+			if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commandIn runs name args in dir (the process's when "") with env (nil:
+// inherit) and returns its stdout, or an error with the command line and
+// stderr.
+func commandIn(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr

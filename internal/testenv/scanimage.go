@@ -450,37 +450,8 @@ func (b *scanImageBuild) downloadDebs(names []string) (map[string]*deb, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var missing []string
-	for _, n := range names {
-		f, err := cachedDeb(dir, n)
-		if err != nil {
-			return nil, err
-		}
-		if f == "" {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		tmp, err := os.MkdirTemp(dir, ".download-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		if _, err := b.command(tmp, nil, scanImageTool(b.t, "apt-get"), aptDownloadArgs(missing...)...); err != nil {
-			return nil, fmt.Errorf("%w\n(apt-get download needs the package lists: run apt-get update, as .ci/install-deps does)", err)
-		}
-		entries, err := os.ReadDir(tmp)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".deb") {
-				if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-					return nil, err
-				}
-			}
-		}
-		b.t.Logf("testenv: scan image: downloaded %s", strings.Join(missing, " "))
+	if err := downloadDebs(b.ctx, b.t, dir, names...); err != nil {
+		return nil, err
 	}
 	dpkgDeb := scanImageTool(b.t, "dpkg-deb")
 	out := map[string]*deb{}
@@ -947,21 +918,10 @@ func scanImageTool(t testing.TB, bin string) string {
 	return p
 }
 
-// command runs name args in dir (the process's when "") with env (nil:
-// inherit) and returns its stdout, or an error with the command line and
-// stderr.
+// command is commandIn under the build's context, stdout as a string.
 func (b *scanImageBuild) command(dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(b.ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
+	out, err := commandIn(b.ctx, dir, env, name, args...)
+	return string(out), err
 }
 
 // layerWriter writes a layer's tar stream: names relative and clean,
