@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/engineapi"
 )
 
 // Podman is an isolated root podman setup: its own storage (vfs driver),
@@ -299,16 +300,11 @@ func (p *Podman) Socket() string {
 // UnixClient returns an http.Client whose requests all go to the unix socket
 // at path, whatever the URL's host (use e.g. "http://d/_ping").
 func UnixClient(path string) *http.Client {
-	return &http.Client{
-		Timeout: 2 * time.Minute,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", path)
-			},
-			DisableKeepAlives: true,
-		},
-	}
+	c := engineapi.UnixClient(path)
+	c.Timeout = 2 * time.Minute
+	// No idle connection held: the servers the tests stop go at once.
+	c.Transport.(*http.Transport).DisableKeepAlives = true
+	return c
 }
 
 // ImportBusybox imports BusyboxRootfs as image ref, from a copy of the
