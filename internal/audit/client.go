@@ -63,6 +63,7 @@ type PingResult struct {
 
 // ClientChecks are the checks of how clients reach the engines.
 func ClientChecks(o ClientOptions) []Check {
+	configs := dockerdConfigs()
 	return []Check{
 		check("client-socket-perms", "3.15, 3.16", finding.SeverityHigh, "Engine sockets are not open to every user",
 			"Whoever can write the Docker or rootful Podman socket is root on the host. The socket must belong to root (or the rootless user) with group docker at most, mode 0660 or tighter. CIS Docker 3.15, 3.16.",
@@ -71,11 +72,11 @@ func ClientChecks(o ClientOptions) []Check {
 		check("client-daemon-tcp", "2.7", finding.SeverityCritical, "Engines listen on TCP only with mutual TLS",
 			"dockerd's -H tcp://... without --tlsverify (or daemon.json hosts without tlsverify) gives root on the host to anyone who reaches the port. CIS Docker 2.7.",
 			"Add --tlsverify with --tlscacert/--tlscert/--tlskey (hull tls init makes them), or listen on the unix socket only and use ssh:// for remote clients.",
-			daemonTCPCheck),
+			func(p Probe) Outcome { return daemonTCPCheck(p, configs) }),
 		check("client-endpoint-auth", "", finding.SeverityCritical, "TCP endpoints refuse clients without a certificate",
 			"Every tcp:// endpoint the client is set to use, and every loopback TCP endpoint an engine on this host listens on, is asked for /_ping without credentials, in plain HTTP and in TLS without a client certificate. An answer means anyone who reaches it controls the engine.",
 			"Start the engine with --tlsverify and the CA that signs client certificates.",
-			func(p Probe) Outcome { return endpointCheck(p, o) }),
+			func(p Probe) Outcome { return endpointCheck(p, o, configs) }),
 		check("client-tls-material", "", finding.SeverityMedium, "Client TLS material is sound",
 			"The client certificate in DOCKER_CERT_PATH (or ~/.docker) must chain to ca.pem, be valid for client authentication and not expire within 30 days, use RSA of 2048 bits or more or ECDSA P-256 or stronger, and its key must be readable by its owner only.",
 			"Renew or regenerate the client certificate (hull tls init), chmod 0600 key.pem.",
@@ -172,19 +173,18 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 	return pass(strings.Join(good, "; "))
 }
 
-func daemonTCPCheck(p Probe) Outcome {
-	ds, err := dockerdProcesses(p)
+func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
+	cs, err := configs(p)
 	if err != nil {
 		return skip("cannot list processes: " + err.Error())
 	}
-	if len(ds) == 0 {
+	if len(cs) == 0 {
 		return skip("no dockerd is running")
 	}
 	var bad, ok, unknown []string
-	for _, d := range ds {
-		c := ParseDaemonConfig(p, d)
+	for _, c := range cs {
 		if c.Problem != "" {
-			unknown = append(unknown, fmt.Sprintf("dockerd (pid %d): %s", d.PID, c.Problem))
+			unknown = append(unknown, c.unknown())
 			continue
 		}
 		verify := c.Bool("tlsverify", false)
@@ -193,9 +193,9 @@ func daemonTCPCheck(p Probe) Outcome {
 				continue
 			}
 			if verify {
-				ok = append(ok, fmt.Sprintf("dockerd (pid %d) %s with --tlsverify", d.PID, h))
+				ok = append(ok, fmt.Sprintf("dockerd (pid %d) %s with --tlsverify", c.PID, h))
 			} else {
-				bad = append(bad, fmt.Sprintf("dockerd (pid %d) listens on %s without --tlsverify", d.PID, h))
+				bad = append(bad, fmt.Sprintf("dockerd (pid %d) listens on %s without --tlsverify", c.PID, h))
 			}
 		}
 	}
@@ -218,7 +218,7 @@ func isLoopback(addr string) bool {
 	return image.IsLoopbackHost(addr)
 }
 
-func endpointCheck(p Probe, o ClientOptions) Outcome {
+func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
 	var targets, overSSH []string
 	for _, e := range clientEndpoints(p, o) {
 		u, err := url.Parse(e)
@@ -231,11 +231,10 @@ func endpointCheck(p Probe, o ClientOptions) Outcome {
 		}
 	}
 	var unknown []string
-	if ds, err := dockerdProcesses(p); err == nil {
-		for _, d := range ds {
-			c := ParseDaemonConfig(p, d)
+	if cs, err := configs(p); err == nil {
+		for _, c := range cs {
 			if c.Problem != "" {
-				unknown = append(unknown, fmt.Sprintf("dockerd (pid %d): %s", d.PID, c.Problem))
+				unknown = append(unknown, c.unknown())
 			}
 			for _, h := range c.List("hosts") {
 				if a, ok := strings.CutPrefix(h, "tcp://"); ok {

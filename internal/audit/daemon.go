@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // DaemonConfig is a dockerd's effective configuration as far as its
@@ -153,13 +154,29 @@ func (c *DaemonConfig) Source() string {
 	return s
 }
 
-// dockerdProcesses lists the dockerd processes this user can see.
-func dockerdProcesses(p Probe) ([]Process, error) {
-	procs, err := p.Processes()
-	if err != nil {
-		return nil, err
+// unknown says why c's settings are unknown.
+func (c *DaemonConfig) unknown() string {
+	return fmt.Sprintf("dockerd (pid %d): %s", c.PID, c.Problem)
+}
+
+// dockerdConfigs reads the configuration of every dockerd this user can
+// see, once for all the checks that ask (the process list and each
+// daemon.json are read a single time).
+func dockerdConfigs() func(Probe) ([]*DaemonConfig, error) {
+	var once sync.Once
+	var cs []*DaemonConfig
+	var err error
+	return func(p Probe) ([]*DaemonConfig, error) {
+		once.Do(func() {
+			var procs []Process
+			if procs, err = p.Processes(); err == nil {
+				for _, pr := range dockerds(procs) {
+					cs = append(cs, ParseDaemonConfig(p, pr))
+				}
+			}
+		})
+		return cs, err
 	}
-	return dockerds(procs), nil
 }
 
 // dockerds picks the dockerd processes of a process list.
