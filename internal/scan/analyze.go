@@ -26,6 +26,7 @@ import (
 	"github.com/hull-sec/hull/internal/secrets"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/semaphore"
 )
 
 // AnalyzeOptions say which analyzers run over the image's files.
@@ -102,6 +103,7 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 	a := &analyzer{o: o, pool: sync.Pool{New: func() any { return new(bytes.Buffer) }}, pending: map[v1.Hash]*layerScans{}}
 	if o.Malware != nil {
 		a.sem = make(chan struct{}, clamd.DefaultMaxConcurrent)
+		a.held = semaphore.NewWeighted(inventory.MaxFileBytes)
 	}
 	// Secrets and malware in files a later layer deleted are still in the
 	// image: keep sees hidden entries too, and only the inventory skips them.
@@ -165,9 +167,11 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 type analyzer struct {
 	o    AnalyzeOptions
 	pool sync.Pool
-	// sem bounds the files held in memory for clamd, one per scan in
-	// flight; pending tracks them per layer.
+	// sem bounds the scans in flight to clamd, held their bytes (the
+	// largest buffered file fits, or many small ones); pending tracks
+	// them per layer.
 	sem     chan struct{}
+	held    *semaphore.Weighted
 	mu      sync.Mutex
 	pending map[v1.Hash]*layerScans
 }
@@ -218,7 +222,7 @@ func (a *analyzer) scanAsync(ctx context.Context, f *image.File, buf *bytes.Buff
 	a.sem <- struct{}{}
 	ls.wg.Add(1)
 	go func() {
-		defer func() { <-a.sem; buf.Reset(); a.pool.Put(buf); ls.wg.Done() }()
+		defer func() { a.held.Release(int64(buf.Len())); <-a.sem; buf.Reset(); a.pool.Put(buf); ls.wg.Done() }()
 		if err := a.malware(ctx, f.Path, bytes.NewReader(buf.Bytes()), res); err != nil {
 			ls.mu.Lock()
 			ls.err = cmp.Or(ls.err, err)
@@ -266,23 +270,20 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 				res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
 			}
 		}
-		if mal && size <= bufferBytes {
+		if mal {
 			// The result is filled in when clamd answers, before the
 			// layer is done; it must be kept even if nothing else is.
-			// (Only small buffers wait in flight: a package database
-			// buffered whole, up to 64 MiB, is scanned here and let go.)
+			// The buffers waiting for clamd hold at most 64 MiB in all.
+			if err := a.held.Acquire(ctx, int64(len(data))); err != nil {
+				buf.Reset()
+				a.pool.Put(buf)
+				return nil, err
+			}
 			a.scanAsync(ctx, f, buf, res)
 			return res, nil
 		}
-		var err error
-		if mal {
-			err = a.malware(ctx, f.Path, bytes.NewReader(data), res)
-		}
 		buf.Reset()
 		a.pool.Put(buf)
-		if err != nil {
-			return nil, err
-		}
 	} else if err := a.large(ctx, f, inv, mal, res); err != nil {
 		return nil, err
 	}
