@@ -58,6 +58,9 @@ records are skipped.`,
 			}
 			start := time.Now()
 			meta, err := vulndb.Update(cmd.Context(), dbPath, vulndb.UpdateOptions{From: from, Ecosystems: ecosystems, Progress: progress})
+			if errors.Is(err, vulndb.ErrUnreachable) {
+				return undecided(fmt.Errorf("db update: %w; without internet access, copy the OSV exports (<Ecosystem>/all.zip) to a directory and run 'hull db update --from DIR'", err))
+			}
 			if err != nil {
 				return undecided(fmt.Errorf("db update: %w", err))
 			}
@@ -72,11 +75,10 @@ records are skipped.`,
 		Short: "Say how old the vulnerability database is and what it holds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Exit 2 when there is no database, as scan does: nothing can
+			// be decided with it.
 			d, err := vulndb.Open(dbPath)
 			if err != nil {
-				if errors.Is(err, vulndb.ErrNoDB) {
-					return &ExitError{Code: ExitFail, Err: err}
-				}
 				return undecided(err)
 			}
 			defer d.Close()

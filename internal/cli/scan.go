@@ -90,8 +90,15 @@ Suppress findings with --ignore ID (any of a finding's IDs or aliases) or with
 a VEX document (--vex: OpenVEX or CycloneDX VEX; not_affected and fixed
 statements for the package's PURL suppress).
 
+Packages are matched in the OSV ecosystem of their distribution or language
+(Red Hat, SUSE, AlmaLinux, Rocky Linux... as osv.dev files them). A
+distribution OSV has no records of (CentOS, Fedora, Amazon Linux), or an
+ecosystem the database holds no records of, cannot be matched: the check is
+an error naming it, never a pass.
+
 Exit codes: 0 no finding at or above --fail-on (none by default); 1 at least
-one; 2 could not decide (no database, unreadable image).
+one; 2 could not decide (no database, unreadable image, packages that cannot
+be matched).
 
 IMAGE is one of:
 ` + imageRefHelp,
@@ -193,14 +200,23 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	target := im.Ref.String()
 	var findings []finding.Finding
 	notes := slices.Clone(inv.Notes)
+	var unmatched []string
 	if db != nil {
-		vf, vnotes, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
+		vo.OS = inv.OS
+		vr, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
 		if err != nil {
 			return undecided(fmt.Errorf("scan %s: %w", ref, err))
 		}
-		findings = append(findings, vf...)
-		notes = append(notes, vnotes...)
-		checks["vulnerabilities"] = status("vulnerabilities", vf, fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339)))
+		findings = append(findings, vr.Findings...)
+		notes = append(notes, vr.Notes...)
+		unmatched = vr.Unmatched
+		checks["vulnerabilities"] = status("vulnerabilities", vr.Findings, fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339)))
+		if len(unmatched) > 0 {
+			// Packages no record can be matched against: no finding for
+			// them is no answer.
+			checks["vulnerabilities"] = finding.CheckStatus{ID: "vulnerabilities", State: finding.StateError,
+				Reason: "could not match every package: " + strings.Join(unmatched, "; ")}
+		}
 	}
 	if want["secret"] {
 		findings = append(findings, an.Secrets...)
@@ -237,6 +253,9 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	}
 	if threshold >= 0 && finding.AtOrAbove(findings, threshold) {
 		return &ExitError{Code: ExitFail}
+	}
+	if len(unmatched) > 0 {
+		return undecided(fmt.Errorf("vulnerabilities: could not decide: %s", strings.Join(unmatched, "; ")))
 	}
 	return nil
 }

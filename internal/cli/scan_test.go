@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,8 +44,23 @@ func TestScanCommands(t *testing.T) {
 	if out, _, code := hull(t, "db", "status", "--db", db); code != ExitPass || !strings.Contains(out, "withdrawn records skipped: 0") {
 		t.Errorf("db status: %d\n%s", code, out)
 	}
-	if _, _, code := hull(t, "db", "status", "--db", filepath.Join(t.TempDir(), "none.db")); code != ExitFail {
-		t.Errorf("db status without a database: exit %d", code)
+	// No database: db status and scan both could not decide, and say how
+	// to get one, online and offline.
+	none := filepath.Join(t.TempDir(), "none.db")
+	for _, args := range [][]string{{"db", "status", "--db", none}, {"scan", ref, "--db", none}} {
+		if _, stderr, code := hull(t, args...); code != ExitUndecided || !strings.Contains(stderr, "hull db update") || !strings.Contains(stderr, "--from DIR") {
+			t.Errorf("hull %s without a database: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	// A source that cannot be reached points to --from DIR.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	if _, stderr, code := hull(t, "db", "update", "--from", closed, "--db", none); code != ExitUndecided || !strings.Contains(stderr, "--from DIR") {
+		t.Errorf("db update from an unreachable source: exit %d\n%s", code, stderr)
 	}
 	for _, tc := range []struct {
 		args []string

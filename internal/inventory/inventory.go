@@ -254,36 +254,11 @@ func complete(p *finding.Package, osr *finding.OS) {
 	}
 	switch p.Type {
 	case "deb":
-		ns := cmp.Or(osID, "debian")
-		switch ns {
-		case "debian":
-			eco = "Debian"
-			if osr != nil && osr.VersionID != "" {
-				eco += ":" + strings.SplitN(osr.VersionID, ".", 2)[0]
-			}
-		case "ubuntu":
-			eco = "Ubuntu"
-			if osr != nil && osr.VersionID != "" {
-				eco += ":" + osr.VersionID
-			}
-		}
-		p.PURL = purl("deb", ns, p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
+		eco = OSEcosystem(p.Type, osr)
+		p.PURL = purl("deb", cmp.Or(osID, "debian"), p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
 	case "apk":
-		ns := cmp.Or(osID, "alpine")
-		switch ns {
-		case "alpine":
-			eco = "Alpine"
-			if osr != nil {
-				if v := strings.SplitN(osr.VersionID, ".", 3); len(v) >= 2 {
-					eco += ":v" + v[0] + "." + v[1]
-				}
-			}
-		case "wolfi":
-			eco = "Wolfi"
-		case "chainguard":
-			eco = "Chainguard"
-		}
-		p.PURL = purl("apk", ns, p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
+		eco = OSEcosystem(p.Type, osr)
+		p.PURL = purl("apk", cmp.Or(osID, "alpine"), p.Name, p.Version, map[string]string{"arch": p.Arch, "distro": distro})
 	case "golang":
 		ns, name := "", p.Name
 		if i := strings.LastIndexByte(p.Name, '/'); i >= 0 {
@@ -320,7 +295,7 @@ func complete(p *finding.Package, osr *finding.OS) {
 	case "rpm":
 		// The PURL spec puts an rpm's epoch in a qualifier.
 		ns := cmp.Or(osID, "rpm")
-		eco = rpmEcosystem(osr)
+		eco = OSEcosystem(p.Type, osr)
 		epoch, version, ok := strings.Cut(p.Version, ":")
 		if !ok {
 			epoch, version = "", p.Version
@@ -330,28 +305,103 @@ func complete(p *finding.Package, osr *finding.OS) {
 	p.Ecosystem = eco
 }
 
-// rpmEcosystem is the OSV ecosystem of an RPM-based distribution, "" for
-// those OSV has no records of.
-func rpmEcosystem(osr *finding.OS) string {
-	if osr == nil {
-		return ""
+// OSEcosystem is the OSV ecosystem the packages of a distribution's
+// package format (deb, apk, rpm) are filed under at osv.dev, named as
+// the records name the distribution's release, or "" for a
+// distribution OSV has no records of (CentOS, Fedora, Amazon Linux,
+// Oracle Linux...: then nothing can be matched, and scan says so).
+// Where OSV splits a release further than os-release says (Ubuntu's
+// ":LTS", Red Hat's repositories, SUSE's products and support phases),
+// vulndb.Applies matches the finer names to this one.
+func OSEcosystem(typ string, osr *finding.OS) string {
+	id, version := "", ""
+	if osr != nil {
+		id, version = osr.ID, osr.VersionID
 	}
-	major := strings.SplitN(osr.VersionID, ".", 2)[0]
-	switch osr.ID {
-	case "rhel":
-		return "Red Hat"
-	case "almalinux":
-		return "AlmaLinux:" + major
-	case "rocky":
-		return "Rocky Linux:" + major
-	case "opensuse-leap", "opensuse-tumbleweed", "opensuse":
-		return "openSUSE"
-	case "sles", "sled":
-		return "SUSE"
-	case "mageia":
-		return "Mageia:" + major
-	case "openEuler", "openeuler":
-		return "openEuler"
+	major, _, _ := strings.Cut(version, ".")
+	// release names a release of a family, or the family alone when
+	// os-release gives no version.
+	release := func(family, rel string) string {
+		if version == "" {
+			return family
+		}
+		return family + ":" + rel
+	}
+	switch typ {
+	case "deb":
+		switch cmp.Or(id, "debian") {
+		case "debian":
+			return release("Debian", major)
+		case "ubuntu":
+			return release("Ubuntu", version)
+		}
+	case "apk":
+		switch cmp.Or(id, "alpine") {
+		case "alpine":
+			if v := strings.SplitN(version, ".", 3); len(v) >= 2 {
+				return "Alpine:v" + v[0] + "." + v[1]
+			}
+			return "Alpine"
+		case "wolfi":
+			return "Wolfi"
+		case "chainguard":
+			return "Chainguard"
+		}
+	case "rpm":
+		switch id {
+		case "rhel":
+			// Red Hat files packages under the CPE of each repository of
+			// a major release: "Red Hat:enterprise_linux:9::baseos".
+			return release("Red Hat", "enterprise_linux:"+major)
+		case "almalinux":
+			return release("AlmaLinux", major)
+		case "rocky":
+			return release("Rocky Linux", major)
+		case "sles", "sled", "sles_sap":
+			product := map[string]string{"sles": "Server", "sled": "Desktop", "sles_sap": "Server for SAP Applications"}[id]
+			return release("SUSE", "Linux Enterprise "+product+" "+suseRelease(version))
+		case "sle-micro", "sl-micro":
+			return release("SUSE", "Linux Enterprise Micro "+version)
+		case "opensuse-leap":
+			return release("openSUSE", "Leap "+version)
+		case "opensuse-leap-micro":
+			return release("openSUSE", "Leap Micro "+version)
+		case "opensuse-tumbleweed":
+			return "openSUSE:Tumbleweed"
+		case "mageia":
+			return release("Mageia", version)
+		case "openeuler":
+			return release("openEuler", openEulerRelease(osr))
+		case "azurelinux", "mariner":
+			return release("Azure Linux", major)
+		case "photon":
+			return release("Photon OS", version)
+		}
 	}
 	return ""
+}
+
+// suseRelease writes os-release's "15.5" as SUSE's "15 SP5" ("15.0" and
+// "15" are "15").
+func suseRelease(v string) string {
+	major, sp, ok := strings.Cut(v, ".")
+	if !ok || sp == "0" || sp == "" {
+		return major
+	}
+	return major + " SP" + sp
+}
+
+// openEulerRelease is "22.03-LTS-SP1" for PRETTY_NAME "openEuler 22.03
+// (LTS-SP1)", "24.03-LTS" for "openEuler 24.03 (LTS)", else VERSION_ID.
+func openEulerRelease(osr *finding.OS) string {
+	rest, ok := strings.CutPrefix(osr.PrettyName, "openEuler ")
+	if !ok {
+		return osr.VersionID
+	}
+	version, qual, ok := strings.Cut(rest, " (")
+	qual, closed := strings.CutSuffix(qual, ")")
+	if !ok || !closed || qual == "" {
+		return strings.TrimSpace(version)
+	}
+	return strings.TrimSpace(version) + "-" + strings.ReplaceAll(strings.TrimSpace(qual), " ", "-")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hull-sec/hull/internal/image"
 	it "github.com/hull-sec/hull/internal/imagetest"
 	"github.com/hull-sec/hull/internal/vercmp"
+	"github.com/hull-sec/hull/internal/vulndb"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -312,8 +313,57 @@ func TestRPMPackageURL(t *testing.T) {
 	}
 	q := finding.Package{Name: "bash", Version: "5.1.8-6.el9", Type: "rpm"}
 	complete(&q, &finding.OS{ID: "rhel", VersionID: "9.3"})
-	if q.PURL != "pkg:rpm/rhel/bash@5.1.8-6.el9?distro=rhel-9.3" || q.Ecosystem != "Red Hat" {
+	if q.PURL != "pkg:rpm/rhel/bash@5.1.8-6.el9?distro=rhel-9.3" || q.Ecosystem != "Red Hat:enterprise_linux:9" {
 		t.Errorf("%s %s", q.PURL, q.Ecosystem)
+	}
+}
+
+// osEcosystemCases are os-release files of real distributions and the OSV
+// ecosystem their packages are filed under ("" where osv.dev has none).
+var osEcosystemCases = []struct{ Type, OSRelease, Want string }{
+	{"deb", "ID=debian\nVERSION_ID=\"12\"", "Debian:12"},
+	{"deb", "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux trixie/sid\"", "Debian"},
+	{"deb", "ID=ubuntu\nVERSION_ID=\"22.04\"", "Ubuntu:22.04"},
+	{"deb", "ID=kali\nVERSION_ID=\"2024.1\"", ""},
+	{"apk", "ID=alpine\nVERSION_ID=3.20.3", "Alpine:v3.20"},
+	{"apk", "ID=wolfi", "Wolfi"},
+	{"rpm", "ID=\"rhel\"\nVERSION_ID=\"9.3\"\nCPE_NAME=\"cpe:/o:redhat:enterprise_linux:9::baseos\"", "Red Hat:enterprise_linux:9"},
+	{"rpm", "ID=\"rhel\"\nVERSION_ID=\"8.10\"", "Red Hat:enterprise_linux:8"},
+	{"rpm", "ID=\"almalinux\"\nVERSION_ID=\"9.4\"", "AlmaLinux:9"},
+	{"rpm", "ID=\"rocky\"\nVERSION_ID=\"8.9\"", "Rocky Linux:8"},
+	{"rpm", "ID=\"sles\"\nVERSION_ID=\"15.5\"", "SUSE:Linux Enterprise Server 15 SP5"},
+	{"rpm", "ID=\"sles\"\nVERSION_ID=\"15\"", "SUSE:Linux Enterprise Server 15"},
+	{"rpm", "ID=\"sle-micro\"\nVERSION_ID=\"5.5\"", "SUSE:Linux Enterprise Micro 5.5"},
+	{"rpm", "ID=\"opensuse-leap\"\nVERSION_ID=\"15.5\"", "openSUSE:Leap 15.5"},
+	{"rpm", "ID=\"opensuse-tumbleweed\"\nVERSION_ID=\"20240801\"", "openSUSE:Tumbleweed"},
+	{"rpm", "ID=\"mageia\"\nVERSION_ID=\"9\"", "Mageia:9"},
+	{"rpm", "ID=\"openEuler\"\nVERSION_ID=\"22.03\"\nPRETTY_NAME=\"openEuler 22.03 (LTS-SP1)\"", "openEuler:22.03-LTS-SP1"},
+	{"rpm", "ID=\"openEuler\"\nVERSION_ID=\"24.03\"\nPRETTY_NAME=\"openEuler 24.03 (LTS)\"", "openEuler:24.03-LTS"},
+	{"rpm", "ID=azurelinux\nVERSION_ID=\"3.0\"", "Azure Linux:3"},
+	{"rpm", "ID=photon\nVERSION_ID=5.0", "Photon OS:5.0"},
+	{"rpm", "ID=\"centos\"\nVERSION_ID=\"7\"", ""},
+	{"rpm", "ID=fedora\nVERSION_ID=40", ""},
+	{"rpm", "ID=\"amzn\"\nVERSION_ID=\"2023\"", ""},
+	{"rpm", "ID=\"ol\"\nVERSION_ID=\"9.3\"", ""},
+}
+
+func TestOSEcosystem(t *testing.T) {
+	for _, c := range osEcosystemCases {
+		osr := OSRelease([]byte(c.OSRelease))
+		if got := OSEcosystem(c.Type, &osr); got != c.Want {
+			t.Errorf("%s packages of %q: ecosystem %q, want %q", c.Type, c.OSRelease, got, c.Want)
+		}
+		// What the inventory files packages under, an update fetches.
+		if c.Want != "" && !slices.Contains(vulndb.DefaultEcosystems, vulndb.BaseEcosystem(c.Want)) {
+			t.Errorf("%s is not among the ecosystems hull db update fetches", c.Want)
+		}
+	}
+	for _, typ := range []string{"golang", "npm", "pypi", "cargo", "gem", "composer", "maven"} {
+		p := finding.Package{Type: typ, Name: "a:b", Version: "1"}
+		complete(&p, nil)
+		if !slices.Contains(vulndb.DefaultEcosystems, p.Ecosystem) {
+			t.Errorf("%s packages: ecosystem %q is not among the ecosystems hull db update fetches", typ, p.Ecosystem)
+		}
 	}
 }
 

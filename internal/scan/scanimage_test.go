@@ -68,10 +68,14 @@ func TestScanImage(t *testing.T) {
 		t.Errorf("notes: %v", inv.Notes)
 	}
 
-	findings, notes, err := Vulnerabilities(db, im.Ref.String(), inv.Packages, VulnOptions{})
+	vr, err := Vulnerabilities(db, im.Ref.String(), inv.Packages, VulnOptions{OS: inv.OS})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(vr.Unmatched) != 0 {
+		t.Errorf("unmatched: %v", vr.Unmatched)
+	}
+	findings, notes := vr.Findings, vr.Notes
 	version := func(name string) string {
 		for _, p := range info.Packages {
 			if p.Name == name {

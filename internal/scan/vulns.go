@@ -26,6 +26,9 @@ import (
 
 // VulnOptions tune Vulnerabilities.
 type VulnOptions struct {
+	// OS is the image's distribution, named when its packages have no
+	// OSV ecosystem.
+	OS *finding.OS
 	// Ignore lists vulnerability IDs (or aliases) not to report.
 	Ignore []string
 	// VEX suppresses what its statements say does not affect a product.
@@ -40,34 +43,44 @@ type match struct {
 	fixed string
 }
 
-// Vulnerabilities matches packages against the store. Notes say what
-// could not be evaluated (a version the ecosystem's rules do not parse).
-func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o VulnOptions) (findings []finding.Finding, notes []string, err error) {
+// VulnResult is what matching found.
+type VulnResult struct {
+	Findings []finding.Finding
+	// Notes say what could not be evaluated (a version the ecosystem's
+	// rules do not parse).
+	Notes []string
+	// Unmatched say which packages could not be matched at all: their
+	// distribution has no OSV ecosystem, or the store holds no records
+	// of their ecosystem. No finding for them is no answer, so a scan
+	// with any could not decide.
+	Unmatched []string
+}
+
+// Vulnerabilities matches packages against the store.
+func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o VulnOptions) (VulnResult, error) {
+	var res VulnResult
+	res.Unmatched = unmatched(db, pkgs, o.OS)
 	for i := range pkgs {
 		p := &pkgs[i]
-		if p.Ecosystem == "" {
+		if p.Ecosystem == "" || !db.Covers(p.Ecosystem) {
 			continue
 		}
-		name, version := p.Name, p.Version
-		if p.Source != "" && (p.Type == "deb" || p.Type == "apk") {
-			name, version = p.Source, cmp.Or(p.SourceVersion, p.Version)
-		}
-		entries, err := db.Lookup(p.Ecosystem, name)
+		entries, version, err := lookup(db, p)
 		if err != nil {
-			return nil, nil, err
+			return VulnResult{}, err
 		}
 		var ms []match
 		for _, e := range entries {
 			affected, fixed, err := e.Affects(version)
 			if err != nil {
-				notes = append(notes, fmt.Sprintf("%s %s (%s) against %s: %v", p.Name, p.Version, p.Ecosystem, e.ID, err))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s %s (%s) against %s: %v", p.Name, p.Version, p.Ecosystem, e.ID, err))
 			}
 			if !affected {
 				continue
 			}
 			v, _, err := db.Vuln(e.ID)
 			if err != nil {
-				return nil, nil, err
+				return VulnResult{}, err
 			}
 			ms = append(ms, match{pkg: p, entry: e, vuln: v, fixed: fixed})
 		}
@@ -76,12 +89,66 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 			if suppressed(f, o) {
 				continue
 			}
-			findings = append(findings, f)
+			res.Findings = append(res.Findings, f)
 		}
 	}
-	finding.Sort(findings)
-	slices.Sort(notes)
-	return findings, slices.Compact(notes), nil
+	finding.Sort(res.Findings)
+	slices.Sort(res.Notes)
+	res.Notes = slices.Compact(res.Notes)
+	return res, nil
+}
+
+// lookup returns the store's entries for a package and the version to
+// evaluate them at. Debian and Alpine records name source packages. RPM
+// distributions differ (Red Hat, SUSE and AlmaLinux name binary
+// packages, openEuler and Mageia source packages), so an rpm is looked
+// up under both names; a record listing both is one finding.
+func lookup(db *vulndb.DB, p *finding.Package) ([]vulndb.Entry, string, error) {
+	names, version := []string{p.Name}, p.Version
+	switch {
+	case p.Source == "" || p.Source == p.Name:
+	case p.Type == "deb" || p.Type == "apk":
+		names, version = []string{p.Source}, cmp.Or(p.SourceVersion, p.Version)
+	case p.Type == "rpm":
+		names = append(names, p.Source)
+	}
+	var out []vulndb.Entry
+	for _, n := range names {
+		entries, err := db.Lookup(p.Ecosystem, n)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, entries...)
+	}
+	return out, version, nil
+}
+
+// unmatched names the packages no record could be matched against, by
+// ecosystem: those of a distribution OSV has no ecosystem for, and
+// those of an ecosystem the store holds no records of.
+func unmatched(db *vulndb.DB, pkgs []finding.Package, osr *finding.OS) []string {
+	count := map[string]int{}
+	noEco := map[string]int{}
+	for _, p := range pkgs {
+		switch {
+		case p.Ecosystem == "":
+			noEco[p.Type]++
+		case !db.Covers(p.Ecosystem):
+			count[p.Ecosystem]++
+		}
+	}
+	var out []string
+	distro := "an unknown distribution (no os-release)"
+	if osr != nil {
+		distro = cmp.Or(osr.PrettyName, osr.ID+" "+osr.VersionID) + " (ID " + osr.ID + ")"
+	}
+	for _, typ := range slices.Sorted(maps.Keys(noEco)) {
+		out = append(out, fmt.Sprintf("%d %s packages of %s: OSV has no ecosystem for this distribution, so no record can be matched", noEco[typ], typ, distro))
+	}
+	for _, eco := range slices.Sorted(maps.Keys(count)) {
+		out = append(out, fmt.Sprintf("%d packages of ecosystem %s: the database holds no records for it; 'hull db update' fetches %s records (name it in --ecosystems when you list them)", count[eco], eco, vulndb.BaseEcosystem(eco)))
+	}
+	return out
 }
 
 // aliasGroups joins the matches whose IDs or aliases overlap: GHSA, PYSEC

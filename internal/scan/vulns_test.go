@@ -63,10 +63,11 @@ var pkgs = []finding.Package{
 
 func TestVulnerabilities(t *testing.T) {
 	db := testDB(t)
-	fs, notes, err := Vulnerabilities(db, "img", pkgs, VulnOptions{})
-	if err != nil || len(notes) != 0 {
-		t.Fatal(err, notes)
+	vr, err := Vulnerabilities(db, "img", pkgs, VulnOptions{})
+	if err != nil || len(vr.Notes) != 0 || len(vr.Unmatched) != 0 {
+		t.Fatal(err, vr.Notes, vr.Unmatched)
 	}
+	fs := vr.Findings
 	var got []string
 	for _, f := range fs {
 		got = append(got, f.ID+" "+f.Vulnerability.Package+" "+f.Vulnerability.Fixed+" "+f.Severity.String())
@@ -93,11 +94,11 @@ func TestVulnerabilities(t *testing.T) {
 func TestSuppression(t *testing.T) {
 	db := testDB(t)
 	count := func(o VulnOptions) int {
-		fs, _, err := Vulnerabilities(db, "img", pkgs, o)
+		vr, err := Vulnerabilities(db, "img", pkgs, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(fs)
+		return len(vr.Findings)
 	}
 	if n := count(VulnOptions{Ignore: []string{"PYSEC-2021-142"}}); n != 1 {
 		t.Errorf("ignore by alias: %d findings", n)

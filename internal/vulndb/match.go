@@ -25,19 +25,6 @@ type Entry struct {
 	GitOnly bool `json:"git,omitempty"`
 }
 
-// BaseEcosystem is an OSV ecosystem without its release: "Debian" for
-// "Debian:12", "Alpine" for "Alpine:v3.20".
-func BaseEcosystem(e string) string {
-	base, _, _ := strings.Cut(e, ":")
-	return base
-}
-
-// AppliesTo reports whether the entry is for a package of ecosystem eco:
-// the same ecosystem and release, or a record that names no release.
-func (e Entry) AppliesTo(eco string) bool {
-	return e.Ecosystem == eco || e.Ecosystem == BaseEcosystem(eco)
-}
-
 // Affects reports whether version is affected, by OSV's evaluation (a
 // range event like npm's "1.0" is padded to "1.0.0" first, as osv.dev
 // does): in

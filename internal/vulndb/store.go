@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,8 +27,17 @@ var (
 	bucketPkgs  = []byte("pkgs")
 	bucketVulns = []byte("vulns")
 	bucketMeta  = []byte("meta")
-	keyMeta     = []byte("meta")
+	// bucketArtifacts indexes Maven package names by artifactId, so that
+	// an archive whose groupId is a guess finds the records of every
+	// group publishing its artifact.
+	bucketArtifacts = []byte("artifacts")
+	keyMeta         = []byte("meta")
 )
+
+// Format is the layout of the store this hull writes and reads; Open
+// refuses a store of another layout (an older hull's), which a new
+// update replaces.
+const Format = 2
 
 // Bounds on an export.
 const (
@@ -36,19 +46,28 @@ const (
 )
 
 // DefaultEcosystems are fetched by an update from a URL when none are
-// named: the ecosystems hull's inventory finds packages of.
-var DefaultEcosystems = []string{"Debian", "Ubuntu", "Alpine", "Wolfi", "Chainguard", "npm", "Go", "PyPI", "Maven", "crates.io", "RubyGems", "Packagist"}
+// named: every ecosystem hull's inventory files packages under (a test
+// holds the two lists together).
+var DefaultEcosystems = []string{
+	"Debian", "Ubuntu", "Alpine", "Wolfi", "Chainguard",
+	"Red Hat", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Mageia", "openEuler", "Azure Linux", "Photon OS",
+	"npm", "Go", "PyPI", "Maven", "crates.io", "RubyGems", "Packagist",
+}
 
 // DefaultURL is where osv.dev publishes its exports.
 const DefaultURL = "https://osv-vulnerabilities.storage.googleapis.com"
 
 // Meta describes a store.
 type Meta struct {
+	Format  int       `json:"format"`
 	Updated time.Time `json:"updated"`
 	Source  string    `json:"source"`
 	// Records counts the records stored per ecosystem (base name).
-	Records   map[string]int `json:"records"`
-	Withdrawn int            `json:"withdrawn"`
+	Records map[string]int `json:"records"`
+	// Ecosystems counts the records stored per ecosystem as the records
+	// name it ("Debian:12", "Red Hat:enterprise_linux:9::baseos").
+	Ecosystems map[string]int `json:"ecosystems"`
+	Withdrawn  int            `json:"withdrawn"`
 	// GitOnly counts package entries bounded by commits only.
 	GitOnly int `json:"gitOnly"`
 	// Newest is the latest modification time of any record.
@@ -99,7 +118,7 @@ func Update(ctx context.Context, path string, o UpdateOptions) (Meta, error) {
 	if err != nil {
 		return Meta{}, err
 	}
-	w := &writer{db: db, meta: Meta{Source: o.From, Records: map[string]int{}}}
+	w := &writer{db: db, meta: Meta{Format: Format, Source: o.From, Records: map[string]int{}, Ecosystems: map[string]int{}}}
 	err = w.ingest(ctx, o)
 	if err == nil {
 		w.meta.Updated = time.Now().UTC()
@@ -187,7 +206,7 @@ func (w *writer) file(ctx context.Context, o UpdateOptions, p string) error {
 // fetch downloads URL/<eco>/all.zip to a private temp file and ingests it.
 func (w *writer) fetch(ctx context.Context, o UpdateOptions, eco string) error {
 	client := cmp.Or(o.Client, http.DefaultClient)
-	u := strings.TrimSuffix(o.From, "/") + "/" + eco + "/all.zip"
+	u := strings.TrimSuffix(o.From, "/") + "/" + url.PathEscape(eco) + "/all.zip"
 	o.Progress("downloading " + u)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -195,11 +214,11 @@ func (w *writer) fetch(ctx context.Context, o UpdateOptions, eco string) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
+		return fmt.Errorf("%w: GET %s: %s", ErrUnreachable, u, resp.Status)
 	}
 	tmp, err := os.CreateTemp("", "hull-osv-*.zip")
 	if err != nil {
@@ -209,7 +228,7 @@ func (w *writer) fetch(ctx context.Context, o UpdateOptions, eco string) error {
 	defer tmp.Close()
 	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxZipBytes+1))
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
+		return fmt.Errorf("%w: GET %s: %w", ErrUnreachable, u, err)
 	}
 	if n > maxZipBytes {
 		return fmt.Errorf("GET %s: more than %d bytes", u, int64(maxZipBytes))
@@ -263,6 +282,7 @@ func (w *writer) zipFile(ctx context.Context, p string) error {
 func (w *writer) batch(recs []*Record) error {
 	pkgs := map[string][]Entry{}
 	vulns := map[string]Vuln{}
+	artifacts := map[string][]string{}
 	for _, rec := range recs {
 		if rec.Withdrawn != nil {
 			w.meta.Withdrawn++
@@ -287,7 +307,7 @@ func (w *writer) batch(recs []*Record) error {
 			}
 		}
 		vulns[rec.ID] = v
-		counted := map[string]bool{}
+		counted, countedEco := map[string]bool{}, map[string]bool{}
 		for _, a := range rec.Affected {
 			eco, name := a.Package.Ecosystem, a.Package.Name
 			if eco == "" || name == "" {
@@ -312,6 +332,18 @@ func (w *writer) batch(recs []*Record) error {
 				counted[base] = true
 				w.meta.Records[base]++
 			}
+			if !countedEco[eco] {
+				countedEco[eco] = true
+				w.meta.Ecosystems[eco]++
+			}
+			if base := BaseEcosystem(eco); base == "Maven" {
+				if _, artifact, ok := strings.Cut(name, ":"); ok {
+					k := base + "\x00" + artifact
+					if !slices.Contains(artifacts[k], name) {
+						artifacts[k] = append(artifacts[k], name)
+					}
+				}
+			}
 		}
 	}
 	return w.db.Update(func(tx *bolt.Tx) error {
@@ -322,6 +354,31 @@ func (w *writer) batch(recs []*Record) error {
 		vb, err := tx.CreateBucketIfNotExists(bucketVulns)
 		if err != nil {
 			return err
+		}
+		ab, err := tx.CreateBucketIfNotExists(bucketArtifacts)
+		if err != nil {
+			return err
+		}
+		for key, names := range artifacts {
+			var all []string
+			if old := ab.Get([]byte(key)); old != nil {
+				if err := json.Unmarshal(old, &all); err != nil {
+					return err
+				}
+			}
+			for _, n := range names {
+				if !slices.Contains(all, n) {
+					all = append(all, n)
+				}
+			}
+			slices.Sort(all)
+			data, err := json.Marshal(all)
+			if err != nil {
+				return err
+			}
+			if err := ab.Put([]byte(key), data); err != nil {
+				return err
+			}
 		}
 		for id, v := range vulns {
 			data, err := json.Marshal(v)
@@ -388,7 +445,14 @@ type DB struct {
 }
 
 // ErrNoDB says there is no store yet.
-var ErrNoDB = errors.New("no vulnerability database: run hull db update")
+var ErrNoDB = errors.New("no vulnerability database: run 'hull db update' (without internet access: 'hull db update --from DIR' with OSV exports copied from elsewhere)")
+
+// ErrOldFormat says the store was written by a hull that lays it out
+// differently.
+var ErrOldFormat = errors.New("the vulnerability database was built by another hull version: run 'hull db update' to rebuild it")
+
+// ErrUnreachable says an update could not download from its source.
+var ErrUnreachable = errors.New("cannot download from the OSV source")
 
 // Open opens the store read-only.
 func Open(path string) (*DB, error) {
@@ -405,7 +469,13 @@ func Open(path string) (*DB, error) {
 		if b == nil {
 			return fmt.Errorf("%s is not a hull vulnerability database", path)
 		}
-		return json.Unmarshal(b.Get(keyMeta), &d.Meta)
+		if err := json.Unmarshal(b.Get(keyMeta), &d.Meta); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if d.Meta.Format != Format {
+			return fmt.Errorf("%s: %w", path, ErrOldFormat)
+		}
+		return nil
 	})
 	if err != nil {
 		db.Close()
@@ -436,11 +506,40 @@ func (d *DB) Lookup(ecosystem, name string) ([]Entry, error) {
 			return err
 		}
 		for _, e := range all {
-			if e.AppliesTo(ecosystem) {
+			if Applies(ecosystem, e.Ecosystem) {
 				out = append(out, e)
 			}
 		}
 		return nil
+	})
+	return out, err
+}
+
+// Covers reports whether the store holds records for packages of the
+// ecosystem ("Debian:12"): without them, no match is no answer.
+func (d *DB) Covers(ecosystem string) bool {
+	for e := range d.Meta.Ecosystems {
+		if Applies(ecosystem, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// MavenNames returns the Maven packages ("groupId:artifactId") the store
+// holds records of with this artifactId, sorted.
+func (d *DB) MavenNames(artifactID string) ([]string, error) {
+	var out []string
+	err := d.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketArtifacts)
+		if b == nil {
+			return nil
+		}
+		data := b.Get([]byte("Maven\x00" + artifactID))
+		if data == nil {
+			return nil
+		}
+		return json.Unmarshal(data, &out)
 	})
 	return out, err
 }
