@@ -94,6 +94,10 @@ type Vulnerability struct {
 	Ecosystem string   `json:"ecosystem"`
 	Fixed     string   `json:"fixed,omitempty"`
 	Aliases   []string `json:"aliases,omitempty"`
+	// MatchedAs is the package name the records matched, when the
+	// package's own name is a guess (Package.Inferred): a Java archive
+	// matched under another groupId than hull's guess.
+	MatchedAs string `json:"matchedAs,omitempty"`
 	// Score and Vector are the CVSS v3 base score and vector, if known.
 	Score  float64 `json:"score,omitempty"`
 	Vector string  `json:"vector,omitempty"`

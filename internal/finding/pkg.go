@@ -18,6 +18,16 @@ type Package struct {
 	SourceVersion string   `json:"sourceVersion,omitempty"`
 	Arch          string   `json:"arch,omitempty"`
 	Licenses      []string `json:"licenses,omitempty"`
+	// Inferred names the coordinates of Name that the package's own
+	// metadata does not state but hull guessed: "groupId" for a Java
+	// archive without pom.properties, named from its manifest or file
+	// name. Matching then tries every plausible identity (see Hints).
+	Inferred []string `json:"inferred,omitempty"`
+	// Hints are names the package's own files suggest for what was
+	// guessed: a Java archive's manifest names (Bundle-SymbolicName,
+	// Automatic-Module-Name, Implementation-Vendor-Id...) and the Java
+	// packages of its classes.
+	Hints []string `json:"hints,omitempty"`
 	// Locations are the files that say the package is installed, the
 	// first being where it was found first in the merged filesystem.
 	Locations []Location `json:"locations"`

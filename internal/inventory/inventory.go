@@ -81,7 +81,7 @@ func fromReader(f func(string, io.Reader) ([]finding.Package, error)) func(strin
 // formatVersion changes whenever a cataloger reads differently what it
 // already read (new fields, bounds, fixes); adding or removing a cataloger
 // changes Version by itself.
-const formatVersion = "1"
+const formatVersion = "2"
 
 // Version names what the inventory records for a file: caches of its
 // results (scan's layer cache) are keyed by it, so that a layer read by an

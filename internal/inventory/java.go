@@ -151,6 +151,11 @@ func parseJava(p string, data []byte) ([]finding.Package, error) {
 type javaID struct {
 	group, artifact, version string
 	licenses                 []string
+	// inferred is set when the name comes from the manifest or file
+	// name: the groupId is a guess, and hints are the archive's own
+	// names that could be its groupId's start.
+	inferred bool
+	hints    []string
 }
 
 func (w *javaWalk) add(id javaID) {
@@ -162,7 +167,11 @@ func (w *javaWalk) add(id javaID) {
 		return
 	}
 	w.byKey[key] = len(w.pkgs)
-	w.pkgs = append(w.pkgs, finding.Package{Type: "maven", Name: id.group + ":" + id.artifact, Version: id.version, Licenses: id.licenses})
+	p := finding.Package{Type: "maven", Name: id.group + ":" + id.artifact, Version: id.version, Licenses: id.licenses}
+	if id.inferred {
+		p.Inferred, p.Hints = []string{"groupId"}, id.hints
+	}
+	w.pkgs = append(w.pkgs, p)
 }
 
 // archive reads one zip archive named name (its base name) at the given
@@ -185,6 +194,7 @@ func (w *javaWalk) archive(ra io.ReaderAt, size int64, name string, depth int) e
 	type pom struct{ props, xml *zip.File }
 	poms := map[string]*pom{} // by directory
 	var nested []*zip.File
+	var classPkgs []string
 	seen := map[string]bool{}
 	for _, f := range zr.File {
 		if !javaLocalName(f.Name) || strings.HasSuffix(f.Name, "/") {
@@ -194,6 +204,11 @@ func (w *javaWalk) archive(ra io.ReaderAt, size int64, name string, depth int) e
 		inMaven := strings.HasPrefix(dir, "META-INF/maven/") || strings.Contains(dir, "/META-INF/maven/")
 		key := f.Name
 		switch {
+		case strings.HasSuffix(base, ".class"):
+			if p := javaClassPackage(dir); p != "" && len(classPkgs) < javaMaxHints && !slices.Contains(classPkgs, p) {
+				classPkgs = append(classPkgs, p)
+			}
+			continue
 		case strings.EqualFold(f.Name, "META-INF/MANIFEST.MF"):
 			key = "META-INF/MANIFEST.MF" // Java finds it in any case
 			manifest = f
@@ -275,6 +290,8 @@ func (w *javaWalk) archive(ra io.ReaderAt, size int64, name string, depth int) e
 		}
 	} else if haveMID {
 		mid.licenses = manifestLicenses
+		mid.inferred = true
+		mid.hints = javaHints(attrs, classPkgs)
 		found = append(found, mid)
 	}
 	for _, id := range found {
@@ -596,6 +613,50 @@ func javaGroup(artifact, version string, attrs map[string]string) string {
 		}
 	}
 	return artifact
+}
+
+// javaMaxHints bounds the class packages an archive's hints keep.
+const javaMaxHints = 16
+
+// javaClassPackage is the Java package of a class in directory dir of an
+// archive, cut to its first four names (a groupId's usual depth), or ""
+// for the default package and classes of nested metadata.
+func javaClassPackage(dir string) string {
+	for _, root := range []string{"BOOT-INF/classes/", "WEB-INF/classes/"} {
+		dir = strings.TrimPrefix(dir, root)
+	}
+	if dir == "" || strings.HasPrefix(dir, "META-INF/") {
+		return ""
+	}
+	parts := strings.Split(strings.TrimSuffix(dir, "/"), "/")
+	if len(parts) > 4 {
+		parts = parts[:4]
+	}
+	n := strings.Join(parts, ".")
+	if !validMavenID(n) {
+		return ""
+	}
+	return n
+}
+
+// javaHints are the dotted names an archive without pom.properties
+// gives for its groupId's start: its manifest's Group-Id,
+// Implementation-Vendor-Id, Bundle-SymbolicName, Automatic-Module-Name
+// and Main-Class package, and the packages of its classes.
+func javaHints(attrs map[string]string, classPkgs []string) []string {
+	var out []string
+	mainPkg := attrs["main-class"]
+	if i := strings.LastIndexByte(mainPkg, '.'); i > 0 {
+		mainPkg = mainPkg[:i]
+	} else {
+		mainPkg = ""
+	}
+	for _, n := range append([]string{attrs["group-id"], attrs["implementation-vendor-id"], osgiName(attrs["bundle-symbolicname"]), osgiName(attrs["automatic-module-name"]), mainPkg}, classPkgs...) {
+		if validMavenID(n) && strings.Contains(n, ".") && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // javaDomain reports whether a dotted name starts with one of the

@@ -130,6 +130,10 @@ func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
 		if p.Source != "" {
 			c.Properties = append(c.Properties, cdxProperty{"hull:package:source", p.Source + " " + p.SourceVersion})
 		}
+		if len(p.Inferred) > 0 {
+			// Coordinates hull guessed (a Java archive's groupId).
+			c.Properties = append(c.Properties, cdxProperty{"hull:package:inferred", strings.Join(p.Inferred, ",")})
+		}
 		for i, l := range p.Locations {
 			c.Properties = append(c.Properties,
 				cdxProperty{"hull:location:" + strconv.Itoa(i) + ":path", l.Path},
@@ -257,6 +261,9 @@ func EncodeSPDX(w io.Writer, r Report, _ Options) error {
 		}
 		if len(p.Locations) > 0 {
 			sp.SourceInfo = "found in " + p.Locations[0].Path + " (layer " + p.Locations[0].Layer + ")"
+		}
+		if len(p.Inferred) > 0 {
+			sp.SourceInfo = strings.TrimPrefix(sp.SourceInfo+"; ", "; ") + "the " + strings.Join(p.Inferred, ", ") + " of its name is inferred, not stated by the package"
 		}
 		doc.Packages = append(doc.Packages, noassert(sp))
 		doc.Relationships = append(doc.Relationships, spdxRelationship{"SPDXRef-Image", sp.SPDXID, "CONTAINS"})

@@ -102,10 +102,18 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 // evaluate them at. Debian and Alpine records name source packages. RPM
 // distributions differ (Red Hat, SUSE and AlmaLinux name binary
 // packages, openEuler and Mageia source packages), so an rpm is looked
-// up under both names; a record listing both is one finding.
+// up under both names; a record listing both is one finding. A Java
+// archive whose groupId is a guess is looked up under every plausible
+// group too (mavenCandidates).
 func lookup(db *vulndb.DB, p *finding.Package) ([]vulndb.Entry, string, error) {
 	names, version := []string{p.Name}, p.Version
 	switch {
+	case p.Type == "maven" && slices.Contains(p.Inferred, "groupId"):
+		more, err := mavenCandidates(db, p)
+		if err != nil {
+			return nil, "", err
+		}
+		names = append(names, more...)
 	case p.Source == "" || p.Source == p.Name:
 	case p.Type == "deb" || p.Type == "apk":
 		names, version = []string{p.Source}, cmp.Or(p.SourceVersion, p.Version)
@@ -121,6 +129,38 @@ func lookup(db *vulndb.DB, p *finding.Package) ([]vulndb.Entry, string, error) {
 		out = append(out, entries...)
 	}
 	return out, version, nil
+}
+
+// mavenCandidates are the other identities of a Java archive whose
+// groupId was guessed: the packages of the store with its artifactId
+// whose groupId the archive's own names make plausible (Package.Hints:
+// the group is one of them, or the start of one, "org.apache.commons"
+// for classes in org.apache.commons.text; or one names the start of the
+// group, a vendor's "org.apache.logging" for "org.apache.logging.log4j").
+// A group that shares nothing with the archive is not tried: the same
+// artifactId is published by unrelated groups.
+func mavenCandidates(db *vulndb.DB, p *finding.Package) ([]string, error) {
+	group, artifact, ok := strings.Cut(p.Name, ":")
+	if !ok {
+		return nil, nil
+	}
+	names, err := db.MavenNames(artifact)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		g, _, _ := strings.Cut(n, ":")
+		if g == group {
+			continue
+		}
+		if slices.ContainsFunc(p.Hints, func(h string) bool {
+			return h == g || strings.HasPrefix(h, g+".") || strings.HasPrefix(g, h+".")
+		}) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // unmatched names the packages no record could be matched against, by
@@ -226,6 +266,13 @@ func toFinding(target string, group []match) finding.Finding {
 	}
 	aliases := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return id == primary })
 	evidence := fmt.Sprintf("%s %s (%s)", p.Name, p.Version, p.Ecosystem)
+	matchedAs := ""
+	if len(p.Inferred) > 0 {
+		// Say which identity the records named: the package's name is
+		// hull's guess.
+		matchedAs = group[0].entry.Name
+		evidence += fmt.Sprintf(", matched as %s (the %s is not stated by the package and was inferred)", matchedAs, strings.Join(p.Inferred, ", "))
+	}
 	remediation := "No fixed version is known; watch " + primary
 	if fixed != "" {
 		evidence += ", fixed in " + fixed
@@ -234,7 +281,7 @@ func toFinding(target string, group []match) finding.Finding {
 	f := finding.Finding{ID: primary, Title: cmp.Or(summary, primary), Severity: sev, Target: target,
 		Evidence: evidence, Remediation: remediation,
 		Vulnerability: &finding.Vulnerability{Package: p.Name, Version: p.Version, Type: p.Type, PURL: p.PURL,
-			Ecosystem: p.Ecosystem, Fixed: fixed, Aliases: aliases, Score: score, Vector: vector}}
+			Ecosystem: p.Ecosystem, Fixed: fixed, Aliases: aliases, Score: score, Vector: vector, MatchedAs: matchedAs}}
 	if len(p.Locations) > 0 {
 		f.Location = p.Locations[0]
 	}
