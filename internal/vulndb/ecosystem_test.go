@@ -1,6 +1,13 @@
 package vulndb
 
-import "testing"
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 func TestApplies(t *testing.T) {
 	for _, c := range []struct {
@@ -52,4 +59,30 @@ func FuzzApplies(f *testing.F) {
 		}
 		_ = Applies(pkg, rec)
 	})
+}
+
+// A store an older hull wrote (no format, no per-release counts) is
+// refused with a way out, not read as covering nothing.
+func TestOpenOldFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "osv.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyMeta, []byte(`{"records":{"Debian":3}}`))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); !errors.Is(err, ErrOldFormat) || !strings.Contains(err.Error(), "hull db update") {
+		t.Errorf("old store: %v", err)
+	}
 }

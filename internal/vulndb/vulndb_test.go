@@ -123,6 +123,8 @@ const (
 	recPy = `{"id":"PYSEC-2020-96","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2020-14343"],
 	  "affected":[{"package":{"ecosystem":"PyPI","name":"PyYAML"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"5.4"}]},
 	   {"type":"GIT","repo":"https://github.com/yaml/pyyaml","events":[{"introduced":"0"},{"fixed":"abc"}]}]}]}`
+	recRedHat = `{"id":"RHSA-2024:0001","modified":"2024-01-01T00:00:00Z",
+	  "affected":[{"package":{"ecosystem":"Red Hat:enterprise_linux:9::appstream","name":"nodejs"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1:18.19.0-1.el9_3"}]}]}]}`
 )
 
 func TestUpdateAndLookup(t *testing.T) {
@@ -173,17 +175,31 @@ func TestUpdateAndLookup(t *testing.T) {
 func TestUpdateFromURL(t *testing.T) {
 	dir := t.TempDir()
 	writeZip(t, filepath.Join(dir, "npm", "all.zip"), map[string]string{"a.json": recLodash})
+	writeZip(t, filepath.Join(dir, "Red Hat", "all.zip"), map[string]string{"b.json": recRedHat})
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
 	path := filepath.Join(t.TempDir(), "osv.db")
 	var seen []string
-	meta, err := Update(context.Background(), path, UpdateOptions{From: srv.URL, Ecosystems: []string{"npm"}, Progress: func(m string) { seen = append(seen, m) }})
-	if err != nil || meta.Records["npm"] != 1 || len(seen) != 1 {
+	meta, err := Update(context.Background(), path, UpdateOptions{From: srv.URL, Ecosystems: []string{"npm", "Red Hat"}, Progress: func(m string) { seen = append(seen, m) }})
+	if err != nil || meta.Records["npm"] != 1 || meta.Ecosystems["Red Hat:enterprise_linux:9::appstream"] != 1 || len(seen) != 2 {
 		t.Fatalf("%+v %v %v", meta, err, seen)
 	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.Covers("Red Hat:enterprise_linux:9") || db.Covers("Red Hat:enterprise_linux:8") || !db.Covers("npm") || db.Covers("Debian:12") {
+		t.Errorf("covers: %v", db.Meta.Ecosystems)
+	}
+	db.Close()
 	// A missing export is an error, and the old store stays.
-	if _, err := Update(context.Background(), path, UpdateOptions{From: srv.URL, Ecosystems: []string{"npm", "PyPI"}}); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := Update(context.Background(), path, UpdateOptions{From: srv.URL, Ecosystems: []string{"npm", "PyPI"}}); err == nil || !strings.Contains(err.Error(), "404") || !errors.Is(err, ErrUnreachable) {
 		t.Errorf("missing export: %v", err)
+	}
+	// So is a source that does not answer.
+	srv.Close()
+	if _, err := Update(context.Background(), path, UpdateOptions{From: srv.URL, Ecosystems: []string{"npm"}}); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("unreachable source: %v", err)
 	}
 	if db, err := Open(path); err != nil {
 		t.Errorf("the old store is gone: %v", err)
