@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,5 +118,37 @@ func TestScanCommands(t *testing.T) {
 	}
 	if out, _, code := hull(t, "sbom", ref, "-f", "spdx"); code != ExitPass || !strings.Contains(out, "pkg:npm/lodash@4.17.20") {
 		t.Errorf("sbom spdx: %d\n%s", code, out)
+	}
+}
+
+// Packages of an ecosystem the database holds no records of make the
+// scan undecided, in every format, naming the ecosystem; the report still
+// comes out, with the check in error.
+func TestScanUnmatchedEcosystem(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, db := scanFixture(t) // npm records only
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n", 0o644),
+		it.File("var/lib/dpkg/status", "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u1\nArchitecture: amd64\n\n", 0o644)))
+	p := filepath.Join(t.TempDir(), "deb.tar")
+	it.WriteDockerArchive(t, p, "example.com/deb:1", img)
+	for _, format := range []string{"table", "json", "sarif", "cyclonedx"} {
+		out, stderr, code := hull(t, "scan", "docker-archive:"+p, "--db", db, "-f", format)
+		if code != ExitUndecided || !strings.Contains(stderr, "Debian:12") || out == "" {
+			t.Errorf("%s: exit %d, stderr %s", format, code, stderr)
+		}
+		if format != "json" {
+			continue
+		}
+		var rep struct {
+			Checks []struct{ ID, State, Reason string }
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(rep.Checks, func(c struct{ ID, State, Reason string }) bool { return c.ID == "vulnerabilities" })
+		if i < 0 || rep.Checks[i].State != "error" || !strings.Contains(rep.Checks[i].Reason, "Debian:12") {
+			t.Errorf("checks: %+v", rep.Checks)
+		}
 	}
 }
