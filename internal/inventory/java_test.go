@@ -679,6 +679,7 @@ func FuzzJava(f *testing.F) {
 	f.Add(makeZip(f, manifestMF("Bundle-SymbolicName", "org.example.foo;singleton:=true", "Bundle-Version", "1.0", "Bundle-License", "MIT")))
 	f.Add(makeZip(f, pomProps("com.example", "app", "1"), stored("BOOT-INF/lib/lib-1.0.jar", lib), deflated("WEB-INF/lib/x.jar", makeZip(f, stored("lib/y.jar", lib)))))
 	f.Add(makeZip(f, ent("META-INF/maven/a/b/pom.properties", "groupId:a\r\nartifactId = b\r\n!c\nversion=2"), ent("META-INF/maven/a/b/pom.xml", "<project><licenses><license><name>X</name></license></licenses></project>")))
+	f.Add(makeZip(f, manifestMF("Implementation-Version", "1.0", "Main-Class", "org.example.app.Main"), ent("org/example/app/Main.class", "x"), ent("a/b/c/d/e/F.class", "x"), ent("BOOT-INF/classes/com/x/Y.class", "x")))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pkgs, err := parseJava("/app/x.jar", data)
@@ -689,6 +690,11 @@ func FuzzJava(f *testing.F) {
 			group, artifact, ok := strings.Cut(p.Name, ":")
 			if p.Type != "maven" || !ok || !validMavenID(group) || !validMavenID(artifact) || !validJavaVersion(p.Version) {
 				t.Fatalf("bad package %+v", p)
+			}
+			// Hints are few, dotted names, and only for a guessed group.
+			if len(p.Hints) > javaMaxHints+5 || (len(p.Hints) > 0 && !slices.Equal(p.Inferred, []string{"groupId"})) ||
+				slices.ContainsFunc(p.Hints, func(h string) bool { return !validMavenID(h) || !strings.Contains(h, ".") }) {
+				t.Fatalf("bad hints %+v", p)
 			}
 		}
 	})

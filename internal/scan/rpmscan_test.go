@@ -167,9 +167,9 @@ func TestScanRPMDistributions(t *testing.T) {
 	// RHEL 8 and a store of RHEL 9 records only, then a store with no
 	// Red Hat record at all.
 	rhel8 := strings.ReplaceAll(rhel, "9.2", "8.8")
-	for _, db := range []*vulndb.DB{osvStore(t, rhsaBash), osvStore(t, npmOnly)} {
+	for db, why := range map[*vulndb.DB]string{osvStore(t, rhsaBash): "other releases only", osvStore(t, npmOnly): "'hull db update' fetches Red Hat records"} {
 		vr = scanWith(rhel8, db)
-		if len(vr.Findings) != 0 || len(vr.Unmatched) != 1 || !strings.Contains(vr.Unmatched[0], "Red Hat:enterprise_linux:8") {
+		if len(vr.Findings) != 0 || len(vr.Unmatched) != 1 || !strings.Contains(vr.Unmatched[0], "Red Hat:enterprise_linux:8") || !strings.Contains(vr.Unmatched[0], why) {
 			t.Errorf("RHEL 8 against %v: findings %q, unmatched %q", db.Meta.Ecosystems, ids(vr.Findings), vr.Unmatched)
 		}
 	}

@@ -186,7 +186,15 @@ func unmatched(db *vulndb.DB, pkgs []finding.Package, osr *finding.OS) []string 
 		out = append(out, fmt.Sprintf("%d %s packages of %s: OSV has no ecosystem for this distribution, so no record can be matched", noEco[typ], typ, distro))
 	}
 	for _, eco := range slices.Sorted(maps.Keys(count)) {
-		out = append(out, fmt.Sprintf("%d packages of ecosystem %s: the database holds no records for it; 'hull db update' fetches %s records (name it in --ecosystems when you list them)", count[eco], eco, vulndb.BaseEcosystem(eco)))
+		base := vulndb.BaseEcosystem(eco)
+		why := fmt.Sprintf("'hull db update' fetches %s records (name it in --ecosystems when you list them)", base)
+		switch {
+		case db.Meta.Records[base] > 0 && eco == base:
+			why = fmt.Sprintf("its %s records each name a release, and the image's os-release names none (no VERSION_ID)", base)
+		case db.Meta.Records[base] > 0:
+			why = fmt.Sprintf("it has %s records of other releases only", base)
+		}
+		out = append(out, fmt.Sprintf("%d packages of ecosystem %s: the database holds no records for it; %s", count[eco], eco, why))
 	}
 	return out
 }

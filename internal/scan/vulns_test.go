@@ -91,6 +91,17 @@ func TestVulnerabilities(t *testing.T) {
 	}
 }
 
+// A Debian without a release (sid: no VERSION_ID) takes no release's
+// records, and says why nothing was matched.
+func TestUnmatchedWithoutRelease(t *testing.T) {
+	db := testDB(t)
+	sid := []finding.Package{{Name: "curl", Version: "7.0-1", Type: "deb", Ecosystem: "Debian", PURL: "pkg:deb/debian/curl@7.0-1"}}
+	vr, err := Vulnerabilities(db, "img", sid, VulnOptions{})
+	if err != nil || len(vr.Findings) != 0 || len(vr.Unmatched) != 1 || !strings.Contains(vr.Unmatched[0], "no VERSION_ID") {
+		t.Errorf("%v %+v", err, vr)
+	}
+}
+
 func TestSuppression(t *testing.T) {
 	db := testDB(t)
 	count := func(o VulnOptions) int {
