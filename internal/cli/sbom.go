@@ -26,12 +26,17 @@ func newSBOMCmd(bi BuildInfo) *cobra.Command {
 		Short: "List the software in an image, as a table or a CycloneDX or SPDX SBOM",
 		Long: `Sbom reads every layer of an image once, from the outside (nothing runs), and
 lists the packages its merged filesystem holds: Debian packages (dpkg status and
-distroless status.d), Alpine packages (apk), Go binaries (the modules of their
-build info and the Go version, as "stdlib"), npm packages (package.json files
-and package-lock.json without dev dependencies) and Python distributions
-(dist-info, egg-info). Each has a package URL, the OSV ecosystem hull scan
-matches it in, and the layer and file it was found in. The OS comes from
-os-release.
+distroless status.d), Alpine packages (apk), RPM packages (rpm database), Go
+binaries (the modules of their build info and the Go version, as "stdlib"), Rust
+binaries (cargo-auditable), Java archives, npm packages (package.json files and
+package-lock.json without dev dependencies), Python distributions (dist-info,
+egg-info), Ruby gems and PHP Composer packages. Each has a package URL, the OSV
+ecosystem hull scan matches it in (none for a distribution OSV has no records
+of, such as CentOS or Fedora), and the layer and file it was found in. The OS
+comes from os-release. A name hull had to guess is marked so: a Java archive
+without pom.properties is named from its manifest, and its groupId is listed
+as inferred (json "inferred", CycloneDX property hull:package:inferred, SPDX
+sourceInfo).
 
 Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
 spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the user
