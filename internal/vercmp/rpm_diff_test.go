@@ -21,13 +21,17 @@ func rpmGenVersion(r *rand.Rand) string {
 			case 0, 1, 2, 3:
 				b.WriteString(fmt.Sprint(r.IntN(12)))
 			case 4:
-				b.WriteString("0" + fmt.Sprint(r.IntN(3)))
+				// Leading zeros, and numbers past 64 bits.
+				b.WriteString([]string{"0", "00", "000"}[r.IntN(3)] + fmt.Sprint(r.IntN(3)))
+				if r.IntN(4) == 0 {
+					b.WriteString("18446744073709551616" + fmt.Sprint(r.IntN(3)))
+				}
 			case 5:
 				b.WriteString([]string{"a", "b", "rc", "el", "Z", "fc"}[r.IntN(6)])
 			case 6:
 				b.WriteByte("~^"[r.IntN(2)])
 			case 7:
-				b.WriteByte("._+"[r.IntN(3)])
+				b.WriteByte("._+%{"[r.IntN(5)])
 			default:
 				b.WriteByte('.')
 				b.WriteString(fmt.Sprint(r.IntN(4)))
