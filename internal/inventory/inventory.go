@@ -13,9 +13,13 @@
 // runs the cataloger that recognises the file and returns its packages as
 // plain data (cacheable per layer). Assemble takes the results of the
 // files the merged filesystem shows: os-release completes what depends on
-// the distribution (the deb and apk PURL namespace and distro qualifier,
-// "Debian:12" or "Alpine:v3.20"), and packages found in several files are
-// merged into one with every location.
+// the distribution (the OS packages' PURL namespace and distro qualifier,
+// and their OSV ecosystem, OSEcosystem: "Debian:12", "Alpine:v3.20",
+// "Red Hat:enterprise_linux:9", or none where OSV has no records of the
+// distribution), and packages found in several files are merged into one
+// with every location. A name the package's own metadata does not state
+// (a Java archive's groupId without pom.properties) is marked Inferred,
+// with the archive's own names as Hints for matching.
 package inventory
 
 import (

@@ -3,8 +3,12 @@
 // and, as they are added, secrets and malware.
 //
 // Data flow: the inventory (one pass over the layers) lists the packages;
-// Vulnerabilities looks each up in the vulndb store by ecosystem and name
-// (Debian and Alpine by source package, as their records name them),
+// Vulnerabilities first names the packages no record can be matched
+// against (a distribution without an OSV ecosystem, an ecosystem the
+// store lacks: the check is then undecided, never a pass), then looks
+// each up in the vulndb store by ecosystem and name (Debian and Alpine by
+// source package, rpm by binary and source package, a Java archive whose
+// groupId was guessed under every plausible group too),
 // evaluates the version against every entry, merges records that are
 // aliases of each other into one finding per package, takes the severity
 // from the CVSS vector (base score computed) or the database's own

@@ -6,10 +6,13 @@
 // a URL base, or loose .json records), parses every record strictly and
 // with bounds, skips withdrawn ones, and writes into a bbolt file, per
 // (ecosystem, package name), the compact affected entries, plus each
-// record's summary, aliases and severity. The new file replaces the old
-// one atomically. Scans Open the file read-only and call Lookup for each
-// package; Affects evaluates a version against an entry's ranges with the
-// ecosystem's own version rules (vercmp).
+// record's summary, aliases and severity, and an index of Maven
+// artifactIds. The new file replaces the old one atomically. Scans Open
+// the file read-only and call Lookup for each package (Applies matches
+// the ecosystem the inventory names to the finer ones records use; Covers
+// says whether the store holds any record for it; MavenNames which groups
+// publish an artifactId); Affects evaluates a version against an entry's
+// ranges with the ecosystem's own version rules (vercmp).
 package vulndb
 
 import (
