@@ -62,11 +62,20 @@ type VulnResult struct {
 
 // Vulnerabilities matches packages against the store.
 func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o VulnOptions) (VulnResult, error) {
+	covered := map[string]bool{}
+	covers := func(eco string) bool {
+		c, ok := covered[eco]
+		if !ok {
+			c = db.Covers(eco)
+			covered[eco] = c
+		}
+		return c
+	}
 	var res VulnResult
-	res.Unmatched = unmatched(db, pkgs, o.OS)
+	res.Unmatched = unmatched(db, pkgs, o.OS, covers)
 	for i := range pkgs {
 		p := &pkgs[i]
-		if p.Ecosystem == "" || !db.Covers(p.Ecosystem) {
+		if p.Ecosystem == "" || !covers(p.Ecosystem) {
 			continue
 		}
 		entries, version, err := lookup(db, p)
@@ -169,15 +178,15 @@ func mavenCandidates(db *vulndb.DB, p *finding.Package) ([]string, error) {
 
 // unmatched names the packages no record could be matched against, by
 // ecosystem: those of a distribution OSV has no ecosystem for, and
-// those of an ecosystem the store holds no records of.
-func unmatched(db *vulndb.DB, pkgs []finding.Package, osr *finding.OS) []string {
+// those of an ecosystem the store holds no records of (covers says).
+func unmatched(db *vulndb.DB, pkgs []finding.Package, osr *finding.OS, covers func(string) bool) []string {
 	count := map[string]int{}
 	noEco := map[string]int{}
 	for _, p := range pkgs {
 		switch {
 		case p.Ecosystem == "":
 			noEco[p.Type]++
-		case !db.Covers(p.Ecosystem):
+		case !covers(p.Ecosystem):
 			count[p.Ecosystem]++
 		}
 	}
