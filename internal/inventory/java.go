@@ -52,7 +52,10 @@ import (
 //     there), else Bundle-SymbolicName, then Automatic-Module-Name, read
 //     backwards through the Maven Bundle Plugin's default (bundleGroup),
 //     else either whole when it starts with com., org., net., io. or be.
-//     (syft's test), else the artifactId (syft's default).
+//     (syft's test), else the artifactId (syft's default). A guess, so
+//     the package is marked Inferred ("groupId"), and keeps as Hints the
+//     archive's own dotted names (javaHints: manifest names, the
+//     packages of its classes) for matching to try other groups.
 //     Its licence is Bundle-License, else Plugin-License-Name; the same
 //     goes to the pom.properties that is the archive, over its pom.xml's
 //     (syft prefers the manifest too).
