@@ -293,9 +293,8 @@ func complete(p *finding.Package, osr *finding.OS) {
 		eco = "Packagist"
 		p.PURL = purl("composer", ns, name, p.Version, nil)
 	case "maven":
-		group, artifact, _ := strings.Cut(p.Name, ":")
 		eco = "Maven"
-		p.PURL = purl("maven", group, artifact, p.Version, nil)
+		p.PURL = MavenPURL(p.Name, p.Version)
 	case "rpm":
 		// The PURL spec puts an rpm's epoch in a qualifier.
 		ns := cmp.Or(osID, "rpm")

@@ -47,6 +47,13 @@ func purl(typ, namespace, name, version string, qualifiers map[string]string) st
 	return b.String()
 }
 
+// MavenPURL is the package URL of Maven package "groupId:artifactId" at
+// a version.
+func MavenPURL(name, version string) string {
+	group, artifact, _ := strings.Cut(name, ":")
+	return purl("maven", group, artifact, version, nil)
+}
+
 func escape(s string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder

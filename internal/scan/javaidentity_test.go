@@ -73,4 +73,13 @@ func TestScanInferredJavaGroup(t *testing.T) {
 		!strings.Contains(f.Evidence, "matched as org.apache.commons:commons-text") || !strings.Contains(f.Evidence, "inferred") {
 		t.Errorf("finding: %+v %+v", f, f.Vulnerability)
 	}
+	// A VEX statement about the identity that matched suppresses it.
+	vex, err := ParseVEX(strings.NewReader(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
+	  {"vulnerability":{"name":"CVE-2022-42889"},"products":[{"@id":"pkg:maven/org.apache.commons/commons-text@1.9"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vr, err := Vulnerabilities(db, "img", pkgs, VulnOptions{VEX: vex}); err != nil || len(vr.Findings) != 0 {
+		t.Errorf("VEX for org.apache.commons:commons-text: %v %+v", err, vr.Findings)
+	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/cvss"
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/inventory"
 	"github.com/hull-sec/hull/internal/vercmp"
 	"github.com/hull-sec/hull/internal/vulndb"
 )
@@ -371,5 +372,13 @@ func suppressed(f finding.Finding, o VulnOptions) bool {
 			return true
 		}
 	}
-	return o.VEX != nil && o.VEX.NotAffected(ids, f.Vulnerability.PURL)
+	if o.VEX == nil {
+		return false
+	}
+	if v := f.Vulnerability; v.MatchedAs != "" && v.Type == "maven" && o.VEX.NotAffected(ids, inventory.MavenPURL(v.MatchedAs, v.Version)) {
+		// A statement about the identity the records matched, when the
+		// package's own name is a guess.
+		return true
+	}
+	return o.VEX.NotAffected(ids, f.Vulnerability.PURL)
 }
