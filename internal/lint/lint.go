@@ -16,11 +16,11 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/secrets"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -33,7 +33,12 @@ type Subject struct {
 	Tag string
 	// ByDigest is true when the reference pinned a digest.
 	ByDigest bool
-	Config   *v1.ConfigFile
+	// Config is the image configuration with every credential masked:
+	// checks may quote it as evidence.
+	Config *v1.ConfigFile
+	// Found lists the credentials masked out of a field of Config, by
+	// field: "config.Env[2]", "config.Labels[KEY]", "history[3]".
+	Found map[string][]secrets.Found
 }
 
 // Hit is one thing a check found: where, and what it saw.
@@ -328,16 +333,4 @@ func (s *checkState) status(id string) finding.CheckStatus {
 		return finding.CheckStatus{ID: id, State: finding.StateFail}
 	}
 	return finding.CheckStatus{ID: id, State: finding.StatePass}
-}
-
-func subject(im *image.Image) *Subject {
-	return &Subject{Kind: im.Ref.Kind, Tag: im.Tag, ByDigest: im.ByDigest, Config: im.Config}
-}
-
-// redact keeps the start of a secret so a person can find it, no more.
-func redact(v string) string {
-	if len(v) <= 4 {
-		return strings.Repeat("*", len(v))
-	}
-	return v[:min(4, len(v)/4)] + strings.Repeat("*", 8)
 }
