@@ -57,12 +57,29 @@ type BuildInfo struct {
 // NewRoot builds the hull command tree for the command line args (without
 // the program name).
 func NewRoot(bi BuildInfo, args []string) *cobra.Command {
+	bi = bi.resolved()
 	root := &cobra.Command{
 		Use:   "hull",
 		Short: "Container security from the host to the image to the running container",
-		Long: `hull checks container images with one binary and one policy file: it lints them,
-and signs and verifies them (containers simple signing, cosign, Notation) under one
-trust policy that it can also hand to podman, CRI-O and containerd to enforce.
+		Long: `hull checks containers with one binary and one policy file:
+
+  lint     an image's configuration and files, for security mistakes
+  sbom     the software an image holds (table, CycloneDX, SPDX)
+  scan     known vulnerabilities, secrets and malware in an image, offline
+  db       the local vulnerability database scan reads
+  sign     an image in a registry (simple signing, cosign, Notation)
+  verify   whether images are trusted under the policy's trust rules
+  key      signing keys for sign
+  policy   the policy file: validate it, export its trust rules for podman,
+           CRI-O and containerd to enforce, print its schema
+  audit    the machine containers run on: host, engines, clients, containers
+  tls      certificates for engines that take API clients over TCP
+  version  hull's version (also hull --version)
+
+lint, scan and verify read the policy file named by --policy, else by
+$HULL_POLICY, else ./hull.yaml when it exists (named on standard error).
+Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
+above --fail-on, a rejected image); 2 could not decide.
 
 Images are named the same way by every command:
 ` + imageRefHelp,
@@ -87,9 +104,9 @@ Images are named the same way by every command:
   source <(hull completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       bi.Version,
+		Version:       bi.text(),
 	}
-	root.SetVersionTemplate("hull {{.Version}}\n")
+	root.SetVersionTemplate("{{.Version}}\n")
 	verbs := []struct {
 		name string
 		make func() *cobra.Command

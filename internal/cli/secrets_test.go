@@ -22,7 +22,7 @@ func TestNoVerbPrintsAPlantedSecret(t *testing.T) {
 	planted := []string{gh, npm, "EnvPassw0rdValue", "LabelT0kenValue", "Tr0ub4dor3xyz", "MysqlS3cret",
 		"FlagPassw0rd", "BearerT0kenXYZ123", "ArgS3cretValue", "CurlUs3rPass", "FileDbPassw0rd"}
 	img := it.Image(t, v1.Config{
-		Env: []string{"PATH=/usr/bin", "DB_PASSWORD=EnvPassw0rdValue", "GIT_URL=https://ci:Tr0ub4dor3xyz@git.example.com/r.git", "GH=" + gh},
+		Env:    []string{"PATH=/usr/bin", "DB_PASSWORD=EnvPassw0rdValue", "GIT_URL=https://ci:Tr0ub4dor3xyz@git.example.com/r.git", "GH=" + gh},
 		Labels: map[string]string{"deploy.token": "LabelT0kenValue", "source": "https://ci:Tr0ub4dor3xyz@git.example.com/r.git"},
 		Cmd:    []string{"/bin/sh", "-c", "mysql -pMysqlS3cret"},
 	}, []string{

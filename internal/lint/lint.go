@@ -101,6 +101,19 @@ type Result struct {
 // ErrUnknownCheck is wrapped when an ignore list names no check.
 var ErrUnknownCheck = fmt.Errorf("unknown check ID")
 
+// CheckIDs returns an error wrapping ErrUnknownCheck when ids name a
+// check that is not in All, as Run does for its ignore list.
+func CheckIDs(ids []string) error { return knownIDs(All(), ids) }
+
+func knownIDs(checks []Check, ids []string) error {
+	for _, id := range ids {
+		if !slices.ContainsFunc(checks, func(c Check) bool { return c.ID == id }) {
+			return fmt.Errorf("%w %q (see hull lint --list)", ErrUnknownCheck, id)
+		}
+	}
+	return nil
+}
+
 // Run lints an opened image. A check that panics or errs is reported with
 // state error; Run's own error means the image could not be read.
 func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
@@ -113,10 +126,8 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	var active []Check
-	for _, id := range o.Ignore {
-		if !slices.ContainsFunc(checks, func(c Check) bool { return c.ID == id }) {
-			return nil, fmt.Errorf("%w %q (see hull lint --list)", ErrUnknownCheck, id)
-		}
+	if err := knownIDs(checks, o.Ignore); err != nil {
+		return nil, err
 	}
 	for _, c := range checks {
 		res.Rules = append(res.Rules, c.Rule)
