@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -107,6 +109,7 @@ Images are named the same way by every command:
 		Version:       bi.text(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return refuseNegative(cmd.Flags()) }
 	verbs := []struct {
 		name string
 		make func() *cobra.Command
@@ -140,6 +143,21 @@ Images are named the same way by every command:
 		root.AddCommand(v.make())
 	}
 	return root
+}
+
+// refuseNegative refuses a negative value for any number, size or
+// duration flag: none of hull's has a meaning below zero.
+func refuseNegative(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		switch f.Value.Type() {
+		case "int", "int8", "int16", "int32", "int64", "float32", "float64", "duration":
+			if err == nil && strings.HasPrefix(f.Value.String(), "-") {
+				err = fmt.Errorf("--%s %s: must not be negative", f.Name, f.Value)
+			}
+		}
+	})
+	return err
 }
 
 // isTerminal reports whether w is a terminal, for colour and progress.
