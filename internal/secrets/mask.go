@@ -69,7 +69,7 @@ var maskPatterns = sync.OnceValue(func() []maskPattern {
 		// curl -u user:password, wget --user=u --password=p (below).
 		{kindCmdPassword, `\bcurl\b` + sameCmd + `\s(?:-u\s*|--user[=\s]\s*)['"]?[^:\s'"]*:(?P<v>[^\s;&|'"]+)`},
 		// NAME=value, NAME: value, --name=value, --name value.
-		{kindAssignment, `(?:^|[\s;&|'"(])(?:--?)?(?P<n>[A-Za-z_][A-Za-z0-9_.-]*)(?:=|:[ \t]?)(?P<v>` + word + `)`},
+		{kindAssignment, `(?:^|[\s;&|'"(,{])(?:--?)?(?P<n>[A-Za-z_][A-Za-z0-9_.-]*)["']?(?:=|:[ \t]?)(?P<v>` + word + `)`},
 		{kindAssignment, `(?:^|\s)--(?P<n>[A-Za-z][A-Za-z0-9_-]*)\s+(?P<v>[^\s\-;&|'"()][^\s;&|'"()]*|"[^"]*"|'[^']*')`},
 		// ENV NAME value and ENV NAME=value: the value runs to the end of
 		// the line.
@@ -112,7 +112,9 @@ func Mask(text string) Masked {
 			if ni >= 0 && m[2*ni] >= 0 {
 				name = text[m[2*ni]:m[2*ni+1]]
 			}
-			if p.kind == kindAssignment && !Name(name) {
+			// An Authorization header's scheme is no secret; its
+			// credentials are the header pattern's.
+			if p.kind == kindAssignment && (!Name(name) || strings.HasSuffix(strings.ToLower(name), "authorization")) {
 				continue
 			}
 			// Mask inside quotes, so the evidence still reads as the

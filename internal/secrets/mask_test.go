@@ -22,6 +22,7 @@ func TestMaskHidesEveryCredential(t *testing.T) {
 		{"RUN |2 DB_PASSWORD=pw1pw1pw1 API_TOKEN=tok2tok2 /bin/sh -c make", []string{"pw1pw1pw1", "tok2tok2"}},
 		{"ENV DB_PASSWORD my secret pass phrase", []string{"my secret pass phrase", "secret pass phrase"}},
 		{"RUN echo '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAsecretbody\n-----END RSA PRIVATE KEY-----' > k", []string{"MIIEpAIBAAKCAQEAsecretbody"}},
+		{`RUN echo '{"password": "shortpw", "api_key":"k3yk3y"}' > /etc/app.json`, []string{"shortpw", "k3yk3y"}},
 		{"RUN docker login -p Pa55w0rdPa55 -u me reg && sshpass -p 'sshSecret1' ssh h && redis-cli -a redisPW123 ping && curl -u me:curlPW999 https://x", []string{"Pa55w0rdPa55", "sshSecret1", "redisPW123", "curlPW999"}},
 	} {
 		m := Mask(tc.text)
@@ -30,7 +31,11 @@ func TestMaskHidesEveryCredential(t *testing.T) {
 				t.Errorf("Mask(%q) = %q: shows %q", tc.text, m.Text, s)
 			}
 		}
+		if strings.Contains(m.Text, "Bearer") != strings.Contains(tc.text, "Bearer") {
+			t.Errorf("Mask(%q) = %q: the scheme of an Authorization header is no secret", tc.text, m.Text)
+		}
 		if len(m.Found) < 1 {
+
 			t.Errorf("Mask(%q): nothing found", tc.text)
 		}
 	}
