@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,7 +25,7 @@ import (
 
 // goSyntax is what a Go value printed raw looks like: a type name, a map,
 // a struct or a slice.
-var goSyntax = regexp.MustCompile(`map\[|&\{|\{[A-Z][a-z]+:|\[\]|\*[a-z0-9]+\.[A-Z]|\b(policy|v1|ecdsa|rsa|ed25519)\.[A-Z]`)
+var goSyntax = regexp.MustCompile(`map\[|&\{|\{[A-Z][a-z]+:|\[\]|\*[a-z0-9]+\.[A-Z]|\b(policy|v1|ecdsa|rsa|ed25519|json|image|scan)\.[A-Z]|Go (struct|value)`)
 
 func noGoSyntax(t *testing.T, what, msg string) {
 	t.Helper()
@@ -167,5 +171,45 @@ func TestSignNeedsARegistry(t *testing.T) {
 		if code != ExitUndecided || !strings.Contains(stderr, "not in a registry") || strings.Contains(stderr, "lookup") {
 			t.Errorf("sign %s: exit %d, %s", ref, code, stderr)
 		}
+	}
+}
+
+// What hull prints for a malformed JSON input (an archive's manifest, an
+// OCI index, a VEX document) is worded without Go's type names.
+func TestJSONErrorsHaveNoGoSyntax(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	body := `[{"Config": 5}]`
+	_ = tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(body))})
+	_, _ = tw.Write([]byte(body))
+	_ = tw.Close()
+	archivePath := write("a.tar", tarball.String())
+	write("lay/oci-layout", `{"imageLayoutVersion":"1.0.0"}`)
+	write("lay/index.json", `{"schemaVersion":2,"manifests":"x"}`)
+	vex := write("vex.json", `{"@context":"https://openvex.dev/ns/v0.2.0","statements":"x"}`)
+	for _, args := range [][]string{
+		{"lint", "docker-archive:" + archivePath},
+		{"lint", "oci:" + filepath.Join(dir, "lay")},
+		{"scan", "--scanners", "secret", "--vex", vex, archive(t)},
+	} {
+		_, stderr, code := hull(t, args...)
+		if code != ExitUndecided || !strings.Contains(stderr, "json: ") {
+			t.Errorf("hull %s: exit %d, %s", strings.Join(args, " "), code, stderr)
+		}
+		noGoSyntax(t, strings.Join(args, " "), stderr)
+	}
+	if m := Message(errors.New("x: json: cannot unmarshal object into Go value of type map[string]int")); m != "x: json: an object where an object is expected" {
+		t.Errorf("Message: %q", m)
 	}
 }
