@@ -213,3 +213,19 @@ func TestJSONErrorsHaveNoGoSyntax(t *testing.T) {
 		t.Errorf("Message: %q", m)
 	}
 }
+
+// No help text shows a Go value: list defaults read as typed.
+func TestHelpHasNoGoSyntax(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		help := c.Long + "\n" + c.UsageString()
+		if strings.Contains(help, "(default [") {
+			t.Errorf("%s: a list default in Go syntax:\n%s", c.CommandPath(), help)
+		}
+		noGoSyntax(t, c.CommandPath(), help)
+	}
+	walk(NewRoot(BuildInfo{Version: "test"}, nil))
+}

@@ -135,6 +135,7 @@ Images are named the same way by every command:
 				root.AddCommand(v.make())
 				// Nor the completion command's four subcommands.
 				root.CompletionOptions.DisableDefaultCmd = true
+				plainDefaults(root)
 				return root
 			}
 		}
@@ -142,7 +143,21 @@ Images are named the same way by every command:
 	for _, v := range verbs {
 		root.AddCommand(v.make())
 	}
+	plainDefaults(root)
 	return root
+}
+
+// plainDefaults shows the default of a list flag in --help as the value
+// one would type ("vuln,secret,malware"), not pflag's "[vuln,secret,malware]".
+func plainDefaults(c *cobra.Command) {
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if t := f.Value.Type(); (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]" {
+			f.DefValue = strings.TrimSuffix(strings.TrimPrefix(f.DefValue, "["), "]")
+		}
+	})
+	for _, sub := range c.Commands() {
+		plainDefaults(sub)
+	}
 }
 
 // refuseNegative refuses a negative value for any number, size or
