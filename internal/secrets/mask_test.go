@@ -47,6 +47,13 @@ func TestMaskHidesEveryCredential(t *testing.T) {
 		"ENV GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
 		"ADD https://example.com/a.tgz /",
 		"ssh://git@github.com/x/y",
+		"RUN --mount=type=secret,id=npm_token,target=/root/.npmrc npm ci # buildkit",
+		"ENV GPG_KEY 0D96DF4D4110E5C43FBFB17F2D347EA6AA65421D",
+		"ENV NODE_OPTIONS=--max-old-space-size=4096",
+		"ARG GITHUB_TOKEN",
+		"RUN /bin/sh -c ssh-keyscan github.com >> ~/.ssh/known_hosts",
+		`LABEL org.opencontainers.image.authors="Jane <jane@example.com>"`,
+		"RUN /bin/sh -c curl -fsSL https://deb.nodesource.com/setup_20.x | bash -",
 	} {
 		if m := Mask(text); m.Text != text || len(m.Found) != 0 {
 			t.Errorf("Mask(%q) = %q, %d found; want it unchanged", text, m.Text, len(m.Found))
