@@ -2,8 +2,11 @@
 // of checks, in the class of Dockle and section 4 of the CIS Docker
 // Benchmark.
 //
-// Data flow: Run takes an opened image. Config checks read the image
-// configuration once; file checks are asked, per merged file, whether they
+// Data flow: Run takes an opened image. Its configuration is masked once
+// (secrets.Mask: every credential in ENV, labels, history, CMD...) before
+// any check sees it, so no check can quote a secret as evidence; what was
+// masked is in Subject.Found for the secret checks. Config checks read that
+// masked configuration once; file checks are asked, per merged file, whether they
 // want it (Match) and, if so, are handed its header and, when they asked
 // for it, its first bytes. The image is walked once for all checks; checks
 // never walk. Checks are plain values in the list All returns.
