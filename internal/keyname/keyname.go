@@ -3,7 +3,7 @@
 package keyname
 
 import (
-	"crypto/dsa" //nolint:staticcheck // named, never used
+	"crypto/dsa" // deprecated, but crypto/x509 still parses DSA keys
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
