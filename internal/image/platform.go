@@ -72,8 +72,12 @@ func noPlatform(ds []v1.Descriptor, want v1.Platform) error {
 
 // registryImageError explains a failure to open a registry image: when
 // ref names an index with nothing for the platform, which platforms it
-// has; otherwise err itself.
+// has (go-containerregistry prints its platform struct); otherwise err
+// itself. Only that failure costs a second request.
 func registryImageError(ctx context.Context, ref name.Reference, o Options, err error) error {
+	if !strings.Contains(err.Error(), "no child with platform") {
+		return err
+	}
 	idx, ierr := remote.Index(ref, o.RemoteOptions(ctx)...)
 	if ierr != nil {
 		return err
