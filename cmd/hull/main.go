@@ -34,7 +34,7 @@ func main() {
 	stop()
 	var ee *cli.ExitError
 	if err != nil && !(errors.As(err, &ee) && ee.Err == nil) {
-		fmt.Fprintln(os.Stderr, "hull:", err)
+		fmt.Fprintln(os.Stderr, "hull:", cli.Message(err))
 	}
 	os.Exit(cli.Code(err))
 }

@@ -26,7 +26,7 @@ func hull(t *testing.T, args ...string) (string, string, int) {
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	if err != nil {
-		errb.WriteString(err.Error())
+		errb.WriteString(Message(err)) // as cmd/hull prints it
 	}
 	return out.String(), errb.String(), Code(err)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hull-sec/hull/internal/image"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/pflag"
 )
 
@@ -30,7 +29,7 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 func (f *imageFlags) options() (image.Options, error) {
 	o := image.Options{InsecureRegistries: f.insecure, Limits: image.Limits{MaxLayerBytes: f.maxLayer}}
 	if f.platform != "" {
-		p, err := v1.ParsePlatform(f.platform)
+		p, err := image.ParsePlatform(f.platform)
 		if err != nil {
 			return o, fmt.Errorf("--platform %q: %w", f.platform, err)
 		}

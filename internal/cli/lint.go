@@ -10,7 +10,6 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/lint"
-	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 
 	"github.com/spf13/cobra"
@@ -66,9 +65,9 @@ IMAGE is one of:
 	f.image.register(fl)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: info, low, medium, high, critical (default high, or the policy's lint.failOn)")
+	registerFailOn(fl, &f.failOn)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "skip the checks with these `IDS` (repeat or comma-separate)")
-	fl.StringVar(&f.policyFile, "policy", "", "read ignores and failOn from the policy `FILE`")
+	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.BoolVar(&f.list, "list", false, "list every check with its ID, severity and what it looks for")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats.Names(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -104,24 +103,18 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	ignore := slices.Clone(f.ignore)
-	failOn := "high"
-	if f.policyFile != "" {
-		p, err := policy.LoadFile(f.policyFile)
-		if err != nil {
-			return undecided(err)
-		}
-		ignore = append(ignore, p.IgnoredIDs()...)
-		if p.Lint.FailOn != "" {
-			failOn = p.Lint.FailOn
-		}
-	}
-	if f.failOn != "" {
-		failOn = f.failOn
-	}
-	threshold, err := finding.ParseSeverity(failOn)
+	pol, _, err := loadPolicy(cmd, f.policyFile, false)
 	if err != nil {
-		return undecided(fmt.Errorf("--fail-on: %w", err))
+		return undecided(err)
+	}
+	ignore, failOn := slices.Clone(f.ignore), ""
+	if pol != nil {
+		ignore = append(ignore, pol.IgnoredIDs()...)
+		failOn = pol.Lint.FailOn
+	}
+	threshold, err := failThreshold(f.failOn, failOn)
+	if err != nil {
+		return undecided(err)
 	}
 	ctx := cmd.Context()
 	im, err := f.image.open(ctx, ref)

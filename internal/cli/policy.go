@@ -7,6 +7,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/export"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/verify"
 
@@ -16,37 +17,42 @@ import (
 func newPolicyCmd() *cobra.Command {
 	p := &cobra.Command{Use: "policy", Short: "Validate hull's policy file, export it for other runtimes, print its schema"}
 	validate := &cobra.Command{
-		Use:   "validate FILE",
-		Short: "Check a policy file: syntax, values, and the keys it names",
+		Use:   "validate [FILE]",
+		Short: "Check a policy file: syntax, values, the checks and keys it names",
 		Long: `Validate reads the policy strictly (unknown fields and duplicate keys are
-errors), checks every value, and loads every keyring the trust rules name,
-checking each listed fingerprint is in it.
+errors), checks every value and that every check lint.ignore names exists,
+and loads every keyring the trust rules name, checking each listed
+fingerprint is in it. Without FILE it reads $HULL_POLICY, else ./hull.yaml.
 
-Exit codes: 0 valid; 1 invalid; 2 unreadable.`,
+Exit codes: 0 valid; 1 invalid (the policy itself, or a check or key file it
+names); 2 could not read the policy file.`,
 		Example: `  hull policy validate hull.yaml`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pol, err := policy.LoadFile(args[0])
+			pol, path, err := loadPolicy(cmd, firstArg(args), true)
 			if errors.Is(err, policy.ErrInvalid) {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
 			if err != nil {
 				return undecided(err)
 			}
-			if _, err := verify.New(&pol.Trust, filepath.Dir(args[0]), image.Options{}); err != nil {
-				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: %w", args[0], err)}
+			if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
+				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: lint.ignore: %w", path, err)}
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d lint ignores, %d trust rules, %d lookaside stores)\n",
-				args[0], len(pol.Lint.Ignore), len(pol.Trust.Rules), len(pol.Trust.Lookaside))
+			if _, err := verify.New(&pol.Trust, filepath.Dir(path), image.Options{}); err != nil {
+				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: %w", path, err)}
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d lint ignores, %d scan ignores, %d trust rules, %d lookaside stores)\n",
+				path, len(pol.Lint.Ignore), len(pol.Scan.Ignore), len(pol.Trust.Rules), len(pol.Trust.Lookaside))
 			return err
 		},
 	}
 	var to, out string
 	exp := &cobra.Command{
-		Use:   "export FILE",
+		Use:   "export [FILE]",
 		Short: "Write the trust policy in a runtime's own format, for it to enforce",
-		Long: `Export writes the trust section of FILE for another runtime to enforce with no
-hull in the path.
+		Long: `Export writes the trust section of FILE (default: $HULL_POLICY, else
+./hull.yaml) for another runtime to enforce with no hull in the path.
 
 --to containers writes, into --out:
   policy.json            containers-policy.json(5) for Podman, Buildah, skopeo, CRI-O
@@ -59,16 +65,16 @@ silently; approximations are printed too. Install with, e.g.:
   cp OUT/registries.d/hull.yaml /etc/containers/registries.d/`,
 		Example: `  hull policy export --to containers --out /tmp/hull-containers hull.yaml
   podman pull --signature-policy /tmp/hull-containers/policy.json registry.example.com/team/app:1.4`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to != "containers" {
 				return undecided(fmt.Errorf("--to %q: the only target today is containers", to))
 			}
-			pol, err := policy.LoadFile(args[0])
+			pol, path, err := loadPolicy(cmd, firstArg(args), true)
 			if err != nil {
 				return undecided(err)
 			}
-			res, err := export.Containers(&pol.Trust, filepath.Dir(args[0]), out)
+			res, err := export.Containers(&pol.Trust, filepath.Dir(path), out)
 			if err != nil {
 				return undecided(err)
 			}
@@ -98,4 +104,12 @@ silently; approximations are printed too. Install with, e.g.:
 	}
 	p.AddCommand(validate, exp, schema)
 	return p
+}
+
+// firstArg is args[0], or "" without arguments.
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -57,12 +59,29 @@ type BuildInfo struct {
 // NewRoot builds the hull command tree for the command line args (without
 // the program name).
 func NewRoot(bi BuildInfo, args []string) *cobra.Command {
+	bi = bi.resolved()
 	root := &cobra.Command{
 		Use:   "hull",
 		Short: "Container security from the host to the image to the running container",
-		Long: `hull checks container images with one binary and one policy file: it lints them,
-and signs and verifies them (containers simple signing, cosign, Notation) under one
-trust policy that it can also hand to podman, CRI-O and containerd to enforce.
+		Long: `hull checks containers with one binary and one policy file:
+
+  lint     an image's configuration and files, for security mistakes
+  sbom     the software an image holds (table, CycloneDX, SPDX)
+  scan     known vulnerabilities, secrets and malware in an image, offline
+  db       the local vulnerability database scan reads
+  sign     an image in a registry (simple signing, cosign, Notation)
+  verify   whether images are trusted under the policy's trust rules
+  key      signing keys for sign
+  policy   the policy file: validate it, export its trust rules for podman,
+           CRI-O and containerd to enforce, print its schema
+  audit    the machine containers run on: host, engines, clients, containers
+  tls      certificates for engines that take API clients over TCP
+  version  hull's version (also hull --version)
+
+lint, scan and verify read the policy file named by --policy, else by
+$HULL_POLICY, else ./hull.yaml when it exists (named on standard error).
+Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
+above --fail-on, a rejected image); 2 could not decide.
 
 Images are named the same way by every command:
 ` + imageRefHelp,
@@ -87,9 +106,10 @@ Images are named the same way by every command:
   source <(hull completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       bi.Version,
+		Version:       bi.text(),
 	}
-	root.SetVersionTemplate("hull {{.Version}}\n")
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return refuseNegative(cmd.Flags()) }
 	verbs := []struct {
 		name string
 		make func() *cobra.Command
@@ -115,6 +135,7 @@ Images are named the same way by every command:
 				root.AddCommand(v.make())
 				// Nor the completion command's four subcommands.
 				root.CompletionOptions.DisableDefaultCmd = true
+				plainDefaults(root)
 				return root
 			}
 		}
@@ -122,7 +143,36 @@ Images are named the same way by every command:
 	for _, v := range verbs {
 		root.AddCommand(v.make())
 	}
+	plainDefaults(root)
 	return root
+}
+
+// plainDefaults shows the default of a list flag in --help as the value
+// one would type ("vuln,secret,malware"), not pflag's "[vuln,secret,malware]".
+func plainDefaults(c *cobra.Command) {
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if t := f.Value.Type(); (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]" {
+			f.DefValue = strings.TrimSuffix(strings.TrimPrefix(f.DefValue, "["), "]")
+		}
+	})
+	for _, sub := range c.Commands() {
+		plainDefaults(sub)
+	}
+}
+
+// refuseNegative refuses a negative value for any number, size or
+// duration flag: none of hull's has a meaning below zero.
+func refuseNegative(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		switch f.Value.Type() {
+		case "int", "int8", "int16", "int32", "int64", "float32", "float64", "duration":
+			if err == nil && strings.HasPrefix(f.Value.String(), "-") {
+				err = fmt.Errorf("--%s %s: must not be negative", f.Name, f.Value)
+			}
+		}
+	})
+	return err
 }
 
 // isTerminal reports whether w is a terminal, for colour and progress.

@@ -32,6 +32,7 @@ type scanFlags struct {
 	format      string
 	output      string
 	failOn      string
+	policyFile  string
 	ignore      []string
 	vex         string
 	dbPath      string
@@ -96,7 +97,10 @@ distribution OSV has no records of (CentOS, Fedora, Amazon Linux), or an
 ecosystem the database holds no records of, cannot be matched: the check is
 an error naming it, never a pass.
 
-Exit codes: 0 no finding at or above --fail-on (none by default); 1 at least
+The policy file (--policy, $HULL_POLICY or ./hull.yaml) may set failOn and
+ignore vulnerabilities (scan.ignore, each with a reason).
+
+Exit codes: 0 no finding at or above --fail-on (default high); 1 at least
 one; 2 could not decide (no database, unreadable image, packages that cannot
 be matched).
 
@@ -114,7 +118,8 @@ IMAGE is one of:
 	f.image.register(fl)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(scanFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: unknown, info, low, medium, high, critical")
+	registerFailOn(fl, &f.failOn)
+	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "do not report these vulnerability `IDS` (or aliases)")
 	fl.StringVar(&f.vex, "vex", "", "suppress what the VEX `FILE` (OpenVEX or CycloneDX) says does not affect a package")
 	fl.StringVar(&f.dbPath, "db", defaultDBPath(), "vulnerability database `FILE` (hull db update)")
@@ -133,11 +138,13 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	threshold := finding.Severity(-1) // no threshold: never fail
-	if f.failOn != "" {
-		if threshold, err = finding.ParseSeverity(f.failOn); err != nil {
-			return undecided(fmt.Errorf("--fail-on: %w", err))
-		}
+	pol, _, err := loadPolicy(cmd, f.policyFile, false)
+	if err != nil {
+		return undecided(err)
+	}
+	threshold, err := failThreshold(f.failOn, pol.ScanSection().FailOn)
+	if err != nil {
+		return undecided(err)
 	}
 	want := map[string]bool{}
 	for _, sc := range f.scanners {
@@ -149,7 +156,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 	}
 	var vo scan.VulnOptions
-	vo.Ignore = f.ignore
+	vo.Ignore = append(slices.Clone(f.ignore), pol.ScanIgnoredIDs()...)
 	if f.vex != "" {
 		file, err := os.Open(f.vex)
 		if err != nil {
@@ -251,7 +258,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err := writeReport(cmd, enc, rep, f.output); err != nil {
 		return undecided(err)
 	}
-	if threshold >= 0 && finding.AtOrAbove(findings, threshold) {
+	if finding.AtOrAbove(findings, threshold) {
 		return &ExitError{Code: ExitFail}
 	}
 	if len(unmatched) > 0 {

@@ -67,7 +67,7 @@ func TestScanCommands(t *testing.T) {
 		args []string
 		code int
 	}{
-		{[]string{"scan", ref, "--db", db}, ExitPass}, // no threshold
+		{[]string{"scan", ref, "--db", db}, ExitFail}, // default threshold high, as lint
 		{[]string{"scan", ref, "--db", db, "--fail-on", "high"}, ExitFail},
 		{[]string{"scan", ref, "--db", db, "--fail-on", "critical"}, ExitPass}, // 7.2: high
 		{[]string{"scan", ref, "--db", db, "--fail-on", "high", "--ignore", "GHSA-35jh-r3h4-6jhm"}, ExitPass},

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
 
@@ -72,12 +71,11 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 	}
 	fl := cmd.Flags()
 	f.image.register(fl)
-	fl.StringVar(&f.policyFile, "policy", "", "the policy `FILE` whose trust section decides (required)")
+	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its trust section decides")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
 	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused")
-	_ = cmd.MarkFlagRequired("policy")
 	return cmd
 }
 
@@ -86,7 +84,7 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err != nil {
 		return undecided(err)
 	}
-	p, err := policy.LoadFile(f.policyFile)
+	p, polPath, err := loadPolicy(cmd, f.policyFile, true)
 	if err != nil {
 		return undecided(err)
 	}
@@ -94,7 +92,7 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err != nil {
 		return undecided(err)
 	}
-	v, err := verify.New(&p.Trust, filepath.Dir(f.policyFile), opts)
+	v, err := verify.New(&p.Trust, filepath.Dir(polPath), opts)
 	if err != nil {
 		return undecided(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hull-sec/hull/internal/keyname"
 	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/simplesign"
 
@@ -84,7 +85,7 @@ func LoadPublicKey(data []byte) (crypto.PublicKey, error) {
 	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
 		return pub, nil
 	}
-	return nil, fmt.Errorf("unsupported public key type %T", pub)
+	return nil, fmt.Errorf("public key: %s is not supported", keyname.Of(pub))
 }
 
 // KeyID names a public key in messages: "SHA256:" and the base64 of the

@@ -128,6 +128,9 @@ func OpenRef(ctx context.Context, r Ref, o Options) (*Image, error) {
 	if err == nil {
 		err = im.load()
 	}
+	if err == nil {
+		err = im.checkPlatform(o)
+	}
 	if err != nil {
 		return nil, errors.Join(err, im.Close())
 	}
@@ -195,7 +198,7 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 	im.setTag(ref)
 	img, err := remote.Image(ref, o.RemoteOptions(ctx)...)
 	if err != nil {
-		return err
+		return registryImageError(ctx, ref, o, err)
 	}
 	return im.useManifest(img)
 }
@@ -426,7 +429,7 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 		}
 		next, ok := pickPlatform(cm.Manifests, o.platform())
 		if !ok {
-			return fmt.Errorf("OCI layout: no image for platform %s", o.platform().String())
+			return noPlatform(cm.Manifests, o.platform())
 		}
 		d, parent = next, child
 	}

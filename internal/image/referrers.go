@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -86,7 +87,7 @@ func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifa
 		case len(m.Layers) != 1:
 			r.Err = fmt.Errorf("artifact has %d layers, want 1", len(m.Layers))
 		case !slices.Contains(layerMediaTypes, string(m.Layers[0].MediaType)):
-			r.Err = fmt.Errorf("artifact layer is %s, want one of %v", m.Layers[0].MediaType, layerMediaTypes)
+			r.Err = fmt.Errorf("artifact layer is %s, want one of %s", m.Layers[0].MediaType, strings.Join(layerMediaTypes, ", "))
 		case m.Layers[0].Size > MaxReferrerBlobBytes || m.Layers[0].Size < 0:
 			r.Err = fmt.Errorf("artifact layer is %d bytes", m.Layers[0].Size)
 		default:

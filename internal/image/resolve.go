@@ -15,6 +15,9 @@ import (
 // parseRegistryRef parses a registry reference, marking it insecure
 // (plain HTTP allowed) only when its registry is listed.
 func parseRegistryRef(s string, o Options) (name.Reference, error) {
+	if r, err := ParseRef(s); err == nil && r.Kind != KindRegistry {
+		return nil, fmt.Errorf("%w: a %s image is not in a registry; signing and verifying need one in a registry (HOST/REPOSITORY:TAG)", ErrBadRef, r.Kind)
+	}
 	s = strings.TrimPrefix(s, "docker://")
 	var nopts []name.Option
 	reg, _, _ := strings.Cut(s, "/")

@@ -70,15 +70,14 @@ func configChecks() []Check {
 		},
 		{
 			Rule: finding.Rule{ID: "secret-env", Title: "Secret in ENV", Severity: finding.SeverityHigh,
-				Doc:         "An environment variable whose name marks a secret (password, token, secret, access or private key) has a value baked into the image, readable by anyone who can pull it. CIS Docker 4.10; Dockle CIS-DI-0010.",
+				Doc:         "An environment variable whose name marks a secret (password, token, secret, access or private key) has a value baked into the image, or a variable's value holds a credential (a known token format, a password in a URL), readable by anyone who can pull it. CIS Docker 4.10; Dockle CIS-DI-0010.",
 				Remediation: "Pass secrets at run time (secrets mount, orchestrator secret, or env from the runtime), never with ENV.",
 				References:  []string{refCIS, refDockle}},
 			Config: func(s *Subject) []Hit {
 				var hits []Hit
-				for _, kv := range s.Config.Config.Env {
-					k, v, _ := strings.Cut(kv, "=")
-					if secretName(k) && v != "" {
-						hits = append(hits, Hit{Field: "config.Env", Evidence: k + "=" + redact(v)})
+				for i, kv := range s.Config.Config.Env {
+					if len(s.Found[envField(i)]) > 0 {
+						hits = append(hits, Hit{Field: "config.Env", Evidence: kv})
 					}
 				}
 				return hits
@@ -92,9 +91,8 @@ func configChecks() []Check {
 			Config: func(s *Subject) []Hit {
 				var hits []Hit
 				for _, k := range sortedKeys(s.Config.Config.Labels) {
-					v := s.Config.Config.Labels[k]
-					if (secretName(k) && v != "") || secretValue(v) != "" {
-						hits = append(hits, Hit{Field: "config.Labels", Evidence: k + "=" + redact(v)})
+					if len(s.Found[labelField(k)]) > 0 {
+						hits = append(hits, Hit{Field: "config.Labels", Evidence: k + "=" + s.Config.Config.Labels[k]})
 					}
 				}
 				return hits
@@ -102,19 +100,21 @@ func configChecks() []Check {
 		},
 		{
 			Rule: finding.Rule{ID: "secret-history", Title: "Secret in build history", Severity: finding.SeverityHigh,
-				Doc:         "A build step recorded in the image history holds a credential: a secret-named variable set to a value (ARG, ENV or inline), a known token format, or a private key. The history ships with the image even when a later layer removes the file. CIS Docker 4.10; Dockle CIS-DI-0010.",
+				Doc:         "A build step recorded in the image history holds a credential: a secret-named variable set to a value (ARG, ENV or inline), a password on a command line or in a URL, an Authorization header, a known token format, or a private key. The history ships with the image even when a later layer removes the file. CIS Docker 4.10; Dockle CIS-DI-0010.",
 				Remediation: "Use build secrets (RUN --mount=type=secret) and rebuild; rotate the credential.",
 				References:  []string{refCIS, refDockle}},
 			Config: func(s *Subject) []Hit {
-				env := map[string]bool{}
-				for _, kv := range s.Config.Config.Env {
-					env[kv] = true
+				var inEnv []secrets.Found
+				for i := range s.Config.Config.Env {
+					inEnv = append(inEnv, s.Found[envField(i)]...)
 				}
 				var hits []Hit
 				for i, h := range s.Config.History {
-					if ev := historySecret(h.CreatedBy, env); ev != "" {
-						hits = append(hits, Hit{Field: fmt.Sprintf("history[%d]", i), Evidence: ev})
+					found := s.Found[historyField(i)]
+					if len(found) == 0 || (isEnvStep(h.CreatedBy) && allIn(found, inEnv)) {
+						continue
 					}
+					hits = append(hits, Hit{Field: fmt.Sprintf("history[%d]", i), Evidence: h.CreatedBy})
 				}
 				return hits
 			},
@@ -232,22 +232,16 @@ func historyCheck(r finding.Rule, judge func(cmd string, index, firstAdd int) bo
 // patterns holds the lint regexps. They compile on first use, not at
 // start-up, which every hull command would pay for.
 type patterns struct {
-	secretName    *regexp.Regexp // names of variables that hold secrets
-	notSecretName *regexp.Regexp // names that only point at a secret or are public
-	assign        *regexp.Regexp
-	remoteAdd     *regexp.Regexp
-	curlPipe      *regexp.Regexp
-	credential    map[string]*regexp.Regexp // by credentialFiles suffix
+	remoteAdd  *regexp.Regexp
+	curlPipe   *regexp.Regexp
+	credential map[string]*regexp.Regexp // by credentialFiles suffix
 }
 
 var re = sync.OnceValue(func() *patterns {
 	p := &patterns{
-		secretName:    regexp.MustCompile(`(?i)(pass(wd|word)?|secret|token|api_?key|access_?key|private_?key|credential|auth|(^|_)key$|^key_)`),
-		notSecretName: regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type)$|^gpg_keys?$|(^|_)public_key`),
-		assign:        regexp.MustCompile(`(?:^|[\s;&|'"])(?:--)?([A-Za-z_][A-Za-z0-9_-]*)[=:]\s?("[^"]*"|'[^']*'|[^\s;&|]+)`),
-		remoteAdd:     regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`),
-		curlPipe:      regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`),
-		credential:    map[string]*regexp.Regexp{},
+		remoteAdd:  regexp.MustCompile(`(?i)\bADD\b(\s+--\S+)*\s+(https?|ftp)://`),
+		curlPipe:   regexp.MustCompile(`\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(\S*/)?(ba|z|da|k)?sh\b`),
+		credential: map[string]*regexp.Regexp{},
 	}
 	for _, c := range credentialFiles {
 		p.credential[c.suffix] = regexp.MustCompile(c.expr)
@@ -255,48 +249,33 @@ var re = sync.OnceValue(func() *patterns {
 	return p
 })
 
-func secretName(k string) bool {
-	return re().secretName.MatchString(k) && !re().notSecretName.MatchString(k)
-}
+// isEnvStep reports whether a history step is an ENV instruction.
+func isEnvStep(cmd string) bool { return strings.HasPrefix(instruction(cmd), "ENV ") }
 
-// secretValue returns the first credential-shaped part of v (by the
-// rules of the secrets package, which hull scan uses too), or "".
-func secretValue(v string) string {
-	if hits := secrets.Scan([]byte(v)); len(hits) > 0 {
-		return v[hits[0].Start:hits[0].End]
-	}
-	return ""
-}
-
-// historySecret returns redacted evidence of a secret in a build step, or
-// "". ENV steps whose variable is still in the config are left to
-// secret-env, so one secret gives one finding.
-func historySecret(cmd string, env map[string]bool) string {
-	if m := secretValue(cmd); m != "" {
-		return strings.ReplaceAll(cmd, m, redact(m))
-	}
-	isEnv := strings.Contains(cmd, "ENV ")
-	for _, m := range re().assign.FindAllStringSubmatch(cmd, -1) {
-		k, v := m[1], strings.Trim(m[2], `"'`)
-		if v == "" || strings.HasPrefix(v, "$") || !secretName(k) {
-			continue
+// allIn reports whether every credential of found is one of in: an ENV
+// step whose secrets the config still holds is left to secret-env, so
+// one secret gives one finding.
+func allIn(found, in []secrets.Found) bool {
+	for _, f := range found {
+		if !slices.ContainsFunc(in, f.SameValue) {
+			return false
 		}
-		if isEnv && env[k+"="+v] {
-			continue
-		}
-		return strings.ReplaceAll(cmd, v, redact(v))
 	}
-	return ""
+	return true
 }
 
 // isAdd reports whether a history step is an ADD instruction, in the
 // classic ("#(nop) ADD file:... in /") or BuildKit ("ADD src dst # buildkit") form.
-func isAdd(cmd string) bool {
+func isAdd(cmd string) bool { return strings.HasPrefix(instruction(cmd), "ADD ") }
+
+// instruction is a history step's Dockerfile instruction, in the classic
+// ("/bin/sh -c #(nop) ADD ...") or BuildKit ("ADD ... # buildkit") form.
+func instruction(cmd string) string {
 	c := strings.TrimSpace(cmd)
 	if i := strings.Index(c, "#(nop)"); i >= 0 {
 		c = strings.TrimSpace(c[i+len("#(nop)"):])
 	}
-	return strings.HasPrefix(c, "ADD ")
+	return c
 }
 
 // splitCommands splits a shell command line into the words of each

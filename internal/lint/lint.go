@@ -2,8 +2,11 @@
 // of checks, in the class of Dockle and section 4 of the CIS Docker
 // Benchmark.
 //
-// Data flow: Run takes an opened image. Config checks read the image
-// configuration once; file checks are asked, per merged file, whether they
+// Data flow: Run takes an opened image. Its configuration is masked once
+// (secrets.Mask: every credential in ENV, labels, history, CMD...) before
+// any check sees it, so no check can quote a secret as evidence; what was
+// masked is in Subject.Found for the secret checks. Config checks read that
+// masked configuration once; file checks are asked, per merged file, whether they
 // want it (Match) and, if so, are handed its header and, when they asked
 // for it, its first bytes. The image is walked once for all checks; checks
 // never walk. Checks are plain values in the list All returns.
@@ -16,11 +19,11 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/secrets"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -33,7 +36,12 @@ type Subject struct {
 	Tag string
 	// ByDigest is true when the reference pinned a digest.
 	ByDigest bool
-	Config   *v1.ConfigFile
+	// Config is the image configuration with every credential masked:
+	// checks may quote it as evidence.
+	Config *v1.ConfigFile
+	// Found lists the credentials masked out of a field of Config, by
+	// field: "config.Env[2]", "config.Labels[KEY]", "history[3]".
+	Found map[string][]secrets.Found
 }
 
 // Hit is one thing a check found: where, and what it saw.
@@ -96,6 +104,19 @@ type Result struct {
 // ErrUnknownCheck is wrapped when an ignore list names no check.
 var ErrUnknownCheck = fmt.Errorf("unknown check ID")
 
+// CheckIDs returns an error wrapping ErrUnknownCheck when ids name a
+// check that is not in All, as Run does for its ignore list.
+func CheckIDs(ids []string) error { return knownIDs(All(), ids) }
+
+func knownIDs(checks []Check, ids []string) error {
+	for _, id := range ids {
+		if !slices.ContainsFunc(checks, func(c Check) bool { return c.ID == id }) {
+			return fmt.Errorf("%w %q (see hull lint --list)", ErrUnknownCheck, id)
+		}
+	}
+	return nil
+}
+
 // Run lints an opened image. A check that panics or errs is reported with
 // state error; Run's own error means the image could not be read.
 func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
@@ -108,10 +129,8 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	var active []Check
-	for _, id := range o.Ignore {
-		if !slices.ContainsFunc(checks, func(c Check) bool { return c.ID == id }) {
-			return nil, fmt.Errorf("%w %q (see hull lint --list)", ErrUnknownCheck, id)
-		}
+	if err := knownIDs(checks, o.Ignore); err != nil {
+		return nil, err
 	}
 	for _, c := range checks {
 		res.Rules = append(res.Rules, c.Rule)
@@ -328,16 +347,4 @@ func (s *checkState) status(id string) finding.CheckStatus {
 		return finding.CheckStatus{ID: id, State: finding.StateFail}
 	}
 	return finding.CheckStatus{ID: id, State: finding.StatePass}
-}
-
-func subject(im *image.Image) *Subject {
-	return &Subject{Kind: im.Ref.Kind, Tag: im.Tag, ByDigest: im.ByDigest, Config: im.Config}
-}
-
-// redact keeps the start of a secret so a person can find it, no more.
-func redact(v string) string {
-	if len(v) <= 4 {
-		return strings.Repeat("*", len(v))
-	}
-	return v[:min(4, len(v)/4)] + strings.Repeat("*", 8)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/veraison/go-cose"
+
+	"github.com/hull-sec/hull/internal/keyname"
 )
 
 // The COSE header labels Notation uses besides the registered ones.
@@ -43,7 +45,7 @@ func coseAlgFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 			return cose.AlgorithmES512, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unsupported key %T", ErrInvalid, pub)
+	return 0, fmt.Errorf("%w: %s is not supported", ErrInvalid, keyname.Of(pub))
 }
 
 // coseHash is the hash of a COSE algorithm coseAlgFor picks.

@@ -41,6 +41,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/hull-sec/hull/internal/keyname"
 	"github.com/hull-sec/hull/internal/tsp"
 )
 
@@ -268,7 +269,7 @@ func algFor(pub crypto.PublicKey) (string, error) {
 			return "ES512", nil
 		}
 	}
-	return "", fmt.Errorf("%w: unsupported key %T", ErrInvalid, pub)
+	return "", fmt.Errorf("%w: %s is not supported", ErrInvalid, keyname.Of(pub))
 }
 
 func hashFor(alg string) (crypto.Hash, func() hash.Hash) {

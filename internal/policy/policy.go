@@ -2,8 +2,8 @@
 //
 // Data flow: Load reads YAML (strictly: unknown fields and duplicate keys
 // are errors), Validate checks values, and engines read the section that
-// concerns them. Today the file holds the lint section; trust, scan and
-// run sections join it as those engines land.
+// concerns them: lint, scan and trust; a run section joins them when that
+// engine lands.
 package policy
 
 import (
@@ -15,7 +15,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hull-sec/hull/internal/finding"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,6 +25,7 @@ const Version = "hull.dev/v1"
 type Policy struct {
 	APIVersion string `yaml:"apiVersion"`
 	Lint       Lint   `yaml:"lint"`
+	Scan       Scan   `yaml:"scan"`
 	Trust      Trust  `yaml:"trust"`
 }
 
@@ -79,7 +79,7 @@ func Load(r io.Reader) (*Policy, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: empty document", ErrInvalid)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, plainYAMLError(err))
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -97,23 +97,8 @@ func (p *Policy) Validate() error {
 	if p.APIVersion != Version {
 		errs = append(errs, fmt.Sprintf("apiVersion is %q, want %q", p.APIVersion, Version))
 	}
-	if p.Lint.FailOn != "" {
-		if _, err := finding.ParseSeverity(p.Lint.FailOn); err != nil {
-			errs = append(errs, "lint.failOn: "+err.Error())
-		}
-	}
-	seen := map[string]bool{}
-	for i, ig := range p.Lint.Ignore {
-		switch {
-		case ig.ID == "":
-			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: id is empty", i))
-		case seen[ig.ID]:
-			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: %s is listed twice", i, ig.ID))
-		case strings.TrimSpace(ig.Reason) == "":
-			errs = append(errs, fmt.Sprintf("lint.ignore[%d]: %s needs a reason", i, ig.ID))
-		}
-		seen[ig.ID] = true
-	}
+	errs = append(errs, validateSection("lint", p.Lint.FailOn, p.Lint.Ignore)...)
+	errs = append(errs, validateSection("scan", p.Scan.FailOn, p.Scan.Ignore)...)
 	errs = append(errs, p.Trust.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
@@ -122,13 +107,7 @@ func (p *Policy) Validate() error {
 }
 
 // IgnoredIDs returns the IDs of the lint checks the policy suppresses.
-func (p *Policy) IgnoredIDs() []string {
-	ids := make([]string, len(p.Lint.Ignore))
-	for i, ig := range p.Lint.Ignore {
-		ids[i] = ig.ID
-	}
-	return ids
-}
+func (p *Policy) IgnoredIDs() []string { return ids(p.Lint.Ignore) }
 
 // Schema is the JSON Schema of the policy file, for editors and CI
 // linters; Load checks the same rules and more (key files, duplicates).

@@ -51,6 +51,11 @@ lint:
   ignore:
     - id: no-healthcheck
       reason: probed by the orchestrator
+scan:
+  failOn: critical
+  ignore:
+    - id: CVE-2021-23337
+      reason: the template function is not used
 trust:
   default: reject
   lookaside:

@@ -80,11 +80,11 @@ func (r Registry) Lookup(name string) (Encoder, error) {
 	return e, nil
 }
 
-// sorted returns a copy of r with findings and checks in a stable order.
+// sorted returns a copy of r with findings and checks in a stable order,
+// its reasons and evidence worded plainly (Plain).
 func sorted(r Report) Report {
-	r.Findings = slices.Clone(r.Findings)
+	r = plain(r)
 	finding.Sort(r.Findings)
-	r.Checks = slices.Clone(r.Checks)
 	slices.SortFunc(r.Checks, func(a, b finding.CheckStatus) int { return strings.Compare(a.ID, b.ID) })
 	if r.Findings == nil {
 		r.Findings = []finding.Finding{}
@@ -92,7 +92,6 @@ func sorted(r Report) Report {
 	if r.Checks == nil {
 		r.Checks = []finding.CheckStatus{}
 	}
-	r.Verdicts = slices.Clone(r.Verdicts)
 	slices.SortStableFunc(r.Verdicts, func(a, b finding.Verdict) int { return strings.Compare(a.Target, b.Target) })
 	return r
 }

@@ -7,7 +7,10 @@
 // substring test) with its regexp, then drops allow-listed values
 // (documentation examples, placeholders, low entropy). A Hit carries the
 // rule, the line, and the value redacted; the raw value never leaves the
-// package. Which files to scan (text, bounded, outside documentation and
+// package. Mask masks every credential in a text (also those found by
+// where they stand: URL passwords, Authorization headers, command-line
+// passwords, values of secret-named variables) for callers that print it
+// as evidence. Which files to scan (text, bounded, outside documentation and
 // test directories) is Wanted's to say.
 package secrets
 
@@ -105,8 +108,12 @@ func RuleByID(id string) *Rule {
 // maxHitsPerRule bounds what one file can report per rule.
 const maxHitsPerRule = 16
 
-// Scan returns the credentials in text, by rule then position.
-func Scan(text []byte) []Hit {
+// Scan returns the credentials in text, by rule then position, at most
+// maxHitsPerRule of each rule.
+func Scan(text []byte) []Hit { return find(text, maxHitsPerRule) }
+
+// find returns up to limit hits of each rule (-1: all of them).
+func find(text []byte, limit int) []Hit {
 	var hits []Hit
 	res := compiled()
 	for i := range rules {
@@ -114,7 +121,7 @@ func Scan(text []byte) []Hit {
 		if !slices.ContainsFunc(r.Keywords, func(k string) bool { return bytes.Contains(text, []byte(k)) }) {
 			continue
 		}
-		for _, m := range res[i].FindAllSubmatchIndex(text, maxHitsPerRule) {
+		for _, m := range res[i].FindAllSubmatchIndex(text, limit) {
 			start, end := m[2*r.group], m[2*r.group+1]
 			if start < 0 {
 				continue
@@ -164,12 +171,14 @@ func entropy(s string) float64 {
 	return h
 }
 
-// Redact keeps a value's first 4 characters and masks the rest.
+// Redact keeps the start of a value so a person can find it, no more: at
+// most 4 characters and a quarter of it, then a fixed mask that does not
+// tell its length.
 func Redact(v string) string {
 	if len(v) <= 4 {
 		return strings.Repeat("*", len(v))
 	}
-	return v[:4] + strings.Repeat("*", min(len(v)-4, 16))
+	return v[:min(4, len(v)/4)] + strings.Repeat("*", 8)
 }
 
 // Directories whose files are documentation, examples or tests, where

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/keyname"
 	"github.com/hull-sec/hull/internal/safefile"
 
 	"golang.org/x/crypto/nacl/secretbox"
@@ -83,7 +84,7 @@ func ReadCosignKey(data []byte, password string) (crypto.Signer, error) {
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("unsupported private key type %T", k)
+		return nil, fmt.Errorf("%s cannot sign here: want ECDSA, RSA or Ed25519", keyname.Of(k))
 	}
 	return s, nil
 }

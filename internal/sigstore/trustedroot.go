@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/hull-sec/hull/internal/keyname"
 )
 
 // ErrInvalid is wrapped by every rejection.
@@ -183,7 +185,7 @@ func parseLog(l jsonLog) (*Log, error) {
 	switch key.(type) {
 	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
 	default:
-		return nil, fmt.Errorf("public key type %T is not supported", key)
+		return nil, fmt.Errorf("public key: %s is not supported", keyname.Of(key))
 	}
 	// A Rekor (v1) or CT log's ID is the SHA-256 of its key (RFC 6962,
 	// 3.2), what entries and SCTs name; the root's logId is not trusted to

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hull-sec/hull/internal/keyname"
 	"github.com/hull-sec/hull/internal/tsp"
 )
 
@@ -158,7 +159,7 @@ func checkSignature(key crypto.PublicKey, c Content) ([]byte, error) {
 	case *rsa.PublicKey:
 		ok = rsa.VerifyPKCS1v15(k, crypto.SHA256, c.Digest, c.Signature) == nil
 	default:
-		return nil, fmt.Errorf("%w: a %T key cannot verify a message by its digest", ErrInvalid, key)
+		return nil, fmt.Errorf("%w: %s cannot verify a message by its digest", ErrInvalid, keyname.Of(key))
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w: the signature does not verify with the certificate's key", ErrInvalid)

@@ -32,6 +32,8 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/hull-sec/hull/internal/keyname"
 )
 
 // ErrInvalid wraps every reason a token is refused.
@@ -463,7 +465,7 @@ func checkSignature(c *x509.Certificate, si signerInfo, h crypto.Hash, attrs []b
 			return bad
 		}
 	default:
-		return invalid("TSA key type %T is not supported", c.PublicKey)
+		return invalid("TSA key: %s is not supported", keyname.Of(c.PublicKey))
 	}
 	return nil
 }

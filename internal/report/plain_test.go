@@ -1,0 +1,46 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// A reason or evidence that carries encoding/json's Go type names is
+// printed plainly by every encoder, and the caller's report is unchanged.
+func TestEncodersWordReasonsPlainly(t *testing.T) {
+	goMsg := "payload: json: cannot unmarshal string into Go struct field Payload.critical of type cosign.Critical"
+	r := Report{Tool: "hull", Command: "verify",
+		Findings: []finding.Finding{{ID: "x", Title: "x", Evidence: goMsg}},
+		Checks:   []finding.CheckStatus{{ID: "x", State: finding.StateError, Reason: goMsg}},
+		Verdicts: []finding.Verdict{{Target: "a", Reason: goMsg, Signatures: []finding.SignatureCheck{{Format: "cosign", Reason: goMsg}}}},
+	}
+	for name, enc := range map[string]Encoder{"table": EncodeTable, "json": EncodeJSON, "sarif": EncodeSARIF, "cyclonedx": EncodeCycloneDX} {
+		var b bytes.Buffer
+		if err := enc(&b, r, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), "Go struct") || strings.Contains(b.String(), "cosign.Critical") {
+			t.Errorf("%s shows Go syntax:\n%s", name, b.String())
+		}
+	}
+	if r.Verdicts[0].Signatures[0].Reason != goMsg || r.Findings[0].Evidence != goMsg {
+		t.Error("the caller's report was changed")
+	}
+	for in, want := range map[string]string{
+		goMsg: "payload: json: a string where another kind of value is expected (at critical)",
+		"json: cannot unmarshal number 5 into Go value of type []string": "json: a number where a list is expected",
+		"plain words": "plain words",
+	} {
+		if got := Plain(in); got != want {
+			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzPlain(f *testing.F) {
+	f.Add("json: cannot unmarshal string into Go struct field A.b of type []int")
+	f.Fuzz(func(t *testing.T, s string) { _ = Plain(s) })
+}
