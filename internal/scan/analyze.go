@@ -87,7 +87,7 @@ const (
 	bufferBytes = 8 << 20
 	// cacheVersion changes whenever what the secrets or malware analyzers
 	// record changes; the inventory's part is inventory.Version, in the key.
-	cacheVersion = "1"
+	cacheVersion = "2"
 )
 
 // Analyze reads every layer of im once and runs the inventory and the
