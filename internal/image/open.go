@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,6 +141,18 @@ func (im *Image) load() error {
 	if err != nil {
 		return fmt.Errorf("config digest: %w", err)
 	}
+	raw, err := im.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if im.dir == "" {
+		// A layout's blobs are read as named; a config that is not what
+		// its digest says would show hull another image than an engine,
+		// which checks, would accept.
+		if err := checkDigest("config", raw, id); err != nil {
+			return err
+		}
+	}
 	cfg, err := im.ConfigFile()
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
@@ -268,9 +281,12 @@ func (im *Image) openDockerArchive(p string) error {
 	if err != nil {
 		return err
 	}
-	mf, ok := idx.entries["manifest.json"]
-	if !ok {
+	if _, ok := idx.entries["manifest.json"]; !ok {
 		return fmt.Errorf("%s is not a docker archive: no manifest.json", p)
+	}
+	mf, err := idx.resolve("manifest.json")
+	if err != nil {
+		return fmt.Errorf("docker archive manifest: %w", err)
 	}
 	if mf.hdr.Size > maxMetadataBytes {
 		return fmt.Errorf("%w: manifest.json is %d bytes", ErrTooLarge, mf.hdr.Size)
@@ -307,7 +323,34 @@ func (im *Image) openDockerArchive(p string) error {
 	if err != nil {
 		return fmt.Errorf("read docker archive: %w", err)
 	}
+	if err := sameConfig(img, idx, m[0].Config); err != nil {
+		return err
+	}
 	im.Image, im.archive = img, idx
+	return nil
+}
+
+// sameConfig checks that the config go-containerregistry read is the
+// file an engine unpacking the archive reads (hull's index resolves links
+// as an unpacked tree does; go-containerregistry takes a hardlink's
+// target relative to the link's directory).
+func sameConfig(img v1.Image, idx *archiveIndex, name string) error {
+	got, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("read docker archive config: %w", err)
+	}
+	rc, err := idx.open(name)
+	if err != nil {
+		return fmt.Errorf("docker archive config: %w", err)
+	}
+	defer rc.Close()
+	want, err := io.ReadAll(&limitedReader{r: rc, n: maxMetadataBytes, what: "config " + name})
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: config %s reads differently depending on how its links are followed", ErrUnsafeArchive, name)
+	}
 	return nil
 }
 
@@ -319,6 +362,9 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if err := refuseCompressed(f); err != nil {
+		return nil, err
+	}
 	cr := &countingReader{r: f}
 	tr := tar.NewReader(cr)
 	idx := &archiveIndex{path: p, entries: map[string]archiveEntry{}}
@@ -347,9 +393,46 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 		default:
 			return nil, fmt.Errorf("%w: archive entry %q has type %q", ErrUnsafeArchive, h.Name, string(h.Typeflag))
 		}
+		if prev, dup := idx.entries[abs[1:]]; dup {
+			if err := refuseDuplicate(prev.hdr, h); err != nil {
+				return nil, err
+			}
+		}
 		idx.entries[abs[1:]] = archiveEntry{hdr: h, offset: cr.n}
 	}
 	return idx, nil
+}
+
+// refuseDuplicate refuses a second tar entry for a path already in the
+// archive, unless both are directories. Engines unpack an archive and so
+// read the last copy, go-containerregistry the first: with two manifests,
+// configs or layers of one name, hull could judge another image than the
+// engine loads.
+func refuseDuplicate(prev, h *tar.Header) error {
+	if prev.Typeflag == tar.TypeDir && h.Typeflag == tar.TypeDir {
+		return nil
+	}
+	first, second := prev.Name, h.Name
+	if first == second {
+		return fmt.Errorf("%w: %q is in the archive twice; an engine would load the second copy, so hull refuses to guess which image this is", ErrUnsafeArchive, first)
+	}
+	return fmt.Errorf("%w: %q and %q name the same file in the archive; an engine would load the second, so hull refuses to guess which image this is", ErrUnsafeArchive, first, second)
+}
+
+// refuseCompressed names a gzip or zstd archive plainly: hull reads
+// archives as plain tar (a docker archive's layers in place), where the
+// tar reader would only call it a bad header.
+func refuseCompressed(f *os.File) error {
+	magic := make([]byte, 4)
+	n, _ := f.ReadAt(magic, 0)
+	magic = magic[:n]
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		return fmt.Errorf("%s is gzip-compressed; hull reads uncompressed archives: gunzip it first", f.Name())
+	case bytes.HasPrefix(magic, zstdMagic):
+		return fmt.Errorf("%s is zstd-compressed; hull reads uncompressed archives: unzstd it first", f.Name())
+	}
+	return nil
 }
 
 func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
@@ -363,7 +446,10 @@ func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
 		return err
 	}
 	defer f.Close()
-	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits}); err != nil {
+	if err := refuseCompressed(f); err != nil {
+		return err
+	}
+	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits, UniqueNames: true}); err != nil {
 		return fmt.Errorf("unpack OCI archive: %w", err)
 	}
 	return im.openLayout(dir, im.Ref.Name, o)
@@ -420,6 +506,9 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 		if err != nil {
 			return err
 		}
+		if err := checkRawDigest("index", child, d.Digest); err != nil {
+			return err
+		}
 		cm, err := child.IndexManifest()
 		if err != nil {
 			return err
@@ -437,7 +526,33 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 	if err != nil {
 		return fmt.Errorf("read OCI layout image %s: %w", d.Digest, err)
 	}
+	if err := checkRawDigest("manifest", img, d.Digest); err != nil {
+		return err
+	}
 	return im.useManifest(img)
+}
+
+// checkRawDigest checks that a manifest or index read from a layout
+// hashes to the digest it was read by.
+func checkRawDigest(what string, m interface{ RawManifest() ([]byte, error) }, want v1.Hash) error {
+	raw, err := m.RawManifest()
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", what, want, err)
+	}
+	return checkDigest(what, raw, want)
+}
+
+// checkDigest fails unless b hashes to want.
+func checkDigest(what string, b []byte, want v1.Hash) error {
+	h, err := v1.Hasher(want.Algorithm)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, want, err)
+	}
+	h.Write(b)
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
+		return fmt.Errorf("%w: %s does not match its digest %s (it hashes to %s:%s)", ErrUnsafeArchive, what, want, want.Algorithm, got)
+	}
+	return nil
 }
 
 func blobPath(dir string, h v1.Hash) string {
