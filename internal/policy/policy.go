@@ -27,6 +27,8 @@ type Policy struct {
 	APIVersion string `yaml:"apiVersion"`
 	Lint       Lint   `yaml:"lint"`
 	Trust      Trust  `yaml:"trust"`
+	// Registry bounds how long hull waits on registries and engines.
+	Registry Registry `yaml:"registry"`
 }
 
 // Lint says how images are linted.
@@ -115,6 +117,7 @@ func (p *Policy) Validate() error {
 		seen[ig.ID] = true
 	}
 	errs = append(errs, p.Trust.validate()...)
+	errs = append(errs, p.Registry.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}
