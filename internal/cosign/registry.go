@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/hull-sec/hull/internal/image"
@@ -68,12 +69,14 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 		switch {
 		case l.MediaType != PayloadMediaType:
 			s.Err = fmt.Errorf("%w: layer media type %s", ErrInvalid, l.MediaType)
-		case l.Size > MaxPayloadBytes || l.Size < 0:
-			s.Err = fmt.Errorf("%w: payload is %d bytes", ErrInvalid, l.Size)
 		case s.Signature == "":
 			s.Err = fmt.Errorf("%w: layer has no %s annotation", ErrInvalid, SignatureAnnotation)
 		default:
-			if s.Payload, s.Err = image.ReadBlob(repo.Digest(l.Digest.String()), MaxPayloadBytes, opts); s.Err != nil {
+			s.Payload, s.Err = image.ReadBlob(ctx, repo, l, MaxPayloadBytes, opts)
+			if s.Err != nil && !errors.Is(s.Err, image.ErrBadBlob) {
+				return nil, fmt.Errorf("read %s: %w", s.Location, s.Err)
+			}
+			if s.Err != nil {
 				s.Err = fmt.Errorf("%w: payload blob: %v", ErrInvalid, s.Err)
 			}
 		}

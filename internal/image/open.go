@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -40,6 +41,11 @@ type Options struct {
 	Keychain authn.Keychain
 	// Transport is the base HTTP transport for registries.
 	Transport http.RoundTripper
+	// Timeout bounds each registry and engine operation: an answer must
+	// begin within it, metadata (manifests, configs, signatures, tokens)
+	// must arrive whole within it, and a layer may never wait longer for
+	// its next bytes. Default DefaultTimeout.
+	Timeout time.Duration
 	// Getenv reads DOCKER_HOST, CONTAINER_HOST and XDG_RUNTIME_DIR;
 	// default os.Getenv.
 	Getenv func(string) string
@@ -210,20 +216,52 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	return im.useManifest(img)
+	m, err := im.useManifest(img)
+	if err != nil {
+		return err
+	}
+	// The config is read here, whole within the timeout and no larger
+	// than its descriptor says; go-containerregistry would read it as it
+	// reads a layer.
+	raw, err := ReadBlob(ctx, ref.Context(), m.Config, maxMetadataBytes, o.RemoteOptions(ctx))
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", m.Config.Digest, err)
+	}
+	im.Image = &fetchedConfig{Image: img, raw: raw}
+	return nil
 }
 
-// useManifest takes img and the stored layer sizes its manifest lists.
-func (im *Image) useManifest(img v1.Image) error {
+// fetchedConfig is a registry image whose config hull read itself.
+type fetchedConfig struct {
+	v1.Image
+	raw []byte
+}
+
+func (f *fetchedConfig) RawConfigFile() ([]byte, error) { return f.raw, nil }
+
+func (f *fetchedConfig) ConfigFile() (*v1.ConfigFile, error) {
+	return v1.ParseConfigFile(bytes.NewReader(f.raw))
+}
+
+// useManifest takes img and the stored layer sizes its manifest lists,
+// refusing sizes no honest manifest has: negative (a reader would then
+// read without end) or beyond the limits.
+func (im *Image) useManifest(img v1.Image) (*v1.Manifest, error) {
 	im.Image = img
 	m, err := img.Manifest()
 	if err != nil {
-		return fmt.Errorf("read manifest: %w", err)
+		return nil, fmt.Errorf("read manifest: %w", err)
 	}
-	for _, l := range m.Layers {
+	if n := m.Config.Size; n < 0 || n > maxMetadataBytes {
+		return nil, fmt.Errorf("%w: the manifest says its config is %d bytes (at most %d)", ErrTooLarge, n, maxMetadataBytes)
+	}
+	for i, l := range m.Layers {
+		if l.Size < 0 || l.Size > im.limits.MaxLayerBytes {
+			return nil, fmt.Errorf("%w: the manifest says layer %d is %d bytes (at most %d)", ErrTooLarge, i, l.Size, im.limits.MaxLayerBytes)
+		}
 		im.sizeHints = append(im.sizeHints, l.Size)
 	}
-	return nil
+	return m, nil
 }
 
 // plainHTTPGuard refuses plain HTTP to any registry that is neither on
@@ -529,7 +567,11 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 	if err := checkRawDigest("manifest", img, d.Digest); err != nil {
 		return err
 	}
-	return im.useManifest(img)
+	m, err := im.useManifest(img)
+	if err != nil {
+		return err
+	}
+	return checkBlobSize(blobPath(dir, m.Config.Digest))
 }
 
 // checkRawDigest checks that a manifest or index read from a layout
