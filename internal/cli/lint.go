@@ -112,6 +112,7 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 			return undecided(err)
 		}
 		ignore = append(ignore, p.IgnoredIDs()...)
+		f.image.usePolicy(p)
 		if p.Lint.FailOn != "" {
 			failOn = p.Lint.FailOn
 		}

@@ -25,12 +25,17 @@ type timeoutError struct {
 	peer  string // "registry HOST" or "engine API at ..."
 	op    string // "GET /v2/..."
 	after time.Duration
-	body  bool // the answer began but stalled
+	// began: the answer began, but did not arrive whole in time, or (a
+	// streamed answer) stalled for longer than the timeout.
+	began, stalled bool
 }
 
 func (e *timeoutError) Error() string {
-	if e.body {
+	switch {
+	case e.stalled:
 		return fmt.Sprintf("%s stopped sending its answer to %s for %s", e.peer, e.op, e.after)
+	case e.began:
+		return fmt.Sprintf("%s did not finish its answer to %s within %s", e.peer, e.op, e.after)
 	}
 	return fmt.Sprintf("%s did not answer %s within %s", e.peer, e.op, e.after)
 }
@@ -111,9 +116,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		b.timer.Reset(b.idle)
 	}
 	if err != nil && context.Cause(b.ctx) == b.terr {
-		stalled := *b.terr
-		stalled.body = true
-		err = &stalled
+		late := *b.terr
+		late.began, late.stalled = true, b.idle > 0
+		err = &late
 	}
 	return n, err
 }
