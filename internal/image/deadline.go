@@ -79,8 +79,11 @@ func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	b := &deadlineBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, terr: terr}
 	if t.streamed(req) && req.Context().Value(metadataKey{}) == nil {
+		// From here the timer runs only while a read waits on the peer:
+		// a reader that pauses (a slow check, a full read-ahead) is not
+		// the peer's stall.
 		b.idle = t.timeout
-		timer.Reset(t.timeout)
+		timer.Stop()
 	} else {
 		b.max = t.maxBody
 	}
@@ -89,8 +92,8 @@ func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // deadlineBody is an answer's body under its request's timer: with idle
-// set, each read that brings bytes restarts the timer; with max set,
-// reading more than max bytes fails.
+// set, the timer runs during each read only; with max set, reading more
+// than max bytes fails.
 type deadlineBody struct {
 	rc     io.ReadCloser
 	ctx    context.Context
@@ -107,13 +110,16 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if b.max > 0 && int64(len(p)) > b.max-b.read+1 {
 		p = p[:b.max-b.read+1] // one byte past the bound shows it is passed
 	}
+	if b.idle > 0 {
+		b.timer.Reset(b.idle)
+	}
 	n, err := b.rc.Read(p)
+	if b.idle > 0 {
+		b.timer.Stop()
+	}
 	b.read += int64(n)
 	if b.max > 0 && b.read > b.max {
 		return n, fmt.Errorf("%w: %s sent more than %d bytes in answer to %s", ErrTooLarge, b.terr.peer, b.max, b.terr.op)
-	}
-	if n > 0 && b.idle > 0 {
-		b.timer.Reset(b.idle)
 	}
 	if err != nil && context.Cause(b.ctx) == b.terr {
 		late := *b.terr

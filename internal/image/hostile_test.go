@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -346,5 +347,43 @@ func TestSilentEngineTimesOut(t *testing.T) {
 		if took := time.Since(start); took > 2*time.Second {
 			t.Errorf("%s: took %s", src, took)
 		}
+	}
+}
+
+// TestSlowReaderIsNotAStall: the layer timeout measures the registry,
+// not hull: a reader that pauses longer than the timeout between reads
+// (a slow check downstream) still reads the whole layer.
+func TestSlowReaderIsNotAStall(t *testing.T) {
+	h := newHostileRegistry(t)
+	// Incompressible, and more than read-ahead and socket buffers hold.
+	noise := make([]byte, 32<<20)
+	rand.New(rand.NewSource(1)).Read(noise)
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("a", string(noise), 0o644)))
+	ref, err := name.ParseReference(h.host + "/hull/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const timeout = 200 * time.Millisecond
+	im, err := image.Open(ctx, h.host+"/hull/app:1", image.Options{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	rc, err := im.OpenLayer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	buf := make([]byte, 1024)
+	if _, err := io.ReadFull(rc, buf); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * timeout)
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		t.Fatalf("after a pause: %v", err)
 	}
 }
