@@ -343,3 +343,60 @@ func TestDockerArchiveReadAsDockerLoadsIt(t *testing.T) {
 		})
 	}
 }
+
+// TestOCIArchiveReadAsPodmanLoadsIt: podman load, the oracle for OCI
+// archives, loads the last index.json of an archive holding two; hull
+// refuses the archive rather than show the first.
+func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := twoImages(t)
+	lp := filepath.Join(dir, "layout")
+	l, err := layout.Write(lp, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []v1.Image{a, b} {
+		if err := l.AppendImage(img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := readTarFile(t, testenv.TarDir(t, lp))
+	index := func(img v1.Image) []byte {
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := img.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
+			Manifests: []v1.Descriptor{{MediaType: types.OCIManifestSchema1, Digest: d, Size: n,
+				Annotations: map[string]string{"org.opencontainers.image.ref.name": "localhost/hull/dup:1"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	p := filepath.Join(dir, "dup.tar")
+	writeTarFile(t, p, append(append(without(all, "index.json"), file("index.json", index(a))), file("./index.json", index(b))))
+
+	pm := testenv.PodmanEnv(t)
+	pm.Run("load", "-i", p)
+	loaded := strings.TrimSpace(pm.Run("image", "inspect", "-f", "{{.Id}}", "localhost/hull/dup:1"))
+	if idB := configName(t, b); loaded != idB.Hex {
+		t.Fatalf("podman loaded %s, want B %s (A is %s)", loaded, idB.Hex, configName(t, a).Hex)
+	}
+	im, err := image.Open(ctx, "oci-archive:"+p, image.Options{})
+	if err == nil {
+		defer im.Close()
+		// Unpacking, hull reads the last copy as podman does; a reader of
+		// the tar stream (containerd's import, go-containerregistry's
+		// tarball) reads the first. Neither is the archive's meaning.
+		t.Fatalf("hull opened the archive as image %s (podman loads %s) instead of refusing it", im.ID, loaded)
+	}
+	if !errors.Is(err, image.ErrUnsafeArchive) {
+		t.Fatalf("want ErrUnsafeArchive, got %v", err)
+	}
+}
