@@ -391,9 +391,9 @@ func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
 	im, err := image.Open(ctx, "oci-archive:"+p, image.Options{})
 	if err == nil {
 		defer im.Close()
-		// Unpacking, hull reads the last copy as podman does; a reader of
-		// the tar stream (containerd's import, go-containerregistry's
-		// tarball) reads the first. Neither is the archive's meaning.
+		// Unpacking, hull reads the last copy as podman does; a reader
+		// that takes the first match from the tar stream (as
+		// go-containerregistry's tarball does) would not.
 		t.Fatalf("hull opened the archive as image %s (podman loads %s) instead of refusing it", im.ID, loaded)
 	}
 	if !errors.Is(err, image.ErrUnsafeArchive) {
