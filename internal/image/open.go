@@ -212,7 +212,7 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 		return err
 	}
 	im.setTag(ref)
-	img, err := remote.Image(ref, o.RemoteOptions(ctx)...)
+	img, err := remoteImage(ref, o.platform(), o.RemoteOptions(ctx))
 	if err != nil {
 		return err
 	}
@@ -229,6 +229,42 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 	}
 	im.Image = &fetchedConfig{Image: img, raw: raw}
 	return nil
+}
+
+// remoteImage opens the image ref names, choosing from an index (and
+// from indexes nested up to four deep) the image for platform p as an
+// engine would.
+func remoteImage(ref name.Reference, p v1.Platform, opts []remote.Option) (v1.Image, error) {
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if !desc.MediaType.IsIndex() {
+		return desc.Image()
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	for depth := 0; ; depth++ {
+		if depth > 4 {
+			return nil, errors.New("indexes nested too deep")
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		d, err := choosePlatform(im.Manifests, p)
+		if err != nil {
+			return nil, err
+		}
+		if !d.MediaType.IsIndex() {
+			return idx.Image(d.Digest)
+		}
+		if idx, err = idx.ImageIndex(d.Digest); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // fetchedConfig is a registry image whose config hull read itself.
@@ -551,9 +587,9 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 		if err != nil {
 			return err
 		}
-		next, ok := pickPlatform(cm.Manifests, o.platform())
-		if !ok {
-			return fmt.Errorf("OCI layout: no image for platform %s", o.platform().String())
+		next, err := choosePlatform(cm.Manifests, o.platform())
+		if err != nil {
+			return fmt.Errorf("OCI layout: %w", err)
 		}
 		d, parent = next, child
 	}
@@ -617,13 +653,48 @@ func checkBlobSize(p string) error {
 	return nil
 }
 
-func pickPlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, bool) {
+// choosePlatform picks out of an index the image an engine would take
+// for want: the one whose platform is want exactly, variant included
+// (podman and containerd both prefer it), else the only one that
+// satisfies want. Several that satisfy it and none exactly (linux/amd64/v2
+// and linux/amd64/v3 for linux/amd64) leave the choice to each engine's
+// idea of the CPU, so hull refuses to guess.
+func choosePlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
+	var fits []v1.Descriptor
+	var offered []string
 	for _, d := range ds {
-		if d.Platform != nil && d.Platform.Satisfies(want) {
-			return d, true
+		if d.Platform == nil {
+			continue
 		}
+		offered = append(offered, d.Platform.String())
+		if !d.Platform.Satisfies(want) {
+			continue
+		}
+		if defaultVariant(d.Platform.Architecture, d.Platform.Variant) == defaultVariant(want.Architecture, want.Variant) {
+			return d, nil
+		}
+		fits = append(fits, d)
 	}
-	return v1.Descriptor{}, false
+	switch len(fits) {
+	case 0:
+		return v1.Descriptor{}, fmt.Errorf("no image for platform %s (the index offers %s)", want.String(), strings.Join(offered, ", "))
+	case 1:
+		return fits[0], nil
+	}
+	var names []string
+	for _, d := range fits {
+		names = append(names, d.Platform.String())
+	}
+	return v1.Descriptor{}, fmt.Errorf("the index offers %d images for platform %s (%s) and none without a variant; name one with --platform", len(fits), want.String(), strings.Join(names, ", "))
+}
+
+// defaultVariant maps the variants that mean "the baseline" to "", as
+// containerd normalises them.
+func defaultVariant(arch, variant string) string {
+	if arch == "amd64" && variant == "v1" || arch == "arm64" && variant == "v8" {
+		return ""
+	}
+	return variant
 }
 
 // decodeLimited decodes JSON from at most maxMetadataBytes of r.
