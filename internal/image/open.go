@@ -655,7 +655,7 @@ func checkBlobSize(p string) error {
 
 // choosePlatform picks out of an index the image an engine would take
 // for want: the one whose platform is want exactly, variant included
-// (podman and containerd both prefer it), else the only one that
+// (podman prefers it), else the only one that
 // satisfies want. Several that satisfy it and none exactly (linux/amd64/v2
 // and linux/amd64/v3 for linux/amd64) leave the choice to each engine's
 // idea of the CPU, so hull refuses to guess.
