@@ -219,7 +219,7 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 				t.Errorf("got %v\nwant %v saying %q", err, tc.want, tc.says)
 			}
-			if took > 4*timeout {
+			if took > 8*timeout {
 				t.Errorf("took %s with a timeout of %s", took, timeout)
 			}
 			// 4 MiB of manifest at most, and what sockets buffer.
@@ -268,7 +268,7 @@ func TestHostileRegistryLayerStall(t *testing.T) {
 	if !errors.Is(err, image.ErrTimeout) || !strings.Contains(err.Error(), "stopped sending its answer to GET /v2/hull/app/blobs/"+l.Digest.String()) {
 		t.Fatalf("got %v, want a stalled layer", err)
 	}
-	if took := time.Since(start); took > 4*timeout {
+	if took := time.Since(start); took > 8*timeout {
 		t.Errorf("took %s with a timeout of %s", took, timeout)
 	}
 }
@@ -344,7 +344,7 @@ func TestSilentEngineTimesOut(t *testing.T) {
 		if !errors.Is(err, image.ErrTimeout) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
-		if took := time.Since(start); took > 2*time.Second {
+		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("%s: took %s", src, took)
 		}
 	}
