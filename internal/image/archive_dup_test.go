@@ -388,6 +388,37 @@ func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
 	if idB := configName(t, b); loaded != idB.Hex {
 		t.Fatalf("podman loaded %s, want B %s (A is %s)", loaded, idB.Hex, configName(t, a).Hex)
 	}
+	// An index.json whose "manifests" key repeats (and once in another
+	// case): podman takes the last, and so must hull.
+	entries := func(b []byte) string {
+		var v struct {
+			Manifests json.RawMessage `json:"manifests"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		return string(v.Manifests)
+	}
+	for tag, key := range map[string]string{"keys": "manifests", "case": "Manifests"} {
+		idx := strings.NewReplacer("localhost/hull/dup:1", "localhost/hull/dup:"+tag)
+		body := `{"schemaVersion":2,"manifests":` + idx.Replace(entries(index(a))) + `,"` + key + `":` + idx.Replace(entries(index(b))) + `}`
+		pk := filepath.Join(dir, "dup-"+tag+".tar")
+		writeTarFile(t, pk, append(without(all, "index.json"), file("index.json", []byte(body))))
+		pm.Run("load", "-i", pk)
+		loaded := strings.TrimSpace(pm.Run("image", "inspect", "-f", "{{.Id}}", "localhost/hull/dup:"+tag))
+		if idB := configName(t, b); loaded != idB.Hex {
+			t.Fatalf("repeated %q: podman loaded %s, want B %s", key, loaded, idB.Hex)
+		}
+		im, err := image.Open(ctx, "oci-archive:"+pk, image.Options{})
+		if err != nil {
+			t.Fatalf("repeated %q: %v", key, err)
+		}
+		if im.ID.Hex != loaded {
+			t.Errorf("repeated %q: hull opened %s, podman loads %s", key, im.ID, loaded)
+		}
+		im.Close()
+	}
+
 	im, err := image.Open(ctx, "oci-archive:"+p, image.Options{})
 	if err == nil {
 		defer im.Close()
