@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
 
 	"github.com/spf13/pflag"
 )
@@ -18,16 +20,34 @@ type imageFlags struct {
 	insecure []string
 	platform string
 	maxLayer int64
+	timeout  time.Duration
+	fs       *pflag.FlagSet
 }
 
 func (f *imageFlags) register(fs *pflag.FlagSet) {
+	f.fs = fs
+	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, "longest wait for any one registry or engine operation, or for a layer's next bytes (overrides the policy's registry.timeout)")
 	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` to speak plain HTTP to, without trying TLS first (loopback registries try TLS, then plain HTTP)")
 	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
 	fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
 }
 
+// usePolicy takes the policy's registry timeout unless --timeout was
+// given; a nil policy (none found) changes nothing.
+func (f *imageFlags) usePolicy(p *policy.Policy) {
+	if p == nil {
+		return
+	}
+	if d := p.Registry.TimeoutDuration(); d > 0 && !f.fs.Changed("timeout") {
+		f.timeout = d
+	}
+}
+
 func (f *imageFlags) options() (image.Options, error) {
-	o := image.Options{InsecureRegistries: f.insecure, Limits: image.Limits{MaxLayerBytes: f.maxLayer}}
+	o := image.Options{InsecureRegistries: f.insecure, Limits: image.Limits{MaxLayerBytes: f.maxLayer}, Timeout: f.timeout}
+	if f.timeout <= 0 {
+		return o, fmt.Errorf("--timeout %s: must be positive", f.timeout)
+	}
 	if f.platform != "" {
 		p, err := image.ParsePlatform(f.platform)
 		if err != nil {

@@ -56,7 +56,7 @@ func RunImageVerifier(ctx context.Context, args []string, stdin io.Reader, stdou
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}
-	v, err := verify.New(&p.Trust, filepath.Dir(polPath), image.Options{})
+	v, err := verify.New(&p.Trust, filepath.Dir(polPath), image.Options{Timeout: p.Registry.TimeoutDuration()})
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}

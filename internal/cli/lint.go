@@ -107,6 +107,7 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
+	f.image.usePolicy(pol)
 	ignore, failOn := slices.Clone(f.ignore), ""
 	if pol != nil {
 		ignore = append(ignore, pol.IgnoredIDs()...)

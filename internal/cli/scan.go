@@ -142,6 +142,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
+	f.image.usePolicy(pol)
 	threshold, err := failThreshold(f.failOn, pol.ScanSection().FailOn)
 	if err != nil {
 		return undecided(err)

@@ -88,6 +88,7 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err != nil {
 		return undecided(err)
 	}
+	f.image.usePolicy(p)
 	opts, err := f.image.options()
 	if err != nil {
 		return undecided(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/hull-sec/hull/internal/image"
@@ -73,7 +74,11 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 		case s.Signature == "":
 			s.Err = fmt.Errorf("%w: layer has no %s annotation", ErrInvalid, SignatureAnnotation)
 		default:
-			if s.Payload, s.Err = image.ReadBlob(repo.Digest(l.Digest.String()), MaxPayloadBytes, opts); s.Err != nil {
+			s.Payload, s.Err = image.ReadBlob(ctx, repo, l, MaxPayloadBytes, opts)
+			if s.Err != nil && !errors.Is(s.Err, image.ErrBadBlob) {
+				return nil, fmt.Errorf("read %s: %w", s.Location, s.Err)
+			}
+			if s.Err != nil {
 				s.Err = fmt.Errorf("%w: payload blob: %v", ErrInvalid, s.Err)
 			}
 		}
@@ -92,6 +97,8 @@ func Attach(ctx context.Context, repo name.Repository, digest v1.Hash, payload, 
 		base = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	} else if err != nil {
 		return tag, fmt.Errorf("read %s: %w", tag, err)
+	} else if err := checkSignatureImage(base); err != nil {
+		return tag, fmt.Errorf("read %s: %w", tag, err)
 	}
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:       static.NewLayer(payload, PayloadMediaType),
@@ -104,4 +111,18 @@ func Attach(ctx context.Context, repo name.Repository, digest v1.Hash, payload, 
 		return tag, fmt.Errorf("push %s: %w", tag, err)
 	}
 	return tag, nil
+}
+
+// checkSignatureImage refuses an existing .sig image whose config
+// descriptor a reader would follow without bound (a negative size reads
+// to the end of whatever the registry sends) or beyond what metadata is.
+func checkSignatureImage(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	if m.Config.Size < 0 || m.Config.Size > MaxManifestBytes {
+		return fmt.Errorf("%w: its config is said to be %d bytes", ErrInvalid, m.Config.Size)
+	}
+	return nil
 }

@@ -135,6 +135,11 @@ func (im *Image) openDaemon(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Answers must begin within the timeout; the export, which may be
+	// large, may not stall longer than it. Bodies are bounded where read.
+	ep.client.Transport = &deadlineTransport{base: ep.client.Transport, timeout: o.RequestTimeout(),
+		peer:     func(*http.Request) string { return "engine API at " + ep.desc },
+		streamed: func(r *http.Request) bool { return r.URL.Path == "/images/get" }}
 	var inspect struct {
 		ID string `json:"Id"`
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,6 +41,11 @@ type Options struct {
 	Keychain authn.Keychain
 	// Transport is the base HTTP transport for registries.
 	Transport http.RoundTripper
+	// Timeout bounds each registry and engine operation: an answer must
+	// begin within it, metadata (manifests, configs, signatures, tokens)
+	// must arrive whole within it, and a layer may never wait longer for
+	// its next bytes. Default DefaultTimeout.
+	Timeout time.Duration
 	// Getenv reads DOCKER_HOST, CONTAINER_HOST and XDG_RUNTIME_DIR;
 	// default os.Getenv.
 	Getenv func(string) string
@@ -143,6 +150,18 @@ func (im *Image) load() error {
 	if err != nil {
 		return fmt.Errorf("config digest: %w", err)
 	}
+	raw, err := im.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if im.dir == "" {
+		// A layout's blobs are read as named; a config that is not what
+		// its digest says would show hull another image than an engine,
+		// which checks, would accept.
+		if err := checkDigest("config", raw, id); err != nil {
+			return err
+		}
+	}
 	cfg, err := im.ConfigFile()
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
@@ -196,24 +215,92 @@ func (im *Image) openRegistry(ctx context.Context, o Options) error {
 		return err
 	}
 	im.setTag(ref)
-	img, err := remote.Image(ref, o.RemoteOptions(ctx)...)
+	img, err := remoteImage(ref, o.platform(), o.RemoteOptions(ctx))
 	if err != nil {
-		return registryImageError(ctx, ref, o, err)
+		return err
 	}
-	return im.useManifest(img)
+	m, err := im.useManifest(img)
+	if err != nil {
+		return err
+	}
+	// The config is read here, whole within the timeout and no larger
+	// than its descriptor says; go-containerregistry would read it as it
+	// reads a layer.
+	raw, err := ReadBlob(ctx, ref.Context(), m.Config, maxMetadataBytes, o.RemoteOptions(ctx))
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", m.Config.Digest, err)
+	}
+	im.Image = &fetchedConfig{Image: img, raw: raw}
+	return nil
 }
 
-// useManifest takes img and the stored layer sizes its manifest lists.
-func (im *Image) useManifest(img v1.Image) error {
+// remoteImage opens the image ref names, choosing from an index (and
+// from indexes nested up to four deep) the image for platform p as an
+// engine would.
+func remoteImage(ref name.Reference, p v1.Platform, opts []remote.Option) (v1.Image, error) {
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if !desc.MediaType.IsIndex() {
+		return desc.Image()
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	for depth := 0; ; depth++ {
+		if depth > 4 {
+			return nil, errors.New("indexes nested too deep")
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		d, err := choosePlatform(im.Manifests, p)
+		if err != nil {
+			return nil, err
+		}
+		if !d.MediaType.IsIndex() {
+			return idx.Image(d.Digest)
+		}
+		if idx, err = idx.ImageIndex(d.Digest); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fetchedConfig is a registry image whose config hull read itself.
+type fetchedConfig struct {
+	v1.Image
+	raw []byte
+}
+
+func (f *fetchedConfig) RawConfigFile() ([]byte, error) { return f.raw, nil }
+
+func (f *fetchedConfig) ConfigFile() (*v1.ConfigFile, error) {
+	return v1.ParseConfigFile(bytes.NewReader(f.raw))
+}
+
+// useManifest takes img and the stored layer sizes its manifest lists,
+// refusing sizes no honest manifest has: negative (a reader would then
+// read without end) or beyond the limits.
+func (im *Image) useManifest(img v1.Image) (*v1.Manifest, error) {
 	im.Image = img
 	m, err := img.Manifest()
 	if err != nil {
-		return fmt.Errorf("read manifest: %w", err)
+		return nil, fmt.Errorf("read manifest: %w", err)
 	}
-	for _, l := range m.Layers {
+	if n := m.Config.Size; n < 0 || n > maxMetadataBytes {
+		return nil, fmt.Errorf("%w: the manifest says its config is %d bytes (at most %d)", ErrTooLarge, n, maxMetadataBytes)
+	}
+	for i, l := range m.Layers {
+		if l.Size < 0 || l.Size > im.limits.MaxLayerBytes {
+			return nil, fmt.Errorf("%w: the manifest says layer %d is %d bytes (at most %d)", ErrTooLarge, i, l.Size, im.limits.MaxLayerBytes)
+		}
 		im.sizeHints = append(im.sizeHints, l.Size)
 	}
-	return nil
+	return m, nil
 }
 
 // plainHTTPGuard refuses plain HTTP to any registry that is neither on
@@ -271,9 +358,12 @@ func (im *Image) openDockerArchive(p string) error {
 	if err != nil {
 		return err
 	}
-	mf, ok := idx.entries["manifest.json"]
-	if !ok {
+	if _, ok := idx.entries["manifest.json"]; !ok {
 		return fmt.Errorf("%s is not a docker archive: no manifest.json", p)
+	}
+	mf, err := idx.resolve("manifest.json")
+	if err != nil {
+		return fmt.Errorf("docker archive manifest: %w", err)
 	}
 	if mf.hdr.Size > maxMetadataBytes {
 		return fmt.Errorf("%w: manifest.json is %d bytes", ErrTooLarge, mf.hdr.Size)
@@ -310,7 +400,34 @@ func (im *Image) openDockerArchive(p string) error {
 	if err != nil {
 		return fmt.Errorf("read docker archive: %w", err)
 	}
+	if err := sameConfig(img, idx, m[0].Config); err != nil {
+		return err
+	}
 	im.Image, im.archive = img, idx
+	return nil
+}
+
+// sameConfig checks that the config go-containerregistry read is the
+// file an engine unpacking the archive reads (hull's index resolves links
+// as an unpacked tree does; go-containerregistry takes a hardlink's
+// target relative to the link's directory).
+func sameConfig(img v1.Image, idx *archiveIndex, name string) error {
+	got, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("read docker archive config: %w", err)
+	}
+	rc, err := idx.open(name)
+	if err != nil {
+		return fmt.Errorf("docker archive config: %w", err)
+	}
+	defer rc.Close()
+	want, err := io.ReadAll(&limitedReader{r: rc, n: maxMetadataBytes, what: "config " + name})
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: config %s reads differently depending on how its links are followed", ErrUnsafeArchive, name)
+	}
 	return nil
 }
 
@@ -322,6 +439,9 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if err := refuseCompressed(f); err != nil {
+		return nil, err
+	}
 	cr := &countingReader{r: f}
 	tr := tar.NewReader(cr)
 	idx := &archiveIndex{path: p, entries: map[string]archiveEntry{}}
@@ -350,9 +470,46 @@ func indexArchive(p string, lim Limits) (*archiveIndex, error) {
 		default:
 			return nil, fmt.Errorf("%w: archive entry %q has type %q", ErrUnsafeArchive, h.Name, string(h.Typeflag))
 		}
+		if prev, dup := idx.entries[abs[1:]]; dup {
+			if err := refuseDuplicate(prev.hdr, h); err != nil {
+				return nil, err
+			}
+		}
 		idx.entries[abs[1:]] = archiveEntry{hdr: h, offset: cr.n}
 	}
 	return idx, nil
+}
+
+// refuseDuplicate refuses a second tar entry for a path already in the
+// archive, unless both are directories. Engines unpack an archive and so
+// read the last copy, go-containerregistry the first: with two manifests,
+// configs or layers of one name, hull could judge another image than the
+// engine loads.
+func refuseDuplicate(prev, h *tar.Header) error {
+	if prev.Typeflag == tar.TypeDir && h.Typeflag == tar.TypeDir {
+		return nil
+	}
+	first, second := prev.Name, h.Name
+	if first == second {
+		return fmt.Errorf("%w: %q is in the archive twice; an engine would load the second copy, so hull refuses to guess which image this is", ErrUnsafeArchive, first)
+	}
+	return fmt.Errorf("%w: %q and %q name the same file in the archive; an engine would load the second, so hull refuses to guess which image this is", ErrUnsafeArchive, first, second)
+}
+
+// refuseCompressed names a gzip or zstd archive plainly: hull reads
+// archives as plain tar (a docker archive's layers in place), where the
+// tar reader would only call it a bad header.
+func refuseCompressed(f *os.File) error {
+	magic := make([]byte, 4)
+	n, _ := f.ReadAt(magic, 0)
+	magic = magic[:n]
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		return fmt.Errorf("%s is gzip-compressed; hull reads uncompressed archives: gunzip it first", f.Name())
+	case bytes.HasPrefix(magic, zstdMagic):
+		return fmt.Errorf("%s is zstd-compressed; hull reads uncompressed archives: unzstd it first", f.Name())
+	}
+	return nil
 }
 
 func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
@@ -366,7 +523,10 @@ func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
 		return err
 	}
 	defer f.Close()
-	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits}); err != nil {
+	if err := refuseCompressed(f); err != nil {
+		return err
+	}
+	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits, UniqueNames: true}); err != nil {
 		return fmt.Errorf("unpack OCI archive: %w", err)
 	}
 	return im.openLayout(dir, im.Ref.Name, o)
@@ -423,13 +583,16 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 		if err != nil {
 			return err
 		}
+		if err := checkRawDigest("index", child, d.Digest); err != nil {
+			return err
+		}
 		cm, err := child.IndexManifest()
 		if err != nil {
 			return err
 		}
-		next, ok := pickPlatform(cm.Manifests, o.platform())
-		if !ok {
-			return noPlatform(cm.Manifests, o.platform())
+		next, err := choosePlatform(cm.Manifests, o.platform())
+		if err != nil {
+			return fmt.Errorf("OCI layout: %w", err)
 		}
 		d, parent = next, child
 	}
@@ -440,7 +603,37 @@ func (im *Image) openLayout(dir, tag string, o Options) error {
 	if err != nil {
 		return fmt.Errorf("read OCI layout image %s: %w", d.Digest, err)
 	}
-	return im.useManifest(img)
+	if err := checkRawDigest("manifest", img, d.Digest); err != nil {
+		return err
+	}
+	m, err := im.useManifest(img)
+	if err != nil {
+		return err
+	}
+	return checkBlobSize(blobPath(dir, m.Config.Digest))
+}
+
+// checkRawDigest checks that a manifest or index read from a layout
+// hashes to the digest it was read by.
+func checkRawDigest(what string, m interface{ RawManifest() ([]byte, error) }, want v1.Hash) error {
+	raw, err := m.RawManifest()
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", what, want, err)
+	}
+	return checkDigest(what, raw, want)
+}
+
+// checkDigest fails unless b hashes to want.
+func checkDigest(what string, b []byte, want v1.Hash) error {
+	h, err := v1.Hasher(want.Algorithm)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, want, err)
+	}
+	h.Write(b)
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
+		return fmt.Errorf("%w: %s does not match its digest %s (it hashes to %s:%s)", ErrUnsafeArchive, what, want, want.Algorithm, got)
+	}
+	return nil
 }
 
 func blobPath(dir string, h v1.Hash) string {
@@ -461,15 +654,6 @@ func checkBlobSize(p string) error {
 		return fmt.Errorf("%w: %s is %d bytes, more than metadata may be", ErrTooLarge, filepath.Base(p), fi.Size())
 	}
 	return nil
-}
-
-func pickPlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, bool) {
-	for _, d := range ds {
-		if d.Platform != nil && d.Platform.Satisfies(want) {
-			return d, true
-		}
-	}
-	return v1.Descriptor{}, false
 }
 
 // decodeLimited decodes JSON from at most maxMetadataBytes of r.

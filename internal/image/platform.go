@@ -1,16 +1,13 @@
 package image
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // ErrPlatform is wrapped when an image has nothing for the platform asked
@@ -43,51 +40,71 @@ func platformName(p v1.Platform) string {
 
 // checkPlatform refuses an image that is not for the platform the caller
 // named; an image whose configuration names no platform cannot be
-// judged and passes.
+// judged and passes, and a variant counts only where the configuration
+// names one.
 func (im *Image) checkPlatform(o Options) error {
 	if o.Platform == nil || im.Config == nil || im.dir != "" || im.Config.OS == "" || im.Config.Architecture == "" {
 		return nil
 	}
 	have := v1.Platform{OS: im.Config.OS, Architecture: im.Config.Architecture, Variant: im.Config.Variant}
-	if !have.Satisfies(*o.Platform) {
+	want := *o.Platform
+	if have.Variant == "" {
+		// Configs seldom name a variant; the index that chose this
+		// image by its variant has said it already.
+		want.Variant = ""
+	}
+	if !have.Satisfies(want) {
 		return fmt.Errorf("%w %s: the image is for %s", ErrPlatform, platformName(*o.Platform), platformName(have))
 	}
 	return nil
 }
 
-// noPlatform says which platforms an index has when none is want.
-func noPlatform(ds []v1.Descriptor, want v1.Platform) error {
-	var have []string
+// choosePlatform picks out of an index the image an engine would take
+// for want: the one whose platform is want exactly, variant included
+// (podman prefers it), else the only one that satisfies want. Several
+// that satisfy it and none exactly (linux/amd64/v2 and linux/amd64/v3 for
+// linux/amd64) leave the choice to each engine's idea of the CPU, so hull
+// refuses to guess. The error says which platforms the index offers.
+func choosePlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
+	var fits []v1.Descriptor
+	var offered []string
 	for _, d := range ds {
-		if d.Platform != nil && d.Platform.OS != "unknown" {
-			have = append(have, platformName(*d.Platform))
+		if d.Platform == nil {
+			continue
 		}
+		if d.Platform.OS != "unknown" { // attestation manifests
+			offered = append(offered, platformName(*d.Platform))
+		}
+		if !d.Platform.Satisfies(want) {
+			continue
+		}
+		if defaultVariant(d.Platform.Architecture, d.Platform.Variant) == defaultVariant(want.Architecture, want.Variant) {
+			return d, nil
+		}
+		fits = append(fits, d)
 	}
-	slices.Sort(have)
-	if len(have) == 0 {
-		return fmt.Errorf("%w %s: the index names no platform", ErrPlatform, platformName(want))
+	switch len(fits) {
+	case 0:
+		slices.Sort(offered)
+		if len(offered) == 0 {
+			return v1.Descriptor{}, fmt.Errorf("%w %s: the index names no platform", ErrPlatform, platformName(want))
+		}
+		return v1.Descriptor{}, fmt.Errorf("%w %s: the image has %s (choose one with --platform)", ErrPlatform, platformName(want), strings.Join(slices.Compact(offered), ", "))
+	case 1:
+		return fits[0], nil
 	}
-	return fmt.Errorf("%w %s: the image has %s (choose one with --platform)", ErrPlatform, platformName(want), strings.Join(slices.Compact(have), ", "))
+	var names []string
+	for _, d := range fits {
+		names = append(names, platformName(*d.Platform))
+	}
+	return v1.Descriptor{}, fmt.Errorf("the index offers %d images for platform %s (%s) and none without a variant; name one with --platform", len(fits), platformName(want), strings.Join(names, ", "))
 }
 
-// registryImageError explains a failure to open a registry image: when
-// ref names an index with nothing for the platform, which platforms it
-// has (go-containerregistry prints its platform struct); otherwise err
-// itself. Only that failure costs a second request.
-func registryImageError(ctx context.Context, ref name.Reference, o Options, err error) error {
-	if !strings.Contains(err.Error(), "no child with platform") {
-		return err
+// defaultVariant maps the variants that mean "the baseline" to "", as
+// containerd normalises them.
+func defaultVariant(arch, variant string) string {
+	if arch == "amd64" && variant == "v1" || arch == "arm64" && variant == "v8" {
+		return ""
 	}
-	idx, ierr := remote.Index(ref, o.RemoteOptions(ctx)...)
-	if ierr != nil {
-		return err
-	}
-	m, ierr := idx.IndexManifest()
-	if ierr != nil {
-		return err
-	}
-	if _, ok := pickPlatform(m.Manifests, o.platform()); ok {
-		return err
-	}
-	return noPlatform(m.Manifests, o.platform())
+	return variant
 }

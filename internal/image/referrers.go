@@ -92,31 +92,52 @@ func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifa
 			r.Err = fmt.Errorf("artifact layer is %d bytes", m.Layers[0].Size)
 		default:
 			r.MediaType = string(m.Layers[0].MediaType)
-			r.Blob, r.Err = ReadBlob(repo.Digest(m.Layers[0].Digest.String()), MaxReferrerBlobBytes, opts)
+			r.Blob, r.Err = ReadBlob(ctx, repo, m.Layers[0], MaxReferrerBlobBytes, opts)
+			if r.Err != nil && !errors.Is(r.Err, ErrBadBlob) {
+				return nil, fmt.Errorf("read referrer %s: %w", ref, r.Err)
+			}
 		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-// ReadBlob reads a blob of at most limit bytes; go-containerregistry
-// checks its digest.
-func ReadBlob(ref name.Digest, limit int64, opts []remote.Option) ([]byte, error) {
-	l, err := remote.Layer(ref, opts...)
+// ErrBadBlob is wrapped when a blob is not what its descriptor says:
+// another size, another digest, absent, or beyond the limit. Other
+// errors of ReadBlob (a registry that fails or does not answer in time)
+// leave the blob undecided.
+var ErrBadBlob = errors.New("blob does not match its descriptor")
+
+// ReadBlob reads the blob d describes in repo: metadata of at most
+// limit bytes, which must arrive whole within the timeout, be exactly
+// d.Size bytes and hash to d.Digest.
+func ReadBlob(ctx context.Context, repo name.Repository, d v1.Descriptor, limit int64, opts []remote.Option) ([]byte, error) {
+	if d.Size < 0 || d.Size > limit {
+		return nil, fmt.Errorf("%w: blob %s is said to be %d bytes (at most %d)", ErrBadBlob, d.Digest, d.Size, limit)
+	}
+	opts = append(opts, remote.WithContext(asMetadata(ctx)))
+	l, err := remote.Layer(repo.Digest(d.Digest.String()), opts...)
 	if err != nil {
 		return nil, err
 	}
 	rc, err := l.Compressed()
+	if NotFound(err) {
+		return nil, fmt.Errorf("%w: %v", ErrBadBlob, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
+	// Reading one byte more than d.Size reaches the end of an honest
+	// blob, where go-containerregistry checks the digest.
+	b, err := io.ReadAll(io.LimitReader(rc, d.Size+1))
+	switch {
+	case errors.Is(err, ErrTimeout):
 		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("blob larger than %d bytes", limit)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrBadBlob, err)
+	case int64(len(b)) != d.Size:
+		return nil, fmt.Errorf("%w: blob %s is not the %d bytes its descriptor says", ErrBadBlob, d.Digest, d.Size)
 	}
 	return b, nil
 }

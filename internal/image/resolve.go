@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -68,8 +69,17 @@ func (o Options) baseRemoteOptions(ctx context.Context) []remote.Option {
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
 		remote.WithPlatform(o.platform()),
-		remote.WithTransport(&plainHTTPGuard{base: base, allowed: o.InsecureRegistries}),
+		remote.WithTransport(&plainHTTPGuard{allowed: o.InsecureRegistries, base: &deadlineTransport{
+			base: base, timeout: o.RequestTimeout(), peer: registryPeer, streamed: isBlobGet, maxBody: maxMetadataBytes}}),
 	}
+}
+
+// RequestTimeout is the timeout each registry and engine operation gets.
+func (o Options) RequestTimeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
 }
 
 // Resolved is a registry reference pinned to the manifest it names now.

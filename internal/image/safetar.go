@@ -134,6 +134,11 @@ type ExtractOptions struct {
 	// climbs out of the root. Extraction itself stays confined (os.Root),
 	// but a later reader that follows such a link outside hull would escape.
 	AbsoluteSymlinksUnsafe bool
+	// UniqueNames refuses an entry whose path an earlier entry already
+	// has (directories excepted), as an image archive must: a layer may
+	// replace a file, but two index.json or two copies of one blob make
+	// the archive mean what its reader picks.
+	UniqueNames bool
 }
 
 // Extract unpacks a tar stream into dst, which must exist. It never writes
@@ -150,6 +155,7 @@ func Extract(ctx context.Context, r io.Reader, dst string, o ExtractOptions) err
 	defer root.Close()
 	tr := tar.NewReader(&limitedReader{r: r, n: lim.MaxLayerBytes, what: "archive"})
 	var total int64
+	seen := map[string]*tar.Header{}
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -164,10 +170,31 @@ func Extract(ctx context.Context, r io.Reader, dst string, o ExtractOptions) err
 		if err != nil {
 			return fmt.Errorf("read tar entry %d: %w", n, tarError(err))
 		}
+		if o.UniqueNames {
+			if err := checkUnique(seen, h); err != nil {
+				return err
+			}
+		}
 		if err := extractEntry(root, tr, h, lim, o, &total); err != nil {
 			return err
 		}
 	}
+}
+
+// checkUnique records h in seen and refuses a path seen before, unless
+// both entries are directories.
+func checkUnique(seen map[string]*tar.Header, h *tar.Header) error {
+	abs, err := CleanName(h.Name)
+	if err != nil {
+		return err
+	}
+	if prev, dup := seen[abs]; dup {
+		if err := refuseDuplicate(prev, h); err != nil {
+			return err
+		}
+	}
+	seen[abs] = h
+	return nil
 }
 
 // tarError names truncation plainly.

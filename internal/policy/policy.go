@@ -27,6 +27,8 @@ type Policy struct {
 	Lint       Lint   `yaml:"lint"`
 	Scan       Scan   `yaml:"scan"`
 	Trust      Trust  `yaml:"trust"`
+	// Registry bounds how long hull waits on registries and engines.
+	Registry Registry `yaml:"registry"`
 }
 
 // Lint says how images are linted.
@@ -100,6 +102,7 @@ func (p *Policy) Validate() error {
 	errs = append(errs, validateSection("lint", p.Lint.FailOn, p.Lint.Ignore)...)
 	errs = append(errs, validateSection("scan", p.Scan.FailOn, p.Scan.Ignore)...)
 	errs = append(errs, p.Trust.validate()...)
+	errs = append(errs, p.Registry.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}

@@ -71,7 +71,7 @@ func (v *Verifier) storeReader(store *policy.Lookaside) (get func(context.Contex
 			return nil, "", nil, err
 		}
 		if u.Scheme != "file" {
-			return httpReader(u), store.URL, func() {}, nil
+			return httpReader(u, v.image.RequestTimeout()), store.URL, func() {}, nil
 		}
 		dir = u.Path
 	}
@@ -106,9 +106,10 @@ func readSignature(r io.Reader) ([]byte, error) {
 	return data, nil
 }
 
-// httpReader reads signatures over HTTPS, or plain HTTP on loopback only.
-func httpReader(base *url.URL) func(context.Context, string) ([]byte, error) {
-	client := &http.Client{Timeout: 30 * time.Second}
+// httpReader reads signatures over HTTPS, or plain HTTP on loopback
+// only, each whole within timeout.
+func httpReader(base *url.URL, timeout time.Duration) func(context.Context, string) ([]byte, error) {
+	client := &http.Client{Timeout: timeout}
 	return func(ctx context.Context, rel string) ([]byte, error) {
 		if base.Scheme == "http" {
 			if !image.IsLoopbackHost(base.Hostname()) {
