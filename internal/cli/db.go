@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/vulndb"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,7 @@ how old it is and what it holds.`,
 	}
 	var dbPath, from string
 	var ecosystems []string
+	var timeout time.Duration
 	update := &cobra.Command{
 		Use:   "update",
 		Short: "Build the vulnerability database from OSV exports",
@@ -57,7 +60,11 @@ records are skipped.`,
 				progress = func(m string) { fmt.Fprintln(cmd.ErrOrStderr(), m) }
 			}
 			start := time.Now()
-			meta, err := vulndb.Update(cmd.Context(), dbPath, vulndb.UpdateOptions{From: from, Ecosystems: ecosystems, Progress: progress})
+			if timeout <= 0 {
+				return undecided(fmt.Errorf("--timeout %s: must be positive", timeout))
+			}
+			client := &http.Client{Transport: image.DownloadTransport(http.DefaultTransport, timeout)}
+			meta, err := vulndb.Update(cmd.Context(), dbPath, vulndb.UpdateOptions{From: from, Ecosystems: ecosystems, Client: client, Progress: progress})
 			if errors.Is(err, vulndb.ErrUnreachable) {
 				return undecided(fmt.Errorf("db update: %w; without internet access, copy the OSV exports (<Ecosystem>/all.zip) to a directory and run 'hull db update --from DIR'", err))
 			}
@@ -69,6 +76,7 @@ records are skipped.`,
 		},
 	}
 	update.Flags().StringVar(&from, "from", "", "`URL` base or `DIR` of OSV exports (default "+vulndb.DefaultURL+")")
+	update.Flags().DurationVar(&timeout, "timeout", image.DefaultTimeout, "longest wait for a server to answer, or for a download's next bytes")
 	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch from a URL (default "+strings.Join(vulndb.DefaultEcosystems, ",")+")")
 	status := &cobra.Command{
 		Use:   "status",

@@ -3,11 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	it "github.com/hull-sec/hull/internal/imagetest"
 
@@ -62,6 +65,27 @@ func TestScanCommands(t *testing.T) {
 	l.Close()
 	if _, stderr, code := hull(t, "db", "update", "--from", closed, "--db", none); code != ExitUndecided || !strings.Contains(stderr, "--from DIR") {
 		t.Errorf("db update from an unreachable source: exit %d\n%s", code, stderr)
+	}
+	// A source that answers and then stops sending is given up on after
+	// --timeout, not waited for without end.
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000")
+		w.Write([]byte("PK"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	start := time.Now()
+	if _, stderr, code := hull(t, "db", "update", "--from", srv.URL, "--ecosystems", "npm", "--timeout", "300ms", "--db", none); code != ExitUndecided || !strings.Contains(stderr, "stopped sending") || !strings.Contains(stderr, "--from DIR") {
+		t.Errorf("db update from a stalled source: exit %d\n%s", code, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("db update from a stalled source took %s", d)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -151,3 +151,13 @@ func isBlobGet(req *http.Request) bool {
 	}
 	return req.Method == http.MethodGet && strings.Contains(first.URL.Path, "/blobs/")
 }
+
+// DownloadTransport bounds the requests of a long download (hull db
+// update's exports) as layers are bounded: each answer must begin within
+// timeout, and may then take as long as it needs but never wait more
+// than timeout for its next bytes.
+func DownloadTransport(base http.RoundTripper, timeout time.Duration) http.RoundTripper {
+	return &deadlineTransport{base: base, timeout: timeout,
+		peer:     func(req *http.Request) string { return req.URL.Host },
+		streamed: func(*http.Request) bool { return true }}
+}
