@@ -121,7 +121,7 @@ func (t *Trust) validate() []string {
 	seen := map[string]bool{}
 	for i, r := range t.Rules {
 		at := fmt.Sprintf("trust.rules[%d] (%s)", i, r.Scope)
-		if err := checkScope(r.Scope); err != nil {
+		if err := CheckScope(r.Scope); err != nil {
 			errs = append(errs, at+": "+err.Error())
 		}
 		if seen[r.Scope] {
@@ -147,7 +147,7 @@ func (t *Trust) validate() []string {
 	seenStore := map[string]bool{}
 	for i, l := range t.Lookaside {
 		at := fmt.Sprintf("trust.lookaside[%d] (%s)", i, l.Scope)
-		if err := checkScope(l.Scope); err != nil {
+		if err := CheckScope(l.Scope); err != nil {
 			errs = append(errs, at+": "+err.Error())
 		}
 		if seenStore[l.Scope] {
@@ -239,9 +239,9 @@ const (
 
 var scopeRE = regexp.MustCompile(ScopePattern)
 
-// checkScope accepts exactly the scopes hull evaluates as containers
-// tools do, and says how to write the others.
-func checkScope(s string) error {
+// CheckScope accepts exactly the scopes hull evaluates as containers
+// tools do (and so may export to them), and says how to write the others.
+func CheckScope(s string) error {
 	host, rest, _ := strings.Cut(s, "/")
 	switch {
 	case s == "":

@@ -13,8 +13,8 @@ func TestCheckScope(t *testing.T) {
 		"localhost", "localhost:5000/a", "127.0.0.1:5000/team/app", "docker.io/library", "docker.io/library/busybox",
 		"a.b/c__d/e-f.g/h--i", "*.example.com", "*.com", "*.a-b.example",
 	} {
-		if err := checkScope(ok); err != nil {
-			t.Errorf("checkScope(%q): %v", ok, err)
+		if err := CheckScope(ok); err != nil {
+			t.Errorf("CheckScope(%q): %v", ok, err)
 		}
 	}
 	for scope, why := range map[string]string{
@@ -41,9 +41,9 @@ func TestCheckScope(t *testing.T) {
 		"registry.example.com:port":                                  "not host[:port]",
 		"registry.example.com/" + strings.Repeat("a", 250):           "longer than 255",
 	} {
-		err := checkScope(scope)
+		err := CheckScope(scope)
 		if err == nil || !strings.Contains(err.Error(), why) {
-			t.Errorf("checkScope(%q) = %v, want an error saying %q", scope, err, why)
+			t.Errorf("CheckScope(%q) = %v, want an error saying %q", scope, err, why)
 		}
 	}
 }

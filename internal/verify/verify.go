@@ -249,12 +249,42 @@ func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
 // Notation trust store files larger than this are refused.
 const maxTrustStoreBytes = 16 << 20
 
-// New loads the keys the policy names. Relative paths are taken from dir,
-// the policy file's directory. A fingerprint the keyring does not hold is
-// an error: the policy could never be satisfied by it.
+// Options are what a caller chooses besides the policy.
+type Options struct {
+	// Image says how registries are reached.
+	Image image.Options
+	// Cache keeps accepted verdicts; nil decides every image afresh.
+	Cache *Cache
+}
+
+// Open is how every caller (hull verify, the containerd image verifier,
+// the gate and the launcher) gets its verifier: it loads the policy file
+// at path and the keys its trust section names, relative paths taken
+// from the file's directory.
+func Open(path string, o Options) (*Verifier, error) {
+	p, err := policy.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	v, err := New(&p.Trust, filepath.Dir(path), o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	v.cache = o.Cache
+	return v, nil
+}
+
+// New loads the keys the policy names. Relative paths are taken from dir
+// (the policy file's directory; "" is the working directory), made
+// absolute once, so a verifier means the same files wherever it is used.
+// A fingerprint the keyring does not hold is an error: the policy could
+// never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 	o, err := o.Shared()
 	if err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
 	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]signerCheck{}}
@@ -281,13 +311,14 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 			keyFiles = append(keyFiles, sc.keyData())
 		}
 	}
-	v.hash = sync.OnceValue(func() string { return policyHash(t, keyFiles) })
+	v.hash = sync.OnceValue(func() string { return v.policyHash(keyFiles) })
 	return v, nil
 }
 
+// path resolves a path of the policy against its directory.
 func (v *Verifier) path(p string) string {
-	if filepath.IsAbs(p) || v.dir == "" {
-		return p
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
 	}
 	return filepath.Join(v.dir, p)
 }
@@ -326,7 +357,10 @@ func keyringHolds(kr pgp.Keyring, fpr string) bool {
 	return false
 }
 
-// Verify decides about one image reference.
+// Verify decides about one image reference: name:tag, resolved at the
+// registry once; name@digest; or name:tag@digest, as containerd asks,
+// where the digest is taken as given and the tag is judged with it (a
+// signature must name that tag).
 func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, error) {
 	res, err := v.resolve(ctx, ref)
 	if err != nil {
@@ -533,8 +567,9 @@ func (g *gpgSigner) check(c candidate, res image.Resolved) (string, error) {
 }
 
 // matchIdentity applies containers' default signedIdentity,
-// matchRepoDigestOrExact: a tag must be signed for exactly, a digest
-// reference needs only the same repository.
+// matchRepoDigestOrExact: a tag must be signed for exactly, also when it
+// comes pinned to a digest (name:tag@digest, as containerd asks), and a
+// digest reference needs only the same repository.
 func matchIdentity(signed string, res image.Resolved) error {
 	r, err := name.ParseReference(signed, name.StrictValidation)
 	if err != nil {
@@ -548,8 +583,8 @@ func matchIdentity(signed string, res image.Resolved) error {
 		return nil
 	}
 	t, ok := r.(name.Tag)
-	if !ok || repo+":"+t.TagStr() != res.Reference {
-		return fmt.Errorf("%w: signed for %s, not %s", ErrMismatch, signed, res.Reference)
+	if want := res.Repository + ":" + res.Tag; !ok || repo+":"+t.TagStr() != want {
+		return fmt.Errorf("%w: signed for %s, not %s", ErrMismatch, signed, want)
 	}
 	return nil
 }

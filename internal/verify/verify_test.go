@@ -106,7 +106,7 @@ func (w *world) policy(keyring string) *policy.Trust {
 		Default:   policy.TrustReject,
 		Lookaside: []policy.Lookaside{{Scope: w.reg, Path: w.sigs}},
 		Rules: []policy.TrustRule{
-			{Scope: w.reg + "/team/*", Signers: []policy.Signer{{Name: "release", GPG: &policy.GPGSigner{
+			{Scope: w.reg + "/team", Signers: []policy.Signer{{Name: "release", GPG: &policy.GPGSigner{
 				Keyring: keyring, Fingerprints: []string{w.release.Primary.FingerprintHex()}}}}},
 			{Scope: w.reg + "/team/legacy", Reject: true},
 			{Scope: w.reg + "/public", InsecureAcceptAnything: true},
@@ -147,7 +147,7 @@ func TestSignThenVerify(t *testing.T) {
 		t.Errorf("signature stored at %s, not where containers tools look", p)
 	}
 	vd := w.verify(t, trust, w.imageA)
-	if !vd.Accepted || vd.Digest != w.digestA.String() || vd.Rule != w.reg+"/team/*" || len(vd.Signatures) != 1 || !vd.Signatures[0].Valid {
+	if !vd.Accepted || vd.Digest != w.digestA.String() || vd.Rule != w.reg+"/team" || len(vd.Signatures) != 1 || !vd.Signatures[0].Valid {
 		t.Fatalf("signed image: %+v", vd)
 	}
 	// A second signature goes to signature-2; both are listed.
