@@ -286,3 +286,33 @@ func TestLookasideOverHTTP(t *testing.T) {
 		t.Errorf("plain HTTP to a non-loopback store: %v", err)
 	}
 }
+
+// TestDomainWildcardScopes: a *.domain rule covers every host below the
+// domain (not the domain itself), as the policy.json hull exports does;
+// under an insecure default, a reject rule for *.example.com rejects.
+func TestDomainWildcardScopes(t *testing.T) {
+	const d = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	trust := &policy.Trust{Default: policy.TrustInsecureAcceptAnything, Rules: []policy.TrustRule{
+		{Scope: "*.example.com", Reject: true},
+		{Scope: "ok.example.com", InsecureAcceptAnything: true},
+	}}
+	v, err := verify.New(trust, t.TempDir(), image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, rule := range map[string]string{
+		"registry.example.com/team/app:1" + d: "*.example.com",
+		"a.b.example.com:5000/x" + d:          "*.example.com",
+		"ok.example.com/x" + d:                "ok.example.com",
+		"example.com/x" + d:                   "default",
+		"registry.example.org/x" + d:          "default",
+	} {
+		vd, err := v.Verify(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vd.Rule != rule || vd.Accepted != (rule != "*.example.com") {
+			t.Errorf("%s: rule %q accepted %v, want rule %q", ref, vd.Rule, vd.Accepted, rule)
+		}
+	}
+}
