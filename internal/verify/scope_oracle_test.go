@@ -17,6 +17,7 @@ import (
 	"github.com/hull-sec/hull/internal/export"
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 
 	"go.podman.io/image/v5/docker"
@@ -35,12 +36,15 @@ var (
 // names, namespaces, tags, digests) are judged by hull's verifier and by
 // containers/image's policy evaluation of the policy.json hull exports.
 // They must agree on the verdict and on the rule that decides it (found
-// on the oracle's side by letting each scope alone accept).
+// on the oracle's side by letting each scope alone accept), and on the
+// lookaside store each image's simple signatures are read from (the
+// registries.d file hull exports, read by containers/image).
 func TestScopesAgreeWithContainersImage(t *testing.T) {
 	ctx := context.Background()
 	g := scopeGen{r: rand.New(rand.NewPCG(*scopeSeed, 0))}
 	dir, out := t.TempDir(), t.TempDir()
-	var stats struct{ pairs, byRule, byWildcard, byHub, refused, disagree int }
+	sys := testenv.ContainersImageContext(t, filepath.Join(out, "registries.d"))
+	var stats struct{ pairs, byRule, byWildcard, byHub, byStore, refused, disagree int }
 	for stats.pairs < *scopePairs && stats.disagree < 20 {
 		ref := g.reference()
 		oracleRef, err := docker.ParseReference("//" + ref.oracle)
@@ -88,6 +92,25 @@ func TestScopesAgreeWithContainersImage(t *testing.T) {
 				ref.hull, ref.oracle, describe(trust), vd.Accepted, vd.Rule, accepted, winner)
 			stats.disagree++
 		}
+		// The signature store: registries.d's choice for the same image.
+		oracleStore, err := docker.SignatureStorageBaseURL(sys, oracleRef, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo, _, _ := strings.Cut(vd.Reference, "@")
+		if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+			repo = repo[:i]
+		}
+		hullStore := "none"
+		if l := trust.LookasideFor(repo); l != nil {
+			_, path, _ := strings.Cut(repo, "/")
+			hullStore = "file://" + filepath.Join(dir, l.Path, path)
+			stats.byStore++
+		}
+		if got := oracleStore.String(); got != hullStore && (hullStore != "none" || strings.HasPrefix(got, "file://"+dir+"/")) {
+			t.Errorf("lookaside disagreement on %s:\n  stores %v\n  hull: %s\n  containers/image: %s", ref.hull, trust.Lookaside, hullStore, got)
+			stats.disagree++
+		}
 		switch {
 		case winner == "default":
 		case strings.HasPrefix(winner, "*."):
@@ -99,11 +122,11 @@ func TestScopesAgreeWithContainersImage(t *testing.T) {
 			stats.byHub++
 		}
 	}
-	t.Logf("seed %d: %d pairs, %d decided by a repository or namespace rule, %d by a *.domain rule, %d Docker Hub short names, %d upper-case hosts refused",
-		*scopeSeed, stats.pairs, stats.byRule, stats.byWildcard, stats.byHub, stats.refused)
+	t.Logf("seed %d: %d pairs, %d decided by a repository or namespace rule, %d by a *.domain rule, %d Docker Hub short names, %d with a lookaside store, %d upper-case hosts refused",
+		*scopeSeed, stats.pairs, stats.byRule, stats.byWildcard, stats.byHub, stats.byStore, stats.refused)
 	// The generator must exercise every kind of match, or agreement
 	// would prove little.
-	if stats.disagree == 0 && (stats.byRule < stats.pairs/5 || stats.byWildcard < stats.pairs/20 || stats.byHub < stats.pairs/20 || stats.refused == 0) {
+	if stats.disagree == 0 && (stats.byRule < stats.pairs/5 || stats.byWildcard < stats.pairs/20 || stats.byHub < stats.pairs/20 || stats.byStore < stats.pairs/5 || stats.refused == 0) {
 		t.Errorf("the generator covers too little: %+v", stats)
 	}
 }
@@ -221,20 +244,14 @@ func (g scopeGen) reference() genRef {
 	return genRef{hull: name + tag + "@" + scopeDigest, oracle: name + tag, upper: upper}
 }
 
-// policy makes one to six rules, most from the scopes that cover ref or
-// another generated reference, so matches and near misses are common.
+// policy makes one to six rules and up to three lookaside stores, most
+// from the scopes that cover ref or another generated reference, so
+// matches and near misses are common.
 func (g scopeGen) policy(ref types.ImageReference) *policy.Trust {
 	t := &policy.Trust{Default: g.pick(policy.TrustReject, policy.TrustInsecureAcceptAnything)}
-	n := 1 + g.r.IntN(6)
-	for tries := 0; len(t.Rules) < n && tries < 50; tries++ {
-		from := ref
-		if g.r.IntN(3) == 0 {
-			if other, err := docker.ParseReference("//" + g.reference().oracle); err == nil {
-				from = other
-			}
-		}
-		ns := from.PolicyConfigurationNamespaces()
-		scope := ns[g.r.IntN(len(ns))]
+	rules, stores := 1+g.r.IntN(6), g.r.IntN(4)
+	for tries := 0; len(t.Rules) < rules && tries < 50; tries++ {
+		scope := g.scope(ref)
 		if policy.CheckScope(scope) != nil || slices.ContainsFunc(t.Rules, func(r policy.TrustRule) bool { return r.Scope == scope }) {
 			continue
 		}
@@ -244,5 +261,23 @@ func (g scopeGen) policy(ref types.ImageReference) *policy.Trust {
 			t.Rules = append(t.Rules, policy.TrustRule{Scope: scope, InsecureAcceptAnything: true})
 		}
 	}
+	for tries := 0; len(t.Lookaside) < stores && tries < 50; tries++ {
+		scope := g.scope(ref)
+		if policy.CheckScope(scope) != nil || slices.ContainsFunc(t.Lookaside, func(l policy.Lookaside) bool { return l.Scope == scope }) {
+			continue
+		}
+		t.Lookaside = append(t.Lookaside, policy.Lookaside{Scope: scope, Path: fmt.Sprintf("store-%d", len(t.Lookaside))})
+	}
 	return t
+}
+
+// scope is one of the scopes covering ref, or another reference.
+func (g scopeGen) scope(ref types.ImageReference) string {
+	if g.r.IntN(3) == 0 {
+		if other, err := docker.ParseReference("//" + g.reference().oracle); err == nil {
+			ref = other
+		}
+	}
+	ns := ref.PolicyConfigurationNamespaces()
+	return ns[g.r.IntN(len(ns))]
 }
