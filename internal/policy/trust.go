@@ -97,8 +97,10 @@ type GPGSigner struct {
 	Fingerprints []string `yaml:"fingerprints"`
 }
 
-// Lookaside is a signature store for a scope: a directory or an
-// http(s) URL laid out as containers-registries.d(5) describes.
+// Lookaside is a signature store for a scope (a scope as rules have
+// one; the most specific store covering an image is used, as
+// containers-registries.d(5) picks it): a directory or an http(s) URL
+// laid out as registries.d describes.
 type Lookaside struct {
 	Scope string `yaml:"scope"`
 	Path  string `yaml:"path"`

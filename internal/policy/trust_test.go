@@ -111,3 +111,26 @@ func TestMostSpecificScopeWins(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckScope: no scope panics, and every scope accepted can match:
+// a repository below it lists it among its namespaces.
+func FuzzCheckScope(f *testing.F) {
+	for _, s := range []string{"registry.example.com/team", "*.example.com", "localhost:5000", "a/*", "*", "R.example", "x.example/a:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, scope string) {
+		if CheckScope(scope) != nil {
+			return
+		}
+		if !regexp.MustCompile(ScopePattern).MatchString(scope) {
+			t.Fatalf("%q accepted but not ScopePattern", scope)
+		}
+		repo := scope + "/fuzz"
+		if rest, ok := strings.CutPrefix(scope, "*."); ok {
+			repo = "host." + rest + ":5000/fuzz"
+		}
+		if !slices.Contains(Namespaces(repo), scope) {
+			t.Fatalf("%q accepted but covers no repository (%s: %q)", scope, repo, Namespaces(repo))
+		}
+	})
+}

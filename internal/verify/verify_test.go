@@ -316,3 +316,33 @@ func TestDomainWildcardScopes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPinnedReference: any name pinned to a digest is judged without a
+// registry, or refused as a bad reference; never a panic, and a verdict
+// names the rule its repository falls under.
+func FuzzPinnedReference(f *testing.F) {
+	for _, s := range []string{"registry.example.com/team/app:1", "busybox", "Registry.example.com/a", "localhost:5000/a:b", "a@b", "x.example.com/A"} {
+		f.Add(s)
+	}
+	trust := &policy.Trust{Default: policy.TrustInsecureAcceptAnything, Rules: []policy.TrustRule{{Scope: "*.example.com", Reject: true}}}
+	v, err := verify.New(trust, f.TempDir(), image.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		vd, err := v.Verify(context.Background(), name+"@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+		if err != nil {
+			if !errors.Is(err, image.ErrBadRef) {
+				t.Fatalf("%q: %v is not a bad reference", name, err)
+			}
+			return
+		}
+		repo, _, _ := strings.Cut(vd.Reference, "@")
+		if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+			repo = repo[:i]
+		}
+		if want := trust.RuleFor(repo); vd.Accepted == (want != nil) || repo != strings.ToLower(repo) {
+			t.Fatalf("%q: verdict %+v for repository %s", name, vd, repo)
+		}
+	})
+}
