@@ -117,7 +117,8 @@ func (v *Verifier) policyHash(keyFiles [][]byte) string {
 	in := struct {
 		Trust              policy.Trust
 		InsecureRegistries []string
-	}{v.resolvedTrust(), slices.Sorted(slices.Values(v.image.InsecureRegistries))}
+		Platform           *v1.Platform
+	}{v.resolvedTrust(), slices.Sorted(slices.Values(v.image.InsecureRegistries)), v.image.Platform}
 	if b, err := json.Marshal(in); err == nil {
 		h.Write(b)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/hull-sec/hull/internal/sign"
 	"github.com/hull-sec/hull/internal/tlsgen"
 	"github.com/hull-sec/hull/internal/verify"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestVerdictCache(t *testing.T) {
@@ -304,8 +306,13 @@ func TestCacheKeyCoversEveryInput(t *testing.T) {
 	if vd := judge("another directory", base(), moved, image.Options{}, w.imageA); vd.Cached {
 		t.Error("the same policy resolved in another directory: the cached verdict was reused")
 	}
-	if vd := judge("insecure registries", base(), w.dir, image.Options{InsecureRegistries: []string{"other.example"}}, w.imageA); vd.Cached {
-		t.Error("changed registry options: the cached verdict was reused")
+	for what, o := range map[string]image.Options{
+		"insecure registries": {InsecureRegistries: []string{"other.example"}},
+		"platform":            {Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}},
+	} {
+		if vd := judge(what, base(), w.dir, o, w.imageA); vd.Cached {
+			t.Errorf("changed registry options (%s): the cached verdict was reused", what)
+		}
 	}
 	w.sign(t, w.release, w.reg+"/team/a:2")
 	if vd := judge("another tag", base(), w.dir, image.Options{}, w.reg+"/team/a:2"); vd.Cached {
