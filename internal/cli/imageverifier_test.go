@@ -159,6 +159,9 @@ trust:
 	if out, stderr, code := hull(t, "verify", "--no-cache", "--policy", glob, reg+"/team/unsigned:1"); code != ExitUndecided || !strings.Contains(stderr, `write "`+reg+`/team"`) {
 		t.Errorf("hull verify under a path glob: exit %d, want 2 with a hint\n%s%s", code, out, stderr)
 	}
+	if out, stderr, code := hull(t, "policy", "validate", glob); code != ExitFail || !strings.Contains(stderr, `write "`+reg+`/team"`) {
+		t.Errorf("hull policy validate of a path glob: exit %d, want 1 with a hint\n%s%s", code, out, stderr)
+	}
 	if code := containerd(glob, reg+"/team/unsigned:1"); code == 0 {
 		t.Error("the containerd verifier admits an unsigned image under a path glob policy")
 	}
