@@ -2,14 +2,15 @@
 // section of hull's policy.
 //
 // Data flow: Open (a policy file) or New (a trust section in memory)
-// loads the policy's keys once; every caller, CLI, containerd verifier,
-// gate and launcher, goes through Open. Verify resolves a reference to its
+// loads the policy's keys once; every caller (CLI, containerd verifier,
+// gate, launcher) goes through Open. Verify resolves a reference to its
 // manifest digest once (or takes the digest given, keeping the tag to
 // judge), picks the most specific rule for the repository as
-// containers-policy.json does (policy.Trust.RuleFor), finds the signatures stored for that digest, checks each
-// against each signer the rule names, and returns a finding.Verdict. A
-// rejection is a verdict with reasons; an error means hull could not
-// decide (registry or signature store unreachable, bad input).
+// containers-policy.json does (policy.Trust.RuleFor), finds the
+// signatures stored for that digest, checks each against each signer the
+// rule names, and returns a finding.Verdict. A rejection is a verdict
+// with reasons; an error means hull could not decide (registry or
+// signature store unreachable, bad input).
 package verify
 
 import (
