@@ -125,6 +125,21 @@ func TestVerifierPathsJudgeAlike(t *testing.T) {
 	if _, err := sign.SimpleSign(ctx, reg+"/team/app:v1", key, filepath.Join(dir, "sigs"), image.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	// skopeo (containers' reference implementation, through gpgme) signs
+	// another image for :v1 only; the same manifest is then tagged :latest.
+	src := filepath.Join(dir, "src.tar")
+	it.WriteDockerArchive(t, src, "src.local/x:1", it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "skopeo", 0o644))))
+	gpg := testenv.GPGKey(t, "skopeo release")
+	testenv.SkopeoSignedCopy(t, gpg, "docker-archive:"+src, reg+"/team/by-skopeo:v1", filepath.Join(dir, "sigs"))
+	skopeoV1, _ := name.ParseReference(reg + "/team/by-skopeo:v1")
+	desc, err := remote.Get(skopeoV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, _ := name.NewTag(reg + "/team/by-skopeo:latest")
+	if err := remote.Tag(latest, desc); err != nil {
+		t.Fatal(err)
+	}
 	writePolicy := func(team string) string {
 		p := filepath.Join(dir, "hull.yaml")
 		doc := fmt.Sprintf(`apiVersion: hull.dev/v1
@@ -138,13 +153,15 @@ trust:
       signers:
         - name: release
           gpg: {keyring: release.pub, fingerprints: [%[3]s]}
-`, reg, team, key.Primary.FingerprintHex())
+        - name: skopeo
+          gpg: {keyring: %[4]s, fingerprints: [%[5]s]}
+`, reg, team, key.Primary.FingerprintHex(), gpg.PublicKeyring, gpg.Fingerprint)
 		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	containerd := func(pol, imageName string) int {
+	containerd := func(pol, imageName string, d v1.Hash) int {
 		var out bytes.Buffer
 		code := RunImageVerifier(ctx, []string{"-name", imageName, "-digest", d.String(), "-stdin-media-type", "application/vnd.oci.descriptor.v1+json"},
 			strings.NewReader(`{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"`+d.String()+`","size":100}`), &out,
@@ -162,27 +179,30 @@ trust:
 	if out, stderr, code := hull(t, "policy", "validate", glob); code != ExitFail || !strings.Contains(stderr, `write "`+reg+`/team"`) {
 		t.Errorf("hull policy validate of a path glob: exit %d, want 1 with a hint\n%s%s", code, out, stderr)
 	}
-	if code := containerd(glob, reg+"/team/unsigned:1"); code == 0 {
+	if code := containerd(glob, reg+"/team/unsigned:1", d); code == 0 {
 		t.Error("the containerd verifier admits an unsigned image under a path glob policy")
 	}
 
 	pol := writePolicy(reg + "/team")
 	for _, tc := range []struct {
 		ref  string
+		d    v1.Hash
 		want int
 	}{
-		{reg + "/team/unsigned:1", ExitFail},               // the namespace's signers outrank the host's accept-anything
-		{reg + "/team/app:latest", ExitFail},               // signed, but for :v1 only
-		{reg + "/team/app:v1", ExitPass},                   // signed for this tag
-		{reg + "/team/app@" + d.String(), ExitPass},        // a digest needs only the repository
-		{reg + "/team/app:latest@" + d.String(), ExitFail}, // pinned: the tag is still judged
+		{reg + "/team/unsigned:1", d, ExitFail},        // the namespace's signers outrank the host's accept-anything
+		{reg + "/team/app:latest", d, ExitFail},        // signed, but for :v1 only
+		{reg + "/team/app:v1", d, ExitPass},            // signed for this tag
+		{reg + "/team/app@" + d.String(), d, ExitPass}, // a digest needs only the repository
+		{reg + "/team/app:latest@" + d.String(), d, ExitFail},
+		{reg + "/team/by-skopeo:v1", desc.Digest, ExitPass},
+		{reg + "/team/by-skopeo:latest", desc.Digest, ExitFail}, // pinned: the tag is still judged
 	} {
 		for _, cache := range []string{"--no-cache", "--cache-ttl=1m"} {
 			if out, stderr, code := hull(t, "verify", cache, "--policy", pol, tc.ref); code != tc.want {
 				t.Errorf("hull verify %s %s: exit %d, want %d\n%s%s", cache, tc.ref, code, tc.want, out, stderr)
 			}
 		}
-		if code := containerd(pol, tc.ref); (code == 0) != (tc.want == ExitPass) {
+		if code := containerd(pol, tc.ref, tc.d); (code == 0) != (tc.want == ExitPass) {
 			t.Errorf("containerd verifier -name %s: exit %d, hull verify exits %d", tc.ref, code, tc.want)
 		}
 	}
