@@ -276,6 +276,26 @@ func CheckScope(s string) error {
 	return nil
 }
 
+var repositoryRE = regexp.MustCompile(`^` + scopeHost + `(?:/` + scopeComponent + `)+$`)
+
+// CheckRepository accepts the repository names ("host[:port]/path", as
+// image references name them) that scopes are matched against as
+// containers tools match them: a lower-case registry host, path
+// components as references write them, at most 255 characters. Any
+// other name (an upper-case or trailing-dot host, an empty or ".."
+// component) can reach a registry under a name no scope of that
+// registry covers, and containers tools refuse it: so does hull.
+func CheckRepository(repo string) error {
+	host, _, _ := strings.Cut(repo, "/")
+	switch {
+	case host != strings.ToLower(host):
+		return fmt.Errorf("registry %q: write the host in lower case, as trust scopes name it", host)
+	case len(repo) > maxScope || !repositoryRE.MatchString(repo):
+		return fmt.Errorf("%q is not an image name containers tools accept, and no trust scope could judge it", repo)
+	}
+	return nil
+}
+
 // Namespaces lists the scopes that cover repo ("host[:port]/path", as
 // image references name it), most specific first, as
 // containers-policy.json(5) searches them: the repository, each parent

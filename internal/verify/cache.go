@@ -176,9 +176,10 @@ func (v *Verifier) cacheKey(res image.Resolved) string {
 
 // resolve pins ref to a digest. A digest reference needs no registry
 // round trip, with or without a tag before it; a tag is asked for once.
-// A registry host with upper-case letters is refused: trust scopes name
-// hosts in lower case and are compared exactly, so such a name would
-// slip past the rules of the registry it reaches.
+// A name scopes cannot judge exactly as containers tools do (an
+// upper-case host, a ".." component: see policy.CheckRepository) is
+// refused before any registry is asked: it could slip past the rules of
+// the registry it reaches.
 func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, error) {
 	ref = strings.TrimPrefix(ref, "docker://")
 	base, dig, pinned := strings.Cut(ref, "@")
@@ -190,8 +191,9 @@ func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, err
 	if err != nil {
 		return image.Resolved{}, fmt.Errorf("%w: %v", image.ErrBadRef, err)
 	}
-	if host := t.RegistryStr(); host != strings.ToLower(host) {
-		return image.Resolved{}, fmt.Errorf("%w: registry %q: write the host in lower case, as trust scopes name it", image.ErrBadRef, host)
+	repo := image.CanonicalRepository(t.Context())
+	if err := policy.CheckRepository(repo); err != nil {
+		return image.Resolved{}, fmt.Errorf("%w: %v", image.ErrBadRef, err)
 	}
 	if !pinned {
 		return image.Resolve(ctx, ref, v.image)
@@ -200,7 +202,6 @@ func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, err
 	if err != nil {
 		return image.Resolved{}, fmt.Errorf("%w: %q: %v", image.ErrBadRef, ref, err)
 	}
-	repo := image.CanonicalRepository(t.Context())
 	res := image.Resolved{Name: t.Context(), Repository: repo, Tag: t.TagStr(), Reference: repo + "@" + h.String(), Digest: h}
 	if res.Tag != "" {
 		res.Reference = repo + ":" + res.Tag + "@" + h.String()

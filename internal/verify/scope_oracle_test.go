@@ -21,6 +21,7 @@ import (
 	"github.com/hull-sec/hull/internal/verify"
 
 	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 )
@@ -47,11 +48,23 @@ func TestScopesAgreeWithContainersImage(t *testing.T) {
 	var stats struct{ pairs, byRule, byWildcard, byHub, byStore, refused, disagree int }
 	for stats.pairs < *scopePairs && stats.disagree < 20 {
 		ref := g.reference()
-		oracleRef, err := docker.ParseReference("//" + ref.oracle)
-		if err != nil {
-			continue // not an image reference at all; hull's parsing is fuzzed elsewhere
-		}
 		stats.pairs++
+		oracleRef, err := docker.ParseReference("//" + ref.oracle)
+		if err != nil || reference.Domain(oracleRef.DockerReference()) == "" {
+			// containers tools refuse the name, or read it as one with no
+			// registry ("a_b.example/x" is all path to them): a scope
+			// could not judge it as they would, so hull refuses it too.
+			v, err := verify.New(&policy.Trust{Default: policy.TrustInsecureAcceptAnything}, dir, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vd, err := v.Verify(ctx, ref.hull); !errors.Is(err, image.ErrBadRef) {
+				t.Errorf("%s: containers/image refuses the name, hull decided (accepted %v, %v)", ref.hull, vd.Accepted, err)
+				stats.disagree++
+			}
+			stats.refused++
+			continue
+		}
 		trust := g.policy(oracleRef)
 		v, err := verify.New(trust, dir, image.Options{})
 		if err != nil {
@@ -122,9 +135,9 @@ func TestScopesAgreeWithContainersImage(t *testing.T) {
 			stats.byHub++
 		}
 	}
-	t.Logf("seed %d: %d pairs, %d decided by a repository or namespace rule, %d by a *.domain rule, %d Docker Hub short names, %d with a lookaside store, %d upper-case hosts refused",
+	t.Logf("seed %d: %d pairs, %d decided by a repository or namespace rule, %d by a *.domain rule, %d Docker Hub short names, %d with a lookaside store, %d names refused (upper-case hosts, names containers refuses)",
 		*scopeSeed, stats.pairs, stats.byRule, stats.byWildcard, stats.byHub, stats.byStore, stats.refused)
-	// The generator must exercise every kind of match, or agreement
+	// The generator must exercise every kind of match and refusal, or agreement
 	// would prove little.
 	if stats.disagree == 0 && (stats.byRule < stats.pairs/5 || stats.byWildcard < stats.pairs/20 || stats.byHub < stats.pairs/20 || stats.byStore < stats.pairs/5 || stats.refused == 0) {
 		t.Errorf("the generator covers too little: %+v", stats)
@@ -221,6 +234,24 @@ func (g scopeGen) reference() genRef {
 	comps := make([]string, 1+g.r.IntN(3))
 	for i := range comps {
 		comps[i] = g.pick("team", "app", "library", "busybox", "a", "b-c", "d_e", "x.y", "reg")
+	}
+	if g.r.IntN(25) == 0 {
+		// Names that may reach a registry under another spelling:
+		// containers tools refuse most of them.
+		switch i := g.r.IntN(len(comps)); g.r.IntN(6) {
+		case 0:
+			comps[i] = ".."
+		case 1:
+			comps[i] = "."
+		case 2:
+			comps[i] = g.pick("a..b", "-a", "a-", "a___b", "_a")
+		case 3:
+			comps[i] = ""
+		case 4:
+			host += "."
+		case 5:
+			host = strings.Replace(host, ".", "_", 1)
+		}
 	}
 	name := strings.Join(comps, "/")
 	var upper bool

@@ -346,3 +346,35 @@ func FuzzPinnedReference(f *testing.F) {
 		}
 	})
 }
+
+// TestNamesNoScopeCanJudgeAreRefused: a name that reaches a registry
+// under another spelling than its scopes name (dot segments, an
+// upper-case host) could slip past the rule of the repository it reaches:
+// such names are refused before the registry is asked.
+func TestNamesNoScopeCanJudgeAreRefused(t *testing.T) {
+	w := newWorld(t)
+	trust := &policy.Trust{Default: policy.TrustReject, Rules: []policy.TrustRule{{Scope: w.reg + "/team", InsecureAcceptAnything: true}}}
+	v, err := verify.New(trust, w.dir, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd, err := v.Verify(context.Background(), w.imageA); err != nil || !vd.Accepted {
+		t.Fatalf("%s: %+v %v", w.imageA, vd, err)
+	}
+	push := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("x", "x", 0o644)))
+	ref, _ := name.ParseReference(w.reg + "/other/x:1")
+	if err := remote.Write(ref, push); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{
+		w.reg + "/team/../other/x:1",
+		w.reg + "/team/./a:1",
+		w.reg + "/team//a:1",
+		"LOCALHOST" + strings.TrimPrefix(w.reg, "127.0.0.1") + "/team/a:1",
+	} {
+		vd, err := v.Verify(context.Background(), r)
+		if !errors.Is(err, image.ErrBadRef) {
+			t.Errorf("%s: accepted %v (rule %q), error %v: want a bad reference", r, vd.Accepted, vd.Rule, err)
+		}
+	}
+}
