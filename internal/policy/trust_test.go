@@ -134,3 +134,26 @@ func FuzzCheckScope(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckRepository(t *testing.T) {
+	for _, ok := range []string{"docker.io/library/busybox", "localhost/a", "127.0.0.1:5000/team/app", "r.example.com/a__b/c-d.e"} {
+		if err := CheckRepository(ok); err != nil {
+			t.Errorf("CheckRepository(%q): %v", ok, err)
+		}
+	}
+	for repo, why := range map[string]string{
+		"R.example.com/a":                           "lower case",
+		"r.example.com./a":                          "not an image name",
+		"r.example.com/team/../x":                   "not an image name",
+		"r.example.com/team/./x":                    "not an image name",
+		"r.example.com//x":                          "not an image name",
+		"r_x.example.com/a":                         "not an image name",
+		"r.example.com":                             "not an image name",
+		"busybox/x":                                 "not an image name",
+		"r.example.com/" + strings.Repeat("a", 250): "not an image name",
+	} {
+		if err := CheckRepository(repo); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("CheckRepository(%q) = %v, want an error saying %q", repo, err, why)
+		}
+	}
+}
