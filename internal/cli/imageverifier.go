@@ -7,11 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/verify"
 )
@@ -52,29 +50,42 @@ func RunImageVerifier(ctx context.Context, args []string, stdin io.Reader, stdou
 	if polPath == "" {
 		polPath = DefaultPolicyPath
 	}
+	ref, err := pinned(*imageName, *digest)
+	if err != nil {
+		return say(1, "hull: refusing %s: %v", *imageName, err)
+	}
 	p, err := policy.LoadFile(polPath)
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}
-	v, err := verify.New(&p.Trust, filepath.Dir(polPath), image.Options{Timeout: p.Registry.TimeoutDuration()})
+	v, err := verify.Open(p, polPath, verify.Options{Cache: verify.UserCache(10 * time.Minute)})
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}
-	c := &verify.Cache{TTL: 10 * time.Minute}
-	if dir, err := os.UserCacheDir(); err == nil {
-		c.Dir = filepath.Join(dir, "hull", "verdicts")
-	}
-	v.UseCache(c)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	vd, err := v.Verify(ctx, *imageName+"@"+*digest)
+	vd, err := v.Verify(ctx, ref)
 	if err != nil {
-		return say(1, "hull: refusing %s: could not decide: %v", *imageName, err)
+		return say(1, "hull: refusing %s: could not decide: %v", ref, err)
 	}
 	if !vd.Accepted {
-		return say(1, "hull: refusing %s@%s: %s", *imageName, *digest, vd.Reason)
+		return say(1, "hull: refusing %s: %s", ref, vd.Reason)
 	}
-	return say(0, "hull: %s@%s accepted: %s", *imageName, *digest, vd.Reason)
+	return say(0, "hull: %s accepted: %s", ref, vd.Reason)
+}
+
+// pinned is the reference containerd asks about: the name it pulled, tag
+// included (a signature must name that tag, as hull verify NAME:TAG
+// judges it), pinned to the digest it resolved. A name that already
+// carries a digest must carry this one.
+func pinned(imageName, digest string) (string, error) {
+	if base, d, ok := strings.Cut(imageName, "@"); ok {
+		if d != digest {
+			return "", fmt.Errorf("-name names digest %s, -digest %s", d, digest)
+		}
+		imageName = base
+	}
+	return imageName + "@" + digest, nil
 }
 
 // checkDescriptor reads the descriptor containerd passes and checks it

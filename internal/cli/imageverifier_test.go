@@ -95,3 +95,115 @@ func TestImageVerifierProtocol(t *testing.T) {
 		t.Errorf("%s as containerd runs it: %v %q", ImageVerifierName, err, out)
 	}
 }
+
+// TestVerifierPathsJudgeAlike: hull verify and the containerd verifier
+// judge the same identity under the same rules. containerd asks about
+// NAME:TAG pinned to a digest; a simple signature naming another tag of
+// that digest must not admit it (matchRepoDigestOrExact), and a host-wide
+// insecureAcceptAnything rule must not outrank the signers of a
+// namespace below it.
+func TestVerifierPathsJudgeAlike(t *testing.T) {
+	ctx := context.Background()
+	reg := testenv.Registry(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "app", 0o644)))
+	d, _ := img.Digest()
+	for _, ref := range []string{"team/app:v1", "team/app:latest", "team/unsigned:1"} {
+		r, _ := name.ParseReference(reg + "/" + ref)
+		if err := remote.Write(r, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := sign.GenerateGPG("release", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sign.WriteGPGKey(key, filepath.Join(dir, "release")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.SimpleSign(ctx, reg+"/team/app:v1", key, filepath.Join(dir, "sigs"), image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// skopeo (containers' reference implementation, through gpgme) signs
+	// another image for :v1 only; the same manifest is then tagged :latest.
+	src := filepath.Join(dir, "src.tar")
+	it.WriteDockerArchive(t, src, "src.local/x:1", it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("id", "skopeo", 0o644))))
+	gpg := testenv.GPGKey(t, "skopeo release")
+	testenv.SkopeoSignedCopy(t, gpg, "docker-archive:"+src, reg+"/team/by-skopeo:v1", filepath.Join(dir, "sigs"))
+	skopeoV1, _ := name.ParseReference(reg + "/team/by-skopeo:v1")
+	desc, err := remote.Get(skopeoV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, _ := name.NewTag(reg + "/team/by-skopeo:latest")
+	if err := remote.Tag(latest, desc); err != nil {
+		t.Fatal(err)
+	}
+	writePolicy := func(team string) string {
+		p := filepath.Join(dir, "hull.yaml")
+		doc := fmt.Sprintf(`apiVersion: hull.dev/v1
+trust:
+  default: reject
+  lookaside:
+    - {scope: %[1]s, path: sigs}
+  rules:
+    - {scope: %[1]s, insecureAcceptAnything: true}
+    - scope: %[2]s
+      signers:
+        - name: release
+          gpg: {keyring: release.pub, fingerprints: [%[3]s]}
+        - name: skopeo
+          gpg: {keyring: %[4]s, fingerprints: [%[5]s]}
+`, reg, team, key.Primary.FingerprintHex(), gpg.PublicKeyring, gpg.Fingerprint)
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	containerd := func(pol, imageName string, d v1.Hash) int {
+		var out bytes.Buffer
+		code := RunImageVerifier(ctx, []string{"-name", imageName, "-digest", d.String(), "-stdin-media-type", "application/vnd.oci.descriptor.v1+json"},
+			strings.NewReader(`{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"`+d.String()+`","size":100}`), &out,
+			func(k string) string { return map[string]string{"HULL_POLICY": pol}[k] })
+		t.Logf("containerd verifier, %s: exit %d: %s", imageName, code, strings.TrimSpace(out.String()))
+		return code
+	}
+
+	// A path glob cannot be expressed in containers-policy.json, and hull
+	// used to rank it below the host-wide rule: now it is refused.
+	glob := writePolicy(reg + "/team/*")
+	if out, stderr, code := hull(t, "verify", "--no-cache", "--policy", glob, reg+"/team/unsigned:1"); code != ExitUndecided || !strings.Contains(stderr, `write "`+reg+`/team"`) {
+		t.Errorf("hull verify under a path glob: exit %d, want 2 with a hint\n%s%s", code, out, stderr)
+	}
+	if out, stderr, code := hull(t, "policy", "validate", glob); code != ExitFail || !strings.Contains(stderr, `write "`+reg+`/team"`) {
+		t.Errorf("hull policy validate of a path glob: exit %d, want 1 with a hint\n%s%s", code, out, stderr)
+	}
+	if code := containerd(glob, reg+"/team/unsigned:1", d); code == 0 {
+		t.Error("the containerd verifier admits an unsigned image under a path glob policy")
+	}
+
+	pol := writePolicy(reg + "/team")
+	for _, tc := range []struct {
+		ref  string
+		d    v1.Hash
+		want int
+	}{
+		{reg + "/team/unsigned:1", d, ExitFail},        // the namespace's signers outrank the host's accept-anything
+		{reg + "/team/app:latest", d, ExitFail},        // signed, but for :v1 only
+		{reg + "/team/app:v1", d, ExitPass},            // signed for this tag
+		{reg + "/team/app@" + d.String(), d, ExitPass}, // a digest needs only the repository
+		{reg + "/team/app:latest@" + d.String(), d, ExitFail},
+		{reg + "/team/by-skopeo:v1", desc.Digest, ExitPass},
+		{reg + "/team/by-skopeo:latest", desc.Digest, ExitFail}, // pinned: the tag is still judged
+	} {
+		for _, cache := range []string{"--no-cache", "--cache-ttl=1m"} {
+			if out, stderr, code := hull(t, "verify", cache, "--policy", pol, tc.ref); code != tc.want {
+				t.Errorf("hull verify %s %s: exit %d, want %d\n%s%s", cache, tc.ref, code, tc.want, out, stderr)
+			}
+		}
+		if code := containerd(pol, tc.ref, tc.d); (code == 0) != (tc.want == ExitPass) {
+			t.Errorf("containerd verifier -name %s: exit %d, hull verify exits %d", tc.ref, code, tc.want)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/hull-sec/hull/internal/export"
-	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/verify"
@@ -39,8 +38,8 @@ names); 2 could not read the policy file.`,
 			if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
 				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: lint.ignore: %w", path, err)}
 			}
-			if _, err := verify.New(&pol.Trust, filepath.Dir(path), image.Options{}); err != nil {
-				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: %w", path, err)}
+			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
+				return &ExitError{Code: ExitFail, Err: err}
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d lint ignores, %d scan ignores, %d trust rules, %d lookaside stores)\n",
 				path, len(pol.Lint.Ignore), len(pol.Scan.Ignore), len(pol.Trust.Rules), len(pol.Trust.Lookaside))

@@ -53,7 +53,7 @@ trust:
     - scope: %[1]s
       path: sigs
   rules:
-    - scope: %[1]s/team/*
+    - scope: %[1]s/team
       signers:
         - name: release
           gpg:

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,7 +28,9 @@ func newVerifyCmd(bi BuildInfo) *cobra.Command {
 		Use:   "verify IMAGE...",
 		Short: "Decide whether images are trusted under the policy's trust rules",
 		Long: `Verify resolves each registry reference to its manifest digest once, picks the
-most specific trust rule for its repository, finds the signatures stored for that
+most specific trust rule for its repository (the repository, then its
+namespaces up to the registry, then *.domain scopes, as containers-policy.json
+matches them), finds the signatures stored for that
 digest and checks each against the signers the rule accepts. It prints every
 signature found, whether it counted, and why.
 
@@ -43,9 +44,13 @@ against a trust store and identities, and with a tsaStore their RFC 3161
 timestamp countersignatures (the chain is then judged at the stamped time). Nothing is fetched from a transparency
 log, TUF repository, OCSP or CRL server: verification is offline.
 
+IMAGE is name:tag, name@digest, or name:tag@digest (the digest taken as given,
+the tag judged with it: a simple signature must name that tag).
+
 Accepted verdicts are cached (in memory and in the user cache directory) by
-image digest and a hash of the trust rules and every key they name, for
---cache-ttl; a rejection is never cached.
+image repository, tag and digest and a hash of the trust rules with every path
+resolved, every key they name and the registry options, for --cache-ttl; a
+rejection is never cached.
 
 Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 (registry or signature store unreachable, bad policy or reference).`,
@@ -60,7 +65,7 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
       - scope: registry.example.com
         path: /var/lib/containers/sigstore
     rules:
-      - scope: registry.example.com/team/*
+      - scope: registry.example.com/team
         signers:
           - name: release
             gpg:
@@ -93,16 +98,13 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err != nil {
 		return undecided(err)
 	}
-	v, err := verify.New(&p.Trust, filepath.Dir(polPath), opts)
+	vo := verify.Options{Image: opts}
+	if !f.noCache {
+		vo.Cache = verify.UserCache(f.cacheTTL)
+	}
+	v, err := verify.Open(p, polPath, vo)
 	if err != nil {
 		return undecided(err)
-	}
-	if !f.noCache {
-		c := &verify.Cache{TTL: f.cacheTTL}
-		if dir, err := os.UserCacheDir(); err == nil {
-			c.Dir = filepath.Join(dir, "hull", "verdicts")
-		}
-		v.UseCache(c)
 	}
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "verify", Target: strings.Join(refs, ", ")}
 	var failed []error

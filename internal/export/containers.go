@@ -99,14 +99,12 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
-		scope, note, ok := containersScope(r.Scope)
-		if !ok {
-			res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, note))
-			continue
+		// hull's scopes are containers-policy.json's docker scopes, with
+		// the same meaning; one that is not would never match there.
+		if err := policy.CheckScope(r.Scope); err != nil {
+			return res, fmt.Errorf("rule %s: %w", r.Scope, err)
 		}
-		if note != "" {
-			res.Notes = append(res.Notes, fmt.Sprintf("rule %s: %s", r.Scope, note))
-		}
+		scope := r.Scope
 		switch {
 		case r.Reject:
 			cp.Transports["docker"][scope] = []requirement{{Type: "reject"}}
@@ -148,22 +146,6 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	}
 	res.Files = append(res.Files, rdPath)
 	return res, nil
-}
-
-// containersScope maps a hull scope to a policy.json docker scope. A
-// scope without "*" is the same; "host/ns/*" becomes "host/ns", which
-// containers also applies to deeper repositories; "*.domain" is
-// containers' own wildcard. Any other glob cannot be expressed.
-func containersScope(s string) (scope, note string, ok bool) {
-	switch n := strings.Count(s, "*"); {
-	case n == 0:
-		return s, "", true
-	case n == 1 && strings.HasSuffix(s, "/*"):
-		return strings.TrimSuffix(s, "/*"), "exported as " + strings.TrimSuffix(s, "/*") + ", which containers tools also apply to repositories nested deeper", true
-	case n == 1 && strings.HasPrefix(s, "*.") && !strings.Contains(s, "/"):
-		return s, "", true
-	}
-	return "", "containers-policy.json scopes have no glob like this; write the rule per repository or namespace", false
 }
 
 // signedBy returns a rule's requirements and writes the keyrings they
@@ -343,6 +325,9 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 func registriesD(t *policy.Trust, abs func(string) (string, error), attachments []string) ([]byte, error) {
 	scopes := map[string]map[string]any{}
 	for _, l := range t.Lookaside {
+		if err := policy.CheckScope(l.Scope); err != nil {
+			return nil, fmt.Errorf("lookaside %s: %w", l.Scope, err)
+		}
 		u := l.URL
 		if l.Path != "" {
 			p, err := abs(l.Path)

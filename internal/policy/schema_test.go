@@ -64,7 +64,7 @@ trust:
     - scope: other.example.com:5000/team
       url: https://sigs.example.com
   rules:
-    - scope: registry.example.com/team/*
+    - scope: registry.example.com/team
       require: any
       signers:
         - name: release
@@ -110,6 +110,13 @@ func TestSchemaAgreesWithLoad(t *testing.T) {
 		"two signer kinds":             "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          cosign: {key: k}\n          gpg: {keyring: k, fingerprints: [0123456789ABCDEF0123456789ABCDEF01234567]}\n",
 		"short fingerprint":            "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          gpg: {keyring: k, fingerprints: [ABCD]}\n",
 		"lookaside glob":               "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example/*\n      path: /x\n",
+		"path glob":                    "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/team/*\n      reject: true\n",
+		"bare star":                    "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: \"*\"\n      reject: true\n",
+		"upper-case host":              "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: R.example/a\n      reject: true\n",
+		"tag in scope":                 "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a:1\n      reject: true\n",
+		"digest in scope":              "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a@sha256:0123\n      reject: true\n",
+		"wildcard with a path":         "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: \"*.example.com/team\"\n      reject: true\n",
+		"no registry host":             "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: busybox\n      reject: true\n",
 		"lookaside no store":           "apiVersion: hull.dev/v1\ntrust:\n  lookaside:\n    - scope: r.example\n",
 		"bad default":                  "apiVersion: hull.dev/v1\ntrust:\n  default: accept\n",
 		"keyless no subject":           "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i}\n",

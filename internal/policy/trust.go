@@ -3,9 +3,7 @@ package policy
 import (
 	"fmt"
 	"net/url"
-	"path"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -15,8 +13,11 @@ type Trust struct {
 	// Default applies to images no rule scopes: "reject" (the default)
 	// or "insecureAcceptAnything".
 	Default string `yaml:"default"`
-	// Rules are matched against the image's repository ("host/path");
-	// the most specific matching scope wins, whatever the order.
+	// Rules are matched against the image's repository ("host/path") as
+	// containers-policy.json(5) matches its docker scopes: the repository
+	// itself, then its namespaces from the longest to the host, then
+	// "*.domain" scopes from the most specific domain; order does not
+	// matter.
 	Rules []TrustRule `yaml:"rules"`
 	// Lookaside says where simple (GPG) signatures of a scope are stored.
 	Lookaside []Lookaside `yaml:"lookaside"`
@@ -25,9 +26,10 @@ type Trust struct {
 // TrustRule is one scope's verdict: reject it, accept anything
 // (insecure, and named so), or require signatures.
 type TrustRule struct {
-	// Scope is "host[:port][/path]", with "*" matching within one path
-	// element ("registry.example.com/team/*"); a scope without "*"
-	// also covers the repositories below it.
+	// Scope is "host[:port]", "host[:port]/namespace" or a repository
+	// ("host[:port]/namespace/app"), which covers itself and every
+	// repository below it; or "*.example.com", every host below that
+	// domain (not example.com itself).
 	Scope                  string   `yaml:"scope"`
 	Reject                 bool     `yaml:"reject"`
 	InsecureAcceptAnything bool     `yaml:"insecureAcceptAnything"`
@@ -95,8 +97,10 @@ type GPGSigner struct {
 	Fingerprints []string `yaml:"fingerprints"`
 }
 
-// Lookaside is a signature store for a scope: a directory or an
-// http(s) URL laid out as containers-registries.d(5) describes.
+// Lookaside is a signature store for a scope (a scope as rules have
+// one; the most specific store covering an image is used, as
+// containers-registries.d(5) picks it): a directory or an http(s) URL
+// laid out as registries.d describes.
 type Lookaside struct {
 	Scope string `yaml:"scope"`
 	Path  string `yaml:"path"`
@@ -119,7 +123,7 @@ func (t *Trust) validate() []string {
 	seen := map[string]bool{}
 	for i, r := range t.Rules {
 		at := fmt.Sprintf("trust.rules[%d] (%s)", i, r.Scope)
-		if err := checkScope(r.Scope); err != nil {
+		if err := CheckScope(r.Scope); err != nil {
 			errs = append(errs, at+": "+err.Error())
 		}
 		if seen[r.Scope] {
@@ -142,11 +146,16 @@ func (t *Trust) validate() []string {
 			errs = append(errs, s.validate(fmt.Sprintf("%s.signers[%d]", at, j))...)
 		}
 	}
+	seenStore := map[string]bool{}
 	for i, l := range t.Lookaside {
 		at := fmt.Sprintf("trust.lookaside[%d] (%s)", i, l.Scope)
-		if err := checkScope(l.Scope); err != nil || strings.Contains(l.Scope, "*") {
-			errs = append(errs, at+": scope must be host[:port][/path] without *")
+		if err := CheckScope(l.Scope); err != nil {
+			errs = append(errs, at+": "+err.Error())
 		}
+		if seenStore[l.Scope] {
+			errs = append(errs, at+": scope listed twice")
+		}
+		seenStore[l.Scope] = true
 		if (l.Path == "") == (l.URL == "") {
 			errs = append(errs, at+": set one of path or url")
 		}
@@ -214,68 +223,131 @@ func (s Signer) validate(at string) []string {
 	return errs
 }
 
-// checkScope validates "host[:port][/path]" with optional "*" elements.
-func checkScope(s string) error {
-	if s == "" {
+// Scope grammar: a registry host (a name with a dot, a name with a port,
+// or localhost), then namespace and repository components as image
+// references write them; or "*." and a domain, as containers-policy.json(5)
+// matches every host below that domain. Hosts are lower case: scopes are
+// compared with references as strings, exactly.
+const (
+	scopeLabel     = `[a-z0-9](?:[a-z0-9-]*[a-z0-9])?`
+	scopeDomain    = scopeLabel + `(?:\.` + scopeLabel + `)*`
+	scopeHost      = `(?:` + scopeLabel + `(?:\.` + scopeLabel + `)+(?::[0-9]+)?|` + scopeLabel + `:[0-9]+|localhost)`
+	scopeComponent = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+	// ScopePattern is the whole grammar; schema.json holds the same.
+	ScopePattern = `^(?:` + scopeHost + `(?:/` + scopeComponent + `)*|\*\.` + scopeDomain + `)$`
+	// maxScope is the longest repository name references may have.
+	maxScope = 255
+)
+
+var scopeRE = regexp.MustCompile(ScopePattern)
+
+// CheckScope accepts exactly the scopes hull evaluates as containers
+// tools do (and so may export to them), and says how to write the others.
+func CheckScope(s string) error {
+	host, rest, _ := strings.Cut(s, "/")
+	switch {
+	case s == "":
 		return fmt.Errorf("scope is empty")
-	}
-	if strings.ContainsAny(s, "@ \t\n") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") {
-		return fmt.Errorf("scope %q is not host[:port][/path]", s)
-	}
-	if _, err := path.Match(s, ""); err != nil {
-		return fmt.Errorf("scope %q: %v", s, err)
+	case len(s) > maxScope:
+		return fmt.Errorf("scope is longer than %d characters, the longest image name", maxScope)
+	case s == "*":
+		return fmt.Errorf("a bare * is not a scope: trust.default decides for images no rule covers")
+	case strings.HasSuffix(s, "/*") && scopeRE.MatchString(strings.TrimSuffix(s, "/*")):
+		return fmt.Errorf("scope %q: path globs are not supported: write %q, which covers every repository below it", s, strings.TrimSuffix(s, "/*"))
+	case strings.Contains(s, "*") && !strings.HasPrefix(s, "*."):
+		return fmt.Errorf("scope %q: * may only stand for the leading labels of a host, as in *.example.com", s)
+	case strings.HasPrefix(s, "*.") && strings.ContainsAny(s, ":/"):
+		return fmt.Errorf("scope %q: a *.domain scope names hosts only, without a port or path", s)
+	case strings.ContainsAny(rest, ":@"):
+		return fmt.Errorf("scope %q: a scope names a registry, namespace or repository, not a tag or digest", s)
+	case strings.ToLower(s) != s:
+		return fmt.Errorf("scope %q: write it in lower case, as image references name registries and repositories", s)
+	case host == "index.docker.io":
+		return fmt.Errorf("scope %q: Docker Hub references are matched as docker.io: write %q", s, "docker.io"+strings.TrimPrefix(s, host))
+	case !strings.HasPrefix(s, "*.") && !strings.ContainsAny(host, ".:") && host != "localhost":
+		hub := "docker.io/" + s
+		if !strings.Contains(s, "/") {
+			hub = "docker.io/library/" + s
+		}
+		return fmt.Errorf("scope %q does not start with a registry host: write the full name, as %s", s, hub)
+	case !scopeRE.MatchString(s):
+		return fmt.Errorf("scope %q is not host[:port][/namespace/repository] or *.domain", s)
 	}
 	return nil
 }
 
-// ScopeMatches reports whether a scope covers repo ("host/path"): a glob
-// matches element by element; a plain scope matches itself and what
-// lies below it.
-func ScopeMatches(scope, repo string) bool {
-	if strings.Contains(scope, "*") {
-		ok, _ := path.Match(scope, repo)
-		return ok
+var repositoryRE = regexp.MustCompile(`^` + scopeHost + `(?:/` + scopeComponent + `)+$`)
+
+// CheckRepository accepts the repository names ("host[:port]/path", as
+// image references name them) that scopes are matched against as
+// containers tools match them: a lower-case registry host, path
+// components as references write them, at most 255 characters. Any
+// other name (an upper-case or trailing-dot host, an empty or ".."
+// component) can reach a registry under a name no scope of that
+// registry covers, and containers tools refuse it: so does hull.
+func CheckRepository(repo string) error {
+	host, _, _ := strings.Cut(repo, "/")
+	switch {
+	case host != strings.ToLower(host):
+		return fmt.Errorf("registry %q: write the host in lower case, as trust scopes name it", host)
+	case len(repo) > maxScope || !repositoryRE.MatchString(repo):
+		return fmt.Errorf("%q is not an image name containers tools accept, and no trust scope could judge it", repo)
 	}
-	return repo == scope || strings.HasPrefix(repo, scope+"/")
+	return nil
 }
 
-// specificity orders matching scopes: no wildcard beats wildcard, then
-// longer literal prefix, then longer scope.
-func specificity(scope string) []int {
-	lit := strings.IndexByte(scope, '*')
-	exact := 0
-	if lit < 0 {
-		lit, exact = len(scope), 1
+// Namespaces lists the scopes that cover repo ("host[:port]/path", as
+// image references name it), most specific first, as
+// containers-policy.json(5) searches them: the repository, each parent
+// namespace up to the host with its port, then "*." and each domain
+// below the host, port dropped ("*.example.com", "*.com").
+func Namespaces(repo string) []string {
+	var out []string
+	name := repo
+	for {
+		out = append(out, name)
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			break
+		}
+		name = name[:i]
 	}
-	return []int{exact, lit, len(scope)}
+	name, _, _ = strings.Cut(name, ":")
+	for {
+		_, rest, ok := strings.Cut(name, ".")
+		if !ok {
+			break
+		}
+		name = rest
+		out = append(out, "*."+name)
+	}
+	return out
 }
 
-// RuleFor returns the most specific rule whose scope covers repo, or
-// nil when only the default applies.
+// RuleFor returns the rule of the most specific scope covering repo
+// (see Namespaces), or nil when only the default applies.
 func (t *Trust) RuleFor(repo string) *TrustRule {
-	var best *TrustRule
-	for i := range t.Rules {
-		r := &t.Rules[i]
-		if !ScopeMatches(r.Scope, repo) {
-			continue
-		}
-		if best == nil || slices.Compare(specificity(r.Scope), specificity(best.Scope)) > 0 {
-			best = r
+	for _, ns := range Namespaces(repo) {
+		for i := range t.Rules {
+			if t.Rules[i].Scope == ns {
+				return &t.Rules[i]
+			}
 		}
 	}
-	return best
+	return nil
 }
 
-// LookasideFor returns the most specific signature store covering repo.
+// LookasideFor returns the signature store of the most specific scope
+// covering repo, as containers-registries.d(5) picks it.
 func (t *Trust) LookasideFor(repo string) *Lookaside {
-	var best *Lookaside
-	for i := range t.Lookaside {
-		l := &t.Lookaside[i]
-		if ScopeMatches(l.Scope, repo) && (best == nil || len(l.Scope) > len(best.Scope)) {
-			best = l
+	for _, ns := range Namespaces(repo) {
+		for i := range t.Lookaside {
+			if t.Lookaside[i].Scope == ns {
+				return &t.Lookaside[i]
+			}
 		}
 	}
-	return best
+	return nil
 }
 
 func (k KeylessSigner) validate(at string) []string {

@@ -5,22 +5,27 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/hull-sec/hull/internal/safefile"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/safefile"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Cache keeps accepted verdicts, keyed by the policy's hash (its rules
-// and every key file it names), the reference and the manifest digest, so
-// a changed policy or key never reuses an old verdict. Rejections are not
+// with every path resolved, every key file's contents, the registry
+// options), the image's repository and tag and its manifest digest, so a
+// changed policy, key or store never reuses an old verdict. Rejections are not
 // kept: signing an image must take effect at once. Entries live in memory
 // and, if Dir is set, in files there (mode 0600).
 type Cache struct {
@@ -90,11 +95,31 @@ func (c *Cache) put(key string, vd finding.Verdict) {
 // UseCache makes the verifier keep accepted verdicts in c.
 func (v *Verifier) UseCache(c *Cache) { v.cache = c }
 
-// policyHash digests the trust rules and the key files they name. JSON, not
-// YAML: it is a fraction of the cost, and any stable encoding will do.
-func policyHash(rules any, keyFiles [][]byte) string {
+// UserCache is the verdict cache hull's commands share: in memory and in
+// the user's cache directory (when there is one), each verdict kept for ttl.
+func UserCache(ttl time.Duration) *Cache {
+	c := &Cache{TTL: ttl}
+	if dir, err := os.UserCacheDir(); err == nil {
+		c.Dir = filepath.Join(dir, "hull", "verdicts")
+	}
+	return c
+}
+
+// policyHash digests everything a verdict depends on besides the image:
+// the trust section with every path resolved as the verifier reads it
+// (key files, trust stores, roots, lookaside stores), the contents of
+// every key file, and the registry options that change what is fetched.
+// Two policies of the same text in different directories differ here.
+// JSON, not YAML: it is a fraction of the cost, and any stable encoding
+// will do.
+func (v *Verifier) policyHash(keyFiles [][]byte) string {
 	h := sha256.New()
-	if b, err := json.Marshal(rules); err == nil {
+	in := struct {
+		Trust              policy.Trust
+		InsecureRegistries []string
+		Platform           *v1.Platform
+	}{v.resolvedTrust(), slices.Sorted(slices.Values(v.image.InsecureRegistries)), v.image.Platform}
+	if b, err := json.Marshal(in); err == nil {
 		h.Write(b)
 	}
 	for _, k := range keyFiles {
@@ -104,19 +129,82 @@ func policyHash(rules any, keyFiles [][]byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// resolvedTrust is a copy of the trust section with its paths absolute
+// and its lookaside stores where they are read.
+func (v *Verifier) resolvedTrust() policy.Trust {
+	var t policy.Trust
+	if b, err := json.Marshal(v.trust); err == nil {
+		_ = json.Unmarshal(b, &t)
+	}
+	abs := func(ps ...*string) {
+		for _, p := range ps {
+			*p = v.path(*p)
+		}
+	}
+	for i := range t.Rules {
+		for j := range t.Rules[i].Signers {
+			switch s := &t.Rules[i].Signers[j]; {
+			case s.GPG != nil:
+				abs(&s.GPG.Keyring)
+			case s.Cosign != nil:
+				abs(&s.Cosign.Key)
+			case s.Keyless != nil:
+				abs(&s.Keyless.TrustedRoot)
+			case s.Notation != nil:
+				for k := range s.Notation.TrustStore {
+					abs(&s.Notation.TrustStore[k])
+				}
+				for k := range s.Notation.TSAStore {
+					abs(&s.Notation.TSAStore[k])
+				}
+			}
+		}
+	}
+	for i := range t.Lookaside {
+		l := &t.Lookaside[i]
+		l.Path, l.URL = v.storeLocation(l)
+	}
+	return t
+}
+
+// cacheKey names one verdict: the policy's hash, the image's identity
+// (repository, tag) and its digest.
 func (v *Verifier) cacheKey(res image.Resolved) string {
-	sum := sha256.Sum256([]byte(v.hash() + "\x00" + res.Reference + "\x00" + res.Digest.String()))
+	sum := sha256.Sum256([]byte(v.hash() + "\x00" + res.Repository + "\x00" + res.Tag + "\x00" + res.Digest.String()))
 	return hex.EncodeToString(sum[:])
 }
 
 // resolve pins ref to a digest. A digest reference needs no registry
-// round trip; a tag is asked for once.
+// round trip, with or without a tag before it; a tag is asked for once.
+// A name scopes cannot judge exactly as containers tools do (an
+// upper-case host, a ".." component: see policy.CheckRepository) is
+// refused before any registry is asked: it could slip past the rules of
+// the registry it reaches.
 func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, error) {
-	if d, err := name.NewDigest(ref); err == nil {
-		if h, err := v1.NewHash(d.DigestStr()); err == nil {
-			repo := image.CanonicalRepository(d.Context())
-			return image.Resolved{Name: d.Context(), Repository: repo, Reference: repo + "@" + h.String(), Digest: h}, nil
-		}
+	ref = strings.TrimPrefix(ref, "docker://")
+	base, dig, pinned := strings.Cut(ref, "@")
+	var opts []name.Option
+	if host, _, _ := strings.Cut(base, "/"); slices.Contains(v.image.InsecureRegistries, host) {
+		opts = append(opts, name.Insecure)
 	}
-	return image.Resolve(ctx, ref, v.image)
+	t, err := name.NewTag(base, append(opts, name.WithDefaultTag(""))...)
+	if err != nil {
+		return image.Resolved{}, fmt.Errorf("%w: %v", image.ErrBadRef, err)
+	}
+	repo := image.CanonicalRepository(t.Context())
+	if err := policy.CheckRepository(repo); err != nil {
+		return image.Resolved{}, fmt.Errorf("%w: %v", image.ErrBadRef, err)
+	}
+	if !pinned {
+		return image.Resolve(ctx, ref, v.image)
+	}
+	h, err := v1.NewHash(dig)
+	if err != nil {
+		return image.Resolved{}, fmt.Errorf("%w: %q: %v", image.ErrBadRef, ref, err)
+	}
+	res := image.Resolved{Name: t.Context(), Repository: repo, Tag: t.TagStr(), Reference: repo + "@" + h.String(), Digest: h}
+	if res.Tag != "" {
+		res.Reference = repo + ":" + res.Tag + "@" + h.String()
+	}
+	return res, nil
 }

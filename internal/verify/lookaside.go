@@ -60,22 +60,30 @@ func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]
 	return out, nil
 }
 
+// storeLocation says where a lookaside store is read: a directory (dir,
+// absolute) or an http(s) URL.
+func (v *Verifier) storeLocation(store *policy.Lookaside) (dir, rawURL string) {
+	if store.URL == "" {
+		return v.path(store.Path), ""
+	}
+	if u, err := url.Parse(store.URL); err == nil && u.Scheme == "file" {
+		return v.path(u.Path), ""
+	}
+	return "", store.URL
+}
+
 // storeReader returns a function reading a path below the store, and
 // one to call when done. A store directory that does not exist yet holds
 // no signatures.
 func (v *Verifier) storeReader(store *policy.Lookaside) (get func(context.Context, string) ([]byte, error), base string, done func(), err error) {
-	dir := store.Path
-	if store.URL != "" {
-		u, err := url.Parse(store.URL)
+	dir, raw := v.storeLocation(store)
+	if raw != "" {
+		u, err := url.Parse(raw)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		if u.Scheme != "file" {
-			return httpReader(u, v.image.RequestTimeout()), store.URL, func() {}, nil
-		}
-		dir = u.Path
+		return httpReader(u, v.image.RequestTimeout()), raw, func() {}, nil
 	}
-	dir = v.path(dir)
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return func(context.Context, string) ([]byte, error) { return nil, fs.ErrNotExist }, dir, func() {}, nil

@@ -65,7 +65,7 @@ func TestNotationCLI(t *testing.T) {
 	n.MustRun("sign", "--insecure-registry", "--signature-format", "cose", coseRepo+"@"+coseDigest.String())
 
 	signer := &policy.NotationSigner{TrustStore: []string{notationCert}, Identities: []string{"*"}}
-	trust := &policy.Trust{Rules: []policy.TrustRule{{Scope: w.reg + "/team/*", Signers: []policy.Signer{{Name: "notary", Notation: signer}}}}}
+	trust := &policy.Trust{Rules: []policy.TrustRule{{Scope: w.reg + "/team", Signers: []policy.Signer{{Name: "notary", Notation: signer}}}}}
 	for _, ref := range []string{jwsRepo + ":1", coseRepo + ":1", earlyRepo + ":1"} {
 		if vd := w.verify(t, trust, ref); !vd.Accepted || vd.Signatures[0].Format != "notation" {
 			t.Errorf("notation sign's signature of %s in hull: %+v", ref, vd)
@@ -123,7 +123,7 @@ func TestNotationCLI(t *testing.T) {
 	n.TrustPolicy(`{"version": "1.0", "trustPolicies": [{"name": "hull", "registryScopes": ["*"],
   "signatureVerification": {"level": "strict"}, "trustStores": ["ca:hull", "tsa:tsa"], "trustedIdentities": ["*"]}]}`)
 	hullTrust := w.notationPolicy(t, chain[len(chain)-1], "*")
-	hullTrust.Rules[0].Scope = w.reg + "/team/*"
+	hullTrust.Rules[0].Scope = w.reg + "/team"
 	hullTrust.Rules[0].Signers[0].Notation.TSAStore = []string{tsa.RootPEM}
 	for _, cose := range []bool{false, true} {
 		repo, _ := push("team/by-hull-stamped-" + map[bool]string{false: "jws", true: "cose"}[cose])

@@ -1,12 +1,16 @@
 // Package verify decides whether images may be trusted under the trust
 // section of hull's policy.
 //
-// Data flow: New loads the policy's keys once. Verify resolves a
-// reference to its manifest digest once, picks the most specific rule for
-// the repository, finds the signatures stored for that digest, checks each
-// against each signer the rule names, and returns a finding.Verdict. A
-// rejection is a verdict with reasons; an error means hull could not
-// decide (registry or signature store unreachable, bad input).
+// Data flow: Open (a policy file) or New (a trust section in memory)
+// loads the policy's keys once; every caller (CLI, containerd verifier,
+// gate, launcher) goes through Open. Verify resolves a reference to its
+// manifest digest once (or takes the digest given, keeping the tag to
+// judge), picks the most specific rule for the repository as
+// containers-policy.json does (policy.Trust.RuleFor), finds the
+// signatures stored for that digest, checks each against each signer the
+// rule names, and returns a finding.Verdict. A rejection is a verdict
+// with reasons; an error means hull could not decide (registry or
+// signature store unreachable, bad input).
 package verify
 
 import (
@@ -249,12 +253,42 @@ func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
 // Notation trust store files larger than this are refused.
 const maxTrustStoreBytes = 16 << 20
 
-// New loads the keys the policy names. Relative paths are taken from dir,
-// the policy file's directory. A fingerprint the keyring does not hold is
-// an error: the policy could never be satisfied by it.
+// Options are what a caller chooses besides the policy.
+type Options struct {
+	// Image says how registries are reached.
+	Image image.Options
+	// Cache keeps accepted verdicts; nil decides every image afresh.
+	Cache *Cache
+}
+
+// Open is how every caller (hull verify, the containerd image verifier,
+// the gate and the launcher) gets its verifier: from the policy p, loaded
+// from the file at path, with the keys its trust section names, relative
+// paths taken from the file's directory. Unless o.Image sets a timeout,
+// the policy's registry.timeout applies.
+func Open(p *policy.Policy, path string, o Options) (*Verifier, error) {
+	if o.Image.Timeout == 0 {
+		o.Image.Timeout = p.Registry.TimeoutDuration()
+	}
+	v, err := New(&p.Trust, filepath.Dir(path), o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	v.cache = o.Cache
+	return v, nil
+}
+
+// New loads the keys the policy names. Relative paths are taken from dir
+// (the policy file's directory; "" is the working directory), made
+// absolute once, so a verifier means the same files wherever it is used.
+// A fingerprint the keyring does not hold is an error: the policy could
+// never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 	o, err := o.Shared()
 	if err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
 	v := &Verifier{trust: t, dir: dir, image: o, signers: map[*policy.Signer]signerCheck{}}
@@ -281,13 +315,14 @@ func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
 			keyFiles = append(keyFiles, sc.keyData())
 		}
 	}
-	v.hash = sync.OnceValue(func() string { return policyHash(t, keyFiles) })
+	v.hash = sync.OnceValue(func() string { return v.policyHash(keyFiles) })
 	return v, nil
 }
 
+// path resolves a path of the policy against its directory.
 func (v *Verifier) path(p string) string {
-	if filepath.IsAbs(p) || v.dir == "" {
-		return p
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
 	}
 	return filepath.Join(v.dir, p)
 }
@@ -326,7 +361,10 @@ func keyringHolds(kr pgp.Keyring, fpr string) bool {
 	return false
 }
 
-// Verify decides about one image reference.
+// Verify decides about one image reference: name:tag, resolved at the
+// registry once; name@digest; or name:tag@digest, as containerd asks,
+// where the digest is taken as given and the tag is judged with it (a
+// signature must name that tag).
 func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, error) {
 	res, err := v.resolve(ctx, ref)
 	if err != nil {
@@ -533,8 +571,9 @@ func (g *gpgSigner) check(c candidate, res image.Resolved) (string, error) {
 }
 
 // matchIdentity applies containers' default signedIdentity,
-// matchRepoDigestOrExact: a tag must be signed for exactly, a digest
-// reference needs only the same repository.
+// matchRepoDigestOrExact: a tag must be signed for exactly, also when it
+// comes pinned to a digest (name:tag@digest, as containerd asks), and a
+// digest reference needs only the same repository.
 func matchIdentity(signed string, res image.Resolved) error {
 	r, err := name.ParseReference(signed, name.StrictValidation)
 	if err != nil {
@@ -548,8 +587,8 @@ func matchIdentity(signed string, res image.Resolved) error {
 		return nil
 	}
 	t, ok := r.(name.Tag)
-	if !ok || repo+":"+t.TagStr() != res.Reference {
-		return fmt.Errorf("%w: signed for %s, not %s", ErrMismatch, signed, res.Reference)
+	if want := res.Repository + ":" + res.Tag; !ok || repo+":"+t.TagStr() != want {
+		return fmt.Errorf("%w: signed for %s, not %s", ErrMismatch, signed, want)
 	}
 	return nil
 }

@@ -106,7 +106,7 @@ func (w *world) policy(keyring string) *policy.Trust {
 		Default:   policy.TrustReject,
 		Lookaside: []policy.Lookaside{{Scope: w.reg, Path: w.sigs}},
 		Rules: []policy.TrustRule{
-			{Scope: w.reg + "/team/*", Signers: []policy.Signer{{Name: "release", GPG: &policy.GPGSigner{
+			{Scope: w.reg + "/team", Signers: []policy.Signer{{Name: "release", GPG: &policy.GPGSigner{
 				Keyring: keyring, Fingerprints: []string{w.release.Primary.FingerprintHex()}}}}},
 			{Scope: w.reg + "/team/legacy", Reject: true},
 			{Scope: w.reg + "/public", InsecureAcceptAnything: true},
@@ -147,7 +147,7 @@ func TestSignThenVerify(t *testing.T) {
 		t.Errorf("signature stored at %s, not where containers tools look", p)
 	}
 	vd := w.verify(t, trust, w.imageA)
-	if !vd.Accepted || vd.Digest != w.digestA.String() || vd.Rule != w.reg+"/team/*" || len(vd.Signatures) != 1 || !vd.Signatures[0].Valid {
+	if !vd.Accepted || vd.Digest != w.digestA.String() || vd.Rule != w.reg+"/team" || len(vd.Signatures) != 1 || !vd.Signatures[0].Valid {
 		t.Fatalf("signed image: %+v", vd)
 	}
 	// A second signature goes to signature-2; both are listed.
@@ -284,5 +284,97 @@ func TestLookasideOverHTTP(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), w.imageA); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
 		t.Errorf("plain HTTP to a non-loopback store: %v", err)
+	}
+}
+
+// TestDomainWildcardScopes: a *.domain rule covers every host below the
+// domain (not the domain itself), as the policy.json hull exports does;
+// under an insecure default, a reject rule for *.example.com rejects.
+func TestDomainWildcardScopes(t *testing.T) {
+	const d = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	trust := &policy.Trust{Default: policy.TrustInsecureAcceptAnything, Rules: []policy.TrustRule{
+		{Scope: "*.example.com", Reject: true},
+		{Scope: "ok.example.com", InsecureAcceptAnything: true},
+	}}
+	v, err := verify.New(trust, t.TempDir(), image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, rule := range map[string]string{
+		"registry.example.com/team/app:1" + d: "*.example.com",
+		"a.b.example.com:5000/x" + d:          "*.example.com",
+		"ok.example.com/x" + d:                "ok.example.com",
+		"example.com/x" + d:                   "default",
+		"registry.example.org/x" + d:          "default",
+	} {
+		vd, err := v.Verify(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vd.Rule != rule || vd.Accepted != (rule != "*.example.com") {
+			t.Errorf("%s: rule %q accepted %v, want rule %q", ref, vd.Rule, vd.Accepted, rule)
+		}
+	}
+}
+
+// FuzzPinnedReference: any name pinned to a digest is judged without a
+// registry, or refused as a bad reference; never a panic, and a verdict
+// names the rule its repository falls under.
+func FuzzPinnedReference(f *testing.F) {
+	for _, s := range []string{"registry.example.com/team/app:1", "busybox", "Registry.example.com/a", "localhost:5000/a:b", "a@b", "x.example.com/A"} {
+		f.Add(s)
+	}
+	trust := &policy.Trust{Default: policy.TrustInsecureAcceptAnything, Rules: []policy.TrustRule{{Scope: "*.example.com", Reject: true}}}
+	v, err := verify.New(trust, f.TempDir(), image.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		vd, err := v.Verify(context.Background(), name+"@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+		if err != nil {
+			if !errors.Is(err, image.ErrBadRef) {
+				t.Fatalf("%q: %v is not a bad reference", name, err)
+			}
+			return
+		}
+		repo, _, _ := strings.Cut(vd.Reference, "@")
+		if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+			repo = repo[:i]
+		}
+		if want := trust.RuleFor(repo); vd.Accepted == (want != nil) || repo != strings.ToLower(repo) {
+			t.Fatalf("%q: verdict %+v for repository %s", name, vd, repo)
+		}
+	})
+}
+
+// TestNamesNoScopeCanJudgeAreRefused: a name that reaches a registry
+// under another spelling than its scopes name (dot segments, an
+// upper-case host) could slip past the rule of the repository it reaches:
+// such names are refused before the registry is asked.
+func TestNamesNoScopeCanJudgeAreRefused(t *testing.T) {
+	w := newWorld(t)
+	trust := &policy.Trust{Default: policy.TrustReject, Rules: []policy.TrustRule{{Scope: w.reg + "/team", InsecureAcceptAnything: true}}}
+	v, err := verify.New(trust, w.dir, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd, err := v.Verify(context.Background(), w.imageA); err != nil || !vd.Accepted {
+		t.Fatalf("%s: %+v %v", w.imageA, vd, err)
+	}
+	push := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("x", "x", 0o644)))
+	ref, _ := name.ParseReference(w.reg + "/other/x:1")
+	if err := remote.Write(ref, push); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{
+		w.reg + "/team/../other/x:1",
+		w.reg + "/team/./a:1",
+		w.reg + "/team//a:1",
+		"LOCALHOST" + strings.TrimPrefix(w.reg, "127.0.0.1") + "/team/a:1",
+	} {
+		vd, err := v.Verify(context.Background(), r)
+		if !errors.Is(err, image.ErrBadRef) {
+			t.Errorf("%s: accepted %v (rule %q), error %v: want a bad reference", r, vd.Accepted, vd.Rule, err)
+		}
 	}
 }
