@@ -176,7 +176,7 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
 	cs, err := configs(p)
 	if err != nil {
-		return skip("cannot list processes: " + err.Error())
+		return undecided("cannot list processes: " + err.Error())
 	}
 	if len(cs) == 0 {
 		return skip("no dockerd is running")
@@ -203,7 +203,7 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(bad, "; "))
 	case len(unknown) > 0:
-		return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
+		return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
 	case len(ok) > 0:
 		return pass(strings.Join(ok, "; "))
 	}
@@ -247,7 +247,7 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	targets = slices.Compact(targets)
 	if len(targets) == 0 {
 		if len(unknown) > 0 {
-			return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
+			return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
 		}
 		if len(overSSH) > 0 {
 			return pass(strings.Join(overSSH, "; "))
@@ -276,7 +276,7 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
 	case len(unknown) > 0:
-		return Outcome{State: finding.StateError, Reason: "some listeners are unknown: " + strings.Join(append(unknown, ok...), "; ")}
+		return undecided("some listeners are unknown: " + strings.Join(append(unknown, ok...), "; "))
 	case len(ok) == 0:
 		return skip(strings.Join(skipped, "; "))
 	}

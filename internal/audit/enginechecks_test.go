@@ -114,15 +114,15 @@ func TestContainerChecks(t *testing.T) {
 	}
 }
 
-// No engine: every engine and container check is skipped with the
-// reason, naming the sockets that did not answer.
+// No engine answered: every engine and container check could not run
+// (an error, exit 2), naming the sockets that did not answer.
 func TestEngineChecksNoEngine(t *testing.T) {
 	d := &Discovery{Unreachable: []string{"unix:///var/run/docker.sock: permission denied: run hull as root"}}
 	for id, o := range judge(t, d, &fakeHost{files: fstest.MapFS{}}) {
 		if strings.HasPrefix(id, "files-") || strings.HasPrefix(id, "host-") || id == "engine-known-escapes" {
 			continue
 		}
-		if o.State != finding.StateSkip || !strings.Contains(o.Reason, "permission denied") {
+		if o.State != finding.StateError || !strings.Contains(o.Reason, "permission denied") {
 			t.Errorf("%s: %s %s", id, o.State, o.Reason)
 		}
 	}

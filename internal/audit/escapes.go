@@ -236,7 +236,7 @@ func EscapeCheck(d *Discovery) Check {
 		func(p Probe) Outcome {
 			advs, err := Advisories()
 			if err != nil {
-				return Outcome{State: finding.StateError, Reason: err.Error()}
+				return undecided(err.Error())
 			}
 			ins := installedVersions(p, d)
 			if len(ins) == 0 {

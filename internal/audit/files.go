@@ -150,12 +150,12 @@ func HostEngineChecks(d *Discovery) []Check {
 			func(p Probe) Outcome {
 				mounts, err := p.ReadFile("/proc/self/mountinfo")
 				if err != nil {
-					return skip("cannot read /proc/self/mountinfo: " + err.Error())
+					return undecided("cannot read /proc/self/mountinfo: " + err.Error())
 				}
 				return d.eachEngine([]string{"docker"}, func(e *Engine) Outcome {
 					root := e.Info.DockerRootDir
 					if root == "" {
-						return skip("the engine does not report its data root")
+						return undecided("the engine does not report its data root")
 					}
 					if e.UsernsRemap() {
 						root = path.Dir(root) // /var/lib/docker/100000.100000
@@ -173,11 +173,11 @@ func HostEngineChecks(d *Discovery) []Check {
 				return d.eachEngine(nil, func(e *Engine) Outcome {
 					root := e.Info.DockerRootDir
 					if root == "" {
-						return skip("the engine does not report its data root")
+						return undecided("the engine does not report its data root")
 					}
 					fi, err := p.Stat(root)
 					if err != nil {
-						return skip("cannot see " + root + ": " + err.Error())
+						return undecided("cannot see " + root + ": " + err.Error())
 					}
 					if m := fi.Mode().Perm(); m&0o005 != 0 {
 						return fail(fmt.Sprintf("%s is mode %04o: other users may enter it", root, m), fmt.Sprintf("%s %04o", root, m))
@@ -191,7 +191,7 @@ func HostEngineChecks(d *Discovery) []Check {
 			func(p Probe) Outcome {
 				data, err := p.ReadFile("/etc/group")
 				if err != nil {
-					return skip("cannot read /etc/group: " + err.Error())
+					return undecided("cannot read /etc/group: " + err.Error())
 				}
 				sc := bufio.NewScanner(bytes.NewReader(data))
 				for sc.Scan() {

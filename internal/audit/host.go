@@ -62,7 +62,7 @@ func readTrim(p Probe, path string) (string, error) {
 func seccompCheck(p Probe) Outcome {
 	status, err := p.ReadFile("/proc/self/status")
 	if err != nil {
-		return skip("cannot read /proc/self/status: " + err.Error())
+		return undecided("cannot read /proc/self/status: " + err.Error())
 	}
 	if !bytes.Contains(status, []byte("\nSeccomp:")) {
 		return fail("the kernel reports no seccomp support", "no Seccomp line in /proc/self/status")
@@ -193,7 +193,7 @@ func subidCheck(p Probe) Outcome {
 	for _, file := range []string{"/etc/subuid", "/etc/subgid"} {
 		data, err := p.ReadFile(file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return skip("cannot read " + file + ": " + err.Error())
+			return undecided("cannot read " + file + ": " + err.Error())
 		}
 		n := subidRanges(data, name, uid)
 		got = append(got, fmt.Sprintf("%s: %d", file, n))

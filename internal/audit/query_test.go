@@ -1,0 +1,170 @@
+package audit
+
+import (
+	"context"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// fakeEngine serves a Docker API on a unix socket: routes maps a path to
+// its status and body.
+func fakeEngine(t *testing.T, routes map[string]struct {
+	status int
+	body   string
+}) string {
+	t.Helper()
+	sock := filepath.Join(shortTempDir(t), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, ok := routes[r.URL.Path]
+		if !ok {
+			http.Error(w, `{"message":"page not found"}`, http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(rt.status)
+		_, _ = w.Write([]byte(rt.body))
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return sock
+}
+
+// shortTempDir is a temporary directory short enough for a unix socket.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hull-audit-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+type route = struct {
+	status int
+	body   string
+}
+
+// One container the engine will not describe (dockerd answers 409 to
+// /top for a restarting one, 500 to the inspection of a broken one)
+// must not hide the others: the privileged container beside them fails
+// its check, the checks that could not judge them are errors naming the
+// container, and engine-query names the engine.
+func TestQueryEngineOneContainerFails(t *testing.T) {
+	sock := fakeEngine(t, map[string]route{
+		"/version":                          {200, `{"Version":"20.10.24"}`},
+		"/info":                             {200, `{"SecurityOptions":["name=seccomp,profile=default"]}`},
+		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/restarting"]},{"Id":"bbbbbbbbbbbbbbbb","Names":["/priv"]},{"Id":"cccccccccccccccc","Names":["/broken"]},{"Id":"dddddddddddddddd","Names":["/gone"]}]`},
+		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/restarting","State":{"Pid":0},"HostConfig":{"RestartPolicy":{"Name":"always"}}}`},
+		"/containers/aaaaaaaaaaaaaaaa/top":  {409, `{"message":"Container aaaaaaaaaaaaaaaa is restarting, wait until the container is running"}`},
+		"/containers/bbbbbbbbbbbbbbbb/json": {200, `{"Id":"bbbbbbbbbbbbbbbb","Name":"/priv","State":{"Pid":0},"HostConfig":{"Privileged":true}}`},
+		"/containers/bbbbbbbbbbbbbbbb/top":  {200, `{"Titles":["PID","CMD"],"Processes":[["1","sleep 600"]]}`},
+		"/containers/cccccccccccccccc/json": {500, `{"message":"oops"}`},
+	})
+	h := &fakeHost{files: fstest.MapFS{strings.TrimPrefix(sock, "/"): {Mode: fs.ModeSocket | 0o660}}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+	if len(d.Engines) != 1 || len(d.Unreachable) != 0 {
+		t.Fatalf("one container made the engine unreachable: engines %d, unreachable %v", len(d.Engines), d.Unreachable)
+	}
+	if n := len(d.Engines[0].Containers); n != 3 {
+		t.Errorf("%d containers kept, want 3 (the one answering 404 is gone)", n)
+	}
+	sts, fs := Run(h, "test", append(EngineChecks(d), ContainerChecks(d)...))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	want := map[string]finding.State{
+		"container-privileged":     finding.StateFail,  // priv judged, broken named
+		"container-restart-policy": finding.StateFail,  // restarting judged from its inspection
+		"container-sshd":           finding.StateError, // restarting's processes unknown, broken unknown
+		"container-host-pid":       finding.StateError, // broken could not be judged, nothing failed
+		"engine-query":             finding.StateError,
+	}
+	for id, st := range want {
+		if got[id].State != st {
+			t.Errorf("%s: %s (%s), want %s", id, got[id].State, got[id].Reason, st)
+		}
+	}
+	if r := got["container-privileged"].Reason; !strings.Contains(r, "broken") || !strings.Contains(r, "status 500") {
+		t.Errorf("container-privileged does not name the container it could not judge: %s", r)
+	}
+	if r := got["container-sshd"].Reason; !strings.Contains(r, "restarting") || !strings.Contains(r, "409") {
+		t.Errorf("container-sshd does not say why restarting was not judged: %s", r)
+	}
+	if r := got["engine-query"].Reason; !strings.Contains(r, "unix://"+sock) || !strings.Contains(r, "restarting") {
+		t.Errorf("engine-query does not name the engine and container: %s", r)
+	}
+	var priv *finding.Finding
+	for i := range fs {
+		if fs[i].ID == "container-privileged" {
+			priv = &fs[i]
+		}
+	}
+	if priv == nil || !strings.Contains(priv.Evidence, "priv (bbbbbbbbbbbb)") || priv.Title != "A container runs privileged" {
+		t.Errorf("privileged finding: %+v", priv)
+	}
+}
+
+// Engines found but not answering leave every engine and container check
+// undecided, with the reason, never skipped or passed.
+func TestEngineChecksUnanswered(t *testing.T) {
+	e := &Engine{Kind: "docker", Endpoint: "unix:///ok.sock", Containers: []Container{{ID: "0123456789abcdef", Name: "/fine"}}}
+	e.Info.SecurityOptions = []string{"name=seccomp,profile=default", "name=rootless"}
+	d := &Discovery{Engines: []*Engine{e}, Unreachable: []string{"unix:///var/run/docker.sock: permission denied"}}
+	got := judge(t, d, &fakeHost{files: fstest.MapFS{}})
+	for _, id := range []string{"engine-query", "engine-seccomp", "engine-rootless", "container-host-pid", "container-apparmor"} {
+		if o := got[id]; o.State != finding.StateError || !strings.Contains(o.Reason, "permission denied") {
+			t.Errorf("%s: %s %s, want an error naming the engine that did not answer", id, o.State, o.Reason)
+		}
+	}
+	if o := got["container-memory-limit"]; o.State != finding.StateFail || !strings.Contains(o.Reason, "permission denied") {
+		t.Errorf("a failure beside an engine that did not answer: %s %s", o.State, o.Reason)
+	}
+}
+
+// The states Run reports do not depend on the order of the checks.
+func TestRunOrderIndependent(t *testing.T) {
+	sock := fakeEngine(t, map[string]route{
+		"/version":                          {200, `{"Version":"20.10.24"}`},
+		"/info":                             {200, `{}`},
+		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/restarting"]},{"Id":"bbbbbbbbbbbbbbbb","Names":["/priv"]}]`},
+		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/restarting"}`},
+		"/containers/aaaaaaaaaaaaaaaa/top":  {409, `{"message":"is restarting"}`},
+		"/containers/bbbbbbbbbbbbbbbb/json": {200, `{"Id":"bbbbbbbbbbbbbbbb","Name":"/priv","HostConfig":{"Privileged":true}}`},
+		"/containers/bbbbbbbbbbbbbbbb/top":  {200, `{"Titles":["CMD"],"Processes":[["sleep"]]}`},
+	})
+	h := &fakeHost{files: fstest.MapFS{strings.TrimPrefix(sock, "/"): {Mode: fs.ModeSocket | 0o660}}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+	checks := append(ContainerChecks(d), EngineChecks(d)...)
+	base := map[string]finding.State{}
+	sts, _ := Run(h, "test", checks)
+	for _, s := range sts {
+		base[s.ID] = s.State
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		r.Shuffle(len(checks), func(i, j int) { checks[i], checks[j] = checks[j], checks[i] })
+		sts, _ := Run(h, "test", checks)
+		if len(sts) != len(base) {
+			t.Fatalf("%d statuses, want %d", len(sts), len(base))
+		}
+		for _, s := range sts {
+			if base[s.ID] != s.State {
+				t.Errorf("%s: %s in one order, %s in another", s.ID, base[s.ID], s.State)
+			}
+		}
+	}
+}
