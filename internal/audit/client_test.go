@@ -154,9 +154,9 @@ func TestClientChecksRealDockerd(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := testenv.FreeLoopbackAddr(t)
-			testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
+			d := testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
 			o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://" + addr}), Ping: PingEndpoint}
-			s := clientStates(t, Host{}, o)
+			s := clientStates(t, ownedBy(d.Socket), o)
 			if d := s["client-daemon-tcp"]; d.State != c.daemon || !strings.Contains(d.Reason, addr) {
 				t.Errorf("client-daemon-tcp: %+v, want %s naming %s", d, c.daemon, addr)
 			}

@@ -44,17 +44,8 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		conns = append(conns, UnixConn(s))
 	}
 	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
-		addr, ok := strings.CutPrefix(o.Getenv(k), "tcp://")
-		addr = strings.TrimSuffix(addr, "/")
 		verify := k == "DOCKER_HOST" && o.Getenv("DOCKER_TLS_VERIFY") != ""
-		if _, _, err := net.SplitHostPort(addr); err != nil && ok {
-			// The docker CLI's default ports.
-			port := "2375"
-			if verify {
-				port = "2376"
-			}
-			addr = net.JoinHostPort(addr, port)
-		}
+		addr, ok := tcpAddr(o.Getenv(k), verify)
 		if !ok || seen[addr] {
 			continue
 		}
@@ -96,6 +87,25 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		d.Engines = append(d.Engines, e)
 	}
 	return d
+}
+
+// tcpAddr is the HOST:PORT a tcp:// endpoint names, with the docker
+// CLI's default port (2376 with TLS, else 2375) when it names none; false
+// for other schemes.
+func tcpAddr(endpoint string, tls bool) (string, bool) {
+	addr, ok := strings.CutPrefix(endpoint, "tcp://")
+	if !ok {
+		return "", false
+	}
+	addr = strings.TrimSuffix(addr, "/")
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		port := "2375"
+		if tls {
+			port = "2376"
+		}
+		addr = net.JoinHostPort(addr, port)
+	}
+	return addr, true
 }
 
 // clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY, from
@@ -227,7 +237,7 @@ func (d *Discovery) withUnanswered(o Outcome) Outcome {
 // each reason names its engine.
 func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcome {
 	var out Outcome
-	var reasons, evidence []string
+	var reasons, evidence, fixes []string
 	judged := 0
 	for _, e := range d.Engines {
 		if len(kinds) > 0 && !slices.Contains(kinds, e.Kind) {
@@ -243,8 +253,8 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 		if o.Evidence != "" {
 			evidence = append(evidence, name+": "+o.Evidence)
 		}
-		if o.Fix != "" {
-			out.Fix = o.Fix
+		if o.Fix != "" && !slices.Contains(fixes, o.Fix) {
+			fixes = append(fixes, o.Fix)
 		}
 	}
 	if judged == 0 {
@@ -255,6 +265,7 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 	}
 	out.Reason = strings.Join(reasons, "; ")
 	out.Evidence = strings.Join(evidence, "; ")
+	out.Fix = strings.Join(fixes, " ")
 	return d.withUnanswered(out)
 }
 

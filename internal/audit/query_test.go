@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
 // fakeEngine serves a Docker API on a unix socket: routes maps a path to
@@ -165,6 +167,65 @@ func TestRunOrderIndependent(t *testing.T) {
 			if base[s.ID] != s.State {
 				t.Errorf("%s: %s in one order, %s in another", s.ID, base[s.ID], s.State)
 			}
+		}
+	}
+}
+
+// CIS 1.1.1 is judged on the device behind the data root: dockerd's bind
+// mount of the data root onto itself is no partition, a filesystem of
+// its own is, wherever it is bind-mounted from.
+func TestPartitionOutcome(t *testing.T) {
+	root := "22 1 254:0 / / rw - ext4 /dev/vda rw\n"
+	for _, c := range []struct {
+		name, mounts string
+		want         finding.State
+		why          string
+	}{
+		{"plain directory", root, finding.StateFail, "on the filesystem mounted at /"},
+		{"bind mount onto itself", root + "40 22 254:0 /var/lib/docker /var/lib/docker rw - ext4 /dev/vda rw\n", finding.StateFail, "bind mount of /var/lib/docker"},
+		{"own partition", root + "40 22 8:17 / /var/lib/docker rw - xfs /dev/sdb1 rw\n", finding.StatePass, "its own filesystem"},
+		{"own partition bound there", root + "30 22 8:17 / /data rw - xfs /dev/sdb1 rw\n40 22 8:17 /docker /var/lib/docker rw - xfs /dev/sdb1 rw\n", finding.StatePass, "device 8:17"},
+		{"nothing mounted", "", finding.StateError, "no mount holds"},
+	} {
+		o := partitionOutcome(mountinfo.Parse([]byte(c.mounts)), "/var/lib/docker/")
+		if o.State != c.want || !strings.Contains(o.Reason, c.why) {
+			t.Errorf("%s: %s %q, want %s with %q", c.name, o.State, o.Reason, c.want, c.why)
+		}
+		if o.State == finding.StateFail && !strings.Contains(o.Fix, "on /var/lib/docker") {
+			t.Errorf("%s: fix %q does not name the data root", c.name, o.Fix)
+		}
+	}
+}
+
+// 3.17/3.18 and 3.23/3.24 judge the files each dockerd uses: the
+// --config-file it was started with and the containerd socket under its
+// exec root, and a rootless engine's files belong to its user.
+func TestFileChecksPerDaemon(t *testing.T) {
+	root, user := &syscall.Stat_t{}, &syscall.Stat_t{Uid: 1000, Gid: 1000}
+	h := &fakeHost{files: fstest.MapFS{
+		"etc/docker/daemon.json":              {Data: []byte(`{}`), Mode: 0o644, Sys: root},
+		"srv/conf/dockerd.json":               {Data: []byte(`{}`), Mode: 0o666, Sys: root},
+		"srv/exec/containerd/containerd.sock": {Mode: fs.ModeSocket | 0o666, Sys: root},
+		"home/u/.config/docker/daemon.json":   {Data: []byte(`{}`), Mode: 0o600, Sys: user},
+	}}
+	rootful := ParseDaemonConfig(h, Process{PID: 1, Cmdline: []string{"dockerd", "--config-file", "/srv/conf/dockerd.json", "--exec-root=/srv/exec"}})
+	rootless := ParseDaemonConfig(h, Process{PID: 2, UID: 1000, Cmdline: []string{"dockerd", "--config-file=/home/u/.config/docker/daemon.json"}})
+	d := &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix:///a.sock", Config: rootful}, {Kind: "docker", Endpoint: "unix:///b.sock", Config: rootless}}}
+	sts, fs := Run(h, "test", FileChecks(d))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	if s := got["files-daemon-json"]; s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/conf/dockerd.json 0666") ||
+		strings.Contains(s.Reason, "/home/u/") {
+		t.Errorf("files-daemon-json: %+v", s)
+	}
+	if s := got["files-containerd-socket"]; s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/exec/containerd/containerd.sock 0666") {
+		t.Errorf("files-containerd-socket: %+v", s)
+	}
+	for _, f := range fs {
+		if f.ID == "files-daemon-json" && f.Remediation != "chown root:root /srv/conf/dockerd.json && chmod 0644 /srv/conf/dockerd.json" {
+			t.Errorf("fix %q does not name the file dockerd uses", f.Remediation)
 		}
 	}
 }
