@@ -149,7 +149,7 @@ func (f probeFS) Open(name string) (fs.File, error) {
 func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
 
 func socketCheck(p Probe, o ClientOptions) Outcome {
-	var bad, good []string
+	var bad, good, fixes []string
 	for _, s := range engineSockets(p, o) {
 		fi, err := p.Stat(s)
 		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
@@ -160,13 +160,16 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 		desc := fmt.Sprintf("%s %04o uid %d gid %d", s, mode, uid, gid)
 		if mode&0o007 != 0 {
 			bad = append(bad, desc+": other users may connect")
+			fixes = append(fixes, fmt.Sprintf("chmod %04o %s", mode&0o770, s))
 			continue
 		}
 		good = append(good, desc)
 	}
 	switch {
 	case len(bad) > 0:
-		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o.Fix = strings.Join(fixes, "; ") + " (the engine sets its socket's mode when it starts: fix its -G option or socket unit too)"
+		return o
 	case len(good) == 0:
 		return skip("no engine socket found at " + strings.Join(engineSockets(p, o), ", "))
 	}
@@ -399,7 +402,13 @@ func tlsMaterialCheck(p Probe, o ClientOptions) Outcome {
 		problems = append(problems, fmt.Sprintf("key.pem is mode %04o, readable by others", fi.Mode().Perm()))
 	}
 	if len(problems) > 0 {
-		return fail(strings.Join(problems, "; "), dir)
+		o := fail(strings.Join(problems, "; "), dir)
+		o.Fix = "Renew or regenerate the client certificate in " + dir + " (hull tls init)"
+		if fi, err := p.Stat(filepath.Join(dir, "key.pem")); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			o.Fix += "; chmod 0600 " + filepath.Join(dir, "key.pem")
+		}
+		o.Fix += "."
+		return o
 	}
 	return pass(fmt.Sprintf("%s: client certificate for %q until %s, chains to ca.pem, key 0600", dir, cert.Subject.CommonName, cert.NotAfter.Format("2006-01-02")))
 }

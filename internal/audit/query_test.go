@@ -229,3 +229,50 @@ func TestFileChecksPerDaemon(t *testing.T) {
 		}
 	}
 }
+
+// Every check titles its failure as the problem found, distinct from the
+// requirement its rule states, and no title is left for a check that is
+// gone.
+func TestProblemTitles(t *testing.T) {
+	d := &Discovery{}
+	all := append(append(append(HostChecks(), EngineChecks(d)...), ClientChecks(ClientOptions{})...), ContainerChecks(d)...)
+	ids := map[string]bool{}
+	for _, c := range all {
+		ids[c.ID] = true
+		if c.Problem == "" || c.Problem == c.Title {
+			t.Errorf("%s: problem title %q, rule title %q", c.ID, c.Problem, c.Title)
+		}
+	}
+	for id := range problems {
+		if !ids[id] {
+			t.Errorf("problem title for %s, which is no check", id)
+		}
+	}
+}
+
+// Fixes name what was found: the socket open to others, the tool that is
+// neither setuid nor capable, the user without subordinate IDs.
+func TestFixesNameWhatWasFound(t *testing.T) {
+	h := good()
+	h.files["run/user/1000/podman/podman.sock"] = &fstest.MapFile{Mode: fs.ModeSocket | 0o666}
+	h.files["usr/bin/newgidmap"] = &fstest.MapFile{Mode: 0o755}
+	h.files["etc/subuid"] = &fstest.MapFile{Data: []byte("other:100000:65536\n")}
+	o := ClientOptions{Getenv: env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}), Ping: func(context.Context, string) PingResult { return PingResult{} }}
+	_, fs := Run(h, "test", append(HostChecks(), ClientChecks(o)...))
+	want := map[string]string{
+		"client-socket-perms": "chmod 0660 /run/user/1000/podman/podman.sock",
+		"rootless-newidmap":   "chmod u+s /usr/bin/newgidmap",
+		"rootless-subids":     "--add-subgids 100000-165535 dev",
+	}
+	for _, f := range fs {
+		if w, ok := want[f.ID]; ok {
+			if !strings.Contains(f.Remediation, w) {
+				t.Errorf("%s: fix %q lacks %q", f.ID, f.Remediation, w)
+			}
+			delete(want, f.ID)
+		}
+	}
+	for id := range want {
+		t.Errorf("%s did not fail", id)
+	}
+}
