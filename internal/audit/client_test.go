@@ -132,8 +132,12 @@ func TestProbeAddr(t *testing.T) {
 
 // Real engines: dockerd on TCP without TLS, with TLS but no client
 // verification, and with --tlsverify; the checks see the processes on
-// this machine and probe the loopback endpoints for real.
+// this machine and probe the loopback endpoints for real. A decoy dockerd
+// on plain TCP (another engine on the machine, as another test or the
+// system may run) must not sway the verdict on the test's own engine.
 func TestClientChecksRealDockerd(t *testing.T) {
+	decoy := testenv.FreeLoopbackAddr(t)
+	testenv.StartDockerd(t, "-H", "tcp://"+decoy)
 	certs := t.TempDir()
 	f, err := tlsgen.Generate(certs, tlsgen.Options{})
 	if err != nil {
@@ -162,6 +166,11 @@ func TestClientChecksRealDockerd(t *testing.T) {
 			}
 			if e := s["client-endpoint-auth"]; e.State != c.probe || !strings.Contains(e.Reason, c.why) {
 				t.Errorf("client-endpoint-auth: %+v, want %s with %q", e, c.probe, c.why)
+			}
+			for id, st := range s {
+				if strings.Contains(st.Reason, decoy) {
+					t.Errorf("%s judged the decoy engine on %s: %s", id, decoy, st.Reason)
+				}
 			}
 		})
 	}
