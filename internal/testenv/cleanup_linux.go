@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
@@ -129,5 +131,25 @@ func leftovers(needle string, grace time.Duration) []string {
 			return out
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// becomeSubreaper makes this process the parent of the processes its
+// children orphan (a daemonized gpg-agent, podman's pause process,
+// conmon): on this machine PID 1 does not reap them, so they would stay
+// as zombies after the tests.
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// reapOrphans collects the exit status of every child that has exited;
+// called once the tests are done, when no exec.Cmd waits any more.
+func reapOrphans() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
 	}
 }
