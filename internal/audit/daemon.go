@@ -16,6 +16,9 @@ type DaemonConfig struct {
 	PID int
 	// UID is the user dockerd runs as: 0, or a rootless engine's user.
 	UID int
+	// Binary is the program dockerd was started as, when its command
+	// line names it by absolute path.
+	Binary string
 	// env is the process's environment (rootless paths depend on it).
 	env map[string]string
 	// File is the daemon.json read ("" when there was none).
@@ -52,6 +55,9 @@ var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level"
 func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 	env := processEnv(p, proc.PID)
 	c := &DaemonConfig{PID: proc.PID, UID: proc.UID, env: env, settings: map[string][]string{}}
+	if len(proc.Cmdline) > 0 && filepath.IsAbs(proc.Cmdline[0]) {
+		c.Binary = filepath.Clean(proc.Cmdline[0])
+	}
 	config := "/etc/docker/daemon.json"
 	if env["ROOTLESSKIT_STATE_DIR"] != "" {
 		dir := env["XDG_CONFIG_HOME"]

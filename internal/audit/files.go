@@ -262,13 +262,13 @@ func HostEngineChecks(d *Discovery) []Check {
 			"Add -w rules to /etc/audit/rules.d/docker.rules, e.g. -w /usr/bin/dockerd -k docker, for every path named, and reload auditd (augenrules --load).",
 			func(p Probe) Outcome {
 				var present []string
-				for _, a := range auditedPaths {
+				for _, a := range append(auditedPaths, d.engineFiles()...) {
 					candidates := []string{a}
 					if !strings.HasPrefix(a, "/") {
 						candidates = unitFiles(a)
 					}
 					for _, c := range candidates {
-						if _, err := p.Stat(c); err == nil {
+						if _, err := p.Stat(c); err == nil && !slices.Contains(present, c) {
 							present = append(present, c)
 							break
 						}
@@ -288,11 +288,38 @@ func HostEngineChecks(d *Discovery) []Check {
 					}
 				}
 				if len(missing) > 0 {
-					return fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
+					o := fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
+					o.Fix = "Add to /etc/audit/rules.d/docker.rules: -w " + strings.Join(missing, " -k docker; -w ") + " -k docker; then reload auditd (augenrules --load)."
+					return o
 				}
 				return pass(fmt.Sprintf("all %d engine paths watched", len(present)))
 			}),
 	}
+}
+
+// engineFiles are the files the engines found really use, where they
+// differ from the defaults CIS names: each dockerd's binary, data root,
+// configuration file and containerd socket.
+func (d *Discovery) engineFiles() []string {
+	var out []string
+	for _, e := range d.Engines {
+		if e.Kind != "docker" {
+			continue
+		}
+		if e.Info.DockerRootDir != "" {
+			out = append(out, e.Info.DockerRootDir)
+		}
+		if c := e.Config; c != nil {
+			if c.Binary != "" {
+				out = append(out, c.Binary)
+			}
+			if c.File != "" {
+				out = append(out, c.File)
+			}
+			out = append(out, c.ContainerdSocket())
+		}
+	}
+	return out
 }
 
 // auditWatches lists the paths auditd's rule files watch (-w PATH).

@@ -276,3 +276,28 @@ func TestFixesNameWhatWasFound(t *testing.T) {
 		t.Errorf("%s did not fail", id)
 	}
 }
+
+// auditd must watch what the engine really uses: a dockerd started from
+// /usr/sbin (Debian's path, not CIS's /usr/bin) with its data elsewhere;
+// the fix names the missing paths.
+func TestAuditRulesJudgeRealPaths(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"usr/sbin/dockerd":          {Mode: 0o755},
+		"srv/docker":                {Mode: fs.ModeDir | 0o710},
+		"etc/audit/rules.d/d.rules": {Data: []byte("-w /usr/bin/dockerd -k docker\n-w /var/lib/docker -k docker\n")},
+	}}
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock",
+		Config: ParseDaemonConfig(h, Process{PID: 1, Cmdline: []string{"/usr/sbin/dockerd", "--data-root", "/srv/docker"}})}
+	e.Info.DockerRootDir = "/srv/docker"
+	var c Check
+	for _, x := range HostEngineChecks(&Discovery{Engines: []*Engine{e}}) {
+		if x.ID == "host-audit-rules" {
+			c = x
+		}
+	}
+	o := runOne(c, h)
+	if o.State != finding.StateFail || !strings.Contains(o.Reason, "/srv/docker, /usr/sbin/dockerd") ||
+		!strings.Contains(o.Fix, "-w /srv/docker -k docker; -w /usr/sbin/dockerd -k docker") {
+		t.Errorf("%s %q, fix %q", o.State, o.Reason, o.Fix)
+	}
+}
