@@ -224,7 +224,7 @@ func Run(p Probe, target string, checks []Check) ([]finding.CheckStatus, []findi
 		o := runOne(c, p)
 		sts = append(sts, finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason})
 		if o.State == finding.StateFail || o.State == finding.StateWarn {
-			f := finding.Finding{ID: c.ID, Title: c.Problem, Severity: c.Severity, Target: target,
+			f := finding.Finding{ID: c.ID, Title: cmp.Or(c.Problem, c.Title), Severity: c.Severity, Target: target,
 				Evidence: o.Evidence, Remediation: cmp.Or(o.Fix, c.Remediation), References: c.References}
 			if f.Evidence == "" {
 				f.Evidence = o.Reason
