@@ -43,8 +43,11 @@ func newAuditCmd(bi BuildInfo) *cobra.Command {
 		Use:   "audit [host|engine|client|containers]...",
 		Short: "Audit the machine containers run on",
 		Long: `Audit checks the machine containers run on, as the user who runs it, and says
-for every check pass, warn, fail or skipped, with the reason, the evidence and
-the fix.
+for every check pass, warn, fail, skipped (it does not apply here) or error (it
+applies but could not run), with the reason, the evidence and the fix, which
+names the file, socket, tool or package found. The table titles each finding
+as the problem found and lists the fixes below it; it shortens cells only on a
+terminal.
 
 host: kernel security features (seccomp filter actions, the active LSMs:
 AppArmor, SELinux, Landlock; lockdown; cgroup v2; unprivileged user namespaces
