@@ -320,9 +320,11 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
 			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
 			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				socks := d.engineSocketPaths()
 				var bad []string
 				for _, m := range c.Mounts {
-					if slices.Contains(engineSocketNames, path.Base(m.Source)) {
+					if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) ||
+						slices.Contains(socks, sameSocket(path.Clean(m.Source))) {
 						bad = append(bad, m.Source+" on "+m.Destination)
 					}
 				}
@@ -343,6 +345,21 @@ func ContainerChecks(d *Discovery) []Check {
 				return ""
 			})),
 	}
+}
+
+// engineSocketPaths are the sockets of the engines found, whatever their
+// names: each engine's unix endpoint and each dockerd's containerd socket.
+func (d *Discovery) engineSocketPaths() []string {
+	var out []string
+	for _, e := range d.Engines {
+		if s, ok := strings.CutPrefix(e.Endpoint, "unix://"); ok {
+			out = append(out, sameSocket(path.Clean(s)))
+		}
+		if e.Config != nil {
+			out = append(out, sameSocket(path.Clean(e.Config.ContainerdSocket())))
+		}
+	}
+	return out
 }
 
 func (c *Container) publishedPorts() []PortBinding {

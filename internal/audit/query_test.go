@@ -301,3 +301,17 @@ func TestAuditRulesJudgeRealPaths(t *testing.T) {
 		t.Errorf("%s %q, fix %q", o.State, o.Reason, o.Fix)
 	}
 }
+
+// An engine's socket mounted into a container is found by what it is,
+// not by its name: the socket of an engine found (any name), or a mount
+// onto a path clients take for one.
+func TestEngineSocketByPath(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/admin","Mounts":[{"Type":"bind","Source":"/srv/e/d.sock","Destination":"/engine"}]}`)
+	c2 := container(t, `{"Id":"fedcba9876543210","Name":"/other","Mounts":[{"Type":"bind","Source":"/srv/x/api","Destination":"/var/run/docker.sock"}]}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///srv/e/d.sock", Containers: []Container{c, c2}}
+	o := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})["container-engine-socket"]
+	if o.State != finding.StateFail || !strings.Contains(o.Evidence, "admin (0123456789ab): /srv/e/d.sock on /engine") ||
+		!strings.Contains(o.Evidence, "other (fedcba987654): /srv/x/api on /var/run/docker.sock") {
+		t.Errorf("%s %q", o.State, o.Evidence)
+	}
+}
