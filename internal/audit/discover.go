@@ -358,6 +358,11 @@ func (d *Discovery) gaps() []string {
 				out = append(out, name+": "+pr)
 			}
 		}
+		for _, pr := range []string{e.bridgeProblem, e.rootlessProblem} {
+			if pr != "" {
+				out = append(out, name+": "+pr)
+			}
+		}
 		for _, c := range e.Containers {
 			for _, pr := range []string{c.Problem, c.CommandsProblem} {
 				if pr != "" {

@@ -39,8 +39,12 @@ type Engine struct {
 	podmanRootless bool
 	// BridgeICC is the default bridge's inter-container communication
 	// setting ("true", "false"), "" when the engine has no default bridge.
-	BridgeICC  string
-	Containers []Container
+	BridgeICC string
+	// bridgeProblem and rootlessProblem say why the default bridge or
+	// Podman's /libpod/info could not be read: only the checks that need
+	// them are undecided, the engine is still judged.
+	bridgeProblem, rootlessProblem string
+	Containers                     []Container
 }
 
 // EngineVersion is the engine's /version answer.
@@ -364,7 +368,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		}
 		// Podman's own routes carry a version prefix; its version serves.
 		if err := getJSON(ctx, c, "/v"+url.PathEscape(e.Version.Component("Podman Engine"))+"/libpod/info", &li); err != nil {
-			return nil, err
+			e.rootlessProblem = err.Error()
 		}
 		e.podmanRootless = li.Host.Security.Rootless
 	}
@@ -378,7 +382,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		switch err := getJSON(ctx, c, "/networks/bridge", &bridge); {
 		case isNotFound(err):
 		case err != nil:
-			return nil, err
+			e.bridgeProblem = err.Error()
 		default:
 			e.BridgeICC = bridge.Options["com.docker.network.bridge.enable_icc"]
 			if e.BridgeICC == "" {

@@ -40,6 +40,8 @@ func EngineChecks(d *Discovery) []Check {
 						return pass("rootless")
 					case e.UsernsRemap():
 						return pass("rootful with user namespace remapping")
+					case e.rootlessProblem != "":
+						return undecided("cannot tell whether it is rootless: " + e.rootlessProblem)
 					}
 					return fail("rootful, container root is host root", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
 				})
@@ -49,6 +51,9 @@ func EngineChecks(d *Discovery) []Check {
 			"Set \"icc\": false in daemon.json and connect the containers that must talk through user-defined networks.",
 			func(Probe) Outcome {
 				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.bridgeProblem != "" {
+						return undecided("cannot read the default bridge: " + e.bridgeProblem)
+					}
 					switch e.BridgeICC {
 					case "":
 						return pass("no default bridge network (--bridge=none)")

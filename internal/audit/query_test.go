@@ -68,6 +68,7 @@ func TestQueryEngineOneContainerFails(t *testing.T) {
 	sock := fakeEngine(t, map[string]route{
 		"/version":                          {200, `{"Version":"20.10.24"}`},
 		"/info":                             {200, `{"SecurityOptions":["name=seccomp,profile=default"]}`},
+		"/networks/bridge":                  {500, `{"message":"network store busy"}`},
 		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/restarting"]},{"Id":"bbbbbbbbbbbbbbbb","Names":["/priv"]},{"Id":"cccccccccccccccc","Names":["/broken"]},{"Id":"dddddddddddddddd","Names":["/gone"]}]`},
 		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/restarting","State":{"Pid":0},"HostConfig":{"RestartPolicy":{"Name":"always"}}}`},
 		"/containers/aaaaaaaaaaaaaaaa/top":  {409, `{"message":"Container aaaaaaaaaaaaaaaa is restarting, wait until the container is running"}`},
@@ -93,6 +94,8 @@ func TestQueryEngineOneContainerFails(t *testing.T) {
 		"container-restart-policy": finding.StateFail,  // restarting judged from its inspection
 		"container-sshd":           finding.StateError, // restarting's processes unknown, broken unknown
 		"container-host-pid":       finding.StateError, // broken could not be judged, nothing failed
+		"engine-icc":               finding.StateError, // only the check that reads the bridge
+		"engine-seccomp":           finding.StatePass,
 		"engine-query":             finding.StateError,
 	}
 	for id, st := range want {
