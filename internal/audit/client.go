@@ -68,7 +68,7 @@ func ClientChecks(o ClientOptions) []Check {
 		check("client-socket-perms", "3.15, 3.16", finding.SeverityHigh, "Engine sockets are not open to every user",
 			"Whoever can write the Docker or rootful Podman socket is root on the host. The socket must belong to root (or the rootless user) with group docker at most, mode 0660 or tighter. CIS Docker 3.15, 3.16.",
 			"chown root:docker /var/run/docker.sock && chmod 0660 /var/run/docker.sock (dockerd sets this unless -G or the socket unit says otherwise).",
-			func(p Probe) Outcome { return socketCheck(p, o) }),
+			func(p Probe) Outcome { return socketCheck(p, o, configs) }),
 		check("client-daemon-tcp", "2.7", finding.SeverityCritical, "Engines listen on TCP only with mutual TLS",
 			"dockerd's -H tcp://... without --tlsverify (or daemon.json hosts without tlsverify) gives root on the host to anyone who reaches the port. CIS Docker 2.7.",
 			"Add --tlsverify with --tlscacert/--tlscert/--tlskey (hull tls init makes them), or listen on the unix socket only and use ssh:// for remote clients.",
@@ -148,9 +148,20 @@ func (f probeFS) Open(name string) (fs.File, error) {
 
 func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
 
-func socketCheck(p Probe, o ClientOptions) Outcome {
+// socketCheck judges the engine sockets the client may use and every unix
+// socket a visible dockerd listens on (-H, "hosts"), wherever it is.
+func socketCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
+	socks := engineSockets(p, o)
+	cs, _ := configs(p)
+	for _, c := range cs {
+		for _, h := range c.List("hosts") {
+			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return sameSocket(x) == sameSocket(s) }) {
+				socks = append(socks, s)
+			}
+		}
+	}
 	var bad, good, fixes []string
-	for _, s := range engineSockets(p, o) {
+	for _, s := range socks {
 		fi, err := p.Stat(s)
 		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
 			continue

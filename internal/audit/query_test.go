@@ -318,3 +318,16 @@ func TestEngineSocketByPath(t *testing.T) {
 		t.Errorf("%s %q", o.State, o.Evidence)
 	}
 }
+
+// A dockerd listening on a socket of its own (-H unix:///srv/...) has that
+// socket judged, not only the default paths.
+func TestSocketPermsOfRunningDaemon(t *testing.T) {
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{
+		"srv/engine/api.sock": {Mode: fs.ModeSocket | 0o666},
+	}, procs: []Process{{PID: 7, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///srv/engine/api.sock"}}}}
+	o := ClientOptions{Getenv: env(nil), Ping: func(context.Context, string) PingResult { return PingResult{} }}
+	s := clientStates(t, h, o)["client-socket-perms"]
+	if s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/engine/api.sock 0666") {
+		t.Errorf("%+v", s)
+	}
+}
