@@ -17,6 +17,7 @@
 package audit
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,6 +164,9 @@ func lookupName(uid int) (string, bool) {
 // Check is one audit check.
 type Check struct {
 	finding.Rule
+	// Problem titles a failure or warning of the check: the problem
+	// found, where the rule's Title states the requirement.
+	Problem string
 	// CIS names the CIS Docker Benchmark v1.6 recommendation it maps to,
 	// "" when the benchmark is silent.
 	CIS string
@@ -177,9 +181,10 @@ func cisRef(ids string) []string {
 	return []string{"CIS Docker Benchmark v1.6.0 " + ids}
 }
 
-// check builds a Check; its references cite the CIS items it maps to.
+// check builds a Check, titled for a failure from problems; its references cite the CIS items it maps to.
 func check(id, cis string, sev finding.Severity, title, doc, fix string, run func(Probe) Outcome) Check {
-	return Check{Rule: finding.Rule{ID: id, Title: title, Severity: sev, Doc: doc, Remediation: fix, References: cisRef(cis)}, CIS: cis, Run: run}
+	return Check{Rule: finding.Rule{ID: id, Title: title, Severity: sev, Doc: doc, Remediation: fix, References: cisRef(cis)},
+		Problem: problems[id], CIS: cis, Run: run}
 }
 
 // Outcome is what a check decided.
@@ -187,10 +192,16 @@ type Outcome struct {
 	State    finding.State
 	Reason   string
 	Evidence string
+	// Fix is the remediation for what was found, naming the real file,
+	// socket or binary; the check's generic remediation when empty.
+	Fix string
 }
 
 func pass(reason string) Outcome { return Outcome{State: finding.StatePass, Reason: reason} }
 func skip(reason string) Outcome { return Outcome{State: finding.StateSkip, Reason: reason} }
+
+// undecided is the outcome of a check that applies but could not run.
+func undecided(reason string) Outcome { return Outcome{State: finding.StateError, Reason: reason} }
 func fail(reason, evidence string) Outcome {
 	return Outcome{State: finding.StateFail, Reason: reason, Evidence: evidence}
 }
@@ -198,17 +209,23 @@ func warn(reason, evidence string) Outcome {
 	return Outcome{State: finding.StateWarn, Reason: reason, Evidence: evidence}
 }
 
-// Run runs the checks against the host the probe shows. A check that
+// Run runs the checks against the host the probe shows, each ID once
+// (the engine and container groups share engine-query). A check that
 // panics is an error of that check, not of the audit.
 func Run(p Probe, target string, checks []Check) ([]finding.CheckStatus, []finding.Finding) {
 	var sts []finding.CheckStatus
 	var fs []finding.Finding
+	seen := map[string]bool{}
 	for _, c := range checks {
+		if seen[c.ID] {
+			continue
+		}
+		seen[c.ID] = true
 		o := runOne(c, p)
 		sts = append(sts, finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason})
 		if o.State == finding.StateFail || o.State == finding.StateWarn {
-			f := finding.Finding{ID: c.ID, Title: c.Title, Severity: c.Severity, Target: target,
-				Evidence: o.Evidence, Remediation: c.Remediation, References: c.References}
+			f := finding.Finding{ID: c.ID, Title: cmp.Or(c.Problem, c.Title), Severity: c.Severity, Target: target,
+				Evidence: o.Evidence, Remediation: cmp.Or(o.Fix, c.Remediation), References: c.References}
 			if f.Evidence == "" {
 				f.Evidence = o.Reason
 			}

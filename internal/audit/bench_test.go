@@ -27,12 +27,12 @@ func BenchmarkAudit20Containers(b *testing.B) {
 	o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + d.Socket})}
 	b.Run("api", func(b *testing.B) {
 		for b.Loop() {
-			disc := Discover(context.Background(), Host{}, o)
+			disc := Discover(context.Background(), ownedBy(d.Socket), o)
 			if n := len(disc.Engines[len(disc.Engines)-1].Containers); n != 20 {
 				b.Fatalf("%d containers", n)
 			}
 			checks := append(append(HostChecks(), EngineChecks(disc)...), ContainerChecks(disc)...)
-			Run(Host{}, "bench", checks)
+			Run(ownedBy(d.Socket), "bench", checks)
 		}
 	})
 	b.Run("cli", func(b *testing.B) {

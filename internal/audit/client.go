@@ -68,7 +68,7 @@ func ClientChecks(o ClientOptions) []Check {
 		check("client-socket-perms", "3.15, 3.16", finding.SeverityHigh, "Engine sockets are not open to every user",
 			"Whoever can write the Docker or rootful Podman socket is root on the host. The socket must belong to root (or the rootless user) with group docker at most, mode 0660 or tighter. CIS Docker 3.15, 3.16.",
 			"chown root:docker /var/run/docker.sock && chmod 0660 /var/run/docker.sock (dockerd sets this unless -G or the socket unit says otherwise).",
-			func(p Probe) Outcome { return socketCheck(p, o) }),
+			func(p Probe) Outcome { return socketCheck(p, o, configs) }),
 		check("client-daemon-tcp", "2.7", finding.SeverityCritical, "Engines listen on TCP only with mutual TLS",
 			"dockerd's -H tcp://... without --tlsverify (or daemon.json hosts without tlsverify) gives root on the host to anyone who reaches the port. CIS Docker 2.7.",
 			"Add --tlsverify with --tlscacert/--tlscert/--tlskey (hull tls init makes them), or listen on the unix socket only and use ssh:// for remote clients.",
@@ -148,9 +148,20 @@ func (f probeFS) Open(name string) (fs.File, error) {
 
 func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
 
-func socketCheck(p Probe, o ClientOptions) Outcome {
-	var bad, good []string
-	for _, s := range engineSockets(p, o) {
+// socketCheck judges the engine sockets the client may use and every unix
+// socket a visible dockerd listens on (-H, "hosts"), wherever it is.
+func socketCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
+	socks := engineSockets(p, o)
+	cs, _ := configs(p)
+	for _, c := range cs {
+		for _, h := range c.List("hosts") {
+			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return sameSocket(x) == sameSocket(s) }) {
+				socks = append(socks, s)
+			}
+		}
+	}
+	var bad, good, fixes []string
+	for _, s := range socks {
 		fi, err := p.Stat(s)
 		if err != nil || fi.Mode()&fs.ModeSocket == 0 {
 			continue
@@ -160,13 +171,16 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 		desc := fmt.Sprintf("%s %04o uid %d gid %d", s, mode, uid, gid)
 		if mode&0o007 != 0 {
 			bad = append(bad, desc+": other users may connect")
+			fixes = append(fixes, fmt.Sprintf("chmod %04o %s", mode&0o770, s))
 			continue
 		}
 		good = append(good, desc)
 	}
 	switch {
 	case len(bad) > 0:
-		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o.Fix = strings.Join(fixes, "; ") + " (the engine sets its socket's mode when it starts: fix its -G option or socket unit too)"
+		return o
 	case len(good) == 0:
 		return skip("no engine socket found at " + strings.Join(engineSockets(p, o), ", "))
 	}
@@ -176,7 +190,7 @@ func socketCheck(p Probe, o ClientOptions) Outcome {
 func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
 	cs, err := configs(p)
 	if err != nil {
-		return skip("cannot list processes: " + err.Error())
+		return undecided("cannot list processes: " + err.Error())
 	}
 	if len(cs) == 0 {
 		return skip("no dockerd is running")
@@ -203,7 +217,7 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(bad, "; "))
 	case len(unknown) > 0:
-		return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
+		return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
 	case len(ok) > 0:
 		return pass(strings.Join(ok, "; "))
 	}
@@ -247,7 +261,7 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	targets = slices.Compact(targets)
 	if len(targets) == 0 {
 		if len(unknown) > 0 {
-			return Outcome{State: finding.StateError, Reason: "the TCP listeners are unknown: " + strings.Join(unknown, "; ")}
+			return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
 		}
 		if len(overSSH) > 0 {
 			return pass(strings.Join(overSSH, "; "))
@@ -276,7 +290,7 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	case len(bad) > 0:
 		return fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
 	case len(unknown) > 0:
-		return Outcome{State: finding.StateError, Reason: "some listeners are unknown: " + strings.Join(append(unknown, ok...), "; ")}
+		return undecided("some listeners are unknown: " + strings.Join(append(unknown, ok...), "; "))
 	case len(ok) == 0:
 		return skip(strings.Join(skipped, "; "))
 	}
@@ -399,7 +413,13 @@ func tlsMaterialCheck(p Probe, o ClientOptions) Outcome {
 		problems = append(problems, fmt.Sprintf("key.pem is mode %04o, readable by others", fi.Mode().Perm()))
 	}
 	if len(problems) > 0 {
-		return fail(strings.Join(problems, "; "), dir)
+		o := fail(strings.Join(problems, "; "), dir)
+		o.Fix = "Renew or regenerate the client certificate in " + dir + " (hull tls init)"
+		if fi, err := p.Stat(filepath.Join(dir, "key.pem")); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			o.Fix += "; chmod 0600 " + filepath.Join(dir, "key.pem")
+		}
+		o.Fix += "."
+		return o
 	}
 	return pass(fmt.Sprintf("%s: client certificate for %q until %s, chains to ca.pem, key 0600", dir, cert.Subject.CommonName, cert.NotAfter.Format("2006-01-02")))
 }

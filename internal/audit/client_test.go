@@ -132,8 +132,12 @@ func TestProbeAddr(t *testing.T) {
 
 // Real engines: dockerd on TCP without TLS, with TLS but no client
 // verification, and with --tlsverify; the checks see the processes on
-// this machine and probe the loopback endpoints for real.
+// this machine and probe the loopback endpoints for real. A decoy dockerd
+// on plain TCP (another engine on the machine, as another test or the
+// system may run) must not sway the verdict on the test's own engine.
 func TestClientChecksRealDockerd(t *testing.T) {
+	decoy := testenv.FreeLoopbackAddr(t)
+	testenv.StartDockerd(t, "-H", "tcp://"+decoy)
 	certs := t.TempDir()
 	f, err := tlsgen.Generate(certs, tlsgen.Options{})
 	if err != nil {
@@ -154,14 +158,19 @@ func TestClientChecksRealDockerd(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := testenv.FreeLoopbackAddr(t)
-			testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
+			d := testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
 			o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://" + addr}), Ping: PingEndpoint}
-			s := clientStates(t, Host{}, o)
+			s := clientStates(t, ownedBy(d.Socket), o)
 			if d := s["client-daemon-tcp"]; d.State != c.daemon || !strings.Contains(d.Reason, addr) {
 				t.Errorf("client-daemon-tcp: %+v, want %s naming %s", d, c.daemon, addr)
 			}
 			if e := s["client-endpoint-auth"]; e.State != c.probe || !strings.Contains(e.Reason, c.why) {
 				t.Errorf("client-endpoint-auth: %+v, want %s with %q", e, c.probe, c.why)
+			}
+			for id, st := range s {
+				if strings.Contains(st.Reason, decoy) {
+					t.Errorf("%s judged the decoy engine on %s: %s", id, decoy, st.Reason)
+				}
 			}
 		})
 	}

@@ -40,6 +40,7 @@ func ContainerChecks(d *Discovery) []Check {
 			}))
 	}
 	return []Check{
+		queryCheck(d),
 		check("container-privileged", "5.5", finding.SeverityCritical, "No container runs privileged",
 			"CIS 5.5: --privileged gives a container every capability, every device and no seccomp or LSM confinement: it is root on the host.",
 			"Run without --privileged; grant the one capability or device the workload needs.",
@@ -122,14 +123,16 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-sshd", "5.7", finding.SeverityMedium, "No container runs sshd",
 			"CIS 5.7: an SSH server in a container is another way in with its own keys and patches; use docker exec.",
 			"Remove sshd from the image; reach containers with docker exec or podman exec.",
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
-				for _, cmd := range c.Commands {
-					if f := strings.Fields(cmd); len(f) > 0 && path.Base(strings.TrimSuffix(f[0], ":")) == "sshd" {
-						return "runs " + cmd
+			func(Probe) Outcome {
+				return d.eachContainerProcs(finding.StateFail, func(_ *Engine, c *Container) string {
+					for _, cmd := range c.Commands {
+						if f := strings.Fields(cmd); len(f) > 0 && path.Base(strings.TrimSuffix(f[0], ":")) == "sshd" {
+							return "runs " + cmd
+						}
 					}
-				}
-				return ""
-			})),
+					return ""
+				})
+			}),
 		check("container-published-ports", "5.9", finding.SeverityLow, "Only needed ports are published",
 			"CIS 5.9 (manual): every published port is a way in; the list is here to review.",
 			"Publish only the ports clients must reach.",
@@ -317,9 +320,11 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
 			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
 			each(finding.StateFail, func(_ *Engine, c *Container) string {
+				socks := d.engineSocketPaths()
 				var bad []string
 				for _, m := range c.Mounts {
-					if slices.Contains(engineSocketNames, path.Base(m.Source)) {
+					if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) ||
+						slices.Contains(socks, sameSocket(path.Clean(m.Source))) {
 						bad = append(bad, m.Source+" on "+m.Destination)
 					}
 				}
@@ -340,6 +345,21 @@ func ContainerChecks(d *Discovery) []Check {
 				return ""
 			})),
 	}
+}
+
+// engineSocketPaths are the sockets of the engines found, whatever their
+// names: each engine's unix endpoint and each dockerd's containerd socket.
+func (d *Discovery) engineSocketPaths() []string {
+	var out []string
+	for _, e := range d.Engines {
+		if s, ok := strings.CutPrefix(e.Endpoint, "unix://"); ok {
+			out = append(out, sameSocket(path.Clean(s)))
+		}
+		if e.Config != nil {
+			out = append(out, sameSocket(path.Clean(e.Config.ContainerdSocket())))
+		}
+	}
+	return out
 }
 
 func (c *Container) publishedPorts() []PortBinding {
@@ -384,7 +404,7 @@ func underLSM(d *Discovery, name, display string, f func(c *Container) string) f
 			return d.none()
 		}
 		if !slices.ContainsFunc(d.Engines, func(e *Engine) bool { _, ok := e.Info.SecurityOption(name); return ok }) {
-			return skip("no engine reports " + display + " support (the kernel has none or the engine does not use it)")
+			return d.withUnanswered(skip("no engine reports " + display + " support (the kernel has none or the engine does not use it)"))
 		}
 		return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
 			if _, ok := e.Info.SecurityOption(name); !ok {

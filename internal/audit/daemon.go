@@ -14,6 +14,13 @@ import (
 // merged. Settings left at their defaults are absent.
 type DaemonConfig struct {
 	PID int
+	// UID is the user dockerd runs as: 0, or a rootless engine's user.
+	UID int
+	// Binary is the program dockerd was started as, when its command
+	// line names it by absolute path.
+	Binary string
+	// env is the process's environment (rootless paths depend on it).
+	env map[string]string
 	// File is the daemon.json read ("" when there was none).
 	File     string
 	settings map[string][]string
@@ -46,9 +53,13 @@ var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level"
 // (started by rootlesskit) $XDG_CONFIG_HOME/docker/daemon.json of its
 // environment, as dockerd itself looks.
 func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
-	c := &DaemonConfig{PID: proc.PID, settings: map[string][]string{}}
+	env := processEnv(p, proc.PID)
+	c := &DaemonConfig{PID: proc.PID, UID: proc.UID, env: env, settings: map[string][]string{}}
+	if len(proc.Cmdline) > 0 && filepath.IsAbs(proc.Cmdline[0]) {
+		c.Binary = filepath.Clean(proc.Cmdline[0])
+	}
 	config := "/etc/docker/daemon.json"
-	if env := processEnv(p, proc.PID); env["ROOTLESSKIT_STATE_DIR"] != "" {
+	if env["ROOTLESSKIT_STATE_DIR"] != "" {
 		dir := env["XDG_CONFIG_HOME"]
 		if dir == "" && env["HOME"] != "" {
 			dir = filepath.Join(env["HOME"], ".config")
@@ -143,6 +154,24 @@ func (c *DaemonConfig) Bool(key string, def bool) bool {
 		return def
 	}
 	return v == "true" || v == "1"
+}
+
+// ContainerdSocket is the containerd socket this dockerd uses: --containerd
+// ("containerd" in daemon.json), else the one it starts under its exec
+// root (--exec-root, by default /var/run/docker, or $XDG_RUNTIME_DIR/docker
+// when rootless).
+func (c *DaemonConfig) ContainerdSocket() string {
+	if s, ok := c.Get("containerd"); ok && s != "" {
+		return strings.TrimPrefix(s, "unix://")
+	}
+	root, ok := c.Get("exec-root")
+	if !ok || root == "" {
+		root = "/var/run/docker"
+		if c.env["ROOTLESSKIT_STATE_DIR"] != "" && c.env["XDG_RUNTIME_DIR"] != "" {
+			root = filepath.Join(c.env["XDG_RUNTIME_DIR"], "docker")
+		}
+	}
+	return filepath.Join(root, "containerd", "containerd.sock")
 }
 
 // Source names where the configuration came from, for evidence.

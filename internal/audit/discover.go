@@ -44,17 +44,8 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		conns = append(conns, UnixConn(s))
 	}
 	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
-		addr, ok := strings.CutPrefix(o.Getenv(k), "tcp://")
-		addr = strings.TrimSuffix(addr, "/")
 		verify := k == "DOCKER_HOST" && o.Getenv("DOCKER_TLS_VERIFY") != ""
-		if _, _, err := net.SplitHostPort(addr); err != nil && ok {
-			// The docker CLI's default ports.
-			port := "2375"
-			if verify {
-				port = "2376"
-			}
-			addr = net.JoinHostPort(addr, port)
-		}
+		addr, ok := tcpAddr(o.Getenv(k), verify)
 		if !ok || seen[addr] {
 			continue
 		}
@@ -96,6 +87,25 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		d.Engines = append(d.Engines, e)
 	}
 	return d
+}
+
+// tcpAddr is the HOST:PORT a tcp:// endpoint names, with the docker
+// CLI's default port (2376 with TLS, else 2375) when it names none; false
+// for other schemes.
+func tcpAddr(endpoint string, tls bool) (string, bool) {
+	addr, ok := strings.CutPrefix(endpoint, "tcp://")
+	if !ok {
+		return "", false
+	}
+	addr = strings.TrimSuffix(addr, "/")
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		port := "2375"
+		if tls {
+			port = "2376"
+		}
+		addr = net.JoinHostPort(addr, port)
+	}
+	return addr, true
 }
 
 // clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY, from
@@ -187,23 +197,47 @@ func mayServe(p Probe, pr Process, endpoint string) bool {
 	return uid == pr.UID
 }
 
-// none says why there is nothing to judge.
+// none says why there is nothing to judge: no engine found (the checks
+// do not apply), or engines found that did not answer (they could not
+// run).
 func (d *Discovery) none() Outcome {
 	if len(d.Unreachable) > 0 {
-		return skip("no engine answered: " + strings.Join(d.Unreachable, "; "))
+		return undecided(d.unanswered())
 	}
 	return skip("no Docker or Podman engine socket found (DOCKER_HOST, CONTAINER_HOST, docker contexts, default paths)")
 }
 
-// stateRank orders states for combining several engines' outcomes.
-var stateRank = map[finding.State]int{finding.StateSkip: 0, finding.StatePass: 1, finding.StateWarn: 2, finding.StateFail: 3, finding.StateError: 4}
+// unanswered names the engines that were found and did not answer.
+func (d *Discovery) unanswered() string {
+	return "could not query " + strings.Join(d.Unreachable, "; ")
+}
+
+// stateRank orders states for combining several engines' or containers'
+// outcomes into one: a failure wins, so its finding is reported; what
+// could not be judged outranks a warning and a pass, which it would make
+// a lie.
+var stateRank = map[finding.State]int{finding.StateSkip: 0, finding.StatePass: 1, finding.StateWarn: 2, finding.StateError: 3, finding.StateFail: 4}
+
+// withUnanswered is o judged over the engines that answered, when others
+// did not: a pass or skip over part of the engines is not a pass.
+func (d *Discovery) withUnanswered(o Outcome) Outcome {
+	if len(d.Unreachable) == 0 {
+		return o
+	}
+	switch o.State {
+	case finding.StatePass, finding.StateSkip:
+		return undecided(d.unanswered())
+	}
+	o.Reason += "; " + d.unanswered()
+	return o
+}
 
 // eachEngine judges every engine of the given kinds (all when none is
-// named) and combines the outcomes: the worst state wins and each reason
-// names its engine.
+// named) and combines the outcomes: the worst state wins (stateRank) and
+// each reason names its engine.
 func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcome {
 	var out Outcome
-	var reasons, evidence []string
+	var reasons, evidence, fixes []string
 	judged := 0
 	for _, e := range d.Engines {
 		if len(kinds) > 0 && !slices.Contains(kinds, e.Kind) {
@@ -219,16 +253,20 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 		if o.Evidence != "" {
 			evidence = append(evidence, name+": "+o.Evidence)
 		}
+		if o.Fix != "" && !slices.Contains(fixes, o.Fix) {
+			fixes = append(fixes, o.Fix)
+		}
 	}
 	if judged == 0 {
 		if len(d.Engines) > 0 {
-			return skip("applies to " + strings.Join(kinds, ", ") + "; found " + d.kinds())
+			return d.withUnanswered(skip("applies to " + strings.Join(kinds, ", ") + "; found " + d.kinds()))
 		}
 		return d.none()
 	}
 	out.Reason = strings.Join(reasons, "; ")
 	out.Evidence = strings.Join(evidence, "; ")
-	return out
+	out.Fix = strings.Join(fixes, " ")
+	return d.withUnanswered(out)
 }
 
 func (d *Discovery) kinds() string {
@@ -242,33 +280,114 @@ func (d *Discovery) kinds() string {
 // maxListed bounds how many containers evidence names.
 const maxListed = 10
 
+// listed joins items for evidence, at most maxListed of them.
+func listed(items []string) string {
+	if len(items) > maxListed {
+		items = append(items[:maxListed:maxListed], fmt.Sprintf("and %d more", len(items)-maxListed))
+	}
+	return strings.Join(items, "; ")
+}
+
 // eachContainer judges every running container of every engine: f
 // returns what is wrong with it ("" when nothing is). Any wrong
-// container gives the check the state bad (fail or warn).
+// container gives the check the state bad (fail or warn); containers the
+// engine would not describe are judged one by one as undecided, never
+// passed, and so are all of them when an engine did not answer.
 func (d *Discovery) eachContainer(bad finding.State, f func(e *Engine, c *Container) string) Outcome {
+	return d.judgeContainers(bad, false, f)
+}
+
+// eachContainerProcs is eachContainer for checks of the processes
+// running in the containers: a container whose processes could not be
+// listed cannot be judged.
+func (d *Discovery) eachContainerProcs(bad finding.State, f func(e *Engine, c *Container) string) Outcome {
+	return d.judgeContainers(bad, true, f)
+}
+
+func (d *Discovery) judgeContainers(bad finding.State, procs bool, f func(e *Engine, c *Container) string) Outcome {
 	if len(d.Engines) == 0 {
 		return d.none()
 	}
-	var wrong []string
+	var wrong, unjudged []string
 	total := 0
 	for _, e := range d.Engines {
 		for i := range e.Containers {
 			total++
-			if why := f(e, &e.Containers[i]); why != "" {
-				wrong = append(wrong, e.Containers[i].Label()+": "+why)
+			c := &e.Containers[i]
+			switch {
+			case c.Problem != "":
+				unjudged = append(unjudged, e.Kind+" "+e.Endpoint+" container "+c.Label()+": "+c.Problem)
+			case procs && c.CommandsProblem != "":
+				unjudged = append(unjudged, e.Kind+" "+e.Endpoint+" container "+c.Label()+": "+c.CommandsProblem)
+			default:
+				if why := f(e, c); why != "" {
+					wrong = append(wrong, c.Label()+": "+why)
+				}
 			}
 		}
 	}
-	if total == 0 {
-		return skip("no running containers")
+	var out Outcome
+	switch {
+	case len(wrong) > 0:
+		out = Outcome{State: bad, Reason: fmt.Sprintf("%d of %d running containers", len(wrong), total), Evidence: listed(wrong)}
+		if len(unjudged) > 0 {
+			out.Reason += fmt.Sprintf("; %d could not be judged: %s", len(unjudged), listed(unjudged))
+		}
+	case len(unjudged) > 0:
+		out = undecided(fmt.Sprintf("%d of %d running containers could not be judged: %s", len(unjudged), total, listed(unjudged)))
+	case total == 0:
+		out = skip("no running containers")
+	default:
+		out = pass(fmt.Sprintf("%d running containers checked", total))
 	}
-	if len(wrong) == 0 {
-		return pass(fmt.Sprintf("%d running containers checked", total))
+	return d.withUnanswered(out)
+}
+
+// gaps lists what the discovery found but could not learn: engines that
+// did not answer, containers they would not describe, configuration
+// files that could not be read.
+func (d *Discovery) gaps() []string {
+	out := slices.Clone(d.Unreachable)
+	for _, e := range d.Engines {
+		name := e.Kind + " " + e.Endpoint
+		if e.Config != nil && e.Config.Problem != "" {
+			out = append(out, name+": "+e.Config.unknown())
+		}
+		if e.Podman != nil {
+			for _, pr := range e.Podman.Problems {
+				out = append(out, name+": "+pr)
+			}
+		}
+		for _, pr := range []string{e.bridgeProblem, e.rootlessProblem} {
+			if pr != "" {
+				out = append(out, name+": "+pr)
+			}
+		}
+		for _, c := range e.Containers {
+			for _, pr := range []string{c.Problem, c.CommandsProblem} {
+				if pr != "" {
+					out = append(out, name+" container "+c.Label()+": "+pr)
+				}
+			}
+		}
 	}
-	listed := wrong
-	if len(listed) > maxListed {
-		listed = append(listed[:maxListed:maxListed], fmt.Sprintf("and %d more", len(wrong)-maxListed))
-	}
-	reason := fmt.Sprintf("%d of %d running containers", len(wrong), total)
-	return Outcome{State: bad, Reason: reason, Evidence: strings.Join(listed, "; ")}
+	return out
+}
+
+// queryCheck is an error, naming the engine, whenever the discovery
+// found an engine it could not query in full: the run then exits 2
+// whatever the other checks say and in whatever order they ran.
+func queryCheck(d *Discovery) Check {
+	return check("engine-query", "", finding.SeverityHigh, "Every engine found answered and described all its containers",
+		"An engine that does not answer, a container it will not describe (a restarting one) or a configuration file that cannot be read leaves checks undecided; hull says which, and the audit exits 2 (could not decide) instead of passing what it did not see.",
+		"Run hull as root (or as a member of the socket's group) and audit again once the named containers are running or removed.",
+		func(Probe) Outcome {
+			if g := d.gaps(); len(g) > 0 {
+				return undecided("could not query " + strings.Join(g, "; "))
+			}
+			if len(d.Engines) == 0 {
+				return d.none()
+			}
+			return pass(fmt.Sprintf("%d engines answered, every container described", len(d.Engines)))
+		})
 }

@@ -39,8 +39,12 @@ type Engine struct {
 	podmanRootless bool
 	// BridgeICC is the default bridge's inter-container communication
 	// setting ("true", "false"), "" when the engine has no default bridge.
-	BridgeICC  string
-	Containers []Container
+	BridgeICC string
+	// bridgeProblem and rootlessProblem say why the default bridge or
+	// Podman's /libpod/info could not be read: only the checks that need
+	// them are undecided, the engine is still judged.
+	bridgeProblem, rootlessProblem string
+	Containers                     []Container
 }
 
 // EngineVersion is the engine's /version answer.
@@ -181,6 +185,13 @@ type Container struct {
 	// host's /proc or, when its processes are not visible there, the
 	// engine's /containers/ID/top.
 	Commands []string `json:"-"`
+	// Problem says why the engine would not inspect the container (only
+	// its ID and name are known); no check can judge it.
+	Problem string `json:"-"`
+	// CommandsProblem says why its processes could not be listed (a
+	// restarting container has none: the engine answers 409); checks
+	// of its processes cannot judge it.
+	CommandsProblem string `json:"-"`
 }
 
 // top lists the command lines running in a container.
@@ -357,7 +368,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		}
 		// Podman's own routes carry a version prefix; its version serves.
 		if err := getJSON(ctx, c, "/v"+url.PathEscape(e.Version.Component("Podman Engine"))+"/libpod/info", &li); err != nil {
-			return nil, err
+			e.rootlessProblem = err.Error()
 		}
 		e.podmanRootless = li.Host.Security.Rootless
 	}
@@ -368,11 +379,10 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		var bridge struct {
 			Options map[string]string `json:"Options"`
 		}
-		var ae *apiError
 		switch err := getJSON(ctx, c, "/networks/bridge", &bridge); {
-		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+		case isNotFound(err):
 		case err != nil:
-			return nil, err
+			e.bridgeProblem = err.Error()
 		default:
 			e.BridgeICC = bridge.Options["com.docker.network.bridge.enable_icc"]
 			if e.BridgeICC == "" {
@@ -381,7 +391,8 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		}
 	}
 	var list []struct {
-		ID string `json:"Id"`
+		ID    string   `json:"Id"`
+		Names []string `json:"Names"`
 	}
 	if err := getJSON(ctx, c, "/containers/json", &list); err != nil {
 		return nil, err
@@ -390,7 +401,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 		return nil, fmt.Errorf("the engine lists %d running containers, more than hull inspects (%d)", len(list), maxContainers)
 	}
 	e.Containers = make([]Container, len(list))
-	errs := make([]error, len(list))
+	gone := make([]bool, len(list))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i, l := range list {
@@ -398,37 +409,64 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			ct := &e.Containers[i]
-			if errs[i] = getJSON(ctx, c, "/containers/"+url.PathEscape(l.ID)+"/json", ct); errs[i] != nil {
-				return
+			gone[i] = inspect(ctx, p, c, l.ID, ct)
+			if ct.ID == "" {
+				ct.ID = l.ID
 			}
-			// /top runs ps on the engine's host, tens of milliseconds each;
-			// /proc answers the same in microseconds when visible.
-			ok := false
-			if c.local {
-				ct.Commands, ok = procTree(p, ct.State.Pid)
-			}
-			if !ok {
-				ct.Commands, errs[i] = top(ctx, c, l.ID)
+			if ct.Name == "" && len(l.Names) > 0 {
+				ct.Name = l.Names[0]
 			}
 		})
 	}
 	wg.Wait()
 	// A container that stopped between the list and its inspection is
-	// gone, not an error.
+	// gone, not an error; one the engine would not describe is judged
+	// by no check, and the checks say so.
 	kept := e.Containers[:0]
-	for i, err := range errs {
-		var ae *apiError
-		switch {
-		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		case err != nil:
-			return nil, err
-		default:
+	for i := range e.Containers {
+		if !gone[i] {
 			kept = append(kept, e.Containers[i])
 		}
 	}
 	e.Containers = kept
 	slices.SortFunc(e.Containers, func(a, b Container) int { return strings.Compare(a.Name, b.Name) })
 	return e, nil
+}
+
+// inspect fills ct with the engine's description of container id and the
+// command lines running in it, container by container: what fails is
+// kept in ct.Problem or ct.CommandsProblem, so one container the engine
+// will not describe (409 for a restarting one) leaves the others judged.
+// It reports whether the container is gone (404).
+func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Container) (gone bool) {
+	if err := getJSON(ctx, c, "/containers/"+url.PathEscape(id)+"/json", ct); err != nil {
+		if isNotFound(err) {
+			return true
+		}
+		ct.Problem = "not inspected: " + err.Error()
+		return false
+	}
+	// /top runs ps on the engine's host, tens of milliseconds each;
+	// /proc answers the same in microseconds when visible.
+	ok := false
+	if c.local {
+		ct.Commands, ok = procTree(p, ct.State.Pid)
+	}
+	if !ok {
+		var err error
+		if ct.Commands, err = top(ctx, c, id); err != nil {
+			if isNotFound(err) {
+				return true
+			}
+			ct.CommandsProblem = "processes not listed: " + err.Error()
+		}
+	}
+	return false
+}
+
+func isNotFound(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.status == http.StatusNotFound
 }
 
 // NoNewPrivilegesDefault reports whether the engine's configuration makes

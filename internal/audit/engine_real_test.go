@@ -16,22 +16,17 @@ import (
 )
 
 // auditEngine runs the engine and container checks against the engine on
-// socket, as `DOCKER_HOST=unix://socket hull audit engine containers` does.
+// socket, as `DOCKER_HOST=unix://socket hull audit engine containers` does,
+// on a host that shows only that engine.
 func auditEngine(t *testing.T, socket string) (map[string]finding.CheckStatus, []finding.Finding) {
 	t.Helper()
 	o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + socket})}
-	d := Discover(context.Background(), Host{}, o)
-	var mine []*Engine
-	for _, e := range d.Engines {
-		if e.Endpoint == "unix://"+socket {
-			mine = append(mine, e)
-		}
-	}
-	if len(mine) != 1 {
+	h := ownedBy(socket, filepath.Dir(socket))
+	d := Discover(context.Background(), h, o)
+	if len(d.Engines) != 1 || d.Engines[0].Endpoint != "unix://"+socket || len(d.Unreachable) != 0 {
 		t.Fatalf("discover: engines %v, unreachable %v", d.Engines, d.Unreachable)
 	}
-	d.Engines = mine
-	sts, fs := Run(Host{}, "test", append(EngineChecks(d), ContainerChecks(d)...))
+	sts, fs := Run(h, "test", append(EngineChecks(d), ContainerChecks(d)...))
 	out := map[string]finding.CheckStatus{}
 	for _, s := range sts {
 		out[s.ID] = s
@@ -184,7 +179,7 @@ func TestEngineRealPodman(t *testing.T) {
 		"--security-opt", "no-new-privileges", "--memory", "64m", "--pids-limit", "64", "--user", "65534:65534",
 		"--cpu-shares", "512", "--health-cmd", "true", "localhost/hull-test/busybox:1", "sleep", "600")
 	o := ClientOptions{Getenv: env(map[string]string{"CONTAINER_HOST": "unix://" + sock})}
-	d := Discover(context.Background(), Host{}, o)
+	d := Discover(context.Background(), ownedBy(sock), o)
 	var e *Engine
 	for _, x := range d.Engines {
 		if x.Endpoint == "unix://"+sock {
@@ -267,14 +262,14 @@ const helperEnv = "HULL_AUDIT_DISCOVER_SOCKET"
 
 func TestMain(m *testing.M) {
 	if sock := os.Getenv(helperEnv); sock != "" {
-		d := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+		d := Discover(context.Background(), ownedBy(sock), ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
 		fmt.Printf("engines=%d\n", len(d.Engines))
 		for _, u := range d.Unreachable {
 			fmt.Println("unreachable=" + u)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }
 
 // An ordinary user who may not open a root engine's socket gets the
@@ -321,18 +316,13 @@ func TestEngineRealDockerdTLS(t *testing.T) {
 	d.BusyboxImage(t, "hull-test/busybox:1")
 	d.Docker(t, "run", "-d", "--name", "remote", "--network", "none", "--pid", "host", "hull-test/busybox:1", "sleep", "600")
 	environ := map[string]string{"DOCKER_HOST": "tcp://" + addr, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": certs}
-	disc := Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
-	var e *Engine
-	for _, x := range disc.Engines {
-		if x.Endpoint == "tcp://"+addr {
-			e = x
-		}
+	h := ownedBy(d.Socket)
+	disc := Discover(context.Background(), h, ClientOptions{Getenv: env(environ)})
+	if len(disc.Engines) != 1 || disc.Engines[0].Endpoint != "tcp://"+addr || disc.Engines[0].Config == nil ||
+		len(disc.Engines[0].Containers) != 1 || len(disc.Unreachable) != 0 {
+		t.Fatalf("discover over TLS: %+v, unreachable %v", disc.Engines, disc.Unreachable)
 	}
-	if e == nil || e.Config == nil || len(e.Containers) != 1 {
-		t.Fatalf("discover over TLS: %+v, unreachable %v", e, disc.Unreachable)
-	}
-	disc.Engines = []*Engine{e}
-	sts, _ := Run(Host{}, "test", append(EngineChecks(disc), ContainerChecks(disc)...))
+	sts, _ := Run(h, "test", append(EngineChecks(disc), ContainerChecks(disc)...))
 	got := map[string]finding.CheckStatus{}
 	for _, s := range sts {
 		got[s.ID] = s
@@ -344,12 +334,12 @@ func TestEngineRealDockerdTLS(t *testing.T) {
 	})
 
 	delete(environ, "DOCKER_TLS_VERIFY") // plain HTTP to a TLS port
-	disc = Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
+	disc = Discover(context.Background(), h, ClientOptions{Getenv: env(environ)})
 	if !slices.ContainsFunc(disc.Unreachable, func(u string) bool { return strings.HasPrefix(u, "tcp://"+addr+": ") }) {
 		t.Errorf("plain HTTP to a TLS engine: engines %d, unreachable %v", len(disc.Engines), disc.Unreachable)
 	}
 	environ["DOCKER_TLS_VERIFY"], environ["DOCKER_CERT_PATH"] = "1", t.TempDir() // no client certificate
-	disc = Discover(context.Background(), Host{}, ClientOptions{Getenv: env(environ)})
+	disc = Discover(context.Background(), h, ClientOptions{Getenv: env(environ)})
 	if !slices.ContainsFunc(disc.Unreachable, func(u string) bool { return strings.Contains(u, "DOCKER_TLS_VERIFY is set but") }) {
 		t.Errorf("no client certificate: %v", disc.Unreachable)
 	}

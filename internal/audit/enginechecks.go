@@ -19,16 +19,17 @@ func EngineChecks(d *Discovery) []Check {
 		return func(Probe) Outcome {
 			return d.eachEngine(docker, func(e *Engine) Outcome {
 				if e.Config == nil {
-					return skip("its dockerd process is not visible to this user (run as root), so its flags and daemon.json are unknown")
+					return undecided("its dockerd process is not visible to this user (run as root), so its flags and daemon.json are unknown")
 				}
 				if e.Config.Problem != "" {
-					return Outcome{State: finding.StateError, Reason: e.Config.Problem}
+					return undecided(e.Config.Problem)
 				}
 				return f(e, e.Config)
 			})
 		}
 	}
 	checks := []Check{
+		queryCheck(d),
 		check("engine-rootless", "2.1, 2.9", finding.SeverityMedium, "The engine runs rootless or remaps container root",
 			"An engine running as root with container root mapped to host root turns every container escape into root on the host. Rootless engines (dockerd-rootless, rootless Podman) and dockerd --userns-remap map container root to an unprivileged host user. CIS 2.1 and 2.9 (user namespace support).",
 			"Run the engine rootless (dockerd-rootless-setuptool.sh install, or podman as an ordinary user) or set \"userns-remap\": \"default\" in daemon.json.",
@@ -39,6 +40,8 @@ func EngineChecks(d *Discovery) []Check {
 						return pass("rootless")
 					case e.UsernsRemap():
 						return pass("rootful with user namespace remapping")
+					case e.rootlessProblem != "":
+						return undecided("cannot tell whether it is rootless: " + e.rootlessProblem)
 					}
 					return fail("rootful, container root is host root", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
 				})
@@ -48,6 +51,9 @@ func EngineChecks(d *Discovery) []Check {
 			"Set \"icc\": false in daemon.json and connect the containers that must talk through user-defined networks.",
 			func(Probe) Outcome {
 				return d.eachEngine(docker, func(e *Engine) Outcome {
+					if e.bridgeProblem != "" {
+						return undecided("cannot read the default bridge: " + e.bridgeProblem)
+					}
 					switch e.BridgeICC {
 					case "":
 						return pass("no default bridge network (--bridge=none)")
@@ -190,7 +196,7 @@ func EngineChecks(d *Discovery) []Check {
 				return d.eachEngine(nil, func(e *Engine) Outcome {
 					switch {
 					case e.Config == nil && e.Podman == nil:
-						return skip("the engine's process is not visible to this user (run as root), so its configuration is unknown")
+						return undecided("the engine's process is not visible to this user (run as root), so its configuration is unknown")
 					case e.NoNewPrivilegesDefault():
 						return pass("no-new-privileges is the default")
 					case e.Config != nil:
@@ -209,9 +215,9 @@ func EngineChecks(d *Discovery) []Check {
 					}
 					switch {
 					case e.Podman == nil:
-						return skip("the Podman service process is not visible to this user, so its policy.json is unknown")
+						return undecided("the Podman service process is not visible to this user, so its policy.json is unknown")
 					case len(e.Podman.Problems) > 0:
-						return Outcome{State: finding.StateError, Reason: strings.Join(e.Podman.Problems, "; ")}
+						return undecided(strings.Join(e.Podman.Problems, "; "))
 					case e.Podman.PolicyFile == "":
 						return fail("no policy.json: containers tools refuse to pull, or the packaging default applies", "no /etc/containers/policy.json")
 					case e.Podman.PolicyDefault == "insecureAcceptAnything":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -114,15 +115,15 @@ func TestContainerChecks(t *testing.T) {
 	}
 }
 
-// No engine: every engine and container check is skipped with the
-// reason, naming the sockets that did not answer.
+// No engine answered: every engine and container check could not run
+// (an error, exit 2), naming the sockets that did not answer.
 func TestEngineChecksNoEngine(t *testing.T) {
 	d := &Discovery{Unreachable: []string{"unix:///var/run/docker.sock: permission denied: run hull as root"}}
 	for id, o := range judge(t, d, &fakeHost{files: fstest.MapFS{}}) {
 		if strings.HasPrefix(id, "files-") || strings.HasPrefix(id, "host-") || id == "engine-known-escapes" {
 			continue
 		}
-		if o.State != finding.StateSkip || !strings.Contains(o.Reason, "permission denied") {
+		if o.State != finding.StateError || !strings.Contains(o.Reason, "permission denied") {
 			t.Errorf("%s: %s %s", id, o.State, o.Reason)
 		}
 	}
@@ -244,14 +245,44 @@ func TestParseDaemonConfigRootless(t *testing.T) {
 }
 
 // tcp:// endpoints get the docker CLI's default port; one that refuses
-// the connection is named with the reason.
+// the connection is named with the reason. The default port is judged
+// without dialing it: another engine (or anything) may listen on
+// 127.0.0.1:2375 of the machine the tests run on.
 func TestDiscoverTCPDefaults(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		tls  bool
+		want string
+		ok   bool
+	}{
+		{"tcp://127.0.0.1/", false, "127.0.0.1:2375", true},
+		{"tcp://127.0.0.1", true, "127.0.0.1:2376", true},
+		{"tcp://[::1]:9", false, "[::1]:9", true},
+		{"unix:///run/docker.sock", false, "", false},
+	} {
+		if got, ok := tcpAddr(c.in, c.tls); got != c.want || ok != c.ok {
+			t.Errorf("tcpAddr(%q, %v) = %q, %v; want %q, %v", c.in, c.tls, got, ok, c.want, c.ok)
+		}
+	}
+	closed := closedLoopbackAddr(t)
 	h := &fakeHost{files: fstest.MapFS{}}
-	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://127.0.0.1/", "CONTAINER_HOST": "tcp://127.0.0.1:1"})})
-	if len(d.Engines) != 0 || len(d.Unreachable) != 2 || !strings.HasPrefix(d.Unreachable[0], "tcp://127.0.0.1:2375: ") ||
-		!strings.HasPrefix(d.Unreachable[1], "tcp://127.0.0.1:1: ") {
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"CONTAINER_HOST": "tcp://" + closed})})
+	if len(d.Engines) != 0 || len(d.Unreachable) != 1 || !strings.HasPrefix(d.Unreachable[0], "tcp://"+closed+": ") {
 		t.Errorf("%v", d.Unreachable)
 	}
+}
+
+// closedLoopbackAddr is a loopback address nothing listens on: a port
+// this test held and let go.
+func closedLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
 
 // Docker answers /top in columns, Podman 4 in one string per row.

@@ -236,13 +236,13 @@ func EscapeCheck(d *Discovery) Check {
 		func(p Probe) Outcome {
 			advs, err := Advisories()
 			if err != nil {
-				return Outcome{State: finding.StateError, Reason: err.Error()}
+				return undecided(err.Error())
 			}
 			ins := installedVersions(p, d)
 			if len(ins) == 0 {
 				return skip("no runc, containerd, Docker or Podman found (dpkg status or an engine's /version)")
 			}
-			var summary, details, checked, unjudged []string
+			var summary, details, checked, unjudged, upgrade []string
 			n := 0
 			for _, in := range ins {
 				name := in.Component + " " + in.Version + " (" + in.Source + ")"
@@ -264,6 +264,11 @@ func EscapeCheck(d *Discovery) Check {
 				if len(ids) > 0 {
 					n += len(ids)
 					summary = append(summary, name+": "+strings.Join(ids, ", "))
+					if in.Package != "" {
+						upgrade = append(upgrade, "apt-get install --only-upgrade "+in.Package+" (now "+in.Version+")")
+					} else {
+						upgrade = append(upgrade, "upgrade "+in.Component+" "+in.Version+" ("+in.Source+") to a fixed version")
+					}
 				}
 			}
 			cannot := ""
@@ -273,8 +278,10 @@ func EscapeCheck(d *Discovery) Check {
 			switch {
 			case n > 0:
 				// The IDs first: a one-line report shows the start.
-				return fail(fmt.Sprintf("%d known escapes or bypasses apply: %s", n, strings.Join(summary, "; ")),
+				o := fail(fmt.Sprintf("%d known escapes or bypasses apply: %s", n, strings.Join(summary, "; ")),
 					strings.Join(summary, "; ")+". "+strings.Join(details, "; ")+". "+cannot)
+				o.Fix = strings.Join(slices.Compact(upgrade), "; ") + "; the advisories name the fixed versions."
+				return o
 			case cannot != "":
 				return warn(cannot+" with the advisories; check it by hand", cannot)
 			}

@@ -102,6 +102,12 @@ func TestEscapeCheck(t *testing.T) {
 			t.Errorf("evidence lacks %s: %s", want, o.Evidence)
 		}
 	}
+	// The fix names what is installed here, not a package list.
+	for _, want := range []string{"apt-get install --only-upgrade runc (now 1.1.5+ds1-1+deb12u1)", "docker 26.0.2 (docker unix:///x.sock)"} {
+		if !strings.Contains(o.Fix, want) {
+			t.Errorf("fix lacks %q: %s", want, o.Fix)
+		}
+	}
 	for _, not := range []string{"CVE-2024-21626", "CVE-2024-40635"} {
 		if strings.Contains(o.Evidence, not) {
 			t.Errorf("evidence names %s, fixed by Debian's backport: %s", not, o.Evidence)

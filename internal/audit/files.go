@@ -25,55 +25,96 @@ func unitFiles(name string) []string {
 	return out
 }
 
+// ownedFile is a file a check judges and the user who must own it: root,
+// or for a rootless engine's own files the user it runs as.
+type ownedFile struct {
+	path string
+	uid  int
+}
+
+// rootOwned are files that must belong to root.
+func rootOwned(paths ...string) []ownedFile {
+	var out []ownedFile
+	for _, p := range paths {
+		out = append(out, ownedFile{path: p})
+	}
+	return out
+}
+
 // fileRule is one CIS section 3 pair: who must own the files and the
 // most permissive mode they may have.
 type fileRule struct {
 	id, cis, title string
-	paths          func(p Probe) []string
-	group          string // "root" or "docker"
+	files          func(p Probe) []ownedFile
 	maxMode        fs.FileMode
 }
 
 // FileChecks judge the ownership and modes of the engine's files (CIS
-// section 3): unit files, /etc/docker, registry certificates, the TLS
-// files dockerd is started with, daemon.json, /etc/default/docker,
-// /etc/sysconfig/docker and the containerd socket. Files that do not
-// exist are not judged.
+// section 3): unit files, /etc/docker, registry certificates, and the
+// files each dockerd found actually uses: its TLS files, the daemon.json
+// it was started with (--config-file, or the rootless one), and its
+// containerd socket (--containerd, or the one it starts under its exec
+// root) besides /run/containerd/containerd.sock; /etc/default/docker and
+// /etc/sysconfig/docker. Files that do not exist are not judged.
 func FileChecks(d *Discovery) []Check {
-	fixed := func(paths ...string) func(Probe) []string { return func(Probe) []string { return paths } }
-	tlsFile := func(key string) func(Probe) []string {
-		return func(Probe) []string {
-			var out []string
+	fixed := func(paths ...string) func(Probe) []ownedFile {
+		return func(Probe) []ownedFile { return rootOwned(paths...) }
+	}
+	// perDaemon adds what each dockerd's configuration names to the
+	// default paths.
+	perDaemon := func(defaults []string, f func(c *DaemonConfig) []string) func(Probe) []ownedFile {
+		return func(Probe) []ownedFile {
+			out := rootOwned(defaults...)
 			for _, e := range d.Engines {
 				if e.Config == nil {
 					continue
 				}
-				if v, ok := e.Config.Get(key); ok {
-					out = append(out, v)
+				for _, p := range f(e.Config) {
+					of := ownedFile{path: p, uid: e.Config.UID}
+					if !slices.ContainsFunc(out, func(o ownedFile) bool { return sameSocket(o.path) == sameSocket(of.path) }) {
+						out = append(out, of)
+					}
 				}
 			}
 			return out
 		}
 	}
+	tlsFile := func(key string) func(Probe) []ownedFile {
+		return perDaemon(nil, func(c *DaemonConfig) []string {
+			if v, ok := c.Get(key); ok {
+				return []string{v}
+			}
+			return nil
+		})
+	}
+	daemonJSON := perDaemon([]string{"/etc/docker/daemon.json"}, func(c *DaemonConfig) []string {
+		if c.File != "" {
+			return []string{c.File}
+		}
+		return nil
+	})
+	containerdSocket := perDaemon([]string{"/run/containerd/containerd.sock"}, func(c *DaemonConfig) []string {
+		return []string{c.ContainerdSocket()}
+	})
 	rules := []fileRule{
-		{"files-docker-service", "3.1, 3.2", "docker.service is root-owned and 0644 or stricter", func(Probe) []string { return unitFiles("docker.service") }, "root", 0o644},
-		{"files-docker-socket-unit", "3.3, 3.4", "docker.socket is root-owned and 0644 or stricter", func(Probe) []string { return unitFiles("docker.socket") }, "root", 0o644},
-		{"files-etc-docker", "3.5, 3.6", "/etc/docker is root-owned and 0755 or stricter", fixed("/etc/docker"), "root", 0o755},
-		{"files-registry-certs", "3.7, 3.8", "Registry certificates are root-owned and 0444 or stricter", registryCerts, "root", 0o444},
-		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert"), "root", 0o444},
-		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert"), "root", 0o444},
-		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey"), "root", 0o400},
-		{"files-daemon-json", "3.17, 3.18", "daemon.json is root-owned and 0644 or stricter", fixed("/etc/docker/daemon.json"), "root", 0o644},
-		{"files-default-docker", "3.19, 3.20", "/etc/default/docker is root-owned and 0644 or stricter", fixed("/etc/default/docker"), "root", 0o644},
-		{"files-sysconfig-docker", "3.21, 3.22", "/etc/sysconfig/docker is root-owned and 0644 or stricter", fixed("/etc/sysconfig/docker"), "root", 0o644},
-		{"files-containerd-socket", "3.23, 3.24", "The containerd socket is root-owned and 0660 or stricter", fixed("/run/containerd/containerd.sock"), "root", 0o660},
+		{"files-docker-service", "3.1, 3.2", "docker.service is root-owned and 0644 or stricter", func(Probe) []ownedFile { return rootOwned(unitFiles("docker.service")...) }, 0o644},
+		{"files-docker-socket-unit", "3.3, 3.4", "docker.socket is root-owned and 0644 or stricter", func(Probe) []ownedFile { return rootOwned(unitFiles("docker.socket")...) }, 0o644},
+		{"files-etc-docker", "3.5, 3.6", "/etc/docker is root-owned and 0755 or stricter", fixed("/etc/docker"), 0o755},
+		{"files-registry-certs", "3.7, 3.8", "Registry certificates are root-owned and 0444 or stricter", func(p Probe) []ownedFile { return rootOwned(registryCerts(p)...) }, 0o444},
+		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert"), 0o444},
+		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert"), 0o444},
+		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey"), 0o400},
+		{"files-daemon-json", "3.17, 3.18", "The daemon's configuration file is root-owned and 0644 or stricter", daemonJSON, 0o644},
+		{"files-default-docker", "3.19, 3.20", "/etc/default/docker is root-owned and 0644 or stricter", fixed("/etc/default/docker"), 0o644},
+		{"files-sysconfig-docker", "3.21, 3.22", "/etc/sysconfig/docker is root-owned and 0644 or stricter", fixed("/etc/sysconfig/docker"), 0o644},
+		{"files-containerd-socket", "3.23, 3.24", "The containerd sockets are root-owned and 0660 or stricter", containerdSocket, 0o660},
 	}
 	var out []Check
 	for _, r := range rules {
 		out = append(out, check(r.id, r.cis, finding.SeverityMedium, r.title,
-			fmt.Sprintf("CIS %s: whoever can change this file changes how the engine runs or whom it trusts. It must belong to root:root and be mode %04o or stricter.", r.cis, r.maxMode),
+			fmt.Sprintf("CIS %s: whoever can change this file changes how the engine runs or whom it trusts. It must belong to root:root (a rootless engine's own files: its user) and be mode %04o or stricter.", r.cis, r.maxMode),
 			fmt.Sprintf("chown root:root FILE && chmod %04o FILE", r.maxMode),
-			func(p Probe) Outcome { return fileModeOutcome(p, r.paths(p), r.maxMode) }))
+			func(p Probe) Outcome { return fileModeOutcome(p, r.files(p), r.maxMode) }))
 	}
 	return out
 }
@@ -100,32 +141,43 @@ func registryCerts(p Probe) []string {
 	return out
 }
 
-func fileModeOutcome(p Probe, paths []string, maxMode fs.FileMode) Outcome {
-	var bad, good []string
-	for _, f := range paths {
-		fi, err := p.Stat(f)
+// fileModeOutcome judges each file's owner and mode; the fix names each
+// file that is wrong, with its owner.
+func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
+	var bad, good, fixes []string
+	for _, f := range files {
+		fi, err := p.Stat(f.path)
 		if err != nil {
 			continue
 		}
 		mode := fi.Mode().Perm()
 		uid, gid := ownerOf(fi)
-		desc := fmt.Sprintf("%s %04o uid %d gid %d", f, mode, uid, gid)
+		desc := fmt.Sprintf("%s %04o uid %d gid %d", f.path, mode, uid, gid)
 		var why []string
 		if mode&^maxMode != 0 {
 			why = append(why, fmt.Sprintf("mode wider than %04o", maxMode))
 		}
-		if uid != 0 || gid != 0 {
+		owner := "root:root"
+		if f.uid != 0 {
+			owner = fmt.Sprintf("%d", f.uid)
+			if uid != f.uid {
+				why = append(why, fmt.Sprintf("not owned by uid %d, the engine's user", f.uid))
+			}
+		} else if uid != 0 || gid != 0 {
 			why = append(why, "not owned by root:root")
 		}
 		if len(why) > 0 {
 			bad = append(bad, desc+": "+strings.Join(why, ", "))
+			fixes = append(fixes, fmt.Sprintf("chown %s %s && chmod %04o %s", owner, f.path, mode&maxMode, f.path))
 		} else {
 			good = append(good, desc)
 		}
 	}
 	switch {
 	case len(bad) > 0:
-		return fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
+		o.Fix = strings.Join(fixes, "; ")
+		return o
 	case len(good) == 0:
 		return skip("not present on this host")
 	}
@@ -150,20 +202,17 @@ func HostEngineChecks(d *Discovery) []Check {
 			func(p Probe) Outcome {
 				mounts, err := p.ReadFile("/proc/self/mountinfo")
 				if err != nil {
-					return skip("cannot read /proc/self/mountinfo: " + err.Error())
+					return undecided("cannot read /proc/self/mountinfo: " + err.Error())
 				}
 				return d.eachEngine([]string{"docker"}, func(e *Engine) Outcome {
 					root := e.Info.DockerRootDir
 					if root == "" {
-						return skip("the engine does not report its data root")
+						return undecided("the engine does not report its data root")
 					}
 					if e.UsernsRemap() {
 						root = path.Dir(root) // /var/lib/docker/100000.100000
 					}
-					if isMountPoint(mounts, root) {
-						return pass(root + " is a mount point")
-					}
-					return fail(root+" is on the same filesystem as its parent", "DockerRootDir: "+root)
+					return partitionOutcome(mountinfo.Parse(mounts), root)
 				})
 			}),
 		check("engine-data-root", "", finding.SeverityHigh, "The engine's data root is closed to other users",
@@ -173,14 +222,16 @@ func HostEngineChecks(d *Discovery) []Check {
 				return d.eachEngine(nil, func(e *Engine) Outcome {
 					root := e.Info.DockerRootDir
 					if root == "" {
-						return skip("the engine does not report its data root")
+						return undecided("the engine does not report its data root")
 					}
 					fi, err := p.Stat(root)
 					if err != nil {
-						return skip("cannot see " + root + ": " + err.Error())
+						return undecided("cannot see " + root + ": " + err.Error())
 					}
 					if m := fi.Mode().Perm(); m&0o005 != 0 {
-						return fail(fmt.Sprintf("%s is mode %04o: other users may enter it", root, m), fmt.Sprintf("%s %04o", root, m))
+						o := fail(fmt.Sprintf("%s is mode %04o: other users may enter it", root, m), fmt.Sprintf("%s %04o", root, m))
+						o.Fix = fmt.Sprintf("chmod 0710 %s (or 0700); upgrade engines older than the fixes.", root)
+						return o
 					}
 					return pass(fmt.Sprintf("%s %04o", root, fi.Mode().Perm()))
 				})
@@ -191,7 +242,7 @@ func HostEngineChecks(d *Discovery) []Check {
 			func(p Probe) Outcome {
 				data, err := p.ReadFile("/etc/group")
 				if err != nil {
-					return skip("cannot read /etc/group: " + err.Error())
+					return undecided("cannot read /etc/group: " + err.Error())
 				}
 				sc := bufio.NewScanner(bytes.NewReader(data))
 				for sc.Scan() {
@@ -211,13 +262,13 @@ func HostEngineChecks(d *Discovery) []Check {
 			"Add -w rules to /etc/audit/rules.d/docker.rules, e.g. -w /usr/bin/dockerd -k docker, for every path named, and reload auditd (augenrules --load).",
 			func(p Probe) Outcome {
 				var present []string
-				for _, a := range auditedPaths {
+				for _, a := range append(auditedPaths, d.engineFiles()...) {
 					candidates := []string{a}
 					if !strings.HasPrefix(a, "/") {
 						candidates = unitFiles(a)
 					}
 					for _, c := range candidates {
-						if _, err := p.Stat(c); err == nil {
+						if _, err := p.Stat(c); err == nil && !slices.Contains(present, c) {
 							present = append(present, c)
 							break
 						}
@@ -237,11 +288,38 @@ func HostEngineChecks(d *Discovery) []Check {
 					}
 				}
 				if len(missing) > 0 {
-					return fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
+					o := fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
+					o.Fix = "Add to /etc/audit/rules.d/docker.rules: -w " + strings.Join(missing, " -k docker; -w ") + " -k docker; then reload auditd (augenrules --load)."
+					return o
 				}
 				return pass(fmt.Sprintf("all %d engine paths watched", len(present)))
 			}),
 	}
+}
+
+// engineFiles are the files the engines found really use, where they
+// differ from the defaults CIS names: each dockerd's binary, data root,
+// configuration file and containerd socket.
+func (d *Discovery) engineFiles() []string {
+	var out []string
+	for _, e := range d.Engines {
+		if e.Kind != "docker" {
+			continue
+		}
+		if e.Info.DockerRootDir != "" {
+			out = append(out, e.Info.DockerRootDir)
+		}
+		if c := e.Config; c != nil {
+			if c.Binary != "" {
+				out = append(out, c.Binary)
+			}
+			if c.File != "" {
+				out = append(out, c.File)
+			}
+			out = append(out, c.ContainerdSocket())
+		}
+	}
+	return out
 }
 
 // auditWatches lists the paths auditd's rule files watch (-w PATH).
@@ -277,7 +355,35 @@ func auditWatches(p Probe) ([]string, error) {
 	return out, nil
 }
 
-// isMountPoint reports whether dir is a mount point in mountinfo.
-func isMountPoint(data []byte, dir string) bool {
-	return slices.Contains(mountinfo.MountPoints(data), path.Clean(dir))
+// partitionOutcome judges whether dir is a filesystem of its own: a mount
+// point whose device differs from that of the mount holding its parent.
+// dockerd bind-mounts its data root onto itself, so a mount point alone
+// proves nothing: a bind mount shares its device with its source.
+func partitionOutcome(mounts []mountinfo.Mount, dir string) Outcome {
+	dir = path.Clean(dir)
+	m, ok := mountinfo.Covering(mounts, dir)
+	if !ok {
+		return undecided("no mount holds " + dir + " in /proc/self/mountinfo")
+	}
+	fix := "Mount a separate filesystem (a partition or LVM volume) on " + dir + " and move the engine's data onto it."
+	if m.MountPoint != dir {
+		o := fail(fmt.Sprintf("%s is on the filesystem mounted at %s", dir, m.MountPoint),
+			fmt.Sprintf("%s: device %s (%s %s) mounted at %s", dir, m.Device, m.FSType, m.Source, m.MountPoint))
+		o.Fix = fix
+		return o
+	}
+	var above []mountinfo.Mount
+	for _, x := range mounts {
+		if x.MountPoint != dir {
+			above = append(above, x)
+		}
+	}
+	parent, ok := mountinfo.Covering(above, path.Dir(dir))
+	if ok && parent.Device == m.Device {
+		o := fail(fmt.Sprintf("%s is a bind mount of %s on the filesystem mounted at %s, not a partition of its own", dir, m.Root, parent.MountPoint),
+			fmt.Sprintf("%s: device %s (%s %s), the same as %s", dir, m.Device, m.FSType, m.Source, parent.MountPoint))
+		o.Fix = fix
+		return o
+	}
+	return pass(fmt.Sprintf("%s is its own filesystem (device %s, %s %s)", dir, m.Device, m.FSType, m.Source))
 }

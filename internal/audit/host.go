@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,7 +63,7 @@ func readTrim(p Probe, path string) (string, error) {
 func seccompCheck(p Probe) Outcome {
 	status, err := p.ReadFile("/proc/self/status")
 	if err != nil {
-		return skip("cannot read /proc/self/status: " + err.Error())
+		return undecided("cannot read /proc/self/status: " + err.Error())
 	}
 	if !bytes.Contains(status, []byte("\nSeccomp:")) {
 		return fail("the kernel reports no seccomp support", "no Seccomp line in /proc/self/status")
@@ -193,7 +194,7 @@ func subidCheck(p Probe) Outcome {
 	for _, file := range []string{"/etc/subuid", "/etc/subgid"} {
 		data, err := p.ReadFile(file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return skip("cannot read " + file + ": " + err.Error())
+			return undecided("cannot read " + file + ": " + err.Error())
 		}
 		n := subidRanges(data, name, uid)
 		got = append(got, fmt.Sprintf("%s: %d", file, n))
@@ -203,13 +204,15 @@ func subidCheck(p Probe) Outcome {
 	}
 	who := fmt.Sprintf("%s (uid %d)", name, uid)
 	if len(missing) > 0 {
-		return fail(who+" has fewer than 65,536 subordinate IDs in "+strings.Join(missing, " and "), strings.Join(got, ", "))
+		o := fail(who+" has fewer than 65,536 subordinate IDs in "+strings.Join(missing, " and "), strings.Join(got, ", "))
+		o.Fix = "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + cmp.Or(name, strconv.Itoa(uid)) + " (pick a range no other user has in /etc/subuid and /etc/subgid)"
+		return o
 	}
 	return pass(who + ": " + strings.Join(got, ", "))
 }
 
 func newidmapCheck(p Probe) Outcome {
-	var bad, ok []string
+	var bad, ok, fixes []string
 	for _, bin := range []string{"newuidmap", "newgidmap"} {
 		var path string
 		var fi fs.FileInfo
@@ -222,6 +225,7 @@ func newidmapCheck(p Probe) Outcome {
 		switch {
 		case fi == nil:
 			bad = append(bad, bin+" not installed")
+			fixes = append(fixes, "apt-get install uidmap (or the distribution's shadow-utils) for "+bin)
 		case fi.Mode()&fs.ModeSetuid != 0:
 			ok = append(ok, path+" setuid")
 		default:
@@ -229,11 +233,14 @@ func newidmapCheck(p Probe) Outcome {
 				ok = append(ok, path+" with file capabilities")
 			} else {
 				bad = append(bad, path+" neither setuid nor with file capabilities")
+				fixes = append(fixes, "chmod u+s "+path+" (or setcap cap_setuid,cap_setgid+ep "+path+")")
 			}
 		}
 	}
 	if len(bad) > 0 {
-		return fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
+		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, ok...), "; "))
+		o.Fix = strings.Join(fixes, "; ")
+		return o
 	}
 	return pass(strings.Join(ok, ", "))
 }

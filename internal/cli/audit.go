@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hull-sec/hull/internal/audit"
@@ -12,14 +13,41 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// auditExit maps the checks' states to the exit contract, whatever their
+// order: 2 when any check could not run where it applies (an engine found
+// but not queried included), else 1 when any failed, else 0.
+func auditExit(sts []finding.CheckStatus) error {
+	var undecidedIDs []string
+	failed := false
+	for _, s := range sts {
+		switch s.State {
+		case finding.StateError:
+			undecidedIDs = append(undecidedIDs, s.ID)
+		case finding.StateFail:
+			failed = true
+		}
+	}
+	if len(undecidedIDs) > 0 {
+		slices.Sort(undecidedIDs)
+		return undecided(fmt.Errorf("could not decide: %d checks could not run (%s); see the report", len(undecidedIDs), strings.Join(undecidedIDs, ", ")))
+	}
+	if failed {
+		return &ExitError{Code: ExitFail}
+	}
+	return nil
+}
+
 func newAuditCmd(bi BuildInfo) *cobra.Command {
 	var format, output string
 	cmd := &cobra.Command{
 		Use:   "audit [host|engine|client|containers]...",
 		Short: "Audit the machine containers run on",
 		Long: `Audit checks the machine containers run on, as the user who runs it, and says
-for every check pass, warn, fail or skipped, with the reason, the evidence and
-the fix.
+for every check pass, warn, fail, skipped (it does not apply here) or error (it
+applies but could not run), with the reason, the evidence and the fix, which
+names the file, socket, tool or package found. The table titles each finding
+as the problem found and lists the fixes below it; it shortens cells only on a
+terminal.
 
 host: kernel security features (seccomp filter actions, the active LSMs:
 AppArmor, SELinux, Landlock; lockdown; cgroup v2; unprivileged user namespaces
@@ -65,7 +93,9 @@ root or as a member of the socket's group).
 With no argument, every group.
 
 Exit codes: 0 nothing failed (warnings do not fail); 1 a check failed; 2 could
-not audit.`,
+not decide: a check could not run where it applies, such as an engine that was
+found but did not answer or a container it would not describe (the report
+names them), even when other checks failed.`,
 		Example: `  hull audit
   hull audit host --format json
   DOCKER_HOST=tcp://127.0.0.1:2376 hull audit client
@@ -113,15 +143,7 @@ not audit.`,
 			if err := writeReport(cmd, enc, rep, output); err != nil {
 				return undecided(err)
 			}
-			for _, s := range sts {
-				if s.State == finding.StateFail {
-					return &ExitError{Code: ExitFail}
-				}
-				if s.State == finding.StateError {
-					return undecided(fmt.Errorf("check %s could not run", s.ID))
-				}
-			}
-			return nil
+			return auditExit(sts)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))

@@ -142,7 +142,8 @@ func writeReport(cmd *cobra.Command, enc report.Encoder, rep report.Report, outp
 		}
 		out = file
 	}
-	err := enc(out, rep, report.Options{Color: isTerminal(out) && os.Getenv("NO_COLOR") == ""})
+	tty := isTerminal(out)
+	err := enc(out, rep, report.Options{Color: tty && os.Getenv("NO_COLOR") == "", Terminal: tty})
 	if err != nil {
 		err = fmt.Errorf("write report: %w", err)
 	}

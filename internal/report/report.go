@@ -38,6 +38,9 @@ type Report struct {
 type Options struct {
 	// Color enables ANSI colour in the table encoder.
 	Color bool
+	// Terminal says the output is a terminal: the table encoder then
+	// shortens long cells to fit; in a file or pipe nothing is cut.
+	Terminal bool
 }
 
 // Encoder writes a report in one format.

@@ -374,6 +374,7 @@ func TestTableSummary(t *testing.T) {
 			checks(finding.StateFail, finding.StatePass, finding.StateError, finding.StateSkip),
 			[]string{
 				"6 findings (critical: 1, high: 1, medium: 1, low: 1, info: 1, unknown: 1); 4 checks: 1 passed, 1 failed, 1 errors, 1 skipped",
+				"skipped C-D: reason D", // every command says why a check was skipped
 				"check C-C could not run: reason C",
 			}},
 		{"counts add up",
@@ -411,6 +412,7 @@ func TestSummaryOfGoldenReport(t *testing.T) {
 	r := findingsReport()
 	out := string(encode(t, EncodeTable, r, Options{}))
 	want := "9 findings (critical: 1, high: 2, medium: 2, low: 2, info: 1, unknown: 1); 8 checks: 1 passed, 5 failed, 1 errors, 1 skipped\n" +
+		"skipped HULL-L-SIGNED: no signature policy given\n" +
 		"check HULL-L-MALWARE could not run: clamd: dial unix /run/clamav/clamd.ctl: connect: no such file or directory\n"
 	if !strings.HasSuffix(out, want) {
 		t.Errorf("table does not end with\n%s\ngot\n%s", want, out)
@@ -452,9 +454,15 @@ func TestTableShortensDeepPaths(t *testing.T) {
 		ID: "private-key", Title: "Private key", Severity: finding.SeverityHigh,
 		Location: finding.Location{Path: deep, Layer: "sha256:ab", LayerIndex: 2},
 	}}}
-	var table, js bytes.Buffer
-	if err := EncodeTable(&table, r, Options{}); err != nil {
+	var table, js, file bytes.Buffer
+	if err := EncodeTable(&table, r, Options{Terminal: true}); err != nil {
 		t.Fatal(err)
+	}
+	if err := EncodeTable(&file, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(file.String(), deep+" (layer 2)") || strings.Contains(file.String(), "…") {
+		t.Errorf("a table that is not on a terminal must not be cut:\n%s", file.String())
 	}
 	if err := EncodeJSON(&js, r, Options{}); err != nil {
 		t.Fatal(err)

@@ -42,9 +42,13 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		for _, f := range r.Findings {
 			title := cell(f.Title)
 			if f.Evidence != "" {
-				title += ": " + cell(oneLine(f.Evidence, 100))
+				title += ": " + cell(fit(f.Evidence, maxEvidence, o.Terminal))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(shorten(location(f.Location), maxLocation)), title)
+			loc := location(f.Location)
+			if o.Terminal {
+				loc = shorten(loc, maxLocation)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(loc), title)
 		}
 		tw.Flush()
 		rows := strings.SplitAfter(table.String(), "\n")
@@ -55,6 +59,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 			}
 		}
 		fmt.Fprint(ew, strings.Join(rows, ""))
+		writeFixes(ew, r.Findings)
 		fmt.Fprintln(ew)
 	}
 	if len(r.Verdicts) > 0 {
@@ -64,7 +69,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		}
 	}
 	if r.Packages != nil {
-		writePackages(ew, r)
+		writePackages(ew, r, o)
 		if len(r.Findings) == 0 && len(r.Checks) == 0 {
 			return ew.err
 		}
@@ -93,33 +98,66 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	}
 	fmt.Fprintf(ew, "%s; %d checks: %d passed%s, %d failed, %d errors, %d skipped\n", summary,
 		len(r.Checks), states[finding.StatePass], warned, states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
-	if r.Command == "audit" {
-		// One line per reason: with no engine, dozens of checks share it.
-		var reasons []string
-		ids := map[string][]string{}
-		for _, c := range r.Checks {
-			if c.State != finding.StateSkip || c.Reason == "" {
-				continue
-			}
-			if _, seen := ids[c.Reason]; !seen {
-				reasons = append(reasons, c.Reason)
-			}
-			ids[c.Reason] = append(ids[c.Reason], cell(c.ID))
-		}
-		for _, why := range reasons {
-			fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(ids[why], ", "), cell(why))
-		}
+	// One line per reason: with no engine, dozens of checks share one.
+	for _, g := range byReason(r.Checks, finding.StateSkip) {
+		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
 	}
-	for _, c := range r.Checks {
-		if c.State == finding.StateError {
-			fmt.Fprintf(ew, "check %s could not run: %s\n", cell(c.ID), cell(c.Reason))
+	for _, g := range byReason(r.Checks, finding.StateError) {
+		word := "check"
+		if len(g.ids) > 1 {
+			word = "checks"
 		}
+		fmt.Fprintf(ew, "%s %s could not run: %s\n", word, strings.Join(g.ids, ", "), cell(g.reason))
 	}
 	return ew.err
 }
 
+// reasonGroup is the checks in one state that share a reason.
+type reasonGroup struct {
+	reason string
+	ids    []string
+}
+
+// byReason groups the checks in state by their reason, in check order.
+func byReason(checks []finding.CheckStatus, state finding.State) []reasonGroup {
+	var out []reasonGroup
+	at := map[string]int{}
+	for _, c := range checks {
+		if c.State != state || (c.Reason == "" && state == finding.StateSkip) {
+			continue
+		}
+		i, seen := at[c.Reason]
+		if !seen {
+			i = len(out)
+			at[c.Reason] = i
+			out = append(out, reasonGroup{reason: c.Reason})
+		}
+		out[i].ids = append(out[i].ids, cell(c.ID))
+	}
+	return out
+}
+
+// writeFixes says how to fix what the table shows, once per check and
+// remediation: a finding is not explained until its fix is in sight.
+func writeFixes(w io.Writer, fs []finding.Finding) {
+	seen := map[string]bool{}
+	first := true
+	for _, f := range fs {
+		key := f.ID + "\x00" + f.Remediation
+		if f.Remediation == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if first {
+			fmt.Fprintln(w, "\nHow to fix:")
+			first = false
+		}
+		fmt.Fprintf(w, "  %s: %s\n", cell(f.ID), cell(strings.Join(strings.Fields(f.Remediation), " ")))
+	}
+}
+
 // writePackages lists the inventory: one row per package, then counts.
-func writePackages(w io.Writer, r Report) {
+func writePackages(w io.Writer, r Report, o Options) {
 	if r.OS != nil {
 		fmt.Fprintf(w, "OS: %s\n\n", cell(cmp.Or(r.OS.PrettyName, r.OS.ID+" "+r.OS.VersionID)))
 	}
@@ -132,7 +170,10 @@ func writePackages(w io.Writer, r Report) {
 		if len(p.Locations) > 0 {
 			loc = location(p.Locations[0])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cell(p.Name), cell(p.Version), cell(p.Type), cell(shorten(loc, maxLocation)))
+		if o.Terminal {
+			loc = shorten(loc, maxLocation)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cell(p.Name), cell(p.Version), cell(p.Type), cell(loc))
 	}
 	tw.Flush()
 	var parts []string
@@ -191,9 +232,14 @@ func location(l finding.Location) string {
 	return "-"
 }
 
-// maxLocation bounds the location column, so one deep path does not push
-// every title off the screen; the full path is in the JSON and SARIF output.
-const maxLocation = 64
+// maxLocation and maxEvidence bound the location column and the evidence
+// on a terminal, so one deep path does not push every title off the
+// screen; in a file or pipe, and in the JSON and SARIF output, nothing is
+// cut.
+const (
+	maxLocation = 64
+	maxEvidence = 100
+)
 
 // shorten keeps the end of s, where a path's file name is, in n runes.
 func shorten(s string, n int) string {
@@ -203,10 +249,10 @@ func shorten(s string, n int) string {
 	return s
 }
 
-// oneLine flattens s to a single line of at most n runes.
-func oneLine(s string, n int) string {
+// fit flattens s to a single line, of at most n runes when short is set.
+func fit(s string, n int, short bool) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
+	if r := []rune(s); short && len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
 	return s

@@ -1,0 +1,104 @@
+package audit
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/testenv"
+)
+
+// A container stuck restarting (dockerd answers 409 to /top) beside a
+// container that holds the engine (SYS_ADMIN and the engine's socket):
+// the engine is still judged, the dangerous container fails its checks,
+// and what could not be judged is an error naming the container and the
+// engine, so the audit exits 2, never 0.
+func TestEngineRealRestartingContainer(t *testing.T) {
+	d := testenv.StartDockerd(t)
+	d.BusyboxImage(t, "hull-test/busybox:1")
+	d.Docker(t, "run", "-d", "--name", "admin", "--network", "none", "--cap-add", "SYS_ADMIN",
+		"-v", d.Socket+":/var/run/docker.sock", "hull-test/busybox:1", "sleep", "600")
+	d.Docker(t, "run", "-d", "--name", "flappy", "--network", "none", "--restart", "always", "hull-test/busybox:1", "false")
+	// Wait until restarts back off for seconds, so it is restarting when
+	// the audit asks.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out := strings.TrimSpace(d.Docker(t, "inspect", "-f", "{{.State.Restarting}} {{.RestartCount}}", "flappy"))
+		f := strings.Fields(out)
+		if len(f) == 2 && f[0] == "true" && (len(f[1]) > 1 || f[1] >= "5") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flappy never settled into restarting: %s", out)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	got, fs := auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{
+		"engine-query":             finding.StateError,
+		"container-capabilities":   finding.StateFail,
+		"container-engine-socket":  finding.StateFail,
+		"container-restart-policy": finding.StateFail, // flappy judged from its inspection
+		"container-sshd":           finding.StateError,
+	})
+	if r := got["engine-query"].Reason; !strings.Contains(r, "unix://"+d.Socket) || !strings.Contains(r, "flappy") || !strings.Contains(r, "409") {
+		t.Errorf("engine-query does not name the engine and the restarting container: %s", r)
+	}
+	named := false
+	for _, f := range fs {
+		named = named || (f.ID == "container-engine-socket" && strings.Contains(f.Evidence, "admin"))
+	}
+	if !named {
+		t.Errorf("the container holding the engine's socket is not reported: %v", fs)
+	}
+}
+
+// CIS 1.1.1, 3.17/3.18 and 3.23/3.24 judge what dockerd really uses: its
+// data root on / (which dockerd bind-mounts onto itself) fails, the
+// --config-file it was started with is judged (mode 0666 fails, with a
+// fix naming it), and the containerd socket under its --exec-root is
+// judged beside /run/containerd/containerd.sock.
+func TestEngineRealDaemonFiles(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "hull-daemon.json")
+	if err := os.WriteFile(conf, []byte(`{"log-level": "info"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(conf, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	d := testenv.StartDockerd(t, "--config-file", conf)
+	got, fs := auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{
+		"host-engine-partition":   finding.StateFail,
+		"files-daemon-json":       finding.StateFail,
+		"files-containerd-socket": finding.StatePass,
+		"engine-log-level":        finding.StatePass, // read from the --config-file
+	})
+	if r := got["host-engine-partition"].Reason; !strings.Contains(r, filepath.Join(d.Dir, "data")) {
+		t.Errorf("host-engine-partition: %s", r)
+	}
+	if r := got["files-containerd-socket"].Reason; !strings.Contains(r, filepath.Join(d.Dir, "exec", "containerd", "containerd.sock")) {
+		t.Errorf("files-containerd-socket did not judge the socket under the exec root: %s", r)
+	}
+	for _, f := range fs {
+		if f.ID == "files-daemon-json" && (!strings.Contains(f.Evidence, conf+" 0666") || !strings.Contains(f.Remediation, "chmod 0644 "+conf)) {
+			t.Errorf("daemon.json finding: evidence %q, fix %q", f.Evidence, f.Remediation)
+		}
+	}
+	// A containerd socket open to others under the exec root fails, and
+	// the fix names it.
+	sock := filepath.Join(d.Dir, "exec", "containerd", "containerd.sock")
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	got, fs = auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{"files-containerd-socket": finding.StateFail})
+	for _, f := range fs {
+		if f.ID == "files-containerd-socket" && !strings.Contains(f.Remediation, "chmod 0660 "+sock) {
+			t.Errorf("containerd socket fix: %q", f.Remediation)
+		}
+	}
+}

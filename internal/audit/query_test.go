@@ -1,0 +1,333 @@
+package audit
+
+import (
+	"context"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/mountinfo"
+)
+
+// fakeEngine serves a Docker API on a unix socket: routes maps a path to
+// its status and body.
+func fakeEngine(t *testing.T, routes map[string]struct {
+	status int
+	body   string
+}) string {
+	t.Helper()
+	sock := filepath.Join(shortTempDir(t), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, ok := routes[r.URL.Path]
+		if !ok {
+			http.Error(w, `{"message":"page not found"}`, http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(rt.status)
+		_, _ = w.Write([]byte(rt.body))
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return sock
+}
+
+// shortTempDir is a temporary directory short enough for a unix socket.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hull-audit-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+type route = struct {
+	status int
+	body   string
+}
+
+// One container the engine will not describe (dockerd answers 409 to
+// /top for a restarting one, 500 to the inspection of a broken one)
+// must not hide the others: the privileged container beside them fails
+// its check, the checks that could not judge them are errors naming the
+// container, and engine-query names the engine.
+func TestQueryEngineOneContainerFails(t *testing.T) {
+	sock := fakeEngine(t, map[string]route{
+		"/version":                          {200, `{"Version":"20.10.24"}`},
+		"/info":                             {200, `{"SecurityOptions":["name=seccomp,profile=default"]}`},
+		"/networks/bridge":                  {500, `{"message":"network store busy"}`},
+		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/restarting"]},{"Id":"bbbbbbbbbbbbbbbb","Names":["/priv"]},{"Id":"cccccccccccccccc","Names":["/broken"]},{"Id":"dddddddddddddddd","Names":["/gone"]}]`},
+		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/restarting","State":{"Pid":0},"HostConfig":{"RestartPolicy":{"Name":"always"}}}`},
+		"/containers/aaaaaaaaaaaaaaaa/top":  {409, `{"message":"Container aaaaaaaaaaaaaaaa is restarting, wait until the container is running"}`},
+		"/containers/bbbbbbbbbbbbbbbb/json": {200, `{"Id":"bbbbbbbbbbbbbbbb","Name":"/priv","State":{"Pid":0},"HostConfig":{"Privileged":true}}`},
+		"/containers/bbbbbbbbbbbbbbbb/top":  {200, `{"Titles":["PID","CMD"],"Processes":[["1","sleep 600"]]}`},
+		"/containers/cccccccccccccccc/json": {500, `{"message":"oops"}`},
+	})
+	h := &fakeHost{files: fstest.MapFS{strings.TrimPrefix(sock, "/"): {Mode: fs.ModeSocket | 0o660}}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+	if len(d.Engines) != 1 || len(d.Unreachable) != 0 {
+		t.Fatalf("one container made the engine unreachable: engines %d, unreachable %v", len(d.Engines), d.Unreachable)
+	}
+	if n := len(d.Engines[0].Containers); n != 3 {
+		t.Errorf("%d containers kept, want 3 (the one answering 404 is gone)", n)
+	}
+	sts, fs := Run(h, "test", append(EngineChecks(d), ContainerChecks(d)...))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	want := map[string]finding.State{
+		"container-privileged":     finding.StateFail,  // priv judged, broken named
+		"container-restart-policy": finding.StateFail,  // restarting judged from its inspection
+		"container-sshd":           finding.StateError, // restarting's processes unknown, broken unknown
+		"container-host-pid":       finding.StateError, // broken could not be judged, nothing failed
+		"engine-icc":               finding.StateError, // only the check that reads the bridge
+		"engine-seccomp":           finding.StatePass,
+		"engine-query":             finding.StateError,
+	}
+	for id, st := range want {
+		if got[id].State != st {
+			t.Errorf("%s: %s (%s), want %s", id, got[id].State, got[id].Reason, st)
+		}
+	}
+	if r := got["container-privileged"].Reason; !strings.Contains(r, "broken") || !strings.Contains(r, "status 500") {
+		t.Errorf("container-privileged does not name the container it could not judge: %s", r)
+	}
+	if r := got["container-sshd"].Reason; !strings.Contains(r, "restarting") || !strings.Contains(r, "409") {
+		t.Errorf("container-sshd does not say why restarting was not judged: %s", r)
+	}
+	if r := got["engine-query"].Reason; !strings.Contains(r, "unix://"+sock) || !strings.Contains(r, "restarting") {
+		t.Errorf("engine-query does not name the engine and container: %s", r)
+	}
+	var priv *finding.Finding
+	for i := range fs {
+		if fs[i].ID == "container-privileged" {
+			priv = &fs[i]
+		}
+	}
+	if priv == nil || !strings.Contains(priv.Evidence, "priv (bbbbbbbbbbbb)") || priv.Title != "A container runs privileged" {
+		t.Errorf("privileged finding: %+v", priv)
+	}
+}
+
+// Engines found but not answering leave every engine and container check
+// undecided, with the reason, never skipped or passed.
+func TestEngineChecksUnanswered(t *testing.T) {
+	e := &Engine{Kind: "docker", Endpoint: "unix:///ok.sock", Containers: []Container{{ID: "0123456789abcdef", Name: "/fine"}}}
+	e.Info.SecurityOptions = []string{"name=seccomp,profile=default", "name=rootless"}
+	d := &Discovery{Engines: []*Engine{e}, Unreachable: []string{"unix:///var/run/docker.sock: permission denied"}}
+	got := judge(t, d, &fakeHost{files: fstest.MapFS{}})
+	for _, id := range []string{"engine-query", "engine-seccomp", "engine-rootless", "container-host-pid", "container-apparmor"} {
+		if o := got[id]; o.State != finding.StateError || !strings.Contains(o.Reason, "permission denied") {
+			t.Errorf("%s: %s %s, want an error naming the engine that did not answer", id, o.State, o.Reason)
+		}
+	}
+	if o := got["container-memory-limit"]; o.State != finding.StateFail || !strings.Contains(o.Reason, "permission denied") {
+		t.Errorf("a failure beside an engine that did not answer: %s %s", o.State, o.Reason)
+	}
+}
+
+// The states Run reports do not depend on the order of the checks.
+func TestRunOrderIndependent(t *testing.T) {
+	sock := fakeEngine(t, map[string]route{
+		"/version":                          {200, `{"Version":"20.10.24"}`},
+		"/info":                             {200, `{}`},
+		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/restarting"]},{"Id":"bbbbbbbbbbbbbbbb","Names":["/priv"]}]`},
+		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/restarting"}`},
+		"/containers/aaaaaaaaaaaaaaaa/top":  {409, `{"message":"is restarting"}`},
+		"/containers/bbbbbbbbbbbbbbbb/json": {200, `{"Id":"bbbbbbbbbbbbbbbb","Name":"/priv","HostConfig":{"Privileged":true}}`},
+		"/containers/bbbbbbbbbbbbbbbb/top":  {200, `{"Titles":["CMD"],"Processes":[["sleep"]]}`},
+	})
+	h := &fakeHost{files: fstest.MapFS{strings.TrimPrefix(sock, "/"): {Mode: fs.ModeSocket | 0o660}}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + sock})})
+	checks := append(ContainerChecks(d), EngineChecks(d)...)
+	base := map[string]finding.State{}
+	sts, _ := Run(h, "test", checks)
+	for _, s := range sts {
+		base[s.ID] = s.State
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		r.Shuffle(len(checks), func(i, j int) { checks[i], checks[j] = checks[j], checks[i] })
+		sts, _ := Run(h, "test", checks)
+		if len(sts) != len(base) {
+			t.Fatalf("%d statuses, want %d", len(sts), len(base))
+		}
+		for _, s := range sts {
+			if base[s.ID] != s.State {
+				t.Errorf("%s: %s in one order, %s in another", s.ID, base[s.ID], s.State)
+			}
+		}
+	}
+}
+
+// CIS 1.1.1 is judged on the device behind the data root: dockerd's bind
+// mount of the data root onto itself is no partition, a filesystem of
+// its own is, wherever it is bind-mounted from.
+func TestPartitionOutcome(t *testing.T) {
+	root := "22 1 254:0 / / rw - ext4 /dev/vda rw\n"
+	for _, c := range []struct {
+		name, mounts string
+		want         finding.State
+		why          string
+	}{
+		{"plain directory", root, finding.StateFail, "on the filesystem mounted at /"},
+		{"bind mount onto itself", root + "40 22 254:0 /var/lib/docker /var/lib/docker rw - ext4 /dev/vda rw\n", finding.StateFail, "bind mount of /var/lib/docker"},
+		{"own partition", root + "40 22 8:17 / /var/lib/docker rw - xfs /dev/sdb1 rw\n", finding.StatePass, "its own filesystem"},
+		{"own partition bound there", root + "30 22 8:17 / /data rw - xfs /dev/sdb1 rw\n40 22 8:17 /docker /var/lib/docker rw - xfs /dev/sdb1 rw\n", finding.StatePass, "device 8:17"},
+		{"nothing mounted", "", finding.StateError, "no mount holds"},
+	} {
+		o := partitionOutcome(mountinfo.Parse([]byte(c.mounts)), "/var/lib/docker/")
+		if o.State != c.want || !strings.Contains(o.Reason, c.why) {
+			t.Errorf("%s: %s %q, want %s with %q", c.name, o.State, o.Reason, c.want, c.why)
+		}
+		if o.State == finding.StateFail && !strings.Contains(o.Fix, "on /var/lib/docker") {
+			t.Errorf("%s: fix %q does not name the data root", c.name, o.Fix)
+		}
+	}
+}
+
+// 3.17/3.18 and 3.23/3.24 judge the files each dockerd uses: the
+// --config-file it was started with and the containerd socket under its
+// exec root, and a rootless engine's files belong to its user.
+func TestFileChecksPerDaemon(t *testing.T) {
+	root, user := &syscall.Stat_t{}, &syscall.Stat_t{Uid: 1000, Gid: 1000}
+	h := &fakeHost{files: fstest.MapFS{
+		"etc/docker/daemon.json":              {Data: []byte(`{}`), Mode: 0o644, Sys: root},
+		"srv/conf/dockerd.json":               {Data: []byte(`{}`), Mode: 0o666, Sys: root},
+		"srv/exec/containerd/containerd.sock": {Mode: fs.ModeSocket | 0o666, Sys: root},
+		"home/u/.config/docker/daemon.json":   {Data: []byte(`{}`), Mode: 0o600, Sys: user},
+	}}
+	rootful := ParseDaemonConfig(h, Process{PID: 1, Cmdline: []string{"dockerd", "--config-file", "/srv/conf/dockerd.json", "--exec-root=/srv/exec"}})
+	rootless := ParseDaemonConfig(h, Process{PID: 2, UID: 1000, Cmdline: []string{"dockerd", "--config-file=/home/u/.config/docker/daemon.json"}})
+	d := &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix:///a.sock", Config: rootful}, {Kind: "docker", Endpoint: "unix:///b.sock", Config: rootless}}}
+	sts, fs := Run(h, "test", FileChecks(d))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	if s := got["files-daemon-json"]; s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/conf/dockerd.json 0666") ||
+		strings.Contains(s.Reason, "/home/u/") {
+		t.Errorf("files-daemon-json: %+v", s)
+	}
+	if s := got["files-containerd-socket"]; s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/exec/containerd/containerd.sock 0666") {
+		t.Errorf("files-containerd-socket: %+v", s)
+	}
+	for _, f := range fs {
+		if f.ID == "files-daemon-json" && f.Remediation != "chown root:root /srv/conf/dockerd.json && chmod 0644 /srv/conf/dockerd.json" {
+			t.Errorf("fix %q does not name the file dockerd uses", f.Remediation)
+		}
+	}
+}
+
+// Every check titles its failure as the problem found, distinct from the
+// requirement its rule states, and no title is left for a check that is
+// gone.
+func TestProblemTitles(t *testing.T) {
+	d := &Discovery{}
+	all := append(append(append(HostChecks(), EngineChecks(d)...), ClientChecks(ClientOptions{})...), ContainerChecks(d)...)
+	ids := map[string]bool{}
+	for _, c := range all {
+		ids[c.ID] = true
+		if c.Problem == "" || c.Problem == c.Title {
+			t.Errorf("%s: problem title %q, rule title %q", c.ID, c.Problem, c.Title)
+		}
+	}
+	for id := range problems {
+		if !ids[id] {
+			t.Errorf("problem title for %s, which is no check", id)
+		}
+	}
+}
+
+// Fixes name what was found: the socket open to others, the tool that is
+// neither setuid nor capable, the user without subordinate IDs.
+func TestFixesNameWhatWasFound(t *testing.T) {
+	h := good()
+	h.files["run/user/1000/podman/podman.sock"] = &fstest.MapFile{Mode: fs.ModeSocket | 0o666}
+	h.files["usr/bin/newgidmap"] = &fstest.MapFile{Mode: 0o755}
+	h.files["etc/subuid"] = &fstest.MapFile{Data: []byte("other:100000:65536\n")}
+	o := ClientOptions{Getenv: env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}), Ping: func(context.Context, string) PingResult { return PingResult{} }}
+	_, fs := Run(h, "test", append(HostChecks(), ClientChecks(o)...))
+	want := map[string]string{
+		"client-socket-perms": "chmod 0660 /run/user/1000/podman/podman.sock",
+		"rootless-newidmap":   "chmod u+s /usr/bin/newgidmap",
+		"rootless-subids":     "--add-subgids 100000-165535 dev",
+	}
+	for _, f := range fs {
+		if w, ok := want[f.ID]; ok {
+			if !strings.Contains(f.Remediation, w) {
+				t.Errorf("%s: fix %q lacks %q", f.ID, f.Remediation, w)
+			}
+			delete(want, f.ID)
+		}
+	}
+	for id := range want {
+		t.Errorf("%s did not fail", id)
+	}
+}
+
+// auditd must watch what the engine really uses: a dockerd started from
+// /usr/sbin (Debian's path, not CIS's /usr/bin) with its data elsewhere;
+// the fix names the missing paths.
+func TestAuditRulesJudgeRealPaths(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"usr/sbin/dockerd":          {Mode: 0o755},
+		"srv/docker":                {Mode: fs.ModeDir | 0o710},
+		"etc/audit/rules.d/d.rules": {Data: []byte("-w /usr/bin/dockerd -k docker\n-w /var/lib/docker -k docker\n")},
+	}}
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock",
+		Config: ParseDaemonConfig(h, Process{PID: 1, Cmdline: []string{"/usr/sbin/dockerd", "--data-root", "/srv/docker"}})}
+	e.Info.DockerRootDir = "/srv/docker"
+	var c Check
+	for _, x := range HostEngineChecks(&Discovery{Engines: []*Engine{e}}) {
+		if x.ID == "host-audit-rules" {
+			c = x
+		}
+	}
+	o := runOne(c, h)
+	if o.State != finding.StateFail || !strings.Contains(o.Reason, "/srv/docker, /usr/sbin/dockerd") ||
+		!strings.Contains(o.Fix, "-w /srv/docker -k docker; -w /usr/sbin/dockerd -k docker") {
+		t.Errorf("%s %q, fix %q", o.State, o.Reason, o.Fix)
+	}
+}
+
+// An engine's socket mounted into a container is found by what it is,
+// not by its name: the socket of an engine found (any name), or a mount
+// onto a path clients take for one.
+func TestEngineSocketByPath(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/admin","Mounts":[{"Type":"bind","Source":"/srv/e/d.sock","Destination":"/engine"}]}`)
+	c2 := container(t, `{"Id":"fedcba9876543210","Name":"/other","Mounts":[{"Type":"bind","Source":"/srv/x/api","Destination":"/var/run/docker.sock"}]}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///srv/e/d.sock", Containers: []Container{c, c2}}
+	o := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})["container-engine-socket"]
+	if o.State != finding.StateFail || !strings.Contains(o.Evidence, "admin (0123456789ab): /srv/e/d.sock on /engine") ||
+		!strings.Contains(o.Evidence, "other (fedcba987654): /srv/x/api on /var/run/docker.sock") {
+		t.Errorf("%s %q", o.State, o.Evidence)
+	}
+}
+
+// A dockerd listening on a socket of its own (-H unix:///srv/...) has that
+// socket judged, not only the default paths.
+func TestSocketPermsOfRunningDaemon(t *testing.T) {
+	h := &fakeHost{name: "dev", uid: 1000, files: fstest.MapFS{
+		"srv/engine/api.sock": {Mode: fs.ModeSocket | 0o666},
+	}, procs: []Process{{PID: 7, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///srv/engine/api.sock"}}}}
+	o := ClientOptions{Getenv: env(nil), Ping: func(context.Context, string) PingResult { return PingResult{} }}
+	s := clientStates(t, h, o)["client-socket-perms"]
+	if s.State != finding.StateFail || !strings.Contains(s.Reason, "/srv/engine/api.sock 0666") {
+		t.Errorf("%+v", s)
+	}
+}
