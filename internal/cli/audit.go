@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// auditExit maps the checks' states to the exit contract, whatever their
-// order: 2 when any check could not run where it applies (an engine found
-// but not queried included), else 1 when any failed, else 0.
+// auditExit maps the checks' states to the exit contract (outcome): an
+// error is a check that applies but could not run (an engine found but
+// not queried included).
 func auditExit(sts []finding.CheckStatus) error {
 	var undecidedIDs []string
 	failed := false
@@ -27,14 +27,12 @@ func auditExit(sts []finding.CheckStatus) error {
 			failed = true
 		}
 	}
+	var why []string
 	if len(undecidedIDs) > 0 {
 		slices.Sort(undecidedIDs)
-		return undecided(fmt.Errorf("could not decide: %d checks could not run (%s); see the report", len(undecidedIDs), strings.Join(undecidedIDs, ", ")))
+		why = append(why, fmt.Sprintf("%d checks could not run (%s); see the report", len(undecidedIDs), strings.Join(undecidedIDs, ", ")))
 	}
-	if failed {
-		return &ExitError{Code: ExitFail}
-	}
-	return nil
+	return outcome(failed, why)
 }
 
 func newAuditCmd(bi BuildInfo) *cobra.Command {

@@ -229,3 +229,26 @@ func TestHelpHasNoGoSyntax(t *testing.T) {
 	}
 	walk(NewRoot(BuildInfo{Version: "test"}, nil))
 }
+
+// Every verb maps its run to one exit rule: undecided beats failed beats
+// passed, whatever else the run found.
+func TestOutcomeIsOneRule(t *testing.T) {
+	for _, tc := range []struct {
+		failed bool
+		why    []string
+		want   int
+	}{
+		{false, nil, ExitPass},
+		{true, nil, ExitFail},
+		{false, []string{"check x could not run"}, ExitUndecided},
+		{true, []string{"check x could not run"}, ExitUndecided},
+	} {
+		err := outcome(tc.failed, tc.why)
+		if got := Code(err); got != tc.want {
+			t.Errorf("outcome(%t, %q) = exit %d, want %d", tc.failed, tc.why, got, tc.want)
+		}
+		if len(tc.why) > 0 && !strings.Contains(err.Error(), tc.why[0]) {
+			t.Errorf("outcome(%t, %q) says %q, not why", tc.failed, tc.why, err)
+		}
+	}
+}

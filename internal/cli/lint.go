@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -139,13 +138,11 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err := writeReport(cmd, enc, rep, f.output); err != nil {
 		return undecided(err)
 	}
-	if finding.AtOrAbove(res.Findings, threshold) {
-		return &ExitError{Code: ExitFail}
-	}
+	var why []string
 	for _, c := range res.Checks {
 		if c.State == finding.StateError {
-			return undecided(errors.New("a check could not run; see the report"))
+			why = append(why, "check "+c.ID+" could not run; see the report")
 		}
 	}
-	return nil
+	return outcome(finding.AtOrAbove(res.Findings, threshold), why)
 }

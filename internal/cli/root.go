@@ -38,6 +38,23 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// outcome maps a run to the exit contract, the same for every verb and
+// whatever the order of its checks: 2 when anything that applies could
+// not be decided (why names it), since the answer is then incomplete even
+// where something failed; else 1 when the policy said no; else 0. The
+// report still lists every failure.
+func outcome(failed bool, why []string) error {
+	switch {
+	case len(why) > 0 && failed:
+		return undecided(fmt.Errorf("could not decide: %s (and the report lists failures)", strings.Join(why, "; ")))
+	case len(why) > 0:
+		return undecided(fmt.Errorf("could not decide: %s", strings.Join(why, "; ")))
+	case failed:
+		return &ExitError{Code: ExitFail}
+	}
+	return nil
+}
+
 // Code maps an error from Execute to the process exit code.
 func Code(err error) int {
 	if err == nil {

@@ -259,13 +259,11 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err := writeReport(cmd, enc, rep, f.output); err != nil {
 		return undecided(err)
 	}
-	if finding.AtOrAbove(findings, threshold) {
-		return &ExitError{Code: ExitFail}
-	}
+	var why []string
 	if len(unmatched) > 0 {
-		return undecided(fmt.Errorf("vulnerabilities: could not decide: %s", strings.Join(unmatched, "; ")))
+		why = append(why, "vulnerabilities: "+strings.Join(unmatched, "; "))
 	}
-	return nil
+	return outcome(finding.AtOrAbove(findings, threshold), why)
 }
 
 func status(id string, fs []finding.Finding, reason string) finding.CheckStatus {

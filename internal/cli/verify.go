@@ -1,12 +1,13 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
 
@@ -107,11 +108,11 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 		return undecided(err)
 	}
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "verify", Target: strings.Join(refs, ", ")}
-	var failed []error
+	var why []string
 	for _, ref := range refs {
 		vd, err := v.Verify(cmd.Context(), ref)
 		if err != nil {
-			failed = append(failed, fmt.Errorf("verify %s: %w", ref, err))
+			why = append(why, fmt.Sprintf("verify %s: %v", ref, err))
 			continue
 		}
 		rep.Verdicts = append(rep.Verdicts, vd)
@@ -119,15 +120,7 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err := writeReport(cmd, enc, rep, f.output); err != nil {
 		return undecided(err)
 	}
-	if len(failed) > 0 {
-		return undecided(errors.Join(failed...))
-	}
-	for _, vd := range rep.Verdicts {
-		if !vd.Accepted {
-			return &ExitError{Code: ExitFail}
-		}
-	}
-	return nil
+	return outcome(slices.ContainsFunc(rep.Verdicts, func(vd finding.Verdict) bool { return !vd.Accepted }), why)
 }
 
 // writeReport encodes rep to --output, or standard output, colouring
