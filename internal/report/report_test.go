@@ -144,12 +144,12 @@ func verdictsReport() Report {
 	return Report{
 		Tool: "hull", Version: "0.0.0-test", Command: "verify", Target: "3 images",
 		Verdicts: []finding.Verdict{
-			{Target: "registry.example/team/b:1", Reference: "registry.example/team/b:1", Digest: d, Rule: "registry.example/team/*",
-				Reason: "rule registry.example/team/*: no valid signature by any accepted signer",
+			{Target: "registry.example/team/b:1", Reference: "registry.example/team/b:1", Digest: d, Rule: "registry.example/team",
+				Reason: "rule registry.example/team: no valid signature by any accepted signer",
 				Signatures: []finding.SignatureCheck{{Format: "simple-signing", Location: "/sigs/team/b@sha256=99/signature-1",
 					Reason: "release: signature does not match the image: it signs digest sha256:1, the image is " + d}}},
-			{Target: "registry.example/team/a:1", Reference: "registry.example/team/a:1", Digest: d, Rule: "registry.example/team/*", Accepted: true,
-				Reason: "rule registry.example/team/*: valid signature by release",
+			{Target: "registry.example/team/a:1", Reference: "registry.example/team/a:1", Digest: d, Rule: "registry.example/team", Accepted: true,
+				Reason: "rule registry.example/team: valid signature by release",
 				Signatures: []finding.SignatureCheck{{Format: "simple-signing", Location: "/sigs/team/a@sha256=99/signature-1", Valid: true,
 					Signer: "0123456789ABCDEF0123456789ABCDEF01234567", Reason: "signed by release (0123456789ABCDEF0123456789ABCDEF01234567)"}}},
 			{Target: "other.example/x:2", Reference: "other.example/x:2", Digest: d, Rule: "default",
