@@ -30,6 +30,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/safefile"
+	"github.com/hull-sec/hull/internal/secrets"
 )
 
 // Probe is how checks see the host.
@@ -222,6 +223,9 @@ func Run(p Probe, target string, checks []Check) ([]finding.CheckStatus, []findi
 		}
 		seen[c.ID] = true
 		o := runOne(c, p)
+		// Evidence quotes command lines, addresses and settings of the
+		// host: mask them once, before any output sees them.
+		o.Reason, o.Evidence, o.Fix = secrets.Mask(o.Reason).Text, secrets.Mask(o.Evidence).Text, secrets.Mask(o.Fix).Text
 		sts = append(sts, finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason})
 		if o.State == finding.StateFail || o.State == finding.StateWarn {
 			f := finding.Finding{ID: c.ID, Title: cmp.Or(c.Problem, c.Title), Severity: c.Severity, Target: target,

@@ -331,3 +331,23 @@ func TestSocketPermsOfRunningDaemon(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// What a check quotes from the host (command lines, addresses, settings)
+// reaches no output with a credential in it.
+func TestRunMasksEvidence(t *testing.T) {
+	const secret = "hunter2-s3cret"
+	c := Check{Rule: finding.Rule{ID: "quoting"}, Run: func(Probe) Outcome {
+		o := fail("dockerd --registry-mirror=https://mirror:"+secret+"@mirror.example runs", "mysql -uroot -p"+secret)
+		o.Fix = "curl -u admin:" + secret + " https://example.com"
+		return o
+	}}
+	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", []Check{c})
+	if len(fs) != 1 || len(sts) != 1 {
+		t.Fatalf("%d findings, %d statuses", len(fs), len(sts))
+	}
+	for what, s := range map[string]string{"reason": sts[0].Reason, "evidence": fs[0].Evidence, "fix": fs[0].Remediation} {
+		if strings.Contains(s, secret) {
+			t.Errorf("%s shows the secret: %q", what, s)
+		}
+	}
+}
