@@ -203,22 +203,6 @@ func TestArchiveDuplicateNamesAreRefused(t *testing.T) {
 	all := readTarFile(t, testenv.TarDir(t, lp))
 	// The layout holds the blobs of both images; each index.json below
 	// names one of them.
-	idxFor := func(img v1.Image) []byte {
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := img.Size()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
-			Manifests: []v1.Descriptor{{MediaType: types.OCIManifestSchema1, Digest: d, Size: n}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	base := without(all, "index.json")
 	var blob tarEntry
 	for _, e := range base {
@@ -227,11 +211,11 @@ func TestArchiveDuplicateNamesAreRefused(t *testing.T) {
 		}
 	}
 	oci := map[string][]tarEntry{
-		"index-twice":          append(append(append([]tarEntry{}, base...), file("index.json", idxFor(a))), file("index.json", idxFor(b))),
-		"dot-slash-index":      append(append(append([]tarEntry{}, base...), file("./index.json", idxFor(a))), file("index.json", idxFor(b))),
-		"double-slash-blob":    append(append(append([]tarEntry{}, base...), file("index.json", idxFor(a))), file(strings.Replace(blob.hdr.Name, "/", "//", 1), blob.body)),
-		"oci-layout-twice":     append(append(append([]tarEntry{}, base...), file("index.json", idxFor(a))), file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))),
-		"trailing-slash-index": append(append(append([]tarEntry{}, base...), file("index.json", idxFor(a))), dirEntry("index.json/")),
+		"index-twice":          append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
+		"dot-slash-index":      append(append(append([]tarEntry{}, base...), file("./index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
+		"double-slash-blob":    append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file(strings.Replace(blob.hdr.Name, "/", "//", 1), blob.body)),
+		"oci-layout-twice":     append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))),
+		"trailing-slash-index": append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), dirEntry("index.json/")),
 	}
 	for label, es := range oci {
 		t.Run("oci/"+label, func(t *testing.T) {
@@ -249,7 +233,7 @@ func TestArchiveDuplicateNamesAreRefused(t *testing.T) {
 	}
 	t.Run("oci/directory-twice-is-fine", func(t *testing.T) {
 		p := filepath.Join(dir, "oci-dirs.tar")
-		writeTarFile(t, p, append(append([]tarEntry{dirEntry("blobs/"), dirEntry("./blobs")}, base...), file("index.json", idxFor(a))))
+		writeTarFile(t, p, append(append([]tarEntry{dirEntry("blobs/"), dirEntry("./blobs")}, base...), file("index.json", ociIndex(t, a, nil))))
 		im, err := image.Open(ctx, "oci-archive:"+p, image.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -362,25 +346,9 @@ func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
 		}
 	}
 	all := readTarFile(t, testenv.TarDir(t, lp))
-	index := func(img v1.Image) []byte {
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := img.Size()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
-			Manifests: []v1.Descriptor{{MediaType: types.OCIManifestSchema1, Digest: d, Size: n,
-				Annotations: map[string]string{"org.opencontainers.image.ref.name": "localhost/hull/dup:1"}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	p := filepath.Join(dir, "dup.tar")
-	writeTarFile(t, p, append(append(without(all, "index.json"), file("index.json", index(a))), file("./index.json", index(b))))
+	named := map[string]string{"org.opencontainers.image.ref.name": "localhost/hull/dup:1"}
+	writeTarFile(t, p, append(append(without(all, "index.json"), file("index.json", ociIndex(t, a, named))), file("./index.json", ociIndex(t, b, named))))
 
 	pm := testenv.PodmanEnv(t)
 	pm.Run("load", "-i", p)
@@ -401,7 +369,7 @@ func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
 	}
 	for tag, key := range map[string]string{"keys": "manifests", "case": "Manifests"} {
 		idx := strings.NewReplacer("localhost/hull/dup:1", "localhost/hull/dup:"+tag)
-		body := `{"schemaVersion":2,"manifests":` + idx.Replace(entries(index(a))) + `,"` + key + `":` + idx.Replace(entries(index(b))) + `}`
+		body := `{"schemaVersion":2,"manifests":` + idx.Replace(entries(ociIndex(t, a, named))) + `,"` + key + `":` + idx.Replace(entries(ociIndex(t, b, named))) + `}`
 		pk := filepath.Join(dir, "dup-"+tag+".tar")
 		writeTarFile(t, pk, append(without(all, "index.json"), file("index.json", []byte(body))))
 		pm.Run("load", "-i", pk)
@@ -430,4 +398,23 @@ func TestOCIArchiveReadAsPodmanLoadsIt(t *testing.T) {
 	if !errors.Is(err, image.ErrUnsafeArchive) {
 		t.Fatalf("want ErrUnsafeArchive, got %v", err)
 	}
+}
+
+// ociIndex is an index.json naming img alone, with annotations.
+func ociIndex(t *testing.T, img v1.Image, annotations map[string]string) []byte {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := img.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{MediaType: types.OCIManifestSchema1, Digest: d, Size: n, Annotations: annotations}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

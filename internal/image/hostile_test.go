@@ -141,13 +141,7 @@ func fakeDigest(label string) v1.Hash {
 func TestHostileRegistryIsBounded(t *testing.T) {
 	h := newHostileRegistry(t)
 	img := it.Image(t, v1.Config{Cmd: []string{"/bin/app"}}, nil, it.Layer(t, it.File("app", "app", 0o755)))
-	ref, err := name.ParseReference(h.host + "/hull/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	h.push(t, img)
 	honest, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)
@@ -238,13 +232,7 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 func TestHostileRegistryLayerStall(t *testing.T) {
 	h := newHostileRegistry(t)
 	img := it.Image(t, v1.Config{Cmd: []string{"/bin/app"}}, nil, it.Layer(t, it.File("app", "app", 0o755)))
-	ref, err := name.ParseReference(h.host + "/hull/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	h.push(t, img)
 	m, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)
@@ -359,13 +347,7 @@ func TestSlowReaderIsNotAStall(t *testing.T) {
 	noise := make([]byte, 32<<20)
 	rand.New(rand.NewSource(1)).Read(noise)
 	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("a", string(noise), 0o644)))
-	ref, err := name.ParseReference(h.host + "/hull/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	h.push(t, img)
 	ctx := context.Background()
 	const timeout = 200 * time.Millisecond
 	im, err := image.Open(ctx, h.host+"/hull/app:1", image.Options{Timeout: timeout})
@@ -385,5 +367,17 @@ func TestSlowReaderIsNotAStall(t *testing.T) {
 	time.Sleep(3 * timeout)
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		t.Fatalf("after a pause: %v", err)
+	}
+}
+
+// push stores img as hull/app:1 in the registry, honestly.
+func (h *hostileRegistry) push(t *testing.T, img v1.Image) {
+	t.Helper()
+	ref, err := name.ParseReference(h.host + "/hull/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
 	}
 }
