@@ -1,9 +1,7 @@
 package scan
 
 import (
-	"context"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -35,22 +33,7 @@ var records = map[string]string{
 
 func testDB(t *testing.T) *vulndb.DB {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range records {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "osv.db")
-	if _, err := vulndb.Update(context.Background(), path, vulndb.UpdateOptions{From: dir}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := vulndb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return osvStore(t, slices.Collect(maps.Values(records))...)
 }
 
 var pkgs = []finding.Package{
