@@ -3,7 +3,8 @@
 package keyname
 
 import (
-	"crypto/dsa" // deprecated, but crypto/x509 still parses DSA keys
+	//lint:ignore SA1019 deprecated, but crypto/x509 still parses DSA keys, which must be named
+	"crypto/dsa"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
