@@ -53,9 +53,18 @@ type Analysis struct {
 	Secrets []finding.Finding
 	Malware []finding.Finding
 	// Unscanned lists files the malware scanner did not see in full.
-	Unscanned []string
+	Unscanned []Unscanned
 	// CachedLayers counts the layers whose results came from the cache.
 	CachedLayers int
+}
+
+// Unscanned is a file the malware scanner did not see in full, and why.
+type Unscanned struct {
+	Path   string
+	Reason string
+	// OverLimit: the file is larger than AnalyzeOptions.MaxMalwareBytes
+	// and was not sent; otherwise clamd refused or cut it short.
+	OverLimit bool
 }
 
 // fileResult is what the analyzers made of one file; plain data, so that
@@ -64,8 +73,10 @@ type fileResult struct {
 	Inv     *inventory.FileResult `json:"inv,omitempty"`
 	Secrets []secretHit           `json:"sec,omitempty"`
 	Malware string                `json:"mal,omitempty"` // signature name
-	// Unscanned says why the malware scanner did not see the whole file.
+	// Unscanned says why the malware scanner did not see the whole file;
+	// OverLimit that it was over MaxMalwareBytes and not sent.
 	Unscanned string `json:"uns,omitempty"`
+	OverLimit bool   `json:"over,omitempty"`
 }
 
 type secretHit struct {
@@ -87,7 +98,7 @@ const (
 	bufferBytes = 8 << 20
 	// cacheVersion changes whenever what the secrets or malware analyzers
 	// record changes; the inventory's part is inventory.Version, in the key.
-	cacheVersion = "2"
+	cacheVersion = "3"
 )
 
 // Analyze reads every layer of im once and runs the inventory and the
@@ -149,7 +160,7 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 				Remediation: "Find how the file got into the image (base image, dependency, build step), remove it from the layer that added it and rebuild from trusted sources."})
 		}
 		if fr.Unscanned != "" {
-			res.Unscanned = append(res.Unscanned, v.Path+": "+fr.Unscanned)
+			res.Unscanned = append(res.Unscanned, Unscanned{Path: v.Path + hidden, Reason: fr.Unscanned, OverLimit: fr.OverLimit})
 		}
 		return nil
 	}
@@ -248,6 +259,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	if mal && size > a.o.MaxMalwareBytes {
 		mal = false
 		res.Unscanned = fmt.Sprintf("%d bytes, more than --max-file-size %d", size, a.o.MaxMalwareBytes)
+		res.OverLimit = true
 	}
 	// Read into memory once for every analyzer that wants the content:
 	// small files, and files the inventory must hold whole (a package

@@ -107,7 +107,7 @@ func TestAnalyzeMalware(t *testing.T) {
 	if got := where(an.Malware); !slices.Equal(got, want) {
 		t.Fatalf("malware %v, want %v", got, want)
 	}
-	if len(an.Unscanned) != 1 || !strings.HasPrefix(an.Unscanned[0], "/app/huge.bin") {
+	if len(an.Unscanned) != 1 || an.Unscanned[0].Path != "/app/huge.bin" || !an.Unscanned[0].OverLimit {
 		t.Errorf("unscanned: %v", an.Unscanned)
 	}
 	for _, f := range an.Malware {
@@ -119,8 +119,53 @@ func TestAnalyzeMalware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) {
-		t.Errorf("from the cache: %d layers, %v", again.CachedLayers, where(again.Malware))
+	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) || !slices.Equal(again.Unscanned, an.Unscanned) {
+		t.Errorf("from the cache: %d layers, %v, %v", again.CachedLayers, where(again.Malware), again.Unscanned)
+	}
+}
+
+// TestMalwareCheckNotScanned: a file clamd did not scan in full is never
+// a pass. A real clamd refuses a stream over its StreamMaxLength, and
+// stops at MaxFileSize (saying so with AlertExceedsMax, which is not
+// malware); both leave the check undecided. A file over --max-file-size
+// is a partial pass only when the user chose that bound.
+func TestMalwareCheckNotScanned(t *testing.T) {
+	srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "2M", Limits: []string{"MaxFileSize 1M", "MaxScanSize 2M", "AlertExceedsMax yes"}})
+	c, err := clamd.Dial(context.Background(), srv.Socket, clamd.Options{MaxBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := func(n int) string { return testenv.ClamdMarker + strings.Repeat("z", n) }
+	analyze := func(files ...it.Entry) *Analysis {
+		an, err := Analyze(context.Background(), openArchive(t, it.Layer(t, files...)), AnalyzeOptions{Malware: c, MaxMalwareBytes: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return an
+	}
+	small := it.File("app/evil.sh", pad(10), 0o755)
+	an := analyze(small,
+		it.File("app/past-stream.bin", pad(3<<20), 0o644), // over StreamMaxLength: refused
+		it.File("app/past-max.bin", pad(1536<<10), 0o644), // over MaxFileSize: clamd stops
+		it.File("app/over-limit.bin", pad(5<<20), 0o644))  // over --max-file-size: not sent
+	if got := where(an.Malware); !slices.Equal(got, []string{"malware /app/evil.sh"}) {
+		t.Errorf("malware %v: a clamd limit is not malware", got)
+	}
+	for _, chosen := range []bool{false, true} {
+		st := MalwareCheck(an, 4<<20, chosen)
+		if st.State != finding.StateError || !strings.Contains(st.Reason, "/app/past-stream.bin") || !strings.Contains(st.Reason, "/app/past-max.bin: clamd: stopped at its MaxFileSize limit") {
+			t.Errorf("limit chosen %t: %+v; want an error naming the files clamd did not scan", chosen, st)
+		}
+	}
+	an = analyze(it.File("app/clean.txt", "clean", 0o644), it.File("app/over-limit.bin", pad(5<<20), 0o644))
+	if st := MalwareCheck(an, 4<<20, false); st.State != finding.StateError || !strings.Contains(st.Reason, "/app/over-limit.bin") {
+		t.Errorf("default limit: %+v; want an error", st)
+	}
+	if st := MalwareCheck(an, 4<<20, true); st.State != finding.StateWarn || !strings.Contains(st.Reason, "partial") || !strings.Contains(st.Reason, "/app/over-limit.bin") {
+		t.Errorf("chosen limit: %+v; want a partial pass naming the file", st)
+	}
+	if st := MalwareCheck(analyze(small), 4<<20, false); st.State != finding.StateFail {
+		t.Errorf("malware found: %+v", st)
 	}
 }
 
