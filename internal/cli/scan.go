@@ -233,7 +233,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	}
 	finding.Sort(findings)
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
-		Findings: findings, OS: inv.OS}
+		Findings: findings, OS: inv.OS, Notes: inv.Notes}
 	for _, c := range checks {
 		rep.Checks = append(rep.Checks, c)
 	}

@@ -176,3 +176,37 @@ func TestScanUnmatchedEcosystem(t *testing.T) {
 		}
 	}
 }
+
+// TestIncompleteInventory: an image whose package files cannot all be
+// read (a broken installed package.json; an os-release without its
+// package database) yields an SBOM that says it is incomplete, in every
+// format, and exit 2; scan's vulnerabilities check is undecided, never a
+// pass.
+func TestIncompleteInventory(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, db := scanFixture(t)
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0o644),
+		it.File("app/node_modules/left-pad/package.json", `{"name":"left-pad","version":"1.3.0"}`, 0o644),
+		it.File("app/node_modules/broken/package.json", `{"name":`, 0o644)))
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/partial:1", img)
+	ref := "docker-archive:" + p
+	for format, want := range map[string]string{"json": `"notes"`, "cyclonedx": `"incomplete"`, "spdx": "Incomplete", "table": "Incomplete"} {
+		out, stderr, code := hull(t, "sbom", ref, "-f", format)
+		if code != ExitUndecided || !strings.Contains(out, want) || !strings.Contains(out, "/app/node_modules/broken/package.json") ||
+			!strings.Contains(out, "no package database") || !strings.Contains(out, "pkg:npm/left-pad@1.3.0") && format != "table" {
+			t.Errorf("sbom %s: exit %d, want 2 and %s\n%s\n%s", format, code, want, out, stderr)
+		}
+	}
+	out, stderr, code := hull(t, "scan", ref, "--db", db, "--scanners", "vuln", "-f", "json")
+	var rep struct {
+		Checks []struct{ ID, State, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err, out)
+	}
+	if code != ExitUndecided || len(rep.Checks) != 1 || rep.Checks[0].State != "error" || !strings.Contains(rep.Checks[0].Reason, "/app/node_modules/broken/package.json") {
+		t.Errorf("scan: exit %d, checks %+v\n%s", code, rep.Checks, stderr)
+	}
+}

@@ -85,7 +85,7 @@ func fromReader(f func(string, io.Reader) ([]finding.Package, error)) func(strin
 // formatVersion changes whenever a cataloger reads differently what it
 // already read (new fields, bounds, fixes); adding or removing a cataloger
 // changes Version by itself.
-const formatVersion = "2"
+const formatVersion = "3"
 
 // Version names what the inventory records for a file: caches of its
 // results (scan's layer cache) are keyed by it, so that a layer read by an
@@ -208,9 +208,19 @@ func Assemble(found []Found) *Result {
 	}
 	res.OS = cmp.Or(osRel, usrOSRel)
 	res.Packages = merge(pkgs, res.OS)
+	if res.OS != nil && res.OS.ID != "" && !slices.ContainsFunc(res.Packages, isOSPackage) {
+		// A distribution without its package database: what it installed
+		// is unknown, which is not the same as nothing installed.
+		res.Notes = append(res.Notes, fmt.Sprintf("os-release names %s (ID %s) but no package database of it was found (deleted, or a format hull does not read): its installed packages are unknown",
+			cmp.Or(res.OS.PrettyName, res.OS.ID), res.OS.ID))
+	}
 	slices.Sort(res.Notes)
 	return res
 }
+
+// isOSPackage reports whether a package came from a distribution's
+// package database.
+func isOSPackage(p finding.Package) bool { return p.Type == "deb" || p.Type == "apk" || p.Type == "rpm" }
 
 // safeParse runs a parser on hostile content: a panic is a bug, but it
 // becomes an error for this one file, not a crash of the scan.

@@ -185,6 +185,12 @@ func writePackages(w io.Writer, r Report, o Options) {
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w, "\nIncomplete: these files name packages but could not be read:")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  %s\n", cell(n))
+		}
+	}
 }
 
 // writeVerdicts prints one block per image: the verdict, the rule and
