@@ -220,7 +220,9 @@ func Assemble(found []Found) *Result {
 
 // isOSPackage reports whether a package came from a distribution's
 // package database.
-func isOSPackage(p finding.Package) bool { return p.Type == "deb" || p.Type == "apk" || p.Type == "rpm" }
+func isOSPackage(p finding.Package) bool {
+	return p.Type == "deb" || p.Type == "apk" || p.Type == "rpm"
+}
 
 // safeParse runs a parser on hostile content: a panic is a bug, but it
 // becomes an error for this one file, not a crash of the scan.
