@@ -74,13 +74,17 @@ record's vector, else the database's own rating; the fixed version is shown.
 
 Secrets (--scanners secret): AWS keys, private keys, GitHub, GitLab, Slack,
 Stripe, npm, PyPI and Google tokens, JWTs and high-entropy values assigned to
-secret names, in text files up to 4 MiB outside documentation and test
+secret names, in text files of any size outside documentation and test
 directories; values are redacted in every output.
 
 Malware (--scanners malware): every regular file of every layer, up to
 --max-file-size, is streamed once to ClamAV's clamd (INSTREAM, several files in
 flight); hull never runs anything. Without a reachable clamd the check is
-skipped and the report says why; naming --clamd makes it required.
+skipped and the report says why; naming --clamd makes it required. A file clamd
+did not scan in full (over its StreamMaxLength, or MaxFileSize and MaxScanSize
+when clamd has AlertExceedsMax yes; without it clamd answers OK unscanned) or
+over the default --max-file-size makes the check an error; over an explicit
+--max-file-size, a partial pass listing the files.
 
 Each layer's results are cached by its digest (in the user cache directory,
 keyed by the scanners, limits and clamd's version), so rescans and images that
@@ -102,7 +106,8 @@ ignore vulnerabilities (scan.ignore, each with a reason).
 
 Exit codes: 0 no finding at or above --fail-on (default high); 1 at least
 one; 2 could not decide (no database, unreadable image, packages that cannot
-be matched).
+be matched, versions that cannot be compared, package files that cannot be
+read, files clamd did not scan in full).
 
 IMAGE is one of:
 ` + imageRefHelp,

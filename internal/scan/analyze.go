@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,9 +30,10 @@ import (
 
 // AnalyzeOptions say which analyzers run over the image's files.
 type AnalyzeOptions struct {
-	// Secrets looks for credentials in text files up to MaxSecretBytes.
-	Secrets        bool
-	MaxSecretBytes int64
+	// Secrets looks for credentials in every text file outside
+	// documentation and test directories, whatever its size (one too
+	// large to buffer is searched as it streams by).
+	Secrets bool
 	// Malware streams every regular file up to MaxMalwareBytes to clamd;
 	// larger files are reported as not scanned.
 	Malware         *clamd.Client
@@ -91,7 +91,6 @@ func (r *fileResult) empty() bool {
 
 // Bounds and defaults.
 const (
-	DefaultMaxSecretBytes  = 4 << 20
 	DefaultMaxMalwareBytes = 64 << 20
 	// Files up to this size are read into memory once for every analyzer
 	// that wants them; larger ones are streamed.
@@ -105,9 +104,6 @@ const (
 // analyzers asked for on each file, in parallel across layers; the merged
 // filesystem decides which results count.
 func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis, error) {
-	if o.MaxSecretBytes <= 0 {
-		o.MaxSecretBytes = DefaultMaxSecretBytes
-	}
 	if o.MaxMalwareBytes <= 0 {
 		o.MaxMalwareBytes = DefaultMaxMalwareBytes
 	}
@@ -250,7 +246,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	}
 	size := f.Header.Size
 	inv := inventory.Wants(f.Path, f.Header)
-	sec := a.o.Secrets && secrets.Wanted(f.Path, size, a.o.MaxSecretBytes)
+	sec := a.o.Secrets && secrets.Wanted(f.Path, size)
 	mal := a.o.Malware != nil && size > 0
 	if inv == inventory.Skip && !sec && !mal {
 		return nil, nil
@@ -296,7 +292,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 		}
 		buf.Reset()
 		a.pool.Put(buf)
-	} else if err := a.large(ctx, f, inv, mal, res); err != nil {
+	} else if err := a.large(ctx, f, inv, sec, mal, res); err != nil {
 		return nil, err
 	}
 	if res.empty() {
@@ -305,42 +301,75 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	return res, nil
 }
 
-// large streams a file too big to buffer to the analyzers that want it:
-// a Go binary to the inventory and clamd at once, through a pipe. Secrets
-// are not looked for in files this large.
-func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want, mal bool, res *fileResult) error {
-	content := f.Content()
-	if !mal {
-		if inv == inventory.Stream {
-			res.Inv = inventory.Inspect(f.Path, f.Header, nil, content)
-		} else if inv == inventory.Buffer {
-			res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil) // over MaxFileBytes: noted
-		}
-		return nil
+// large streams a file too big to buffer to the analyzers that want it,
+// reading it once: a Go binary to the inventory, and at the same time,
+// through a tee, its text to the secrets Stream and its bytes to clamd
+// (through a pipe).
+func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want, sec, mal bool, res *fileResult) error {
+	var sinks []io.Writer
+	var stream *secrets.Stream
+	if sec {
+		stream = &secrets.Stream{}
+		sinks = append(sinks, stream)
 	}
-	pr, pw := io.Pipe()
+	var pw *io.PipeWriter
 	done := make(chan error, 1)
-	go func() {
-		err := a.malware(ctx, f.Path, pr, res)
-		pr.CloseWithError(err) // unblock the writer if clamd stopped reading
-		done <- err
-	}()
-	tee := io.TeeReader(content, pw)
+	if mal {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		go func() {
+			err := a.malware(ctx, f.Path, pr, res)
+			pr.CloseWithError(err) // unblock the writer if clamd stopped reading
+			done <- err
+		}()
+		sinks = append(sinks, &lenient{w: pw})
+	}
+	content := f.Content()
+	if len(sinks) > 0 {
+		content = io.TeeReader(content, io.MultiWriter(sinks...))
+	}
 	switch inv {
 	case inventory.Stream:
-		res.Inv = inventory.Inspect(f.Path, f.Header, nil, tee)
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, content)
 	case inventory.Buffer:
-		res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil)
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil) // over MaxFileBytes: noted
 	}
-	_, err := io.Copy(io.Discard, tee)
-	pw.CloseWithError(err)
-	if merr := <-done; merr != nil {
-		return merr
+	var err error
+	if len(sinks) > 0 {
+		_, err = io.Copy(io.Discard, content)
 	}
-	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+	if mal {
+		pw.CloseWithError(err)
+		if merr := <-done; merr != nil {
+			return merr
+		}
+	}
+	if err != nil {
 		return err
 	}
+	if stream != nil {
+		for _, h := range stream.Hits() {
+			res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
+		}
+	}
 	return nil
+}
+
+// lenient passes writes on until its writer fails, then drops them:
+// clamd stops reading a stream over its limit while the other analyzers
+// still need the rest of the file (the scan's error says why, if any).
+type lenient struct {
+	w      io.Writer
+	failed bool
+}
+
+func (l *lenient) Write(p []byte) (int, error) {
+	if !l.failed {
+		if _, err := l.w.Write(p); err != nil {
+			l.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 func (a *analyzer) malware(ctx context.Context, path string, r io.Reader, res *fileResult) error {
@@ -376,7 +405,7 @@ func secretFinding(target string, loc finding.Location, h secretHit) finding.Fin
 // options that change results, and clamd's engine and database version.
 func (a *analyzer) cacheKey(ctx context.Context) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "v%s inventory=%s secrets=%t/%d rules=%d malware=%t/%d", cacheVersion, inventory.Version(), a.o.Secrets, a.o.MaxSecretBytes, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
+	fmt.Fprintf(h, "v%s inventory=%s secrets=%t rules=%d malware=%t/%d", cacheVersion, inventory.Version(), a.o.Secrets, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
 	if a.o.Malware != nil {
 		v, err := a.o.Malware.Version(ctx)
 		if err != nil {

@@ -223,3 +223,40 @@ func TestBufferedFilesAreNotStreamed(t *testing.T) {
 		t.Errorf("the inventory streams executables of %d bytes, which the scan buffers", bufferBytes)
 	}
 }
+
+// TestLargeTextSecrets: the secrets check has no size bound a file can
+// hide behind. A credential at the end of a 6 MiB text (buffered) and of
+// a 12 MiB one (streamed, and sent to a clamd that refuses it past 1 MiB:
+// the other analyzers still read the whole file) is found, redacted, at
+// its line.
+func TestLargeTextSecrets(t *testing.T) {
+	srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "1M"})
+	c, err := clamd.Dial(context.Background(), srv.Socket, clamd.Options{MaxBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+	text := func(mib int) (string, int) {
+		lines := mib << 20 / 100
+		return strings.Repeat(strings.Repeat("x", 99)+"\n", lines) + "token: " + key + "\n", lines + 1
+	}
+	mid, midLine := text(6)
+	big, bigLine := text(12)
+	for _, o := range []AnalyzeOptions{{Secrets: true}, {Secrets: true, Malware: c, MaxMalwareBytes: 32 << 20}} {
+		an, err := Analyze(context.Background(), openArchive(t, it.Layer(t,
+			it.File("app/mid.log", mid, 0o644), it.File("app/big.log", big, 0o644))), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"secret-github-token /app/big.log", "secret-github-token /app/mid.log"}
+		if got := where(an.Secrets); !slices.Equal(got, want) {
+			t.Fatalf("malware %t: secrets %v, want %v", o.Malware != nil, got, want)
+		}
+		for _, f := range an.Secrets {
+			line := map[string]int{"/app/mid.log": midLine, "/app/big.log": bigLine}[f.Location.Path]
+			if !strings.HasPrefix(f.Evidence, fmt.Sprintf("line %d: ", line)) || strings.Contains(f.Evidence, key[8:]) {
+				t.Errorf("evidence %q, want line %d, redacted", f.Evidence, line)
+			}
+		}
+	}
+}
