@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/secrets"
 	"github.com/hull-sec/hull/internal/vercmp"
 )
 
@@ -166,7 +167,9 @@ func Inspect(path string, h *tar.Header, data []byte, r io.Reader) *FileResult {
 			return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
 		}
 		if err != nil {
-			return &FileResult{Note: fmt.Sprintf("%s (%s): %v", path, c.name, err)}
+			// A parser's error may quote the file (a line that is not a
+			// field): masked before it reaches any report or cache.
+			return &FileResult{Note: secrets.Mask(fmt.Sprintf("%s (%s): %v", path, c.name, err)).Text}
 		}
 		if len(pkgs) == 0 {
 			return nil

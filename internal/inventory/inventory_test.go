@@ -426,3 +426,15 @@ func TestNpmInstalledOnly(t *testing.T) {
 		t.Errorf("notes %q, want one for the broken installed package", res.Notes)
 	}
 }
+
+// TestNotesAreMasked: a note quoting a line of a package database that
+// does not parse masks a credential in it; notes reach SBOM documents,
+// reports and the layer cache.
+func TestNotesAreMasked(t *testing.T) {
+	token := "ghp_" + "Qw3rTy5uI7oP9aS1dF3gH5jK7lZ9xC1vB3nM"
+	res := catalog(t, it.Layer(t,
+		it.File("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n"+token+"\n\n", 0o644)))
+	if len(res.Notes) != 1 || strings.Contains(res.Notes[0], token) || !strings.Contains(res.Notes[0], "/var/lib/dpkg/status") {
+		t.Errorf("notes %q", res.Notes)
+	}
+}
