@@ -14,8 +14,11 @@ import (
 // compared, a file clamd did not see in full, each makes its check an
 // error (could not decide), named in the report, not only on standard
 // error. The one partial pass is a limit the user chose: files over an
-// explicit --max-file-size are listed in a warning (trivy #3487 is the
-// counter-example: a partial scan reported as clean).
+// explicit --max-file-size are listed in a warning. Peers: trivy's
+// maintainers fail a scan when files cannot be read, so that results do
+// not depend on what happened to be readable (aquasecurity/trivy#3863),
+// and trivy #3487 is the counter-example design.md names, a partial scan
+// reported as clean.
 
 // maxListed bounds the items a check's reason names; the rest are counted.
 const maxListed = 5
