@@ -300,7 +300,8 @@ func (c *Client) verdict(res Result, reply string) (Result, error) {
 	case StatusFound:
 		res.Signature = detail
 	case StatusTooLarge:
-		// clamd refused the stream: it scanned nothing.
+		// clamd refused the stream (it scanned nothing) or stopped at one
+		// of its limits.
 		res.Reason = "clamd: " + detail
 		res.Truncated = true
 		c.log.Debug("clamd refused stream", "name", res.Name, "sent", res.Bytes, "reply", reply)

@@ -430,3 +430,29 @@ func (slowReader) Read(p []byte) (int, error) {
 type errReader struct{ err error }
 
 func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestClamdScanLimits: a file over clamd's MaxFileSize, with a signature
+// at its start, is not scanned. Without AlertExceedsMax clamd answers OK
+// (nothing a client can see); with it, clamd names the limit, and that is
+// a file not scanned in full, not malware.
+func TestClamdScanLimits(t *testing.T) {
+	big := withMarker(3<<20, 0)
+	for _, alert := range []bool{false, true} {
+		limits := []string{"MaxFileSize 1M", "MaxScanSize 2M"}
+		if alert {
+			limits = append(limits, "AlertExceedsMax yes")
+		}
+		srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "10M", Limits: limits})
+		c := dial(t, srv.Socket, clamd.Options{MaxBytes: 10 << 20})
+		wantResult(t, scan(t, c, withMarker(100<<10, 10), "small"), clamd.StatusFound, markerSig, 100<<10, false)
+		res := scan(t, c, big, "over MaxFileSize")
+		if !alert {
+			// clamd's silent pass, measured: documented in the README.
+			wantResult(t, res, clamd.StatusClean, "", int64(len(big)), false)
+			continue
+		}
+		if res.Status != clamd.StatusTooLarge || res.Signature != "" || !res.Truncated || !strings.Contains(res.Reason, "MaxFileSize") {
+			t.Errorf("with AlertExceedsMax: got %+v; want StatusTooLarge naming MaxFileSize", res)
+		}
+	}
+}

@@ -68,7 +68,8 @@ type Result struct {
 	// longer than Options.MaxBytes (clamd scanned the first Bytes; Status
 	// is StatusFound if a signature matched there, else StatusTooLarge) or
 	// because clamd refused a stream over its StreamMaxLength (StatusTooLarge,
-	// nothing scanned).
+	// nothing scanned), or because clamd stopped at one of its scan limits
+	// and said so (AlertExceedsMax: StatusTooLarge).
 	Truncated bool
 	// Reason says why Status is StatusTooLarge.
 	Reason string
@@ -86,6 +87,13 @@ type Version struct {
 	// absent or unparsable.
 	DatabaseTime time.Time
 }
+
+// limitsExceeded starts the name clamd reports, with AlertExceedsMax
+// yes, for a file it stopped scanning at one of its limits
+// ("Heuristics.Limits.Exceeded.MaxFileSize", ".MaxScanSize", ".MaxFiles",
+// ".MaxRecursion"...). Without AlertExceedsMax clamd answers OK for such a
+// file, and no client can tell it was not scanned in full.
+const limitsExceeded = "Heuristics.Limits.Exceeded."
 
 // parseScanReply interprets an INSTREAM reply (without its NUL). detail is
 // the signature for StatusFound and clamd's message for StatusTooLarge.
@@ -112,6 +120,10 @@ func parseScanReply(reply string) (st Status, detail string, err error) {
 	}
 	if sig == "" || !printable(sig) || strings.ContainsRune(sig, ' ') {
 		return StatusUnknown, "", fmt.Errorf("%w: bad signature name in reply %s", ErrProtocol, quote(reply))
+	}
+	if limit, ok := strings.CutPrefix(sig, limitsExceeded); ok {
+		// Not malware: clamd stopped scanning at one of its limits.
+		return StatusTooLarge, "stopped at its " + limit + " limit (" + sig + ")", nil
 	}
 	return StatusFound, sig, nil
 }

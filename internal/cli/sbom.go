@@ -41,9 +41,13 @@ sourceInfo).
 Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
 spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the user
 cache directory), so a layer shared by many images is read once. Files that look like package metadata but cannot be read
-are reported on standard error, not dropped silently.
+are listed in the SBOM, which then says it is incomplete (CycloneDX composition
+"incomplete" and hull:not-read properties, SPDX creation comment, json "notes"),
+and on standard error; so is an image whose os-release names a distribution
+without its package database (deleted, or a format hull does not read).
 
-Exit codes: 0 listed; 2 could not read the image.
+Exit codes: 0 listed; 2 could not read the image, or the SBOM is incomplete
+(it is still written).
 
 IMAGE is one of:
 ` + imageRefHelp,
@@ -85,7 +89,7 @@ func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not read:", n)
 	}
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "sbom", Target: im.Ref.String(),
-		OS: res.OS, Packages: res.Packages, Created: time.Now()}
+		OS: res.OS, Packages: res.Packages, Notes: res.Notes, Created: time.Now()}
 	if rep.Packages == nil {
 		rep.Packages = []finding.Package{}
 	}
@@ -94,6 +98,11 @@ func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
 	}
 	if err := writeReport(cmd, enc, rep, f.output); err != nil {
 		return undecided(err)
+	}
+	if len(res.Notes) > 0 {
+		// The document is written, and says it is incomplete; a pipeline
+		// must not take it for the whole inventory.
+		return undecided(fmt.Errorf("the inventory is incomplete: %d files that name packages could not be read (listed in the SBOM)", len(res.Notes)))
 	}
 	return nil
 }

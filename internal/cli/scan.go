@@ -74,13 +74,17 @@ record's vector, else the database's own rating; the fixed version is shown.
 
 Secrets (--scanners secret): AWS keys, private keys, GitHub, GitLab, Slack,
 Stripe, npm, PyPI and Google tokens, JWTs and high-entropy values assigned to
-secret names, in text files up to 4 MiB outside documentation and test
+secret names, in text files of any size outside documentation and test
 directories; values are redacted in every output.
 
 Malware (--scanners malware): every regular file of every layer, up to
 --max-file-size, is streamed once to ClamAV's clamd (INSTREAM, several files in
 flight); hull never runs anything. Without a reachable clamd the check is
-skipped and the report says why; naming --clamd makes it required.
+skipped and the report says why; naming --clamd makes it required. A file clamd
+did not scan in full (over its StreamMaxLength, or MaxFileSize and MaxScanSize
+when clamd has AlertExceedsMax yes; without it clamd answers OK unscanned) or
+over the default --max-file-size makes the check an error; over an explicit
+--max-file-size, a partial pass listing the files.
 
 Each layer's results are cached by its digest (in the user cache directory,
 keyed by the scanners, limits and clamd's version), so rescans and images that
@@ -102,7 +106,8 @@ ignore vulnerabilities (scan.ignore, each with a reason).
 
 Exit codes: 0 no finding at or above --fail-on (default high); 1 at least
 one; 2 could not decide (no database, unreadable image, packages that cannot
-be matched).
+be matched, versions that cannot be compared, package files that cannot be
+read, files clamd did not scan in full).
 
 IMAGE is one of:
 ` + imageRefHelp,
@@ -207,8 +212,6 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	inv := an.Inventory
 	target := im.Ref.String()
 	var findings []finding.Finding
-	notes := slices.Clone(inv.Notes)
-	var unmatched []string
 	if db != nil {
 		vo.OS = inv.OS
 		vr, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
@@ -216,37 +219,26 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("scan %s: %w", ref, err))
 		}
 		findings = append(findings, vr.Findings...)
-		notes = append(notes, vr.Notes...)
-		unmatched = vr.Unmatched
-		checks["vulnerabilities"] = status("vulnerabilities", vr.Findings, fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339)))
-		if len(unmatched) > 0 {
-			// Packages no record can be matched against: no finding for
-			// them is no answer.
-			checks["vulnerabilities"] = finding.CheckStatus{ID: "vulnerabilities", State: finding.StateError,
-				Reason: "could not match every package: " + strings.Join(unmatched, "; ")}
+		checks["vulnerabilities"] = scan.VulnCheck(inv, vr, "the OSV database of "+db.Meta.Updated.Format(time.RFC3339))
+		// The report names the first few; standard error lists them all.
+		for _, n := range slices.Concat(vr.Unmatched, inv.Notes, vr.Undecided, vr.Notes) {
+			fmt.Fprintln(cmd.ErrOrStderr(), "hull: vulnerabilities:", n)
 		}
 	}
 	if want["secret"] {
 		findings = append(findings, an.Secrets...)
-		checks["secrets"] = status("secrets", an.Secrets, fmt.Sprintf("text files up to %d MiB", scan.DefaultMaxSecretBytes>>20))
+		checks["secrets"] = scan.SecretsCheck(an)
 	}
 	if ao.Malware != nil {
 		findings = append(findings, an.Malware...)
-		reason := "every regular file through clamd"
-		if len(an.Unscanned) > 0 {
-			reason = fmt.Sprintf("%d files not scanned in full (see standard error)", len(an.Unscanned))
-		}
-		checks["malware"] = status("malware", an.Malware, reason)
+		checks["malware"] = scan.MalwareCheck(an, f.maxFileSize, cmd.Flags().Changed("max-file-size"))
 		for _, u := range an.Unscanned {
-			fmt.Fprintln(cmd.ErrOrStderr(), "hull: malware: not scanned in full:", u)
+			fmt.Fprintf(cmd.ErrOrStderr(), "hull: malware: not scanned in full: %s: %s\n", u.Path, u.Reason)
 		}
-	}
-	for _, n := range notes {
-		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not evaluated:", n)
 	}
 	finding.Sort(findings)
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
-		Findings: findings, OS: inv.OS}
+		Findings: findings, OS: inv.OS, Notes: inv.Notes}
 	for _, c := range checks {
 		rep.Checks = append(rep.Checks, c)
 	}
@@ -260,18 +252,12 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		return undecided(err)
 	}
 	var why []string
-	if len(unmatched) > 0 {
-		why = append(why, "vulnerabilities: "+strings.Join(unmatched, "; "))
+	for _, c := range slices.SortedFunc(slices.Values(rep.Checks), func(a, b finding.CheckStatus) int { return strings.Compare(a.ID, b.ID) }) {
+		if c.State == finding.StateError {
+			why = append(why, c.ID+": "+c.Reason)
+		}
 	}
 	return outcome(finding.AtOrAbove(findings, threshold), why)
-}
-
-func status(id string, fs []finding.Finding, reason string) finding.CheckStatus {
-	st := finding.CheckStatus{ID: id, State: finding.StatePass, Reason: reason}
-	if len(fs) > 0 {
-		st.State = finding.StateFail
-	}
-	return st
 }
 
 // connectClamd reaches clamd at target, or at a distribution's default

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/testenv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -174,5 +175,101 @@ func TestScanUnmatchedEcosystem(t *testing.T) {
 		if i < 0 || rep.Checks[i].State != "error" || !strings.Contains(rep.Checks[i].Reason, "Debian:12") {
 			t.Errorf("checks: %+v", rep.Checks)
 		}
+	}
+}
+
+// TestIncompleteInventory: an image whose package files cannot all be
+// read (a broken installed package.json; an os-release without its
+// package database) yields an SBOM that says it is incomplete, in every
+// format, and exit 2; scan's vulnerabilities check is undecided, never a
+// pass.
+func TestIncompleteInventory(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, db := scanFixture(t)
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0o644),
+		it.File("app/node_modules/left-pad/package.json", `{"name":"left-pad","version":"1.3.0"}`, 0o644),
+		it.File("app/node_modules/broken/package.json", `{"name":`, 0o644)))
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/partial:1", img)
+	ref := "docker-archive:" + p
+	for format, want := range map[string]string{"json": `"notes"`, "cyclonedx": `"incomplete"`, "spdx": "Incomplete", "table": "Incomplete"} {
+		out, stderr, code := hull(t, "sbom", ref, "-f", format)
+		if code != ExitUndecided || !strings.Contains(out, want) || !strings.Contains(out, "/app/node_modules/broken/package.json") ||
+			!strings.Contains(out, "no package database") || !strings.Contains(out, "pkg:npm/left-pad@1.3.0") && format != "table" {
+			t.Errorf("sbom %s: exit %d, want 2 and %s\n%s\n%s", format, code, want, out, stderr)
+		}
+	}
+	out, stderr, code := hull(t, "scan", ref, "--db", db, "--scanners", "vuln", "-f", "json")
+	var rep struct {
+		Checks []struct{ ID, State, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err, out)
+	}
+	if code != ExitUndecided || len(rep.Checks) != 1 || rep.Checks[0].State != "error" || !strings.Contains(rep.Checks[0].Reason, "/app/node_modules/broken/package.json") {
+		t.Errorf("scan: exit %d, checks %+v\n%s", code, rep.Checks, stderr)
+	}
+}
+
+// scanChecks runs hull scan with a json report and returns the exit code
+// and each check's state and reason.
+func scanChecks(t *testing.T, args ...string) (int, map[string]string, string) {
+	t.Helper()
+	out, stderr, code := hull(t, append([]string{"scan", "-f", "json"}, args...)...)
+	var rep struct {
+		Checks []struct{ ID, State, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, stderr)
+	}
+	states := map[string]string{}
+	for _, c := range rep.Checks {
+		states[c.ID] = c.State + ": " + c.Reason
+	}
+	return code, states, stderr
+}
+
+// TestScanMalwareNotScannedInFull: with a real clamd, a file clamd
+// refuses (over its StreamMaxLength) or stops scanning (over its
+// MaxFileSize, said with AlertExceedsMax: not malware) makes the malware
+// check undecided and the run exit 2; a file over an explicit
+// --max-file-size is a partial pass, reported as such.
+func TestScanMalwareNotScannedInFull(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "2M", Limits: []string{"MaxFileSize 1M", "AlertExceedsMax yes"}})
+	for _, tc := range []struct {
+		name, size string
+		extra      []string
+		code       int
+		state      string
+	}{
+		{"over StreamMaxLength", strings.Repeat("z", 3<<20), nil, ExitUndecided, "error: could not decide"},
+		{"over MaxFileSize", strings.Repeat("z", 1536<<10), nil, ExitUndecided, "error: could not decide"},
+		{"over an explicit --max-file-size", strings.Repeat("z", 1536<<10), []string{"--max-file-size", "1000000"}, ExitPass, "warn: partial"},
+	} {
+		img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.File("app/clean.txt", "clean", 0o644),
+			it.File("app/big.bin", testenv.ClamdMarker+tc.size, 0o644)))
+		p := filepath.Join(t.TempDir(), "img.tar")
+		it.WriteDockerArchive(t, p, "example.com/big:1", img)
+		code, checks, stderr := scanChecks(t, append([]string{"docker-archive:" + p, "--scanners", "malware", "--clamd", srv.Socket}, tc.extra...)...)
+		if code != tc.code || !strings.HasPrefix(checks["malware"], tc.state) || !strings.Contains(checks["malware"], "/app/big.bin") {
+			t.Errorf("%s: exit %d, malware check %q; want %d, %s\n%s", tc.name, code, checks["malware"], tc.code, tc.state, stderr)
+		}
+	}
+}
+
+// TestScanVersionNotComparable: a package whose version its ecosystem's
+// rules cannot compare with the records naming it is not a pass.
+func TestScanVersionNotComparable(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, db := scanFixture(t)
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("app/node_modules/lodash/package.json", `{"name":"lodash","version":"latest"}`, 0o644)))
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/odd:1", img)
+	code, checks, stderr := scanChecks(t, "docker-archive:"+p, "--db", db, "--scanners", "vuln")
+	if code != ExitUndecided || !strings.HasPrefix(checks["vulnerabilities"], "error") || !strings.Contains(checks["vulnerabilities"], "lodash latest") {
+		t.Errorf("exit %d, check %q\n%s", code, checks["vulnerabilities"], stderr)
 	}
 }

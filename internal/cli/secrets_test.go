@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +79,88 @@ func TestNoVerbPrintsAPlantedSecret(t *testing.T) {
 	}
 	if lintFindings == 0 {
 		t.Error("lint reported no secret-history: the image does not test what it should")
+	}
+}
+
+// TestNoSecretInNotesOrCache: a credential in a package database line
+// that does not parse, and one in a large text file, reach neither any
+// output of sbom or scan (where the inventory's notes are listed) nor
+// the layer cache on disk, whose files are the user's alone.
+func TestNoSecretInNotesOrCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	gh := "ghp_" + "Qw3rTy5uI7oP9aS1dF3gH5jK7lZ9xC1vB3nM"
+	npm := "npm_" + "Zy9xW8vU7tS6rQ5pO4nM3lK2jI1hG0fE9dC8"
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t,
+		it.File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0o644),
+		it.File("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n"+gh+"\n\n", 0o644),
+		it.File("app/big.log", strings.Repeat(strings.Repeat("x", 99)+"\n", 100<<10)+"token: "+npm+"\n", 0o644)))
+	p := filepath.Join(t.TempDir(), "img.tar")
+	it.WriteDockerArchive(t, p, "example.com/notes:1", img)
+	ref := "docker-archive:" + p
+	var runs [][]string
+	for _, f := range []string{"table", "json", "sarif", "cyclonedx"} {
+		runs = append(runs, []string{"scan", ref, "--scanners", "secret", "-f", f})
+	}
+	for _, f := range []string{"table", "json", "cyclonedx", "spdx"} {
+		runs = append(runs, []string{"sbom", ref, "-f", f})
+	}
+	found := 0
+	for _, args := range runs {
+		stdout, stderr, code := hull(t, args...)
+		if code != ExitUndecided && args[0] == "sbom" {
+			t.Errorf("hull %s: exit %d, want 2 (a package database line did not parse)", strings.Join(args, " "), code)
+		}
+		found += strings.Count(stdout, "secret-npm-token")
+		for _, s := range []string{gh, npm} {
+			if strings.Contains(stdout+stderr, s) {
+				t.Errorf("hull %s shows %q", strings.Join(args, " "), s)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("the secret in the large file was not reported")
+	}
+	files := 0
+	err := filepath.WalkDir(filepath.Join(cache, "hull"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if fi.Mode().Perm() != 0o700 {
+				t.Errorf("%s: mode %v", path, fi.Mode().Perm())
+			}
+			return nil
+		}
+		files++
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v", path, fi.Mode().Perm())
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(zr)
+		if err != nil {
+			return err
+		}
+		for _, s := range []string{gh, npm} {
+			if strings.Contains(string(data), s) {
+				t.Errorf("the layer cache %s holds %q", path, s)
+			}
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Errorf("layer cache: %d files, %v", files, err)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/secrets"
 	"github.com/hull-sec/hull/internal/vercmp"
 )
 
@@ -85,7 +86,7 @@ func fromReader(f func(string, io.Reader) ([]finding.Package, error)) func(strin
 // formatVersion changes whenever a cataloger reads differently what it
 // already read (new fields, bounds, fixes); adding or removing a cataloger
 // changes Version by itself.
-const formatVersion = "2"
+const formatVersion = "3"
 
 // Version names what the inventory records for a file: caches of its
 // results (scan's layer cache) are keyed by it, so that a layer read by an
@@ -166,7 +167,9 @@ func Inspect(path string, h *tar.Header, data []byte, r io.Reader) *FileResult {
 			return &FileResult{Note: fmt.Sprintf("%s (%s): %v: more than %d bytes", path, c.name, errTooLarge, MaxFileBytes)}
 		}
 		if err != nil {
-			return &FileResult{Note: fmt.Sprintf("%s (%s): %v", path, c.name, err)}
+			// A parser's error may quote the file (a line that is not a
+			// field): masked before it reaches any report or cache.
+			return &FileResult{Note: secrets.Mask(fmt.Sprintf("%s (%s): %v", path, c.name, err)).Text}
 		}
 		if len(pkgs) == 0 {
 			return nil
@@ -208,8 +211,20 @@ func Assemble(found []Found) *Result {
 	}
 	res.OS = cmp.Or(osRel, usrOSRel)
 	res.Packages = merge(pkgs, res.OS)
+	if res.OS != nil && res.OS.ID != "" && !slices.ContainsFunc(res.Packages, isOSPackage) {
+		// A distribution without its package database: what it installed
+		// is unknown, which is not the same as nothing installed.
+		res.Notes = append(res.Notes, fmt.Sprintf("os-release names %s (ID %s) but no package database of it was found (deleted, or a format hull does not read): its installed packages are unknown",
+			cmp.Or(res.OS.PrettyName, res.OS.ID), res.OS.ID))
+	}
 	slices.Sort(res.Notes)
 	return res
+}
+
+// isOSPackage reports whether a package came from a distribution's
+// package database.
+func isOSPackage(p finding.Package) bool {
+	return p.Type == "deb" || p.Type == "apk" || p.Type == "rpm"
 }
 
 // safeParse runs a parser on hostile content: a panic is a bug, but it

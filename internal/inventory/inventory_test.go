@@ -379,3 +379,62 @@ func TestVersionFollowsCatalogers(t *testing.T) {
 		t.Errorf("Version %q did not change without the %s cataloger", all, saved[len(saved)-1].name)
 	}
 }
+
+// An image whose os-release names a distribution but holds no package
+// database of it: its packages are unknown, and the result says so
+// (a note, which makes scan's vulnerabilities check undecided and sbom
+// exit 2), instead of reading as "nothing installed".
+func TestDistributionWithoutPackageDatabase(t *testing.T) {
+	osr := it.File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n", 0o644)
+	for _, tc := range []struct {
+		name  string
+		files []it.Entry
+		note  bool
+	}{
+		{"no database", []it.Entry{osr, it.File("app/node_modules/x/package.json", `{"name":"x","version":"1.0.0"}`, 0o644)}, true},
+		{"empty database", []it.Entry{osr, it.File("var/lib/dpkg/status", "", 0o644)}, true},
+		{"unknown format", []it.Entry{it.File("etc/os-release", "ID=arch\nPRETTY_NAME=\"Arch Linux\"\n", 0o644), it.File("var/lib/pacman/local/bash-5.2-1/desc", "%NAME%\nbash\n", 0o644)}, true},
+		{"with packages", []it.Entry{osr, it.File("var/lib/dpkg/status", "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: amd64\n\n", 0o644)}, false},
+		{"no os-release", []it.Entry{it.File("app/node_modules/x/package.json", `{"name":"x","version":"1.0.0"}`, 0o644)}, false},
+	} {
+		res := catalog(t, it.Layer(t, tc.files...))
+		got := slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "no package database") })
+		if got != tc.note {
+			t.Errorf("%s: notes %q", tc.name, res.Notes)
+		}
+	}
+}
+
+// Only the package.json of an installed package (or of an application) is
+// read: those inside a package (test fixtures, often malformed on
+// purpose) are not packages and make no note; a malformed one of an
+// installed package does.
+func TestNpmInstalledOnly(t *testing.T) {
+	res := catalog(t, it.Layer(t,
+		it.File("app/node_modules/resolve/package.json", `{"name":"resolve","version":"1.22.8"}`, 0o644),
+		it.File("app/node_modules/resolve/test/resolver/malformed_package_json/package.json", `{"name":"x",`, 0o644),
+		it.File("app/node_modules/@scope/pkg/package.json", `{"name":"@scope/pkg","version":"2.0.0"}`, 0o644),
+		it.File("app/node_modules/@scope/pkg/dist/cjs/package.json", `{"type":"commonjs"}`, 0o644),
+		it.File("app/node_modules/a/node_modules/b/package.json", `{"name":"b","version":"3.0.0"}`, 0o644),
+		it.File("app/node_modules/broken/package.json", `{"name":`, 0o644),
+		it.File("app/package.json", `{"name":"app","version":"0.1.0"}`, 0o644)))
+	want := []string{"pkg:npm/%40scope/pkg@2.0.0", "pkg:npm/app@0.1.0", "pkg:npm/b@3.0.0", "pkg:npm/resolve@1.22.8"}
+	if got := purls(res); !slices.Equal(got, want) {
+		t.Errorf("packages %v, want %v", got, want)
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "/app/node_modules/broken/package.json") {
+		t.Errorf("notes %q, want one for the broken installed package", res.Notes)
+	}
+}
+
+// TestNotesAreMasked: a note quoting a line of a package database that
+// does not parse masks a credential in it; notes reach SBOM documents,
+// reports and the layer cache.
+func TestNotesAreMasked(t *testing.T) {
+	token := "ghp_" + "Qw3rTy5uI7oP9aS1dF3gH5jK7lZ9xC1vB3nM"
+	res := catalog(t, it.Layer(t,
+		it.File("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n"+token+"\n\n", 0o644)))
+	if len(res.Notes) != 1 || strings.Contains(res.Notes[0], token) || !strings.Contains(res.Notes[0], "/var/lib/dpkg/status") {
+		t.Errorf("notes %q", res.Notes)
+	}
+}

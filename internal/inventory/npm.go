@@ -17,8 +17,31 @@ import (
 // development dependencies are left out: they are not installed in
 // production images.
 func matchNpm(p string, _ *tar.Header) bool {
-	base := path.Base(p)
-	return base == "package.json" || (base == "package-lock.json" && !strings.Contains(p, "/node_modules/"))
+	switch path.Base(p) {
+	case "package.json":
+		return installedNpm(p)
+	case "package-lock.json":
+		return !strings.Contains(p, "/node_modules/")
+	}
+	return false
+}
+
+// installedNpm reports whether the package.json at p describes a package
+// npm installed (node_modules/NAME/package.json or
+// node_modules/@SCOPE/NAME/package.json) or an application outside any
+// node_modules. Others inside a package (its test fixtures, often
+// deliberately malformed; "type" markers in dist/cjs) describe nothing
+// installed.
+func installedNpm(p string) bool {
+	i := strings.LastIndex(p, "/node_modules/")
+	if i < 0 {
+		return true
+	}
+	rest := strings.TrimSuffix(p[i+len("/node_modules/"):], "/package.json")
+	if strings.HasPrefix(rest, "@") {
+		_, rest, _ = strings.Cut(rest, "/")
+	}
+	return rest != "" && !strings.Contains(rest, "/")
 }
 
 func parseNpm(p string, r io.Reader) ([]finding.Package, error) {

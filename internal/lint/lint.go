@@ -14,6 +14,7 @@ package lint
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -58,7 +59,7 @@ type Want int
 const (
 	Skip    Want = iota // not interested
 	Header              // the tar header is enough
-	Content             // also the first MaxContent bytes
+	Content             // also the content, if at most MaxContent bytes (a larger file is the check's error)
 	Text                // the content, if the file looks like text (no NUL in its first 512 bytes)
 )
 
@@ -70,7 +71,8 @@ type Check struct {
 	// Match is asked for every merged file; it must be cheap.
 	Match func(f *image.File) Want
 	// File judges a file Match wanted; data is nil unless Match said
-	// Content, and holds at most Options.MaxContent bytes.
+	// Content, and is the whole file: one over Options.MaxContent is not
+	// judged, and the check reports an error naming it.
 	File func(f *image.File, data []byte) []Hit
 	// Collapse merges this check's hits that share a Path into one
 	// finding that counts them (e.g. one per cache directory).
@@ -88,7 +90,8 @@ type Options struct {
 	Checks []Check
 	// Ignore lists check IDs to skip.
 	Ignore []string
-	// MaxContent bounds the bytes read of one file for content checks.
+	// MaxContent bounds the bytes read of one file for content checks
+	// (default 1 MiB); a larger file leaves its check in error.
 	MaxContent int64
 	// OnLayer reports progress; see image.VisitOptions.
 	OnLayer func(done, count int)
@@ -169,6 +172,7 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 				continue
 			}
 			var readErr error
+			var tooLarge string
 			err := guard(c.ID, func() {
 				want := c.Match(f)
 				var d []byte
@@ -183,6 +187,12 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 					}
 					fallthrough
 				case Content:
+					if f.Header.Size > o.MaxContent {
+						// Judging the first MaxContent bytes would pass
+						// a file padded to hide its end.
+						tooLarge = fmt.Sprintf("%s is %d bytes, more than the %d read for content checks: not judged", f.Path, f.Header.Size, o.MaxContent)
+						return
+					}
 					if d, readErr = data.all(); readErr != nil {
 						return
 					}
@@ -197,7 +207,7 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 			if readErr != nil {
 				return nil, readErr
 			}
-			if err != "" {
+			if err = cmp.Or(err, tooLarge); err != "" {
 				mu.Lock()
 				st[i].err = err
 				mu.Unlock()

@@ -3,6 +3,7 @@ package lint
 import (
 	"archive/tar"
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -234,5 +235,23 @@ func TestCheckIDsAreUniqueAndDocumented(t *testing.T) {
 		if (c.Config == nil) == (c.Match == nil || c.File == nil) {
 			t.Errorf("check %s must set Config, or Match and File", c.ID)
 		}
+	}
+}
+
+// TestPaddedFileIsNotPassed: a content check never judges part of a file.
+// An /etc/shadow padded past the content bound with a passwordless
+// account at its end leaves empty-password in error, naming the file,
+// instead of passing on the first MiB.
+func TestPaddedFileIsNotPassed(t *testing.T) {
+	var pad strings.Builder
+	for i := 0; pad.Len() <= 1<<20; i++ {
+		fmt.Fprintf(&pad, "user%d:*:19000:0:99999:7:::\n", i)
+	}
+	img := it.Image(t, v1.Config{}, nil, it.Layer(t, it.Dir("etc/", 0o755),
+		it.File("etc/shadow", "root:*:19000:0:99999:7:::\n"+pad.String()+"backdoor::19000:0:99999:7:::\n", 0o640)))
+	res := lintArchive(t, img, "example.com/padded:1", Options{})
+	i := slices.IndexFunc(res.Checks, func(c finding.CheckStatus) bool { return c.ID == "empty-password" })
+	if i < 0 || res.Checks[i].State != finding.StateError || !strings.Contains(res.Checks[i].Reason, "/etc/shadow") {
+		t.Errorf("empty-password: %+v", res.Checks[i])
 	}
 }

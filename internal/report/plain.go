@@ -64,6 +64,10 @@ func plain(r Report) Report {
 	for i := range r.Checks {
 		r.Checks[i].Reason = Plain(r.Checks[i].Reason)
 	}
+	r.Notes = slices.Clone(r.Notes)
+	for i := range r.Notes {
+		r.Notes[i] = Plain(r.Notes[i])
+	}
 	r.Verdicts = slices.Clone(r.Verdicts)
 	for i := range r.Verdicts {
 		v := &r.Verdicts[i]

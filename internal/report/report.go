@@ -30,6 +30,9 @@ type Report struct {
 	// OS and Packages are the image's software (hull sbom, hull scan).
 	OS       *finding.OS       `json:"os,omitempty"`
 	Packages []finding.Package `json:"packages,omitempty"`
+	// Notes say what the inventory could not read: Packages is then
+	// incomplete, and every SBOM format says so.
+	Notes []string `json:"notes,omitempty"`
 	// Created is when the report was made; SBOM formats record it.
 	Created time.Time `json:"-"`
 }

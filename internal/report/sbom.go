@@ -39,6 +39,13 @@ type cdxBOM struct {
 	Metadata        cdxMetadata        `json:"metadata"`
 	Components      []cdxComponent     `json:"components"`
 	Vulnerabilities []cdxVulnerability `json:"vulnerabilities,omitempty"`
+	Compositions    []cdxComposition   `json:"compositions,omitempty"`
+}
+
+// cdxComposition says how complete the components of an assembly are.
+type cdxComposition struct {
+	Aggregate  string   `json:"aggregate"`
+	Assemblies []string `json:"assemblies"`
 }
 
 type cdxVulnerability struct {
@@ -76,7 +83,8 @@ type cdxMetadata struct {
 	Tools     struct {
 		Components []cdxComponent `json:"components"`
 	} `json:"tools"`
-	Component *cdxComponent `json:"component,omitempty"`
+	Component  *cdxComponent `json:"component,omitempty"`
+	Properties []cdxProperty `json:"properties,omitempty"`
 }
 
 type cdxComponent struct {
@@ -142,6 +150,19 @@ func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
 		bom.Components = append(bom.Components, c)
 	}
 	bom.Vulnerabilities = cdxVulnerabilities(r)
+	// What could not be read, and each check's outcome (scan: the
+	// secrets and malware checks have no place among vulnerabilities), so
+	// a consumer of the BOM alone sees a partial inventory or scan.
+	sr := sorted(r)
+	for _, n := range sr.Notes {
+		bom.Metadata.Properties = append(bom.Metadata.Properties, cdxProperty{"hull:not-read", n})
+	}
+	for _, c := range sr.Checks {
+		bom.Metadata.Properties = append(bom.Metadata.Properties, cdxProperty{"hull:check:" + c.ID, strings.TrimSuffix(string(c.State)+": "+c.Reason, ": ")})
+	}
+	if len(r.Notes) > 0 {
+		bom.Compositions = []cdxComposition{{Aggregate: "incomplete", Assemblies: []string{"target"}}}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(bom)
@@ -190,6 +211,7 @@ type spdxDoc struct {
 	CreationInfo      struct {
 		Created  string   `json:"created"`
 		Creators []string `json:"creators"`
+		Comment  string   `json:"comment,omitempty"`
 	} `json:"creationInfo"`
 	Packages      []spdxPackage      `json:"packages"`
 	Relationships []spdxRelationship `json:"relationships"`
@@ -242,6 +264,9 @@ func EncodeSPDX(w io.Writer, r Report, _ Options) error {
 		DocumentNamespace: "https://hull.dev/spdxdocs/" + d}
 	doc.CreationInfo.Created = created(r)
 	doc.CreationInfo.Creators = []string{"Tool: " + cmp.Or(r.Tool, "hull") + "-" + cmp.Or(r.Version, "dev")}
+	if len(r.Notes) > 0 {
+		doc.CreationInfo.Comment = "Incomplete: these files name packages but could not be read: " + strings.Join(sorted(r).Notes, "; ")
+	}
 	noassert := func(p spdxPackage) spdxPackage {
 		p.DownloadLocation, p.LicenseConcluded, p.CopyrightText = "NOASSERTION", "NOASSERTION", "NOASSERTION"
 		p.LicenseDeclared = cmp.Or(p.LicenseDeclared, "NOASSERTION")

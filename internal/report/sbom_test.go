@@ -76,6 +76,11 @@ func TestSBOMValidates(t *testing.T) {
 	hostile.OS = nil
 	hostile.Packages = append(hostile.Packages, finding.Package{Name: "we<ird>\"name\"", Version: "", Type: "npm",
 		PURL: "pkg:npm/we%3Cird%3E%22name%22", Licenses: []string{"GPL-2.0+ WITH x", ""}})
+	// An incomplete inventory and a scan's check statuses: the document
+	// says so and still validates.
+	partial := scanReport()
+	partial.Notes = []string{"/var/lib/rpm/rpmdb.sqlite (rpm): file too large", "os-release names \"x\"\x01 but no package database"}
+	partial.Checks = []finding.CheckStatus{{ID: "vulnerabilities", State: finding.StateError, Reason: "could not decide"}, {ID: "secrets", State: finding.StatePass}}
 	for _, c := range []struct {
 		name   string
 		enc    Encoder
@@ -85,10 +90,14 @@ func TestSBOMValidates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("load the %s schema: %v", c.name, err)
 		}
-		for rname, r := range map[string]Report{"inventory": sbomReport(), "hostile": hostile, "empty": {Packages: []finding.Package{}}, "scan": scanReport()} {
+		for rname, r := range map[string]Report{"inventory": sbomReport(), "hostile": hostile, "empty": {Packages: []finding.Package{}}, "scan": scanReport(), "partial": partial} {
 			out := encode(t, c.enc, r, Options{})
 			if err := sch.Validate(decodeJSON(t, out)); err != nil {
 				t.Errorf("%s %s does not validate:\n%v\n--- output\n%s", c.name, rname, err, out)
+			}
+			if rname == "partial" && (!strings.Contains(string(out), "rpmdb.sqlite") ||
+				c.name == "cyclonedx" && (!strings.Contains(string(out), `"incomplete"`) || !strings.Contains(string(out), "hull:check:vulnerabilities"))) {
+				t.Errorf("%s: the partial report does not say what was not read:\n%s", c.name, out)
 			}
 			if c.name == "spdx" && strings.Contains(string(out), "PACKAGE_MANAGER") {
 				t.Errorf("SPDX 2.3 spells the category PACKAGE-MANAGER")

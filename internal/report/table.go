@@ -102,6 +102,13 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	for _, g := range byReason(r.Checks, finding.StateSkip) {
 		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
 	}
+	// A warning is a partial pass (scan's files over an explicit
+	// --max-file-size): what was left out must show.
+	for _, g := range byReason(r.Checks, finding.StateWarn) {
+		if g.reason != "" {
+			fmt.Fprintf(ew, "warned %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
+		}
+	}
 	for _, g := range byReason(r.Checks, finding.StateError) {
 		word := "check"
 		if len(g.ids) > 1 {
@@ -185,6 +192,12 @@ func writePackages(w io.Writer, r Report, o Options) {
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w, "\nIncomplete: these files name packages but could not be read:")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  %s\n", cell(n))
+		}
+	}
 }
 
 // writeVerdicts prints one block per image: the verdict, the rule and

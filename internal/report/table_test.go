@@ -23,6 +23,7 @@ func TestTableExplainsEveryVerdict(t *testing.T) {
 			{ID: "container-sshd", State: finding.StateError, Reason: "could not query unix:///d.sock: 409"},
 			{ID: "engine-query", State: finding.StateError, Reason: "could not query unix:///d.sock: 409"},
 			{ID: "files-tls-ca", State: finding.StateSkip, Reason: "not present on this host"},
+			{ID: "malware", State: finding.StateWarn, Reason: "partial: 1 files over --max-file-size 10 were not scanned: /big"},
 		}}
 	file := string(encode(t, EncodeTable, r, Options{}))
 	for _, want := range []string{
@@ -30,6 +31,7 @@ func TestTableExplainsEveryVerdict(t *testing.T) {
 		"How to fix:\n  container-privileged: Run without --privileged.\n  files-daemon-json: chown root:root /srv/d.json && chmod 0644 /srv/d.json\n",
 		"checks container-sshd, engine-query could not run: could not query unix:///d.sock: 409\n",
 		"skipped files-tls-ca: not present on this host\n",
+		"warned malware: partial: 1 files over --max-file-size 10 were not scanned: /big\n",
 	} {
 		if !strings.Contains(file, want) {
 			t.Errorf("table lacks %q:\n%s", want, file)

@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,9 +30,10 @@ import (
 
 // AnalyzeOptions say which analyzers run over the image's files.
 type AnalyzeOptions struct {
-	// Secrets looks for credentials in text files up to MaxSecretBytes.
-	Secrets        bool
-	MaxSecretBytes int64
+	// Secrets looks for credentials in every text file outside
+	// documentation and test directories, whatever its size (one too
+	// large to buffer is searched as it streams by).
+	Secrets bool
 	// Malware streams every regular file up to MaxMalwareBytes to clamd;
 	// larger files are reported as not scanned.
 	Malware         *clamd.Client
@@ -53,9 +53,18 @@ type Analysis struct {
 	Secrets []finding.Finding
 	Malware []finding.Finding
 	// Unscanned lists files the malware scanner did not see in full.
-	Unscanned []string
+	Unscanned []Unscanned
 	// CachedLayers counts the layers whose results came from the cache.
 	CachedLayers int
+}
+
+// Unscanned is a file the malware scanner did not see in full, and why.
+type Unscanned struct {
+	Path   string
+	Reason string
+	// OverLimit: the file is larger than AnalyzeOptions.MaxMalwareBytes
+	// and was not sent; otherwise clamd refused or cut it short.
+	OverLimit bool
 }
 
 // fileResult is what the analyzers made of one file; plain data, so that
@@ -64,8 +73,10 @@ type fileResult struct {
 	Inv     *inventory.FileResult `json:"inv,omitempty"`
 	Secrets []secretHit           `json:"sec,omitempty"`
 	Malware string                `json:"mal,omitempty"` // signature name
-	// Unscanned says why the malware scanner did not see the whole file.
+	// Unscanned says why the malware scanner did not see the whole file;
+	// OverLimit that it was over MaxMalwareBytes and not sent.
 	Unscanned string `json:"uns,omitempty"`
+	OverLimit bool   `json:"over,omitempty"`
 }
 
 type secretHit struct {
@@ -80,23 +91,19 @@ func (r *fileResult) empty() bool {
 
 // Bounds and defaults.
 const (
-	DefaultMaxSecretBytes  = 4 << 20
 	DefaultMaxMalwareBytes = 64 << 20
 	// Files up to this size are read into memory once for every analyzer
 	// that wants them; larger ones are streamed.
 	bufferBytes = 8 << 20
 	// cacheVersion changes whenever what the secrets or malware analyzers
 	// record changes; the inventory's part is inventory.Version, in the key.
-	cacheVersion = "2"
+	cacheVersion = "3"
 )
 
 // Analyze reads every layer of im once and runs the inventory and the
 // analyzers asked for on each file, in parallel across layers; the merged
 // filesystem decides which results count.
 func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis, error) {
-	if o.MaxSecretBytes <= 0 {
-		o.MaxSecretBytes = DefaultMaxSecretBytes
-	}
 	if o.MaxMalwareBytes <= 0 {
 		o.MaxMalwareBytes = DefaultMaxMalwareBytes
 	}
@@ -149,7 +156,7 @@ func Analyze(ctx context.Context, im *image.Image, o AnalyzeOptions) (*Analysis,
 				Remediation: "Find how the file got into the image (base image, dependency, build step), remove it from the layer that added it and rebuild from trusted sources."})
 		}
 		if fr.Unscanned != "" {
-			res.Unscanned = append(res.Unscanned, v.Path+": "+fr.Unscanned)
+			res.Unscanned = append(res.Unscanned, Unscanned{Path: v.Path + hidden, Reason: fr.Unscanned, OverLimit: fr.OverLimit})
 		}
 		return nil
 	}
@@ -239,7 +246,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	}
 	size := f.Header.Size
 	inv := inventory.Wants(f.Path, f.Header)
-	sec := a.o.Secrets && secrets.Wanted(f.Path, size, a.o.MaxSecretBytes)
+	sec := a.o.Secrets && secrets.Wanted(f.Path, size)
 	mal := a.o.Malware != nil && size > 0
 	if inv == inventory.Skip && !sec && !mal {
 		return nil, nil
@@ -248,6 +255,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	if mal && size > a.o.MaxMalwareBytes {
 		mal = false
 		res.Unscanned = fmt.Sprintf("%d bytes, more than --max-file-size %d", size, a.o.MaxMalwareBytes)
+		res.OverLimit = true
 	}
 	// Read into memory once for every analyzer that wants the content:
 	// small files, and files the inventory must hold whole (a package
@@ -284,7 +292,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 		}
 		buf.Reset()
 		a.pool.Put(buf)
-	} else if err := a.large(ctx, f, inv, mal, res); err != nil {
+	} else if err := a.large(ctx, f, inv, sec, mal, res); err != nil {
 		return nil, err
 	}
 	if res.empty() {
@@ -293,42 +301,75 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	return res, nil
 }
 
-// large streams a file too big to buffer to the analyzers that want it:
-// a Go binary to the inventory and clamd at once, through a pipe. Secrets
-// are not looked for in files this large.
-func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want, mal bool, res *fileResult) error {
-	content := f.Content()
-	if !mal {
-		if inv == inventory.Stream {
-			res.Inv = inventory.Inspect(f.Path, f.Header, nil, content)
-		} else if inv == inventory.Buffer {
-			res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil) // over MaxFileBytes: noted
-		}
-		return nil
+// large streams a file too big to buffer to the analyzers that want it,
+// reading it once: a Go binary to the inventory, and at the same time,
+// through a tee, its text to the secrets Stream and its bytes to clamd
+// (through a pipe).
+func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want, sec, mal bool, res *fileResult) error {
+	var sinks []io.Writer
+	var stream *secrets.Stream
+	if sec {
+		stream = &secrets.Stream{}
+		sinks = append(sinks, stream)
 	}
-	pr, pw := io.Pipe()
+	var pw *io.PipeWriter
 	done := make(chan error, 1)
-	go func() {
-		err := a.malware(ctx, f.Path, pr, res)
-		pr.CloseWithError(err) // unblock the writer if clamd stopped reading
-		done <- err
-	}()
-	tee := io.TeeReader(content, pw)
+	if mal {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		go func() {
+			err := a.malware(ctx, f.Path, pr, res)
+			pr.CloseWithError(err) // unblock the writer if clamd stopped reading
+			done <- err
+		}()
+		sinks = append(sinks, &lenient{w: pw})
+	}
+	content := f.Content()
+	if len(sinks) > 0 {
+		content = io.TeeReader(content, io.MultiWriter(sinks...))
+	}
 	switch inv {
 	case inventory.Stream:
-		res.Inv = inventory.Inspect(f.Path, f.Header, nil, tee)
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, content)
 	case inventory.Buffer:
-		res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil)
+		res.Inv = inventory.Inspect(f.Path, f.Header, nil, nil) // over MaxFileBytes: noted
 	}
-	_, err := io.Copy(io.Discard, tee)
-	pw.CloseWithError(err)
-	if merr := <-done; merr != nil {
-		return merr
+	var err error
+	if len(sinks) > 0 {
+		_, err = io.Copy(io.Discard, content)
 	}
-	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+	if mal {
+		pw.CloseWithError(err)
+		if merr := <-done; merr != nil {
+			return merr
+		}
+	}
+	if err != nil {
 		return err
 	}
+	if stream != nil {
+		for _, h := range stream.Hits() {
+			res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
+		}
+	}
 	return nil
+}
+
+// lenient passes writes on until its writer fails, then drops them:
+// clamd stops reading a stream over its limit while the other analyzers
+// still need the rest of the file (the scan's error says why, if any).
+type lenient struct {
+	w      io.Writer
+	failed bool
+}
+
+func (l *lenient) Write(p []byte) (int, error) {
+	if !l.failed {
+		if _, err := l.w.Write(p); err != nil {
+			l.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 func (a *analyzer) malware(ctx context.Context, path string, r io.Reader, res *fileResult) error {
@@ -364,7 +405,7 @@ func secretFinding(target string, loc finding.Location, h secretHit) finding.Fin
 // options that change results, and clamd's engine and database version.
 func (a *analyzer) cacheKey(ctx context.Context) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "v%s inventory=%s secrets=%t/%d rules=%d malware=%t/%d", cacheVersion, inventory.Version(), a.o.Secrets, a.o.MaxSecretBytes, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
+	fmt.Fprintf(h, "v%s inventory=%s secrets=%t rules=%d malware=%t/%d", cacheVersion, inventory.Version(), a.o.Secrets, len(secrets.Rules()), a.o.Malware != nil, a.o.MaxMalwareBytes)
 	if a.o.Malware != nil {
 		v, err := a.o.Malware.Version(ctx)
 		if err != nil {

@@ -107,7 +107,7 @@ func TestAnalyzeMalware(t *testing.T) {
 	if got := where(an.Malware); !slices.Equal(got, want) {
 		t.Fatalf("malware %v, want %v", got, want)
 	}
-	if len(an.Unscanned) != 1 || !strings.HasPrefix(an.Unscanned[0], "/app/huge.bin") {
+	if len(an.Unscanned) != 1 || an.Unscanned[0].Path != "/app/huge.bin" || !an.Unscanned[0].OverLimit {
 		t.Errorf("unscanned: %v", an.Unscanned)
 	}
 	for _, f := range an.Malware {
@@ -119,8 +119,53 @@ func TestAnalyzeMalware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) {
-		t.Errorf("from the cache: %d layers, %v", again.CachedLayers, where(again.Malware))
+	if again.CachedLayers != 2 || !slices.Equal(where(again.Malware), want) || !slices.Equal(again.Unscanned, an.Unscanned) {
+		t.Errorf("from the cache: %d layers, %v, %v", again.CachedLayers, where(again.Malware), again.Unscanned)
+	}
+}
+
+// TestMalwareCheckNotScanned: a file clamd did not scan in full is never
+// a pass. A real clamd refuses a stream over its StreamMaxLength, and
+// stops at MaxFileSize (saying so with AlertExceedsMax, which is not
+// malware); both leave the check undecided. A file over --max-file-size
+// is a partial pass only when the user chose that bound.
+func TestMalwareCheckNotScanned(t *testing.T) {
+	srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "2M", Limits: []string{"MaxFileSize 1M", "MaxScanSize 2M", "AlertExceedsMax yes"}})
+	c, err := clamd.Dial(context.Background(), srv.Socket, clamd.Options{MaxBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := func(n int) string { return testenv.ClamdMarker + strings.Repeat("z", n) }
+	analyze := func(files ...it.Entry) *Analysis {
+		an, err := Analyze(context.Background(), openArchive(t, it.Layer(t, files...)), AnalyzeOptions{Malware: c, MaxMalwareBytes: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return an
+	}
+	small := it.File("app/evil.sh", pad(10), 0o755)
+	an := analyze(small,
+		it.File("app/past-stream.bin", pad(3<<20), 0o644), // over StreamMaxLength: refused
+		it.File("app/past-max.bin", pad(1536<<10), 0o644), // over MaxFileSize: clamd stops
+		it.File("app/over-limit.bin", pad(5<<20), 0o644))  // over --max-file-size: not sent
+	if got := where(an.Malware); !slices.Equal(got, []string{"malware /app/evil.sh"}) {
+		t.Errorf("malware %v: a clamd limit is not malware", got)
+	}
+	for _, chosen := range []bool{false, true} {
+		st := MalwareCheck(an, 4<<20, chosen)
+		if st.State != finding.StateError || !strings.Contains(st.Reason, "/app/past-stream.bin") || !strings.Contains(st.Reason, "/app/past-max.bin: clamd: stopped at its MaxFileSize limit") {
+			t.Errorf("limit chosen %t: %+v; want an error naming the files clamd did not scan", chosen, st)
+		}
+	}
+	an = analyze(it.File("app/clean.txt", "clean", 0o644), it.File("app/over-limit.bin", pad(5<<20), 0o644))
+	if st := MalwareCheck(an, 4<<20, false); st.State != finding.StateError || !strings.Contains(st.Reason, "/app/over-limit.bin") {
+		t.Errorf("default limit: %+v; want an error", st)
+	}
+	if st := MalwareCheck(an, 4<<20, true); st.State != finding.StateWarn || !strings.Contains(st.Reason, "partial") || !strings.Contains(st.Reason, "/app/over-limit.bin") {
+		t.Errorf("chosen limit: %+v; want a partial pass naming the file", st)
+	}
+	if st := MalwareCheck(analyze(small), 4<<20, false); st.State != finding.StateFail {
+		t.Errorf("malware found: %+v", st)
 	}
 }
 
@@ -176,5 +221,42 @@ func TestBufferedFilesAreNotStreamed(t *testing.T) {
 	h := &tar.Header{Typeflag: tar.TypeReg, Mode: 0o755, Size: bufferBytes}
 	if inventory.Wants("/usr/bin/big", h) == inventory.Stream {
 		t.Errorf("the inventory streams executables of %d bytes, which the scan buffers", bufferBytes)
+	}
+}
+
+// TestLargeTextSecrets: the secrets check has no size bound a file can
+// hide behind. A credential at the end of a 6 MiB text (buffered) and of
+// a 12 MiB one (streamed, and sent to a clamd that refuses it past 1 MiB:
+// the other analyzers still read the whole file) is found, redacted, at
+// its line.
+func TestLargeTextSecrets(t *testing.T) {
+	srv := testenv.Clamd(t, testenv.ClamdOptions{StreamMaxLength: "1M"})
+	c, err := clamd.Dial(context.Background(), srv.Socket, clamd.Options{MaxBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+	text := func(mib int) (string, int) {
+		lines := mib << 20 / 100
+		return strings.Repeat(strings.Repeat("x", 99)+"\n", lines) + "token: " + key + "\n", lines + 1
+	}
+	mid, midLine := text(6)
+	big, bigLine := text(12)
+	for _, o := range []AnalyzeOptions{{Secrets: true}, {Secrets: true, Malware: c, MaxMalwareBytes: 32 << 20}} {
+		an, err := Analyze(context.Background(), openArchive(t, it.Layer(t,
+			it.File("app/mid.log", mid, 0o644), it.File("app/big.log", big, 0o644))), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"secret-github-token /app/big.log", "secret-github-token /app/mid.log"}
+		if got := where(an.Secrets); !slices.Equal(got, want) {
+			t.Fatalf("malware %t: secrets %v, want %v", o.Malware != nil, got, want)
+		}
+		for _, f := range an.Secrets {
+			line := map[string]int{"/app/mid.log": midLine, "/app/big.log": bigLine}[f.Location.Path]
+			if !strings.HasPrefix(f.Evidence, fmt.Sprintf("line %d: ", line)) || strings.Contains(f.Evidence, key[8:]) {
+				t.Errorf("evidence %q, want line %d, redacted", f.Evidence, line)
+			}
+		}
 	}
 }

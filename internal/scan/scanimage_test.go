@@ -75,6 +75,11 @@ func TestScanImage(t *testing.T) {
 	if len(vr.Unmatched) != 0 {
 		t.Errorf("unmatched: %v", vr.Unmatched)
 	}
+	// An ordinary image is judged, not undecided: its findings fail the
+	// check, nothing leaves it in error.
+	if st := VulnCheck(inv, vr, "the test records"); st.State != finding.StateFail {
+		t.Errorf("vulnerabilities check: %+v", st)
+	}
 	findings, notes := vr.Findings, vr.Notes
 	version := func(name string) string {
 		for _, p := range info.Packages {

@@ -17,6 +17,7 @@ package scan
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -51,9 +52,14 @@ type match struct {
 // VulnResult is what matching found.
 type VulnResult struct {
 	Findings []finding.Finding
-	// Notes say what could not be evaluated (a version the ecosystem's
-	// rules do not parse).
+	// Notes name the ranges of records that were skipped because a
+	// version in them does not parse under the ecosystem's rules; the
+	// record's other ranges and versions still decided.
 	Notes []string
+	// Undecided name the packages whose installed version could not be
+	// compared with records that name them (the ecosystem's rules reject
+	// it): whether those records affect them is not known.
+	Undecided []string
 	// Unmatched say which packages could not be matched at all: their
 	// distribution has no OSV ecosystem, or the store holds no records
 	// of their ecosystem. No finding for them is no answer, so a scan
@@ -84,9 +90,14 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 			return VulnResult{}, err
 		}
 		var ms []match
+		var undecided []string
 		for _, e := range entries {
 			affected, fixed, err := e.Affects(version)
-			if err != nil {
+			switch {
+			case err == nil || affected:
+			case errors.Is(err, vulndb.ErrVersion):
+				undecided = append(undecided, e.ID)
+			default:
 				res.Notes = append(res.Notes, fmt.Sprintf("%s %s (%s) against %s: %v", p.Name, p.Version, p.Ecosystem, e.ID, err))
 			}
 			if !affected {
@@ -97,6 +108,10 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 				return VulnResult{}, err
 			}
 			ms = append(ms, match{pkg: p, entry: e, vuln: v, fixed: fixed})
+		}
+		if len(undecided) > 0 {
+			res.Undecided = append(res.Undecided, fmt.Sprintf("%s %s (%s): version %q cannot be compared under the ecosystem's rules, so %d records naming it were not evaluated (%s)",
+				p.Name, p.Version, p.Ecosystem, version, len(undecided), strings.Join(firstN(slices.Compact(slices.Sorted(slices.Values(undecided))), 3), ", ")))
 		}
 		for _, group := range aliasGroups(ms) {
 			f := toFinding(target, group)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/inventory"
 	"github.com/hull-sec/hull/internal/vulndb"
 )
 
@@ -133,4 +134,38 @@ func FuzzParseVEX(f *testing.F) {
 			_ = v.NotAffected([]string{"CVE-1"}, "pkg:npm/a@1?x=y")
 		}
 	})
+}
+
+// TestVulnCheckUndecided: the vulnerabilities check passes only when
+// every package was judged. A version the ecosystem's rules cannot
+// compare with the records naming its package, and a file naming
+// packages that could not be read, leave it undecided, in the report's
+// reason; a range skipped in a record whose other ranges decided does
+// not, but is named.
+func TestVulnCheckUndecided(t *testing.T) {
+	db := osvStore(t, records["GHSA-lodash.json"],
+		`{"id":"GHSA-odd","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"left-pad"},
+		  "ranges":[{"type":"SEMVER","events":[{"introduced":"not a version"},{"fixed":"1.0.0"}]},{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.1.0"}]}]}]}`)
+	bad := finding.Package{Name: "lodash", Version: "latest", Type: "npm", Ecosystem: "npm", PURL: "pkg:npm/lodash@latest"}
+	good := finding.Package{Name: "left-pad", Version: "1.3.0", Type: "npm", Ecosystem: "npm", PURL: "pkg:npm/left-pad@1.3.0"}
+	for _, tc := range []struct {
+		name  string
+		pkgs  []finding.Package
+		notes []string
+		state finding.State
+		want  string
+	}{
+		{"version not comparable", []finding.Package{bad, good}, nil, finding.StateError, `lodash latest (npm): version "latest" cannot be compared`},
+		{"package file not read", []finding.Package{good}, []string{"/app/node_modules/x/package.json (npm): bad JSON"}, finding.StateError, "/app/node_modules/x/package.json"},
+		{"a range skipped", []finding.Package{good}, nil, finding.StatePass, "GHSA-odd: a range skipped"},
+	} {
+		vr, err := Vulnerabilities(db, "img", tc.pkgs, VulnOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := VulnCheck(&inventory.Result{Packages: tc.pkgs, Notes: tc.notes}, vr, "the test store")
+		if st.State != tc.state || !strings.Contains(st.Reason, tc.want) {
+			t.Errorf("%s: %+v; want %s naming %q", tc.name, st, tc.state, tc.want)
+		}
+	}
 }

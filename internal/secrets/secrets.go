@@ -10,8 +10,9 @@
 // package. Mask masks every credential in a text (also those found by
 // where they stand: URL passwords, Authorization headers, command-line
 // passwords, values of secret-named variables) for callers that print it
-// as evidence. Which files to scan (text, bounded, outside documentation and
-// test directories) is Wanted's to say.
+// as evidence. Which files to scan (text, outside documentation and test
+// directories) is Wanted's to say; Stream scans a text too large to hold
+// window by window.
 package secrets
 
 import (
@@ -189,10 +190,10 @@ var skipElems = map[string]bool{"test": true, "tests": true, "testdata": true, "
 	"spec": true, "examples": true, "example": true, "docs": true, "doc": true}
 
 // Wanted reports whether a file at path of size bytes is worth scanning:
-// not too large, not documentation or tests. The caller checks the file
-// is text.
-func Wanted(p string, size, max int64) bool {
-	if size <= 0 || size > max {
+// not empty, not documentation or tests. The caller checks the file is
+// text; a file of any size is scanned (Stream, for one too large to hold).
+func Wanted(p string, size int64) bool {
+	if size <= 0 {
 		return false
 	}
 	for _, d := range skipDirs {

@@ -1,6 +1,8 @@
 package secrets
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,12 +82,13 @@ func TestWanted(t *testing.T) {
 		"/app/node_modules/jws/test/fixtures/key.pem": false,
 		"/app/README.md":                              false,
 	} {
-		if got := Wanted(p, 100, 1<<20); got != want {
+		if got := Wanted(p, 100); got != want {
 			t.Errorf("Wanted(%s) = %v", p, got)
 		}
 	}
-	if Wanted("/etc/x", 2<<20, 1<<20) || Wanted("/etc/x", 0, 1<<20) {
-		t.Error("size bounds")
+	// A large file is scanned (as a Stream), an empty one is not.
+	if !Wanted("/etc/x", 1<<40) || Wanted("/etc/x", 0) {
+		t.Error("sizes")
 	}
 	if IsText([]byte("a\x00b")) || !IsText([]byte("plain")) {
 		t.Error("IsText")
@@ -101,4 +104,57 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStreamFindsWhatScanFinds: a text scanned window by window yields
+// the hits of Scan over the whole text, a credential cut by a window's
+// end included, once, with its line in the whole text.
+func TestStreamFindsWhatScanFinds(t *testing.T) {
+	token := strings.Join([]string{"ghp_", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"}, "")
+	key := strings.Join([]string{"-----BEGIN OPENSSH", " PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"}, "")
+	var text strings.Builder
+	line := strings.Repeat("x", 99) + "\n"
+	for text.Len() < streamWindow-200 {
+		text.WriteString(line)
+	}
+	// A token across the first window's end, then one deep in the next
+	// window and a key in the last.
+	text.WriteString(strings.Repeat("y", streamWindow-10-text.Len()) + " " + token + "\n")
+	text.WriteString("token: " + token + "\n")
+	for text.Len() < 3*streamWindow {
+		text.WriteString(line)
+	}
+	text.WriteString(key)
+	data := []byte(text.String())
+	want := Scan(data)
+	if len(want) < 2 {
+		t.Fatalf("the fixture has %d hits", len(want))
+	}
+	for _, chunk := range []int{1 << 10, 64 << 10, 5 << 20} {
+		var s Stream
+		for b := data; len(b) > 0; {
+			n := min(chunk, len(b))
+			s.Write(b[:n])
+			b = b[n:]
+		}
+		got := s.Hits()
+		key := func(h Hit) string { return fmt.Sprintf("%s %d %d %s", h.Rule.ID, h.Line, h.Start, h.Redacted) }
+		var gs, ws []string
+		for _, h := range got {
+			gs = append(gs, key(h))
+		}
+		for _, h := range want {
+			ws = append(ws, key(h))
+		}
+		slices.Sort(gs)
+		slices.Sort(ws)
+		if !slices.Equal(gs, ws) {
+			t.Errorf("chunks of %d: %v, want %v", chunk, gs, ws)
+		}
+	}
+	var bin Stream
+	bin.Write(append([]byte{0}, data...))
+	if h := bin.Hits(); len(h) != 0 {
+		t.Errorf("binary: %v", h)
+	}
 }

@@ -48,6 +48,9 @@ type ClamdOptions struct {
 	StreamMaxLength string
 	// MaxThreads is clamd's number of scanning threads (0: its default, 10).
 	MaxThreads int
+	// Limits are further clamd.conf lines about scan limits, e.g.
+	// "MaxFileSize 1M", "AlertExceedsMax yes".
+	Limits []string
 	// TCP also makes clamd listen on 127.0.0.1 with a free port.
 	TCP bool
 }
@@ -128,6 +131,12 @@ func Clamd(t testing.TB, opts ClamdOptions) *ClamdServer {
 	}
 	if opts.MaxThreads > 0 {
 		fmt.Fprintf(&conf, "MaxThreads %d\n", opts.MaxThreads)
+	}
+	for _, l := range opts.Limits {
+		if strings.ContainsAny(l, "\r\n") {
+			t.Fatalf("testenv: clamd.conf line %q", l)
+		}
+		fmt.Fprintln(&conf, l)
 	}
 
 	var lastErr error

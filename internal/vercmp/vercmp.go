@@ -82,6 +82,8 @@ var ecosystems = map[string]Scheme{
 	"SUSE":        rpmScheme{},
 	"Mageia":      rpmScheme{},
 	"openEuler":   rpmScheme{},
+	"Azure Linux": rpmScheme{},
+	"Photon OS":   rpmScheme{},
 
 	"crates.io": semverScheme{flavor: semverStrict},
 	"npm":       semverScheme{flavor: semverNpm},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hull-sec/hull/internal/vercmp"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -84,5 +86,18 @@ func TestOpenOldFormat(t *testing.T) {
 	}
 	if _, err := Open(path); !errors.Is(err, ErrOldFormat) || !strings.Contains(err.Error(), "hull db update") {
 		t.Errorf("old store: %v", err)
+	}
+}
+
+// TestEveryFetchedEcosystemHasVersionRules: records of an ecosystem hull
+// fetches are compared with installed versions under its rules; one
+// without rules would evaluate nothing (Azure Linux and Photon OS
+// packages were fetched and matched, and every record was "not
+// evaluated").
+func TestEveryFetchedEcosystemHasVersionRules(t *testing.T) {
+	for _, e := range DefaultEcosystems {
+		if _, ok := vercmp.For(e); !ok {
+			t.Errorf("%s: no version rules", e)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package vulndb
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,12 @@ type Entry struct {
 	GitOnly bool `json:"git,omitempty"`
 }
 
+// ErrVersion marks an error of Affects that decided nothing: the
+// installed version cannot be parsed under the ecosystem's rules, or the
+// ecosystem has none. Other errors name a range that was skipped while
+// the rest decided.
+var ErrVersion = errors.New("version cannot be evaluated")
+
 // Affects reports whether version is affected, by OSV's evaluation (a
 // range event like npm's "1.0" is padded to "1.0.0" first, as osv.dev
 // does): in
@@ -44,11 +51,11 @@ func (e Entry) Affects(version string) (affected bool, fixed string, err error) 
 		if affected || len(e.Ranges) == 0 {
 			return affected, "", nil
 		}
-		return false, "", fmt.Errorf("no version rules for ecosystem %s", e.Ecosystem)
+		return false, "", fmt.Errorf("%w: no version rules for ecosystem %s", ErrVersion, e.Ecosystem)
 	}
 	v, err := scheme.Parse(version)
 	if err != nil {
-		return affected, "", err
+		return affected, "", fmt.Errorf("%w: %v", ErrVersion, err)
 	}
 	var rangeErr error
 	for _, r := range e.Ranges {
