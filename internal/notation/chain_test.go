@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"testing"
@@ -126,9 +127,17 @@ func TestSigningChainAsNotation(t *testing.T) {
 // hull matched it against any of the values. A repeated attribute now
 // matches no identity.
 func TestIdentityRepeatedAttribute(t *testing.T) {
-	tmpl := certTemplate(1, "release")
-	tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: []int{2, 5, 4, 3}, Value: "intern"}}
+	cn := asn1.ObjectIdentifier{2, 5, 4, 3}
+	raw, err := asn1.Marshal(pkix.RDNSequence{{{Type: cn, Value: "release"}}, {{Type: cn, Value: "intern"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := certTemplate(1, "")
+	tmpl.RawSubject = raw
 	leaf, _ := issue(t, tmpl, nil, nil)
+	if leaf.Subject.String() != "CN=intern" {
+		t.Fatalf("notation would see the subject %q", leaf.Subject)
+	}
 	if MatchIdentity("x509.subject: CN=release", leaf) {
 		t.Errorf("matched CN=release against %s", leaf.Subject)
 	}
