@@ -4,7 +4,8 @@
 // Data flow: Containers maps each trust rule to a containers-policy.json(5)
 // requirement and each lookaside store to a containers-registries.d(5)
 // entry, writes a keyring holding exactly the keys a rule accepts, and
-// lists every rule it cannot express instead of dropping it. Podman,
+// exports every rule it cannot express as reject, with a note saying so:
+// dropped, its scope would fall to a wider rule that may accept anything. Podman,
 // Buildah, skopeo and CRI-O then enforce the policy with no hull in the
 // path.
 package export
@@ -116,7 +117,11 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 				return res, fmt.Errorf("rule %s: %w", r.Scope, err)
 			}
 			if unenforced != "" {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, unenforced))
+				// Left out, the scope would fall to a wider rule or the
+				// default, which may accept what hull refuses: containers
+				// tools refuse what they cannot check.
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED as written, exported as reject: %s", r.Scope, unenforced))
+				cp.Transports["docker"][scope] = []requirement{{Type: "reject"}}
 				continue
 			}
 			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil || s.Keyless != nil }) {
