@@ -225,7 +225,17 @@ func (v *Verifier) cacheKey(res image.Resolved) string {
 // refused before any registry is asked: it could slip past the rules of
 // the registry it reaches.
 func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, error) {
-	ref = strings.TrimPrefix(ref, "docker://")
+	// A transport reference (docker-daemon:NAME, oci:PATH, ...) names no
+	// registry image, pinned or not; read as a name it would be judged
+	// as a Docker Hub repository of that name.
+	r, err := image.ParseRef(ref)
+	if err != nil {
+		return image.Resolved{}, err
+	}
+	if r.Kind != image.KindRegistry {
+		return image.Resolved{}, fmt.Errorf("%w: %s: a %s image is not in a registry; verifying needs one in a registry (HOST/REPOSITORY:TAG)", image.ErrBadRef, ref, r.Kind)
+	}
+	ref = r.Name
 	base, dig, pinned := strings.Cut(ref, "@")
 	var opts []name.Option
 	if host, _, _ := strings.Cut(base, "/"); slices.Contains(v.image.InsecureRegistries, host) {
