@@ -39,9 +39,12 @@ type Cache struct {
 	mem map[string]cached
 }
 
+// cached is one verdict and when it was decided. It is reused for the
+// reader's TTL: a verdict written under a long --cache-ttl must not
+// outlive the shorter one of a later reader (the containerd verifier).
 type cached struct {
 	Verdict finding.Verdict `json:"verdict"`
-	Expires time.Time       `json:"expires"`
+	Decided time.Time       `json:"decided"`
 }
 
 // maxMemEntries bounds the in-memory cache; past it, it starts afresh.
@@ -62,14 +65,15 @@ func (c *Cache) get(key string) (finding.Verdict, bool) {
 		data, err := readPrivate(filepath.Join(c.Dir, key+".json"), 1<<20)
 		ok = err == nil && json.Unmarshal(data, &e) == nil
 	}
-	if !ok || !c.now().Before(e.Expires) {
+	now := c.now()
+	if !ok || e.Decided.After(now) || !now.Before(e.Decided.Add(c.TTL)) {
 		return finding.Verdict{}, false
 	}
 	return e.Verdict, true
 }
 
 func (c *Cache) put(key string, vd finding.Verdict) {
-	e := cached{Verdict: vd, Expires: c.now().Add(c.TTL)}
+	e := cached{Verdict: vd, Decided: c.now()}
 	c.mu.Lock()
 	if c.mem == nil || len(c.mem) >= maxMemEntries {
 		c.mem = map[string]cached{}

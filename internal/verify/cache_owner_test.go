@@ -128,3 +128,40 @@ func TestCacheTrustsOnlyItsOwnFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheReaderTTL: a verdict is reused for the reader's TTL, not the
+// writer's. hull verify --cache-ttl 720h wrote a verdict that the
+// containerd verifier (10 minutes) then reused for a month after the
+// signature was withdrawn.
+func TestCacheReaderTTL(t *testing.T) {
+	w := newWorld(t)
+	trust := w.policy("release.pub")
+	dir := filepath.Join(t.TempDir(), "verdicts")
+	start := time.Now()
+	judge := func(ttl, after time.Duration) (accepted, cached bool) {
+		t.Helper()
+		v, err := verify.New(trust, w.dir, image.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.UseCache(&verify.Cache{Dir: dir, TTL: ttl, Now: func() time.Time { return start.Add(after) }})
+		vd, err := v.Verify(context.Background(), w.imageA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vd.Accepted, vd.Cached
+	}
+	sig := w.sign(t, w.release, w.imageA)
+	if ok, _ := judge(720*time.Hour, 0); !ok {
+		t.Fatal("the signed image was refused")
+	}
+	if err := os.Remove(sig); err != nil {
+		t.Fatal(err)
+	}
+	if ok, cached := judge(10*time.Minute, 5*time.Minute); !ok || !cached {
+		t.Errorf("within the reader's TTL: accepted %v cached %v", ok, cached)
+	}
+	if ok, cached := judge(10*time.Minute, 20*time.Minute); ok || cached {
+		t.Errorf("past the reader's TTL, within the writer's: accepted %v cached %v", ok, cached)
+	}
+}
