@@ -66,10 +66,12 @@ type containersPolicy struct {
 	Transports map[string]map[string][]requirement `json:"transports"`
 }
 
-// localTransports are accepted as they are: hull's trust rules scope
-// images in registries, and images already on the machine got there
-// through them.
-var localTransports = []string{"containers-storage", "docker-archive", "docker-daemon", "oci", "oci-archive", "dir"}
+// storageTransports are accepted as they are: hull's trust rules scope
+// images in registries, and images already in this machine's storage got
+// there through them. Archives, layouts and directories (docker-archive,
+// oci-archive, oci, dir) come from anywhere and no rule can scope them:
+// they get trust.default, as hull verify refuses them.
+var storageTransports = []string{"containers-storage", "docker-daemon"}
 
 // Containers writes policy.json, registries.d/hull.yaml and keys/ into
 // outDir. Relative paths in the policy are taken from policyDir.
@@ -94,10 +96,10 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	if t.Default == policy.TrustInsecureAcceptAnything {
 		cp.Default = []requirement{{Type: "insecureAcceptAnything"}}
 	}
-	for _, tr := range localTransports {
+	for _, tr := range storageTransports {
 		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
 	}
-	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
+	res.Notes = append(res.Notes, "images in local storage ("+strings.Join(storageTransports, ", ")+") are accepted: hull's rules scope registries; archives, layouts and directories get trust.default ("+cp.Default[0].Type+")")
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
 		// hull's scopes are containers-policy.json's docker scopes, with

@@ -9,7 +9,11 @@ import (
 	"github.com/hull-sec/hull/internal/export"
 	"github.com/hull-sec/hull/internal/policy"
 
+	"go.podman.io/image/v5/directory"
 	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/archive"
+	ociarchive "go.podman.io/image/v5/oci/archive"
+	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 )
@@ -61,6 +65,51 @@ func TestUnenforceableRulesFailClosed(t *testing.T) {
 		if ok != want {
 			t.Errorf("containers/image with the exported policy allows the unsigned %s: %v, want %v", ref, ok, want)
 		}
+	}
+}
+
+// TestArchivesGetTheDefault: the export accepted anything from every
+// local transport, so under trust.default reject podman load, skopeo
+// copy docker-archive:... and podman pull oci-archive:... took any
+// unsigned tarball, which hull verify refuses (it is in no registry, and
+// no rule can scope it). Files come from anywhere: archives, layouts and
+// directories get trust.default; only images already in this machine's
+// storage (containers-storage, docker-daemon) are accepted as they are.
+func TestArchivesGetTheDefault(t *testing.T) {
+	dir := t.TempDir()
+	refs := map[string]func() (types.ImageReference, error){
+		"docker-archive": func() (types.ImageReference, error) { return archive.NewReference(filepath.Join(dir, "a.tar"), nil) },
+		"oci-archive":    func() (types.ImageReference, error) { return ociarchive.NewReference(filepath.Join(dir, "a.oci.tar"), "") },
+		"oci":            func() (types.ImageReference, error) { return layout.NewReference(filepath.Join(dir, "layout"), "") },
+		"dir":            func() (types.ImageReference, error) { return directory.NewReference(filepath.Join(dir, "dir")) },
+	}
+	for _, def := range []string{policy.TrustReject, policy.TrustInsecureAcceptAnything} {
+		out := t.TempDir()
+		if _, err := export.Containers(&policy.Trust{Default: def}, dir, out); err != nil {
+			t.Fatal(err)
+		}
+		pol, err := signature.NewPolicyFromFile(filepath.Join(out, "policy.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reqs := pol.Transports["containers-storage"][""]; len(reqs) != 1 {
+			t.Errorf("default %s: containers-storage: %v, want images in local storage accepted", def, reqs)
+		}
+		pc, err := signature.NewPolicyContext(pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, ref := range refs {
+			r, err := ref()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, _ := pc.IsRunningImageAllowed(context.Background(), unsigned{r})
+			if want := def == policy.TrustInsecureAcceptAnything; ok != want {
+				t.Errorf("default %s: containers/image allows an unsigned %s image: %v, want %v", def, name, ok, want)
+			}
+		}
+		pc.Destroy()
 	}
 }
 
