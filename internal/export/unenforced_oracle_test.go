@@ -79,9 +79,11 @@ func TestArchivesGetTheDefault(t *testing.T) {
 	dir := t.TempDir()
 	refs := map[string]func() (types.ImageReference, error){
 		"docker-archive": func() (types.ImageReference, error) { return archive.NewReference(filepath.Join(dir, "a.tar"), nil) },
-		"oci-archive":    func() (types.ImageReference, error) { return ociarchive.NewReference(filepath.Join(dir, "a.oci.tar"), "") },
-		"oci":            func() (types.ImageReference, error) { return layout.NewReference(filepath.Join(dir, "layout"), "") },
-		"dir":            func() (types.ImageReference, error) { return directory.NewReference(filepath.Join(dir, "dir")) },
+		"oci-archive": func() (types.ImageReference, error) {
+			return ociarchive.NewReference(filepath.Join(dir, "a.oci.tar"), "")
+		},
+		"oci": func() (types.ImageReference, error) { return layout.NewReference(filepath.Join(dir, "layout"), "") },
+		"dir": func() (types.ImageReference, error) { return directory.NewReference(filepath.Join(dir, "dir")) },
 	}
 	for _, def := range []string{policy.TrustReject, policy.TrustInsecureAcceptAnything} {
 		out := t.TempDir()
