@@ -239,15 +239,25 @@ func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
 		return "", err
 	}
 	id := v.Identity
-	if id.Issuer != k.issuer && (k.issuerRE == nil || !k.issuerRE.MatchString(id.Issuer)) {
+	if !matches(k.issuer, k.issuerRE, id.Issuer) {
 		return "", fmt.Errorf("%w: the certificate was issued to %s, not by the policy's issuer", ErrMismatch, id)
 	}
 	for _, s := range id.Subjects {
-		if s == k.subject || k.subjectRE != nil && k.subjectRE.MatchString(s) {
+		if matches(k.subject, k.subjectRE, s) {
 			return s + " (" + id.Issuer + ")", nil
 		}
 	}
 	return "", fmt.Errorf("%w: the certificate was issued to %s, not the policy's subject", ErrMismatch, id)
+}
+
+// matches applies whichever of an exact value and a regexp the policy
+// set (exactly one is): an unset exact value matches nothing, not the
+// empty string.
+func matches(exact string, re *regexp.Regexp, s string) bool {
+	if re != nil {
+		return re.MatchString(s)
+	}
+	return exact != "" && s == exact
 }
 
 // Notation trust store files larger than this are refused.
