@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/hull-sec/hull/internal/image"
@@ -17,7 +18,7 @@ import (
 )
 
 // fetched is one stored signature, or why it could not be read (too
-// large): a bad entry in the store is an invalid signature, not a reason
+// large, not a file): a bad entry in the store is an invalid signature, not a reason
 // to ignore the valid ones beside it.
 type fetched struct {
 	location string
@@ -48,7 +49,7 @@ func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if errors.Is(err, errOversize) {
+		if errors.Is(err, errOversize) || errors.Is(err, errNotFile) {
 			out = append(out, fetched{location: base + "/" + rel, err: err})
 			continue
 		}
@@ -92,16 +93,26 @@ func (v *Verifier) storeReader(store *policy.Lookaside) (get func(context.Contex
 		return nil, "", nil, err
 	}
 	return func(_ context.Context, rel string) ([]byte, error) {
-		f, err := root.Open(rel)
+		// Without O_NONBLOCK, opening a FIFO put where a signature goes
+		// would block for ever.
+		f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err != nil {
+			return nil, err
+		} else if !fi.Mode().IsRegular() {
+			return nil, errNotFile
+		}
 		return readSignature(f)
 	}, dir, func() { root.Close() }, nil
 }
 
-var errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
+var (
+	errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
+	errNotFile  = errors.New("signature is not a regular file")
+)
 
 func readSignature(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, simplesign.MaxSignatureBytes+1))
