@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	notationx509 "github.com/notaryproject/notation-core-go/x509"
 )
 
 // issue makes a certificate from tmpl, signed by parent's key (self-signed
@@ -39,84 +41,76 @@ func certTemplate(serial int64, cn string) *x509.Certificate {
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
 }
 
-// TestSigningChainAsNotation: notation (notation-core-go's
-// ValidateCodeSigningCertChain) refuses a chain through a certificate
-// that is not a CA, and a signing certificate that is a CA or whose key
-// usage is not digital signature. A trust store may hold a signer's own
-// self-signed certificate (notation cert generate-test makes one, not a
-// CA): its holder may sign with it but must not issue certificates with
-// it, or could claim any identity the policy trusts (CN=release here).
+// TestSigningChainAsNotation: notation refuses a chain through a
+// certificate that is not a CA, and a signing certificate that is a CA or
+// whose key usage is not digital signature. A trust store may hold a
+// signer's own self-signed certificate (notation cert generate-test makes
+// one, not a CA): its holder may sign with it but must not issue
+// certificates with it, or could claim any identity the policy trusts
+// (CN=release here). Each chain is judged by hull and by notation-core-go
+// (ValidateCodeSigningCertChain, what notation verify runs on the chain a
+// signature carries), and the verdicts must agree.
 func TestSigningChainAsNotation(t *testing.T) {
-	dev, devKey := issue(t, certTemplate(1, "dev"), nil, nil)
-	forged, forgedKey := issue(t, certTemplate(2, "release"), dev, devKey)
-	env, err := SignJWS(forgedKey, []*x509.Certificate{forged, dev}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
+	ca := func(serial int64, ku x509.KeyUsage) *x509.Certificate {
+		c := certTemplate(serial, "root")
+		c.IsCA, c.BasicConstraintsValid, c.KeyUsage = true, true, ku
+		return c
 	}
-	_, err = VerifyJWS(env, Trust{Roots: []*x509.Certificate{dev}}, time.Now())
-	if !errors.Is(err, ErrInvalid) {
-		t.Fatalf("a leaf issued by a trust store certificate that is no CA: %v", err)
-	}
-	cose, err := SignCOSE(forgedKey, []*x509.Certificate{forged, dev}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyCOSE(cose, Trust{Roots: []*x509.Certificate{dev}}, time.Now()); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("COSE: a leaf issued by a trust store certificate that is no CA: %v", err)
-	}
-
-	// The self-signed certificate itself, in the trust store, still signs.
-	env, err = SignJWS(devKey, []*x509.Certificate{dev}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyJWS(env, Trust{Roots: []*x509.Certificate{dev}}, time.Now()); err != nil {
-		t.Fatalf("a self-signed signing certificate in the trust store: %v", err)
-	}
-
-	// A CA without certSign, and a leaf that is itself a CA, are refused
-	// as notation refuses them.
-	noSign := certTemplate(3, "root")
-	noSign.IsCA, noSign.BasicConstraintsValid = true, true
-	root, rootKey := issue(t, noSign, nil, nil)
-	leaf, leafKey := issue(t, certTemplate(4, "release"), root, rootKey)
-	env, err = SignJWS(leafKey, []*x509.Certificate{leaf, root}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyJWS(env, Trust{Roots: []*x509.Certificate{root}}, time.Now()); !errors.Is(err, ErrInvalid) {
-		t.Errorf("a root whose key usage lacks certSign: %v", err)
-	}
-	caTmpl := certTemplate(5, "root")
-	caTmpl.IsCA, caTmpl.BasicConstraintsValid, caTmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-	ca, caKey := issue(t, caTmpl, nil, nil)
-	caLeafTmpl := certTemplate(6, "release")
-	caLeafTmpl.IsCA, caLeafTmpl.BasicConstraintsValid = true, true
-	caLeaf, caLeafKey := issue(t, caLeafTmpl, ca, caKey)
-	env, err = SignJWS(caLeafKey, []*x509.Certificate{caLeaf, ca}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyJWS(env, Trust{Roots: []*x509.Certificate{ca}}, time.Now()); !errors.Is(err, ErrInvalid) {
-		t.Errorf("a signing certificate that is a CA: %v", err)
-	}
-	encTmpl := certTemplate(8, "release")
+	root, rootKey := issue(t, ca(1, x509.KeyUsageCertSign), nil, nil)
+	dev, devKey := issue(t, certTemplate(2, "dev"), nil, nil)
+	noSign, noSignKey := issue(t, ca(3, x509.KeyUsageDigitalSignature), nil, nil)
+	caLeafTmpl := ca(4, x509.KeyUsageDigitalSignature)
+	caLeafTmpl.Subject.CommonName = "release"
+	encTmpl := certTemplate(5, "release")
 	encTmpl.KeyUsage = x509.KeyUsageKeyEncipherment
-	enc, encKey := issue(t, encTmpl, ca, caKey)
-	env, err = SignJWS(encKey, []*x509.Certificate{enc, ca}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
+	type signer struct {
+		leaf *x509.Certificate
+		key  *ecdsa.PrivateKey
 	}
-	if _, err := VerifyJWS(env, Trust{Roots: []*x509.Certificate{ca}}, time.Now()); !errors.Is(err, ErrInvalid) {
-		t.Errorf("a signing certificate whose key usage is key encipherment: %v", err)
+	from := func(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) signer {
+		c, k := issue(t, tmpl, parent, parentKey)
+		return signer{c, k}
 	}
-	good, goodKey := issue(t, certTemplate(7, "release"), ca, caKey)
-	env, err = SignJWS(goodKey, []*x509.Certificate{good, ca}, target, time.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyJWS(env, Trust{Roots: []*x509.Certificate{ca}}, time.Now()); err != nil {
-		t.Errorf("a signing certificate issued by a CA: %v", err)
+	for _, tc := range []struct {
+		name   string
+		signer signer
+		issuer *x509.Certificate // nil: self-signed
+		want   bool
+	}{
+		{"leaf issued by a CA", from(certTemplate(6, "release"), root, rootKey), root, true},
+		{"self-signed signing certificate in the trust store", signer{dev, devKey}, nil, true},
+		{"leaf issued by a trusted certificate that is no CA", from(certTemplate(7, "release"), dev, devKey), dev, false},
+		{"leaf issued by a CA without certSign", from(certTemplate(8, "release"), noSign, noSignKey), noSign, false},
+		{"signing certificate that is a CA", from(caLeafTmpl, root, rootKey), root, false},
+		{"signing certificate for key encipherment", from(encTmpl, root, rootKey), root, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chain, trusted := []*x509.Certificate{tc.signer.leaf}, tc.signer.leaf
+			if tc.issuer != nil {
+				chain, trusted = append(chain, tc.issuer), tc.issuer
+			}
+			oracle := notationx509.ValidateCodeSigningCertChain(chain, nil)
+			if (oracle == nil) != tc.want {
+				t.Fatalf("notation-core-go: %v, want accepted %v", oracle, tc.want)
+			}
+			for _, sign := range []func() ([]byte, error){
+				func() ([]byte, error) { return SignJWS(tc.signer.key, chain, target, time.Now(), nil) },
+				func() ([]byte, error) { return SignCOSE(tc.signer.key, chain, target, time.Now(), nil) },
+			} {
+				env, err := sign()
+				if err != nil {
+					t.Fatal(err)
+				}
+				verify := VerifyJWS
+				if env[0] != '{' {
+					verify = VerifyCOSE
+				}
+				_, err = verify(env, Trust{Roots: []*x509.Certificate{trusted}}, time.Now())
+				if (err == nil) != tc.want || (err != nil && !errors.Is(err, ErrInvalid)) {
+					t.Errorf("hull: %v; notation-core-go: %v", err, oracle)
+				}
+			}
+		})
 	}
 }
 
