@@ -87,9 +87,14 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// policy.json names the key files by their path here: whoever else
+	// may write here could replace the accepted keys after the export.
 	for _, d := range []string{outDir, filepath.Join(outDir, "keys"), filepath.Join(outDir, "registries.d")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return res, err
+		}
+		if err := safefile.CheckPrivateDir(d); err != nil {
+			return res, fmt.Errorf("output directory: %w: policy.json names the key files in it, so it must be a directory of yours that no one else may write, not a symlink", err)
 		}
 	}
 	cp := containersPolicy{Default: []requirement{{Type: "reject"}}, Transports: map[string]map[string][]requirement{"docker": {}}}

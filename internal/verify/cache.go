@@ -6,18 +6,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/safefile"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,7 +61,7 @@ func (c *Cache) get(key string) (finding.Verdict, bool) {
 	e, ok := c.mem[key]
 	c.mu.Unlock()
 	if !ok && c.privateDir() {
-		data, err := readPrivate(filepath.Join(c.Dir, key+".json"), 1<<20)
+		data, err := safefile.ReadPrivate(filepath.Join(c.Dir, key+".json"), 1<<20)
 		ok = err == nil && json.Unmarshal(data, &e) == nil
 	}
 	now := c.now()
@@ -100,44 +99,9 @@ func (c *Cache) put(key string, vd finding.Verdict) {
 
 // A verdict file is an acceptance nobody checks again, and its name
 // follows from public inputs: only files no other user can have written
-// are read. The directory and each file must be this user's, not a
-// symlink, and writable by no group or other.
+// are read (safefile.CheckPrivateDir, safefile.ReadPrivate).
 func (c *Cache) privateDir() bool {
-	if c.Dir == "" {
-		return false
-	}
-	fi, err := os.Lstat(c.Dir)
-	return err == nil && fi.IsDir() && private(fi)
-}
-
-func private(fi os.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o022 == 0
-}
-
-// readPrivate reads a regular file of this user's, writable by no one
-// else, of at most limit bytes, not through a symlink.
-func readPrivate(p string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() || !private(fi) {
-		return nil, fmt.Errorf("%s: not a file of this user's alone", p)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is more than %d bytes", p, limit)
-	}
-	return data, nil
+	return c.Dir != "" && safefile.CheckPrivateDir(c.Dir) == nil
 }
 
 // UseCache makes the verifier keep accepted verdicts in c.
