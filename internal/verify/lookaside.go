@@ -126,14 +126,17 @@ func readSignature(r io.Reader) ([]byte, error) {
 }
 
 // httpReader reads signatures over HTTPS, or plain HTTP on loopback
-// only, each whole within timeout.
+// only, each whole within timeout; redirects are held to the same rule.
 func httpReader(base *url.URL, timeout time.Duration) func(context.Context, string) ([]byte, error) {
-	client := &http.Client{Timeout: timeout}
+	client := &http.Client{Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return storeTransport(req.URL)
+	}}
 	return func(ctx context.Context, rel string) ([]byte, error) {
-		if base.Scheme == "http" {
-			if !image.IsLoopbackHost(base.Hostname()) {
-				return nil, fmt.Errorf("refusing plain HTTP to %s: use https", base.Host)
-			}
+		if err := storeTransport(base); err != nil {
+			return nil, err
 		}
 		u := base.JoinPath(rel)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -153,4 +156,15 @@ func httpReader(base *url.URL, timeout time.Duration) func(context.Context, stri
 		}
 		return nil, fmt.Errorf("%s: %s", u, resp.Status)
 	}
+}
+
+// storeTransport accepts https, and plain http to a loopback host only.
+func storeTransport(u *url.URL) error {
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && image.IsLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("refusing plain HTTP to %s: use https", u.Host)
+	}
+	return fmt.Errorf("refusing %s: a signature store is read over https", u.Redacted())
 }
