@@ -288,12 +288,17 @@ func Open(p *policy.Policy, path string, o Options) (*Verifier, error) {
 	return v, nil
 }
 
-// New loads the keys the policy names. Relative paths are taken from dir
+// New checks the trust section (as hull policy validate does) and loads
+// the keys it names. Relative paths are taken from dir
 // (the policy file's directory; "" is the working directory), made
 // absolute once, so a verifier means the same files wherever it is used.
 // A fingerprint the keyring does not hold is an error: the policy could
 // never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
+	// A section built in memory has met no policy file's validation.
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	o, err := o.Shared()
 	if err != nil {
 		return nil, err
@@ -543,8 +548,7 @@ func decide(rule *policy.TrustRule, satisfied []bool, found int, store bool) (bo
 		}
 	}
 	switch {
-	case rule.Require == policy.RequireAll && len(missing) == 0,
-		rule.Require != policy.RequireAll && len(ok) > 0:
+	case len(ok) > 0 && (rule.Require != policy.RequireAll || len(missing) == 0):
 		return true, "rule " + rule.Scope + ": valid signature by " + strings.Join(ok, ", ")
 	case !store:
 		return false, "rule " + rule.Scope + " requires signatures, but no lookaside store covers this repository"
