@@ -77,6 +77,12 @@ var storageTransports = []string{"containers-storage", "docker-daemon"}
 // outDir. Relative paths in the policy are taken from policyDir.
 func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	var res Result
+	// A section built in memory has met no policy file's validation; and
+	// hull's scopes are containers-policy.json's docker scopes, with the
+	// same meaning, so one that is not valid would never match there.
+	if err := t.Validate(); err != nil {
+		return res, err
+	}
 	abs := func(p string) (string, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(policyDir, p)
@@ -107,11 +113,6 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	res.Notes = append(res.Notes, "images in local storage ("+strings.Join(storageTransports, ", ")+") are accepted: hull's rules scope registries; archives, layouts and directories get trust.default ("+cp.Default[0].Type+")")
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
-		// hull's scopes are containers-policy.json's docker scopes, with
-		// the same meaning; one that is not would never match there.
-		if err := policy.CheckScope(r.Scope); err != nil {
-			return res, fmt.Errorf("rule %s: %w", r.Scope, err)
-		}
 		scope := r.Scope
 		switch {
 		case r.Reject:
@@ -337,9 +338,6 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 func registriesD(t *policy.Trust, abs func(string) (string, error), attachments []string) ([]byte, error) {
 	scopes := map[string]map[string]any{}
 	for _, l := range t.Lookaside {
-		if err := policy.CheckScope(l.Scope); err != nil {
-			return nil, fmt.Errorf("lookaside %s: %w", l.Scope, err)
-		}
 		u := l.URL
 		if l.Path != "" {
 			p, err := abs(l.Path)

@@ -86,3 +86,13 @@ func TestOutDirMustBePrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestExportValidates: a trust section built in memory is validated as a
+// policy file's is: a rule requiring all of no signers became a scope
+// with no requirement, which containers tools refuse to load at all.
+func TestExportValidates(t *testing.T) {
+	trust := &policy.Trust{Rules: []policy.TrustRule{{Scope: "registry.example/team", Require: policy.RequireAll}}}
+	if _, err := export.Containers(trust, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "set exactly one of reject, insecureAcceptAnything or signers") {
+		t.Errorf("export of a rule with no verdict: %v", err)
+	}
+}
