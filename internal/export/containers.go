@@ -133,7 +133,7 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 				continue
 			}
 			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil || s.Keyless != nil }) {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not) and read classic sha256-<hex>.sig signatures only, not sigstore bundles", r.Scope))
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not) and read classic sha256-<hex>.sig signatures only, not sigstore bundles; keyless signers trust only the certificate authorities their trusted root still has in use (containers tools cannot tell when a certificate was issued), so signatures from retired ones are refused there", r.Scope))
 				attachments = append(attachments, scope)
 			}
 			cp.Transports["docker"][scope] = reqs
@@ -270,8 +270,15 @@ func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), pre
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	// fulcio's caPath has no validity windows: a CA the root has retired
+	// would be trusted for certificates issued at any time, which hull
+	// refuses. Only CAs still in use are written.
 	var cas bytes.Buffer
+	now := time.Now()
 	for _, ca := range tr.CAs {
+		if !ca.Valid.End.IsZero() && !ca.Valid.End.After(now) {
+			continue
+		}
 		for _, c := range ca.Chain {
 			if err := pem.Encode(&cas, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
 				return nil, err
@@ -285,7 +292,7 @@ func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), pre
 		}
 	}
 	if cas.Len() == 0 || len(current) != 1 {
-		return nil, fmt.Errorf("%s: want certificate authorities and exactly one transparency log in use, found %d CAs and %d logs", p, len(tr.CAs), len(current))
+		return nil, fmt.Errorf("%s: want certificate authorities and exactly one transparency log in use, found %d CAs (%d bytes of them in use) and %d logs", p, len(tr.CAs), cas.Len(), len(current))
 	}
 	der, err := x509.MarshalPKIXPublicKey(current[0].Key)
 	if err != nil {
