@@ -4,7 +4,8 @@
 // Data flow: Containers maps each trust rule to a containers-policy.json(5)
 // requirement and each lookaside store to a containers-registries.d(5)
 // entry, writes a keyring holding exactly the keys a rule accepts, and
-// lists every rule it cannot express instead of dropping it. Podman,
+// exports every rule it cannot express as reject, with a note saying so:
+// dropped, its scope would fall to a wider rule that may accept anything. Podman,
 // Buildah, skopeo and CRI-O then enforce the policy with no hull in the
 // path.
 package export
@@ -65,15 +66,23 @@ type containersPolicy struct {
 	Transports map[string]map[string][]requirement `json:"transports"`
 }
 
-// localTransports are accepted as they are: hull's trust rules scope
-// images in registries, and images already on the machine got there
-// through them.
-var localTransports = []string{"containers-storage", "docker-archive", "docker-daemon", "oci", "oci-archive", "dir"}
+// storageTransports are accepted as they are: hull's trust rules scope
+// images in registries, and images already in this machine's storage got
+// there through them. Archives, layouts and directories (docker-archive,
+// oci-archive, oci, dir) come from anywhere and no rule can scope them:
+// they get trust.default, as hull verify refuses them.
+var storageTransports = []string{"containers-storage", "docker-daemon"}
 
 // Containers writes policy.json, registries.d/hull.yaml and keys/ into
 // outDir. Relative paths in the policy are taken from policyDir.
 func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	var res Result
+	// A section built in memory has met no policy file's validation; and
+	// hull's scopes are containers-policy.json's docker scopes, with the
+	// same meaning, so one that is not valid would never match there.
+	if err := t.Validate(); err != nil {
+		return res, err
+	}
 	abs := func(p string) (string, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(policyDir, p)
@@ -84,26 +93,26 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// policy.json names the key files by their path here: whoever else
+	// may write here could replace the accepted keys after the export.
 	for _, d := range []string{outDir, filepath.Join(outDir, "keys"), filepath.Join(outDir, "registries.d")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return res, err
+		}
+		if err := safefile.CheckPrivateDir(d); err != nil {
+			return res, fmt.Errorf("output directory: %w: policy.json names the key files in it, so it must be a directory of yours that no one else may write, not a symlink", err)
 		}
 	}
 	cp := containersPolicy{Default: []requirement{{Type: "reject"}}, Transports: map[string]map[string][]requirement{"docker": {}}}
 	if t.Default == policy.TrustInsecureAcceptAnything {
 		cp.Default = []requirement{{Type: "insecureAcceptAnything"}}
 	}
-	for _, tr := range localTransports {
+	for _, tr := range storageTransports {
 		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
 	}
-	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
+	res.Notes = append(res.Notes, "images in local storage ("+strings.Join(storageTransports, ", ")+") are accepted: hull's rules scope registries; archives, layouts and directories get trust.default ("+cp.Default[0].Type+")")
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
-		// hull's scopes are containers-policy.json's docker scopes, with
-		// the same meaning; one that is not would never match there.
-		if err := policy.CheckScope(r.Scope); err != nil {
-			return res, fmt.Errorf("rule %s: %w", r.Scope, err)
-		}
 		scope := r.Scope
 		switch {
 		case r.Reject:
@@ -116,11 +125,15 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 				return res, fmt.Errorf("rule %s: %w", r.Scope, err)
 			}
 			if unenforced != "" {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED: %s", r.Scope, unenforced))
+				// Left out, the scope would fall to a wider rule or the
+				// default, which may accept what hull refuses: containers
+				// tools refuse what they cannot check.
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: NOT ENFORCED as written, exported as reject: %s", r.Scope, unenforced))
+				cp.Transports["docker"][scope] = []requirement{{Type: "reject"}}
 				continue
 			}
 			if slices.ContainsFunc(r.Signers, func(s policy.Signer) bool { return s.Cosign != nil || s.Keyless != nil }) {
-				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not) and read classic sha256-<hex>.sig signatures only, not sigstore bundles", r.Scope))
+				res.Notes = append(res.Notes, fmt.Sprintf("rule %s: cosign and keyless signers become sigstoreSigned requirements, which need containers tools built with sigstore support (Debian 12's skopeo and podman are not) and read classic sha256-<hex>.sig signatures only, not sigstore bundles; keyless signers trust only the certificate authorities their trusted root still has in use (containers tools cannot tell when a certificate was issued), so signatures from retired ones are refused there", r.Scope))
 				attachments = append(attachments, scope)
 			}
 			cp.Transports["docker"][scope] = reqs
@@ -257,8 +270,15 @@ func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), pre
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	// fulcio's caPath has no validity windows: a CA the root has retired
+	// would be trusted for certificates issued at any time, which hull
+	// refuses. Only CAs still in use are written.
 	var cas bytes.Buffer
+	now := time.Now()
 	for _, ca := range tr.CAs {
+		if !ca.Valid.End.IsZero() && !ca.Valid.End.After(now) {
+			continue
+		}
 		for _, c := range ca.Chain {
 			if err := pem.Encode(&cas, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
 				return nil, err
@@ -272,7 +292,7 @@ func keylessFiles(k *policy.KeylessSigner, abs func(string) (string, error), pre
 		}
 	}
 	if cas.Len() == 0 || len(current) != 1 {
-		return nil, fmt.Errorf("%s: want certificate authorities and exactly one transparency log in use, found %d CAs and %d logs", p, len(tr.CAs), len(current))
+		return nil, fmt.Errorf("%s: want certificate authorities and exactly one transparency log in use, found %d CAs (%d bytes of them in use) and %d logs", p, len(tr.CAs), cas.Len(), len(current))
 	}
 	der, err := x509.MarshalPKIXPublicKey(current[0].Key)
 	if err != nil {
@@ -325,9 +345,6 @@ func acceptedKeys(w *bytes.Buffer, g *policy.GPGSigner, abs func(string) (string
 func registriesD(t *policy.Trust, abs func(string) (string, error), attachments []string) ([]byte, error) {
 	scopes := map[string]map[string]any{}
 	for _, l := range t.Lookaside {
-		if err := policy.CheckScope(l.Scope); err != nil {
-			return nil, fmt.Errorf("lookaside %s: %w", l.Scope, err)
-		}
 		u := l.URL
 		if l.Path != "" {
 			p, err := abs(l.Path)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	it "github.com/hull-sec/hull/internal/imagetest"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/sign"
+	"github.com/hull-sec/hull/internal/sigstore"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 
@@ -184,7 +186,7 @@ func TestCosignRulesExport(t *testing.T) {
 			t.Errorf("policy.json lacks %s:\n%s", want, pj)
 		}
 	}
-	if strings.Contains(string(pj), "registry.example/mixed") || !strings.Contains(notes, "registry.example/mixed: NOT ENFORCED") {
+	if !strings.Contains(notes, "registry.example/mixed: NOT ENFORCED as written, exported as reject") {
 		t.Errorf("any-of-two cosign keys cannot be expressed and must be reported:\n%s\n%s", pj, notes)
 	}
 	if !strings.Contains(string(rd), "use-sigstore-attachments: true") {
@@ -230,9 +232,21 @@ func TestKeylessRulesExport(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Type != "sigstoreSigned" || reqs[0].Fulcio.OIDCIssuer != "https://github.com/login/oauth" || reqs[0].Fulcio.SubjectEmail != "dev@example.com" {
 		t.Fatalf("keyless email rule: %s", pj)
 	}
+	// public-good lists two Fulcio CAs; the first was retired at the end
+	// of 2022. fulcio's caPath has no validity windows, so containers
+	// tools would trust it for certificates issued at any time, which
+	// hull refuses: only the CA in use (its intermediate and root) is
+	// written.
 	cas, err := os.ReadFile(reqs[0].Fulcio.CAPath)
-	if err != nil || bytes.Count(cas, []byte("BEGIN CERTIFICATE")) != 3 {
+	if err != nil || bytes.Count(cas, []byte("BEGIN CERTIFICATE")) != 2 {
 		t.Errorf("Fulcio CA file: %v\n%s", err, cas)
+	}
+	tr, err := sigstore.ParseTrustedRoot(mustRead(t, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retired := tr.CAs[0]; retired.Valid.End.IsZero() || bytes.Contains(cas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: retired.Chain[0].Raw})) {
+		t.Errorf("the retired Fulcio CA (valid until %s) was exported", retired.Valid.End)
 	}
 	rekor, err := os.ReadFile(reqs[0].RekorPublicKeyPath)
 	if err != nil || !bytes.Contains(rekor, []byte("BEGIN PUBLIC KEY")) {
@@ -240,8 +254,17 @@ func TestKeylessRulesExport(t *testing.T) {
 	}
 	notes := strings.Join(res.Notes, "\n")
 	for _, scope := range []string{"registry.example/workflow", "registry.example/regexp"} {
-		if _, ok := cp.Transports["docker"][scope]; ok || !strings.Contains(notes, "rule "+scope+": NOT ENFORCED") {
+		if reqs := cp.Transports["docker"][scope]; len(reqs) != 1 || reqs[0].Type != "reject" || !strings.Contains(notes, "rule "+scope+": NOT ENFORCED") {
 			t.Errorf("%s cannot be expressed and must be reported:\n%s\n%s", scope, pj, notes)
 		}
 	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -192,11 +192,29 @@ func finish(chain []*x509.Certificate, trust Trust, now time.Time, payloadJSON [
 	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
 		return Verified{}, fmt.Errorf("%w: certificate chain: %v", ErrInvalid, err)
 	}
+	if err := checkSigningCert(chain[0]); err != nil {
+		return Verified{}, err
+	}
 	var p payload
 	if err := strict(payloadJSON, &p); err != nil {
 		return Verified{}, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
 	}
 	return Verified{Leaf: chain[0], Target: p.TargetArtifact, SigningTime: signingTime, Timestamp: ts}, nil
+}
+
+// checkSigningCert applies what notation requires of a signing
+// certificate beyond what x509.Verify checks (which already refuses an
+// issuer that is not a CA): it is not a CA itself, and its key usage is
+// digital signature (non-repudiation may be added), nothing more.
+func checkSigningCert(leaf *x509.Certificate) error {
+	const allowed = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
+	switch {
+	case leaf.BasicConstraintsValid && leaf.IsCA:
+		return fmt.Errorf("%w: signing certificate %q is a CA certificate", ErrInvalid, leaf.Subject)
+	case leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 || leaf.KeyUsage&^allowed != 0:
+		return fmt.Errorf("%w: signing certificate %q: key usage must be digital signature only", ErrInvalid, leaf.Subject)
+	}
+	return nil
 }
 
 // chainTime is when the signing chain must be valid: now, or, when trust
@@ -420,19 +438,26 @@ func MatchIdentity(identity string, leaf *x509.Certificate) bool {
 	if !ok {
 		return false
 	}
-	have := map[string][]string{}
+	have := map[string]string{}
 	for _, a := range leaf.Subject.Names {
-		have[oidName(a.Type.String())] = append(have[oidName(a.Type.String())], fmt.Sprint(a.Value))
+		k := a.Type.String()
+		if _, twice := have[k]; twice {
+			return false // which value would the identity name?
+		}
+		have[k] = fmt.Sprint(a.Value)
 	}
 	for _, part := range strings.Split(dn, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || !slices.Contains(have[strings.ToUpper(strings.TrimSpace(k))], strings.TrimSpace(v)) {
+		oid, known := attributeOIDs[strings.ToUpper(strings.TrimSpace(k))]
+		if !ok || !known {
+			return false
+		}
+		if got, ok := have[oid]; !ok || got != strings.TrimSpace(v) {
 			return false
 		}
 	}
 	return true
 }
 
-func oidName(oid string) string {
-	return map[string]string{"2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.3": "CN", "2.5.4.5": "SERIALNUMBER", "1.2.840.113549.1.9.1": "E"}[oid]
-}
+// attributeOIDs are the subject attributes identities may name.
+var attributeOIDs = map[string]string{"C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10", "OU": "2.5.4.11", "CN": "2.5.4.3", "SERIALNUMBER": "2.5.4.5", "E": "1.2.840.113549.1.9.1"}

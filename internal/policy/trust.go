@@ -115,6 +115,15 @@ const (
 	RequireAll                  = "all"
 )
 
+// Validate checks a trust section on its own, as Policy.Validate checks
+// it within a policy file: for callers that build one in memory.
+func (t *Trust) Validate() error {
+	if errs := t.validate(); len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 func (t *Trust) validate() []string {
 	var errs []string
 	if t.Default != "" && t.Default != TrustReject && t.Default != TrustInsecureAcceptAnything {

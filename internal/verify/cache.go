@@ -27,7 +27,8 @@ import (
 // options), the image's repository and tag and its manifest digest, so a
 // changed policy, key or store never reuses an old verdict. Rejections are not
 // kept: signing an image must take effect at once. Entries live in memory
-// and, if Dir is set, in files there (mode 0600).
+// and, if Dir is set, in files there (mode 0600), read only from a
+// directory and files of this user's that no one else may write.
 type Cache struct {
 	Dir string
 	TTL time.Duration
@@ -37,9 +38,12 @@ type Cache struct {
 	mem map[string]cached
 }
 
+// cached is one verdict and when it was decided. It is reused for the
+// reader's TTL: a verdict written under a long --cache-ttl must not
+// outlive the shorter one of a later reader (the containerd verifier).
 type cached struct {
 	Verdict finding.Verdict `json:"verdict"`
-	Expires time.Time       `json:"expires"`
+	Decided time.Time       `json:"decided"`
 }
 
 // maxMemEntries bounds the in-memory cache; past it, it starts afresh.
@@ -56,18 +60,19 @@ func (c *Cache) get(key string) (finding.Verdict, bool) {
 	c.mu.Lock()
 	e, ok := c.mem[key]
 	c.mu.Unlock()
-	if !ok && c.Dir != "" {
-		data, err := safefile.ReadLimited(filepath.Join(c.Dir, key+".json"), 1<<20)
+	if !ok && c.privateDir() {
+		data, err := safefile.ReadPrivate(filepath.Join(c.Dir, key+".json"), 1<<20)
 		ok = err == nil && json.Unmarshal(data, &e) == nil
 	}
-	if !ok || !c.now().Before(e.Expires) {
+	now := c.now()
+	if !ok || e.Decided.After(now) || !now.Before(e.Decided.Add(c.TTL)) {
 		return finding.Verdict{}, false
 	}
 	return e.Verdict, true
 }
 
 func (c *Cache) put(key string, vd finding.Verdict) {
-	e := cached{Verdict: vd, Expires: c.now().Add(c.TTL)}
+	e := cached{Verdict: vd, Decided: c.now()}
 	c.mu.Lock()
 	if c.mem == nil || len(c.mem) >= maxMemEntries {
 		c.mem = map[string]cached{}
@@ -78,7 +83,7 @@ func (c *Cache) put(key string, vd finding.Verdict) {
 		return
 	}
 	data, err := json.Marshal(e)
-	if err != nil || os.MkdirAll(c.Dir, 0o700) != nil {
+	if err != nil || os.MkdirAll(c.Dir, 0o700) != nil || !c.privateDir() {
 		return
 	}
 	// Write then rename, so a reader never sees half a file.
@@ -90,6 +95,13 @@ func (c *Cache) put(key string, vd finding.Verdict) {
 	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(c.Dir, key+".json")) != nil {
 		os.Remove(tmp.Name())
 	}
+}
+
+// A verdict file is an acceptance nobody checks again, and its name
+// follows from public inputs: only files no other user can have written
+// are read (safefile.CheckPrivateDir, safefile.ReadPrivate).
+func (c *Cache) privateDir() bool {
+	return c.Dir != "" && safefile.CheckPrivateDir(c.Dir) == nil
 }
 
 // UseCache makes the verifier keep accepted verdicts in c.
@@ -181,7 +193,17 @@ func (v *Verifier) cacheKey(res image.Resolved) string {
 // refused before any registry is asked: it could slip past the rules of
 // the registry it reaches.
 func (v *Verifier) resolve(ctx context.Context, ref string) (image.Resolved, error) {
-	ref = strings.TrimPrefix(ref, "docker://")
+	// A transport reference (docker-daemon:NAME, oci:PATH, ...) names no
+	// registry image, pinned or not; read as a name it would be judged
+	// as a Docker Hub repository of that name.
+	r, err := image.ParseRef(ref)
+	if err != nil {
+		return image.Resolved{}, err
+	}
+	if r.Kind != image.KindRegistry {
+		return image.Resolved{}, fmt.Errorf("%w: %s: a %s image is not in a registry; verifying needs one in a registry (HOST/REPOSITORY:TAG)", image.ErrBadRef, ref, r.Kind)
+	}
+	ref = r.Name
 	base, dig, pinned := strings.Cut(ref, "@")
 	var opts []name.Option
 	if host, _, _ := strings.Cut(base, "/"); slices.Contains(v.image.InsecureRegistries, host) {

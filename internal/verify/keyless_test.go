@@ -120,6 +120,19 @@ func cosignStatement(digest v1.Hash) []byte {
 // checks that sigstore-go's verifier, with opts, accepts it.
 func (v *virtualSigstore) dsseBundle(t *testing.T, ent *ca.TestEntity, tle *protorekor.TransparencyLogEntry, stamps [][]byte, subject string, opts ...sgverify.VerifierOption) []byte {
 	t.Helper()
+	b := buildDSSEBundle(t, ent, tle, stamps)
+	v.referenceVerify(t, b, sgverify.WithoutArtifactUnsafe(), subject, opts...)
+	data, err := b.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// buildDSSEBundle assembles the bundle of a DSSE envelope the virtual
+// sigstore signed, with its log entry and timestamps.
+func buildDSSEBundle(t *testing.T, ent *ca.TestEntity, tle *protorekor.TransparencyLogEntry, stamps [][]byte) *sgbundle.Bundle {
+	t.Helper()
 	vc, _ := ent.VerificationContent()
 	sc, _ := ent.SignatureContent()
 	env := sc.EnvelopeContent().RawEnvelope()
@@ -152,12 +165,7 @@ func (v *virtualSigstore) dsseBundle(t *testing.T, ent *ca.TestEntity, tle *prot
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.referenceVerify(t, b, sgverify.WithoutArtifactUnsafe(), subject, opts...)
-	data, err := b.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return b
 }
 
 // entry completes the log entry the virtual sigstore made as a bundle

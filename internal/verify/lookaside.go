@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/hull-sec/hull/internal/image"
@@ -17,7 +18,7 @@ import (
 )
 
 // fetched is one stored signature, or why it could not be read (too
-// large): a bad entry in the store is an invalid signature, not a reason
+// large, not a file): a bad entry in the store is an invalid signature, not a reason
 // to ignore the valid ones beside it.
 type fetched struct {
 	location string
@@ -48,7 +49,7 @@ func (v *Verifier) simpleSignatures(ctx context.Context, res image.Resolved) ([]
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if errors.Is(err, errOversize) {
+		if errors.Is(err, errOversize) || errors.Is(err, errNotFile) {
 			out = append(out, fetched{location: base + "/" + rel, err: err})
 			continue
 		}
@@ -92,16 +93,26 @@ func (v *Verifier) storeReader(store *policy.Lookaside) (get func(context.Contex
 		return nil, "", nil, err
 	}
 	return func(_ context.Context, rel string) ([]byte, error) {
-		f, err := root.Open(rel)
+		// Without O_NONBLOCK, opening a FIFO put where a signature goes
+		// would block for ever.
+		f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err != nil {
+			return nil, err
+		} else if !fi.Mode().IsRegular() {
+			return nil, errNotFile
+		}
 		return readSignature(f)
 	}, dir, func() { root.Close() }, nil
 }
 
-var errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
+var (
+	errOversize = fmt.Errorf("signature is more than %d bytes", simplesign.MaxSignatureBytes)
+	errNotFile  = errors.New("signature is not a regular file")
+)
 
 func readSignature(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, simplesign.MaxSignatureBytes+1))
@@ -115,14 +126,17 @@ func readSignature(r io.Reader) ([]byte, error) {
 }
 
 // httpReader reads signatures over HTTPS, or plain HTTP on loopback
-// only, each whole within timeout.
+// only, each whole within timeout; redirects are held to the same rule.
 func httpReader(base *url.URL, timeout time.Duration) func(context.Context, string) ([]byte, error) {
-	client := &http.Client{Timeout: timeout}
+	client := &http.Client{Timeout: timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return storeTransport(req.URL)
+	}}
 	return func(ctx context.Context, rel string) ([]byte, error) {
-		if base.Scheme == "http" {
-			if !image.IsLoopbackHost(base.Hostname()) {
-				return nil, fmt.Errorf("refusing plain HTTP to %s: use https", base.Host)
-			}
+		if err := storeTransport(base); err != nil {
+			return nil, err
 		}
 		u := base.JoinPath(rel)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -142,4 +156,15 @@ func httpReader(base *url.URL, timeout time.Duration) func(context.Context, stri
 		}
 		return nil, fmt.Errorf("%s: %s", u, resp.Status)
 	}
+}
+
+// storeTransport accepts https, and plain http to a loopback host only.
+func storeTransport(u *url.URL) error {
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && image.IsLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("refusing plain HTTP to %s: use https", u.Host)
+	}
+	return fmt.Errorf("refusing %s: a signature store is read over https", u.Redacted())
 }

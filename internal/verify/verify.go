@@ -239,15 +239,25 @@ func (k *keylessSigner) check(c candidate, res image.Resolved) (string, error) {
 		return "", err
 	}
 	id := v.Identity
-	if id.Issuer != k.issuer && (k.issuerRE == nil || !k.issuerRE.MatchString(id.Issuer)) {
+	if !matches(k.issuer, k.issuerRE, id.Issuer) {
 		return "", fmt.Errorf("%w: the certificate was issued to %s, not by the policy's issuer", ErrMismatch, id)
 	}
 	for _, s := range id.Subjects {
-		if s == k.subject || k.subjectRE != nil && k.subjectRE.MatchString(s) {
+		if matches(k.subject, k.subjectRE, s) {
 			return s + " (" + id.Issuer + ")", nil
 		}
 	}
 	return "", fmt.Errorf("%w: the certificate was issued to %s, not the policy's subject", ErrMismatch, id)
+}
+
+// matches applies whichever of an exact value and a regexp the policy
+// set (exactly one is): an unset exact value matches nothing, not the
+// empty string.
+func matches(exact string, re *regexp.Regexp, s string) bool {
+	if re != nil {
+		return re.MatchString(s)
+	}
+	return exact != "" && s == exact
 }
 
 // Notation trust store files larger than this are refused.
@@ -278,12 +288,17 @@ func Open(p *policy.Policy, path string, o Options) (*Verifier, error) {
 	return v, nil
 }
 
-// New loads the keys the policy names. Relative paths are taken from dir
+// New checks the trust section (as hull policy validate does) and loads
+// the keys it names. Relative paths are taken from dir
 // (the policy file's directory; "" is the working directory), made
 // absolute once, so a verifier means the same files wherever it is used.
 // A fingerprint the keyring does not hold is an error: the policy could
 // never be satisfied by it.
 func New(t *policy.Trust, dir string, o image.Options) (*Verifier, error) {
+	// A section built in memory has met no policy file's validation.
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	o, err := o.Shared()
 	if err != nil {
 		return nil, err
@@ -533,8 +548,7 @@ func decide(rule *policy.TrustRule, satisfied []bool, found int, store bool) (bo
 		}
 	}
 	switch {
-	case rule.Require == policy.RequireAll && len(missing) == 0,
-		rule.Require != policy.RequireAll && len(ok) > 0:
+	case len(ok) > 0 && (rule.Require != policy.RequireAll || len(missing) == 0):
 		return true, "rule " + rule.Scope + ": valid signature by " + strings.Join(ok, ", ")
 	case !store:
 		return false, "rule " + rule.Scope + " requires signatures, but no lookaside store covers this repository"
