@@ -30,7 +30,7 @@ func auditExit(sts []finding.CheckStatus) error {
 	var why []string
 	if len(undecidedIDs) > 0 {
 		slices.Sort(undecidedIDs)
-		why = append(why, fmt.Sprintf("%d checks could not run (%s); see the report", len(undecidedIDs), strings.Join(undecidedIDs, ", ")))
+		why = append(why, fmt.Sprintf("%s could not run (%s); see the report", report.Count(len(undecidedIDs), "check"), strings.Join(undecidedIDs, ", ")))
 	}
 	return outcome(failed, why)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hull-sec/hull/internal/export"
 	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
 
 	"github.com/spf13/cobra"
@@ -41,8 +42,9 @@ names); 2 could not read the policy file.`,
 			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d lint ignores, %d scan ignores, %d trust rules, %d lookaside stores)\n",
-				path, len(pol.Lint.Ignore), len(pol.Scan.Ignore), len(pol.Trust.Rules), len(pol.Trust.Lookaside))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, %s, %s, %s)\n", path,
+				report.Count(len(pol.Lint.Ignore), "lint ignore"), report.Count(len(pol.Scan.Ignore), "scan ignore"),
+				report.Count(len(pol.Trust.Rules), "trust rule"), report.Count(len(pol.Trust.Lookaside), "lookaside store"))
 			return err
 		},
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -74,4 +75,13 @@ func plain(r Report) Report {
 		}
 	}
 	return r
+}
+
+// Count says how many of noun there are, in plain English: "1 finding",
+// "3 findings", "0 images".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

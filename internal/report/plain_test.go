@@ -44,3 +44,30 @@ func FuzzPlain(f *testing.F) {
 	f.Add("json: cannot unmarshal string into Go struct field A.b of type []int")
 	f.Fuzz(func(t *testing.T, s string) { _ = Plain(s) })
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 findings", 1: "1 finding", 2: "2 findings"} {
+		if got := Count(n, "finding"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// A report of one of each reads in the singular: "1 finding", not "1
+// findings".
+func TestTableSummarySingular(t *testing.T) {
+	var b strings.Builder
+	r := Report{Tool: "hull", Command: "lint", Target: "x",
+		Findings: []finding.Finding{{ID: "root-user", Severity: finding.SeverityMedium, Title: "Image runs as root"}},
+		Checks:   []finding.CheckStatus{{ID: "root-user", State: finding.StateFail}},
+		Verdicts: []finding.Verdict{{Target: "a", Rule: "default", Accepted: true}},
+	}
+	if err := EncodeTable(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 finding (medium: 1); 1 check: 0 passed, 1 failed, 0 errors", "1 image: 1 accepted"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -84,7 +84,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
 		}
 	}
-	summary := fmt.Sprintf("%d findings", len(r.Findings))
+	summary := Count(len(r.Findings), "finding")
 	if len(parts) > 0 {
 		summary += " (" + strings.Join(parts, ", ") + ")"
 	}
@@ -96,8 +96,8 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	if n := states[finding.StateWarn]; n > 0 {
 		warned = fmt.Sprintf(", %d warned", n)
 	}
-	fmt.Fprintf(ew, "%s; %d checks: %d passed%s, %d failed, %d errors, %d skipped\n", summary,
-		len(r.Checks), states[finding.StatePass], warned, states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
+	fmt.Fprintf(ew, "%s; %s: %d passed%s, %d failed, %s, %d skipped\n", summary,
+		Count(len(r.Checks), "check"), states[finding.StatePass], warned, states[finding.StateFail], Count(states[finding.StateError], "error"), states[finding.StateSkip])
 	// One line per reason: with no engine, dozens of checks share one.
 	for _, g := range byReason(r.Checks, finding.StateSkip) {
 		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
@@ -180,7 +180,7 @@ func writePackages(w io.Writer, r Report, o Options) {
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		parts = append(parts, fmt.Sprintf("%s: %d", t, types[t]))
 	}
-	fmt.Fprintf(w, "\n%d packages", len(r.Packages))
+	fmt.Fprintf(w, "\n%s", Count(len(r.Packages), "package"))
 	if len(parts) > 0 {
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
@@ -217,7 +217,7 @@ func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%d images: %d accepted, %d rejected\n", len(vs), accepted, len(vs)-accepted)
+	fmt.Fprintf(w, "%s: %d accepted, %d rejected\n", Count(len(vs), "image"), accepted, len(vs)-accepted)
 }
 
 func location(l finding.Location) string {
