@@ -126,7 +126,15 @@ Images are named the same way by every command:
 		Version:       bi.text(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return refuseNegative(cmd.Flags()) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd); err != nil {
+			return err
+		}
+		return refuseNegative(cmd.Flags())
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w ('%s --help' lists its flags)", err, cmd.CommandPath())
+	})
 	verbs := []struct {
 		name string
 		make func() *cobra.Command
@@ -153,6 +161,7 @@ Images are named the same way by every command:
 				// Nor the completion command's four subcommands.
 				root.CompletionOptions.DisableDefaultCmd = true
 				plainDefaults(root)
+				usageErrors(root)
 				return root
 			}
 		}
@@ -160,8 +169,56 @@ Images are named the same way by every command:
 	for _, v := range verbs {
 		root.AddCommand(v.make())
 	}
+	root.InitDefaultCompletionCmd()
 	plainDefaults(root)
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes every way of calling a command wrongly an error that
+// says what to do, exit 2: a command group given an unknown command
+// ('hull policy valdate' would otherwise print help and exit 0, a silent
+// pass in a script), and a verb given too many or too few arguments.
+func usageErrors(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %s", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+			}
+			return fmt.Errorf("%s: '%s --help' lists its commands", msg, cmd.CommandPath())
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if check(cmd, args) == nil {
+				return nil
+			}
+			return fmt.Errorf("%s: wrong number of arguments (%d); usage: %s", cmd.CommandPath(), len(args), cmd.UseLine())
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
+}
+
+// requireFlags names a required flag that is missing in plain words,
+// before cobra's "required flag(s) ... not set".
+func requireFlags(cmd *cobra.Command) error {
+	var missing []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if v := f.Annotations[cobra.BashCompOneRequiredFlag]; len(v) > 0 && v[0] == "true" && !f.Changed {
+			missing = append(missing, "--"+f.Name)
+		}
+	})
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s needs %s; usage: %s", cmd.CommandPath(), strings.Join(missing, " and "), cmd.UseLine())
 }
 
 // plainDefaults shows the default of a list flag in --help as the value

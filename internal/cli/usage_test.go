@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every way of calling hull wrongly is exit 2 with a message that says
+// what to do next; a mistyped subcommand of a command group must not print
+// help and exit 0, which a script would take for a pass.
+func TestUsageErrorsExit2WithAHint(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "'hull --help' lists its commands"},
+		{[]string{"lnt", "x"}, "did you mean lint?"},
+		{[]string{"policy", "valdate", "hull.yaml"}, "did you mean validate?"},
+		{[]string{"db", "updat"}, "'hull db --help' lists its commands"},
+		{[]string{"key", "gen"}, "did you mean generate?"},
+		{[]string{"tls", "frob"}, "'hull tls --help'"},
+		{[]string{"completion", "tcsh"}, "'hull completion --help'"},
+		{[]string{"lint", "--nope", "x"}, "unknown flag: --nope ('hull lint --help' lists its flags)"},
+		{[]string{"lint"}, "wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
+		{[]string{"lint", "a", "b"}, "wrong number of arguments (2)"},
+		{[]string{"db", "status", "x"}, "usage: hull db status [flags]"},
+		{[]string{"version", "x"}, "usage: hull version [flags]"},
+		{[]string{"policy", "export", "hull.yaml"}, "hull policy export needs --out; usage: hull policy export [FILE] [flags]"},
+		{[]string{"sign", "127.0.0.1:5000/app:1"}, "hull sign needs --key"},
+		{[]string{"key", "generate", "--type", "cosign"}, "needs --out"},
+	} {
+		out, stderr, code := hull(t, tc.args...)
+		if code != ExitUndecided || !strings.Contains(stderr, tc.want) || out != "" {
+			t.Errorf("hull %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, out, stderr, tc.want)
+		}
+		noGoSyntax(t, strings.Join(tc.args, " "), stderr)
+	}
+	// A group without a command still shows its help.
+	for _, args := range [][]string{{"policy"}, {"db"}, {}} {
+		if out, _, code := hull(t, args...); code != ExitPass || !strings.Contains(out, "Available Commands") {
+			t.Errorf("hull %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+}
