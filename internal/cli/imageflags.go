@@ -24,9 +24,15 @@ type imageFlags struct {
 	fs       *pflag.FlagSet
 }
 
-func (f *imageFlags) register(fs *pflag.FlagSet) {
+// register adds the flags to fs; readsPolicy says whether the verb reads
+// a policy file, whose registry.timeout --timeout then overrides.
+func (f *imageFlags) register(fs *pflag.FlagSet, readsPolicy bool) {
 	f.fs = fs
-	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, "longest wait for any one registry or engine operation, or for a layer's next bytes (overrides the policy's registry.timeout)")
+	timeoutHelp := "longest wait for any one registry or engine operation, or for a layer's next bytes, as a `DURATION` (30s, 2m)"
+	if readsPolicy {
+		timeoutHelp += "; overrides the policy's registry.timeout"
+	}
+	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, timeoutHelp)
 	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` to speak plain HTTP to, without trying TLS first (loopback registries try TLS, then plain HTTP)")
 	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
 	fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")

@@ -56,7 +56,8 @@ names); 2 could not read the policy file.`,
 ./hull.yaml) for another runtime to enforce with no hull in the path.
 
 --to containers writes, into --out:
-  policy.json            containers-policy.json(5) for Podman, Buildah, skopeo, CRI-O
+  policy.json            containers-policy.json(5) for Podman, Buildah, skopeo
+                         and CRI-O
   registries.d/hull.yaml where each scope's simple signatures are (lookaside)
   keys/rule-N-M.gpg      keyrings holding exactly the keys each rule accepts
 

@@ -95,8 +95,9 @@ func NewRoot(bi BuildInfo, args []string) *cobra.Command {
   tls      certificates for engines that take API clients over TCP
   version  hull's version (also hull --version)
 
-lint, scan and verify read the policy file named by --policy, else by
-$HULL_POLICY, else ./hull.yaml when it exists (named on standard error).
+lint, scan, verify and policy validate/export read the policy file named by
+--policy (or the FILE argument), else by $HULL_POLICY, else ./hull.yaml when
+it exists (named on standard error).
 Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
 above --fail-on, a rejected image); 2 could not decide.
 
@@ -221,12 +222,22 @@ func requireFlags(cmd *cobra.Command) error {
 	return fmt.Errorf("%s needs %s; usage: %s", cmd.CommandPath(), strings.Join(missing, " and "), cmd.UseLine())
 }
 
-// plainDefaults shows the default of a list flag in --help as the value
-// one would type ("vuln,secret,malware"), not pflag's "[vuln,secret,malware]".
+// plainDefaults shows the default of a flag in --help as the value one
+// would type: a list as "vuln,secret,malware", not pflag's
+// "[vuln,secret,malware]", and a duration as "1m" or "168h", not Go's
+// "1m0s" or "168h0m0s".
 func plainDefaults(c *cobra.Command) {
 	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-		if t := f.Value.Type(); (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]" {
+		switch t := f.Value.Type(); {
+		case (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]":
 			f.DefValue = strings.TrimSuffix(strings.TrimPrefix(f.DefValue, "["), "]")
+		case t == "duration":
+			if strings.HasSuffix(f.DefValue, "m0s") {
+				f.DefValue = strings.TrimSuffix(f.DefValue, "0s")
+			}
+			if strings.HasSuffix(f.DefValue, "h0m") {
+				f.DefValue = strings.TrimSuffix(f.DefValue, "0m")
+			}
 		}
 	})
 	for _, sub := range c.Commands() {

@@ -39,9 +39,10 @@ as inferred (json "inferred", CycloneDX property hull:package:inferred, SPDX
 sourceInfo).
 
 Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
-spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the user
-cache directory), so a layer shared by many images is read once. Files that look like package metadata but cannot be read
-are reported on standard error, not dropped silently.
+spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the
+user cache directory), so a layer shared by many images is read once. Files
+that look like package metadata but cannot be read are reported on standard
+error, not dropped silently.
 
 Exit codes: 0 listed; 2 could not read the image.
 
@@ -55,7 +56,7 @@ IMAGE is one of:
 		RunE: func(cmd *cobra.Command, args []string) error { return runSBOM(cmd, bi, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, false)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")

@@ -110,8 +110,8 @@ hull verify checks all of them under the trust section of hull's policy.`,
 		},
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
-	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
+	f.image.register(fl, false)
+	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing), or PEM (cosign; Notation with --cert) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
 	fl.StringVar(&f.notationFormat, "signature-format", "jws", "Notation envelope `FORMAT` with --cert: jws or cose")
 	fl.StringVar(&f.cert, "cert", "", "certificate chain `FILE` (PEM, leaf first): sign as Notation (JWS, notary.x509) with --key")
@@ -166,10 +166,10 @@ func newKeyCmd() *cobra.Command {
 		Short: "Generate a signing key for hull sign",
 		Long: `Generate writes a key pair and never overwrites a file.
 
---type gpg (default): an RSA-3072 OpenPGP key. OUT.key is the private key (ASCII
-armor, mode 0600, no passphrase: keep it like one); OUT.pub is the public keyring
-that hull's trust policy (gpg.keyring) and policy.json's keyPath name. The
-fingerprint to list in the policy is printed.
+--type gpg (default): an RSA-3072 OpenPGP key. OUT.key is the private key
+(ASCII armor, mode 0600, no passphrase: keep it like one); OUT.pub is the
+public keyring that hull's trust policy (gpg.keyring) and policy.json's keyPath
+name. The fingerprint to list in the policy is printed.
 
 --type notation: an ECDSA P-256 key with a code-signing certificate issued by
 a new self-signed root. OUT.key is the key (PKCS#8 PEM, 0600), OUT.crt the
@@ -229,8 +229,8 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 		},
 	}
 	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing), cosign, or notation")
-	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user name (required for gpg)")
-	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail address")
+	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user `NAME` (required for gpg)")
+	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail `ADDRESS`")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")
 	_ = gen.MarkFlagRequired("out")
 	key.AddCommand(gen)

@@ -42,8 +42,9 @@ sigstore bundles (OCI referrers), signed with a key or keyless (a Fulcio
 certificate for an OIDC identity, checked with its Rekor entry and SCT against
 a trusted_root.json); and Notation JWS and COSE signatures (notary.x509)
 against a trust store and identities, and with a tsaStore their RFC 3161
-timestamp countersignatures (the chain is then judged at the stamped time). Nothing is fetched from a transparency
-log, TUF repository, OCSP or CRL server: verification is offline.
+timestamp countersignatures (the chain is then judged at the stamped time).
+Nothing is fetched from a transparency log, TUF repository, OCSP or CRL
+server: verification is offline.
 
 IMAGE is name:tag, name@digest, or name:tag@digest (the digest taken as given,
 the tag judged with it: a simple signature must name that tag).
@@ -76,12 +77,12 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 		RunE: func(cmd *cobra.Command, args []string) error { return runVerify(cmd, bi, &f, args) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, true)
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its trust section decides")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
-	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused")
+	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused, a `DURATION`")
 	return cmd
 }
 

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// walk calls fn for every command of the tree.
+func walk(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, sub := range c.Commands() {
+		walk(sub, fn)
+	}
+}
+
+// Help texts read as a user's words: no flag shows a Go type name as its
+// value ("--name string", "--ecosystems strings", "--timeout duration")
+// or a stray backquote, a verb that reads no policy file does not point
+// at one, and long descriptions fit 80 columns.
+func TestHelpTextsArePlain(t *testing.T) {
+	goTypes := map[string]bool{"string": true, "strings": true, "int": true, "int64": true, "uint": true, "duration": true, "float": true, "stringArray": true, "stringToString": true}
+	root := NewRoot(BuildInfo{Version: "test"}, nil)
+	walk(root, func(c *cobra.Command) {
+		readsPolicy := c.Flags().Lookup("policy") != nil
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			name, usage := pflag.UnquoteUsage(f)
+			if goTypes[name] {
+				t.Errorf("%s --%s: value shown as the Go type %q", c.CommandPath(), f.Name, name)
+			}
+			if f.Value.Type() == "duration" {
+				d, err := time.ParseDuration(f.DefValue)
+				if strings.Contains(f.DefValue, "m0s") || strings.Contains(f.DefValue, "h0m") || err != nil || d.String() != f.Value.String() {
+					t.Errorf("%s --%s: default shown as %q, for %s", c.CommandPath(), f.Name, f.DefValue, f.Value)
+				}
+			}
+			if strings.Contains(usage, "`") {
+				t.Errorf("%s --%s: stray backquote in %q", c.CommandPath(), f.Name, usage)
+			}
+			if !readsPolicy && strings.Contains(usage, "policy's") {
+				t.Errorf("%s --%s: %q names a policy setting, but %s reads no policy file", c.CommandPath(), f.Name, usage, c.CommandPath())
+			}
+		})
+		for _, line := range strings.Split(c.Long, "\n") {
+			if len(line) > 80 && !strings.Contains(imageRefHelp, line) && c.Parent().Name() != "completion" {
+				t.Errorf("%s: help line of %d columns: %q", c.CommandPath(), len(line), line)
+			}
+		}
+	})
+}
