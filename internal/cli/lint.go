@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -55,7 +56,7 @@ IMAGE is one of:
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.list {
-				return listChecks(cmd.OutOrStdout())
+				return listChecks(cmd, f.format, f.output)
 			}
 			return runLint(cmd, bi, &f, args[0])
 		},
@@ -79,18 +80,48 @@ IMAGE is one of:
 	return cmd
 }
 
-func listChecks(w io.Writer) error {
+// listChecks writes every check to --output or standard output: a table
+// with each check's description and fix, or with --format json the list
+// of rules as reports carry them.
+func listChecks(cmd *cobra.Command, format, output string) error {
+	var rules []finding.Rule
+	for _, c := range lint.All() {
+		rules = append(rules, c.Rule)
+	}
+	var write func(io.Writer) error
+	switch format {
+	case "table":
+		write = func(w io.Writer) error { return checkTable(w, rules) }
+	case "json":
+		write = func(w io.Writer) error {
+			e := json.NewEncoder(w)
+			e.SetIndent("", "  ")
+			e.SetEscapeHTML(false)
+			return e.Encode(rules)
+		}
+	default:
+		return undecided(fmt.Errorf("--list writes a table or json, not %s", format))
+	}
+	if err := withOutput(cmd, output, write); err != nil {
+		return undecided(err)
+	}
+	return nil
+}
+
+func checkTable(w io.Writer, rules []finding.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
-	for _, c := range lint.All() {
+	for _, c := range rules {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Severity, c.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	for _, c := range lint.All() {
-		fmt.Fprintf(w, "%s\n  %s\n  Fix: %s\n", c.ID, c.Doc, c.Remediation)
+	for _, c := range rules {
+		if _, err := fmt.Fprintf(w, "%s\n  %s\n  Fix: %s\n", c.ID, c.Doc, c.Remediation); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hull-sec/hull/internal/lint"
 )
 
 // Every way of calling hull wrongly is exit 2 with a message that says
@@ -40,5 +45,27 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 		if out, _, code := hull(t, args...); code != ExitPass || !strings.Contains(out, "Available Commands") {
 			t.Errorf("hull %s: exit %d\n%s", strings.Join(args, " "), code, out)
 		}
+	}
+}
+
+// lint --list honours --format and --output like a report, and refuses a
+// format it cannot write rather than printing a table in its place.
+func TestLintListFormats(t *testing.T) {
+	out, _, code := hull(t, "lint", "--list", "--format", "json")
+	var rules []struct{ ID, Severity, Title, Doc, Remediation string }
+	if err := json.Unmarshal([]byte(out), &rules); code != ExitPass || err != nil || len(rules) != len(lint.All()) || rules[0].Remediation == "" {
+		t.Fatalf("--list --format json: exit %d, %v, %d rules:\n%.300s", code, err, len(rules), out)
+	}
+	if strings.Contains(out, `\u003c`) {
+		t.Error("--list json escapes < and > as HTML")
+	}
+	file := filepath.Join(t.TempDir(), "checks.txt")
+	out, _, code = hull(t, "lint", "--list", "-o", file)
+	b, err := os.ReadFile(file)
+	if code != ExitPass || out != "" || err != nil || !strings.Contains(string(b), "root-user") {
+		t.Errorf("--list -o: exit %d, stdout %q, file %q (%v)", code, out, b, err)
+	}
+	if out, stderr, code := hull(t, "lint", "--list", "-f", "sarif"); code != ExitUndecided || out != "" {
+		t.Errorf("--list -f sarif: exit %d, stdout %.100q, stderr %q", code, out, stderr)
 	}
 }

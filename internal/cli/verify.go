@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -127,24 +128,28 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 // writeReport encodes rep to --output, or standard output, colouring
 // only a terminal.
 func writeReport(cmd *cobra.Command, enc report.Encoder, rep report.Report, output string) error {
-	out := cmd.OutOrStdout()
-	var file *os.File
-	if output != "" {
-		var err error
-		if file, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-			return err
+	return withOutput(cmd, output, func(out io.Writer) error {
+		tty := isTerminal(out)
+		if err := enc(out, rep, report.Options{Color: tty && os.Getenv("NO_COLOR") == "", Terminal: tty}); err != nil {
+			return fmt.Errorf("write report: %w", err)
 		}
-		out = file
+		return nil
+	})
+}
+
+// withOutput calls write with the --output file (created 0600), or
+// standard output when output is "".
+func withOutput(cmd *cobra.Command, output string, write func(io.Writer) error) error {
+	if output == "" {
+		return write(cmd.OutOrStdout())
 	}
-	tty := isTerminal(out)
-	err := enc(out, rep, report.Options{Color: tty && os.Getenv("NO_COLOR") == "", Terminal: tty})
+	file, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		err = fmt.Errorf("write report: %w", err)
+		return err
 	}
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
+	err = write(file)
+	if cerr := file.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
