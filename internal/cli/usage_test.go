@@ -69,3 +69,26 @@ func TestLintListFormats(t *testing.T) {
 		t.Errorf("--list -f sarif: exit %d, stdout %.100q, stderr %q", code, out, stderr)
 	}
 }
+
+// An image verify could not judge is in the report of every format, not
+// only on standard error: a table of "0 findings; 0 checks" or JSON
+// without the image would read as if nothing had been asked.
+func TestVerifyReportsUndecidedImages(t *testing.T) {
+	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "trust:\n  default: insecureAcceptAnything\n")
+	ref := archive(t)
+	table, stderr, code := hull(t, "verify", "--policy", pol, ref)
+	if code != ExitUndecided || !strings.Contains(table, "UNDECIDED  "+ref+": ") || !strings.Contains(table, "1 image: 0 accepted, 0 rejected, 1 could not be decided") || strings.Contains(table, "findings") {
+		t.Errorf("table: exit %d\n%s\nstderr %s", code, table, stderr)
+	}
+	out, _, code := hull(t, "verify", "--policy", pol, ref, "-f", "json")
+	var rep struct {
+		Checks []struct{ ID, State, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != ExitUndecided || err != nil || len(rep.Checks) != 1 || rep.Checks[0].State != "error" || !strings.HasPrefix(rep.Checks[0].Reason, ref+": ") {
+		t.Errorf("json: exit %d, %v\n%s", code, err, out)
+	}
+	out, _, code = hull(t, "verify", "--policy", pol, ref, "-f", "sarif")
+	if code != ExitUndecided || !strings.Contains(out, `"executionSuccessful": false`) || !strings.Contains(out, ref) {
+		t.Errorf("sarif: exit %d\n%s", code, out)
+	}
+}

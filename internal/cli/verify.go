@@ -114,7 +114,9 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	for _, ref := range refs {
 		vd, err := v.Verify(cmd.Context(), ref)
 		if err != nil {
+			// In the report too, so that no format leaves the image out.
 			why = append(why, fmt.Sprintf("verify %s: %v", ref, err))
+			rep.Checks = append(rep.Checks, finding.CheckStatus{ID: "trust-policy", State: finding.StateError, Reason: fmt.Sprintf("%s: %v", ref, err)})
 			continue
 		}
 		rep.Verdicts = append(rep.Verdicts, vd)

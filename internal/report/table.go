@@ -62,9 +62,9 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		writeFixes(ew, r.Findings)
 		fmt.Fprintln(ew)
 	}
-	if len(r.Verdicts) > 0 {
-		writeVerdicts(ew, r.Verdicts, o)
-		if len(r.Findings) == 0 && len(r.Checks) == 0 {
+	if len(r.Verdicts) > 0 || r.Command == "verify" {
+		writeVerdicts(ew, r.Verdicts, r.Checks, o)
+		if len(r.Findings) == 0 {
 			return ew.err
 		}
 	}
@@ -188,8 +188,9 @@ func writePackages(w io.Writer, r Report, o Options) {
 }
 
 // writeVerdicts prints one block per image: the verdict, the rule and
-// why, then each signature found and what became of it.
-func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
+// why, then each signature found and what became of it; then the images
+// that could not be judged (the checks in error), with the reason.
+func writeVerdicts(w io.Writer, vs []finding.Verdict, checks []finding.CheckStatus, o Options) {
 	accepted := 0
 	for _, v := range vs {
 		word, colour := "REJECTED", severityColor[finding.SeverityHigh]
@@ -217,7 +218,23 @@ func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%s: %d accepted, %d rejected\n", Count(len(vs), "image"), accepted, len(vs)-accepted)
+	undecided := 0
+	for _, c := range checks {
+		if c.State != finding.StateError {
+			continue
+		}
+		undecided++
+		word := "UNDECIDED"
+		if o.Color {
+			word = severityColor[finding.SeverityMedium] + word + "\x1b[0m"
+		}
+		fmt.Fprintf(w, "%s  %s\n\n", word, cell(c.Reason))
+	}
+	fmt.Fprintf(w, "%s: %d accepted, %d rejected", Count(len(vs)+undecided, "image"), accepted, len(vs)-accepted)
+	if undecided > 0 {
+		fmt.Fprintf(w, ", %d could not be decided", undecided)
+	}
+	fmt.Fprintln(w)
 }
 
 func location(l finding.Location) string {
