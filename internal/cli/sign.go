@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -194,7 +196,7 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 				}
 				files, err := sign.WriteNotationKey(k, chain, out)
 				if err != nil {
-					return undecided(err)
+					return keyWriteError(err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\nchain:       %s\ntrust store: %s\nidentity:    x509.subject: %s\n", files[0], files[1], files[2], chain[0].Subject)
 				return err
@@ -205,13 +207,13 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 				}
 				priv, pub, err := sign.WriteCosignKey(k, out)
 				if err != nil {
-					return undecided(err)
+					return keyWriteError(err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\npublic key:  %s\n", priv, pub)
 				return err
 			case "gpg":
 			default:
-				return undecided(fmt.Errorf("--type %q: want gpg or cosign", typ))
+				return undecided(fmt.Errorf("--type %q: want gpg, cosign or notation", typ))
 			}
 			if name == "" {
 				return undecided(fmt.Errorf("--type gpg needs --name"))
@@ -222,17 +224,26 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 			}
 			priv, pub, err := sign.WriteGPGKey(e, out)
 			if err != nil {
-				return undecided(err)
+				return keyWriteError(err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "fingerprint: %s\nprivate key: %s\npublic key:  %s\n", e.Primary.FingerprintHex(), priv, pub)
 			return err
 		},
 	}
 	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing), cosign, or notation")
-	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user `NAME` (required for gpg)")
+	gen.Flags().StringVar(&name, "name", "", "the key's `NAME`: the OpenPGP user name, or the Notation certificate's common name (required for gpg and notation)")
 	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail `ADDRESS`")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")
 	_ = gen.MarkFlagRequired("out")
 	key.AddCommand(gen)
 	return key
+}
+
+// keyWriteError says what to do when a key file is in the way: key
+// generate never overwrites one.
+func keyWriteError(err error) error {
+	if errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%w: hull key generate never overwrites a key; name other files with --out", err)
+	}
+	return undecided(err)
 }

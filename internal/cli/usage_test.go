@@ -92,3 +92,21 @@ func TestVerifyReportsUndecidedImages(t *testing.T) {
 		t.Errorf("sarif: exit %d\n%s", code, out)
 	}
 }
+
+// Generating a key where one exists says how to go on; the README's own
+// sequence (a gpg key, then a notation key) must not collide.
+func TestKeyGenerateNeverOverwritesAndSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, code := hull(t, "key", "generate", "--type", "cosign", "--out", filepath.Join(dir, "ci")); code != ExitPass {
+		t.Fatalf("first key: exit %d: %s", code, stderr)
+	}
+	for _, typ := range []string{"cosign", "notation", "gpg"} {
+		_, stderr, code := hull(t, "key", "generate", "--type", typ, "--name", "x", "--out", filepath.Join(dir, "ci"))
+		if code != ExitUndecided || !strings.Contains(stderr, "never overwrites a key; name other files with --out") {
+			t.Errorf("%s over an existing key: exit %d: %s", typ, code, stderr)
+		}
+	}
+	if _, stderr, code := hull(t, "key", "generate", "--type", "x509", "--out", filepath.Join(dir, "k")); code != ExitUndecided || !strings.Contains(stderr, "gpg, cosign or notation") {
+		t.Errorf("unknown type: exit %d: %s", code, stderr)
+	}
+}
