@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +52,26 @@ func TestHelpTextsArePlain(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Examples can be run in order as written: no two 'hull key generate'
+// lines of one example (a command's help, the README) write the same
+// files, which the second refuses.
+func TestExamplesDoNotOverwriteKeys(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{"README.md": string(readme)}
+	walk(NewRoot(BuildInfo{Version: "test"}, nil), func(c *cobra.Command) { texts[c.CommandPath()] = c.Example })
+	out := regexp.MustCompile(`hull key generate .*--out (\S+)`)
+	for where, text := range texts {
+		seen := map[string]bool{}
+		for _, m := range out.FindAllStringSubmatch(text, -1) {
+			if seen[m[1]] {
+				t.Errorf("%s: two key generate examples write --out %s", where, m[1])
+			}
+			seen[m[1]] = true
+		}
+	}
 }

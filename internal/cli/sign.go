@@ -60,9 +60,9 @@ hull verify checks all of them under the trust section of hull's policy.`,
   hull key generate --type cosign --out cosign
   hull sign --key cosign.key registry.example.com/team/app:1.4
 
-  hull key generate --type notation --name release --out release
-  hull sign --key release.key --cert release.crt registry.example.com/team/app:1.4
-  hull sign --key release.key --cert release.crt \
+  hull key generate --type notation --name release --out notary
+  hull sign --key notary.key --cert notary.crt registry.example.com/team/app:1.4
+  hull sign --key notary.key --cert notary.crt \
     --timestamp-url http://timestamp.example.com --timestamp-root-cert tsa-root.pem \
     registry.example.com/team/app:1.4`,
 		Args: cobra.ExactArgs(1),
