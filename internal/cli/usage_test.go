@@ -110,3 +110,11 @@ func TestKeyGenerateNeverOverwritesAndSaysSo(t *testing.T) {
 		t.Errorf("unknown type: exit %d: %s", code, stderr)
 	}
 }
+
+// A refused --fail-on lists every severity it takes, as its help does.
+func TestFailOnErrorListsWhatHelpSays(t *testing.T) {
+	_, stderr, code := hull(t, "lint", archive(t), "--fail-on", "severe")
+	if code != ExitUndecided || !strings.Contains(stderr, "unknown, info, low, medium, high, critical") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

@@ -38,7 +38,7 @@ func (s Severity) String() string {
 func ParseSeverity(name string) (Severity, error) {
 	i := slices.Index(severityNames, strings.ToLower(strings.TrimSpace(name)))
 	if i < 0 {
-		return SeverityUnknown, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[1:], ", "))
+		return SeverityUnknown, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames, ", "))
 	}
 	return Severity(i), nil
 }
