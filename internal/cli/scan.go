@@ -208,7 +208,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	target := im.Ref.String()
 	var findings []finding.Finding
 	notes := slices.Clone(inv.Notes)
-	var unmatched []string
+	var unmatched, suppressed []string
 	if db != nil {
 		vo.OS = inv.OS
 		vr, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
@@ -218,6 +218,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		findings = append(findings, vr.Findings...)
 		notes = append(notes, vr.Notes...)
 		unmatched = vr.Unmatched
+		suppressed = vr.Suppressed
 		checks["vulnerabilities"] = status("vulnerabilities", vr.Findings, fmt.Sprintf("%d packages against the OSV database of %s", len(inv.Packages), db.Meta.Updated.Format(time.RFC3339)))
 		if len(unmatched) > 0 {
 			// Packages no record can be matched against: no finding for
@@ -246,7 +247,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	}
 	finding.Sort(findings)
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
-		Findings: findings, OS: inv.OS}
+		Findings: findings, Suppressed: suppressed, OS: inv.OS}
 	for _, c := range checks {
 		rep.Checks = append(rep.Checks, c)
 	}

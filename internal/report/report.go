@@ -25,6 +25,9 @@ type Report struct {
 	Rules    []finding.Rule        `json:"-"`
 	Checks   []finding.CheckStatus `json:"checks"`
 	Findings []finding.Finding     `json:"findings"`
+	// Suppressed names what an ignore list or a VEX document took out of
+	// Findings, and why, so that no finding disappears unexplained.
+	Suppressed []string `json:"suppressed,omitempty"`
 	// Verdicts are trust decisions, one per image (hull verify).
 	Verdicts []finding.Verdict `json:"verdicts,omitempty"`
 	// OS and Packages are the image's software (hull sbom, hull scan).

@@ -102,6 +102,9 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	for _, g := range byReason(r.Checks, finding.StateSkip) {
 		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
 	}
+	for _, s := range r.Suppressed {
+		fmt.Fprintf(ew, "suppressed %s\n", cell(s))
+	}
 	for _, g := range byReason(r.Checks, finding.StateError) {
 		word := "check"
 		if len(g.ids) > 1 {
