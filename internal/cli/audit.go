@@ -145,6 +145,7 @@ names them), even when other checks failed.`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
+	choices(cmd, "format", report.Formats.Names()...)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	return cmd
 }

@@ -75,3 +75,31 @@ func TestExamplesDoNotOverwriteKeys(t *testing.T) {
 		}
 	}
 }
+
+// Every flag that takes one of a fixed set of values completes them in
+// the shell, on every verb that has it, and offers only values the flag
+// takes.
+func TestChoiceFlagsComplete(t *testing.T) {
+	enum := map[string]bool{"format": true, "fail-on": true, "to": true, "type": true, "signature-format": true, "scanners": true}
+	walk(NewRoot(BuildInfo{Version: "test"}, nil), func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !enum[f.Name] {
+				return
+			}
+			fn, ok := c.GetFlagCompletionFunc(f.Name)
+			if !ok {
+				t.Errorf("%s --%s: no shell completion", c.CommandPath(), f.Name)
+				return
+			}
+			values, _ := fn(c, nil, "")
+			if len(values) == 0 {
+				t.Errorf("%s --%s: completes nothing", c.CommandPath(), f.Name)
+			}
+			for _, v := range values {
+				if !strings.Contains(f.Usage, v) {
+					t.Errorf("%s --%s: completes %q, which its help does not name", c.CommandPath(), f.Name, v)
+				}
+			}
+		})
+	})
+}

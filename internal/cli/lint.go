@@ -65,11 +65,11 @@ IMAGE is one of:
 	f.image.register(fl, true)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	registerFailOn(fl, &f.failOn)
+	registerFailOn(cmd, &f.failOn)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "skip the checks with these `IDS` (repeat or comma-separate)")
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.BoolVar(&f.list, "list", false, "list every check with its ID, severity and what it looks for")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", report.Formats.Names()...)
 	_ = cmd.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var ids []string
 		for _, c := range lint.All() {

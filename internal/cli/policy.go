@@ -91,6 +91,7 @@ silently; approximations are printed too. Install with, e.g.:
 		},
 	}
 	exp.Flags().StringVar(&to, "to", "containers", "target `FORMAT`: containers")
+	choices(exp, "to", "containers")
 	exp.Flags().StringVar(&out, "out", "", "`DIR` to write into (required)")
 	_ = exp.MarkFlagRequired("out")
 	schema := &cobra.Command{

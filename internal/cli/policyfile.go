@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/policy"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // Where a verb finds its policy when --policy names none: the file
@@ -76,8 +76,9 @@ func loadPolicy(cmd *cobra.Command, flag string, required bool) (*policy.Policy,
 const defaultFailOn = "high"
 
 // registerFailOn adds --fail-on, the same for lint and scan.
-func registerFailOn(fs *pflag.FlagSet, v *string) {
-	fs.StringVar(v, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: unknown, info, low, medium, high, critical (default "+defaultFailOn+", or the policy's failOn)")
+func registerFailOn(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: "+strings.Join(finding.SeverityNames(), ", ")+" (default "+defaultFailOn+", or the policy's failOn)")
+	choices(cmd, "fail-on", finding.SeverityNames()...)
 }
 
 // failThreshold is the severity that fails a run: --fail-on, else the

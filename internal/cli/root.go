@@ -176,6 +176,11 @@ Images are named the same way by every command:
 	return root
 }
 
+// choices completes flag with exactly values in every shell.
+func choices(cmd *cobra.Command, flag string, values ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
 // usageErrors makes every way of calling a command wrongly an error that
 // says what to do, exit 2: a command group given an unknown command
 // ('hull policy valdate' would otherwise print help and exit 0, a silent

@@ -60,7 +60,7 @@ IMAGE is one of:
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.SBOMFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", report.SBOMFormats.Names()...)
 	return cmd
 }
 

@@ -118,7 +118,7 @@ IMAGE is one of:
 	f.image.register(fl, true)
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(scanFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	registerFailOn(fl, &f.failOn)
+	registerFailOn(cmd, &f.failOn)
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "do not report these vulnerability `IDS` (or aliases)")
 	fl.StringVar(&f.vex, "vex", "", "suppress what the VEX `FILE` (OpenVEX or CycloneDX) says does not affect a package")
@@ -129,7 +129,8 @@ IMAGE is one of:
 	fl.Int64Var(&f.maxFileSize, "max-file-size", scan.DefaultMaxMalwareBytes, "send files up to `N` bytes to clamd; larger ones are listed as not scanned")
 	fl.IntVar(&f.parallel, "parallel", 0, "read at most `N` layers at once (default: the number of CPUs)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(scanFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", scanFormats.Names()...)
+	choices(cmd, "scanners", "vuln", "secret", "malware")
 	return cmd
 }
 

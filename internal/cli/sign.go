@@ -116,6 +116,7 @@ hull verify checks all of them under the trust section of hull's policy.`,
 	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing), or PEM (cosign; Notation with --cert) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
 	fl.StringVar(&f.notationFormat, "signature-format", "jws", "Notation envelope `FORMAT` with --cert: jws or cose")
+	choices(cmd, "signature-format", "jws", "cose")
 	fl.StringVar(&f.cert, "cert", "", "certificate chain `FILE` (PEM, leaf first): sign as Notation (JWS, notary.x509) with --key")
 	fl.StringVar(&f.timestampURL, "timestamp-url", "", "with --cert: the RFC 3161 time-stamping authority `URL` to countersign the signature")
 	fl.StringVar(&f.timestampRoot, "timestamp-root-cert", "", "with --timestamp-url: the TSA's root certificate `FILE` (PEM) its answer must chain to")
@@ -231,6 +232,7 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 		},
 	}
 	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing), cosign, or notation")
+	choices(gen, "type", "gpg", "cosign", "notation")
 	gen.Flags().StringVar(&name, "name", "", "the key's `NAME`: the OpenPGP user name, or the Notation certificate's common name (required for gpg and notation)")
 	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail `ADDRESS`")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")

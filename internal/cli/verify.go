@@ -81,6 +81,7 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 	f.image.register(fl, true)
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its trust section decides")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
+	choices(cmd, "format", report.Formats.Names()...)
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
 	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused, a `DURATION`")
