@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hull-sec/hull/internal/lint"
+	"github.com/hull-sec/hull/internal/testenv"
 )
 
 // Every way of calling hull wrongly is exit 2 with a message that says
@@ -116,5 +117,24 @@ func TestFailOnErrorListsWhatHelpSays(t *testing.T) {
 	_, stderr, code := hull(t, "lint", archive(t), "--fail-on", "severe")
 	if code != ExitUndecided || !strings.Contains(stderr, "unknown, info, low, medium, high, critical") {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// An image a real registry does not have is named in plain words by
+// every verb that opens or resolves one: no Go map syntax, no advice meant
+// for go-containerregistry's callers.
+func TestMissingImageMessages(t *testing.T) {
+	reg := testenv.Registry(t)
+	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "trust:\n  default: insecureAcceptAnything\n")
+	ref := reg + "/team/app:nope"
+	for _, args := range [][]string{{"lint", ref}, {"sbom", ref}, {"verify", "--policy", pol, ref}} {
+		out, stderr, code := hull(t, args...)
+		if code != ExitUndecided || !strings.Contains(stderr+out, "nope") {
+			t.Errorf("hull %s: exit %d: %s", args[0], code, stderr)
+		}
+		noGoSyntax(t, args[0], stderr+out)
+		if strings.Contains(stderr+out, "use GET for details") {
+			t.Errorf("hull %s: %s", args[0], stderr+out)
+		}
 	}
 }

@@ -12,12 +12,22 @@ import (
 // IndexManifest.manifests of type []v1.Descriptor".
 var jsonTypeError = regexp.MustCompile(`json: cannot unmarshal (\w+)(?: [^ ]+)? into Go (?:struct field (\S*) of type|value of type) (\S+)`)
 
+var (
+	registryDetail = regexp.MustCompile(`; map\[([^\[\]]*)\]`)
+	headStatus     = regexp.MustCompile(`unexpected status code (\d{3}[^(]*?) \(HEAD responses have no body, use GET for details\)`)
+)
+
 var jsonKinds = map[string]string{"string": "a string", "number": "a number", "array": "a list", "object": "an object", "bool": "true or false", "null": "null"}
 
 // Plain words a message without the Go type names library errors carry
 // ("json: a string where a list is expected (at manifests)"), so that no
 // output of hull shows Go syntax.
 func Plain(msg string) string {
+	// go-containerregistry's registry errors: "MANIFEST_UNKNOWN: manifest
+	// unknown; map[Tag:nope]" and a HEAD's "unexpected status code 404 Not
+	// Found (HEAD responses have no body, use GET for details)".
+	msg = registryDetail.ReplaceAllString(msg, " ($1)")
+	msg = headStatus.ReplaceAllString(msg, "the registry answered $1")
 	return jsonTypeError.ReplaceAllStringFunc(msg, func(m string) string {
 		s := jsonTypeError.FindStringSubmatch(m)
 		got := jsonKinds[s[1]]

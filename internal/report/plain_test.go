@@ -71,3 +71,16 @@ func TestTableSummarySingular(t *testing.T) {
 		}
 	}
 }
+
+// go-containerregistry's registry errors read without Go map syntax or
+// advice meant for its own callers.
+func TestPlainRegistryErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		`open image "r/app:nope": GET http://r/v2/app/manifests/nope: MANIFEST_UNKNOWN: manifest unknown; map[Tag:nope]`:                                   `open image "r/app:nope": GET http://r/v2/app/manifests/nope: MANIFEST_UNKNOWN: manifest unknown (Tag:nope)`,
+		`resolve r/app:nope: HEAD http://r/v2/app/manifests/nope: unexpected status code 404 Not Found (HEAD responses have no body, use GET for details)`: `resolve r/app:nope: HEAD http://r/v2/app/manifests/nope: the registry answered 404 Not Found`,
+	} {
+		if got := Plain(in); got != want {
+			t.Errorf("Plain(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+}
