@@ -133,8 +133,11 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	pol, _, err := loadPolicy(cmd, f.policyFile, false)
+	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
 	if err != nil {
+		return undecided(err)
+	}
+	if err := checkLintIgnores(pol, polPath); err != nil {
 		return undecided(err)
 	}
 	f.image.usePolicy(pol)

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/hull-sec/hull/internal/export"
-	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
@@ -36,8 +35,8 @@ names); 2 could not read the policy file.`,
 			if err != nil {
 				return undecided(err)
 			}
-			if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
-				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: lint.ignore: %w", path, err)}
+			if err := checkLintIgnores(pol, path); err != nil {
+				return &ExitError{Code: ExitFail, Err: err}
 			}
 			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,18 @@ func loadPolicy(cmd *cobra.Command, flag string, required bool) (*policy.Policy,
 		return nil, "", err
 	}
 	return p, path, nil
+}
+
+// checkLintIgnores refuses a policy whose lint.ignore names a check that
+// does not exist, naming the file; a nil policy passes.
+func checkLintIgnores(pol *policy.Policy, path string) error {
+	if pol == nil {
+		return nil
+	}
+	if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
+		return fmt.Errorf("%s: lint.ignore: %w", path, err)
+	}
+	return nil
 }
 
 // defaultFailOn is the least severity that fails lint and scan unless

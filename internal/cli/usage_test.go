@@ -138,3 +138,13 @@ func TestMissingImageMessages(t *testing.T) {
 		}
 	}
 }
+
+// A lint.ignore naming no check is pinned on the policy file that says
+// it, in lint as in policy validate.
+func TestLintNamesThePolicyOfAnUnknownIgnore(t *testing.T) {
+	pol := writePolicy(t, filepath.Join(t.TempDir(), "team.yaml"), "lint:\n  ignore:\n    - id: no-such-check\n      reason: typo\n")
+	_, stderr, code := hull(t, "lint", archive(t), "--policy", pol)
+	if code != ExitUndecided || !strings.Contains(stderr, pol+": lint.ignore: unknown check ID \"no-such-check\"") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
