@@ -122,9 +122,10 @@ Images are named the same way by every command:
 
   # shell completion (bash, zsh, fish, powershell)
   source <(hull completion bash)`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       bi.text(),
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		SilenceErrors:     true,
+		Version:           bi.text(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
@@ -151,6 +152,7 @@ Images are named the same way by every command:
 		{"db", newDBCmd},
 		{"tls", newTLSCmd},
 		{"audit", func() *cobra.Command { return newAuditCmd(bi) }},
+		{"completion", newCompletionCmd},
 	}
 	// Building every verb's flags costs about a millisecond, a few per cent
 	// of a cold 'hull verify'; when the first argument names a verb, that
@@ -159,8 +161,6 @@ Images are named the same way by every command:
 		for _, v := range verbs {
 			if v.name == args[0] {
 				root.AddCommand(v.make())
-				// Nor the completion command's four subcommands.
-				root.CompletionOptions.DisableDefaultCmd = true
 				plainDefaults(root)
 				usageErrors(root)
 				return root
@@ -170,7 +170,6 @@ Images are named the same way by every command:
 	for _, v := range verbs {
 		root.AddCommand(v.make())
 	}
-	root.InitDefaultCompletionCmd()
 	plainDefaults(root)
 	usageErrors(root)
 	return root
