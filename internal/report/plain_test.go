@@ -84,3 +84,17 @@ func TestPlainRegistryErrors(t *testing.T) {
 		}
 	}
 }
+
+// A table whose findings have no location (a host audit) has no column
+// of dashes.
+func TestTableWithoutLocations(t *testing.T) {
+	var b strings.Builder
+	r := Report{Tool: "hull", Command: "audit", Target: "host h",
+		Findings: []finding.Finding{{ID: "engine-live-restore", Severity: finding.SeverityLow, Title: "Live restore is disabled", Location: finding.Location{LayerIndex: -1}}}}
+	if err := EncodeTable(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "SEVERITY  ID                   TITLE\nLOW       engine-live-restore  Live restore is disabled\n") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

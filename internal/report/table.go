@@ -36,13 +36,23 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		// Lay the table out plain, then colour the severity cells: escape
 		// codes of different lengths inside the cells would make tabwriter
 		// misalign the columns.
+		// A column of "-" says nothing: host audits have no locations.
+		located := slices.ContainsFunc(r.Findings, func(f finding.Finding) bool { return location(f.Location) != "-" })
 		var table strings.Builder
 		tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
+		if located {
+			fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
+		} else {
+			fmt.Fprintln(tw, "SEVERITY\tID\tTITLE")
+		}
 		for _, f := range r.Findings {
 			title := cell(f.Title)
 			if f.Evidence != "" {
 				title += ": " + cell(fit(f.Evidence, maxEvidence, o.Terminal))
+			}
+			if !located {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), title)
+				continue
 			}
 			loc := location(f.Location)
 			if o.Terminal {
