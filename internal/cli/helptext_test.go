@@ -103,3 +103,17 @@ func TestChoiceFlagsComplete(t *testing.T) {
 		})
 	})
 }
+
+// sign and verify never read an image's layers: a layer size limit would
+// be a flag that changes nothing.
+func TestNoFlagThatChangesNothing(t *testing.T) {
+	for _, verb := range []string{"sign", "verify"} {
+		c, _, err := NewRoot(BuildInfo{Version: "test"}, nil).Find([]string{verb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Flags().Lookup("max-layer-bytes") != nil {
+			t.Errorf("hull %s offers --max-layer-bytes", verb)
+		}
+	}
+}

@@ -112,7 +112,7 @@ hull verify checks all of them under the trust section of hull's policy.`,
 		},
 	}
 	fl := cmd.Flags()
-	f.image.register(fl, false)
+	f.image.register(fl, imageUse{})
 	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing), or PEM (cosign; Notation with --cert) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
 	fl.StringVar(&f.notationFormat, "signature-format", "jws", "Notation envelope `FORMAT` with --cert: jws or cose")

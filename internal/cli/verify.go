@@ -78,7 +78,7 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 		RunE: func(cmd *cobra.Command, args []string) error { return runVerify(cmd, bi, &f, args) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl, true)
+	f.image.register(fl, imageUse{policy: true})
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its trust section decides")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	choices(cmd, "format", report.Formats.Names()...)
