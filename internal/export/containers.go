@@ -97,6 +97,11 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
 	}
 	res.Notes = append(res.Notes, "local transports ("+strings.Join(localTransports, ", ")+") accept anything: hull's rules scope registries")
+	if len(t.Rules) == 0 && cp.Default[0].Type == "reject" {
+		// Likely a policy written for lint or scan only: say what
+		// installing it would do.
+		res.Notes = append(res.Notes, "the policy has no trust rules and trust.default is reject: the exported policy.json refuses every image from a registry")
+	}
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
 		// hull's scopes are containers-policy.json's docker scopes, with
