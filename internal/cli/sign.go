@@ -78,11 +78,11 @@ hull verify checks all of them under the trust section of hull's policy.`,
 			if (f.timestampURL == "") != (f.timestampRoot == "") {
 				return undecided(fmt.Errorf("--timestamp-url and --timestamp-root-cert go together"))
 			}
+			if err := signFlagsApply(cmd, &f, sign.IsPEMPrivateKey(data)); err != nil {
+				return undecided(err)
+			}
 			if f.cert != "" {
 				return signNotation(cmd, args[0], data, &f, opts)
-			}
-			if f.timestampURL != "" {
-				return undecided(fmt.Errorf("--timestamp-url is for Notation signatures (--cert)"))
 			}
 			if sign.IsPEMPrivateKey(data) {
 				key, err := sign.ReadCosignKey(data, os.Getenv("COSIGN_PASSWORD"))
@@ -93,7 +93,11 @@ hull verify checks all of them under the trust section of hull's policy.`,
 				if err != nil {
 					return undecided(fmt.Errorf("sign %s: %w", args[0], err))
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (cosign)\n  key:       %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, s.KeyID, s.Tag)
+				kind := "cosign"
+				if f.bundle {
+					kind = "sigstore bundle"
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (%s)\n  key:       %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, kind, s.KeyID, s.Tag)
 				return err
 			}
 			if f.lookaside == "" {
@@ -123,6 +127,35 @@ hull verify checks all of them under the trust section of hull's policy.`,
 	fl.BoolVar(&f.bundle, "bundle", false, "with a PEM key: write a sigstore bundle as an OCI referrer (cosign v3's default) instead of the classic .sig tag")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+// signFlagsApply refuses a flag that the key's format would ignore, so
+// that no flag is silently without effect: the key decides the format
+// (OpenPGP: simple signing; PEM: cosign, or Notation with --cert).
+func signFlagsApply(cmd *cobra.Command, f *signFlags, pem bool) error {
+	format := "a simple signature (OpenPGP key)"
+	switch {
+	case pem && f.cert != "":
+		format = "a Notation signature (--cert)"
+	case pem:
+		format = "a cosign signature (PEM key without --cert)"
+	}
+	for _, c := range []struct {
+		flag  string
+		given bool
+		fits  bool
+	}{
+		{"--lookaside", f.lookaside != "", !pem},
+		{"--bundle", f.bundle, pem && f.cert == ""},
+		{"--cert", f.cert != "", pem},
+		{"--signature-format", cmd.Flags().Changed("signature-format"), pem && f.cert != ""},
+		{"--timestamp-url", f.timestampURL != "", pem && f.cert != ""},
+	} {
+		if c.given && !c.fits {
+			return fmt.Errorf("%s does not apply to %s", c.flag, format)
+		}
+	}
+	return nil
 }
 
 func signNotation(cmd *cobra.Command, ref string, keyData []byte, f *signFlags, opts image.Options) error {

@@ -148,3 +148,35 @@ func TestLintNamesThePolicyOfAnUnknownIgnore(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// A sign flag the key's format would ignore is refused before anything
+// is signed, rather than silently doing nothing.
+func TestSignRefusesFlagsThatDoNotApply(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"key", "generate", "--type", "cosign", "--out", filepath.Join(dir, "ci")},
+		{"key", "generate", "--type", "gpg", "--name", "r", "--out", filepath.Join(dir, "gpg")},
+	} {
+		if _, stderr, code := hull(t, args...); code != ExitPass {
+			t.Fatalf("%s: %s", args, stderr)
+		}
+	}
+	ci, gpg := filepath.Join(dir, "ci.key"), filepath.Join(dir, "gpg.key")
+	ref := "127.0.0.1:1/app:1" // never reached
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--key", ci, "--lookaside", dir}, "--lookaside does not apply to a cosign signature"},
+		{[]string{"--key", ci, "--signature-format", "cose"}, "--signature-format does not apply to a cosign signature"},
+		{[]string{"--key", gpg, "--lookaside", dir, "--bundle"}, "--bundle does not apply to a simple signature"},
+		{[]string{"--key", gpg, "--lookaside", dir, "--cert", ci}, "--cert does not apply to a simple signature"},
+		{[]string{"--key", ci, "--cert", ci, "--bundle"}, "--bundle does not apply to a Notation signature"},
+		{[]string{"--key", ci, "--timestamp-url", "http://127.0.0.1:1", "--timestamp-root-cert", ci}, "--timestamp-url does not apply to a cosign signature"},
+	} {
+		_, stderr, code := hull(t, append(append([]string{"sign"}, tc.args...), ref)...)
+		if code != ExitUndecided || !strings.Contains(stderr, tc.want) {
+			t.Errorf("sign %s: exit %d: %s", strings.Join(tc.args, " "), code, stderr)
+		}
+	}
+}
