@@ -98,3 +98,24 @@ func TestTableWithoutLocations(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// In an audit, a warning's finding says it is one: only failures fail the
+// run, and the table must not make a warning look like a failure.
+func TestTableMarksWarnings(t *testing.T) {
+	var b strings.Builder
+	r := Report{Tool: "hull", Command: "audit", Target: "host h",
+		Findings: []finding.Finding{
+			{ID: "engine-live-restore", Severity: finding.SeverityLow, Title: "Live restore is disabled", Location: finding.Location{LayerIndex: -1}},
+			{ID: "engine-icc", Severity: finding.SeverityMedium, Title: "Containers talk to each other", Location: finding.Location{LayerIndex: -1}},
+		},
+		Checks: []finding.CheckStatus{{ID: "engine-live-restore", State: finding.StateWarn}, {ID: "engine-icc", State: finding.StateFail}},
+	}
+	if err := EncodeTable(&b, r, Options{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\x1b[33mMEDIUM\x1b[0m      engine-icc ", "\x1b[36mLOW\x1b[0m (warn)  engine-live-restore "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%q", want, b.String())
+		}
+	}
+}

@@ -45,20 +45,32 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		} else {
 			fmt.Fprintln(tw, "SEVERITY\tID\tTITLE")
 		}
+		// A warning's finding does not fail the run (hull audit): say so
+		// beside its severity, or it reads like a failure.
+		warned := map[string]bool{}
+		for _, c := range r.Checks {
+			warned[c.ID] = c.State == finding.StateWarn
+		}
+		sevCell := func(f finding.Finding) string {
+			if warned[f.ID] {
+				return strings.ToUpper(f.Severity.String()) + " (warn)"
+			}
+			return strings.ToUpper(f.Severity.String())
+		}
 		for _, f := range r.Findings {
 			title := cell(f.Title)
 			if f.Evidence != "" {
 				title += ": " + cell(fit(f.Evidence, maxEvidence, o.Terminal))
 			}
 			if !located {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", sevCell(f), cell(f.ID), title)
 				continue
 			}
 			loc := location(f.Location)
 			if o.Terminal {
 				loc = shorten(loc, maxLocation)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(loc), title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sevCell(f), cell(f.ID), cell(loc), title)
 		}
 		tw.Flush()
 		rows := strings.SplitAfter(table.String(), "\n")
