@@ -157,6 +157,15 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, malware)", sc))
 		}
 	}
+	// A flag of a scanner not asked for would change nothing: refuse it.
+	for _, fs := range []struct{ flag, scanner string }{
+		{"vex", "vuln"}, {"ignore", "vuln"}, {"db", "vuln"}, {"db-max-age", "vuln"},
+		{"clamd", "malware"}, {"max-file-size", "malware"},
+	} {
+		if cmd.Flags().Changed(fs.flag) && !want[fs.scanner] {
+			return undecided(fmt.Errorf("--%s is for the %s scanner, which --scanners leaves out", fs.flag, fs.scanner))
+		}
+	}
 	var vo scan.VulnOptions
 	vo.Ignore = append(slices.Clone(f.ignore), pol.ScanIgnoredIDs()...)
 	if f.vex != "" {

@@ -180,3 +180,19 @@ func TestSignRefusesFlagsThatDoNotApply(t *testing.T) {
 		}
 	}
 }
+
+// A scan flag of a scanner --scanners leaves out is refused, not ignored.
+func TestScanRefusesFlagsOfScannersLeftOut(t *testing.T) {
+	ref := archive(t)
+	for _, args := range [][]string{
+		{"--scanners", "secret", "--vex", "v.json"},
+		{"--scanners", "secret,malware", "--ignore", "CVE-1"},
+		{"--scanners", "vuln", "--clamd", "/x.sock", "--db", "/x.db"},
+		{"--scanners", "secret", "--max-file-size", "10"},
+	} {
+		_, stderr, code := hull(t, append([]string{"scan", ref}, args...)...)
+		if code != ExitUndecided || !strings.Contains(stderr, "which --scanners leaves out") {
+			t.Errorf("scan %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
