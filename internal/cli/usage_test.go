@@ -75,6 +75,7 @@ func TestLintListFormats(t *testing.T) {
 // only on standard error: a table of "0 findings; 0 checks" or JSON
 // without the image would read as if nothing had been asked.
 func TestVerifyReportsUndecidedImages(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the verdict and layer caches
 	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "trust:\n  default: insecureAcceptAnything\n")
 	ref := archive(t)
 	table, stderr, code := hull(t, "verify", "--policy", pol, ref)
@@ -124,6 +125,7 @@ func TestFailOnErrorListsWhatHelpSays(t *testing.T) {
 // every verb that opens or resolves one: no Go map syntax, no advice meant
 // for go-containerregistry's callers.
 func TestMissingImageMessages(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the verdict and layer caches
 	reg := testenv.Registry(t)
 	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "trust:\n  default: insecureAcceptAnything\n")
 	ref := reg + "/team/app:nope"
@@ -183,6 +185,7 @@ func TestSignRefusesFlagsThatDoNotApply(t *testing.T) {
 
 // A scan flag of a scanner --scanners leaves out is refused, not ignored.
 func TestScanRefusesFlagsOfScannersLeftOut(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the verdict and layer caches
 	ref := archive(t)
 	for _, args := range [][]string{
 		{"--scanners", "secret", "--vex", "v.json"},
