@@ -104,16 +104,19 @@ func TestChoiceFlagsComplete(t *testing.T) {
 	})
 }
 
-// sign and verify never read an image's layers: a layer size limit would
-// be a flag that changes nothing.
+// sign and verify only resolve a reference to its digest (an index's,
+// for a multi-platform image): a platform or a layer size limit would be
+// flags that change nothing.
 func TestNoFlagThatChangesNothing(t *testing.T) {
 	for _, verb := range []string{"sign", "verify"} {
 		c, _, err := NewRoot(BuildInfo{Version: "test"}, nil).Find([]string{verb})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Flags().Lookup("max-layer-bytes") != nil {
-			t.Errorf("hull %s offers --max-layer-bytes", verb)
+		for _, flag := range []string{"max-layer-bytes", "platform"} {
+			if c.Flags().Lookup(flag) != nil {
+				t.Errorf("hull %s offers --%s", verb, flag)
+			}
 		}
 	}
 }

@@ -28,7 +28,7 @@ type imageFlags struct {
 // offers only the flags that change something for it.
 type imageUse struct {
 	policy bool // it reads a policy file, whose registry.timeout --timeout overrides
-	layers bool // it reads the image's layers, which --max-layer-bytes bounds
+	opens  bool // it opens the image, which --platform picks and --max-layer-bytes bounds; sign and verify only resolve its digest
 }
 
 // register adds the flags to fs.
@@ -41,8 +41,8 @@ func (f *imageFlags) register(fs *pflag.FlagSet, use imageUse) {
 	}
 	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, timeoutHelp)
 	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` to speak plain HTTP to, without trying TLS first (loopback registries try TLS, then plain HTTP)")
-	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
-	if use.layers {
+	if use.opens {
+		fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
 		fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
 	}
 }

@@ -62,7 +62,7 @@ IMAGE is one of:
 		},
 	}
 	fl := cmd.Flags()
-	f.image.register(fl, imageUse{policy: true, layers: true})
+	f.image.register(fl, imageUse{policy: true, opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	registerFailOn(cmd, &f.failOn)

@@ -56,7 +56,7 @@ IMAGE is one of:
 		RunE: func(cmd *cobra.Command, args []string) error { return runSBOM(cmd, bi, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl, imageUse{layers: true})
+	f.image.register(fl, imageUse{opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")

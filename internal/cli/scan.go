@@ -115,7 +115,7 @@ IMAGE is one of:
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, bi, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl, imageUse{policy: true, layers: true})
+	f.image.register(fl, imageUse{policy: true, opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(scanFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	registerFailOn(cmd, &f.failOn)
