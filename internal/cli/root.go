@@ -134,6 +134,17 @@ Images are named the same way by every command:
 		}
 		return refuseNegative(cmd.Flags())
 	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return fmt.Errorf("no help for %q: 'hull --help' lists the commands", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+	})
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w ('%s --help' lists its flags)", err, cmd.CommandPath())
 	})

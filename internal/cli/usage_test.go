@@ -26,6 +26,8 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 		{[]string{"key", "gen"}, "did you mean generate?"},
 		{[]string{"tls", "frob"}, "'hull tls --help'"},
 		{[]string{"completion", "tcsh"}, "'hull completion --help'"},
+		{[]string{"help", "frob"}, "no help for \"frob\""},
+		{[]string{"help", "policy", "valdate"}, "no help for \"policy valdate\""},
 		{[]string{"lint", "--nope", "x"}, "unknown flag: --nope ('hull lint --help' lists its flags)"},
 		{[]string{"lint"}, "wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
 		{[]string{"lint", "a", "b"}, "wrong number of arguments (2)"},
@@ -41,8 +43,8 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 		}
 		noGoSyntax(t, strings.Join(tc.args, " "), stderr)
 	}
-	// A group without a command still shows its help.
-	for _, args := range [][]string{{"policy"}, {"db"}, {}} {
+	// A group without a command still shows its help, as help does.
+	for _, args := range [][]string{{"policy"}, {"db"}, {}, {"help"}, {"help", "policy"}} {
 		if out, _, code := hull(t, args...); code != ExitPass || !strings.Contains(out, "Available Commands") {
 			t.Errorf("hull %s: exit %d\n%s", strings.Join(args, " "), code, out)
 		}
