@@ -201,3 +201,14 @@ func TestScanRefusesFlagsOfScannersLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// hull help completes command names, as cobra's own help did.
+func TestHelpCompletesCommands(t *testing.T) {
+	out, _, code := hull(t, "__complete", "help", "")
+	if code != ExitPass || !strings.Contains(out, "lint\t") || !strings.Contains(out, "policy\t") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if out, _, _ := hull(t, "__complete", "help", "policy", ""); !strings.Contains(out, "validate\t") {
+		t.Errorf("help policy:\n%s", out)
+	}
+}
