@@ -14,6 +14,7 @@ var jsonTypeError = regexp.MustCompile(`json: cannot unmarshal (\w+)(?: [^ ]+)? 
 
 var (
 	registryDetail = regexp.MustCompile(`; map\[([^\[\]]*)\]`)
+	httpURLError   = regexp.MustCompile(`\b(Get|Head|Post|Put|Patch|Delete) "([a-z]+://[^"\s]+)":`)
 	headStatus     = regexp.MustCompile(`unexpected status code (\d{3}[^(]*?) \(HEAD responses have no body, use GET for details\)`)
 )
 
@@ -28,6 +29,11 @@ func Plain(msg string) string {
 	// Found (HEAD responses have no body, use GET for details)".
 	msg = registryDetail.ReplaceAllString(msg, " ($1)")
 	msg = headStatus.ReplaceAllString(msg, "the registry answered $1")
+	// net/http's `Get "https://r/v2/": ...`, as the rest say "GET https://r/v2/".
+	msg = httpURLError.ReplaceAllStringFunc(msg, func(m string) string {
+		s := httpURLError.FindStringSubmatch(m)
+		return strings.ToUpper(s[1]) + " " + s[2] + ":"
+	})
 	return jsonTypeError.ReplaceAllStringFunc(msg, func(m string) string {
 		s := jsonTypeError.FindStringSubmatch(m)
 		got := jsonKinds[s[1]]

@@ -77,6 +77,7 @@ func TestTableSummarySingular(t *testing.T) {
 func TestPlainRegistryErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		`open image "r/app:nope": GET http://r/v2/app/manifests/nope: MANIFEST_UNKNOWN: manifest unknown; map[Tag:nope]`:                                   `open image "r/app:nope": GET http://r/v2/app/manifests/nope: MANIFEST_UNKNOWN: manifest unknown (Tag:nope)`,
+		`open image "r:9/a:1": Get "https://r:9/v2/": dial tcp r:9: connect: connection refused`:                                                           `open image "r:9/a:1": GET https://r:9/v2/: dial tcp r:9: connect: connection refused`,
 		`resolve r/app:nope: HEAD http://r/v2/app/manifests/nope: unexpected status code 404 Not Found (HEAD responses have no body, use GET for details)`: `resolve r/app:nope: HEAD http://r/v2/app/manifests/nope: the registry answered 404 Not Found`,
 	} {
 		if got := Plain(in); got != want {
