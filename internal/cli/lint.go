@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -141,9 +140,15 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 		return undecided(err)
 	}
 	f.image.usePolicy(pol)
-	ignore, failOn := slices.Clone(f.ignore), ""
+	// Each ignored check says who ignored it and why.
+	ignore, failOn := map[string]string{}, ""
+	for _, id := range f.ignore {
+		ignore[id] = "--ignore"
+	}
 	if pol != nil {
-		ignore = append(ignore, pol.IgnoredIDs()...)
+		for _, ig := range pol.Lint.Ignore {
+			ignore[ig.ID] = polPath + ": " + ig.Reason
+		}
 		failOn = pol.Lint.FailOn
 	}
 	threshold, err := failThreshold(f.failOn, failOn)
@@ -157,7 +162,7 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	}
 	defer im.Close()
 	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
-	res, err := lint.Run(ctx, im, lint.Options{Ignore: slices.Compact(slices.Sorted(slices.Values(ignore))), OnLayer: onLayer})
+	res, err := lint.Run(ctx, im, lint.Options{Ignore: ignore, OnLayer: onLayer})
 	done()
 	if err != nil {
 		return undecided(fmt.Errorf("lint %s: %w", ref, err))

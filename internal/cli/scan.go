@@ -139,7 +139,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	pol, _, err := loadPolicy(cmd, f.policyFile, false)
+	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
 	if err != nil {
 		return undecided(err)
 	}
@@ -167,7 +167,14 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 	}
 	var vo scan.VulnOptions
-	vo.Ignore = append(slices.Clone(f.ignore), pol.ScanIgnoredIDs()...)
+	// Each suppressed finding says who ignored it and why.
+	vo.Ignore = map[string]string{}
+	for _, id := range f.ignore {
+		vo.Ignore[id] = "--ignore"
+	}
+	for _, ig := range pol.ScanSection().Ignore {
+		vo.Ignore[ig.ID] = polPath + ": " + ig.Reason
+	}
 	if f.vex != "" {
 		file, err := os.Open(f.vex)
 		if err != nil {

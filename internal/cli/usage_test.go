@@ -212,3 +212,15 @@ func TestHelpCompletesCommands(t *testing.T) {
 		t.Errorf("help policy:\n%s", out)
 	}
 }
+
+// An ignored lint check says who ignored it and why: the policy's reason
+// is the point of writing one.
+func TestLintIgnoredChecksSayWhy(t *testing.T) {
+	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "lint:\n  ignore:\n    - id: no-healthcheck\n      reason: probed by the orchestrator\n")
+	out, _, code := hull(t, "lint", archive(t), "--policy", pol, "--ignore", "latest-tag")
+	for _, want := range []string{"skipped no-healthcheck: ignored (" + pol + ": probed by the orchestrator)", "skipped latest-tag: ignored (--ignore)"} {
+		if code != ExitPass || !strings.Contains(out, want) {
+			t.Errorf("exit %d, table lacks %q:\n%s", code, want, out)
+		}
+	}
+}

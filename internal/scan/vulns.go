@@ -34,8 +34,9 @@ type VulnOptions struct {
 	// OS is the image's distribution, named when its packages have no
 	// OSV ecosystem.
 	OS *finding.OS
-	// Ignore lists vulnerability IDs (or aliases) not to report.
-	Ignore []string
+	// Ignore maps the vulnerability IDs (or aliases) not to report to
+	// why ("--ignore", or the policy's reason), which Suppressed repeats.
+	Ignore map[string]string
 	// VEX suppresses what its statements say does not affect a product.
 	VEX *VEX
 }
@@ -375,8 +376,11 @@ func suppressedBy(f finding.Finding, o VulnOptions) string {
 	const byVEX = "the VEX document says it does not affect the package"
 	ids := append([]string{f.ID}, f.Vulnerability.Aliases...)
 	for _, id := range ids {
-		if slices.Contains(o.Ignore, id) {
-			return "ignored (" + id + ")"
+		if why, ok := o.Ignore[id]; ok {
+			if why != "" {
+				return "ignored as " + id + " (" + why + ")"
+			}
+			return "ignored as " + id
 		}
 	}
 	if o.VEX == nil {

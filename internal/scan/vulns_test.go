@@ -94,7 +94,7 @@ func TestSuppression(t *testing.T) {
 		}
 		return len(vr.Findings)
 	}
-	if n := count(VulnOptions{Ignore: []string{"PYSEC-2021-142"}}); n != 1 {
+	if n := count(VulnOptions{Ignore: map[string]string{"PYSEC-2021-142": ""}}); n != 1 {
 		t.Errorf("ignore by alias: %d findings", n)
 	}
 	openvex := `{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
@@ -113,7 +113,7 @@ func TestSuppression(t *testing.T) {
 		want string
 	}{
 		{VulnOptions{VEX: vex}, "CVE-2020-14343 in PyYAML 5.3.1: the VEX document says it does not affect the package"},
-		{VulnOptions{Ignore: []string{"PYSEC-2021-142"}}, "CVE-2020-14343 in PyYAML 5.3.1: ignored (PYSEC-2021-142)"},
+		{VulnOptions{Ignore: map[string]string{"PYSEC-2021-142": "--ignore"}}, "CVE-2020-14343 in PyYAML 5.3.1: ignored as PYSEC-2021-142 (--ignore)"},
 	} {
 		vr, err := Vulnerabilities(db, "img", pkgs, tc.o)
 		if err != nil {
