@@ -167,7 +167,7 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(fmt.Errorf("lint %s: %w", ref, err))
 	}
-	rep := report.Report{
+	rep := report.Report{FailOn: threshold.String(),
 		Tool: "hull", Version: bi.Version, Command: "lint", Target: im.Ref.String(),
 		Rules: res.Rules, Checks: res.Checks, Findings: res.Findings,
 	}

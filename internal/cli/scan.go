@@ -263,7 +263,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), "hull: not evaluated:", n)
 	}
 	finding.Sort(findings)
-	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
+	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(), FailOn: threshold.String(),
 		Findings: findings, Suppressed: suppressed, OS: inv.OS}
 	for _, c := range checks {
 		rep.Checks = append(rep.Checks, c)

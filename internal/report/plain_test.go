@@ -120,3 +120,23 @@ func TestTableMarksWarnings(t *testing.T) {
 		}
 	}
 }
+
+// A lint or scan report says its threshold and how many findings reach
+// it, so that "2 failed" beside exit 0 explains itself.
+func TestReportSaysItsThreshold(t *testing.T) {
+	r := Report{Tool: "hull", Command: "lint", Target: "x", FailOn: "medium",
+		Findings: []finding.Finding{{ID: "a", Severity: finding.SeverityHigh, Title: "A"}, {ID: "b", Severity: finding.SeverityLow, Title: "B"}}}
+	var table, js, sarif strings.Builder
+	if err := EncodeTable(&table, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "\nfail-on medium: 1 finding at or above it\n") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	if err := EncodeJSON(&js, r, Options{}); err != nil || !strings.Contains(js.String(), `"failOn": "medium"`) {
+		t.Errorf("json (%v):\n%s", err, js.String())
+	}
+	if err := EncodeSARIF(&sarif, r, Options{}); err != nil || !strings.Contains(sarif.String(), `"failOn": "medium"`) {
+		t.Errorf("sarif (%v)", err)
+	}
+}

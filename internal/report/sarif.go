@@ -217,6 +217,9 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: results,
 		Properties: map[string]string{"target": r.Target}}
+	if r.FailOn != "" {
+		run.Properties["failOn"] = r.FailOn
+	}
 	if r.ImageID != "" {
 		run.Properties["imageID"] = r.ImageID
 	}

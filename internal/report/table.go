@@ -120,6 +120,15 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	}
 	fmt.Fprintf(ew, "%s; %s: %d passed%s, %d failed, %s, %d skipped\n", summary,
 		Count(len(r.Checks), "check"), states[finding.StatePass], warned, states[finding.StateFail], Count(states[finding.StateError], "error"), states[finding.StateSkip])
+	if sev, err := finding.ParseSeverity(r.FailOn); r.FailOn != "" && err == nil {
+		n := 0
+		for _, f := range r.Findings {
+			if f.Severity >= sev {
+				n++
+			}
+		}
+		fmt.Fprintf(ew, "fail-on %s: %s at or above it\n", sev, Count(n, "finding"))
+	}
 	// One line per reason: with no engine, dozens of checks share one.
 	for _, g := range byReason(r.Checks, finding.StateSkip) {
 		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
