@@ -224,3 +224,36 @@ func TestLintIgnoredChecksSayWhy(t *testing.T) {
 		}
 	}
 }
+
+// An archive or directory named the wrong way says how to name it: an
+// OCI archive as docker-archive, a docker one as oci-archive, a local
+// file with no prefix at all (read as a Docker Hub name).
+func TestWrongSourceKindSaysWhich(t *testing.T) {
+	ref := archive(t) // docker-archive:PATH
+	path := strings.TrimPrefix(ref, "docker-archive:")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// A path that also reads as a loopback registry's repository, so
+	// that nothing leaves the machine: "127.0.0.1:1/app.tar".
+	if err := os.Mkdir("127.0.0.1:1", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("127.0.0.1:1/app.tar", []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ref, want string
+	}{
+		{"oci-archive:" + path, "is not an OCI archive: no index.json (a 'docker save' tarball opens as docker-archive:" + path + ")"},
+		{"oci:" + dir, dir + " is not an OCI layout: no index.json"},
+		{"127.0.0.1:1/app.tar", "(127.0.0.1:1/app.tar is a file here: a 'docker save' tarball opens as docker-archive:127.0.0.1:1/app.tar, an OCI archive as oci-archive:127.0.0.1:1/app.tar)"},
+	} {
+		_, stderr, code := hull(t, "lint", tc.ref, "--timeout", "2s")
+		if code != ExitUndecided || !strings.Contains(stderr, tc.want) {
+			t.Errorf("lint %s: exit %d: %s", tc.ref, code, stderr)
+		}
+		if strings.Contains(stderr, "hull-oci-") {
+			t.Errorf("lint %s: names hull's temporary directory: %s", tc.ref, stderr)
+		}
+	}
+}
