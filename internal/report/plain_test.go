@@ -140,3 +140,16 @@ func TestReportSaysItsThreshold(t *testing.T) {
 		t.Errorf("sarif (%v)", err)
 	}
 }
+
+// A verdict from the cache says so in the table, as it does in JSON.
+func TestTableSaysCached(t *testing.T) {
+	var b strings.Builder
+	r := Report{Tool: "hull", Command: "verify", Target: "r/a:1",
+		Verdicts: []finding.Verdict{{Target: "r/a:1", Rule: "r", Accepted: true, Cached: true, Reason: "ok"}}}
+	if err := EncodeTable(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "ACCEPTED  r/a:1  (cached: decided by an earlier run; --no-cache decides afresh)\n") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

@@ -235,7 +235,11 @@ func writeVerdicts(w io.Writer, vs []finding.Verdict, checks []finding.CheckStat
 		if o.Color {
 			word = colour + word + "\x1b[0m"
 		}
-		fmt.Fprintf(w, "%s  %s\n", word, cell(v.Target))
+		if v.Cached {
+			fmt.Fprintf(w, "%s  %s  (cached: decided by an earlier run; --no-cache decides afresh)\n", word, cell(v.Target))
+		} else {
+			fmt.Fprintf(w, "%s  %s\n", word, cell(v.Target))
+		}
 		if v.Reference != "" {
 			fmt.Fprintf(w, "  image:  %s@%s\n", cell(strings.SplitN(v.Reference, "@", 2)[0]), cell(v.Digest))
 		}
