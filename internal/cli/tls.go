@@ -36,6 +36,9 @@ offline once the certificates you need are made.`,
   hull tls init --out ~/.docker/engine1 --host engine1.internal --days 90`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if port < 1 || port > 65535 {
+				return undecided(fmt.Errorf("--port %d: not a TCP port (1 to 65535)", port))
+			}
 			dir, err := filepath.Abs(out)
 			if err != nil {
 				return undecided(err)

@@ -257,3 +257,17 @@ func TestWrongSourceKindSaysWhich(t *testing.T) {
 		}
 	}
 }
+
+// tls init refuses a port no TCP socket can have, before writing keys.
+func TestTLSInitRefusesBadPort(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	for _, port := range []string{"0", "70000"} {
+		_, stderr, code := hull(t, "tls", "init", "--out", dir, "--port", port)
+		if code != ExitUndecided || !strings.Contains(stderr, "not a TCP port") {
+			t.Errorf("--port %s: exit %d: %s", port, code, stderr)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s written", dir)
+	}
+}
