@@ -51,6 +51,9 @@ type ClientOptions struct {
 	Ping func(ctx context.Context, addr string) PingResult
 	// Now is the time certificates are judged at.
 	Now func() time.Time
+	// Timeout bounds the questions to each engine found (default
+	// DefaultEngineTimeout).
+	Timeout time.Duration
 }
 
 // PingResult says how an endpoint answered a client without credentials.

@@ -52,7 +52,7 @@ func ContainerChecks(d *Discovery) []Check {
 			})),
 		check("container-capabilities", "5.4", finding.SeverityHigh, "Containers add no dangerous capabilities",
 			"CIS 5.4: capabilities such as SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN or DAC_READ_SEARCH are known ways out of a container; ALL is --privileged without the devices. Other added capabilities are warned about.",
-			"Drop all capabilities (--cap-drop ALL) and add back only what the workload proves it needs (hull profile records it).",
+			"Drop all capabilities (--cap-drop ALL) and add back only what the workload proves it needs.",
 			failThenWarn(d, func(_ *Engine, c *Container) string {
 				var bad []string
 				for _, cp := range c.HostConfig.CapAdd {
@@ -72,7 +72,7 @@ func ContainerChecks(d *Discovery) []Check {
 			})),
 		check("container-apparmor", "5.2", finding.SeverityMedium, "Containers run under an AppArmor profile",
 			"CIS 5.2: the engine's default AppArmor profile denies writes to /proc and /sys and mounts; apparmor=unconfined removes it.",
-			"Remove --security-opt apparmor=unconfined; use the default profile or one hull profile generates.",
+			"Remove --security-opt apparmor=unconfined; use the default profile or one written for the workload.",
 			underLSM(d, "apparmor", "AppArmor", func(c *Container) string {
 				if v, ok := c.SecurityOpt("apparmor"); (ok && v == "unconfined") || c.AppArmorProfile == "unconfined" || (c.AppArmorProfile == "" && !c.HostConfig.Privileged) {
 					return "no AppArmor profile"
@@ -251,7 +251,7 @@ func ContainerChecks(d *Discovery) []Check {
 		hostNS("container-host-uts", "5.21", "No container shares the host's UTS namespace", "UTS", "uts", func(c *Container) string { return c.HostConfig.UTSMode }),
 		check("container-seccomp", "5.22", finding.SeverityHigh, "Containers run under a seccomp profile",
 			"CIS 5.22: seccomp=unconfined (or --privileged) lets a container call every system call, including the ones most kernel exploits need.",
-			"Remove --security-opt seccomp=unconfined; use the default profile or one hull profile generates.",
+			"Remove --security-opt seccomp=unconfined; use the default profile or one written for the workload.",
 			each(finding.StateFail, func(_ *Engine, c *Container) string {
 				if v, ok := c.SecurityOpt("seccomp"); ok && v == "unconfined" {
 					return "seccomp=unconfined"
@@ -318,7 +318,7 @@ func ContainerChecks(d *Discovery) []Check {
 		hostNS("container-host-userns", "5.31", "No container shares the host's user namespace", "user", "userns", func(c *Container) string { return c.HostConfig.UsernsMode }),
 		check("container-engine-socket", "5.32", finding.SeverityCritical, "No container mounts an engine socket",
 			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
-			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
+			"Do not mount engine sockets; put a filtering proxy that allows only the calls it needs in front if a container must talk to the engine.",
 			each(finding.StateFail, func(_ *Engine, c *Container) string {
 				socks := d.engineSocketPaths()
 				var bad []string

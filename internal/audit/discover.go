@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -67,7 +68,7 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		procs, _ = p.Processes()
 	}
 	for _, c := range conns {
-		e, err := QueryEngine(ctx, p, c)
+		e, err := QueryEngine(ctx, p, c, cmp.Or(o.Timeout, DefaultEngineTimeout))
 		if err != nil {
 			why := err.Error()
 			if errors.Is(err, syscall.EACCES) {

@@ -276,10 +276,13 @@ func (c Container) SecurityOpt(key string) (string, bool) {
 // Limits on what an engine may answer: its API is trusted no more than
 // any other input.
 const (
-	maxAPIResponse   = 16 << 20
-	maxContainers    = 5000
-	engineAPITimeout = 20 * time.Second
+	maxAPIResponse = 16 << 20
+	maxContainers  = 5000
 )
+
+// DefaultEngineTimeout bounds the questions to one engine when
+// ClientOptions.Timeout is unset.
+const DefaultEngineTimeout = 20 * time.Second
 
 // EngineConn is how to reach an engine's API: a unix socket, or TCP with
 // or without TLS.
@@ -345,12 +348,12 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("GET %s: status %d: %s", e.path, e.status, e.body)
 }
 
-// QueryEngine asks the engine for its version, its configuration and its
-// running containers (inspected a few at a time); the processes in each
+// QueryEngine asks the engine, all within timeout, for its version, its
+// configuration and its running containers (inspected a few at a time); the processes in each
 // container are read from p's /proc when the engine is local and they
 // are visible, else from the engine.
-func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
-	ctx, cancel := context.WithTimeout(ctx, engineAPITimeout)
+func QueryEngine(ctx context.Context, p Probe, c EngineConn, timeout time.Duration) (*Engine, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	defer c.client.CloseIdleConnections()
 	e := &Engine{Kind: "docker", Endpoint: c.Endpoint}

@@ -168,7 +168,7 @@ func EngineChecks(d *Discovery) []Check {
 			}),
 		check("engine-authz-plugin", "2.12", finding.SeverityLow, "Client commands go through an authorization plugin",
 			"CIS 2.12: without an authorization plugin anyone who reaches the socket may do everything. Note CVE-2024-41110: AuthZ plugins were bypassable on unpatched engines (see engine-known-escapes).",
-			"Install an authorization plugin (--authorization-plugin) or put hull's API gate in front of the socket.",
+			"Install an authorization plugin (--authorization-plugin) or put a filtering proxy in front of the socket.",
 			func(Probe) Outcome {
 				return d.eachEngine(docker, func(e *Engine) Outcome {
 					if len(e.Info.Plugins.Authorization) > 0 {
@@ -206,7 +206,7 @@ func EngineChecks(d *Discovery) []Check {
 				})
 			}),
 		check("engine-image-trust", "4.5", finding.SeverityHigh, "The engine only runs images whose signatures it verified",
-			"CIS 4.5 asks for content trust. Podman, Buildah, skopeo and CRI-O enforce containers-policy.json; a default of insecureAcceptAnything runs any image from anywhere. dockerd verifies no signatures itself: put hull's policy in front (hull verify, the containerd image verifier, the API gate).",
+			"CIS 4.5 asks for content trust. Podman, Buildah, skopeo and CRI-O enforce containers-policy.json; a default of insecureAcceptAnything runs any image from anywhere. dockerd verifies no signatures itself: put hull's policy in front (hull verify before docker run, or the containerd image verifier).",
 			"Write policy.json from hull's trust policy (hull policy export --to containers) with a default of reject; for Docker, verify images with hull verify before they run.",
 			func(Probe) Outcome {
 				return d.eachEngine(nil, func(e *Engine) Outcome {

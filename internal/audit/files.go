@@ -279,7 +279,9 @@ func HostEngineChecks(d *Discovery) []Check {
 				}
 				watched, err := auditWatches(p)
 				if err != nil {
-					return fail("auditd rules not found ("+err.Error()+")", "no /etc/audit/audit.rules or /etc/audit/rules.d/*.rules")
+					o := fail("auditd rules not found ("+err.Error()+"); not watched: "+strings.Join(present, ", "), "no /etc/audit/audit.rules or /etc/audit/rules.d/*.rules")
+					o.Fix = auditFix(present)
+					return o
 				}
 				var missing []string
 				for _, f := range present {
@@ -289,12 +291,18 @@ func HostEngineChecks(d *Discovery) []Check {
 				}
 				if len(missing) > 0 {
 					o := fail("not watched by auditd: "+strings.Join(missing, ", "), fmt.Sprintf("%d of %d engine paths without a -w rule", len(missing), len(present)))
-					o.Fix = "Add to /etc/audit/rules.d/docker.rules: -w " + strings.Join(missing, " -k docker; -w ") + " -k docker; then reload auditd (augenrules --load)."
+					o.Fix = auditFix(missing)
 					return o
 				}
 				return pass(fmt.Sprintf("all %d engine paths watched", len(present)))
 			}),
 	}
+}
+
+// auditFix is the fix for engine paths auditd does not watch: a rule for
+// each, by its real path.
+func auditFix(paths []string) string {
+	return "Add to /etc/audit/rules.d/docker.rules: -w " + strings.Join(paths, " -k docker; -w ") + " -k docker; then reload auditd (augenrules --load)."
 }
 
 // engineFiles are the files the engines found really use, where they

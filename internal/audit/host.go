@@ -187,7 +187,7 @@ func subidRanges(data []byte, name string, uid int) int {
 func subidCheck(p Probe) Outcome {
 	name, uid := p.User()
 	if uid == 0 && name == "root" {
-		return skip("the audit runs as root: rootless engines run as another user (run it as that user, or with sudo)")
+		return skip("the audit runs as root: rootless engines run as another user (run hull audit host as that user: sudo -u USER hull audit host)")
 	}
 	var missing []string
 	var got []string

@@ -112,7 +112,7 @@ func TestHostChecks(t *testing.T) {
 		{"net namespaces off", func(h *fakeHost) { h.files["proc/sys/user/max_net_namespaces"].Data = []byte("0") }, "host-namespace-limits", finding.StateFail, "net"},
 		{"no subgid", func(h *fakeHost) { h.files["etc/subgid"].Data = []byte("other:1:65536\n") }, "rootless-subids", finding.StateFail, "/etc/subgid"},
 		{"small subuid", func(h *fakeHost) { h.files["etc/subuid"].Data = []byte("dev:100000:1000\n") }, "rootless-subids", finding.StateFail, "/etc/subuid"},
-		{"root", func(h *fakeHost) { h.name, h.uid = "root", 0 }, "rootless-subids", finding.StateSkip, "root"},
+		{"root", func(h *fakeHost) { h.name, h.uid = "root", 0 }, "rootless-subids", finding.StateSkip, "sudo -u USER hull audit host"},
 		{"newgidmap plain", func(h *fakeHost) {}, "rootless-newidmap", finding.StateFail, "newgidmap neither setuid"},
 		{"no newuidmap", func(h *fakeHost) { delete(h.files, "usr/bin/newuidmap") }, "rootless-newidmap", finding.StateFail, "newuidmap not installed"},
 	} {

@@ -303,6 +303,13 @@ func TestAuditRulesJudgeRealPaths(t *testing.T) {
 		!strings.Contains(o.Fix, "-w /srv/docker -k docker; -w /usr/sbin/dockerd -k docker") {
 		t.Errorf("%s %q, fix %q", o.State, o.Reason, o.Fix)
 	}
+	// With no rules file at all, the fix still names the paths found, not
+	// an example path (CIS's /usr/bin/dockerd) this host may not have.
+	delete(h.files, "etc/audit/rules.d/d.rules")
+	o = runOne(c, h)
+	if o.State != finding.StateFail || !strings.Contains(o.Fix, "-w /srv/docker -k docker; -w /usr/sbin/dockerd -k docker") || strings.Contains(o.Fix, "/usr/bin/dockerd") {
+		t.Errorf("no rules: %s %q, fix %q", o.State, o.Reason, o.Fix)
+	}
 }
 
 // An engine's socket mounted into a container is found by what it is,

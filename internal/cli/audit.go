@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/audit"
 	"github.com/hull-sec/hull/internal/finding"
@@ -30,13 +31,14 @@ func auditExit(sts []finding.CheckStatus) error {
 	var why []string
 	if len(undecidedIDs) > 0 {
 		slices.Sort(undecidedIDs)
-		why = append(why, fmt.Sprintf("%d checks could not run (%s); see the report", len(undecidedIDs), strings.Join(undecidedIDs, ", ")))
+		why = append(why, fmt.Sprintf("%s could not run (%s); see the report", report.Count(len(undecidedIDs), "check"), strings.Join(undecidedIDs, ", ")))
 	}
 	return outcome(failed, why)
 }
 
 func newAuditCmd(bi BuildInfo) *cobra.Command {
 	var format, output string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "audit [host|engine|client|containers]...",
 		Short: "Audit the machine containers run on",
@@ -104,7 +106,11 @@ names them), even when other checks failed.`,
 			if len(args) == 0 {
 				args = []string{"host", "engine", "client", "containers"}
 			}
-			copts := audit.ClientOptions{Getenv: os.Getenv, Ping: audit.PingEndpoint}
+			enc, err := report.Formats.Lookup(format)
+			if err != nil {
+				return undecided(err)
+			}
+			copts := audit.ClientOptions{Getenv: os.Getenv, Ping: audit.PingEndpoint, Timeout: timeout}
 			var found *audit.Discovery
 			discover := func() *audit.Discovery {
 				if found == nil {
@@ -127,10 +133,6 @@ names them), even when other checks failed.`,
 					return undecided(fmt.Errorf("audit %q: the groups are host, engine, client and containers", a))
 				}
 			}
-			enc, err := report.Formats.Lookup(format)
-			if err != nil {
-				return undecided(err)
-			}
 			target, _ := os.Hostname()
 			target = "host " + target
 			sts, fs := audit.Run(audit.Host{}, target, checks)
@@ -145,6 +147,8 @@ names them), even when other checks failed.`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
+	choices(cmd, "format", report.Formats.Names()...)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	cmd.Flags().DurationVar(&timeout, "timeout", audit.DefaultEngineTimeout, "longest wait for each engine's answers (version, configuration, containers), as a `DURATION`")
 	return cmd
 }

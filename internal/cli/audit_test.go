@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -94,5 +95,37 @@ func TestAuditUnansweredEngine(t *testing.T) {
 	}
 	if !strings.Contains(out, "could not run: could not query tcp://"+addr+": ") {
 		t.Errorf("the table does not name the engine that did not answer:\n%s", out)
+	}
+}
+
+// --timeout bounds the wait for an engine that takes the connection and
+// never answers, as it does for registries: the audit is undecided in
+// about that time, not after a fixed 20 s.
+func TestAuditTimeout(t *testing.T) {
+	auditEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; c.Close() }()
+		}
+	}()
+	t.Setenv("DOCKER_HOST", "tcp://"+l.Addr().String())
+	start := time.Now()
+	out, stderr, code := hull(t, "audit", "engine", "--timeout", "300ms")
+	if d := time.Since(start); code != ExitUndecided || d > 5*time.Second || !strings.Contains(out, "could not query tcp://"+l.Addr().String()) {
+		t.Errorf("exit %d after %s, stderr %q\n%s", code, d, stderr, out)
+	}
+	if _, stderr, code := hull(t, "audit", "-f", "yaml"); code != ExitUndecided || !strings.Contains(stderr, "yaml") {
+		t.Errorf("an unknown format: exit %d, %s", code, stderr)
 	}
 }

@@ -48,7 +48,10 @@ how old it is and what it holds.`,
 serving <Ecosystem>/all.zip (default osv.dev's bucket) or a directory holding
 such zips, other .zip exports or loose OSV .json records (walked recursively;
 the way to update a machine without internet: copy the zips over). Withdrawn
-records are skipped.`,
+records are skipped.
+
+Exit codes: 0 updated; 2 not updated (a source that cannot be reached or
+stops sending for --timeout, a broken export), the old database kept.`,
 		Example: `  hull db update
   hull db update --ecosystems Debian,npm,Go,PyPI
   hull db update --from /mnt/osv-mirror          # Debian/all.zip, npm/all.zip, ...
@@ -75,13 +78,20 @@ records are skipped.`,
 			return writeStatus(cmd, dbPath, meta)
 		},
 	}
-	update.Flags().StringVar(&from, "from", "", "`URL` base or `DIR` of OSV exports (default "+vulndb.DefaultURL+")")
-	update.Flags().DurationVar(&timeout, "timeout", image.DefaultTimeout, "longest wait for a server to answer, or for a download's next bytes")
-	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch from a URL (default "+strings.Join(vulndb.DefaultEcosystems, ",")+")")
+	update.Flags().StringVar(&from, "from", "", "`URL` base, or directory, of OSV exports (default "+vulndb.DefaultURL+")")
+	update.Flags().DurationVar(&timeout, "timeout", image.DefaultTimeout, "longest wait for a server to answer, or for a download's next bytes, as a `DURATION`")
+	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "`LIST` of ecosystems to fetch from a URL (default "+strings.Join(vulndb.DefaultEcosystems, ",")+")")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Say how old the vulnerability database is and what it holds",
-		Args:  cobra.NoArgs,
+		Long: `Status says where the database is, when and from where it was last
+updated, and how many records it holds per ecosystem.
+
+Exit codes: 0 a database is there; 2 there is none, or it cannot be read or
+was written by another hull version (hull scan exits 2 then too).`,
+		Example: `  hull db status
+  hull db status --db /srv/hull/osv.db`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Exit 2 when there is no database, as scan does: nothing can
 			// be decided with it.

@@ -24,12 +24,27 @@ type imageFlags struct {
 	fs       *pflag.FlagSet
 }
 
-func (f *imageFlags) register(fs *pflag.FlagSet) {
+// imageUse says what a verb does beyond naming an image, so that it
+// offers only the flags that change something for it.
+type imageUse struct {
+	policy bool // it reads a policy file, whose registry.timeout --timeout overrides
+	opens  bool // it opens the image, which --platform picks and --max-layer-bytes bounds; sign and verify only resolve its digest
+}
+
+// register adds the flags to fs.
+func (f *imageFlags) register(fs *pflag.FlagSet, use imageUse) {
 	f.fs = fs
-	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, "longest wait for any one registry or engine operation, or for a layer's next bytes (overrides the policy's registry.timeout)")
+	f.maxLayer = image.DefaultLimits.MaxLayerBytes
+	timeoutHelp := "longest wait for any one registry or engine operation, or for a layer's next bytes, as a `DURATION` (30s, 2m)"
+	if use.policy {
+		timeoutHelp += "; overrides the policy's registry.timeout"
+	}
+	fs.DurationVar(&f.timeout, "timeout", image.DefaultTimeout, timeoutHelp)
 	fs.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry `HOST[:PORT]` to speak plain HTTP to, without trying TLS first (loopback registries try TLS, then plain HTTP)")
-	fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
-	fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
+	if use.opens {
+		fs.StringVar(&f.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-platform image (default linux/<this machine>)")
+		fs.Int64Var(&f.maxLayer, "max-layer-bytes", image.DefaultLimits.MaxLayerBytes, "refuse a layer or archive whose uncompressed size exceeds `N` bytes")
+	}
 }
 
 // usePolicy takes the policy's registry timeout unless --timeout was

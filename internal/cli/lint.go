@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -55,20 +55,20 @@ IMAGE is one of:
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.list {
-				return listChecks(cmd.OutOrStdout())
+				return listChecks(cmd, f.format, f.output)
 			}
 			return runLint(cmd, bi, &f, args[0])
 		},
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, imageUse{policy: true, opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	registerFailOn(fl, &f.failOn)
+	registerFailOn(cmd, &f.failOn)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "skip the checks with these `IDS` (repeat or comma-separate)")
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.BoolVar(&f.list, "list", false, "list every check with its ID, severity and what it looks for")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", report.Formats.Names()...)
 	_ = cmd.RegisterFlagCompletionFunc("ignore", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var ids []string
 		for _, c := range lint.All() {
@@ -79,18 +79,48 @@ IMAGE is one of:
 	return cmd
 }
 
-func listChecks(w io.Writer) error {
+// listChecks writes every check to --output or standard output: a table
+// with each check's description and fix, or with --format json the list
+// of rules as reports carry them.
+func listChecks(cmd *cobra.Command, format, output string) error {
+	var rules []finding.Rule
+	for _, c := range lint.All() {
+		rules = append(rules, c.Rule)
+	}
+	var write func(io.Writer) error
+	switch format {
+	case "table":
+		write = func(w io.Writer) error { return checkTable(w, rules) }
+	case "json":
+		write = func(w io.Writer) error {
+			e := json.NewEncoder(w)
+			e.SetIndent("", "  ")
+			e.SetEscapeHTML(false)
+			return e.Encode(rules)
+		}
+	default:
+		return undecided(fmt.Errorf("--list writes a table or json, not %s", format))
+	}
+	if err := withOutput(cmd, output, write); err != nil {
+		return undecided(err)
+	}
+	return nil
+}
+
+func checkTable(w io.Writer, rules []finding.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
-	for _, c := range lint.All() {
+	for _, c := range rules {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Severity, c.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	for _, c := range lint.All() {
-		fmt.Fprintf(w, "%s\n  %s\n  Fix: %s\n", c.ID, c.Doc, c.Remediation)
+	for _, c := range rules {
+		if _, err := fmt.Fprintf(w, "%s\n  %s\n  Fix: %s\n", c.ID, c.Doc, c.Remediation); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -102,14 +132,23 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	pol, _, err := loadPolicy(cmd, f.policyFile, false)
+	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
 	if err != nil {
 		return undecided(err)
 	}
+	if err := checkLintIgnores(pol, polPath); err != nil {
+		return undecided(err)
+	}
 	f.image.usePolicy(pol)
-	ignore, failOn := slices.Clone(f.ignore), ""
+	// Each ignored check says who ignored it and why.
+	ignore, failOn := map[string]string{}, ""
+	for _, id := range f.ignore {
+		ignore[id] = "--ignore"
+	}
 	if pol != nil {
-		ignore = append(ignore, pol.IgnoredIDs()...)
+		for _, ig := range pol.Lint.Ignore {
+			ignore[ig.ID] = polPath + ": " + ig.Reason
+		}
 		failOn = pol.Lint.FailOn
 	}
 	threshold, err := failThreshold(f.failOn, failOn)
@@ -123,12 +162,12 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 	}
 	defer im.Close()
 	onLayer, done := layerProgress(cmd.ErrOrStderr(), ref)
-	res, err := lint.Run(ctx, im, lint.Options{Ignore: slices.Compact(slices.Sorted(slices.Values(ignore))), OnLayer: onLayer})
+	res, err := lint.Run(ctx, im, lint.Options{Ignore: ignore, OnLayer: onLayer})
 	done()
 	if err != nil {
 		return undecided(fmt.Errorf("lint %s: %w", ref, err))
 	}
-	rep := report.Report{
+	rep := report.Report{FailOn: threshold.String(),
 		Tool: "hull", Version: bi.Version, Command: "lint", Target: im.Ref.String(),
 		Rules: res.Rules, Checks: res.Checks, Findings: res.Findings,
 	}

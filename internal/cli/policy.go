@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hull-sec/hull/internal/export"
-	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
 
 	"github.com/spf13/cobra"
@@ -35,14 +35,15 @@ names); 2 could not read the policy file.`,
 			if err != nil {
 				return undecided(err)
 			}
-			if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
-				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: lint.ignore: %w", path, err)}
+			if err := checkLintIgnores(pol, path); err != nil {
+				return &ExitError{Code: ExitFail, Err: err}
 			}
 			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d lint ignores, %d scan ignores, %d trust rules, %d lookaside stores)\n",
-				path, len(pol.Lint.Ignore), len(pol.Scan.Ignore), len(pol.Trust.Rules), len(pol.Trust.Lookaside))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, %s, %s, %s)\n", path,
+				report.Count(len(pol.Lint.Ignore), "lint ignore"), report.Count(len(pol.Scan.Ignore), "scan ignore"),
+				report.Count(len(pol.Trust.Rules), "trust rule"), report.Count(len(pol.Trust.Lookaside), "lookaside store"))
 			return err
 		},
 	}
@@ -54,7 +55,8 @@ names); 2 could not read the policy file.`,
 ./hull.yaml) for another runtime to enforce with no hull in the path.
 
 --to containers writes, into --out:
-  policy.json            containers-policy.json(5) for Podman, Buildah, skopeo, CRI-O
+  policy.json            containers-policy.json(5) for Podman, Buildah, skopeo
+                         and CRI-O
   registries.d/hull.yaml where each scope's simple signatures are (lookaside)
   keys/rule-N-M.gpg      keyrings holding exactly the keys each rule accepts
 
@@ -88,6 +90,7 @@ silently; approximations are printed too. Install with, e.g.:
 		},
 	}
 	exp.Flags().StringVar(&to, "to", "containers", "target `FORMAT`: containers")
+	choices(exp, "to", "containers")
 	exp.Flags().StringVar(&out, "out", "", "`DIR` to write into (required)")
 	_ = exp.MarkFlagRequired("out")
 	schema := &cobra.Command{

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // Where a verb finds its policy when --policy names none: the file
@@ -71,13 +72,26 @@ func loadPolicy(cmd *cobra.Command, flag string, required bool) (*policy.Policy,
 	return p, path, nil
 }
 
+// checkLintIgnores refuses a policy whose lint.ignore names a check that
+// does not exist, naming the file; a nil policy passes.
+func checkLintIgnores(pol *policy.Policy, path string) error {
+	if pol == nil {
+		return nil
+	}
+	if err := lint.CheckIDs(pol.IgnoredIDs()); err != nil {
+		return fmt.Errorf("%s: lint.ignore: %w", path, err)
+	}
+	return nil
+}
+
 // defaultFailOn is the least severity that fails lint and scan unless
 // --fail-on or the policy says otherwise.
 const defaultFailOn = "high"
 
 // registerFailOn adds --fail-on, the same for lint and scan.
-func registerFailOn(fs *pflag.FlagSet, v *string) {
-	fs.StringVar(v, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: unknown, info, low, medium, high, critical (default "+defaultFailOn+", or the policy's failOn)")
+func registerFailOn(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "fail-on", "", "exit 1 when a finding has at least this `SEVERITY`: "+strings.Join(finding.SeverityNames(), ", ")+" (default "+defaultFailOn+", or the policy's failOn)")
+	choices(cmd, "fail-on", finding.SeverityNames()...)
 }
 
 // failThreshold is the severity that fails a run: --fail-on, else the

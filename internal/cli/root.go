@@ -95,8 +95,9 @@ func NewRoot(bi BuildInfo, args []string) *cobra.Command {
   tls      certificates for engines that take API clients over TCP
   version  hull's version (also hull --version)
 
-lint, scan and verify read the policy file named by --policy, else by
-$HULL_POLICY, else ./hull.yaml when it exists (named on standard error).
+lint, scan, verify and policy validate/export read the policy file named by
+--policy (or the FILE argument), else by $HULL_POLICY, else ./hull.yaml when
+it exists (named on standard error).
 Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
 above --fail-on, a rejected image); 2 could not decide.
 
@@ -121,12 +122,45 @@ Images are named the same way by every command:
 
   # shell completion (bash, zsh, fish, powershell)
   source <(hull completion bash)`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       bi.text(),
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		SilenceErrors:     true,
+		Version:           bi.text(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return refuseNegative(cmd.Flags()) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd); err != nil {
+			return err
+		}
+		return refuseNegative(cmd.Flags())
+	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return fmt.Errorf("no help for %q: 'hull --help' lists the commands", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w ('%s --help' lists its flags)", err, cmd.CommandPath())
+	})
 	verbs := []struct {
 		name string
 		make func() *cobra.Command
@@ -142,6 +176,7 @@ Images are named the same way by every command:
 		{"db", newDBCmd},
 		{"tls", newTLSCmd},
 		{"audit", func() *cobra.Command { return newAuditCmd(bi) }},
+		{"completion", newCompletionCmd},
 	}
 	// Building every verb's flags costs about a millisecond, a few per cent
 	// of a cold 'hull verify'; when the first argument names a verb, that
@@ -150,9 +185,8 @@ Images are named the same way by every command:
 		for _, v := range verbs {
 			if v.name == args[0] {
 				root.AddCommand(v.make())
-				// Nor the completion command's four subcommands.
-				root.CompletionOptions.DisableDefaultCmd = true
 				plainDefaults(root)
+				usageErrors(root)
 				return root
 			}
 		}
@@ -161,15 +195,77 @@ Images are named the same way by every command:
 		root.AddCommand(v.make())
 	}
 	plainDefaults(root)
+	usageErrors(root)
 	return root
 }
 
-// plainDefaults shows the default of a list flag in --help as the value
-// one would type ("vuln,secret,malware"), not pflag's "[vuln,secret,malware]".
+// choices completes flag with exactly values in every shell.
+func choices(cmd *cobra.Command, flag string, values ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// usageErrors makes every way of calling a command wrongly an error that
+// says what to do, exit 2: a command group given an unknown command
+// ('hull policy valdate' would otherwise print help and exit 0, a silent
+// pass in a script), and a verb given too many or too few arguments.
+func usageErrors(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %s", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+			}
+			return fmt.Errorf("%s: '%s --help' lists its commands", msg, cmd.CommandPath())
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if check(cmd, args) == nil {
+				return nil
+			}
+			return fmt.Errorf("%s: wrong number of arguments (%d); usage: %s", cmd.CommandPath(), len(args), cmd.UseLine())
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
+}
+
+// requireFlags names a required flag that is missing in plain words,
+// before cobra's "required flag(s) ... not set".
+func requireFlags(cmd *cobra.Command) error {
+	var missing []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if v := f.Annotations[cobra.BashCompOneRequiredFlag]; len(v) > 0 && v[0] == "true" && !f.Changed {
+			missing = append(missing, "--"+f.Name)
+		}
+	})
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s needs %s; usage: %s", cmd.CommandPath(), strings.Join(missing, " and "), cmd.UseLine())
+}
+
+// plainDefaults shows the default of a flag in --help as the value one
+// would type: a list as "vuln,secret,malware", not pflag's
+// "[vuln,secret,malware]", and a duration as "1m" or "168h", not Go's
+// "1m0s" or "168h0m0s".
 func plainDefaults(c *cobra.Command) {
 	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-		if t := f.Value.Type(); (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]" {
+		switch t := f.Value.Type(); {
+		case (strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")) && f.DefValue != "[]":
 			f.DefValue = strings.TrimSuffix(strings.TrimPrefix(f.DefValue, "["), "]")
+		case t == "duration":
+			if strings.HasSuffix(f.DefValue, "m0s") {
+				f.DefValue = strings.TrimSuffix(f.DefValue, "0s")
+			}
+			if strings.HasSuffix(f.DefValue, "h0m") {
+				f.DefValue = strings.TrimSuffix(f.DefValue, "0m")
+			}
 		}
 	})
 	for _, sub := range c.Commands() {

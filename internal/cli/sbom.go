@@ -39,12 +39,13 @@ as inferred (json "inferred", CycloneDX property hull:package:inferred, SPDX
 sourceInfo).
 
 Formats: table (default), json (hull's own), cyclonedx (CycloneDX 1.6 JSON),
-spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the user
-cache directory), so a layer shared by many images is read once. Files that look like package metadata but cannot be read
-are listed in the SBOM, which then says it is incomplete (CycloneDX composition
-"incomplete" and hull:not-read properties, SPDX creation comment, json "notes"),
-and on standard error; so is an image whose os-release names a distribution
-without its package database (deleted, or a format hull does not read).
+spdx (SPDX 2.3 JSON). Each layer's results are cached by its digest (in the
+user cache directory), so a layer shared by many images is read once. Files
+that look like package metadata but cannot be read are listed in the SBOM,
+which then says it is incomplete (CycloneDX composition "incomplete" and
+hull:not-read properties, SPDX creation comment, json "notes"), and on
+standard error; so is an image whose os-release names a distribution without
+its package database (deleted, or a format hull does not read).
 
 Exit codes: 0 listed; 2 could not read the image, or the SBOM is incomplete
 (it is still written).
@@ -59,11 +60,11 @@ IMAGE is one of:
 		RunE: func(cmd *cobra.Command, args []string) error { return runSBOM(cmd, bi, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, imageUse{opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.SBOMFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the SBOM to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.SBOMFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", report.SBOMFormats.Names()...)
 	return cmd
 }
 

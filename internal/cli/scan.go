@@ -120,10 +120,10 @@ IMAGE is one of:
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, bi, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, imageUse{policy: true, opens: true})
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(scanFormats.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	registerFailOn(fl, &f.failOn)
+	registerFailOn(cmd, &f.failOn)
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp)
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "do not report these vulnerability `IDS` (or aliases)")
 	fl.StringVar(&f.vex, "vex", "", "suppress what the VEX `FILE` (OpenVEX or CycloneDX) says does not affect a package")
@@ -134,7 +134,8 @@ IMAGE is one of:
 	fl.Int64Var(&f.maxFileSize, "max-file-size", scan.DefaultMaxMalwareBytes, "send files up to `N` bytes to clamd; larger ones are listed as not scanned")
 	fl.IntVar(&f.parallel, "parallel", 0, "read at most `N` layers at once (default: the number of CPUs)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "read every layer, ignoring and not filling the layer cache")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(scanFormats.Names(), cobra.ShellCompDirectiveNoFileComp))
+	choices(cmd, "format", scanFormats.Names()...)
+	choices(cmd, "scanners", "vuln", "secret", "malware")
 	return cmd
 }
 
@@ -143,7 +144,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	if err != nil {
 		return undecided(err)
 	}
-	pol, _, err := loadPolicy(cmd, f.policyFile, false)
+	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
 	if err != nil {
 		return undecided(err)
 	}
@@ -161,8 +162,24 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, malware)", sc))
 		}
 	}
+	// A flag of a scanner not asked for would change nothing: refuse it.
+	for _, fs := range []struct{ flag, scanner string }{
+		{"vex", "vuln"}, {"ignore", "vuln"}, {"db", "vuln"}, {"db-max-age", "vuln"},
+		{"clamd", "malware"}, {"max-file-size", "malware"},
+	} {
+		if cmd.Flags().Changed(fs.flag) && !want[fs.scanner] {
+			return undecided(fmt.Errorf("--%s is for the %s scanner, which --scanners leaves out", fs.flag, fs.scanner))
+		}
+	}
 	var vo scan.VulnOptions
-	vo.Ignore = append(slices.Clone(f.ignore), pol.ScanIgnoredIDs()...)
+	// Each suppressed finding says who ignored it and why.
+	vo.Ignore = map[string]string{}
+	for _, id := range f.ignore {
+		vo.Ignore[id] = "--ignore"
+	}
+	for _, ig := range pol.ScanSection().Ignore {
+		vo.Ignore[ig.ID] = polPath + ": " + ig.Reason
+	}
 	if f.vex != "" {
 		file, err := os.Open(f.vex)
 		if err != nil {
@@ -212,6 +229,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	inv := an.Inventory
 	target := im.Ref.String()
 	var findings []finding.Finding
+	var suppressed []string
 	if db != nil {
 		vo.OS = inv.OS
 		vr, err := scan.Vulnerabilities(db, target, inv.Packages, vo)
@@ -219,6 +237,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("scan %s: %w", ref, err))
 		}
 		findings = append(findings, vr.Findings...)
+		suppressed = vr.Suppressed
 		checks["vulnerabilities"] = scan.VulnCheck(inv, vr, "the OSV database of "+db.Meta.Updated.Format(time.RFC3339))
 		// The report names the first few; standard error lists them all.
 		for _, n := range slices.Concat(vr.Unmatched, inv.Notes, vr.Undecided, vr.Notes) {
@@ -237,8 +256,8 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 	}
 	finding.Sort(findings)
-	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(),
-		Findings: findings, OS: inv.OS, Notes: inv.Notes}
+	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(), FailOn: threshold.String(),
+		Findings: findings, Suppressed: suppressed, OS: inv.OS, Notes: inv.Notes}
 	for _, c := range checks {
 		rep.Checks = append(rep.Checks, c)
 	}

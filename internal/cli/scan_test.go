@@ -135,6 +135,20 @@ func TestScanCommands(t *testing.T) {
 	if states["vulnerabilities"] != "fail" || states["secrets"] != "pass" || states["malware"] != "skipped" {
 		t.Errorf("checks: %v", states)
 	}
+	// A suppressed finding is named with what suppressed it, in the table
+	// and the JSON, never dropped without a word.
+	table, _, code := hull(t, "scan", ref, "--db", db, "--ignore", "GHSA-35jh-r3h4-6jhm")
+	if code != ExitPass || !strings.Contains(table, "suppressed CVE-2021-23337 in lodash 4.17.20: ignored as GHSA-35jh-r3h4-6jhm (--ignore)") {
+		t.Errorf("ignored finding (exit %d):\n%s", code, table)
+	}
+	pol := writePolicy(t, filepath.Join(t.TempDir(), "hull.yaml"), "scan:\n  ignore:\n    - id: CVE-2021-23337\n      reason: the template function is not used\n")
+	if table, _, code := hull(t, "scan", ref, "--db", db, "--policy", pol); code != ExitPass || !strings.Contains(table, "ignored as CVE-2021-23337 ("+pol+": the template function is not used)") {
+		t.Errorf("finding ignored by the policy (exit %d):\n%s", code, table)
+	}
+	out, _, _ = hull(t, "scan", ref, "--db", db, "--ignore", "CVE-2021-23337", "-f", "json")
+	if !strings.Contains(out, `"suppressed": [`) || !strings.Contains(out, "CVE-2021-23337 in lodash 4.17.20: ignored as CVE-2021-23337 (--ignore)") {
+		t.Errorf("ignored finding in json:\n%s", out)
+	}
 	if _, _, code := hull(t, "scan", ref, "--db", db, "--clamd", filepath.Join(t.TempDir(), "no.sock")); code != ExitUndecided {
 		t.Errorf("a named clamd that is not there: exit %d", code)
 	}

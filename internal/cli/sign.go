@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -58,9 +60,9 @@ hull verify checks all of them under the trust section of hull's policy.`,
   hull key generate --type cosign --out cosign
   hull sign --key cosign.key registry.example.com/team/app:1.4
 
-  hull key generate --type notation --name release --out release
-  hull sign --key release.key --cert release.crt registry.example.com/team/app:1.4
-  hull sign --key release.key --cert release.crt \
+  hull key generate --type notation --name release --out notary
+  hull sign --key notary.key --cert notary.crt registry.example.com/team/app:1.4
+  hull sign --key notary.key --cert notary.crt \
     --timestamp-url http://timestamp.example.com --timestamp-root-cert tsa-root.pem \
     registry.example.com/team/app:1.4`,
 		Args: cobra.ExactArgs(1),
@@ -76,11 +78,11 @@ hull verify checks all of them under the trust section of hull's policy.`,
 			if (f.timestampURL == "") != (f.timestampRoot == "") {
 				return undecided(fmt.Errorf("--timestamp-url and --timestamp-root-cert go together"))
 			}
+			if err := signFlagsApply(cmd, &f, sign.IsPEMPrivateKey(data)); err != nil {
+				return undecided(err)
+			}
 			if f.cert != "" {
 				return signNotation(cmd, args[0], data, &f, opts)
-			}
-			if f.timestampURL != "" {
-				return undecided(fmt.Errorf("--timestamp-url is for Notation signatures (--cert)"))
 			}
 			if sign.IsPEMPrivateKey(data) {
 				key, err := sign.ReadCosignKey(data, os.Getenv("COSIGN_PASSWORD"))
@@ -91,7 +93,11 @@ hull verify checks all of them under the trust section of hull's policy.`,
 				if err != nil {
 					return undecided(fmt.Errorf("sign %s: %w", args[0], err))
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (cosign)\n  key:       %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, s.KeyID, s.Tag)
+				kind := "cosign"
+				if f.bundle {
+					kind = "sigstore bundle"
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "signed %s@%s (%s)\n  key:       %s\n  signature: %s\n", s.Image.Reference, s.Image.Digest, kind, s.KeyID, s.Tag)
 				return err
 			}
 			if f.lookaside == "" {
@@ -110,16 +116,46 @@ hull verify checks all of them under the trust section of hull's policy.`,
 		},
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
-	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing) or PEM (cosign) (required)")
+	f.image.register(fl, imageUse{})
+	fl.StringVar(&f.key, "key", "", "private key `FILE`: OpenPGP (simple signing), or PEM (cosign; Notation with --cert) (required)")
 	fl.StringVar(&f.lookaside, "lookaside", "", "signature store `DIR` for simple signatures")
 	fl.StringVar(&f.notationFormat, "signature-format", "jws", "Notation envelope `FORMAT` with --cert: jws or cose")
+	choices(cmd, "signature-format", "jws", "cose")
 	fl.StringVar(&f.cert, "cert", "", "certificate chain `FILE` (PEM, leaf first): sign as Notation (JWS, notary.x509) with --key")
 	fl.StringVar(&f.timestampURL, "timestamp-url", "", "with --cert: the RFC 3161 time-stamping authority `URL` to countersign the signature")
 	fl.StringVar(&f.timestampRoot, "timestamp-root-cert", "", "with --timestamp-url: the TSA's root certificate `FILE` (PEM) its answer must chain to")
 	fl.BoolVar(&f.bundle, "bundle", false, "with a PEM key: write a sigstore bundle as an OCI referrer (cosign v3's default) instead of the classic .sig tag")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+// signFlagsApply refuses a flag that the key's format would ignore, so
+// that no flag is silently without effect: the key decides the format
+// (OpenPGP: simple signing; PEM: cosign, or Notation with --cert).
+func signFlagsApply(cmd *cobra.Command, f *signFlags, pem bool) error {
+	format := "a simple signature (OpenPGP key)"
+	switch {
+	case pem && f.cert != "":
+		format = "a Notation signature (--cert)"
+	case pem:
+		format = "a cosign signature (PEM key without --cert)"
+	}
+	for _, c := range []struct {
+		flag  string
+		given bool
+		fits  bool
+	}{
+		{"--lookaside", f.lookaside != "", !pem},
+		{"--bundle", f.bundle, pem && f.cert == ""},
+		{"--cert", f.cert != "", pem},
+		{"--signature-format", cmd.Flags().Changed("signature-format"), pem && f.cert != ""},
+		{"--timestamp-url", f.timestampURL != "", pem && f.cert != ""},
+	} {
+		if c.given && !c.fits {
+			return fmt.Errorf("%s does not apply to %s", c.flag, format)
+		}
+	}
+	return nil
 }
 
 func signNotation(cmd *cobra.Command, ref string, keyData []byte, f *signFlags, opts image.Options) error {
@@ -166,10 +202,10 @@ func newKeyCmd() *cobra.Command {
 		Short: "Generate a signing key for hull sign",
 		Long: `Generate writes a key pair and never overwrites a file.
 
---type gpg (default): an RSA-3072 OpenPGP key. OUT.key is the private key (ASCII
-armor, mode 0600, no passphrase: keep it like one); OUT.pub is the public keyring
-that hull's trust policy (gpg.keyring) and policy.json's keyPath name. The
-fingerprint to list in the policy is printed.
+--type gpg (default): an RSA-3072 OpenPGP key. OUT.key is the private key
+(ASCII armor, mode 0600, no passphrase: keep it like one); OUT.pub is the
+public keyring that hull's trust policy (gpg.keyring) and policy.json's keyPath
+name. The fingerprint to list in the policy is printed.
 
 --type notation: an ECDSA P-256 key with a code-signing certificate issued by
 a new self-signed root. OUT.key is the key (PKCS#8 PEM, 0600), OUT.crt the
@@ -194,7 +230,7 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 				}
 				files, err := sign.WriteNotationKey(k, chain, out)
 				if err != nil {
-					return undecided(err)
+					return keyWriteError(err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\nchain:       %s\ntrust store: %s\nidentity:    x509.subject: %s\n", files[0], files[1], files[2], chain[0].Subject)
 				return err
@@ -205,13 +241,13 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 				}
 				priv, pub, err := sign.WriteCosignKey(k, out)
 				if err != nil {
-					return undecided(err)
+					return keyWriteError(err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\npublic key:  %s\n", priv, pub)
 				return err
 			case "gpg":
 			default:
-				return undecided(fmt.Errorf("--type %q: want gpg or cosign", typ))
+				return undecided(fmt.Errorf("--type %q: want gpg, cosign or notation", typ))
 			}
 			if name == "" {
 				return undecided(fmt.Errorf("--type gpg needs --name"))
@@ -222,17 +258,27 @@ trust policy (cosign.key) and 'cosign verify --key' take.`,
 			}
 			priv, pub, err := sign.WriteGPGKey(e, out)
 			if err != nil {
-				return undecided(err)
+				return keyWriteError(err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "fingerprint: %s\nprivate key: %s\npublic key:  %s\n", e.Primary.FingerprintHex(), priv, pub)
 			return err
 		},
 	}
 	gen.Flags().StringVar(&typ, "type", "gpg", "key `TYPE`: gpg (simple signing), cosign, or notation")
-	gen.Flags().StringVar(&name, "name", "", "the OpenPGP key's user name (required for gpg)")
-	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail address")
+	choices(gen, "type", "gpg", "cosign", "notation")
+	gen.Flags().StringVar(&name, "name", "", "the key's `NAME`: the OpenPGP user name, or the Notation certificate's common name (required for gpg and notation)")
+	gen.Flags().StringVar(&email, "email", "", "the OpenPGP key's e-mail `ADDRESS`")
 	gen.Flags().StringVar(&out, "out", "", "`PREFIX` of the files to write (required)")
 	_ = gen.MarkFlagRequired("out")
 	key.AddCommand(gen)
 	return key
+}
+
+// keyWriteError says what to do when a key file is in the way: key
+// generate never overwrites one.
+func keyWriteError(err error) error {
+	if errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%w: hull key generate never overwrites a key; name other files with --out", err)
+	}
+	return undecided(err)
 }

@@ -23,10 +23,10 @@ func newTLSCmd() *cobra.Command {
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Make a CA, a server and a client certificate for a Docker engine's TLS socket",
-		Long: `Init makes what dockerd needs to accept API clients over TCP only with mutual TLS
-(--tlsverify): a CA, a server certificate for the engine's names and addresses
-(--host, repeatable; localhost and 127.0.0.1 are always in it) and a client
-certificate, all ECDSA P-256 with the key usages each needs (serverAuth,
+		Long: `Init makes what dockerd needs to accept API clients over TCP only with mutual
+TLS (--tlsverify): a CA, a server certificate for the engine's names and
+addresses (--host, repeatable; localhost and 127.0.0.1 are always in it) and a
+client certificate, all ECDSA P-256 with the key usages each needs (serverAuth,
 clientAuth), valid --days. Files are named as dockerd and the docker CLI expect
 (ca.pem, server-cert.pem, server-key.pem, cert.pem, key.pem); keys are written
 0600 and nothing that exists is overwritten. It prints the dockerd flags, the
@@ -36,6 +36,9 @@ offline once the certificates you need are made.`,
   hull tls init --out ~/.docker/engine1 --host engine1.internal --days 90`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if port < 1 || port > 65535 {
+				return undecided(fmt.Errorf("--port %d: not a TCP port (1 to 65535)", port))
+			}
 			dir, err := filepath.Abs(out)
 			if err != nil {
 				return undecided(err)

@@ -65,7 +65,7 @@ trust:
 		}
 	}
 	writePolicy(fpr[1])
-	if out, _, code := hull(t, "policy", "validate", pol); code != ExitPass || !strings.Contains(out, "1 trust rules") {
+	if out, _, code := hull(t, "policy", "validate", pol); code != ExitPass || !strings.Contains(out, "1 trust rule,") {
 		t.Errorf("policy validate: exit %d %s", code, out)
 	}
 	for _, format := range []string{"table", "json", "sarif"} {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -42,8 +43,9 @@ sigstore bundles (OCI referrers), signed with a key or keyless (a Fulcio
 certificate for an OIDC identity, checked with its Rekor entry and SCT against
 a trusted_root.json); and Notation JWS and COSE signatures (notary.x509)
 against a trust store and identities, and with a tsaStore their RFC 3161
-timestamp countersignatures (the chain is then judged at the stamped time). Nothing is fetched from a transparency
-log, TUF repository, OCSP or CRL server: verification is offline.
+timestamp countersignatures (the chain is then judged at the stamped time).
+Nothing is fetched from a transparency log, TUF repository, OCSP or CRL
+server: verification is offline.
 
 IMAGE is name:tag, name@digest, or name:tag@digest (the digest taken as given,
 the tag judged with it: a simple signature must name that tag).
@@ -76,12 +78,13 @@ Exit codes: 0 every image accepted; 1 at least one rejected; 2 could not decide
 		RunE: func(cmd *cobra.Command, args []string) error { return runVerify(cmd, bi, &f, args) },
 	}
 	fl := cmd.Flags()
-	f.image.register(fl)
+	f.image.register(fl, imageUse{policy: true})
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its trust section decides")
 	fl.StringVarP(&f.format, "format", "f", "table", "output `FORMAT`: "+strings.Join(report.Formats.Names(), ", "))
+	choices(cmd, "format", report.Formats.Names()...)
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fl.BoolVar(&f.noCache, "no-cache", false, "decide afresh, neither reading nor writing the verdict cache")
-	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused")
+	fl.DurationVar(&f.cacheTTL, "cache-ttl", 10*time.Minute, "how long an accepted verdict is reused, a `DURATION`")
 	return cmd
 }
 
@@ -112,7 +115,9 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	for _, ref := range refs {
 		vd, err := v.Verify(cmd.Context(), ref)
 		if err != nil {
+			// In the report too, so that no format leaves the image out.
 			why = append(why, fmt.Sprintf("verify %s: %v", ref, err))
+			rep.Checks = append(rep.Checks, finding.CheckStatus{ID: "trust-policy", State: finding.StateError, Reason: fmt.Sprintf("%s: %v", ref, err)})
 			continue
 		}
 		rep.Verdicts = append(rep.Verdicts, vd)
@@ -126,24 +131,28 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 // writeReport encodes rep to --output, or standard output, colouring
 // only a terminal.
 func writeReport(cmd *cobra.Command, enc report.Encoder, rep report.Report, output string) error {
-	out := cmd.OutOrStdout()
-	var file *os.File
-	if output != "" {
-		var err error
-		if file, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-			return err
+	return withOutput(cmd, output, func(out io.Writer) error {
+		tty := isTerminal(out)
+		if err := enc(out, rep, report.Options{Color: tty && os.Getenv("NO_COLOR") == "", Terminal: tty}); err != nil {
+			return fmt.Errorf("write report: %w", err)
 		}
-		out = file
+		return nil
+	})
+}
+
+// withOutput calls write with the --output file (created 0600), or
+// standard output when output is "".
+func withOutput(cmd *cobra.Command, output string, write func(io.Writer) error) error {
+	if output == "" {
+		return write(cmd.OutOrStdout())
 	}
-	tty := isTerminal(out)
-	err := enc(out, rep, report.Options{Color: tty && os.Getenv("NO_COLOR") == "", Terminal: tty})
+	file, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		err = fmt.Errorf("write report: %w", err)
+		return err
 	}
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
+	err = write(file)
+	if cerr := file.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }

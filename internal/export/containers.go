@@ -111,6 +111,11 @@ func Containers(t *policy.Trust, policyDir, outDir string) (Result, error) {
 		cp.Transports[tr] = map[string][]requirement{"": {{Type: "insecureAcceptAnything"}}}
 	}
 	res.Notes = append(res.Notes, "images in local storage ("+strings.Join(storageTransports, ", ")+") are accepted: hull's rules scope registries; archives, layouts and directories get trust.default ("+cp.Default[0].Type+")")
+	if len(t.Rules) == 0 && cp.Default[0].Type == "reject" {
+		// Likely a policy written for lint or scan only: say what
+		// installing it would do.
+		res.Notes = append(res.Notes, "the policy has no trust rules and trust.default is reject: the exported policy.json refuses every image from a registry")
+	}
 	var attachments []string // scopes whose cosign signatures containers must read
 	for i, r := range t.Rules {
 		scope := r.Scope

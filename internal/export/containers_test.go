@@ -158,6 +158,15 @@ func TestUnenforceableRulesAreReported(t *testing.T) {
 			t.Errorf("policy.json lacks %s:\n%s", want, data)
 		}
 	}
+	if strings.Contains(notes, "refuses every image") {
+		t.Errorf("a policy with rules is said to refuse everything: %s", notes)
+	}
+	// A policy without trust rules (one written for lint or scan) says
+	// that the export refuses every registry image.
+	res, err = export.Containers(&policy.Trust{}, t.TempDir(), t.TempDir())
+	if err != nil || !strings.Contains(strings.Join(res.Notes, "\n"), "no trust rules and trust.default is reject: the exported policy.json refuses every image from a registry") {
+		t.Errorf("empty trust: %v, %q", err, res.Notes)
+	}
 	// A scope hull's policy refuses never reaches policy.json, where it
 	// would silently match nothing.
 	glob := &policy.Trust{Rules: []policy.TrustRule{{Scope: "registry.example/team/*", Reject: true}}}

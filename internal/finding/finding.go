@@ -35,10 +35,13 @@ func (s Severity) String() string {
 }
 
 // ParseSeverity reads a severity name, case-insensitively.
+// SeverityNames lists the severities ParseSeverity takes, lowest first.
+func SeverityNames() []string { return slices.Clone(severityNames) }
+
 func ParseSeverity(name string) (Severity, error) {
 	i := slices.Index(severityNames, strings.ToLower(strings.TrimSpace(name)))
 	if i < 0 {
-		return SeverityUnknown, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[1:], ", "))
+		return SeverityUnknown, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames, ", "))
 	}
 	return Severity(i), nil
 }

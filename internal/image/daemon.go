@@ -46,7 +46,11 @@ func resolveDaemon(kind Kind, getenv func(string) string) (*daemonEndpoint, erro
 			}
 		}
 		if host == "" {
-			return nil, fmt.Errorf("no %s API socket found (tried %s); set %s", kind, strings.Join(defaultSockets(kind, getenv), ", "), hostVar)
+			engine, start := "Docker", "start dockerd"
+			if kind == KindPodman {
+				engine, start = "Podman", "start one with 'podman system service --time=0 unix://PATH'"
+			}
+			return nil, fmt.Errorf("no %s API socket found (tried %s): %s, or set %s=unix://PATH", engine, strings.Join(defaultSockets(kind, getenv), ", "), start, hostVar)
 		}
 	}
 	u, err := url.Parse(host)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -104,9 +105,26 @@ func Open(ctx context.Context, ref string, o Options) (*Image, error) {
 	}
 	im, err := OpenRef(ctx, r, o)
 	if err != nil {
-		return nil, fmt.Errorf("open image %q: %w", ref, err)
+		return nil, fmt.Errorf("open image %q: %w%s", ref, err, localHint(ref, r))
 	}
 	return im, nil
+}
+
+// localHint is what to write instead when a registry reference that
+// failed names a file or directory here ("app.tar" is read as
+// docker.io/library/app.tar), or "".
+func localHint(ref string, r Ref) string {
+	if r.Kind != KindRegistry {
+		return ""
+	}
+	fi, err := os.Stat(ref)
+	switch {
+	case err != nil:
+		return ""
+	case fi.IsDir():
+		return fmt.Sprintf(" (%s is a directory here: an OCI layout opens as oci:%s, a root filesystem as dir:%s)", ref, ref, ref)
+	}
+	return fmt.Sprintf(" (%s is a file here: a 'docker save' tarball opens as docker-archive:%s, an OCI archive as oci-archive:%s)", ref, ref, ref)
 }
 
 // OpenRef opens the image r names.
@@ -359,7 +377,7 @@ func (im *Image) openDockerArchive(p string) error {
 		return err
 	}
 	if _, ok := idx.entries["manifest.json"]; !ok {
-		return fmt.Errorf("%s is not a docker archive: no manifest.json", p)
+		return fmt.Errorf("%s is not a docker archive: no manifest.json (an OCI archive opens as oci-archive:%s)", p, p)
 	}
 	mf, err := idx.resolve("manifest.json")
 	if err != nil {
@@ -529,6 +547,9 @@ func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
 	if err := Extract(ctx, f, dir, ExtractOptions{Limits: im.limits, UniqueNames: true}); err != nil {
 		return fmt.Errorf("unpack OCI archive: %w", err)
 	}
+	if _, err := os.Lstat(filepath.Join(dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is not an OCI archive: no index.json (a 'docker save' tarball opens as docker-archive:%s)", im.Ref.Path, im.Ref.Path)
+	}
 	return im.openLayout(dir, im.Ref.Name, o)
 }
 
@@ -536,6 +557,9 @@ func (im *Image) openOCIArchive(ctx context.Context, o Options) error {
 const refNameAnnotation = "org.opencontainers.image.ref.name"
 
 func (im *Image) openLayout(dir, tag string, o Options) error {
+	if _, err := os.Lstat(filepath.Join(dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is not an OCI layout: no index.json", dir)
+	}
 	if err := checkBlobSize(filepath.Join(dir, "index.json")); err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func TestDaemonEndpointRules(t *testing.T) {
 		{KindDockerDaemon, map[string]string{"DOCKER_HOST": "tcp://192.168.0.9:2375"}, "refusing plain TCP"},
 		{KindDockerDaemon, map[string]string{"DOCKER_HOST": "ssh://me@host"}, "not supported"},
 		{KindPodman, map[string]string{"CONTAINER_HOST": "unix:///nonexistent/podman.sock", "XDG_RUNTIME_DIR": "/nonexistent"}, ""},
-		{KindPodman, map[string]string{"XDG_RUNTIME_DIR": "/nonexistent"}, "no podman API socket found"},
+		{KindPodman, map[string]string{"XDG_RUNTIME_DIR": "/nonexistent"}, "no Podman API socket found (tried /nonexistent/podman/podman.sock, /run/podman/podman.sock): start one with 'podman system service --time=0 unix://PATH', or set CONTAINER_HOST=unix://PATH"},
 	} {
 		_, err := resolveDaemon(tc.kind, env(tc.env))
 		if tc.want == "" {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -88,8 +89,9 @@ func All() []Check {
 type Options struct {
 	// Checks to run; default All().
 	Checks []Check
-	// Ignore lists check IDs to skip.
-	Ignore []string
+	// Ignore maps the IDs of checks to skip to why ("--ignore", or the
+	// policy's reason), which the skipped check's reason repeats.
+	Ignore map[string]string
 	// MaxContent bounds the bytes read of one file for content checks
 	// (default 1 MiB); a larger file leaves its check in error.
 	MaxContent int64
@@ -132,13 +134,17 @@ func Run(ctx context.Context, im *image.Image, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	var active []Check
-	if err := knownIDs(checks, o.Ignore); err != nil {
+	if err := knownIDs(checks, slices.Sorted(maps.Keys(o.Ignore))); err != nil {
 		return nil, err
 	}
 	for _, c := range checks {
 		res.Rules = append(res.Rules, c.Rule)
-		if slices.Contains(o.Ignore, c.ID) {
-			res.Checks = append(res.Checks, finding.CheckStatus{ID: c.ID, State: finding.StateSkip, Reason: "ignored"})
+		if why, ok := o.Ignore[c.ID]; ok {
+			reason := "ignored"
+			if why != "" {
+				reason += " (" + why + ")"
+			}
+			res.Checks = append(res.Checks, finding.CheckStatus{ID: c.ID, State: finding.StateSkip, Reason: reason})
 			continue
 		}
 		if c.Config != nil && im.Ref.Kind == image.KindDir {

@@ -168,7 +168,7 @@ func TestCleanImageTriggersNothing(t *testing.T) {
 }
 
 func TestIgnoreAndUnknownIDs(t *testing.T) {
-	res := lintArchive(t, badImage(t), "example.com/bad:latest", Options{Ignore: []string{"root-user", "private-key"}})
+	res := lintArchive(t, badImage(t), "example.com/bad:latest", Options{Ignore: map[string]string{"root-user": "--ignore", "private-key": ""}})
 	for _, f := range res.Findings {
 		if f.ID == "root-user" || f.ID == "private-key" {
 			t.Errorf("ignored check %s still reported", f.ID)
@@ -184,7 +184,7 @@ func TestIgnoreAndUnknownIDs(t *testing.T) {
 		t.Errorf("%d checks skipped, want 2", skipped)
 	}
 	im := &image.Image{}
-	if _, err := Run(context.Background(), im, Options{Ignore: []string{"no-such-check"}}); err == nil || !strings.Contains(err.Error(), "no-such-check") {
+	if _, err := Run(context.Background(), im, Options{Ignore: map[string]string{"no-such-check": ""}}); err == nil || !strings.Contains(err.Error(), "no-such-check") {
 		t.Errorf("unknown ignore ID: want an error naming it, got %v", err)
 	}
 }

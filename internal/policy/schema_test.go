@@ -101,6 +101,16 @@ func TestSchemaAgreesWithLoad(t *testing.T) {
 	if err := s.Validate(yamlToJSON(t, fullPolicy)); err != nil {
 		t.Fatalf("schema rejects a valid policy: %v", err)
 	}
+	// Every severity --fail-on takes is a failOn both agree on.
+	for _, sev := range []string{"unknown", "info", "low", "medium", "high", "critical"} {
+		for _, section := range []string{"lint", "scan"} {
+			doc := "apiVersion: hull.dev/v1\n" + section + ":\n  failOn: " + sev + "\n"
+			_, lerr := Load(strings.NewReader(doc))
+			if serr := s.Validate(yamlToJSON(t, doc)); (lerr == nil) != (serr == nil) {
+				t.Errorf("%s.failOn %s: Load says %v, the schema %v", section, sev, lerr, serr)
+			}
+		}
+	}
 	for name, doc := range map[string]string{
 		"unknown field":                "apiVersion: hull.dev/v1\nlint:\n  ignroe: []\n",
 		"bad severity":                 "apiVersion: hull.dev/v1\nlint:\n  failOn: severe\n",

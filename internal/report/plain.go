@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -11,12 +12,28 @@ import (
 // IndexManifest.manifests of type []v1.Descriptor".
 var jsonTypeError = regexp.MustCompile(`json: cannot unmarshal (\w+)(?: [^ ]+)? into Go (?:struct field (\S*) of type|value of type) (\S+)`)
 
+var (
+	registryDetail = regexp.MustCompile(`; map\[([^\[\]]*)\]`)
+	httpURLError   = regexp.MustCompile(`\b(Get|Head|Post|Put|Patch|Delete) "([a-z]+://[^"\s]+)":`)
+	headStatus     = regexp.MustCompile(`unexpected status code (\d{3}[^(]*?) \(HEAD responses have no body, use GET for details\)`)
+)
+
 var jsonKinds = map[string]string{"string": "a string", "number": "a number", "array": "a list", "object": "an object", "bool": "true or false", "null": "null"}
 
 // Plain words a message without the Go type names library errors carry
 // ("json: a string where a list is expected (at manifests)"), so that no
 // output of hull shows Go syntax.
 func Plain(msg string) string {
+	// go-containerregistry's registry errors: "MANIFEST_UNKNOWN: manifest
+	// unknown; map[Tag:nope]" and a HEAD's "unexpected status code 404 Not
+	// Found (HEAD responses have no body, use GET for details)".
+	msg = registryDetail.ReplaceAllString(msg, " ($1)")
+	msg = headStatus.ReplaceAllString(msg, "the registry answered $1")
+	// net/http's `Get "https://r/v2/": ...`, as the rest say "GET https://r/v2/".
+	msg = httpURLError.ReplaceAllStringFunc(msg, func(m string) string {
+		s := httpURLError.FindStringSubmatch(m)
+		return strings.ToUpper(s[1]) + " " + s[2] + ":"
+	})
 	return jsonTypeError.ReplaceAllStringFunc(msg, func(m string) string {
 		s := jsonTypeError.FindStringSubmatch(m)
 		got := jsonKinds[s[1]]
@@ -78,4 +95,13 @@ func plain(r Report) Report {
 		}
 	}
 	return r
+}
+
+// Count says how many of noun there are, in plain English: "1 finding",
+// "3 findings", "0 images".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

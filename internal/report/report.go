@@ -25,6 +25,12 @@ type Report struct {
 	Rules    []finding.Rule        `json:"-"`
 	Checks   []finding.CheckStatus `json:"checks"`
 	Findings []finding.Finding     `json:"findings"`
+	// FailOn is the least severity that fails the run (lint, scan), so
+	// that the report says why it passed or failed.
+	FailOn string `json:"failOn,omitempty"`
+	// Suppressed names what an ignore list or a VEX document took out of
+	// Findings, and why, so that no finding disappears unexplained.
+	Suppressed []string `json:"suppressed,omitempty"`
 	// Verdicts are trust decisions, one per image (hull verify).
 	Verdicts []finding.Verdict `json:"verdicts,omitempty"`
 	// OS and Packages are the image's software (hull sbom, hull scan).

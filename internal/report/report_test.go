@@ -373,7 +373,7 @@ func TestTableSummary(t *testing.T) {
 			sev(finding.SeverityCritical, finding.SeverityHigh, finding.SeverityMedium, finding.SeverityLow, finding.SeverityInfo, finding.SeverityUnknown),
 			checks(finding.StateFail, finding.StatePass, finding.StateError, finding.StateSkip),
 			[]string{
-				"6 findings (critical: 1, high: 1, medium: 1, low: 1, info: 1, unknown: 1); 4 checks: 1 passed, 1 failed, 1 errors, 1 skipped",
+				"6 findings (critical: 1, high: 1, medium: 1, low: 1, info: 1, unknown: 1); 4 checks: 1 passed, 1 failed, 1 error, 1 skipped",
 				"skipped C-D: reason D", // every command says why a check was skipped
 				"check C-C could not run: reason C",
 			}},
@@ -411,7 +411,7 @@ func TestTableSummary(t *testing.T) {
 func TestSummaryOfGoldenReport(t *testing.T) {
 	r := findingsReport()
 	out := string(encode(t, EncodeTable, r, Options{}))
-	want := "9 findings (critical: 1, high: 2, medium: 2, low: 2, info: 1, unknown: 1); 8 checks: 1 passed, 5 failed, 1 errors, 1 skipped\n" +
+	want := "9 findings (critical: 1, high: 2, medium: 2, low: 2, info: 1, unknown: 1); 8 checks: 1 passed, 5 failed, 1 error, 1 skipped\n" +
 		"skipped HULL-L-SIGNED: no signature policy given\n" +
 		"check HULL-L-MALWARE could not run: clamd: dial unix /run/clamav/clamd.ctl: connect: no such file or directory\n"
 	if !strings.HasSuffix(out, want) {

@@ -168,6 +168,9 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 				Level: "error", Message: sarifText{c.Reason}, Descriptor: &sarifDescriptorRef{ID: c.ID}})
 		}
 	}
+	for _, s := range r.Suppressed {
+		inv.Notifications = append(inv.Notifications, sarifNotification{Level: "note", Message: sarifText{"suppressed " + s}})
+	}
 	results := make([]sarifResult, 0, len(r.Findings))
 	for _, f := range r.Findings {
 		addRule(finding.Rule{ID: f.ID, Title: f.Title, Severity: f.Severity, Doc: f.Title, Remediation: f.Remediation, References: f.References})
@@ -214,6 +217,9 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: results,
 		Properties: map[string]string{"target": r.Target}}
+	if r.FailOn != "" {
+		run.Properties["failOn"] = r.FailOn
+	}
 	if r.ImageID != "" {
 		run.Properties["imageID"] = r.ImageID
 	}

@@ -36,19 +36,41 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		// Lay the table out plain, then colour the severity cells: escape
 		// codes of different lengths inside the cells would make tabwriter
 		// misalign the columns.
+		// A column of "-" says nothing: host audits have no locations.
+		located := slices.ContainsFunc(r.Findings, func(f finding.Finding) bool { return location(f.Location) != "-" })
 		var table strings.Builder
 		tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
+		if located {
+			fmt.Fprintln(tw, "SEVERITY\tID\tLOCATION\tTITLE")
+		} else {
+			fmt.Fprintln(tw, "SEVERITY\tID\tTITLE")
+		}
+		// A warning's finding does not fail the run (hull audit): say so
+		// beside its severity, or it reads like a failure.
+		warned := map[string]bool{}
+		for _, c := range r.Checks {
+			warned[c.ID] = c.State == finding.StateWarn
+		}
+		sevCell := func(f finding.Finding) string {
+			if warned[f.ID] {
+				return strings.ToUpper(f.Severity.String()) + " (warn)"
+			}
+			return strings.ToUpper(f.Severity.String())
+		}
 		for _, f := range r.Findings {
 			title := cell(f.Title)
 			if f.Evidence != "" {
 				title += ": " + cell(fit(f.Evidence, maxEvidence, o.Terminal))
 			}
+			if !located {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", sevCell(f), cell(f.ID), title)
+				continue
+			}
 			loc := location(f.Location)
 			if o.Terminal {
 				loc = shorten(loc, maxLocation)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), cell(f.ID), cell(loc), title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sevCell(f), cell(f.ID), cell(loc), title)
 		}
 		tw.Flush()
 		rows := strings.SplitAfter(table.String(), "\n")
@@ -62,9 +84,9 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		writeFixes(ew, r.Findings)
 		fmt.Fprintln(ew)
 	}
-	if len(r.Verdicts) > 0 {
-		writeVerdicts(ew, r.Verdicts, o)
-		if len(r.Findings) == 0 && len(r.Checks) == 0 {
+	if len(r.Verdicts) > 0 || r.Command == "verify" {
+		writeVerdicts(ew, r.Verdicts, r.Checks, o)
+		if len(r.Findings) == 0 {
 			return ew.err
 		}
 	}
@@ -84,7 +106,7 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
 		}
 	}
-	summary := fmt.Sprintf("%d findings", len(r.Findings))
+	summary := Count(len(r.Findings), "finding")
 	if len(parts) > 0 {
 		summary += " (" + strings.Join(parts, ", ") + ")"
 	}
@@ -96,8 +118,17 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 	if n := states[finding.StateWarn]; n > 0 {
 		warned = fmt.Sprintf(", %d warned", n)
 	}
-	fmt.Fprintf(ew, "%s; %d checks: %d passed%s, %d failed, %d errors, %d skipped\n", summary,
-		len(r.Checks), states[finding.StatePass], warned, states[finding.StateFail], states[finding.StateError], states[finding.StateSkip])
+	fmt.Fprintf(ew, "%s; %s: %d passed%s, %d failed, %s, %d skipped\n", summary,
+		Count(len(r.Checks), "check"), states[finding.StatePass], warned, states[finding.StateFail], Count(states[finding.StateError], "error"), states[finding.StateSkip])
+	if sev, err := finding.ParseSeverity(r.FailOn); r.FailOn != "" && err == nil {
+		n := 0
+		for _, f := range r.Findings {
+			if f.Severity >= sev {
+				n++
+			}
+		}
+		fmt.Fprintf(ew, "fail-on %s: %s at or above it\n", sev, Count(n, "finding"))
+	}
 	// One line per reason: with no engine, dozens of checks share one.
 	for _, g := range byReason(r.Checks, finding.StateSkip) {
 		fmt.Fprintf(ew, "skipped %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
@@ -108,6 +139,9 @@ func EncodeTable(w io.Writer, r Report, o Options) error {
 		if g.reason != "" {
 			fmt.Fprintf(ew, "warned %s: %s\n", strings.Join(g.ids, ", "), cell(g.reason))
 		}
+	}
+	for _, s := range r.Suppressed {
+		fmt.Fprintf(ew, "suppressed %s\n", cell(s))
 	}
 	for _, g := range byReason(r.Checks, finding.StateError) {
 		word := "check"
@@ -187,7 +221,7 @@ func writePackages(w io.Writer, r Report, o Options) {
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		parts = append(parts, fmt.Sprintf("%s: %d", t, types[t]))
 	}
-	fmt.Fprintf(w, "\n%d packages", len(r.Packages))
+	fmt.Fprintf(w, "\n%s", Count(len(r.Packages), "package"))
 	if len(parts) > 0 {
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
@@ -201,8 +235,9 @@ func writePackages(w io.Writer, r Report, o Options) {
 }
 
 // writeVerdicts prints one block per image: the verdict, the rule and
-// why, then each signature found and what became of it.
-func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
+// why, then each signature found and what became of it; then the images
+// that could not be judged (the checks in error), with the reason.
+func writeVerdicts(w io.Writer, vs []finding.Verdict, checks []finding.CheckStatus, o Options) {
 	accepted := 0
 	for _, v := range vs {
 		word, colour := "REJECTED", severityColor[finding.SeverityHigh]
@@ -213,7 +248,11 @@ func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
 		if o.Color {
 			word = colour + word + "\x1b[0m"
 		}
-		fmt.Fprintf(w, "%s  %s\n", word, cell(v.Target))
+		if v.Cached {
+			fmt.Fprintf(w, "%s  %s  (cached: decided by an earlier run; --no-cache decides afresh)\n", word, cell(v.Target))
+		} else {
+			fmt.Fprintf(w, "%s  %s\n", word, cell(v.Target))
+		}
 		if v.Reference != "" {
 			fmt.Fprintf(w, "  image:  %s@%s\n", cell(strings.SplitN(v.Reference, "@", 2)[0]), cell(v.Digest))
 		}
@@ -230,7 +269,23 @@ func writeVerdicts(w io.Writer, vs []finding.Verdict, o Options) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%d images: %d accepted, %d rejected\n", len(vs), accepted, len(vs)-accepted)
+	undecided := 0
+	for _, c := range checks {
+		if c.State != finding.StateError {
+			continue
+		}
+		undecided++
+		word := "UNDECIDED"
+		if o.Color {
+			word = severityColor[finding.SeverityMedium] + word + "\x1b[0m"
+		}
+		fmt.Fprintf(w, "%s  %s\n\n", word, cell(c.Reason))
+	}
+	fmt.Fprintf(w, "%s: %d accepted, %d rejected", Count(len(vs)+undecided, "image"), accepted, len(vs)-accepted)
+	if undecided > 0 {
+		fmt.Fprintf(w, ", %d could not be decided", undecided)
+	}
+	fmt.Fprintln(w)
 }
 
 func location(l finding.Location) string {

@@ -35,8 +35,9 @@ type VulnOptions struct {
 	// OS is the image's distribution, named when its packages have no
 	// OSV ecosystem.
 	OS *finding.OS
-	// Ignore lists vulnerability IDs (or aliases) not to report.
-	Ignore []string
+	// Ignore maps the vulnerability IDs (or aliases) not to report to
+	// why ("--ignore", or the policy's reason), which Suppressed repeats.
+	Ignore map[string]string
 	// VEX suppresses what its statements say does not affect a product.
 	VEX *VEX
 }
@@ -65,6 +66,9 @@ type VulnResult struct {
 	// of their ecosystem. No finding for them is no answer, so a scan
 	// with any could not decide.
 	Unmatched []string
+	// Suppressed says which findings the ignore list or the VEX document
+	// took out, and which of the two: "CVE-1 in pkg 1.0: ignored".
+	Suppressed []string
 }
 
 // Vulnerabilities matches packages against the store.
@@ -115,7 +119,9 @@ func Vulnerabilities(db *vulndb.DB, target string, pkgs []finding.Package, o Vul
 		}
 		for _, group := range aliasGroups(ms) {
 			f := toFinding(target, group)
-			if suppressed(f, o) {
+			if by := suppressedBy(f, o); by != "" {
+				v := f.Vulnerability
+				res.Suppressed = append(res.Suppressed, fmt.Sprintf("%s in %s %s: %s", f.ID, v.Package, v.Version, by))
 				continue
 			}
 			res.Findings = append(res.Findings, f)
@@ -380,20 +386,28 @@ func ratingSeverity(r cvss.Rating) finding.Severity {
 	return finding.SeverityInfo
 }
 
-func suppressed(f finding.Finding, o VulnOptions) bool {
+// suppressedBy says what suppresses f, or "" if nothing does.
+func suppressedBy(f finding.Finding, o VulnOptions) string {
+	const byVEX = "the VEX document says it does not affect the package"
 	ids := append([]string{f.ID}, f.Vulnerability.Aliases...)
 	for _, id := range ids {
-		if slices.Contains(o.Ignore, id) {
-			return true
+		if why, ok := o.Ignore[id]; ok {
+			if why != "" {
+				return "ignored as " + id + " (" + why + ")"
+			}
+			return "ignored as " + id
 		}
 	}
 	if o.VEX == nil {
-		return false
+		return ""
 	}
 	if v := f.Vulnerability; v.MatchedAs != "" && v.Type == "maven" && o.VEX.NotAffected(ids, inventory.MavenPURL(v.MatchedAs, v.Version)) {
 		// A statement about the identity the records matched, when the
 		// package's own name is a guess.
-		return true
+		return byVEX
 	}
-	return o.VEX.NotAffected(ids, f.Vulnerability.PURL)
+	if o.VEX.NotAffected(ids, f.Vulnerability.PURL) {
+		return byVEX
+	}
+	return ""
 }

@@ -95,7 +95,7 @@ func TestSuppression(t *testing.T) {
 		}
 		return len(vr.Findings)
 	}
-	if n := count(VulnOptions{Ignore: []string{"PYSEC-2021-142"}}); n != 1 {
+	if n := count(VulnOptions{Ignore: map[string]string{"PYSEC-2021-142": ""}}); n != 1 {
 		t.Errorf("ignore by alias: %d findings", n)
 	}
 	openvex := `{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
@@ -107,6 +107,22 @@ func TestSuppression(t *testing.T) {
 	}
 	if n := count(VulnOptions{VEX: vex}); n != 1 {
 		t.Errorf("OpenVEX not_affected: %d findings", n)
+	}
+	// What was suppressed is said, with what suppressed it.
+	for _, tc := range []struct {
+		o    VulnOptions
+		want string
+	}{
+		{VulnOptions{VEX: vex}, "CVE-2020-14343 in PyYAML 5.3.1: the VEX document says it does not affect the package"},
+		{VulnOptions{Ignore: map[string]string{"PYSEC-2021-142": "--ignore"}}, "CVE-2020-14343 in PyYAML 5.3.1: ignored as PYSEC-2021-142 (--ignore)"},
+	} {
+		vr, err := Vulnerabilities(db, "img", pkgs, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vr.Suppressed) != 1 || vr.Suppressed[0] != tc.want {
+			t.Errorf("suppressed: %q, want %q", vr.Suppressed, tc.want)
+		}
 	}
 	cdx := `{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[
 	  {"id":"DEBIAN-CVE-2023-38545","analysis":{"state":"not_affected"},"affects":[{"ref":"pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u3?distro=debian-12"}]},

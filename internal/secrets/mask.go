@@ -123,7 +123,7 @@ func Mask(text string) Masked {
 				start, end = start+1, end-1
 			}
 			v := strings.TrimSpace(text[start:end])
-			if v == "" || strings.HasPrefix(v, "$") {
+			if v == "" || strings.HasPrefix(v, "$") || noValue[strings.ToLower(v)] {
 				continue
 			}
 			spans = append(spans, span{start, end, p.kind, name})
@@ -131,6 +131,10 @@ func Mask(text string) Masked {
 	}
 	return apply(text, spans)
 }
+
+// noValue are values that say there is no credential ("Authorization:
+// none"), which masking would only make unreadable.
+var noValue = map[string]bool{"none": true, "null": true, "nil": true, "empty": true, "unset": true, "-": true}
 
 // MaskValue masks the value of a named setting (an environment variable,
 // a label): all of it when the name says secret, else the credentials
@@ -202,7 +206,7 @@ func apply(text string, spans []span) Masked {
 var names = sync.OnceValue(func() [2]*regexp.Regexp {
 	return [2]*regexp.Regexp{
 		regexp.MustCompile(`(?i)(pass(wd|word)?|secret|token|api_?key|access_?key|private_?key|credential|auth|(^|_)key$|^key_)`),
-		regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type|_method|_mode)$|^gpg_keys?$|(^|_)public_key|(^|_)authors?$`),
+		regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_endpoint|_id|_name|_user(name)?|_host|_port|_len|_length|_type|_method|_mode)$|^gpg_keys?$|(^|_)public_key|(^|_)authors?$|^(bypass|compass|passthrough|passive)$`),
 	}
 })
 

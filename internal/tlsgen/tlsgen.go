@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/hull-sec/hull/internal/safefile"
@@ -56,6 +57,10 @@ type Files struct {
 	CA, CAKey, ServerCert, ServerKey, ClientCert, ClientKey string
 }
 
+// hostName is a DNS name a certificate can carry: dot-separated labels of
+// letters, digits and inner hyphens.
+var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
 // Generate writes a CA, a server and a client certificate into dir
 // (created 0700 if missing). It refuses to overwrite any of its files.
 func Generate(dir string, o Options) (Files, error) {
@@ -75,6 +80,11 @@ func Generate(dir string, o Options) (Files, error) {
 		CA: filepath.Join(dir, CAFile), CAKey: filepath.Join(dir, CAKeyFile),
 		ServerCert: filepath.Join(dir, ServerCertFile), ServerKey: filepath.Join(dir, ServerKeyFile),
 		ClientCert: filepath.Join(dir, ClientCertFile), ClientKey: filepath.Join(dir, ClientKeyFile),
+	}
+	for _, h := range o.Hosts {
+		if net.ParseIP(h) == nil && !hostName.MatchString(h) {
+			return f, fmt.Errorf("host %q: neither an IP address nor a DNS name (give a port separately)", h)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return f, err

@@ -35,6 +35,23 @@ func readCert(t *testing.T, p string) *x509.Certificate {
 	return c
 }
 
+// A host a certificate cannot name is refused before anything is
+// written: a space, a port, a scheme.
+func TestGenerateRefusesBadHosts(t *testing.T) {
+	for _, h := range []string{"bad host", "docker.example.com:2376", "tcp://docker.example.com", "-x.example.com", "a..b"} {
+		dir := filepath.Join(t.TempDir(), "certs")
+		if _, err := tlsgen.Generate(dir, tlsgen.Options{Hosts: []string{h}}); err == nil || !strings.Contains(err.Error(), "neither an IP address nor a DNS name") {
+			t.Errorf("host %q: %v", h, err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("host %q: %s written", h, dir)
+		}
+	}
+	if _, err := tlsgen.Generate(filepath.Join(t.TempDir(), "certs"), tlsgen.Options{Hosts: []string{"Engine-1.internal", "::1", "10.0.0.5"}}); err != nil {
+		t.Errorf("good hosts: %v", err)
+	}
+}
+
 func TestGenerate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
 	f, err := tlsgen.Generate(dir, tlsgen.Options{Hosts: []string{"docker.example.com", "10.0.0.5"}})

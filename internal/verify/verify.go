@@ -355,11 +355,23 @@ func (v *Verifier) loadGPG(s *policy.Signer) (*gpgSigner, error) {
 	for _, f := range s.GPG.Fingerprints {
 		f = strings.ToUpper(f)
 		if !keyringHolds(kr, f) {
-			return nil, fmt.Errorf("keyring %s holds no key %s", s.GPG.Keyring, f)
+			return nil, fmt.Errorf("keyring %s holds no key %s (it holds %s)", s.GPG.Keyring, f, keyringFingerprints(kr))
 		}
 		g.allowed = append(g.allowed, f)
 	}
 	return g, nil
+}
+
+// keyringFingerprints lists the primary keys of kr, for a message.
+func keyringFingerprints(kr pgp.Keyring) string {
+	var fprs []string
+	for _, e := range kr {
+		fprs = append(fprs, e.Primary.FingerprintHex())
+	}
+	if len(fprs) == 0 {
+		return "no key"
+	}
+	return strings.Join(fprs, ", ")
 }
 
 func keyringHolds(kr pgp.Keyring, fpr string) bool {
@@ -408,6 +420,9 @@ func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (f
 			vd.Accepted, vd.Reason = true, "no rule covers "+res.Repository+"; trust.default is insecureAcceptAnything"
 		} else {
 			vd.Reason = "no rule covers " + res.Repository + " and trust.default rejects"
+			if v.trust.Default == "" {
+				vd.Reason += " (reject, as the policy sets no trust.default)"
+			}
 		}
 		return vd, nil
 	}

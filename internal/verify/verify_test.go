@@ -180,6 +180,11 @@ func TestRulesWithoutSignatures(t *testing.T) {
 	if vd := w.verify(t, trust, w.reg+"/elsewhere/x:1"); !vd.Accepted || vd.Rule != "default" || !strings.Contains(vd.Reason, "insecureAcceptAnything") {
 		t.Errorf("insecure default: %+v", vd)
 	}
+	// A policy that sets no default says the reject is the default's.
+	trust.Default = ""
+	if vd := w.verify(t, trust, w.reg+"/elsewhere/x:1"); vd.Accepted || !strings.Contains(vd.Reason, "trust.default rejects (reject, as the policy sets no trust.default)") {
+		t.Errorf("unset default: %+v", vd)
+	}
 }
 
 // TestTamperedSignaturesAreRejected is the tampering corpus: each case
@@ -247,7 +252,9 @@ func TestPolicyKeyErrors(t *testing.T) {
 	w := newWorld(t)
 	trust := w.policy("release.pub")
 	trust.Rules[0].Signers[0].GPG.Fingerprints = []string{strings.Repeat("AB", 20)}
-	if _, err := verify.New(trust, w.dir, image.Options{}); err == nil || !strings.Contains(err.Error(), "holds no key") {
+	// The message names the keys the keyring does hold, to copy the
+	// right fingerprint from.
+	if _, err := verify.New(trust, w.dir, image.Options{}); err == nil || !strings.Contains(err.Error(), "holds no key") || !strings.Contains(err.Error(), "(it holds "+w.release.Primary.FingerprintHex()+")") {
 		t.Errorf("fingerprint absent from the keyring: %v", err)
 	}
 	trust = w.policy("missing.pub")

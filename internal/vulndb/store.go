@@ -168,9 +168,14 @@ func (w *writer) ingest(ctx context.Context, o UpdateOptions) error {
 		}
 		return nil
 	}
+	// A directory is read whole: a choice of ecosystems would change
+	// nothing, so it is refused rather than ignored.
+	if len(o.Ecosystems) > 0 {
+		return fmt.Errorf("ecosystems are chosen from a URL; the directory %s is read whole", o.From)
+	}
 	fi, err := os.Stat(o.From)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s is neither a directory nor an http(s) URL: %w", o.From, err)
 	}
 	if !fi.IsDir() {
 		return w.file(ctx, o, o.From)

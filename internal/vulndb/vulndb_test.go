@@ -225,6 +225,16 @@ func TestUpdateRejects(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "none.db")); !errors.Is(err, ErrNoDB) {
 		t.Errorf("no store: %v", err)
 	}
+	// A directory is read whole: a choice of ecosystems is refused, not
+	// silently ignored; a source that is neither says what it should be.
+	dir := t.TempDir()
+	writeZip(t, filepath.Join(dir, "npm", "all.zip"), map[string]string{"a.json": recLodash})
+	if _, err := Update(context.Background(), filepath.Join(t.TempDir(), "osv.db"), UpdateOptions{From: dir, Ecosystems: []string{"npm"}}); err == nil || !strings.Contains(err.Error(), "ecosystems are chosen from a URL") {
+		t.Errorf("ecosystems with a directory: %v", err)
+	}
+	if _, err := Update(context.Background(), filepath.Join(t.TempDir(), "osv.db"), UpdateOptions{From: filepath.Join(dir, "nope")}); err == nil || !strings.Contains(err.Error(), "is neither a directory nor an http(s) URL") {
+		t.Errorf("missing source: %v", err)
+	}
 }
 
 func FuzzParseRecord(f *testing.F) {
