@@ -3,10 +3,12 @@ package audit
 import (
 	"cmp"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/hull-sec/hull/internal/finding"
 )
@@ -28,16 +30,15 @@ func ContainerChecks(d *Discovery) []Check {
 	each := func(bad finding.State, f func(e *Engine, c *Container) string) func(Probe) Outcome {
 		return func(Probe) Outcome { return d.eachContainer(bad, f) }
 	}
-	hostNS := func(id, cis, title, what, field string, get func(c *Container) string) Check {
+	hostNS := func(id, cis, title, what, field, ns string, get func(c *Container) string) Check {
 		return check(id, cis, finding.SeverityHigh, title,
-			fmt.Sprintf("CIS %s: a container sharing the host's %s namespace sees and reaches what the host's processes do there.", cis, what),
-			fmt.Sprintf("Do not run containers with --%s=host.", field),
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
-				if get(c) == "host" {
-					return field + "=host"
-				}
-				return ""
-			}))
+			fmt.Sprintf("CIS %s: a container sharing the host's %s namespace sees and reaches what the host's processes do there. Joining another container's namespace (--%s=container:NAME) that is the host's counts too, and so does any way the kernel shows the container's processes in the host's namespace.", cis, what, field),
+			fmt.Sprintf("Do not run containers with --%s=host, nor join (--%s=container:NAME) a container that has it.", field, field),
+			func(p Probe) Outcome {
+				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
+					return hostNamespace(p, e, c, field, ns, get)
+				})
+			})
 	}
 	return []Check{
 		queryCheck(d),
@@ -91,23 +92,32 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-sensitive-mounts", "5.6", finding.SeverityHigh, "No sensitive host directory is mounted",
 			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory lets a container change or read the host.",
 			"Mount only the directories the workload owns, read-only where it can.",
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
-				var bad []string
-				for _, m := range c.Mounts {
-					if m.Type != "bind" {
-						continue
-					}
-					src := path.Clean(m.Source)
-					if slices.Contains(sensitiveHostPaths, src) {
+			func(Probe) Outcome {
+				sensitive := d.sensitivePaths()
+				return d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+					var bad []string
+					for _, m := range c.Mounts {
+						if m.Type != "bind" {
+							continue
+						}
+						src := path.Clean(m.Source)
+						i := slices.IndexFunc(sensitive, func(s string) bool { return holds(src, s) })
+						if i < 0 {
+							continue
+						}
 						mode := "ro"
 						if m.RW {
 							mode = "rw"
 						}
-						bad = append(bad, fmt.Sprintf("%s on %s (%s)", src, m.Destination, mode))
+						what := fmt.Sprintf("%s on %s (%s)", src, m.Destination, mode)
+						if src != sensitive[i] {
+							what = fmt.Sprintf("%s on %s (%s, holds %s)", src, m.Destination, mode, sensitive[i])
+						}
+						bad = append(bad, what)
 					}
-				}
-				return strings.Join(bad, ", ")
-			})),
+					return strings.Join(bad, ", ")
+				})
+			}),
 		check("container-privileged-ports", "5.8", finding.SeverityLow, "No privileged host port is published",
 			"CIS 5.8: host ports below 1024 are meant for services the administrator runs; publishing a container there blurs that line.",
 			"Publish on a port of 1024 or above.",
@@ -143,7 +153,7 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return strings.Join(ports, ", ")
 			})),
-		hostNS("container-host-network", "5.10", "No container shares the host's network namespace", "network", "network", func(c *Container) string { return c.HostConfig.NetworkMode }),
+		hostNS("container-host-network", "5.10", "No container shares the host's network namespace", "network", "network", "net", func(c *Container) string { return c.HostConfig.NetworkMode }),
 		check("container-memory-limit", "5.11", finding.SeverityMedium, "Containers have a memory limit",
 			"CIS 5.11: without a limit one container can exhaust the host's memory.",
 			"Run with --memory (and --memory-swap).",
@@ -196,8 +206,8 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return ""
 			})),
-		hostNS("container-host-pid", "5.16", "No container shares the host's PID namespace", "PID", "pid", func(c *Container) string { return c.HostConfig.PidMode }),
-		hostNS("container-host-ipc", "5.17", "No container shares the host's IPC namespace", "IPC", "ipc", func(c *Container) string { return c.HostConfig.IpcMode }),
+		hostNS("container-host-pid", "5.16", "No container shares the host's PID namespace", "PID", "pid", "pid", func(c *Container) string { return c.HostConfig.PidMode }),
+		hostNS("container-host-ipc", "5.17", "No container shares the host's IPC namespace", "IPC", "ipc", "ipc", func(c *Container) string { return c.HostConfig.IpcMode }),
 		check("container-host-devices", "5.18", finding.SeverityMedium, "No host device is passed through",
 			"CIS 5.18: a host device in a container (a disk, /dev/mem, a GPU) is direct access to the hardware behind it.",
 			"Pass only the devices the workload needs, read-only (--device /dev/X:/dev/X:r).",
@@ -248,7 +258,7 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return strings.Join(bad, ", ")
 			})),
-		hostNS("container-host-uts", "5.21", "No container shares the host's UTS namespace", "UTS", "uts", func(c *Container) string { return c.HostConfig.UTSMode }),
+		hostNS("container-host-uts", "5.21", "No container shares the host's UTS namespace", "UTS", "uts", "uts", func(c *Container) string { return c.HostConfig.UTSMode }),
 		check("container-seccomp", "5.22", finding.SeverityHigh, "Containers run under a seccomp profile",
 			"CIS 5.22: seccomp=unconfined (or --privileged) lets a container call every system call, including the ones most kernel exploits need.",
 			"Remove --security-opt seccomp=unconfined; use the default profile or one hull profile generates.",
@@ -315,21 +325,30 @@ func ContainerChecks(d *Discovery) []Check {
 				}
 				return ""
 			})),
-		hostNS("container-host-userns", "5.31", "No container shares the host's user namespace", "user", "userns", func(c *Container) string { return c.HostConfig.UsernsMode }),
+		hostNS("container-host-userns", "5.31", "No container shares the host's user namespace", "user", "userns", "user", func(c *Container) string { return c.HostConfig.UsernsMode }),
 		check("container-engine-socket", "5.32", finding.SeverityCritical, "No container mounts an engine socket",
 			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
 			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
-				socks := d.engineSocketPaths()
-				var bad []string
-				for _, m := range c.Mounts {
-					if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) ||
-						slices.Contains(socks, sameSocket(path.Clean(m.Source))) {
-						bad = append(bad, m.Source+" on "+m.Destination)
+			func(p Probe) Outcome {
+				socks := d.engineSocketPaths(p)
+				return d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+					var bad []string
+					for _, m := range c.Mounts {
+						src := sameSocket(path.Clean(m.Source))
+						if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) ||
+							slices.Contains(socks, src) {
+							bad = append(bad, m.Source+" on "+m.Destination)
+							continue
+						}
+						// A directory that holds a socket hands it over as well
+						// (-v /run:/run, -v /var/run:/host/run).
+						if i := slices.IndexFunc(socks, func(s string) bool { return holds(src, s) }); i >= 0 {
+							bad = append(bad, fmt.Sprintf("%s on %s (holds %s)", m.Source, m.Destination, socks[i]))
+						}
 					}
-				}
-				return strings.Join(bad, ", ")
-			})),
+					return strings.Join(bad, ", ")
+				})
+			}),
 		check("container-root-user", "4.1", finding.SeverityMedium, "Containers do not run as root",
 			"CIS 4.1 (judged on the running container): root in a container is root on the host unless the engine is rootless or remaps users; a process that needs no root should not have it. On a rootless or userns-remapped engine this is a warning.",
 			"Set USER in the image or run with --user UID:GID.",
@@ -347,9 +366,16 @@ func ContainerChecks(d *Discovery) []Check {
 	}
 }
 
+// wellKnownSockets are where engines put their sockets by default; a
+// mounted directory holding one that exists hands the engine over even
+// when hull found no engine there.
+var wellKnownSockets = []string{"/run/docker.sock", "/run/podman/podman.sock", "/run/containerd/containerd.sock",
+	"/run/crio/crio.sock", "/run/dockershim.sock", "/run/docker/containerd/containerd.sock"}
+
 // engineSocketPaths are the sockets of the engines found, whatever their
-// names: each engine's unix endpoint and each dockerd's containerd socket.
-func (d *Discovery) engineSocketPaths() []string {
+// names (each engine's unix endpoint and each dockerd's containerd
+// socket), and the well-known sockets that exist on this host.
+func (d *Discovery) engineSocketPaths(p Probe) []string {
 	var out []string
 	for _, e := range d.Engines {
 		if s, ok := strings.CutPrefix(e.Endpoint, "unix://"); ok {
@@ -359,7 +385,115 @@ func (d *Discovery) engineSocketPaths() []string {
 			out = append(out, sameSocket(path.Clean(e.Config.ContainerdSocket())))
 		}
 	}
+	for _, s := range wellKnownSockets {
+		if fi, err := p.Stat(s); err == nil && fi.Mode()&fs.ModeSocket != 0 && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
 	return out
+}
+
+// sensitivePaths are the host directories no container may mount:
+// sensitiveHostPaths and each engine's data root.
+func (d *Discovery) sensitivePaths() []string {
+	out := slices.Clone(sensitiveHostPaths)
+	for _, e := range d.Engines {
+		if r := e.Info.DockerRootDir; r != "" && !slices.Contains(out, path.Clean(r)) {
+			out = append(out, path.Clean(r))
+		}
+	}
+	return out
+}
+
+// holds reports whether directory dir is p or one of its parents.
+func holds(dir, p string) bool {
+	return dir == p || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// maxJoinDepth bounds how many container:NAME hops hostNamespace follows
+// (a chain can only be as long as the engine let containers be started
+// one after the other; a loop in what an engine says must not hang).
+const maxJoinDepth = 16
+
+// hostNamespace says how container c shares the host's namespace of a
+// kind (field names its flag, ns its /proc/PID/ns entry), "" when it does
+// not: its mode is host, or it joins (container:NAME, through any chain)
+// a container whose mode is host, or, for an engine on this host, the
+// kernel shows its first process in the namespace hull runs in (which
+// also catches Podman's ns:PATH and whatever the mode field does not
+// tell).
+func hostNamespace(p Probe, e *Engine, c *Container, field, ns string, get func(c *Container) string) string {
+	cur := c
+	var via []string
+	for range maxJoinDepth {
+		mode := get(cur)
+		if mode == "host" {
+			if len(via) == 0 {
+				return field + "=host"
+			}
+			return field + "=container:" + strings.Join(via, ", which joins ") + ", which uses " + field + "=host"
+		}
+		ref, ok := strings.CutPrefix(mode, "container:")
+		if !ok {
+			break
+		}
+		next := e.container(ref)
+		if next == nil {
+			break
+		}
+		via = append(via, next.Label())
+		cur = next
+	}
+	if e.local && c.State.Pid > 0 {
+		own := fmt.Sprintf("/proc/%d/ns/%s", c.State.Pid, ns)
+		if sameFile(p, own, "/proc/self/ns/"+ns) {
+			return fmt.Sprintf("its processes are in the host's %s namespace (%s is hull's own)", what(ns), own)
+		}
+	}
+	return ""
+}
+
+// what names a namespace kind in plain words.
+func what(ns string) string {
+	if ns == "net" {
+		return "network"
+	}
+	return strings.ToUpper(ns)
+}
+
+// sameFile reports whether two paths are the same file (for namespaces:
+// the same namespace); false when either cannot be seen.
+func sameFile(p Probe, a, b string) bool {
+	fa, err := p.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := p.Stat(b)
+	if err != nil {
+		return false
+	}
+	sa, ok := fa.Sys().(*syscall.Stat_t)
+	sb, ok2 := fb.Sys().(*syscall.Stat_t)
+	return ok && ok2 && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// container finds a running container of e by ID, unique ID prefix or
+// name, as --pid=container:NAME names it; nil when there is none.
+func (e *Engine) container(ref string) *Container {
+	name := strings.TrimPrefix(ref, "/")
+	if i := slices.IndexFunc(e.Containers, func(c Container) bool { return c.ID == ref || strings.TrimPrefix(c.Name, "/") == name }); i >= 0 {
+		return &e.Containers[i]
+	}
+	var found *Container
+	for i := range e.Containers {
+		if len(ref) >= 4 && strings.HasPrefix(e.Containers[i].ID, ref) {
+			if found != nil {
+				return nil // ambiguous
+			}
+			found = &e.Containers[i]
+		}
+	}
+	return found
 }
 
 func (c *Container) publishedPorts() []PortBinding {

@@ -149,6 +149,9 @@ func sameEndpoint(listener, endpoint string) bool {
 
 // sameSocket maps /var/run to /run, where Debian links it.
 func sameSocket(s string) string {
+	if s == "/var/run" {
+		return "/run"
+	}
 	if r, ok := strings.CutPrefix(s, "/var/run/"); ok {
 		return "/run/" + r
 	}

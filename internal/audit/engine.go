@@ -44,7 +44,10 @@ type Engine struct {
 	// Podman's /libpod/info could not be read: only the checks that need
 	// them are undecided, the engine is still judged.
 	bridgeProblem, rootlessProblem string
-	Containers                     []Container
+	// local is set when the engine runs on this host: its containers'
+	// PIDs are this host's, so /proc shows their namespaces.
+	local      bool
+	Containers []Container
 }
 
 // EngineVersion is the engine's /version answer.
@@ -353,7 +356,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn) (*Engine, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineAPITimeout)
 	defer cancel()
 	defer c.client.CloseIdleConnections()
-	e := &Engine{Kind: "docker", Endpoint: c.Endpoint}
+	e := &Engine{Kind: "docker", Endpoint: c.Endpoint, local: c.local}
 	if err := getJSON(ctx, c, "/version", &e.Version); err != nil {
 		return nil, err
 	}

@@ -322,3 +322,35 @@ func TestImpostorDaemon(t *testing.T) {
 		t.Errorf("another user's dockerd stood for the root socket: pid %d", c.PID)
 	}
 }
+
+// Host access the inspection's own field does not show: a chain of
+// container:NAME joins ending at a host namespace, and a mounted parent
+// of the engine's data root or socket. Judged from the fields alone (the
+// fake host has no /proc), so the chain itself must be followed.
+func TestIndirectHostAccess(t *testing.T) {
+	host := container(t, `{"Id":"aaaa1111bbbb2222","Name":"/host","HostConfig":{"PidMode":"host","IpcMode":"host","UsernsMode":"host"}}`)
+	mid := container(t, `{"Id":"cccc3333dddd4444","Name":"/mid","HostConfig":{"PidMode":"container:host","IpcMode":"container:aaaa1111"}}`)
+	end := container(t, `{"Id":"eeee5555ffff6666","Name":"/end","HostConfig":{"PidMode":"container:cccc3333dddd4444","UsernsMode":"container:/host"},
+		"Mounts":[{"Type":"bind","Source":"/srv","Destination":"/x","RW":true},{"Type":"bind","Source":"/var/run/","Destination":"/r"}]}`)
+	loop := container(t, `{"Id":"99998888","Name":"/loop","HostConfig":{"PidMode":"container:loop"}}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///run/docker.sock", Containers: []Container{host, mid, end, loop}}
+	e.Info.DockerRootDir = "/srv/docker"
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})
+	for id, want := range map[string][]string{
+		"container-host-pid":         {"mid (cccc3333dddd): pid=container:host (aaaa1111bbbb), which uses pid=host", "end (eeee5555ffff): pid=container:mid (cccc3333dddd), which joins host (aaaa1111bbbb), which uses pid=host"},
+		"container-host-ipc":         {"mid (cccc3333dddd): ipc=container:host"},
+		"container-host-userns":      {"end (eeee5555ffff): userns=container:host"},
+		"container-sensitive-mounts": {"/srv on /x (rw, holds /srv/docker)"},
+		"container-engine-socket":    {"/var/run/ on /r (holds /run/docker.sock)"},
+	} {
+		o := got[id]
+		for _, w := range want {
+			if o.State != finding.StateFail || !strings.Contains(o.Evidence, w) {
+				t.Errorf("%s: %s %q, want a failure with %q", id, o.State, o.Evidence, w)
+			}
+		}
+		if strings.Contains(o.Evidence, "loop") {
+			t.Errorf("%s: a container joining itself is not the host's: %s", id, o.Evidence)
+		}
+	}
+}

@@ -102,3 +102,36 @@ func TestEngineRealDaemonFiles(t *testing.T) {
 		}
 	}
 }
+
+// What an inspection's own fields do not say, judged as the engine
+// really runs it: a container that joins (--pid/--network
+// container:NAME) a container in the host's namespaces is in them too,
+// and a mounted directory holding the engine's socket hands the engine
+// over as the socket itself does.
+func TestEngineRealIndirectHostAccess(t *testing.T) {
+	d := testenv.StartDockerd(t)
+	d.BusyboxImage(t, "hull-test/busybox:1")
+	d.Docker(t, "run", "-d", "--name", "hostns", "--pid", "host", "--network", "host", "hull-test/busybox:1", "sleep", "600")
+	d.Docker(t, "run", "-d", "--name", "joiner", "--pid", "container:hostns", "--network", "container:hostns",
+		"hull-test/busybox:1", "sleep", "600")
+	d.Docker(t, "run", "-d", "--name", "rundir", "--network", "none", "-v", filepath.Dir(d.Socket)+":/hostrun",
+		"hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{
+		"container-host-pid":      finding.StateFail,
+		"container-host-network":  finding.StateFail,
+		"container-engine-socket": finding.StateFail,
+	})
+	evidence := map[string]string{}
+	for _, f := range fs {
+		evidence[f.ID] = f.Evidence
+	}
+	for _, id := range []string{"container-host-pid", "container-host-network"} {
+		if !strings.Contains(evidence[id], "joiner") || !strings.Contains(evidence[id], "hostns") {
+			t.Errorf("%s does not name the container that joined the host's namespace: %s", id, evidence[id])
+		}
+	}
+	if e := evidence["container-engine-socket"]; !strings.Contains(e, "rundir") || !strings.Contains(e, d.Socket) {
+		t.Errorf("the mounted directory holding the socket is not reported: %s", e)
+	}
+}
