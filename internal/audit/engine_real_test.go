@@ -344,3 +344,23 @@ func TestEngineRealDockerdTLS(t *testing.T) {
 		t.Errorf("no client certificate: %v", disc.Unreachable)
 	}
 }
+
+// Podman joins a namespace by path (--pid ns:/proc/PID/ns/pid): its
+// inspection says "ns:..." and never "host", but the kernel shows the
+// container's processes in the host's PID namespace, and that is what is
+// judged.
+func TestEngineRealPodmanNamespacePath(t *testing.T) {
+	p := testenv.PodmanEnv(t)
+	sock := p.Socket()
+	p.ImportBusybox("localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "bypath", "--network", "none", "--pid", fmt.Sprintf("ns:/proc/%d/ns/pid", os.Getpid()),
+		"localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "own", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{"container-host-pid": finding.StateFail})
+	for _, f := range fs {
+		if f.ID == "container-host-pid" && (!strings.Contains(f.Evidence, "bypath") || strings.Contains(f.Evidence, "own (")) {
+			t.Errorf("host PID namespace by path: %s", f.Evidence)
+		}
+	}
+}
