@@ -444,7 +444,10 @@ func hostNamespace(p Probe, e *Engine, c *Container, field, ns string, get func(
 		via = append(via, next.Label())
 		cur = next
 	}
-	if e.local && c.State.Pid > 0 {
+	// A rootful engine that does not remap users runs every container in
+	// the host's user namespace (engine-rootless judges that); only with
+	// remapping does being there mean the container asked for it.
+	if e.local && c.State.Pid > 0 && (ns != "user" || e.UsernsRemap()) {
 		own := fmt.Sprintf("/proc/%d/ns/%s", c.State.Pid, ns)
 		if sameFile(p, own, "/proc/self/ns/"+ns) {
 			return fmt.Sprintf("its processes are in the host's %s namespace (%s is hull's own)", what(ns), own)

@@ -202,6 +202,9 @@ func EngineChecks(d *Discovery) []Check {
 					case e.Config != nil:
 						return fail("no-new-privileges is not set daemon-wide", e.Config.Source()+": no-new-privileges unset")
 					}
+					if e.Podman.noNewPrivilegesFrom != "" {
+						return fail("no-new-privileges is off in containers.conf", e.Podman.noNewPrivilegesFrom+": no_new_privileges = false (read last of "+strings.Join(e.Podman.Files, ", ")+")")
+					}
 					return fail("no-new-privileges is not set in containers.conf", strings.Join(e.Podman.Files, ", "))
 				})
 			}),
@@ -221,7 +224,10 @@ func EngineChecks(d *Discovery) []Check {
 					case e.Podman.PolicyFile == "":
 						return fail("no policy.json: containers tools refuse to pull, or the packaging default applies", "no /etc/containers/policy.json")
 					case e.Podman.PolicyDefault == "insecureAcceptAnything":
-						return fail("policy.json accepts any image by default", e.Podman.PolicyFile+": default insecureAcceptAnything")
+						return fail("policy.json accepts any image from registries by default", e.Podman.PolicyFile+": default for the docker transport insecureAcceptAnything")
+					case len(e.Podman.AcceptAnything) > 0:
+						return fail("policy.json accepts any image from "+strings.Join(e.Podman.AcceptAnything, ", "),
+							e.Podman.PolicyFile+": insecureAcceptAnything for the docker transport's scopes "+strings.Join(e.Podman.AcceptAnything, ", "))
 					}
 					return pass(e.Podman.PolicyFile + ": default " + e.Podman.PolicyDefault)
 				})

@@ -354,3 +354,112 @@ func TestIndirectHostAccess(t *testing.T) {
 		}
 	}
 }
+
+// Podman's settings come from more than one file: the drop-ins of
+// containers.conf.d (and containers.rootful.conf.d or
+// containers.rootless.conf.d/UID), CONTAINERS_CONF_OVERRIDE, the
+// drop-ins of registries.conf.d with their mirrors, and policy.json's
+// docker transport, which overrides its default. A setting undone in
+// any of them is judged as the service applies it, never from the main
+// file alone.
+func TestPodmanConfigLayers(t *testing.T) {
+	file := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	nnp := func(v bool) *fstest.MapFile { return file(fmt.Sprintf("[containers]\nno_new_privileges = %v\n", v)) }
+	service := []string{"/usr/bin/podman", "system", "service", "--time=0", "unix:///srv/p.sock"}
+	judgeWith := func(t *testing.T, files fstest.MapFS, pr Process) (*PodmanConfig, map[string]Outcome) {
+		t.Helper()
+		h := &fakeHost{files: files, procs: []Process{pr}}
+		c := podmanFor(h, h.procs, "unix:///srv/p.sock")
+		if pr.UID != 0 {
+			// A fake socket has no owner for mayServe to match.
+			c = readPodmanConfig(h, pr)
+		}
+		if c == nil {
+			t.Fatal("the service was not matched")
+		}
+		e := &Engine{Kind: "podman", Endpoint: "unix:///srv/p.sock", Podman: c}
+		return c, judge(t, &Discovery{Engines: []*Engine{e}}, h)
+	}
+	secure := func() fstest.MapFS {
+		return fstest.MapFS{
+			"proc/42/environ":                      file("HOME=/home/admin\x00"),
+			"srv/p.sock":                           {Mode: fs.ModeSocket},
+			"etc/containers/containers.conf":       nnp(true),
+			"etc/containers/registries.conf":       file("[[registry]]\nlocation = \"registry.example\"\n"),
+			"etc/containers/policy.json":           file(`{"default":[{"type":"reject"}],"transports":{"docker-daemon":{"":[{"type":"insecureAcceptAnything"}]}}}`),
+			"home/admin/.config/containers/x.conf": nnp(false), // not a drop-in directory
+		}
+	}
+	root := Process{PID: 42, UID: 0, Cmdline: service}
+	for _, tc := range []struct {
+		name   string
+		change func(fstest.MapFS)
+		pr     Process
+		id     string
+		want   finding.State
+		text   string
+	}{
+		{"secure", func(fstest.MapFS) {}, root, "engine-no-new-privileges", finding.StatePass, ""},
+		{"secure policy", func(fstest.MapFS) {}, root, "engine-image-trust", finding.StatePass, ""},
+		{"secure registries", func(fstest.MapFS) {}, root, "engine-insecure-registries", finding.StatePass, ""},
+		{"drop-in undoes no-new-privileges", func(m fstest.MapFS) {
+			m["etc/containers/containers.conf.d/50-dev.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/etc/containers/containers.conf.d/50-dev.conf"},
+		{"vendor drop-in undoes it", func(m fstest.MapFS) {
+			m["usr/share/containers/containers.conf.d/10-vendor.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "10-vendor.conf"},
+		{"rootful drop-in undoes it", func(m fstest.MapFS) {
+			m["etc/containers/containers.rootful.conf.d/z.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "containers.rootful.conf.d/z.conf"},
+		{"same name in /etc hides the vendor's", func(m fstest.MapFS) {
+			m["usr/share/containers/containers.conf.d/10-x.conf"] = nnp(false)
+			m["etc/containers/containers.conf.d/10-x.conf"] = nnp(true)
+		}, root, "engine-no-new-privileges", finding.StatePass, ""},
+		{"rootless user's drop-in", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("HOME=/home/dev\x00")
+			m["home/dev/.config/containers/containers.conf.d/me.conf"] = nnp(false)
+		}, Process{PID: 42, UID: 1000, Cmdline: service}, "engine-no-new-privileges", finding.StateFail, "/home/dev/.config/containers/containers.conf.d/me.conf"},
+		{"rootless per-user drop-in", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("HOME=/home/dev\x00")
+			m["etc/containers/containers.rootless.conf.d/1000/off.conf"] = nnp(false)
+		}, Process{PID: 42, UID: 1000, Cmdline: service}, "engine-no-new-privileges", finding.StateFail, "containers.rootless.conf.d/1000/off.conf"},
+		{"CONTAINERS_CONF_OVERRIDE", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("CONTAINERS_CONF=/srv/c.conf\x00CONTAINERS_CONF_OVERRIDE=/srv/o.conf\x00")
+			m["srv/c.conf"] = nnp(true)
+			m["srv/o.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/srv/o.conf"},
+		// Podman 4.3 (this machine's) ignores CONTAINERS_CONF_OVERRIDE:
+		// measured, a container run with an override setting it kept
+		// NoNewPrivs 0. It cannot be what makes the setting hold.
+		{"CONTAINERS_CONF_OVERRIDE alone", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("CONTAINERS_CONF=/srv/c.conf\x00CONTAINERS_CONF_OVERRIDE=/srv/o.conf\x00")
+			m["srv/c.conf"] = nnp(false)
+			m["srv/o.conf"] = nnp(true)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/srv/c.conf"},
+		{"insecure mirror in a drop-in", func(m fstest.MapFS) {
+			m["etc/containers/registries.conf.d/mirror.conf"] = file("[[registry]]\nlocation = \"registry.example\"\n[[registry.mirror]]\nlocation = \"10.0.0.9:5000\"\ninsecure = true\n")
+		}, root, "engine-insecure-registries", finding.StateFail, "10.0.0.9:5000"},
+		{"insecure registry in a drop-in", func(m fstest.MapFS) {
+			m["etc/containers/registries.conf.d/x.conf"] = file("[[registry]]\nlocation = \"registry.example\"\ninsecure = true\n")
+		}, root, "engine-insecure-registries", finding.StateFail, "registry.example"},
+		{"docker transport accepts anything", func(m fstest.MapFS) {
+			m["etc/containers/policy.json"] = file(`{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"insecureAcceptAnything"}]}}}`)
+		}, root, "engine-image-trust", finding.StateFail, "docker transport"},
+		{"a scope accepts anything", func(m fstest.MapFS) {
+			m["etc/containers/policy.json"] = file(`{"default":[{"type":"reject"}],"transports":{"docker":{"docker.io":[{"type":"insecureAcceptAnything"}],"quay.io":[{"type":"insecureAcceptAnything"},{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k"}]}}}`)
+		}, root, "engine-image-trust", finding.StateFail, "docker.io"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := secure()
+			tc.change(files)
+			_, got := judgeWith(t, files, tc.pr)
+			o := got[tc.id]
+			if o.State != tc.want || !strings.Contains(o.Reason+" "+o.Evidence, tc.text) {
+				t.Errorf("%s: %s %q / %q, want %s with %q", tc.id, o.State, o.Reason, o.Evidence, tc.want, tc.text)
+			}
+			if tc.id == "engine-image-trust" && strings.Contains(o.Reason+o.Evidence, "quay.io") {
+				t.Errorf("quay.io requires a signature too: %s %s", o.Reason, o.Evidence)
+			}
+		})
+	}
+}
