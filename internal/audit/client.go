@@ -149,12 +149,14 @@ func (f probeFS) Open(name string) (fs.File, error) {
 func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
 
 // socketCheck judges the engine sockets the client may use and every unix
-// socket a visible dockerd listens on (-H, "hosts"), wherever it is.
+// socket a visible dockerd listens on (-H, "hosts", its socket unit),
+// wherever it is.
 func socketCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
 	socks := engineSockets(p, o)
 	cs, _ := configs(p)
 	for _, c := range cs {
-		for _, h := range c.List("hosts") {
+		ls, _ := c.Listeners(p)
+		for _, h := range ls {
 			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return sameSocket(x) == sameSocket(s) }) {
 				socks = append(socks, s)
 			}
@@ -202,7 +204,11 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 			continue
 		}
 		verify := c.Bool("tlsverify", false)
-		for _, h := range c.List("hosts") {
+		ls, why := c.Listeners(p)
+		if why != "" {
+			unknown = append(unknown, why)
+		}
+		for _, h := range ls {
 			if !strings.HasPrefix(h, "tcp://") {
 				continue
 			}
@@ -250,7 +256,11 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 			if c.Problem != "" {
 				unknown = append(unknown, c.unknown())
 			}
-			for _, h := range c.List("hosts") {
+			ls, why := c.Listeners(p)
+			if why != "" {
+				unknown = append(unknown, why)
+			}
+			for _, h := range ls {
 				if a, ok := strings.CutPrefix(h, "tcp://"); ok {
 					targets = append(targets, probeAddr(a))
 				}

@@ -167,10 +167,7 @@ func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
 			continue
 		}
 		c := ParseDaemonConfig(p, pr)
-		hosts := c.List("hosts")
-		if len(hosts) == 0 && !c.Bool("rootless", false) {
-			hosts = []string{"unix:///var/run/docker.sock"}
-		}
+		hosts, _ := c.Listeners(p)
 		for _, h := range hosts {
 			if sameEndpoint(h, endpoint) {
 				return c

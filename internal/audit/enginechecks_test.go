@@ -162,12 +162,18 @@ func TestParseDaemonConfig(t *testing.T) {
 }
 
 func FuzzParseDaemonConfig(f *testing.F) {
-	f.Add("-H\x00tcp://x\x00--icc=false\x00-D", []byte(`{"hosts":["a"],"x":{"y":1},"z":null}`))
-	f.Fuzz(func(t *testing.T, args string, file []byte) {
-		h := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: file}}}
+	f.Add("-H\x00tcp://x\x00--icc=false\x00-D", []byte(`{"hosts":["a"],"x":{"y":1},"z":null}`), []byte("ListenStream=2375\n"))
+	f.Add("-H\x00fd://\x00-H\x00[::1]", []byte(`{"hosts":[":1"]}`), []byte("ListenStream=\nListenStream=[::]:2\nListenStream=@x\n"))
+	f.Fuzz(func(t *testing.T, args string, file, unit []byte) {
+		h := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: file}, "lib/systemd/system/docker.socket": {Data: unit}}}
 		c := ParseDaemonConfig(h, Process{Cmdline: append([]string{"dockerd"}, strings.Split(args, "\x00")...)})
 		c.Bool("icc", true)
-		c.List("hosts")
+		ls, _ := c.Listeners(h)
+		for _, l := range ls {
+			if !strings.Contains(l, "://") {
+				t.Errorf("listener %q has no scheme", l)
+			}
+		}
 	})
 }
 
