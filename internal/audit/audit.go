@@ -38,6 +38,9 @@ type Probe interface {
 	ReadFile(path string) ([]byte, error)
 	ReadDir(path string) ([]fs.DirEntry, error)
 	Stat(path string) (fs.FileInfo, error)
+	// Readlink returns a symbolic link's target; an error when path is
+	// not a link.
+	Readlink(path string) (string, error)
 	// Getxattr returns an extended attribute of path; fs.ErrNotExist
 	// when the file has no such attribute.
 	Getxattr(path, name string) ([]byte, error)
@@ -73,6 +76,9 @@ func (Host) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(p) }
 
 // Stat stats a host file.
 func (Host) Stat(p string) (fs.FileInfo, error) { return os.Stat(p) }
+
+// Readlink reads a symbolic link.
+func (Host) Readlink(p string) (string, error) { return os.Readlink(p) }
 
 // Getxattr reads an extended attribute.
 func (Host) Getxattr(p, name string) ([]byte, error) {

@@ -166,9 +166,15 @@ func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
 		} else if uid != 0 || gid != 0 {
 			why = append(why, "not owned by root:root")
 		}
+		fileWrong := len(why) > 0
+		dirWhy, dirFixes := openDirs(p, f)
+		why = append(why, dirWhy...)
 		if len(why) > 0 {
 			bad = append(bad, desc+": "+strings.Join(why, ", "))
-			fixes = append(fixes, fmt.Sprintf("chown %s %s && chmod %04o %s", owner, f.path, mode&maxMode, f.path))
+			if fileWrong {
+				fixes = append(fixes, fmt.Sprintf("chown %s %s && chmod %04o %s", owner, f.path, mode&maxMode, f.path))
+			}
+			fixes = append(fixes, dirFixes...)
 		} else {
 			good = append(good, desc)
 		}
@@ -182,6 +188,80 @@ func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
 		return skip("not present on this host")
 	}
 	return pass(strings.Join(good, "; "))
+}
+
+// maxLinks bounds the symbolic links followed resolving one path, as
+// the kernel does (ELOOP).
+const maxLinks = 40
+
+// realPath resolves every symbolic link in name, as opening it does;
+// false when the links loop or go deeper than maxLinks.
+func realPath(p Probe, name string) (string, bool) {
+	parts := strings.Split(strings.TrimPrefix(path.Clean(name), "/"), "/")
+	cur, hops := "/", 0
+	for i := 0; i < len(parts); i++ {
+		next := path.Join(cur, parts[i])
+		target, err := p.Readlink(next)
+		if err != nil {
+			cur = next
+			continue
+		}
+		if hops++; hops > maxLinks {
+			return "", false
+		}
+		if !path.IsAbs(target) {
+			target = path.Join(cur, target)
+		}
+		parts = append(strings.Split(strings.TrimPrefix(path.Clean(target), "/"), "/"), parts[i+1:]...)
+		cur, i = "/", -1
+	}
+	return cur, true
+}
+
+// openDirs says which directories on the way to f (through any symbolic
+// link, to the file itself) let someone other than root or the engine's
+// user replace it, whatever the file's own owner and mode: a directory
+// another user owns, or one group or others may write without the
+// sticky bit. Each comes with its fix.
+func openDirs(p Probe, f ownedFile) (why, fixes []string) {
+	real, ok := realPath(p, f.path)
+	if !ok {
+		return []string{"its symbolic links loop"}, nil
+	}
+	var dirs []string
+	for _, name := range []string{f.path, real} {
+		for d := path.Dir(path.Clean(name)); ; d = path.Dir(d) {
+			if !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+			if d == "/" {
+				break
+			}
+		}
+	}
+	for _, d := range dirs {
+		fi, err := p.Stat(d)
+		if err != nil {
+			continue
+		}
+		uid, gid := ownerOf(fi)
+		mode := fi.Mode()
+		switch {
+		case uid > 0 && uid != f.uid:
+			why = append(why, fmt.Sprintf("directory %s belongs to uid %d, who can replace it", d, uid))
+			fixes = append(fixes, "chown root "+d)
+		case mode&fs.ModeSticky == 0 && mode&0o002 != 0:
+			why = append(why, fmt.Sprintf("directory %s (%04o) lets every user replace it", d, mode.Perm()))
+			fixes = append(fixes, "chmod o-w "+d)
+		case mode&fs.ModeSticky == 0 && mode&0o020 != 0 && gid > 0:
+			why = append(why, fmt.Sprintf("directory %s (%04o) lets group %d replace it", d, mode.Perm(), gid))
+			fixes = append(fixes, "chmod g-w "+d)
+		}
+	}
+	if real != path.Clean(f.path) && len(why) > 0 {
+		why = append(why, "(it is a link to "+real+")")
+	}
+	return why, fixes
 }
 
 // auditedPaths are the files and directories CIS 1.1.3-1.1.18 want

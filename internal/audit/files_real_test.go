@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -133,5 +135,90 @@ func TestEngineRealIndirectHostAccess(t *testing.T) {
 	}
 	if e := evidence["container-engine-socket"]; !strings.Contains(e, "rundir") || !strings.Contains(e, d.Socket) {
 		t.Errorf("the mounted directory holding the socket is not reported: %s", e)
+	}
+}
+
+// A file's own owner and mode say nothing when someone else may replace
+// it: the configuration file dockerd was started with is judged with
+// every directory on the way to it, through its symbolic links, on this
+// machine's real files (a directory every user may write, without the
+// sticky bit, fails; /tmp's sticky bit keeps root's file root's).
+func TestFileChecksJudgeTheWayThere(t *testing.T) {
+	base := t.TempDir()
+	mk := func(dir string, mode os.FileMode) string {
+		p := filepath.Join(base, dir)
+		if err := os.Mkdir(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	write := func(p string) string {
+		if err := os.WriteFile(p, []byte(`{}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	open, sticky, safe := mk("open", 0o777), mk("sticky", 0o777|os.ModeSticky), mk("safe", 0o755)
+	inOpen := write(filepath.Join(open, "daemon.json"))
+	inSticky := write(filepath.Join(sticky, "daemon.json"))
+	link := filepath.Join(safe, "daemon.json")
+	if err := os.Symlink("../open/daemon.json", link); err != nil {
+		t.Fatal(err)
+	}
+	judgeFile := func(file string) Outcome {
+		d := &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix:///x.sock", Config: &DaemonConfig{PID: 1, File: file}}}}
+		for _, c := range FileChecks(d) {
+			if c.ID == "files-daemon-json" {
+				return runOne(c, Host{})
+			}
+		}
+		t.Fatal("no files-daemon-json check")
+		return Outcome{}
+	}
+	for _, tc := range []struct {
+		file, want string
+	}{
+		{inOpen, "directory " + open + " (0777) lets every user replace it"},
+		{link, "directory " + open + " (0777) lets every user replace it"},
+	} {
+		o := judgeFile(tc.file)
+		if o.State != finding.StateFail || !strings.Contains(o.Reason, tc.want) || !strings.Contains(o.Fix, "chmod o-w "+open) {
+			t.Errorf("%s: %s %q (fix %q), want a failure with %q", tc.file, o.State, o.Reason, o.Fix, tc.want)
+		}
+		if strings.Contains(o.Fix, "chown root:root "+tc.file) {
+			t.Errorf("%s: the file itself is fine, yet the fix changes it: %s", tc.file, o.Fix)
+		}
+	}
+	if o := judgeFile(inSticky); strings.Contains(o.Reason, inSticky+" ") && strings.Contains(o.Reason, "directory") {
+		t.Errorf("a root file in a sticky directory: %s", o.Reason)
+	}
+	if !strings.Contains(judgeFile(link).Reason, "(it is a link to "+inOpen+")") {
+		t.Errorf("the link's target is not named: %s", judgeFile(link).Reason)
+	}
+}
+
+// realPath follows links as opening does, relative ones from their own
+// directory, and gives up on a loop instead of spinning.
+func TestRealPath(t *testing.T) {
+	link := func(to string) *fstest.MapFile { return &fstest.MapFile{Mode: fs.ModeSymlink, Data: []byte(to)} }
+	h := &fakeHost{files: fstest.MapFS{
+		"var/run":         link("/run"),
+		"etc/docker/d.js": link("../../srv/conf/d.js"),
+		"srv/conf/d.js":   {Data: []byte("{}")},
+		"loop/a":          link("b"),
+		"loop/b":          link("a"),
+	}}
+	for in, want := range map[string]string{
+		"/var/run/docker.sock": "/run/docker.sock", "/etc/docker/d.js": "/srv/conf/d.js", "/etc/x/../docker/d.js": "/srv/conf/d.js",
+	} {
+		if got, ok := realPath(h, in); !ok || got != want {
+			t.Errorf("realPath(%s) = %s %v, want %s", in, got, ok, want)
+		}
+	}
+	if _, ok := realPath(h, "/loop/a"); ok {
+		t.Error("a link loop resolved")
 	}
 }

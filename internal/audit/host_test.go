@@ -32,6 +32,9 @@ func (h *fakeHost) ReadFile(p string) ([]byte, error) {
 func (h *fakeHost) Stat(p string) (fs.FileInfo, error) {
 	return fs.Stat(h.files, strings.TrimPrefix(p, "/"))
 }
+func (h *fakeHost) Readlink(p string) (string, error) {
+	return fs.ReadLink(h.files, strings.TrimPrefix(p, "/"))
+}
 func (h *fakeHost) Getxattr(p, name string) ([]byte, error) {
 	if v, ok := h.xattr[p+"\x00"+name]; ok {
 		return []byte(v), nil
