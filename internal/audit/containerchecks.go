@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hull-sec/hull/internal/finding"
 )
 
@@ -17,6 +19,12 @@ import (
 // control of the host (CAP_ prefix stripped).
 var dangerousCaps = []string{"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "SYS_TIME",
 	"NET_ADMIN", "DAC_READ_SEARCH", "BPF", "PERFMON", "MAC_ADMIN", "MAC_OVERRIDE", "SYSLOG", "LINUX_IMMUTABLE"}
+
+// capBits are the kernel's numbers of dangerousCaps (ALL has none).
+var capBits = map[string]int{"SYS_ADMIN": unix.CAP_SYS_ADMIN, "SYS_MODULE": unix.CAP_SYS_MODULE, "SYS_PTRACE": unix.CAP_SYS_PTRACE,
+	"SYS_RAWIO": unix.CAP_SYS_RAWIO, "SYS_BOOT": unix.CAP_SYS_BOOT, "SYS_TIME": unix.CAP_SYS_TIME, "NET_ADMIN": unix.CAP_NET_ADMIN,
+	"DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH, "BPF": unix.CAP_BPF, "PERFMON": unix.CAP_PERFMON, "MAC_ADMIN": unix.CAP_MAC_ADMIN,
+	"MAC_OVERRIDE": unix.CAP_MAC_OVERRIDE, "SYSLOG": unix.CAP_SYSLOG, "LINUX_IMMUTABLE": unix.CAP_LINUX_IMMUTABLE}
 
 // sensitiveHostPaths must not be mounted into containers (CIS 5.5).
 var sensitiveHostPaths = []string{"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker", "/var/lib/containers", "/root"}
@@ -55,16 +63,29 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.4: capabilities such as SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN or DAC_READ_SEARCH are known ways out of a container; ALL is --privileged without the devices. Other added capabilities are warned about.",
 			"Drop all capabilities (--cap-drop ALL) and add back only what the workload proves it needs (hull profile records it).",
 			failThenWarn(d, func(_ *Engine, c *Container) string {
-				var bad []string
+				var bad, why []string
 				for _, cp := range c.HostConfig.CapAdd {
-					if slices.Contains(dangerousCaps, normCap(cp)) {
-						bad = append(bad, normCap(cp))
+					if n := normCap(cp); slices.Contains(dangerousCaps, n) && !slices.Contains(bad, n) {
+						bad = append(bad, n)
 					}
 				}
 				if len(bad) > 0 {
-					return "adds " + strings.Join(bad, ", ")
+					why = append(why, "adds "+strings.Join(bad, ", "))
 				}
-				return ""
+				// What the container holds, whatever its engine's defaults
+				// (Podman's default_capabilities) or its inspection say.
+				if c.status != nil {
+					var held []string
+					for _, n := range dangerousCaps {
+						if bit, ok := capBits[n]; ok && c.status.CapBnd&(1<<bit) != 0 && !slices.Contains(bad, n) {
+							held = append(held, n)
+						}
+					}
+					if len(held) > 0 {
+						why = append(why, fmt.Sprintf("holds %s (bounding set of pid %d)", strings.Join(held, ", "), c.State.Pid))
+					}
+				}
+				return strings.Join(why, "; ")
 			}, func(_ *Engine, c *Container) string {
 				if len(c.HostConfig.CapAdd) > 0 {
 					return "adds " + strings.Join(c.HostConfig.CapAdd, ", ")
@@ -269,6 +290,9 @@ func ContainerChecks(d *Discovery) []Check {
 				if c.HostConfig.Privileged {
 					return "privileged (no seccomp)"
 				}
+				if c.status != nil && c.status.Seccomp != 2 {
+					return fmt.Sprintf("no seccomp filter: the kernel shows seccomp mode %d for pid %d", c.status.Seccomp, c.State.Pid)
+				}
 				return ""
 			})),
 		check("container-cgroup-parent", "5.25", finding.SeverityLow, "Containers use the default cgroup parent",
@@ -284,6 +308,12 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 5.26: without no-new-privileges a process in the container can gain privileges through setuid programs and file capabilities.",
 			"Run with --security-opt no-new-privileges, or set \"no-new-privileges\": true in daemon.json.",
 			each(finding.StateFail, func(e *Engine, c *Container) string {
+				if c.status != nil {
+					if c.status.NoNewPrivs {
+						return ""
+					}
+					return fmt.Sprintf("no_new_privs is off for pid %d", c.State.Pid)
+				}
 				if v, ok := c.SecurityOpt("no-new-privileges"); ok {
 					if v == "true" {
 						return ""

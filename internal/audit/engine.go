@@ -188,6 +188,10 @@ type Container struct {
 	// host's /proc or, when its processes are not visible there, the
 	// engine's /containers/ID/top.
 	Commands []string `json:"-"`
+	// status is what the kernel says of the container's first process
+	// (/proc/PID/status), nil when it is not visible (a remote engine,
+	// hidepid, an ordinary user auditing root's containers).
+	status *procStatus
 	// Problem says why the engine would not inspect the container (only
 	// its ID and name are known); no check can judge it.
 	Problem string `json:"-"`
@@ -454,6 +458,7 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 	ok := false
 	if c.local {
 		ct.Commands, ok = procTree(p, ct.State.Pid)
+		ct.status = readProcStatus(p, ct.State.Pid)
 	}
 	if !ok {
 		var err error
@@ -482,6 +487,73 @@ func (e *Engine) NoNewPrivilegesDefault() bool {
 		return e.Podman.NoNewPrivileges
 	}
 	return false
+}
+
+// procStatus is what the kernel says of a process's confinement, from
+// /proc/PID/status: the truth the engine's inspection only describes
+// (a Podman containers.conf can turn seccomp off for every container
+// while inspect and /info still say "default").
+type procStatus struct {
+	// NoNewPrivs is the no_new_privs bit.
+	NoNewPrivs bool
+	// Seccomp is the mode: 0 none, 1 strict, 2 filter.
+	Seccomp int
+	// CapBnd is the bounding set: every capability the process or its
+	// children can hold.
+	CapBnd uint64
+}
+
+// readProcStatus reads a process's confinement; nil when pid is not
+// visible or its status lacks a field (a kernel without seccomp).
+func readProcStatus(p Probe, pid int) *procStatus {
+	if pid <= 0 {
+		return nil
+	}
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil
+	}
+	var st procStatus
+	seen := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		var err error
+		switch k {
+		case "NoNewPrivs":
+			st.NoNewPrivs = v == "1"
+		case "Seccomp":
+			st.Seccomp, err = strconv.Atoi(v)
+		case "CapBnd":
+			st.CapBnd, err = strconv.ParseUint(v, 16, 64)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil
+		}
+		seen++
+	}
+	if seen != 3 {
+		return nil
+	}
+	return &st
+}
+
+// withoutNoNewPrivs names the running containers the kernel shows
+// without no_new_privs that did not ask to run so
+// (--security-opt no-new-privileges=false).
+func (e *Engine) withoutNoNewPrivs() []string {
+	var out []string
+	for _, c := range e.Containers {
+		if v, ok := c.SecurityOpt("no-new-privileges"); c.status != nil && !c.status.NoNewPrivs && !(ok && v == "false") && !c.HostConfig.Privileged {
+			out = append(out, c.Label())
+		}
+	}
+	return out
 }
 
 // maxContainerProcs bounds the processes read per container.

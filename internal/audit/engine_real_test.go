@@ -364,3 +364,66 @@ func TestEngineRealPodmanNamespacePath(t *testing.T) {
 		}
 	}
 }
+
+// What the engine's answers do not show, read from the kernel: a Podman
+// containers.conf with seccomp_profile = "unconfined" runs containers
+// without a filter while /info and inspect still say default, and a
+// container runs without no_new_privs whatever containers.conf says (a
+// podman with another file created it, or the release ignores the key).
+func TestEngineRealPodmanKernelView(t *testing.T) {
+	p := testenv.PodmanEnv(t)
+	conf := filepath.Join(p.Dir(), "containers.conf")
+	orig, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(p.Dir(), "other.conf")
+	if err := os.WriteFile(other, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hardened := strings.Replace(string(orig), "[containers]\n", "[containers]\nno_new_privileges = true\nseccomp_profile = \"unconfined\"\n", 1)
+	if err := os.WriteFile(conf, []byte(hardened), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := p.Socket()
+	p.ImportBusybox("localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "unfiltered", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	cmd := p.Command(t.Context(), "run", "-d", "--name", "mayescalate", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	for i, kv := range cmd.Env {
+		if strings.HasPrefix(kv, "CONTAINERS_CONF=") {
+			cmd.Env[i] = "CONTAINERS_CONF=" + other
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("podman run with another containers.conf: %v: %s", err, out)
+	}
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{
+		"engine-seccomp":              finding.StateFail,
+		"container-seccomp":           finding.StateFail,
+		"container-no-new-privileges": finding.StateFail,
+		// Measured: Podman 4.3 does not apply containers.conf's
+		// no_new_privileges; unfiltered runs without it too.
+		"engine-no-new-privileges": finding.StateFail,
+	})
+	for _, f := range fs {
+		switch f.ID {
+		case "engine-seccomp":
+			if !strings.Contains(f.Evidence, conf) {
+				t.Errorf("engine-seccomp does not name the file: %s", f.Evidence)
+			}
+		case "container-seccomp":
+			if !strings.Contains(f.Evidence, "unfiltered") || strings.Contains(f.Evidence, "mayescalate") {
+				t.Errorf("container-seccomp: %s", f.Evidence)
+			}
+		case "container-no-new-privileges":
+			if !strings.Contains(f.Evidence, "mayescalate") {
+				t.Errorf("container-no-new-privileges: %s", f.Evidence)
+			}
+		case "engine-no-new-privileges":
+			if !strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("engine-no-new-privileges does not name a container without it: %s", f.Evidence)
+			}
+		}
+	}
+}

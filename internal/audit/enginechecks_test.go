@@ -14,6 +14,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hull-sec/hull/internal/finding"
 )
 
@@ -467,5 +469,37 @@ func TestPodmanConfigLayers(t *testing.T) {
 				t.Errorf("quay.io requires a signature too: %s %s", o.Reason, o.Evidence)
 			}
 		})
+	}
+}
+
+// The kernel's view of a container decides where the engine's answers
+// fall short: a bounding set holding SYS_ADMIN fails the capabilities
+// check with no CapAdd, seccomp mode 0 fails the seccomp check with no
+// security option, and a missing no_new_privs bit fails whatever the
+// engine's default claims; a status that cannot be parsed is no view.
+func TestContainerKernelView(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/k","State":{"Pid":4242},"HostConfig":{"ReadonlyRootfs":true}}`)
+	h := &fakeHost{files: fstest.MapFS{"proc/4242/status": {Data: []byte("Name:\tsleep\nNoNewPrivs:\t0\nSeccomp:\t0\nCapBnd:\t00000000a82425fb\n")}}}
+	c.status = readProcStatus(h, 4242)
+	if c.status == nil || c.status.CapBnd&(1<<unix.CAP_SYS_ADMIN) == 0 {
+		t.Fatalf("status %+v", c.status)
+	}
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{c}, Config: &DaemonConfig{settings: map[string][]string{"no-new-privileges": {"true"}}}}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, h)
+	for id, want := range map[string]string{
+		"container-capabilities":      "holds SYS_ADMIN (bounding set of pid 4242)",
+		"container-seccomp":           "seccomp mode 0",
+		"container-no-new-privileges": "no_new_privs is off for pid 4242",
+		"engine-no-new-privileges":    "k (0123456789ab)",
+	} {
+		if o := got[id]; o.State != finding.StateFail || !strings.Contains(o.Evidence, want) {
+			t.Errorf("%s: %s %q, want a failure with %q", id, o.State, o.Evidence, want)
+		}
+	}
+	for _, bad := range []string{"NoNewPrivs:\t1\nSeccomp:\tx\nCapBnd:\t0\n", "NoNewPrivs:\t1\nCapBnd:\t0\n", "NoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\tzz\n"} {
+		h.files["proc/4242/status"] = &fstest.MapFile{Data: []byte(bad)}
+		if st := readProcStatus(h, 4242); st != nil {
+			t.Errorf("%q read as %+v", bad, st)
+		}
 	}
 }

@@ -28,6 +28,10 @@ type PodmanConfig struct {
 	NoNewPrivileges bool
 	// noNewPrivilegesFrom is the file that set it last.
 	noNewPrivilegesFrom string
+	// seccompUnconfinedFrom is the file whose seccomp_profile =
+	// "unconfined" turns seccomp off for every container ("" when none
+	// does): Podman's /info still reports profile=default then.
+	seccompUnconfinedFrom string
 	// InsecureRegistries are registries.conf's registries and mirrors
 	// with insecure = true.
 	InsecureRegistries []string
@@ -225,25 +229,34 @@ func acceptsAnything(reqs []policyRequirement) bool {
 func readPodmanConfig(p Probe, pr Process) *PodmanConfig {
 	c := &PodmanConfig{}
 	f := newPodmanFiles(p, pr)
-	// no_new_privileges holds only when every reading sets it.
+	// no_new_privileges holds only when every reading sets it, and
+	// seccomp is off when any reading turns it off.
 	c.NoNewPrivileges = true
 	for _, files := range f.containersConfReadings(p) {
 		on, from := false, ""
+		seccomp, seccompFrom := "", ""
 		for _, file := range files {
 			var cc struct {
 				Containers struct {
-					NoNewPrivileges *bool `toml:"no_new_privileges"`
+					NoNewPrivileges *bool   `toml:"no_new_privileges"`
+					SeccompProfile  *string `toml:"seccomp_profile"`
 				} `toml:"containers"`
 			}
 			if !c.readTOML(p, file, &cc) {
 				continue
 			}
-			if cc.Containers.NoNewPrivileges != nil {
-				on, from = *cc.Containers.NoNewPrivileges, file
+			if v := cc.Containers.NoNewPrivileges; v != nil {
+				on, from = *v, file
+			}
+			if v := cc.Containers.SeccompProfile; v != nil {
+				seccomp, seccompFrom = *v, file
 			}
 		}
 		if !on && c.NoNewPrivileges {
 			c.NoNewPrivileges, c.noNewPrivilegesFrom = false, from
+		}
+		if seccomp == "unconfined" && c.seccompUnconfinedFrom == "" {
+			c.seccompUnconfinedFrom = seccompFrom
 		}
 	}
 	// registries.conf: a registry's later entry (same prefix) replaces
