@@ -228,7 +228,7 @@ func (d *Discovery) withUnanswered(o Outcome) Outcome {
 	case finding.StatePass, finding.StateSkip:
 		return undecided(d.unanswered())
 	}
-	o.Reason += "; " + d.unanswered()
+	o.Partial = strings.Join(slices.DeleteFunc([]string{o.Partial, d.unanswered()}, func(s string) bool { return s == "" }), "; ")
 	return o
 }
 
@@ -237,7 +237,7 @@ func (d *Discovery) withUnanswered(o Outcome) Outcome {
 // each reason names its engine.
 func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcome {
 	var out Outcome
-	var reasons, evidence, fixes []string
+	var reasons, evidence, fixes, partial []string
 	judged := 0
 	for _, e := range d.Engines {
 		if len(kinds) > 0 && !slices.Contains(kinds, e.Kind) {
@@ -249,6 +249,9 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 			out.State = o.State
 		}
 		name := e.Kind + " " + e.Endpoint
+		if o.State == finding.StateError {
+			partial = append(partial, name+": "+o.Reason)
+		}
 		reasons = append(reasons, name+": "+o.Reason)
 		if o.Evidence != "" {
 			evidence = append(evidence, name+": "+o.Evidence)
@@ -266,6 +269,9 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 	out.Reason = strings.Join(reasons, "; ")
 	out.Evidence = strings.Join(evidence, "; ")
 	out.Fix = strings.Join(fixes, " ")
+	if out.State == finding.StateFail {
+		out.Partial = strings.Join(partial, "; ")
+	}
 	return d.withUnanswered(out)
 }
 
@@ -331,7 +337,7 @@ func (d *Discovery) judgeContainers(bad finding.State, procs bool, f func(e *Eng
 	case len(wrong) > 0:
 		out = Outcome{State: bad, Reason: fmt.Sprintf("%d of %d running containers", len(wrong), total), Evidence: listed(wrong)}
 		if len(unjudged) > 0 {
-			out.Reason += fmt.Sprintf("; %d could not be judged: %s", len(unjudged), listed(unjudged))
+			out.Partial = fmt.Sprintf("%d containers: %s", len(unjudged), listed(unjudged))
 		}
 	case len(unjudged) > 0:
 		out = undecided(fmt.Sprintf("%d of %d running containers could not be judged: %s", len(unjudged), total, listed(unjudged)))
