@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
 // dangerousCaps are capabilities that give a container a way out or
@@ -25,6 +26,12 @@ var capBits = map[string]int{"SYS_ADMIN": unix.CAP_SYS_ADMIN, "SYS_MODULE": unix
 	"SYS_RAWIO": unix.CAP_SYS_RAWIO, "SYS_BOOT": unix.CAP_SYS_BOOT, "SYS_TIME": unix.CAP_SYS_TIME, "NET_ADMIN": unix.CAP_NET_ADMIN,
 	"DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH, "BPF": unix.CAP_BPF, "PERFMON": unix.CAP_PERFMON, "MAC_ADMIN": unix.CAP_MAC_ADMIN,
 	"MAC_OVERRIDE": unix.CAP_MAC_OVERRIDE, "SYSLOG": unix.CAP_SYSLOG, "LINUX_IMMUTABLE": unix.CAP_LINUX_IMMUTABLE}
+
+// maskedSystemPaths are paths under /proc and /sys that Docker and
+// Podman both hide from every container that is not privileged (a mount
+// over each), where the kernel has them.
+var maskedSystemPaths = []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+	"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}
 
 // sensitiveHostPaths must not be mounted into containers (CIS 5.5).
 var sensitiveHostPaths = []string{"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker", "/var/lib/containers", "/root"}
@@ -242,18 +249,43 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-system-paths", "", finding.SeverityHigh, "/proc and /sys stay masked",
 			"The engine masks /proc/kcore, /proc/keys, /proc/sysrq-trigger, /sys/firmware and the like and mounts /proc/sys read-only; --security-opt systempaths=unconfined (and --privileged) lifts that, which hands a container the host's kernel knobs. The CIS benchmark is silent on it.",
 			"Remove --security-opt systempaths=unconfined.",
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
-				if v, ok := c.SecurityOpt("systempaths"); ok && v == "unconfined" {
-					return "systempaths=unconfined"
+			func(p Probe) Outcome {
+				var masked []string // the paths both engines mask that this kernel has
+				for _, m := range maskedSystemPaths {
+					if _, err := p.Stat(m); err == nil {
+						masked = append(masked, m)
+					}
 				}
-				if c.HostConfig.Privileged {
+				return d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+					if v, ok := c.SecurityOpt("systempaths"); ok && v == "unconfined" {
+						return "systempaths=unconfined"
+					}
+					if c.HostConfig.Privileged {
+						return ""
+					}
+					if c.HostConfig.MaskedPaths != nil && len(c.HostConfig.MaskedPaths) == 0 {
+						return "no masked paths"
+					}
+					// What the container's own mounts show (Podman's
+					// --security-opt unmask=ALL leaves no trace in inspect).
+					if c.mounts == nil {
+						return ""
+					}
+					var open []string
+					for _, m := range masked {
+						if !slices.ContainsFunc(c.mounts, func(x mountinfo.Mount) bool { return x.MountPoint == m }) {
+							open = append(open, m)
+						}
+					}
+					if m, ok := mountinfo.Covering(c.mounts, "/proc/sys"); ok && (m.MountPoint != "/proc/sys" || !m.ReadOnly) {
+						open = append(open, "/proc/sys writable")
+					}
+					if len(open) > 0 {
+						return "not masked in its mounts: " + strings.Join(open, ", ")
+					}
 					return ""
-				}
-				if c.HostConfig.MaskedPaths != nil && len(c.HostConfig.MaskedPaths) == 0 {
-					return "no masked paths"
-				}
-				return ""
-			})),
+				})
+			}),
 		check("container-device-rules", "", finding.SeverityHigh, "No container may create every device",
 			"A device cgroup rule such as 'a *:* rwm' or 'b *:* rwm' lets a container with CAP_MKNOD create and open the host's disks and memory devices. The CIS benchmark is silent on it (5.18 covers --device only).",
 			"Remove --device-cgroup-rule, or narrow it to the one major:minor the workload needs.",

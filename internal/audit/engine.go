@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/engineapi"
+	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
 // Engine is a container engine found through its API socket, with what
@@ -192,6 +193,9 @@ type Container struct {
 	// (/proc/PID/status), nil when it is not visible (a remote engine,
 	// hidepid, an ordinary user auditing root's containers).
 	status *procStatus
+	// mounts are the mounts its first process sees
+	// (/proc/PID/mountinfo), nil when not visible.
+	mounts []mountinfo.Mount
 	// Problem says why the engine would not inspect the container (only
 	// its ID and name are known); no check can judge it.
 	Problem string `json:"-"`
@@ -459,6 +463,11 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 	if c.local {
 		ct.Commands, ok = procTree(p, ct.State.Pid)
 		ct.status = readProcStatus(p, ct.State.Pid)
+		if ct.State.Pid > 0 {
+			if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ct.State.Pid)); err == nil {
+				ct.mounts = mountinfo.Parse(data)
+			}
+		}
 	}
 	if !ok {
 		var err error

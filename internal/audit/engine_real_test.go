@@ -369,7 +369,9 @@ func TestEngineRealPodmanNamespacePath(t *testing.T) {
 // containers.conf with seccomp_profile = "unconfined" runs containers
 // without a filter while /info and inspect still say default, and a
 // container runs without no_new_privs whatever containers.conf says (a
-// podman with another file created it, or the release ignores the key).
+// podman with another file created it, or the release ignores the key),
+// and --security-opt unmask=ALL leaves /proc and /sys open with no trace
+// in inspect.
 func TestEngineRealPodmanKernelView(t *testing.T) {
 	p := testenv.PodmanEnv(t)
 	conf := filepath.Join(p.Dir(), "containers.conf")
@@ -388,6 +390,7 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 	sock := p.Socket()
 	p.ImportBusybox("localhost/hull-test/busybox:1")
 	p.Run("run", "-d", "--name", "unfiltered", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "unmasked", "--network", "none", "--security-opt", "unmask=ALL", "localhost/hull-test/busybox:1", "sleep", "600")
 	cmd := p.Command(t.Context(), "run", "-d", "--name", "mayescalate", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
 	for i, kv := range cmd.Env {
 		if strings.HasPrefix(kv, "CONTAINERS_CONF=") {
@@ -405,6 +408,9 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 		// Measured: Podman 4.3 does not apply containers.conf's
 		// no_new_privileges; unfiltered runs without it too.
 		"engine-no-new-privileges": finding.StateFail,
+		// unmask=ALL: inspect shows no security option and no masked
+		// paths; the container's own mounts show /proc and /sys open.
+		"container-system-paths": finding.StateFail,
 	})
 	for _, f := range fs {
 		switch f.ID {
@@ -419,6 +425,10 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 		case "container-no-new-privileges":
 			if !strings.Contains(f.Evidence, "mayescalate") {
 				t.Errorf("container-no-new-privileges: %s", f.Evidence)
+			}
+		case "container-system-paths":
+			if !strings.Contains(f.Evidence, "unmasked") || !strings.Contains(f.Evidence, "/proc/sys writable") || strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("container-system-paths: %s", f.Evidence)
 			}
 		case "engine-no-new-privileges":
 			if !strings.Contains(f.Evidence, "unfiltered") {
