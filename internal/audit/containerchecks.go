@@ -120,26 +120,35 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-sensitive-mounts", "5.6", finding.SeverityHigh, "No sensitive host directory is mounted",
 			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory lets a container change or read the host.",
 			"Mount only the directories the workload owns, read-only where it can.",
-			func(Probe) Outcome {
+			func(p Probe) Outcome {
 				sensitive := d.sensitivePaths()
-				return d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
 					var bad []string
 					for _, m := range c.Mounts {
 						if m.Type != "bind" {
 							continue
 						}
-						src := path.Clean(m.Source)
-						i := slices.IndexFunc(sensitive, func(s string) bool { return holds(src, s) })
+						var src string
+						i := -1
+						for _, src = range e.hostPaths(p, m.Source) {
+							if i = slices.IndexFunc(sensitive, func(s string) bool { return holds(src, s) }); i >= 0 {
+								break
+							}
+						}
 						if i < 0 {
 							continue
+						}
+						label := path.Clean(m.Source)
+						if src != label {
+							label += " (a link to " + src + ")"
 						}
 						mode := "ro"
 						if m.RW {
 							mode = "rw"
 						}
-						what := fmt.Sprintf("%s on %s (%s)", src, m.Destination, mode)
+						what := fmt.Sprintf("%s on %s (%s)", label, m.Destination, mode)
 						if src != sensitive[i] {
-							what = fmt.Sprintf("%s on %s (%s, holds %s)", src, m.Destination, mode, sensitive[i])
+							what = fmt.Sprintf("%s on %s (%s, holds %s)", label, m.Destination, mode, sensitive[i])
 						}
 						bad = append(bad, what)
 					}
@@ -393,19 +402,26 @@ func ContainerChecks(d *Discovery) []Check {
 			"Do not mount engine sockets; put hull's API gate (or a filtering proxy) in front if a container must talk to the engine.",
 			func(p Probe) Outcome {
 				socks := d.engineSocketPaths(p)
-				return d.eachContainer(finding.StateFail, func(_ *Engine, c *Container) string {
+				return d.eachContainer(finding.StateFail, func(e *Engine, c *Container) string {
 					var bad []string
+				mounts:
 					for _, m := range c.Mounts {
-						src := sameSocket(path.Clean(m.Source))
-						if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) ||
-							slices.Contains(socks, src) {
+						if slices.Contains(engineSocketNames, path.Base(m.Source)) || slices.Contains(engineSocketNames, path.Base(m.Destination)) {
 							bad = append(bad, m.Source+" on "+m.Destination)
 							continue
 						}
-						// A directory that holds a socket hands it over as well
-						// (-v /run:/run, -v /var/run:/host/run).
-						if i := slices.IndexFunc(socks, func(s string) bool { return holds(src, s) }); i >= 0 {
-							bad = append(bad, fmt.Sprintf("%s on %s (holds %s)", m.Source, m.Destination, socks[i]))
+						for _, src := range e.hostPaths(p, m.Source) {
+							src = sameSocket(src)
+							if slices.Contains(socks, src) {
+								bad = append(bad, m.Source+" on "+m.Destination)
+								continue mounts
+							}
+							// A directory that holds a socket hands it over as
+							// well (-v /run:/run, -v /var/run:/host/run).
+							if i := slices.IndexFunc(socks, func(s string) bool { return holds(src, s) }); i >= 0 {
+								bad = append(bad, fmt.Sprintf("%s on %s (holds %s)", m.Source, m.Destination, socks[i]))
+								continue mounts
+							}
 						}
 					}
 					return strings.Join(bad, ", ")
@@ -462,6 +478,20 @@ func (d *Discovery) sensitivePaths() []string {
 	for _, e := range d.Engines {
 		if r := e.Info.DockerRootDir; r != "" && !slices.Contains(out, path.Clean(r)) {
 			out = append(out, path.Clean(r))
+		}
+	}
+	return out
+}
+
+// hostPaths are the paths a mount source names on the host: as given,
+// and, for an engine on this host, with its symbolic links resolved as
+// the mount resolves them (-v /srv/link:/x where /srv/link points at
+// /etc mounts /etc).
+func (e *Engine) hostPaths(p Probe, src string) []string {
+	out := []string{path.Clean(src)}
+	if e.local {
+		if real, ok := realPath(p, src); ok && real != out[0] {
+			out = append(out, real)
 		}
 	}
 	return out

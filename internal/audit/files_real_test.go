@@ -108,8 +108,8 @@ func TestEngineRealDaemonFiles(t *testing.T) {
 // What an inspection's own fields do not say, judged as the engine
 // really runs it: a container that joins (--pid/--network
 // container:NAME) a container in the host's namespaces is in them too,
-// and a mounted directory holding the engine's socket hands the engine
-// over as the socket itself does.
+// a mounted directory holding the engine's socket hands the engine over
+// as the socket itself does, and a mounted link to /etc mounts /etc.
 func TestEngineRealIndirectHostAccess(t *testing.T) {
 	d := testenv.StartDockerd(t)
 	d.BusyboxImage(t, "hull-test/busybox:1")
@@ -118,11 +118,20 @@ func TestEngineRealIndirectHostAccess(t *testing.T) {
 		"hull-test/busybox:1", "sleep", "600")
 	d.Docker(t, "run", "-d", "--name", "rundir", "--network", "none", "-v", filepath.Dir(d.Socket)+":/hostrun",
 		"hull-test/busybox:1", "sleep", "600")
+	// A link to /etc mounts /etc: dockerd follows it, its inspection
+	// names the link.
+	links := t.TempDir()
+	if err := os.Symlink("/etc", filepath.Join(links, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	d.Docker(t, "run", "-d", "--name", "linked", "--network", "none", "-v", filepath.Join(links, "etc")+":/x:ro",
+		"hull-test/busybox:1", "sleep", "600")
 	got, fs := auditEngine(t, d.Socket)
 	expectStates(t, got, map[string]finding.State{
-		"container-host-pid":      finding.StateFail,
-		"container-host-network":  finding.StateFail,
-		"container-engine-socket": finding.StateFail,
+		"container-host-pid":         finding.StateFail,
+		"container-host-network":     finding.StateFail,
+		"container-engine-socket":    finding.StateFail,
+		"container-sensitive-mounts": finding.StateFail,
 	})
 	evidence := map[string]string{}
 	for _, f := range fs {
@@ -135,6 +144,9 @@ func TestEngineRealIndirectHostAccess(t *testing.T) {
 	}
 	if e := evidence["container-engine-socket"]; !strings.Contains(e, "rundir") || !strings.Contains(e, d.Socket) {
 		t.Errorf("the mounted directory holding the socket is not reported: %s", e)
+	}
+	if e := evidence["container-sensitive-mounts"]; !strings.Contains(e, "linked") || !strings.Contains(e, "(a link to /etc) on /x (ro)") {
+		t.Errorf("a link to /etc mounted is not reported as /etc: %s", e)
 	}
 }
 
