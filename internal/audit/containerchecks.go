@@ -431,7 +431,19 @@ func ContainerChecks(d *Discovery) []Check {
 			"CIS 4.1 (judged on the running container): root in a container is root on the host unless the engine is rootless or remaps users; a process that needs no root should not have it. On a rootless or userns-remapped engine this is a warning.",
 			"Set USER in the image or run with --user UID:GID.",
 			failThenWarn(d, func(e *Engine, c *Container) string {
-				if isRootUser(c.Config.User) && !e.Rootless() && !e.UsernsRemap() {
+				if e.Rootless() || e.UsernsRemap() {
+					return ""
+				}
+				// Host and container IDs are the same here: the kernel says
+				// who it runs as, whatever name --user gave (a name the
+				// image maps to UID 0 is root).
+				if c.status != nil {
+					if c.status.UID == 0 {
+						return fmt.Sprintf("runs as root (%s; pid %d has UID 0)", cmp.Or(c.Config.User, "default user"), c.State.Pid)
+					}
+					return ""
+				}
+				if isRootUser(c.Config.User) {
 					return "runs as root (" + cmp.Or(c.Config.User, "default user") + ")"
 				}
 				return ""

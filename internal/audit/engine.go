@@ -510,6 +510,8 @@ type procStatus struct {
 	// CapBnd is the bounding set: every capability the process or its
 	// children can hold.
 	CapBnd uint64
+	// UID is the effective user ID, as the host sees it.
+	UID int
 }
 
 // readProcStatus reads a process's confinement; nil when pid is not
@@ -538,6 +540,12 @@ func readProcStatus(p Probe, pid int) *procStatus {
 			st.Seccomp, err = strconv.Atoi(v)
 		case "CapBnd":
 			st.CapBnd, err = strconv.ParseUint(v, 16, 64)
+		case "Uid": // real, effective, saved, filesystem
+			f := strings.Fields(v)
+			if len(f) < 2 {
+				return nil
+			}
+			st.UID, err = strconv.Atoi(f[1])
 		default:
 			continue
 		}
@@ -546,7 +554,7 @@ func readProcStatus(p Probe, pid int) *procStatus {
 		}
 		seen++
 	}
-	if seen != 3 {
+	if seen != 4 {
 		return nil
 	}
 	return &st

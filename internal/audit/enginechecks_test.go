@@ -478,8 +478,8 @@ func TestPodmanConfigLayers(t *testing.T) {
 // security option, and a missing no_new_privs bit fails whatever the
 // engine's default claims; a status that cannot be parsed is no view.
 func TestContainerKernelView(t *testing.T) {
-	c := container(t, `{"Id":"0123456789abcdef","Name":"/k","State":{"Pid":4242},"HostConfig":{"ReadonlyRootfs":true}}`)
-	h := &fakeHost{files: fstest.MapFS{"proc/4242/status": {Data: []byte("Name:\tsleep\nNoNewPrivs:\t0\nSeccomp:\t0\nCapBnd:\t00000000a82425fb\n")}}}
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/k","State":{"Pid":4242},"Config":{"User":"app"},"HostConfig":{"ReadonlyRootfs":true}}`)
+	h := &fakeHost{files: fstest.MapFS{"proc/4242/status": {Data: []byte("Name:\tsleep\nUid:\t0\t0\t0\t0\nNoNewPrivs:\t0\nSeccomp:\t0\nCapBnd:\t00000000a82425fb\n")}}}
 	c.status = readProcStatus(h, 4242)
 	if c.status == nil || c.status.CapBnd&(1<<unix.CAP_SYS_ADMIN) == 0 {
 		t.Fatalf("status %+v", c.status)
@@ -491,12 +491,15 @@ func TestContainerKernelView(t *testing.T) {
 		"container-seccomp":           "seccomp mode 0",
 		"container-no-new-privileges": "no_new_privs is off for pid 4242",
 		"engine-no-new-privileges":    "k (0123456789ab)",
+		// "app" is a name; the image maps it to UID 0.
+		"container-root-user": "runs as root (app; pid 4242 has UID 0)",
 	} {
 		if o := got[id]; o.State != finding.StateFail || !strings.Contains(o.Evidence, want) {
 			t.Errorf("%s: %s %q, want a failure with %q", id, o.State, o.Evidence, want)
 		}
 	}
-	for _, bad := range []string{"NoNewPrivs:\t1\nSeccomp:\tx\nCapBnd:\t0\n", "NoNewPrivs:\t1\nCapBnd:\t0\n", "NoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\tzz\n"} {
+	for _, bad := range []string{"Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\tx\nCapBnd:\t0\n", "Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nCapBnd:\t0\n",
+		"Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\tzz\n", "Uid:\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\t0\n"} {
 		h.files["proc/4242/status"] = &fstest.MapFile{Data: []byte(bad)}
 		if st := readProcStatus(h, 4242); st != nil {
 			t.Errorf("%q read as %+v", bad, st)
