@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -317,26 +318,9 @@ func HostEngineChecks(d *Discovery) []Check {
 				})
 			}),
 		check("host-docker-group", "1.1.2", finding.SeverityMedium, "Only trusted users control the engine",
-			"CIS 1.1.2: members of the docker group can start a privileged container and so are root on the host; the list is here to review.",
+			"CIS 1.1.2: members of the docker group, and of whatever group owns an engine's socket (dockerd -G), can start a privileged container and so are root on the host; users whose primary group it is count too. The list is here to review.",
 			"gpasswd -d USER docker for every member who should not be root.",
-			func(p Probe) Outcome {
-				data, err := p.ReadFile("/etc/group")
-				if err != nil {
-					return undecided("cannot read /etc/group: " + err.Error())
-				}
-				sc := bufio.NewScanner(bytes.NewReader(data))
-				for sc.Scan() {
-					f := strings.Split(sc.Text(), ":")
-					if len(f) < 4 || f[0] != "docker" {
-						continue
-					}
-					if f[3] == "" {
-						return pass("the docker group has no members")
-					}
-					return warn("docker group members are root-equivalent: "+f[3], "/etc/group: "+sc.Text())
-				}
-				return pass("no docker group")
-			}),
+			func(p Probe) Outcome { return engineGroupsOutcome(p, d) }),
 		check("host-audit-rules", "1.1.3-1.1.18", finding.SeverityLow, "auditd watches the engine's files",
 			"CIS 1.1.3 to 1.1.18: auditd rules on dockerd, containerd, runc, their configuration and data record who changed the engine.",
 			"Add -w rules to /etc/audit/rules.d/docker.rules, e.g. -w /usr/bin/dockerd -k docker, for every path named, and reload auditd (augenrules --load).",
@@ -375,6 +359,87 @@ func HostEngineChecks(d *Discovery) []Check {
 				return pass(fmt.Sprintf("all %d engine paths watched", len(present)))
 			}),
 	}
+}
+
+// engineGroupsOutcome lists who controls the engines through a group: the
+// docker group and the group owning each engine socket found (dockerd's
+// -G may name another), each with the users /etc/group lists and those
+// whose primary group it is in /etc/passwd (which /etc/group does not
+// repeat).
+func engineGroupsOutcome(p Probe, d *Discovery) Outcome {
+	data, err := p.ReadFile("/etc/group")
+	if err != nil {
+		return undecided("cannot read /etc/group: " + err.Error())
+	}
+	type group struct {
+		name, line string
+		members    []string
+	}
+	groups := map[int]*group{}
+	var wanted []int
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) < 4 {
+			continue
+		}
+		gid, err := strconv.Atoi(f[2])
+		if err != nil {
+			continue
+		}
+		g := &group{name: f[0], line: sc.Text()}
+		if f[3] != "" {
+			g.members = strings.Split(f[3], ",")
+		}
+		groups[gid] = g
+		if f[0] == "docker" {
+			wanted = append(wanted, gid)
+		}
+	}
+	for _, e := range d.Engines {
+		if s, ok := strings.CutPrefix(e.Endpoint, "unix://"); ok {
+			if fi, err := p.Stat(s); err == nil {
+				if _, gid := ownerOf(fi); gid > 0 && !slices.Contains(wanted, gid) {
+					wanted = append(wanted, gid)
+				}
+			}
+		}
+	}
+	if len(wanted) == 0 {
+		return pass("no docker group, and no engine socket belongs to a group")
+	}
+	if pw, err := p.ReadFile("/etc/passwd"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(pw))
+		for sc.Scan() {
+			f := strings.Split(sc.Text(), ":")
+			if len(f) < 4 {
+				continue
+			}
+			if gid, err := strconv.Atoi(f[3]); err == nil && groups[gid] != nil && slices.Contains(wanted, gid) && !slices.Contains(groups[gid].members, f[0]) {
+				groups[gid].members = append(groups[gid].members, f[0]+" (primary group)")
+			}
+		}
+	} else {
+		return undecided("cannot read /etc/passwd (users whose primary group controls the engine): " + err.Error())
+	}
+	var who, evidence, empty []string
+	for _, gid := range wanted {
+		g := groups[gid]
+		if g == nil {
+			who = append(who, fmt.Sprintf("group %d (no /etc/group entry)", gid))
+			continue
+		}
+		if len(g.members) == 0 {
+			empty = append(empty, g.name)
+			continue
+		}
+		who = append(who, g.name+": "+strings.Join(g.members, ", "))
+		evidence = append(evidence, "/etc/group: "+g.line)
+	}
+	if len(who) == 0 {
+		return pass("no members in " + strings.Join(empty, ", "))
+	}
+	return warn("members of the groups that control the engines are root-equivalent: "+strings.Join(who, "; "), strings.Join(evidence, "; "))
 }
 
 // engineFiles are the files the engines found really use, where they

@@ -2,6 +2,9 @@ package audit
 
 import (
 	"io/fs"
+	"net"
+	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,5 +165,52 @@ func TestHostReadFileBounds(t *testing.T) {
 	}
 	if b, err := (Host{}).ReadFile("/proc/self/cmdline"); err != nil || len(b) == 0 {
 		t.Errorf("/proc/self/cmdline: %d bytes, %v", len(b), err)
+	}
+}
+
+// Who controls the engine through a group: /etc/group's members and the
+// users whose primary group it is (/etc/passwd), for the docker group
+// and for the group that owns an engine's socket.
+func TestEngineGroups(t *testing.T) {
+	engineGroupsOutcome := func(p Probe, d *Discovery) Outcome {
+		for _, c := range HostEngineChecks(d) {
+			if c.ID == "host-docker-group" {
+				return runOne(c, p)
+			}
+		}
+		t.Fatal("no host-docker-group check")
+		return Outcome{}
+	}
+	h := &fakeHost{files: fstest.MapFS{
+		"etc/group":  {Data: []byte("root:x:0:\ndocker:x:999:\nusers:x:100:\n")},
+		"etc/passwd": {Data: []byte("root:x:0:0::/root:/bin/sh\neve:x:1001:999::/home/eve:/bin/sh\n")},
+	}}
+	o := engineGroupsOutcome(h, &Discovery{})
+	if o.State != finding.StateWarn || !strings.Contains(o.Reason, "docker: eve (primary group)") {
+		t.Errorf("a user whose primary group is docker: %s %s", o.State, o.Reason)
+	}
+	h.files["etc/passwd"] = &fstest.MapFile{Data: []byte("root:x:0:0::/root:/bin/sh\n")}
+	if o := engineGroupsOutcome(h, &Discovery{}); o.State != finding.StatePass {
+		t.Errorf("an empty docker group: %s %s", o.State, o.Reason)
+	}
+
+	// A real socket owned by group users (gid 100 on Debian) is judged
+	// by that group, whatever its name.
+	sock := filepath.Join(t.TempDir(), "e.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.Chown(sock, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	name, err := user.LookupGroupId("100")
+	if err != nil {
+		t.Skipf("no group 100 on this machine: %v", err)
+	}
+	o = engineGroupsOutcome(Host{}, &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix://" + sock}}})
+	if !strings.Contains(o.Reason, name.Name) {
+		t.Errorf("the socket's group %s is not judged: %s %s", name.Name, o.State, o.Reason)
 	}
 }
