@@ -166,6 +166,28 @@ func (c *DaemonConfig) Bool(key string, def bool) bool {
 	return b
 }
 
+// TLSFile is the TLS file dockerd uses for key ("tlscacert", "tlscert",
+// "tlskey"): the one its flags or daemon.json name, else, when it serves
+// TLS (--tls, --tlsverify or DOCKER_TLS_VERIFY in its environment), name
+// ("ca.pem", "cert.pem", "key.pem") in its DOCKER_CERT_PATH, DOCKER_CONFIG
+// or ~/.docker, as dockerd defaults them; "" when it uses none.
+func (c *DaemonConfig) TLSFile(key, name string) string {
+	if v, ok := c.Get(key); ok {
+		return v
+	}
+	if !c.Bool("tls", false) && !c.Bool("tlsverify", false) && c.env["DOCKER_TLS_VERIFY"] == "" {
+		return ""
+	}
+	dir := cmp.Or(c.env["DOCKER_CERT_PATH"], c.env["DOCKER_CONFIG"])
+	if dir == "" && c.env["HOME"] != "" {
+		dir = filepath.Join(c.env["HOME"], ".docker")
+	}
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name)
+}
+
 // socketUnitDirs are where systemd looks for docker.socket, the first
 // holding it winning.
 var socketUnitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}

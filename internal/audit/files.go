@@ -80,9 +80,9 @@ func FileChecks(d *Discovery) []Check {
 			return out
 		}
 	}
-	tlsFile := func(key string) func(Probe) []ownedFile {
+	tlsFile := func(key, name string) func(Probe) []ownedFile {
 		return perDaemon(nil, func(c *DaemonConfig) []string {
-			if v, ok := c.Get(key); ok {
+			if v := c.TLSFile(key, name); v != "" {
 				return []string{v}
 			}
 			return nil
@@ -102,9 +102,9 @@ func FileChecks(d *Discovery) []Check {
 		{"files-docker-socket-unit", "3.3, 3.4", "docker.socket is root-owned and 0644 or stricter", func(Probe) []ownedFile { return rootOwned(unitFiles("docker.socket")...) }, 0o644},
 		{"files-etc-docker", "3.5, 3.6", "/etc/docker is root-owned and 0755 or stricter", fixed("/etc/docker"), 0o755},
 		{"files-registry-certs", "3.7, 3.8", "Registry certificates are root-owned and 0444 or stricter", func(p Probe) []ownedFile { return rootOwned(registryCerts(p)...) }, 0o444},
-		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert"), 0o444},
-		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert"), 0o444},
-		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey"), 0o400},
+		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert", "ca.pem"), 0o444},
+		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert", "cert.pem"), 0o444},
+		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey", "key.pem"), 0o400},
 		{"files-daemon-json", "3.17, 3.18", "The daemon's configuration file is root-owned and 0644 or stricter", daemonJSON, 0o644},
 		{"files-default-docker", "3.19, 3.20", "/etc/default/docker is root-owned and 0644 or stricter", fixed("/etc/default/docker"), 0o644},
 		{"files-sysconfig-docker", "3.21, 3.22", "/etc/sysconfig/docker is root-owned and 0644 or stricter", fixed("/etc/sysconfig/docker"), 0o644},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/tlsgen"
 )
 
 // A container stuck restarting (dockerd answers 409 to /top) beside a
@@ -232,5 +233,29 @@ func TestRealPath(t *testing.T) {
 	}
 	if _, ok := realPath(h, "/loop/a"); ok {
 		t.Error("a link loop resolved")
+	}
+}
+
+// dockerd started with --tlsverify and no --tlscacert/--tlscert/--tlskey
+// takes ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (else its
+// DOCKER_CONFIG or ~/.docker): those are its TLS files, judged as any
+// named on the command line (key.pem 0600 and ca.pem 0644 are wider than
+// CIS 3.14 and 3.10 allow).
+func TestEngineRealDefaultTLSFiles(t *testing.T) {
+	certs := t.TempDir()
+	if _, err := tlsgen.Generate(certs, tlsgen.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CERT_PATH", certs)
+	d := testenv.StartDockerd(t, "--tlsverify", "-H", "tcp://"+testenv.FreeLoopbackAddr(t))
+	got, fs := auditEngine(t, d.Socket)
+	expectStates(t, got, map[string]finding.State{"files-tls-key": finding.StateFail, "files-tls-ca": finding.StateFail})
+	for _, f := range fs {
+		if f.ID == "files-tls-key" && !strings.Contains(f.Remediation, "chmod 0400 "+filepath.Join(certs, "key.pem")) {
+			t.Errorf("files-tls-key fix does not name the default key: %s", f.Remediation)
+		}
+	}
+	if r := got["files-tls-ca"].Reason; !strings.Contains(r, filepath.Join(certs, "ca.pem")) {
+		t.Errorf("files-tls-ca did not judge the default CA: %s", r)
 	}
 }
