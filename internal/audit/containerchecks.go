@@ -198,6 +198,9 @@ func ContainerChecks(d *Discovery) []Check {
 				if c.HostConfig.Memory <= 0 {
 					return "no memory limit"
 				}
+				if l := c.memoryLimit; l != nil && !l.within(c.HostConfig.Memory) {
+					return fmt.Sprintf("a memory limit of %d bytes in its settings, but the kernel enforces %s (%s)", c.HostConfig.Memory, limitText(l.Max), l.Where)
+				}
 				return ""
 			})),
 		check("container-cpu-shares", "5.12", finding.SeverityLow, "Containers have a CPU priority or limit",
@@ -382,6 +385,9 @@ func ContainerChecks(d *Discovery) []Check {
 				if c.HostConfig.PidsLimit == nil || *c.HostConfig.PidsLimit <= 0 {
 					return "no PIDs limit"
 				}
+				if l := c.pidsLimit; l != nil && !l.within(*c.HostConfig.PidsLimit) {
+					return fmt.Sprintf("a PIDs limit of %d in its settings, but the kernel enforces %s (%s)", *c.HostConfig.PidsLimit, limitText(l.Max), l.Where)
+				}
 				return ""
 			})),
 		check("container-default-bridge", "5.30", finding.SeverityLow, "Containers do not use the default bridge",
@@ -512,6 +518,14 @@ func (e *Engine) hostPaths(p Probe, src string) []string {
 // holds reports whether directory dir is p or one of its parents.
 func holds(dir, p string) bool {
 	return dir == p || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// limitText says what limit the kernel enforces.
+func limitText(n uint64) string {
+	if n == 0 {
+		return "none"
+	}
+	return "only " + strconv.FormatUint(n, 10)
 }
 
 // maxJoinDepth bounds how many container:NAME hops hostNamespace follows

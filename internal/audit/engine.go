@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,6 +197,10 @@ type Container struct {
 	// mounts are the mounts its first process sees
 	// (/proc/PID/mountinfo), nil when not visible.
 	mounts []mountinfo.Mount
+	// memoryLimit and pidsLimit are the limits the kernel enforces on
+	// its cgroup, nil when not visible (a rootless engine on cgroup v1
+	// reports limits it cannot apply).
+	memoryLimit, pidsLimit *cgroupLimit
 	// Problem says why the engine would not inspect the container (only
 	// its ID and name are known); no check can judge it.
 	Problem string `json:"-"`
@@ -467,6 +472,8 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 			if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ct.State.Pid)); err == nil {
 				ct.mounts = mountinfo.Parse(data)
 			}
+			ct.memoryLimit = readCgroupLimit(p, ct.State.Pid, "memory", "memory.limit_in_bytes", "memory.max")
+			ct.pidsLimit = readCgroupLimit(p, ct.State.Pid, "pids", "pids.max", "pids.max")
 		}
 	}
 	if !ok {
@@ -571,6 +578,70 @@ func (e *Engine) withoutNoNewPrivs() []string {
 		}
 	}
 	return out
+}
+
+// cgroupLimit is the limit the kernel enforces on a process's own cgroup.
+type cgroupLimit struct {
+	// Max is the limit; 0 when there is none ("max", v1's page-rounded
+	// largest value, or the root cgroup, which takes no limit).
+	Max uint64
+	// Where names the limit file read (or the root cgroup), for evidence.
+	Where string
+}
+
+// within reports whether the kernel enforces a limit of at most want.
+func (l *cgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uint64(want) }
+
+// readCgroupLimit reads the limit of controller on the cgroup pid is in:
+// cgroup v1 (/sys/fs/cgroup/CONTROLLER/PATH/v1File) when the controller
+// is mounted there, else cgroup v2 (/sys/fs/cgroup/PATH/v2File, or under
+// /sys/fs/cgroup/unified in a hybrid layout); nil when it cannot be read.
+func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgroupLimit {
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return nil
+	}
+	var v1Ctrl, v1, v2 string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
+			continue
+		}
+		switch {
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			v1Ctrl, v1 = f[1], f[2]
+		case f[0] == "0" && f[1] == "":
+			v2 = f[2]
+		}
+	}
+	var files []string
+	switch {
+	case v1 == "/" || v1 == "" && v2 == "/":
+		return &cgroupLimit{Where: "the root " + controller + " cgroup"}
+	case v1 != "":
+		files = []string{path.Join("/sys/fs/cgroup", v1Ctrl, v1, v1File)}
+	case v2 != "":
+		files = []string{path.Join("/sys/fs/cgroup", v2, v2File), path.Join("/sys/fs/cgroup/unified", v2, v2File)}
+	}
+	for _, file := range files {
+		v, err := p.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		s := strings.TrimSpace(string(v))
+		if s == "max" {
+			return &cgroupLimit{Where: file}
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil
+		}
+		if n >= 1<<62 {
+			n = 0
+		}
+		return &cgroupLimit{Max: n, Where: file}
+	}
+	return nil
 }
 
 // maxContainerProcs bounds the processes read per container.

@@ -243,16 +243,29 @@ func TestEngineRealPodmanRootless(t *testing.T) {
 }
 
 // A rootless dockerd (rootlesskit, run as an ordinary user): found
-// through its socket and judged rootless.
+// through its socket and judged rootless; the limits it reports are
+// judged by what its containers' cgroups enforce.
 func TestEngineRealDockerdRootless(t *testing.T) {
 	d := testenv.StartRootlessDockerd(t)
 	d.BusyboxImage(t, "hull-test/busybox:1")
 	d.Docker(t, "run", "-d", "--name", "inside-root", "--network", "none", "hull-test/busybox:1", "sleep", "600")
-	got, _ := auditEngine(t, d.Socket)
+	// On this machine's cgroup v1 a rootless dockerd accepts limits and
+	// reports them in inspect, but cannot apply them (measured: the
+	// container stays in the root pids cgroup).
+	d.Docker(t, "run", "-d", "--name", "limited", "--network", "none", "--memory", "64m", "--pids-limit", "64",
+		"hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, d.Socket)
 	expectStates(t, got, map[string]finding.State{
-		"engine-rootless":     finding.StatePass, // CIS 2.1 and 2.9: the rootless user namespace
-		"container-root-user": finding.StateWarn,
+		"engine-rootless":        finding.StatePass, // CIS 2.1 and 2.9: the rootless user namespace
+		"container-root-user":    finding.StateWarn,
+		"container-pids-limit":   finding.StateFail,
+		"container-memory-limit": finding.StateFail,
 	})
+	for _, f := range fs {
+		if (f.ID == "container-pids-limit" || f.ID == "container-memory-limit") && !strings.Contains(f.Evidence, "limited (") {
+			t.Errorf("%s does not name the container whose limits are not applied: %s", f.ID, f.Evidence)
+		}
+	}
 }
 
 // helperEnv turns the test binary into a helper: run as another user by

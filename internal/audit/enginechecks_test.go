@@ -506,3 +506,38 @@ func TestContainerKernelView(t *testing.T) {
 		}
 	}
 }
+
+// The limit a container's cgroup really has: cgroup v1 under the
+// controller's mount, v2 under /sys/fs/cgroup (or .../unified), none in a
+// root cgroup, and nothing known when the file cannot be read or the
+// path is not clean.
+func TestReadCgroupLimit(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/1/cgroup":                                         {Data: []byte("8:pids:/docker/abc\n4:memory:/docker/abc\n0::/\n")},
+		"sys/fs/cgroup/pids/docker/abc/pids.max":                {Data: []byte("64\n")},
+		"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")},
+		"proc/2/cgroup":                                         {Data: []byte("8:pids:/\n0::/user.slice/c\n")},
+		"sys/fs/cgroup/user.slice/c/memory.max":                 {Data: []byte("max\n")},
+		"proc/3/cgroup":                                         {Data: []byte("0::/c\n")},
+		"sys/fs/cgroup/unified/c/pids.max":                      {Data: []byte("100\n")},
+		"proc/4/cgroup":                                         {Data: []byte("8:pids:/../x\n")},
+	}}
+	for _, tc := range []struct {
+		pid        int
+		controller string
+		max        uint64
+		known      bool
+	}{
+		{1, "pids", 64, true}, {1, "memory", 0, true}, {2, "pids", 0, true}, {2, "memory", 0, true},
+		{3, "pids", 100, true}, {3, "memory", 0, false}, {4, "pids", 0, false}, {5, "pids", 0, false},
+	} {
+		v1, v2 := "pids.max", "pids.max"
+		if tc.controller == "memory" {
+			v1, v2 = "memory.limit_in_bytes", "memory.max"
+		}
+		l := readCgroupLimit(h, tc.pid, tc.controller, v1, v2)
+		if (l != nil) != tc.known || l != nil && l.Max != tc.max {
+			t.Errorf("pid %d %s: %+v, want known %v max %d", tc.pid, tc.controller, l, tc.known, tc.max)
+		}
+	}
+}
