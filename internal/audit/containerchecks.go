@@ -301,11 +301,26 @@ func ContainerChecks(d *Discovery) []Check {
 		check("container-device-rules", "", finding.SeverityHigh, "No container may create every device",
 			"A device cgroup rule such as 'a *:* rwm' or 'b *:* rwm' lets a container with CAP_MKNOD create and open the host's disks and memory devices. The CIS benchmark is silent on it (5.18 covers --device only).",
 			"Remove --device-cgroup-rule, or narrow it to the one major:minor the workload needs.",
-			each(finding.StateFail, func(_ *Engine, c *Container) string {
+			each(finding.StateFail, func(e *Engine, c *Container) string {
 				var bad []string
-				for _, r := range c.HostConfig.DeviceCgroupRules {
+				// Its settings, and the rules its devices cgroup really
+				// has where visible (a rootless engine's containers sit
+				// in its user's cgroup, and its user namespace keeps them
+				// from any device node the rules would allow).
+				rules := c.HostConfig.DeviceCgroupRules
+				if !e.Rootless() {
+					rules = slices.Concat(rules, c.deviceRules)
+				}
+				for _, r := range rules {
+					// TYPE MAJOR:MINOR ACCESS; "m" alone (create, the
+					// engines' default for every device) opens nothing,
+					// and every container gets its pseudo-terminals
+					// (c 136:*).
 					f := strings.Fields(r)
-					if len(f) >= 2 && (f[0] == "a" || strings.HasPrefix(f[1], "*:") || strings.HasSuffix(f[1], ":*")) {
+					broad := len(f) >= 2 && (f[0] == "a" || strings.HasPrefix(f[1], "*:") || strings.HasSuffix(f[1], ":*")) &&
+						(f[0] != "c" || f[1] != "136:*")
+					opens := len(f) < 3 || strings.ContainsAny(f[2], "rw")
+					if broad && opens && !slices.Contains(bad, r) {
 						bad = append(bad, r)
 					}
 				}

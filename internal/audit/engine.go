@@ -201,6 +201,9 @@ type Container struct {
 	// its cgroup, nil when not visible (a rootless engine on cgroup v1
 	// reports limits it cannot apply).
 	memoryLimit, pidsLimit *cgroupLimit
+	// deviceRules are the device rules its cgroup enforces (Podman's
+	// inspect leaves --device-cgroup-rule out), nil when not visible.
+	deviceRules []string
 	// Problem says why the engine would not inspect the container (only
 	// its ID and name are known); no check can judge it.
 	Problem string `json:"-"`
@@ -474,6 +477,7 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 			}
 			ct.memoryLimit = readCgroupLimit(p, ct.State.Pid, "memory", "memory.limit_in_bytes", "memory.max")
 			ct.pidsLimit = readCgroupLimit(p, ct.State.Pid, "pids", "pids.max", "pids.max")
+			ct.deviceRules = readDeviceRules(p, ct.State.Pid)
 		}
 	}
 	if !ok {
@@ -597,22 +601,9 @@ func (l *cgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uin
 // is mounted there, else cgroup v2 (/sys/fs/cgroup/PATH/v2File, or under
 // /sys/fs/cgroup/unified in a hybrid layout); nil when it cannot be read.
 func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgroupLimit {
-	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
+	v1Ctrl, v1, v2, ok := cgroupOf(p, pid, controller)
+	if !ok {
 		return nil
-	}
-	var v1Ctrl, v1, v2 string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.SplitN(line, ":", 3)
-		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
-			continue
-		}
-		switch {
-		case slices.Contains(strings.Split(f[1], ","), controller):
-			v1Ctrl, v1 = f[1], f[2]
-		case f[0] == "0" && f[1] == "":
-			v2 = f[2]
-		}
 	}
 	var files []string
 	switch {
@@ -642,6 +633,55 @@ func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgrou
 		return &cgroupLimit{Max: n, Where: file}
 	}
 	return nil
+}
+
+// cgroupOf finds the cgroup pid is in for controller, from
+// /proc/PID/cgroup: the v1 hierarchy holding the controller (its mount
+// name, "cpu,cpuacct" for instance, and the path in it) and the v2 path;
+// false when the file cannot be read.
+func cgroupOf(p Probe, pid int, controller string) (v1Ctrl, v1, v2 string, ok bool) {
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", "", "", false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
+			continue
+		}
+		switch {
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			v1Ctrl, v1 = f[1], f[2]
+		case f[0] == "0" && f[1] == "":
+			v2 = f[2]
+		}
+	}
+	return v1Ctrl, v1, v2, true
+}
+
+// readDeviceRules lists what the cgroup v1 devices controller lets pid
+// open and create (devices.list; the root cgroup allows everything);
+// nil when not visible or on cgroup v2, whose device rules are eBPF
+// programs.
+func readDeviceRules(p Probe, pid int) []string {
+	ctrl, v1, _, ok := cgroupOf(p, pid, "devices")
+	if !ok || v1 == "" {
+		return nil
+	}
+	if v1 == "/" {
+		return []string{"a *:* rwm (the root devices cgroup)"}
+	}
+	data, err := p.ReadFile(path.Join("/sys/fs/cgroup", ctrl, v1, "devices.list"))
+	if err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // maxContainerProcs bounds the processes read per container.

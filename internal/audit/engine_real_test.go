@@ -383,8 +383,9 @@ func TestEngineRealPodmanNamespacePath(t *testing.T) {
 // without a filter while /info and inspect still say default, and a
 // container runs without no_new_privs whatever containers.conf says (a
 // podman with another file created it, or the release ignores the key),
-// and --security-opt unmask=ALL leaves /proc and /sys open with no trace
-// in inspect.
+// --security-opt unmask=ALL leaves /proc and /sys open and
+// --device-cgroup-rule opens every block device, with no trace in
+// inspect.
 func TestEngineRealPodmanKernelView(t *testing.T) {
 	p := testenv.PodmanEnv(t)
 	conf := filepath.Join(p.Dir(), "containers.conf")
@@ -404,6 +405,7 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 	p.ImportBusybox("localhost/hull-test/busybox:1")
 	p.Run("run", "-d", "--name", "unfiltered", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
 	p.Run("run", "-d", "--name", "unmasked", "--network", "none", "--security-opt", "unmask=ALL", "localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "blockdev", "--network", "none", "--device-cgroup-rule", "b *:* rwm", "localhost/hull-test/busybox:1", "sleep", "600")
 	cmd := p.Command(t.Context(), "run", "-d", "--name", "mayescalate", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
 	for i, kv := range cmd.Env {
 		if strings.HasPrefix(kv, "CONTAINERS_CONF=") {
@@ -424,6 +426,9 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 		// unmask=ALL: inspect shows no security option and no masked
 		// paths; the container's own mounts show /proc and /sys open.
 		"container-system-paths": finding.StateFail,
+		// --device-cgroup-rule: Podman's inspect says nothing, the
+		// container's devices cgroup has the rule.
+		"container-device-rules": finding.StateFail,
 	})
 	for _, f := range fs {
 		switch f.ID {
@@ -442,6 +447,10 @@ func TestEngineRealPodmanKernelView(t *testing.T) {
 		case "container-system-paths":
 			if !strings.Contains(f.Evidence, "unmasked") || !strings.Contains(f.Evidence, "/proc/sys writable") || strings.Contains(f.Evidence, "unfiltered") {
 				t.Errorf("container-system-paths: %s", f.Evidence)
+			}
+		case "container-device-rules":
+			if !strings.Contains(f.Evidence, "blockdev (") || !strings.Contains(f.Evidence, "b *:* rwm") || strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("container-device-rules: %s", f.Evidence)
 			}
 		case "engine-no-new-privileges":
 			if !strings.Contains(f.Evidence, "unfiltered") {

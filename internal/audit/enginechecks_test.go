@@ -56,7 +56,8 @@ func TestContainerChecks(t *testing.T) {
 		"Config":{"User":"1000:1000","Healthcheck":{"Test":["CMD","true"]}},
 		"HostConfig":{"CapAdd":null,"CapDrop":["ALL"],"NetworkMode":"app","SecurityOpt":["no-new-privileges"],
 			"ReadonlyRootfs":true,"Memory":67108864,"PidsLimit":64,"CpuShares":512,
-			"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5}},
+			"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5},
+			"DeviceCgroupRules":["c *:* m","c 136:* rwm"]},
 		"Mounts":[{"Type":"volume","Source":"/var/lib/docker/volumes/x/_data","Destination":"/data","RW":true}]}`)
 	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{bad, good}}
 	e.Info.SecurityOptions = []string{"name=apparmor", "name=seccomp,profile=default", "name=selinux"}
