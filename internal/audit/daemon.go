@@ -49,6 +49,10 @@ var dockerdListKeys = map[string]string{
 	"dns": "dns", "add-runtime": "runtimes", "log-opt": "log-opts", "storage-opt": "storage-opts",
 }
 
+// relativePathFlags are dockerd's flags naming files, which a relative
+// path names from dockerd's working directory.
+var relativePathFlags = map[string]bool{"tlscacert": true, "tlscert": true, "tlskey": true, "data-root": true, "exec-root": true}
+
 // dockerdShort maps dockerd's short flags to long ones.
 var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level", "G": "group", "p": "pidfile"}
 
@@ -100,11 +104,25 @@ func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 			config = val
 			continue
 		}
+		if relativePathFlags[name] && val != "" && !filepath.IsAbs(val) {
+			// Relative to dockerd's working directory, not hull's.
+			if cwd, err := p.Readlink(fmt.Sprintf("/proc/%d/cwd", proc.PID)); err == nil && filepath.IsAbs(cwd) {
+				val = filepath.Join(cwd, val)
+			}
+		}
 		if key, ok := dockerdListKeys[name]; ok {
 			c.settings[key] = append(c.settings[key], val)
 			continue
 		}
 		c.settings[name] = []string{val}
+	}
+	if !filepath.IsAbs(config) {
+		cwd, err := p.Readlink(fmt.Sprintf("/proc/%d/cwd", proc.PID))
+		if err != nil || !filepath.IsAbs(cwd) {
+			c.File, c.Problem = config, fmt.Sprintf("--config-file %s is relative to dockerd's working directory, which cannot be read", config)
+			return c
+		}
+		config = filepath.Join(cwd, config)
 	}
 	data, exists, problem := readConfig(p, config)
 	if !exists {

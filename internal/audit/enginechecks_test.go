@@ -542,3 +542,24 @@ func TestReadCgroupLimit(t *testing.T) {
 		}
 	}
 }
+
+// A relative --config-file (or TLS file) names a file in dockerd's
+// working directory, not hull's: it is read from there, and when that
+// directory cannot be seen its settings are unknown, not absent.
+func TestDaemonConfigRelativePaths(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/7/cwd":      {Mode: fs.ModeSymlink, Data: []byte("/srv")},
+		"srv/conf/d.json": {Data: []byte(`{"userland-proxy": true, "hosts": ["tcp://0.0.0.0:2375"]}`)},
+	}}
+	c := ParseDaemonConfig(h, Process{PID: 7, Cmdline: []string{"/usr/bin/dockerd", "--config-file", "conf/d.json", "--tlscacert", "tls/ca.pem"}})
+	if c.File != "/srv/conf/d.json" || c.Problem != "" || !c.Bool("userland-proxy", false) {
+		t.Errorf("relative --config-file: file %q, problem %q, settings %v", c.File, c.Problem, c.settings)
+	}
+	if v, _ := c.Get("tlscacert"); v != "/srv/tls/ca.pem" {
+		t.Errorf("relative --tlscacert read as %q", v)
+	}
+	c = ParseDaemonConfig(h, Process{PID: 8, Cmdline: []string{"/usr/bin/dockerd", "--config-file=conf/d.json"}})
+	if c.Problem == "" {
+		t.Errorf("a relative --config-file whose directory is unknown: file %q, no problem", c.File)
+	}
+}
