@@ -105,7 +105,26 @@ func TestHostChecks(t *testing.T) {
 	}{
 		{"no seccomp", func(h *fakeHost) { h.files["proc/self/status"].Data = []byte("Name:\tx\n") }, "host-seccomp", finding.StateFail, "no seccomp"},
 		{"no LSM", func(h *fakeHost) { h.files["sys/kernel/security/lsm"].Data = []byte("capability,yama") }, "host-lsm", finding.StateFail, "no mandatory"},
-		{"no securityfs", func(h *fakeHost) { delete(h.files, "sys/kernel/security/lsm") }, "host-lsm", finding.StateSkip, "securityfs"},
+		// The LSM check always applies: without securityfs it asks the
+		// modules, a kernel with none built in fails, and what it cannot
+		// tell is undecided, not skipped.
+		{"no securityfs, no MAC module", func(h *fakeHost) { delete(h.files, "sys/kernel/security/lsm") }, "host-lsm", finding.StateFail, "no mandatory"},
+		{"no securityfs, AppArmor on", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/module/apparmor/parameters/enabled"] = &fstest.MapFile{Data: []byte("Y\n")}
+		}, "host-lsm", finding.StatePass, "AppArmor is enabled"},
+		{"no securityfs, SELinux on", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/fs/selinux/enforce"] = &fstest.MapFile{Data: []byte("1")}
+		}, "host-lsm", finding.StatePass, "SELinux is enabled"},
+		{"no securityfs, AppArmor built in but off", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/module/apparmor/parameters/enabled"] = &fstest.MapFile{Data: []byte("N\n")}
+		}, "host-lsm", finding.StateFail, "no mandatory"},
+		{"no securityfs, SELinux built in, selinuxfs not mounted", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/fs/selinux"] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
+		}, "host-lsm", finding.StateError, "cannot tell"},
 		{"lockdown off", func(h *fakeHost) {
 			h.files["sys/kernel/security/lockdown"].Data = []byte("[none] integrity confidentiality")
 		}, "host-lockdown", finding.StateWarn, "off"},
