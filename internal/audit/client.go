@@ -195,6 +195,9 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 		return undecided("cannot list processes: " + err.Error())
 	}
 	if len(cs) == 0 {
+		if !seesOthers(p) {
+			return undecided(hiddenProcesses + ", so whether a dockerd listens on TCP is unknown")
+		}
 		return skip("no dockerd is running")
 	}
 	var bad, ok, unknown []string
@@ -228,6 +231,18 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 		return pass(strings.Join(ok, "; "))
 	}
 	return pass("no dockerd listens on TCP")
+}
+
+// hiddenProcesses says why the process list cannot show every engine.
+const hiddenProcesses = "other users' processes are hidden from this user (/proc mounted with hidepid, or the audit runs in a PID namespace of its own): run hull as root on the host"
+
+// seesOthers reports whether this user sees other users' processes: with
+// /proc mounted hidepid, a dockerd run by root is not in the process
+// list, and its absence says nothing. PID 1 (init, root's) stands for
+// them.
+func seesOthers(p Probe) bool {
+	_, err := p.ReadFile("/proc/1/cmdline")
+	return err == nil
 }
 
 // isLoopback reports whether HOST or HOST:PORT names this machine.
@@ -272,6 +287,9 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	if len(targets) == 0 {
 		if len(unknown) > 0 {
 			return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
+		}
+		if !seesOthers(p) {
+			return undecided(hiddenProcesses + ", so which TCP endpoints local engines listen on is unknown")
 		}
 		if len(overSSH) > 0 {
 			return pass(strings.Join(overSSH, "; "))

@@ -84,7 +84,7 @@ func TestClientChecksFake(t *testing.T) {
 		t.Errorf("expired certificate, open key: %+v", c)
 	}
 
-	h.procs, h.files = nil, fstest.MapFS{}
+	h.procs, h.files = nil, fstest.MapFS{"proc/1/cmdline": {Data: []byte("/sbin/init\x00")}}
 	o.Getenv = env(map[string]string{"DOCKER_HOST": "tcp://10.1.2.3:2375"})
 	s = clientStates(t, h, o)
 	for id, want := range map[string]finding.State{"client-socket-perms": finding.StateSkip, "client-daemon-tcp": finding.StateSkip,
@@ -95,6 +95,16 @@ func TestClientChecksFake(t *testing.T) {
 	}
 	if !strings.Contains(s["client-endpoint-auth"].Reason, "not loopback") {
 		t.Errorf("a remote DOCKER_HOST is not probed: %+v", s["client-endpoint-auth"])
+	}
+	// With hidepid (no /proc/1 to see) no dockerd in the list proves
+	// nothing: the TCP checks cannot decide.
+	delete(h.files, "proc/1/cmdline")
+	o.Getenv = env(nil)
+	s = clientStates(t, h, o)
+	for _, id := range []string{"client-daemon-tcp", "client-endpoint-auth"} {
+		if s[id].State != finding.StateError || !strings.Contains(s[id].Reason, "hidepid") {
+			t.Errorf("%s with other users' processes hidden: %+v, want undecided", id, s[id])
+		}
 	}
 }
 
@@ -195,6 +205,7 @@ func TestClientEndpoints(t *testing.T) {
 		"home/dev/.docker/contexts/meta/def/meta.json": {Data: []byte(`{"Name":"box","Endpoints":{"docker":{"Host":"ssh://dev@box.example"}}}`)},
 		"home/dev/.docker/contexts/meta/ghi/meta.json": {Data: []byte(`{"Name":"sock","Endpoints":{"docker":{"Host":"unix:///home/dev/run/docker.sock"}}}`)},
 		"home/dev/run/docker.sock":                     {Mode: fs.ModeSocket | 0o666},
+		"proc/1/cmdline":                               {Data: []byte("/sbin/init\x00")},
 	}}
 	var probed []string
 	o := ClientOptions{Getenv: env(map[string]string{"HOME": "/home/dev", "CONTAINER_HOST": "ssh://core@vm.example/run/podman/podman.sock"}),
