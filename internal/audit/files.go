@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -145,10 +146,16 @@ func registryCerts(p Probe) []string {
 // fileModeOutcome judges each file's owner and mode; the fix names each
 // file that is wrong, with its owner.
 func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
-	var bad, good, fixes []string
+	var bad, good, fixes, unknown []string
 	for _, f := range files {
 		fi, err := p.Stat(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
+			// It may exist where this user cannot look (a key under
+			// /root): not absent, not judged.
+			unknown = append(unknown, f.path+": "+err.Error())
 			continue
 		}
 		mode := fi.Mode().Perm()
@@ -184,7 +191,10 @@ func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
 	case len(bad) > 0:
 		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
 		o.Fix = strings.Join(fixes, "; ")
+		o.Partial = strings.Join(unknown, "; ")
 		return o
+	case len(unknown) > 0:
+		return undecided("cannot see " + strings.Join(unknown, "; "))
 	case len(good) == 0:
 		return skip("not present on this host")
 	}

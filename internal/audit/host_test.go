@@ -33,6 +33,9 @@ func (h *fakeHost) ReadFile(p string) ([]byte, error) {
 	return fs.ReadFile(h.files, strings.TrimPrefix(p, "/"))
 }
 func (h *fakeHost) Stat(p string) (fs.FileInfo, error) {
+	if h.denied[p] {
+		return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrPermission}
+	}
 	return fs.Stat(h.files, strings.TrimPrefix(p, "/"))
 }
 func (h *fakeHost) Readlink(p string) (string, error) {
@@ -231,5 +234,19 @@ func TestEngineGroups(t *testing.T) {
 	o = engineGroupsOutcome(Host{}, &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix://" + sock}}})
 	if !strings.Contains(o.Reason, name.Name) {
 		t.Errorf("the socket's group %s is not judged: %s %s", name.Name, o.State, o.Reason)
+	}
+}
+
+// A file this user cannot look at (a TLS key under /root, audited
+// without root) is not absent: its check cannot decide.
+func TestFileChecksUnseen(t *testing.T) {
+	c := &DaemonConfig{PID: 1, settings: map[string][]string{"tlskey": {"/root/.docker/key.pem"}}}
+	d := &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix:///x.sock", Config: c}}}
+	h := &fakeHost{files: fstest.MapFS{}, denied: map[string]bool{"/root/.docker/key.pem": true}}
+	sts, _ := Run(h, "test", FileChecks(d))
+	for _, s := range sts {
+		if s.ID == "files-tls-key" && (s.State != finding.StateError || !strings.Contains(s.Reason, "/root/.docker/key.pem")) {
+			t.Errorf("an unseen key: %+v, want undecided naming it", s)
+		}
 	}
 }
