@@ -38,6 +38,9 @@ type Probe interface {
 	ReadFile(path string) ([]byte, error)
 	ReadDir(path string) ([]fs.DirEntry, error)
 	Stat(path string) (fs.FileInfo, error)
+	// Readlink returns a symbolic link's target; an error when path is
+	// not a link.
+	Readlink(path string) (string, error)
 	// Getxattr returns an extended attribute of path; fs.ErrNotExist
 	// when the file has no such attribute.
 	Getxattr(path, name string) ([]byte, error)
@@ -73,6 +76,9 @@ func (Host) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(p) }
 
 // Stat stats a host file.
 func (Host) Stat(p string) (fs.FileInfo, error) { return os.Stat(p) }
+
+// Readlink reads a symbolic link.
+func (Host) Readlink(p string) (string, error) { return os.Readlink(p) }
 
 // Getxattr reads an extended attribute.
 func (Host) Getxattr(p, name string) ([]byte, error) {
@@ -196,6 +202,11 @@ type Outcome struct {
 	// Fix is the remediation for what was found, naming the real file,
 	// socket or binary; the check's generic remediation when empty.
 	Fix string
+	// Partial says what the check could not judge beside what it found
+	// wrong (another engine, a container): the finding is reported and
+	// the check is still an error, so the run exits 2 whatever else
+	// failed.
+	Partial string
 }
 
 func pass(reason string) Outcome { return Outcome{State: finding.StatePass, Reason: reason} }
@@ -226,7 +237,11 @@ func Run(p Probe, target string, checks []Check) ([]finding.CheckStatus, []findi
 		// Evidence quotes command lines, addresses and settings of the
 		// host: mask them once, before any output sees them.
 		o.Reason, o.Evidence, o.Fix = secrets.Mask(o.Reason).Text, secrets.Mask(o.Evidence).Text, secrets.Mask(o.Fix).Text
-		sts = append(sts, finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason})
+		st := finding.CheckStatus{ID: c.ID, State: o.State, Reason: o.Reason}
+		if o.Partial != "" && (o.State == finding.StateFail || o.State == finding.StateWarn) {
+			st.State, st.Reason = finding.StateError, o.Reason+"; could not judge: "+secrets.Mask(o.Partial).Text
+		}
+		sts = append(sts, st)
 		if o.State == finding.StateFail || o.State == finding.StateWarn {
 			f := finding.Finding{ID: c.ID, Title: cmp.Or(c.Problem, c.Title), Severity: c.Severity, Target: target,
 				Evidence: o.Evidence, Remediation: cmp.Or(o.Fix, c.Remediation), References: c.References}

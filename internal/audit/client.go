@@ -152,12 +152,14 @@ func (f probeFS) Open(name string) (fs.File, error) {
 func (f probeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.p.ReadDir("/" + name) }
 
 // socketCheck judges the engine sockets the client may use and every unix
-// socket a visible dockerd listens on (-H, "hosts"), wherever it is.
+// socket a visible dockerd listens on (-H, "hosts", its socket unit),
+// wherever it is.
 func socketCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig, error)) Outcome {
 	socks := engineSockets(p, o)
 	cs, _ := configs(p)
 	for _, c := range cs {
-		for _, h := range c.List("hosts") {
+		ls, _ := c.Listeners(p)
+		for _, h := range ls {
 			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return sameSocket(x) == sameSocket(s) }) {
 				socks = append(socks, s)
 			}
@@ -196,6 +198,9 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 		return undecided("cannot list processes: " + err.Error())
 	}
 	if len(cs) == 0 {
+		if !seesOthers(p) {
+			return undecided(hiddenProcesses + ", so whether a dockerd listens on TCP is unknown")
+		}
 		return skip("no dockerd is running")
 	}
 	var bad, ok, unknown []string
@@ -205,7 +210,11 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 			continue
 		}
 		verify := c.Bool("tlsverify", false)
-		for _, h := range c.List("hosts") {
+		ls, why := c.Listeners(p)
+		if why != "" {
+			unknown = append(unknown, why)
+		}
+		for _, h := range ls {
 			if !strings.HasPrefix(h, "tcp://") {
 				continue
 			}
@@ -225,6 +234,18 @@ func daemonTCPCheck(p Probe, configs func(Probe) ([]*DaemonConfig, error)) Outco
 		return pass(strings.Join(ok, "; "))
 	}
 	return pass("no dockerd listens on TCP")
+}
+
+// hiddenProcesses says why the process list cannot show every engine.
+const hiddenProcesses = "other users' processes are hidden from this user (/proc mounted with hidepid, or the audit runs in a PID namespace of its own): run hull as root on the host"
+
+// seesOthers reports whether this user sees other users' processes: with
+// /proc mounted hidepid, a dockerd run by root is not in the process
+// list, and its absence says nothing. PID 1 (init, root's) stands for
+// them.
+func seesOthers(p Probe) bool {
+	_, err := p.ReadFile("/proc/1/cmdline")
+	return err == nil
 }
 
 // isLoopback reports whether HOST or HOST:PORT names this machine.
@@ -253,7 +274,11 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 			if c.Problem != "" {
 				unknown = append(unknown, c.unknown())
 			}
-			for _, h := range c.List("hosts") {
+			ls, why := c.Listeners(p)
+			if why != "" {
+				unknown = append(unknown, why)
+			}
+			for _, h := range ls {
 				if a, ok := strings.CutPrefix(h, "tcp://"); ok {
 					targets = append(targets, probeAddr(a))
 				}
@@ -265,6 +290,9 @@ func endpointCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfi
 	if len(targets) == 0 {
 		if len(unknown) > 0 {
 			return undecided("the TCP listeners are unknown: " + strings.Join(unknown, "; "))
+		}
+		if !seesOthers(p) {
+			return undecided(hiddenProcesses + ", so which TCP endpoints local engines listen on is unknown")
 		}
 		if len(overSSH) > 0 {
 			return pass(strings.Join(overSSH, "; "))

@@ -84,7 +84,7 @@ func TestClientChecksFake(t *testing.T) {
 		t.Errorf("expired certificate, open key: %+v", c)
 	}
 
-	h.procs, h.files = nil, fstest.MapFS{}
+	h.procs, h.files = nil, fstest.MapFS{"proc/1/cmdline": {Data: []byte("/sbin/init\x00")}}
 	o.Getenv = env(map[string]string{"DOCKER_HOST": "tcp://10.1.2.3:2375"})
 	s = clientStates(t, h, o)
 	for id, want := range map[string]finding.State{"client-socket-perms": finding.StateSkip, "client-daemon-tcp": finding.StateSkip,
@@ -95,6 +95,16 @@ func TestClientChecksFake(t *testing.T) {
 	}
 	if !strings.Contains(s["client-endpoint-auth"].Reason, "not loopback") {
 		t.Errorf("a remote DOCKER_HOST is not probed: %+v", s["client-endpoint-auth"])
+	}
+	// With hidepid (no /proc/1 to see) no dockerd in the list proves
+	// nothing: the TCP checks cannot decide.
+	delete(h.files, "proc/1/cmdline")
+	o.Getenv = env(nil)
+	s = clientStates(t, h, o)
+	for _, id := range []string{"client-daemon-tcp", "client-endpoint-auth"} {
+		if s[id].State != finding.StateError || !strings.Contains(s[id].Reason, "hidepid") {
+			t.Errorf("%s with other users' processes hidden: %+v, want undecided", id, s[id])
+		}
 	}
 }
 
@@ -150,16 +160,27 @@ func TestClientChecksRealDockerd(t *testing.T) {
 		daemon finding.State
 		probe  finding.State
 		why    string
+		// bare gives -H as HOST:PORT without a scheme, which dockerd
+		// takes as TCP.
+		bare bool
 	}{
-		{"plain TCP", nil, finding.StateFail, finding.StateFail, "plain HTTP"},
+		{"plain TCP", nil, finding.StateFail, finding.StateFail, "plain HTTP", false},
+		{"plain TCP without a scheme", nil, finding.StateFail, finding.StateFail, "plain HTTP", true},
 		// dockerd asks for a client certificate unless told not to.
-		{"TLS without verify", append([]string{"--tls", "--tlsverify=false"}, tlsFlags...), finding.StateFail, finding.StateFail, "TLS without a client certificate"},
-		{"mutual TLS", append([]string{"--tlsverify"}, tlsFlags...), finding.StatePass, finding.StatePass, "refused"},
+		{"TLS without verify", append([]string{"--tls", "--tlsverify=false"}, tlsFlags...), finding.StateFail, finding.StateFail, "TLS without a client certificate", false},
+		{"mutual TLS", append([]string{"--tlsverify"}, tlsFlags...), finding.StatePass, finding.StatePass, "refused", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := testenv.FreeLoopbackAddr(t)
-			d := testenv.StartDockerd(t, append([]string{"-H", "tcp://" + addr}, c.flags...)...)
-			o := ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "tcp://" + addr}), Ping: PingEndpoint}
+			host := "tcp://" + addr
+			if c.bare {
+				host = addr
+			}
+			d := testenv.StartDockerd(t, append([]string{"-H", host}, c.flags...)...)
+			o := ClientOptions{Getenv: env(nil), Ping: PingEndpoint}
+			if !c.bare {
+				o.Getenv = env(map[string]string{"DOCKER_HOST": "tcp://" + addr})
+			}
 			s := clientStates(t, ownedBy(d.Socket), o)
 			if d := s["client-daemon-tcp"]; d.State != c.daemon || !strings.Contains(d.Reason, addr) {
 				t.Errorf("client-daemon-tcp: %+v, want %s naming %s", d, c.daemon, addr)
@@ -184,6 +205,7 @@ func TestClientEndpoints(t *testing.T) {
 		"home/dev/.docker/contexts/meta/def/meta.json": {Data: []byte(`{"Name":"box","Endpoints":{"docker":{"Host":"ssh://dev@box.example"}}}`)},
 		"home/dev/.docker/contexts/meta/ghi/meta.json": {Data: []byte(`{"Name":"sock","Endpoints":{"docker":{"Host":"unix:///home/dev/run/docker.sock"}}}`)},
 		"home/dev/run/docker.sock":                     {Mode: fs.ModeSocket | 0o666},
+		"proc/1/cmdline":                               {Data: []byte("/sbin/init\x00")},
 	}}
 	var probed []string
 	o := ClientOptions{Getenv: env(map[string]string{"HOME": "/home/dev", "CONTAINER_HOST": "ssh://core@vm.example/run/podman/podman.sock"}),
@@ -204,5 +226,53 @@ func TestClientEndpoints(t *testing.T) {
 	delete(h.files, "home/dev/.docker/contexts/meta/abc/meta.json")
 	if c := clientStates(t, h, o)["client-endpoint-auth"]; c.State != finding.StatePass || !strings.Contains(c.Reason, "over SSH") {
 		t.Errorf("ssh endpoints only: %+v", c)
+	}
+}
+
+// Where dockerd listens, as dockerd reads its hosts: HOST:PORT without a
+// scheme and tcp:// without an address are TCP, and fd:// (systemd
+// socket activation) listens where docker.socket and its drop-ins say,
+// which may be TCP. Each is judged, never taken for the unix socket.
+func TestDaemonListeners(t *testing.T) {
+	unit := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	h := &fakeHost{files: fstest.MapFS{
+		"lib/systemd/system/docker.socket":                  unit("[Socket]\nListenStream=/run/docker.sock\nSocketMode=0660\n"),
+		"etc/systemd/system/docker.socket.d/50-tcp.conf":    unit("[Socket]\nListenStream=\nListenStream=2375\n"),
+		"lib/systemd/system/docker.socket.d/10-vendor.conf": unit("[Socket]\nListenStream=/run/other.sock\n"),
+	}}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-H", "0.0.0.0:2375"}, "tcp://0.0.0.0:2375"},
+		{[]string{"--host=:2375"}, "tcp://127.0.0.1:2375"},
+		{[]string{"-H", "tcp://", "--tlsverify"}, "tcp://127.0.0.1:2376"},
+		{[]string{"-H", "unix://"}, "unix:///var/run/docker.sock"},
+		{nil, "unix:///var/run/docker.sock"},
+		// Drop-ins apply by name: 50-tcp.conf resets what 10-vendor.conf added.
+		{[]string{"-H", "fd://"}, "tcp://0.0.0.0:2375"},
+	} {
+		c := ParseDaemonConfig(h, Process{PID: 7, Cmdline: append([]string{"/usr/bin/dockerd"}, tc.args...)})
+		got, unknown := c.Listeners(h)
+		if strings.Join(got, " ") != tc.want || unknown != "" {
+			t.Errorf("%v: listeners %v (%s), want %s", tc.args, got, unknown, tc.want)
+		}
+	}
+	h.procs = []Process{{PID: 7, Cmdline: []string{"/usr/bin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"}}}
+	o := ClientOptions{Getenv: env(nil), Ping: func(context.Context, string) PingResult { return PingResult{PlainHTTP: true} }}
+	s := clientStates(t, h, o)
+	for _, id := range []string{"client-daemon-tcp", "client-endpoint-auth"} {
+		if s[id].State != finding.StateFail || !strings.Contains(s[id].Reason, "2375") {
+			t.Errorf("%s: %+v, want a failure naming port 2375 from docker.socket", id, s[id])
+		}
+	}
+	delete(h.files, "lib/systemd/system/docker.socket")
+	if s := clientStates(t, h, o); s["client-daemon-tcp"].State != finding.StateError {
+		t.Errorf("fd:// without a socket unit: %+v, want undecided", s["client-daemon-tcp"])
+	}
+	// dockerd's flags take every spelling strconv.ParseBool does.
+	c := ParseDaemonConfig(h, Process{PID: 7, Cmdline: []string{"dockerd", "--userland-proxy=T", "--no-new-privileges=True", "--iptables=F"}})
+	if !c.Bool("userland-proxy", false) || !c.Bool("no-new-privileges", false) || c.Bool("iptables", true) {
+		t.Errorf("boolean spellings misread: %+v", c.settings)
 	}
 }

@@ -1,9 +1,13 @@
 package audit
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -44,6 +48,10 @@ var dockerdListKeys = map[string]string{
 	"default-ulimit": "default-ulimits", "registry-mirror": "registry-mirrors", "label": "labels",
 	"dns": "dns", "add-runtime": "runtimes", "log-opt": "log-opts", "storage-opt": "storage-opts",
 }
+
+// relativePathFlags are dockerd's flags naming files, which a relative
+// path names from dockerd's working directory.
+var relativePathFlags = map[string]bool{"tlscacert": true, "tlscert": true, "tlskey": true, "data-root": true, "exec-root": true}
 
 // dockerdShort maps dockerd's short flags to long ones.
 var dockerdShort = map[string]string{"H": "host", "D": "debug", "l": "log-level", "G": "group", "p": "pidfile"}
@@ -96,11 +104,25 @@ func ParseDaemonConfig(p Probe, proc Process) *DaemonConfig {
 			config = val
 			continue
 		}
+		if relativePathFlags[name] && val != "" && !filepath.IsAbs(val) {
+			// Relative to dockerd's working directory, not hull's.
+			if cwd, err := p.Readlink(fmt.Sprintf("/proc/%d/cwd", proc.PID)); err == nil && filepath.IsAbs(cwd) {
+				val = filepath.Join(cwd, val)
+			}
+		}
 		if key, ok := dockerdListKeys[name]; ok {
 			c.settings[key] = append(c.settings[key], val)
 			continue
 		}
 		c.settings[name] = []string{val}
+	}
+	if !filepath.IsAbs(config) {
+		cwd, err := p.Readlink(fmt.Sprintf("/proc/%d/cwd", proc.PID))
+		if err != nil || !filepath.IsAbs(cwd) {
+			c.File, c.Problem = config, fmt.Sprintf("--config-file %s is relative to dockerd's working directory, which cannot be read", config)
+			return c
+		}
+		config = filepath.Join(cwd, config)
 	}
 	data, exists, problem := readConfig(p, config)
 	if !exists {
@@ -147,13 +169,145 @@ func (c *DaemonConfig) Get(key string) (string, bool) {
 // List returns a list setting (hosts, insecure-registries, ...).
 func (c *DaemonConfig) List(key string) []string { return c.settings[key] }
 
-// Bool returns a boolean setting, def when unset.
+// Bool returns a boolean setting, def when unset. dockerd's flags take
+// every spelling strconv.ParseBool does (--userland-proxy=T is true);
+// dockerd refuses to start with any other, so it cannot be running so.
 func (c *DaemonConfig) Bool(key string, def bool) bool {
 	v, ok := c.Get(key)
 	if !ok {
 		return def
 	}
-	return v == "true" || v == "1"
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+// TLSFile is the TLS file dockerd uses for key ("tlscacert", "tlscert",
+// "tlskey"): the one its flags or daemon.json name, else, when it serves
+// TLS (--tls, --tlsverify or DOCKER_TLS_VERIFY in its environment), name
+// ("ca.pem", "cert.pem", "key.pem") in its DOCKER_CERT_PATH, DOCKER_CONFIG
+// or ~/.docker, as dockerd defaults them; "" when it uses none.
+func (c *DaemonConfig) TLSFile(key, name string) string {
+	if v, ok := c.Get(key); ok {
+		return v
+	}
+	if !c.Bool("tls", false) && !c.Bool("tlsverify", false) && c.env["DOCKER_TLS_VERIFY"] == "" {
+		return ""
+	}
+	dir := cmp.Or(c.env["DOCKER_CERT_PATH"], c.env["DOCKER_CONFIG"])
+	if dir == "" && c.env["HOME"] != "" {
+		dir = filepath.Join(c.env["HOME"], ".docker")
+	}
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name)
+}
+
+// socketUnitDirs are where systemd looks for docker.socket, the first
+// holding it winning.
+var socketUnitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+
+// Listeners are the addresses this dockerd listens on, each as
+// unix://PATH or tcp://HOST:PORT: its hosts (-H, "hosts", as dockerd
+// reads them: "HOST:PORT" without a scheme is TCP), dockerd's default
+// socket when none is set, and for fd:// (systemd socket activation) the
+// ListenStream= addresses of docker.socket and its drop-ins. unknown says
+// why some could not be known (an fd:// whose socket unit is not found).
+func (c *DaemonConfig) Listeners(p Probe) (out []string, unknown string) {
+	hosts := c.List("hosts")
+	if len(hosts) == 0 {
+		switch {
+		case c.env["ROOTLESSKIT_STATE_DIR"] == "" && !c.Bool("rootless", false):
+			return []string{"unix:///var/run/docker.sock"}, ""
+		case c.env["XDG_RUNTIME_DIR"] != "":
+			return []string{"unix://" + filepath.Join(c.env["XDG_RUNTIME_DIR"], "docker.sock")}, ""
+		}
+		return nil, ""
+	}
+	tls := c.Bool("tls", false) || c.Bool("tlsverify", false)
+	for _, h := range hosts {
+		proto, addr, ok := strings.Cut(strings.TrimSpace(h), "://")
+		if !ok {
+			proto, addr = "tcp", proto
+		}
+		switch proto {
+		case "fd":
+			ls, why := socketUnitListeners(p)
+			if why != "" {
+				unknown = fmt.Sprintf("dockerd (pid %d) -H %s: %s", c.PID, h, why)
+			}
+			out = append(out, ls...)
+		case "tcp":
+			if addr == "" || strings.HasPrefix(addr, ":") {
+				addr = "127.0.0.1" + addr
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				port := "2375"
+				if tls {
+					port = "2376"
+				}
+				addr = net.JoinHostPort(strings.Trim(addr, "[]"), port)
+			}
+			out = append(out, "tcp://"+addr)
+		case "unix":
+			out = append(out, "unix://"+cmp.Or(addr, "/var/run/docker.sock"))
+		default:
+			out = append(out, h)
+		}
+	}
+	return out, unknown
+}
+
+// socketUnitListeners reads docker.socket's ListenStream= addresses, as
+// systemd does: the first unit file found, then its drop-ins
+// (docker.socket.d/*.conf of every unit directory, by name, a name in a
+// higher directory hiding the same name in a lower one); an empty
+// ListenStream= resets the list.
+func socketUnitListeners(p Probe) ([]string, string) {
+	var files []string
+	for _, d := range socketUnitDirs {
+		if _, err := p.Stat(d + "/docker.socket"); err == nil {
+			files = append(files, d+"/docker.socket")
+			break
+		}
+	}
+	if len(files) == 0 {
+		return nil, "no docker.socket unit found to say where it listens"
+	}
+	var dirs []string
+	for _, d := range slices.Backward(socketUnitDirs) {
+		dirs = append(dirs, d+"/docker.socket.d")
+	}
+	files = append(files, dropIns(p, dirs, ".conf")...)
+	var out []string
+	for _, f := range files {
+		data, err := p.ReadFile(f)
+		if err != nil {
+			return nil, "cannot read " + f + ": " + err.Error()
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			v, ok := strings.CutPrefix(strings.TrimSpace(line), "ListenStream=")
+			if !ok {
+				continue
+			}
+			switch v = strings.TrimSpace(v); {
+			case v == "":
+				out = nil
+			case strings.HasPrefix(v, "/"):
+				out = append(out, "unix://"+v)
+			case strings.HasPrefix(v, "@"): // abstract socket
+			default: // PORT, HOST:PORT, [V6]:PORT
+				if _, err := strconv.Atoi(v); err == nil {
+					v = "0.0.0.0:" + v
+				}
+				out = append(out, "tcp://"+v)
+			}
+		}
+	}
+	return out, ""
 }
 
 // ContainerdSocket is the containerd socket this dockerd uses: --containerd

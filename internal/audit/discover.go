@@ -150,6 +150,9 @@ func sameEndpoint(listener, endpoint string) bool {
 
 // sameSocket maps /var/run to /run, where Debian links it.
 func sameSocket(s string) string {
+	if s == "/var/run" {
+		return "/run"
+	}
 	if r, ok := strings.CutPrefix(s, "/var/run/"); ok {
 		return "/run/" + r
 	}
@@ -165,10 +168,7 @@ func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
 			continue
 		}
 		c := ParseDaemonConfig(p, pr)
-		hosts := c.List("hosts")
-		if len(hosts) == 0 && !c.Bool("rootless", false) {
-			hosts = []string{"unix:///var/run/docker.sock"}
-		}
+		hosts, _ := c.Listeners(p)
 		for _, h := range hosts {
 			if sameEndpoint(h, endpoint) {
 				return c
@@ -229,7 +229,7 @@ func (d *Discovery) withUnanswered(o Outcome) Outcome {
 	case finding.StatePass, finding.StateSkip:
 		return undecided(d.unanswered())
 	}
-	o.Reason += "; " + d.unanswered()
+	o.Partial = strings.Join(slices.DeleteFunc([]string{o.Partial, d.unanswered()}, func(s string) bool { return s == "" }), "; ")
 	return o
 }
 
@@ -238,7 +238,7 @@ func (d *Discovery) withUnanswered(o Outcome) Outcome {
 // each reason names its engine.
 func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcome {
 	var out Outcome
-	var reasons, evidence, fixes []string
+	var reasons, evidence, fixes, partial []string
 	judged := 0
 	for _, e := range d.Engines {
 		if len(kinds) > 0 && !slices.Contains(kinds, e.Kind) {
@@ -250,6 +250,9 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 			out.State = o.State
 		}
 		name := e.Kind + " " + e.Endpoint
+		if o.State == finding.StateError {
+			partial = append(partial, name+": "+o.Reason)
+		}
 		reasons = append(reasons, name+": "+o.Reason)
 		if o.Evidence != "" {
 			evidence = append(evidence, name+": "+o.Evidence)
@@ -267,6 +270,9 @@ func (d *Discovery) eachEngine(kinds []string, f func(e *Engine) Outcome) Outcom
 	out.Reason = strings.Join(reasons, "; ")
 	out.Evidence = strings.Join(evidence, "; ")
 	out.Fix = strings.Join(fixes, " ")
+	if out.State == finding.StateFail {
+		out.Partial = strings.Join(partial, "; ")
+	}
 	return d.withUnanswered(out)
 }
 
@@ -332,7 +338,7 @@ func (d *Discovery) judgeContainers(bad finding.State, procs bool, f func(e *Eng
 	case len(wrong) > 0:
 		out = Outcome{State: bad, Reason: fmt.Sprintf("%d of %d running containers", len(wrong), total), Evidence: listed(wrong)}
 		if len(unjudged) > 0 {
-			out.Reason += fmt.Sprintf("; %d could not be judged: %s", len(unjudged), listed(unjudged))
+			out.Partial = fmt.Sprintf("%d containers: %s", len(unjudged), listed(unjudged))
 		}
 	case len(unjudged) > 0:
 		out = undecided(fmt.Sprintf("%d of %d running containers could not be judged: %s", len(unjudged), total, listed(unjudged)))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/engineapi"
+	"github.com/hull-sec/hull/internal/mountinfo"
 )
 
 // Engine is a container engine found through its API socket, with what
@@ -44,7 +46,10 @@ type Engine struct {
 	// Podman's /libpod/info could not be read: only the checks that need
 	// them are undecided, the engine is still judged.
 	bridgeProblem, rootlessProblem string
-	Containers                     []Container
+	// local is set when the engine runs on this host: its containers'
+	// PIDs are this host's, so /proc shows their namespaces.
+	local      bool
+	Containers []Container
 }
 
 // EngineVersion is the engine's /version answer.
@@ -185,6 +190,20 @@ type Container struct {
 	// host's /proc or, when its processes are not visible there, the
 	// engine's /containers/ID/top.
 	Commands []string `json:"-"`
+	// status is what the kernel says of the container's first process
+	// (/proc/PID/status), nil when it is not visible (a remote engine,
+	// hidepid, an ordinary user auditing root's containers).
+	status *procStatus
+	// mounts are the mounts its first process sees
+	// (/proc/PID/mountinfo), nil when not visible.
+	mounts []mountinfo.Mount
+	// memoryLimit and pidsLimit are the limits the kernel enforces on
+	// its cgroup, nil when not visible (a rootless engine on cgroup v1
+	// reports limits it cannot apply).
+	memoryLimit, pidsLimit *cgroupLimit
+	// deviceRules are the device rules its cgroup enforces (Podman's
+	// inspect leaves --device-cgroup-rule out), nil when not visible.
+	deviceRules []string
 	// Problem says why the engine would not inspect the container (only
 	// its ID and name are known); no check can judge it.
 	Problem string `json:"-"`
@@ -356,7 +375,7 @@ func QueryEngine(ctx context.Context, p Probe, c EngineConn, timeout time.Durati
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	defer c.client.CloseIdleConnections()
-	e := &Engine{Kind: "docker", Endpoint: c.Endpoint}
+	e := &Engine{Kind: "docker", Endpoint: c.Endpoint, local: c.local}
 	if err := getJSON(ctx, c, "/version", &e.Version); err != nil {
 		return nil, err
 	}
@@ -454,6 +473,15 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 	ok := false
 	if c.local {
 		ct.Commands, ok = procTree(p, ct.State.Pid)
+		ct.status = readProcStatus(p, ct.State.Pid)
+		if ct.State.Pid > 0 {
+			if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ct.State.Pid)); err == nil {
+				ct.mounts = mountinfo.Parse(data)
+			}
+			ct.memoryLimit = readCgroupLimit(p, ct.State.Pid, "memory", "memory.limit_in_bytes", "memory.max")
+			ct.pidsLimit = readCgroupLimit(p, ct.State.Pid, "pids", "pids.max", "pids.max")
+			ct.deviceRules = readDeviceRules(p, ct.State.Pid)
+		}
 	}
 	if !ok {
 		var err error
@@ -482,6 +510,181 @@ func (e *Engine) NoNewPrivilegesDefault() bool {
 		return e.Podman.NoNewPrivileges
 	}
 	return false
+}
+
+// procStatus is what the kernel says of a process's confinement, from
+// /proc/PID/status: the truth the engine's inspection only describes
+// (a Podman containers.conf can turn seccomp off for every container
+// while inspect and /info still say "default").
+type procStatus struct {
+	// NoNewPrivs is the no_new_privs bit.
+	NoNewPrivs bool
+	// Seccomp is the mode: 0 none, 1 strict, 2 filter.
+	Seccomp int
+	// CapBnd is the bounding set: every capability the process or its
+	// children can hold.
+	CapBnd uint64
+	// UID is the effective user ID, as the host sees it.
+	UID int
+}
+
+// readProcStatus reads a process's confinement; nil when pid is not
+// visible or its status lacks a field (a kernel without seccomp).
+func readProcStatus(p Probe, pid int) *procStatus {
+	if pid <= 0 {
+		return nil
+	}
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil
+	}
+	var st procStatus
+	seen := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		var err error
+		switch k {
+		case "NoNewPrivs":
+			st.NoNewPrivs = v == "1"
+		case "Seccomp":
+			st.Seccomp, err = strconv.Atoi(v)
+		case "CapBnd":
+			st.CapBnd, err = strconv.ParseUint(v, 16, 64)
+		case "Uid": // real, effective, saved, filesystem
+			f := strings.Fields(v)
+			if len(f) < 2 {
+				return nil
+			}
+			st.UID, err = strconv.Atoi(f[1])
+		default:
+			continue
+		}
+		if err != nil {
+			return nil
+		}
+		seen++
+	}
+	if seen != 4 {
+		return nil
+	}
+	return &st
+}
+
+// withoutNoNewPrivs names the running containers the kernel shows
+// without no_new_privs that did not ask to run so
+// (--security-opt no-new-privileges=false).
+func (e *Engine) withoutNoNewPrivs() []string {
+	var out []string
+	for _, c := range e.Containers {
+		if v, ok := c.SecurityOpt("no-new-privileges"); c.status != nil && !c.status.NoNewPrivs && !(ok && v == "false") && !c.HostConfig.Privileged {
+			out = append(out, c.Label())
+		}
+	}
+	return out
+}
+
+// cgroupLimit is the limit the kernel enforces on a process's own cgroup.
+type cgroupLimit struct {
+	// Max is the limit; 0 when there is none ("max", v1's page-rounded
+	// largest value, or the root cgroup, which takes no limit).
+	Max uint64
+	// Where names the limit file read (or the root cgroup), for evidence.
+	Where string
+}
+
+// within reports whether the kernel enforces a limit of at most want.
+func (l *cgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uint64(want) }
+
+// readCgroupLimit reads the limit of controller on the cgroup pid is in:
+// cgroup v1 (/sys/fs/cgroup/CONTROLLER/PATH/v1File) when the controller
+// is mounted there, else cgroup v2 (/sys/fs/cgroup/PATH/v2File, or under
+// /sys/fs/cgroup/unified in a hybrid layout); nil when it cannot be read.
+func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgroupLimit {
+	v1Ctrl, v1, v2, ok := cgroupOf(p, pid, controller)
+	if !ok {
+		return nil
+	}
+	var files []string
+	switch {
+	case v1 == "/" || v1 == "" && v2 == "/":
+		return &cgroupLimit{Where: "the root " + controller + " cgroup"}
+	case v1 != "":
+		files = []string{path.Join("/sys/fs/cgroup", v1Ctrl, v1, v1File)}
+	case v2 != "":
+		files = []string{path.Join("/sys/fs/cgroup", v2, v2File), path.Join("/sys/fs/cgroup/unified", v2, v2File)}
+	}
+	for _, file := range files {
+		v, err := p.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		s := strings.TrimSpace(string(v))
+		if s == "max" {
+			return &cgroupLimit{Where: file}
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil
+		}
+		if n >= 1<<62 {
+			n = 0
+		}
+		return &cgroupLimit{Max: n, Where: file}
+	}
+	return nil
+}
+
+// cgroupOf finds the cgroup pid is in for controller, from
+// /proc/PID/cgroup: the v1 hierarchy holding the controller (its mount
+// name, "cpu,cpuacct" for instance, and the path in it) and the v2 path;
+// false when the file cannot be read.
+func cgroupOf(p Probe, pid int, controller string) (v1Ctrl, v1, v2 string, ok bool) {
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", "", "", false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
+			continue
+		}
+		switch {
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			v1Ctrl, v1 = f[1], f[2]
+		case f[0] == "0" && f[1] == "":
+			v2 = f[2]
+		}
+	}
+	return v1Ctrl, v1, v2, true
+}
+
+// readDeviceRules lists what the cgroup v1 devices controller lets pid
+// open and create (devices.list; the root cgroup allows everything);
+// nil when not visible or on cgroup v2, whose device rules are eBPF
+// programs.
+func readDeviceRules(p Probe, pid int) []string {
+	ctrl, v1, _, ok := cgroupOf(p, pid, "devices")
+	if !ok || v1 == "" {
+		return nil
+	}
+	if v1 == "/" {
+		return []string{"a *:* rwm (the root devices cgroup)"}
+	}
+	data, err := p.ReadFile(path.Join("/sys/fs/cgroup", ctrl, v1, "devices.list"))
+	if err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // maxContainerProcs bounds the processes read per container.

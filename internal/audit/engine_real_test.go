@@ -243,16 +243,29 @@ func TestEngineRealPodmanRootless(t *testing.T) {
 }
 
 // A rootless dockerd (rootlesskit, run as an ordinary user): found
-// through its socket and judged rootless.
+// through its socket and judged rootless; the limits it reports are
+// judged by what its containers' cgroups enforce.
 func TestEngineRealDockerdRootless(t *testing.T) {
 	d := testenv.StartRootlessDockerd(t)
 	d.BusyboxImage(t, "hull-test/busybox:1")
 	d.Docker(t, "run", "-d", "--name", "inside-root", "--network", "none", "hull-test/busybox:1", "sleep", "600")
-	got, _ := auditEngine(t, d.Socket)
+	// On this machine's cgroup v1 a rootless dockerd accepts limits and
+	// reports them in inspect, but cannot apply them (measured: the
+	// container stays in the root pids cgroup).
+	d.Docker(t, "run", "-d", "--name", "limited", "--network", "none", "--memory", "64m", "--pids-limit", "64",
+		"hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, d.Socket)
 	expectStates(t, got, map[string]finding.State{
-		"engine-rootless":     finding.StatePass, // CIS 2.1 and 2.9: the rootless user namespace
-		"container-root-user": finding.StateWarn,
+		"engine-rootless":        finding.StatePass, // CIS 2.1 and 2.9: the rootless user namespace
+		"container-root-user":    finding.StateWarn,
+		"container-pids-limit":   finding.StateFail,
+		"container-memory-limit": finding.StateFail,
 	})
+	for _, f := range fs {
+		if (f.ID == "container-pids-limit" || f.ID == "container-memory-limit") && !strings.Contains(f.Evidence, "limited (") {
+			t.Errorf("%s does not name the container whose limits are not applied: %s", f.ID, f.Evidence)
+		}
+	}
 }
 
 // helperEnv turns the test binary into a helper: run as another user by
@@ -342,5 +355,107 @@ func TestEngineRealDockerdTLS(t *testing.T) {
 	disc = Discover(context.Background(), h, ClientOptions{Getenv: env(environ)})
 	if !slices.ContainsFunc(disc.Unreachable, func(u string) bool { return strings.Contains(u, "DOCKER_TLS_VERIFY is set but") }) {
 		t.Errorf("no client certificate: %v", disc.Unreachable)
+	}
+}
+
+// Podman joins a namespace by path (--pid ns:/proc/PID/ns/pid): its
+// inspection says "ns:..." and never "host", but the kernel shows the
+// container's processes in the host's PID namespace, and that is what is
+// judged.
+func TestEngineRealPodmanNamespacePath(t *testing.T) {
+	p := testenv.PodmanEnv(t)
+	sock := p.Socket()
+	p.ImportBusybox("localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "bypath", "--network", "none", "--pid", fmt.Sprintf("ns:/proc/%d/ns/pid", os.Getpid()),
+		"localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "own", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{"container-host-pid": finding.StateFail})
+	for _, f := range fs {
+		if f.ID == "container-host-pid" && (!strings.Contains(f.Evidence, "bypath") || strings.Contains(f.Evidence, "own (")) {
+			t.Errorf("host PID namespace by path: %s", f.Evidence)
+		}
+	}
+}
+
+// What the engine's answers do not show, read from the kernel: a Podman
+// containers.conf with seccomp_profile = "unconfined" runs containers
+// without a filter while /info and inspect still say default, and a
+// container runs without no_new_privs whatever containers.conf says (a
+// podman with another file created it, or the release ignores the key),
+// --security-opt unmask=ALL leaves /proc and /sys open and
+// --device-cgroup-rule opens every block device, with no trace in
+// inspect.
+func TestEngineRealPodmanKernelView(t *testing.T) {
+	p := testenv.PodmanEnv(t)
+	conf := filepath.Join(p.Dir(), "containers.conf")
+	orig, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(p.Dir(), "other.conf")
+	if err := os.WriteFile(other, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hardened := strings.Replace(string(orig), "[containers]\n", "[containers]\nno_new_privileges = true\nseccomp_profile = \"unconfined\"\n", 1)
+	if err := os.WriteFile(conf, []byte(hardened), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := p.Socket()
+	p.ImportBusybox("localhost/hull-test/busybox:1")
+	p.Run("run", "-d", "--name", "unfiltered", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "unmasked", "--network", "none", "--security-opt", "unmask=ALL", "localhost/hull-test/busybox:1", "sleep", "600")
+	p.Run("run", "-d", "--name", "blockdev", "--network", "none", "--device-cgroup-rule", "b *:* rwm", "localhost/hull-test/busybox:1", "sleep", "600")
+	cmd := p.Command(t.Context(), "run", "-d", "--name", "mayescalate", "--network", "none", "localhost/hull-test/busybox:1", "sleep", "600")
+	for i, kv := range cmd.Env {
+		if strings.HasPrefix(kv, "CONTAINERS_CONF=") {
+			cmd.Env[i] = "CONTAINERS_CONF=" + other
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("podman run with another containers.conf: %v: %s", err, out)
+	}
+	got, fs := auditEngine(t, sock)
+	expectStates(t, got, map[string]finding.State{
+		"engine-seccomp":              finding.StateFail,
+		"container-seccomp":           finding.StateFail,
+		"container-no-new-privileges": finding.StateFail,
+		// Measured: Podman 4.3 does not apply containers.conf's
+		// no_new_privileges; unfiltered runs without it too.
+		"engine-no-new-privileges": finding.StateFail,
+		// unmask=ALL: inspect shows no security option and no masked
+		// paths; the container's own mounts show /proc and /sys open.
+		"container-system-paths": finding.StateFail,
+		// --device-cgroup-rule: Podman's inspect says nothing, the
+		// container's devices cgroup has the rule.
+		"container-device-rules": finding.StateFail,
+	})
+	for _, f := range fs {
+		switch f.ID {
+		case "engine-seccomp":
+			if !strings.Contains(f.Evidence, conf) {
+				t.Errorf("engine-seccomp does not name the file: %s", f.Evidence)
+			}
+		case "container-seccomp":
+			if !strings.Contains(f.Evidence, "unfiltered") || strings.Contains(f.Evidence, "mayescalate") {
+				t.Errorf("container-seccomp: %s", f.Evidence)
+			}
+		case "container-no-new-privileges":
+			if !strings.Contains(f.Evidence, "mayescalate") {
+				t.Errorf("container-no-new-privileges: %s", f.Evidence)
+			}
+		case "container-system-paths":
+			if !strings.Contains(f.Evidence, "unmasked") || !strings.Contains(f.Evidence, "/proc/sys writable") || strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("container-system-paths: %s", f.Evidence)
+			}
+		case "container-device-rules":
+			if !strings.Contains(f.Evidence, "blockdev (") || !strings.Contains(f.Evidence, "b *:* rwm") || strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("container-device-rules: %s", f.Evidence)
+			}
+		case "engine-no-new-privileges":
+			if !strings.Contains(f.Evidence, "unfiltered") {
+				t.Errorf("engine-no-new-privileges does not name a container without it: %s", f.Evidence)
+			}
+		}
 	}
 }

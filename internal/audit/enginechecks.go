@@ -198,9 +198,18 @@ func EngineChecks(d *Discovery) []Check {
 					case e.Config == nil && e.Podman == nil:
 						return undecided("the engine's process is not visible to this user (run as root), so its configuration is unknown")
 					case e.NoNewPrivilegesDefault():
+						// The configuration says so; the kernel says whether
+						// the engine applied it (Podman 4.3 ignores
+						// containers.conf's no_new_privileges).
+						if without := e.withoutNoNewPrivs(); len(without) > 0 {
+							return fail("the configuration sets no-new-privileges but the engine did not apply it", "running without no_new_privs, not asked for: "+listed(without))
+						}
 						return pass("no-new-privileges is the default")
 					case e.Config != nil:
 						return fail("no-new-privileges is not set daemon-wide", e.Config.Source()+": no-new-privileges unset")
+					}
+					if e.Podman.noNewPrivilegesFrom != "" {
+						return fail("no-new-privileges is off in containers.conf", e.Podman.noNewPrivilegesFrom+": no_new_privileges = false (read last of "+strings.Join(e.Podman.Files, ", ")+")")
 					}
 					return fail("no-new-privileges is not set in containers.conf", strings.Join(e.Podman.Files, ", "))
 				})
@@ -221,7 +230,10 @@ func EngineChecks(d *Discovery) []Check {
 					case e.Podman.PolicyFile == "":
 						return fail("no policy.json: containers tools refuse to pull, or the packaging default applies", "no /etc/containers/policy.json")
 					case e.Podman.PolicyDefault == "insecureAcceptAnything":
-						return fail("policy.json accepts any image by default", e.Podman.PolicyFile+": default insecureAcceptAnything")
+						return fail("policy.json accepts any image from registries by default", e.Podman.PolicyFile+": default for the docker transport insecureAcceptAnything")
+					case len(e.Podman.AcceptAnything) > 0:
+						return fail("policy.json accepts any image from "+strings.Join(e.Podman.AcceptAnything, ", "),
+							e.Podman.PolicyFile+": insecureAcceptAnything for the docker transport's scopes "+strings.Join(e.Podman.AcceptAnything, ", "))
 					}
 					return pass(e.Podman.PolicyFile + ": default " + e.Podman.PolicyDefault)
 				})
@@ -256,10 +268,20 @@ func EngineChecks(d *Discovery) []Check {
 				return d.eachEngine(nil, func(e *Engine) Outcome {
 					params, ok := e.Info.SecurityOption("seccomp")
 					switch {
+					// Podman's /info says profile=default whatever its
+					// containers.conf says.
+					case e.Kind == "podman" && e.Podman == nil:
+						return undecided("the Podman service process is not visible to this user, so its containers.conf (seccomp_profile) is unknown")
+					case e.Kind == "podman" && len(e.Podman.Problems) > 0:
+						return undecided(strings.Join(e.Podman.Problems, "; "))
 					case !ok:
 						return fail("the engine reports no seccomp support", "SecurityOptions: "+strings.Join(e.Info.SecurityOptions, " "))
 					case slices.Contains(params, "profile=unconfined"):
 						return fail("the daemon-wide seccomp profile is unconfined", "SecurityOptions: name=seccomp,"+strings.Join(params, ","))
+					case e.Podman != nil && e.Podman.seccompUnconfinedFrom != "":
+						o := fail("containers.conf turns seccomp off for every container", e.Podman.seccompUnconfinedFrom+`: seccomp_profile = "unconfined"`)
+						o.Fix = `Remove seccomp_profile = "unconfined" from ` + e.Podman.seccompUnconfinedFrom + "."
+						return o
 					}
 					return pass("seccomp " + strings.Join(params, ","))
 				})

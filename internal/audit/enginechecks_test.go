@@ -14,6 +14,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hull-sec/hull/internal/finding"
 )
 
@@ -54,7 +56,8 @@ func TestContainerChecks(t *testing.T) {
 		"Config":{"User":"1000:1000","Healthcheck":{"Test":["CMD","true"]}},
 		"HostConfig":{"CapAdd":null,"CapDrop":["ALL"],"NetworkMode":"app","SecurityOpt":["no-new-privileges"],
 			"ReadonlyRootfs":true,"Memory":67108864,"PidsLimit":64,"CpuShares":512,
-			"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5}},
+			"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5},
+			"DeviceCgroupRules":["c *:* m","c 136:* rwm"]},
 		"Mounts":[{"Type":"volume","Source":"/var/lib/docker/volumes/x/_data","Destination":"/data","RW":true}]}`)
 	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{bad, good}}
 	e.Info.SecurityOptions = []string{"name=apparmor", "name=seccomp,profile=default", "name=selinux"}
@@ -162,12 +165,18 @@ func TestParseDaemonConfig(t *testing.T) {
 }
 
 func FuzzParseDaemonConfig(f *testing.F) {
-	f.Add("-H\x00tcp://x\x00--icc=false\x00-D", []byte(`{"hosts":["a"],"x":{"y":1},"z":null}`))
-	f.Fuzz(func(t *testing.T, args string, file []byte) {
-		h := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: file}}}
+	f.Add("-H\x00tcp://x\x00--icc=false\x00-D", []byte(`{"hosts":["a"],"x":{"y":1},"z":null}`), []byte("ListenStream=2375\n"))
+	f.Add("-H\x00fd://\x00-H\x00[::1]", []byte(`{"hosts":[":1"]}`), []byte("ListenStream=\nListenStream=[::]:2\nListenStream=@x\n"))
+	f.Fuzz(func(t *testing.T, args string, file, unit []byte) {
+		h := &fakeHost{files: fstest.MapFS{"etc/docker/daemon.json": {Data: file}, "lib/systemd/system/docker.socket": {Data: unit}}}
 		c := ParseDaemonConfig(h, Process{Cmdline: append([]string{"dockerd"}, strings.Split(args, "\x00")...)})
 		c.Bool("icc", true)
-		c.List("hosts")
+		ls, _ := c.Listeners(h)
+		for _, l := range ls {
+			if !strings.Contains(l, "://") {
+				t.Errorf("listener %q has no scheme", l)
+			}
+		}
 	})
 }
 
@@ -320,5 +329,237 @@ func TestImpostorDaemon(t *testing.T) {
 	h.procs = h.procs[:1]
 	if c := daemonFor(h, h.procs, "unix:///var/run/docker.sock"); c != nil {
 		t.Errorf("another user's dockerd stood for the root socket: pid %d", c.PID)
+	}
+}
+
+// Host access the inspection's own field does not show: a chain of
+// container:NAME joins ending at a host namespace, and a mounted parent
+// of the engine's data root or socket. Judged from the fields alone (the
+// fake host has no /proc), so the chain itself must be followed.
+func TestIndirectHostAccess(t *testing.T) {
+	host := container(t, `{"Id":"aaaa1111bbbb2222","Name":"/host","HostConfig":{"PidMode":"host","IpcMode":"host","UsernsMode":"host"}}`)
+	mid := container(t, `{"Id":"cccc3333dddd4444","Name":"/mid","HostConfig":{"PidMode":"container:host","IpcMode":"container:aaaa1111"}}`)
+	end := container(t, `{"Id":"eeee5555ffff6666","Name":"/end","HostConfig":{"PidMode":"container:cccc3333dddd4444","UsernsMode":"container:/host"},
+		"Mounts":[{"Type":"bind","Source":"/srv","Destination":"/x","RW":true},{"Type":"bind","Source":"/var/run/","Destination":"/r"}]}`)
+	loop := container(t, `{"Id":"99998888","Name":"/loop","HostConfig":{"PidMode":"container:loop"}}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///run/docker.sock", Containers: []Container{host, mid, end, loop}}
+	e.Info.DockerRootDir = "/srv/docker"
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})
+	for id, want := range map[string][]string{
+		"container-host-pid":         {"mid (cccc3333dddd): pid=container:host (aaaa1111bbbb), which uses pid=host", "end (eeee5555ffff): pid=container:mid (cccc3333dddd), which joins host (aaaa1111bbbb), which uses pid=host"},
+		"container-host-ipc":         {"mid (cccc3333dddd): ipc=container:host"},
+		"container-host-userns":      {"end (eeee5555ffff): userns=container:host"},
+		"container-sensitive-mounts": {"/srv on /x (rw, holds /srv/docker)"},
+		"container-engine-socket":    {"/var/run/ on /r (holds /run/docker.sock)"},
+	} {
+		o := got[id]
+		for _, w := range want {
+			if o.State != finding.StateFail || !strings.Contains(o.Evidence, w) {
+				t.Errorf("%s: %s %q, want a failure with %q", id, o.State, o.Evidence, w)
+			}
+		}
+		if strings.Contains(o.Evidence, "loop") {
+			t.Errorf("%s: a container joining itself is not the host's: %s", id, o.Evidence)
+		}
+	}
+}
+
+// Podman's settings come from more than one file: the drop-ins of
+// containers.conf.d (and containers.rootful.conf.d or
+// containers.rootless.conf.d/UID), CONTAINERS_CONF_OVERRIDE, the
+// drop-ins of registries.conf.d with their mirrors, and policy.json's
+// docker transport, which overrides its default. A setting undone in
+// any of them is judged as the service applies it, never from the main
+// file alone.
+func TestPodmanConfigLayers(t *testing.T) {
+	file := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	nnp := func(v bool) *fstest.MapFile { return file(fmt.Sprintf("[containers]\nno_new_privileges = %v\n", v)) }
+	service := []string{"/usr/bin/podman", "system", "service", "--time=0", "unix:///srv/p.sock"}
+	judgeWith := func(t *testing.T, files fstest.MapFS, pr Process) (*PodmanConfig, map[string]Outcome) {
+		t.Helper()
+		h := &fakeHost{files: files, procs: []Process{pr}}
+		c := podmanFor(h, h.procs, "unix:///srv/p.sock")
+		if pr.UID != 0 {
+			// A fake socket has no owner for mayServe to match.
+			c = readPodmanConfig(h, pr)
+		}
+		if c == nil {
+			t.Fatal("the service was not matched")
+		}
+		e := &Engine{Kind: "podman", Endpoint: "unix:///srv/p.sock", Podman: c}
+		return c, judge(t, &Discovery{Engines: []*Engine{e}}, h)
+	}
+	secure := func() fstest.MapFS {
+		return fstest.MapFS{
+			"proc/42/environ":                      file("HOME=/home/admin\x00"),
+			"srv/p.sock":                           {Mode: fs.ModeSocket},
+			"etc/containers/containers.conf":       nnp(true),
+			"etc/containers/registries.conf":       file("[[registry]]\nlocation = \"registry.example\"\n"),
+			"etc/containers/policy.json":           file(`{"default":[{"type":"reject"}],"transports":{"docker-daemon":{"":[{"type":"insecureAcceptAnything"}]}}}`),
+			"home/admin/.config/containers/x.conf": nnp(false), // not a drop-in directory
+		}
+	}
+	root := Process{PID: 42, UID: 0, Cmdline: service}
+	for _, tc := range []struct {
+		name   string
+		change func(fstest.MapFS)
+		pr     Process
+		id     string
+		want   finding.State
+		text   string
+	}{
+		{"secure", func(fstest.MapFS) {}, root, "engine-no-new-privileges", finding.StatePass, ""},
+		{"secure policy", func(fstest.MapFS) {}, root, "engine-image-trust", finding.StatePass, ""},
+		{"secure registries", func(fstest.MapFS) {}, root, "engine-insecure-registries", finding.StatePass, ""},
+		{"drop-in undoes no-new-privileges", func(m fstest.MapFS) {
+			m["etc/containers/containers.conf.d/50-dev.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/etc/containers/containers.conf.d/50-dev.conf"},
+		{"vendor drop-in undoes it", func(m fstest.MapFS) {
+			m["usr/share/containers/containers.conf.d/10-vendor.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "10-vendor.conf"},
+		{"rootful drop-in undoes it", func(m fstest.MapFS) {
+			m["etc/containers/containers.rootful.conf.d/z.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "containers.rootful.conf.d/z.conf"},
+		{"same name in /etc hides the vendor's", func(m fstest.MapFS) {
+			m["usr/share/containers/containers.conf.d/10-x.conf"] = nnp(false)
+			m["etc/containers/containers.conf.d/10-x.conf"] = nnp(true)
+		}, root, "engine-no-new-privileges", finding.StatePass, ""},
+		{"rootless user's drop-in", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("HOME=/home/dev\x00")
+			m["home/dev/.config/containers/containers.conf.d/me.conf"] = nnp(false)
+		}, Process{PID: 42, UID: 1000, Cmdline: service}, "engine-no-new-privileges", finding.StateFail, "/home/dev/.config/containers/containers.conf.d/me.conf"},
+		{"rootless per-user drop-in", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("HOME=/home/dev\x00")
+			m["etc/containers/containers.rootless.conf.d/1000/off.conf"] = nnp(false)
+		}, Process{PID: 42, UID: 1000, Cmdline: service}, "engine-no-new-privileges", finding.StateFail, "containers.rootless.conf.d/1000/off.conf"},
+		{"CONTAINERS_CONF_OVERRIDE", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("CONTAINERS_CONF=/srv/c.conf\x00CONTAINERS_CONF_OVERRIDE=/srv/o.conf\x00")
+			m["srv/c.conf"] = nnp(true)
+			m["srv/o.conf"] = nnp(false)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/srv/o.conf"},
+		// Podman 4.3 (this machine's) ignores CONTAINERS_CONF_OVERRIDE:
+		// measured, a container run with an override setting it kept
+		// NoNewPrivs 0. It cannot be what makes the setting hold.
+		{"CONTAINERS_CONF_OVERRIDE alone", func(m fstest.MapFS) {
+			m["proc/42/environ"] = file("CONTAINERS_CONF=/srv/c.conf\x00CONTAINERS_CONF_OVERRIDE=/srv/o.conf\x00")
+			m["srv/c.conf"] = nnp(false)
+			m["srv/o.conf"] = nnp(true)
+		}, root, "engine-no-new-privileges", finding.StateFail, "/srv/c.conf"},
+		{"insecure mirror in a drop-in", func(m fstest.MapFS) {
+			m["etc/containers/registries.conf.d/mirror.conf"] = file("[[registry]]\nlocation = \"registry.example\"\n[[registry.mirror]]\nlocation = \"10.0.0.9:5000\"\ninsecure = true\n")
+		}, root, "engine-insecure-registries", finding.StateFail, "10.0.0.9:5000"},
+		{"insecure registry in a drop-in", func(m fstest.MapFS) {
+			m["etc/containers/registries.conf.d/x.conf"] = file("[[registry]]\nlocation = \"registry.example\"\ninsecure = true\n")
+		}, root, "engine-insecure-registries", finding.StateFail, "registry.example"},
+		{"docker transport accepts anything", func(m fstest.MapFS) {
+			m["etc/containers/policy.json"] = file(`{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"insecureAcceptAnything"}]}}}`)
+		}, root, "engine-image-trust", finding.StateFail, "docker transport"},
+		{"a scope accepts anything", func(m fstest.MapFS) {
+			m["etc/containers/policy.json"] = file(`{"default":[{"type":"reject"}],"transports":{"docker":{"docker.io":[{"type":"insecureAcceptAnything"}],"quay.io":[{"type":"insecureAcceptAnything"},{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k"}]}}}`)
+		}, root, "engine-image-trust", finding.StateFail, "docker.io"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := secure()
+			tc.change(files)
+			_, got := judgeWith(t, files, tc.pr)
+			o := got[tc.id]
+			if o.State != tc.want || !strings.Contains(o.Reason+" "+o.Evidence, tc.text) {
+				t.Errorf("%s: %s %q / %q, want %s with %q", tc.id, o.State, o.Reason, o.Evidence, tc.want, tc.text)
+			}
+			if tc.id == "engine-image-trust" && strings.Contains(o.Reason+o.Evidence, "quay.io") {
+				t.Errorf("quay.io requires a signature too: %s %s", o.Reason, o.Evidence)
+			}
+		})
+	}
+}
+
+// The kernel's view of a container decides where the engine's answers
+// fall short: a bounding set holding SYS_ADMIN fails the capabilities
+// check with no CapAdd, seccomp mode 0 fails the seccomp check with no
+// security option, and a missing no_new_privs bit fails whatever the
+// engine's default claims; a status that cannot be parsed is no view.
+func TestContainerKernelView(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/k","State":{"Pid":4242},"Config":{"User":"app"},"HostConfig":{"ReadonlyRootfs":true}}`)
+	h := &fakeHost{files: fstest.MapFS{"proc/4242/status": {Data: []byte("Name:\tsleep\nUid:\t0\t0\t0\t0\nNoNewPrivs:\t0\nSeccomp:\t0\nCapBnd:\t00000000a82425fb\n")}}}
+	c.status = readProcStatus(h, 4242)
+	if c.status == nil || c.status.CapBnd&(1<<unix.CAP_SYS_ADMIN) == 0 {
+		t.Fatalf("status %+v", c.status)
+	}
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{c}, Config: &DaemonConfig{settings: map[string][]string{"no-new-privileges": {"true"}}}}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, h)
+	for id, want := range map[string]string{
+		"container-capabilities":      "holds SYS_ADMIN (bounding set of pid 4242)",
+		"container-seccomp":           "seccomp mode 0",
+		"container-no-new-privileges": "no_new_privs is off for pid 4242",
+		"engine-no-new-privileges":    "k (0123456789ab)",
+		// "app" is a name; the image maps it to UID 0.
+		"container-root-user": "runs as root (app; pid 4242 has UID 0)",
+	} {
+		if o := got[id]; o.State != finding.StateFail || !strings.Contains(o.Evidence, want) {
+			t.Errorf("%s: %s %q, want a failure with %q", id, o.State, o.Evidence, want)
+		}
+	}
+	for _, bad := range []string{"Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\tx\nCapBnd:\t0\n", "Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nCapBnd:\t0\n",
+		"Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\tzz\n", "Uid:\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\t0\n"} {
+		h.files["proc/4242/status"] = &fstest.MapFile{Data: []byte(bad)}
+		if st := readProcStatus(h, 4242); st != nil {
+			t.Errorf("%q read as %+v", bad, st)
+		}
+	}
+}
+
+// The limit a container's cgroup really has: cgroup v1 under the
+// controller's mount, v2 under /sys/fs/cgroup (or .../unified), none in a
+// root cgroup, and nothing known when the file cannot be read or the
+// path is not clean.
+func TestReadCgroupLimit(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/1/cgroup":                                         {Data: []byte("8:pids:/docker/abc\n4:memory:/docker/abc\n0::/\n")},
+		"sys/fs/cgroup/pids/docker/abc/pids.max":                {Data: []byte("64\n")},
+		"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")},
+		"proc/2/cgroup":                                         {Data: []byte("8:pids:/\n0::/user.slice/c\n")},
+		"sys/fs/cgroup/user.slice/c/memory.max":                 {Data: []byte("max\n")},
+		"proc/3/cgroup":                                         {Data: []byte("0::/c\n")},
+		"sys/fs/cgroup/unified/c/pids.max":                      {Data: []byte("100\n")},
+		"proc/4/cgroup":                                         {Data: []byte("8:pids:/../x\n")},
+	}}
+	for _, tc := range []struct {
+		pid        int
+		controller string
+		max        uint64
+		known      bool
+	}{
+		{1, "pids", 64, true}, {1, "memory", 0, true}, {2, "pids", 0, true}, {2, "memory", 0, true},
+		{3, "pids", 100, true}, {3, "memory", 0, false}, {4, "pids", 0, false}, {5, "pids", 0, false},
+	} {
+		v1, v2 := "pids.max", "pids.max"
+		if tc.controller == "memory" {
+			v1, v2 = "memory.limit_in_bytes", "memory.max"
+		}
+		l := readCgroupLimit(h, tc.pid, tc.controller, v1, v2)
+		if (l != nil) != tc.known || l != nil && l.Max != tc.max {
+			t.Errorf("pid %d %s: %+v, want known %v max %d", tc.pid, tc.controller, l, tc.known, tc.max)
+		}
+	}
+}
+
+// A relative --config-file (or TLS file) names a file in dockerd's
+// working directory, not hull's: it is read from there, and when that
+// directory cannot be seen its settings are unknown, not absent.
+func TestDaemonConfigRelativePaths(t *testing.T) {
+	h := &fakeHost{files: fstest.MapFS{
+		"proc/7/cwd":      {Mode: fs.ModeSymlink, Data: []byte("/srv")},
+		"srv/conf/d.json": {Data: []byte(`{"userland-proxy": true, "hosts": ["tcp://0.0.0.0:2375"]}`)},
+	}}
+	c := ParseDaemonConfig(h, Process{PID: 7, Cmdline: []string{"/usr/bin/dockerd", "--config-file", "conf/d.json", "--tlscacert", "tls/ca.pem"}})
+	if c.File != "/srv/conf/d.json" || c.Problem != "" || !c.Bool("userland-proxy", false) {
+		t.Errorf("relative --config-file: file %q, problem %q, settings %v", c.File, c.Problem, c.settings)
+	}
+	if v, _ := c.Get("tlscacert"); v != "/srv/tls/ca.pem" {
+		t.Errorf("relative --tlscacert read as %q", v)
+	}
+	c = ParseDaemonConfig(h, Process{PID: 8, Cmdline: []string{"/usr/bin/dockerd", "--config-file=conf/d.json"}})
+	if c.Problem == "" {
+		t.Errorf("a relative --config-file whose directory is unknown: file %q, no problem", c.File)
 	}
 }

@@ -3,11 +3,13 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -79,9 +81,9 @@ func FileChecks(d *Discovery) []Check {
 			return out
 		}
 	}
-	tlsFile := func(key string) func(Probe) []ownedFile {
+	tlsFile := func(key, name string) func(Probe) []ownedFile {
 		return perDaemon(nil, func(c *DaemonConfig) []string {
-			if v, ok := c.Get(key); ok {
+			if v := c.TLSFile(key, name); v != "" {
 				return []string{v}
 			}
 			return nil
@@ -101,9 +103,9 @@ func FileChecks(d *Discovery) []Check {
 		{"files-docker-socket-unit", "3.3, 3.4", "docker.socket is root-owned and 0644 or stricter", func(Probe) []ownedFile { return rootOwned(unitFiles("docker.socket")...) }, 0o644},
 		{"files-etc-docker", "3.5, 3.6", "/etc/docker is root-owned and 0755 or stricter", fixed("/etc/docker"), 0o755},
 		{"files-registry-certs", "3.7, 3.8", "Registry certificates are root-owned and 0444 or stricter", func(p Probe) []ownedFile { return rootOwned(registryCerts(p)...) }, 0o444},
-		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert"), 0o444},
-		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert"), 0o444},
-		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey"), 0o400},
+		{"files-tls-ca", "3.9, 3.10", "The daemon's TLS CA certificate is root-owned and 0444 or stricter", tlsFile("tlscacert", "ca.pem"), 0o444},
+		{"files-tls-cert", "3.11, 3.12", "The daemon's TLS certificate is root-owned and 0444 or stricter", tlsFile("tlscert", "cert.pem"), 0o444},
+		{"files-tls-key", "3.13, 3.14", "The daemon's TLS key is root-owned and 0400", tlsFile("tlskey", "key.pem"), 0o400},
 		{"files-daemon-json", "3.17, 3.18", "The daemon's configuration file is root-owned and 0644 or stricter", daemonJSON, 0o644},
 		{"files-default-docker", "3.19, 3.20", "/etc/default/docker is root-owned and 0644 or stricter", fixed("/etc/default/docker"), 0o644},
 		{"files-sysconfig-docker", "3.21, 3.22", "/etc/sysconfig/docker is root-owned and 0644 or stricter", fixed("/etc/sysconfig/docker"), 0o644},
@@ -144,10 +146,16 @@ func registryCerts(p Probe) []string {
 // fileModeOutcome judges each file's owner and mode; the fix names each
 // file that is wrong, with its owner.
 func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
-	var bad, good, fixes []string
+	var bad, good, fixes, unknown []string
 	for _, f := range files {
 		fi, err := p.Stat(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
+			// It may exist where this user cannot look (a key under
+			// /root): not absent, not judged.
+			unknown = append(unknown, f.path+": "+err.Error())
 			continue
 		}
 		mode := fi.Mode().Perm()
@@ -166,9 +174,15 @@ func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
 		} else if uid != 0 || gid != 0 {
 			why = append(why, "not owned by root:root")
 		}
+		fileWrong := len(why) > 0
+		dirWhy, dirFixes := openDirs(p, f)
+		why = append(why, dirWhy...)
 		if len(why) > 0 {
 			bad = append(bad, desc+": "+strings.Join(why, ", "))
-			fixes = append(fixes, fmt.Sprintf("chown %s %s && chmod %04o %s", owner, f.path, mode&maxMode, f.path))
+			if fileWrong {
+				fixes = append(fixes, fmt.Sprintf("chown %s %s && chmod %04o %s", owner, f.path, mode&maxMode, f.path))
+			}
+			fixes = append(fixes, dirFixes...)
 		} else {
 			good = append(good, desc)
 		}
@@ -177,11 +191,88 @@ func fileModeOutcome(p Probe, files []ownedFile, maxMode fs.FileMode) Outcome {
 	case len(bad) > 0:
 		o := fail(strings.Join(bad, "; "), strings.Join(append(bad, good...), "; "))
 		o.Fix = strings.Join(fixes, "; ")
+		o.Partial = strings.Join(unknown, "; ")
 		return o
+	case len(unknown) > 0:
+		return undecided("cannot see " + strings.Join(unknown, "; "))
 	case len(good) == 0:
 		return skip("not present on this host")
 	}
 	return pass(strings.Join(good, "; "))
+}
+
+// maxLinks bounds the symbolic links followed resolving one path, as
+// the kernel does (ELOOP).
+const maxLinks = 40
+
+// realPath resolves every symbolic link in name, as opening it does;
+// false when the links loop or go deeper than maxLinks.
+func realPath(p Probe, name string) (string, bool) {
+	parts := strings.Split(strings.TrimPrefix(path.Clean(name), "/"), "/")
+	cur, hops := "/", 0
+	for i := 0; i < len(parts); i++ {
+		next := path.Join(cur, parts[i])
+		target, err := p.Readlink(next)
+		if err != nil {
+			cur = next
+			continue
+		}
+		if hops++; hops > maxLinks {
+			return "", false
+		}
+		if !path.IsAbs(target) {
+			target = path.Join(cur, target)
+		}
+		parts = append(strings.Split(strings.TrimPrefix(path.Clean(target), "/"), "/"), parts[i+1:]...)
+		cur, i = "/", -1
+	}
+	return cur, true
+}
+
+// openDirs says which directories on the way to f (through any symbolic
+// link, to the file itself) let someone other than root or the engine's
+// user replace it, whatever the file's own owner and mode: a directory
+// another user owns, or one group or others may write without the
+// sticky bit. Each comes with its fix.
+func openDirs(p Probe, f ownedFile) (why, fixes []string) {
+	real, ok := realPath(p, f.path)
+	if !ok {
+		return []string{"its symbolic links loop"}, nil
+	}
+	var dirs []string
+	for _, name := range []string{f.path, real} {
+		for d := path.Dir(path.Clean(name)); ; d = path.Dir(d) {
+			if !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+			if d == "/" {
+				break
+			}
+		}
+	}
+	for _, d := range dirs {
+		fi, err := p.Stat(d)
+		if err != nil {
+			continue
+		}
+		uid, gid := ownerOf(fi)
+		mode := fi.Mode()
+		switch {
+		case uid > 0 && uid != f.uid:
+			why = append(why, fmt.Sprintf("directory %s belongs to uid %d, who can replace it", d, uid))
+			fixes = append(fixes, "chown root "+d)
+		case mode&fs.ModeSticky == 0 && mode&0o002 != 0:
+			why = append(why, fmt.Sprintf("directory %s (%04o) lets every user replace it", d, mode.Perm()))
+			fixes = append(fixes, "chmod o-w "+d)
+		case mode&fs.ModeSticky == 0 && mode&0o020 != 0 && gid > 0:
+			why = append(why, fmt.Sprintf("directory %s (%04o) lets group %d replace it", d, mode.Perm(), gid))
+			fixes = append(fixes, "chmod g-w "+d)
+		}
+	}
+	if real != path.Clean(f.path) && len(why) > 0 {
+		why = append(why, "(it is a link to "+real+")")
+	}
+	return why, fixes
 }
 
 // auditedPaths are the files and directories CIS 1.1.3-1.1.18 want
@@ -237,26 +328,9 @@ func HostEngineChecks(d *Discovery) []Check {
 				})
 			}),
 		check("host-docker-group", "1.1.2", finding.SeverityMedium, "Only trusted users control the engine",
-			"CIS 1.1.2: members of the docker group can start a privileged container and so are root on the host; the list is here to review.",
+			"CIS 1.1.2: members of the docker group, and of whatever group owns an engine's socket (dockerd -G), can start a privileged container and so are root on the host; users whose primary group it is count too. The list is here to review.",
 			"gpasswd -d USER docker for every member who should not be root.",
-			func(p Probe) Outcome {
-				data, err := p.ReadFile("/etc/group")
-				if err != nil {
-					return undecided("cannot read /etc/group: " + err.Error())
-				}
-				sc := bufio.NewScanner(bytes.NewReader(data))
-				for sc.Scan() {
-					f := strings.Split(sc.Text(), ":")
-					if len(f) < 4 || f[0] != "docker" {
-						continue
-					}
-					if f[3] == "" {
-						return pass("the docker group has no members")
-					}
-					return warn("docker group members are root-equivalent: "+f[3], "/etc/group: "+sc.Text())
-				}
-				return pass("no docker group")
-			}),
+			func(p Probe) Outcome { return engineGroupsOutcome(p, d) }),
 		check("host-audit-rules", "1.1.3-1.1.18", finding.SeverityLow, "auditd watches the engine's files",
 			"CIS 1.1.3 to 1.1.18: auditd rules on dockerd, containerd, runc, their configuration and data record who changed the engine.",
 			"Add -w rules to /etc/audit/rules.d/docker.rules, e.g. -w /usr/bin/dockerd -k docker, for every path named, and reload auditd (augenrules --load).",
@@ -303,6 +377,87 @@ func HostEngineChecks(d *Discovery) []Check {
 // each, by its real path.
 func auditFix(paths []string) string {
 	return "Add to /etc/audit/rules.d/docker.rules: -w " + strings.Join(paths, " -k docker; -w ") + " -k docker; then reload auditd (augenrules --load)."
+}
+
+// engineGroupsOutcome lists who controls the engines through a group: the
+// docker group and the group owning each engine socket found (dockerd's
+// -G may name another), each with the users /etc/group lists and those
+// whose primary group it is in /etc/passwd (which /etc/group does not
+// repeat).
+func engineGroupsOutcome(p Probe, d *Discovery) Outcome {
+	data, err := p.ReadFile("/etc/group")
+	if err != nil {
+		return undecided("cannot read /etc/group: " + err.Error())
+	}
+	type group struct {
+		name, line string
+		members    []string
+	}
+	groups := map[int]*group{}
+	var wanted []int
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) < 4 {
+			continue
+		}
+		gid, err := strconv.Atoi(f[2])
+		if err != nil {
+			continue
+		}
+		g := &group{name: f[0], line: sc.Text()}
+		if f[3] != "" {
+			g.members = strings.Split(f[3], ",")
+		}
+		groups[gid] = g
+		if f[0] == "docker" {
+			wanted = append(wanted, gid)
+		}
+	}
+	for _, e := range d.Engines {
+		if s, ok := strings.CutPrefix(e.Endpoint, "unix://"); ok {
+			if fi, err := p.Stat(s); err == nil {
+				if _, gid := ownerOf(fi); gid > 0 && !slices.Contains(wanted, gid) {
+					wanted = append(wanted, gid)
+				}
+			}
+		}
+	}
+	if len(wanted) == 0 {
+		return pass("no docker group, and no engine socket belongs to a group")
+	}
+	if pw, err := p.ReadFile("/etc/passwd"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(pw))
+		for sc.Scan() {
+			f := strings.Split(sc.Text(), ":")
+			if len(f) < 4 {
+				continue
+			}
+			if gid, err := strconv.Atoi(f[3]); err == nil && groups[gid] != nil && slices.Contains(wanted, gid) && !slices.Contains(groups[gid].members, f[0]) {
+				groups[gid].members = append(groups[gid].members, f[0]+" (primary group)")
+			}
+		}
+	} else {
+		return undecided("cannot read /etc/passwd (users whose primary group controls the engine): " + err.Error())
+	}
+	var who, evidence, empty []string
+	for _, gid := range wanted {
+		g := groups[gid]
+		if g == nil {
+			who = append(who, fmt.Sprintf("group %d (no /etc/group entry)", gid))
+			continue
+		}
+		if len(g.members) == 0 {
+			empty = append(empty, g.name)
+			continue
+		}
+		who = append(who, g.name+": "+strings.Join(g.members, ", "))
+		evidence = append(evidence, "/etc/group: "+g.line)
+	}
+	if len(who) == 0 {
+		return pass("no members in " + strings.Join(empty, ", "))
+	}
+	return warn("members of the groups that control the engines are root-equivalent: "+strings.Join(who, "; "), strings.Join(evidence, "; "))
 }
 
 // engineFiles are the files the engines found really use, where they

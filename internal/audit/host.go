@@ -83,7 +83,7 @@ func seccompCheck(p Probe) Outcome {
 func lsmCheck(p Probe) Outcome {
 	lsms, err := readTrim(p, "/sys/kernel/security/lsm")
 	if err != nil {
-		return skip("securityfs is not mounted or not readable (/sys/kernel/security/lsm): cannot tell which LSMs are active")
+		return lsmWithoutSecurityfs(p)
 	}
 	list := strings.Split(lsms, ",")
 	mac := slices.ContainsFunc(list, func(l string) bool { return l == "apparmor" || l == "selinux" || l == "smack" || l == "tomoyo" })
@@ -95,6 +95,29 @@ func lsmCheck(p Probe) Outcome {
 		reason += " (no landlock)"
 	}
 	return pass(reason)
+}
+
+// lsmWithoutSecurityfs tells the MAC LSMs from what each module leaves
+// elsewhere when securityfs is not mounted: AppArmor's module parameter,
+// SELinux's and Smack's filesystems. A kernel with none of them built in
+// (or AppArmor switched off) has none active; one built in that does not
+// say (SELinux without selinuxfs mounted) is undecided.
+func lsmWithoutSecurityfs(p Probe) Outcome {
+	const why = " (securityfs is not mounted, so /sys/kernel/security/lsm cannot be read)"
+	apparmor, aaErr := readTrim(p, "/sys/module/apparmor/parameters/enabled")
+	switch {
+	case aaErr == nil && apparmor == "Y":
+		return pass("AppArmor is enabled (/sys/module/apparmor/parameters/enabled)" + why)
+	case exists(p, "/sys/fs/selinux/enforce"):
+		return pass("SELinux is enabled (/sys/fs/selinux)" + why)
+	case exists(p, "/sys/fs/smackfs/load2"):
+		return pass("Smack is enabled (/sys/fs/smackfs)" + why)
+	// AppArmor absent or switched off (enabled=N), SELinux and Smack not
+	// built in: none is active.
+	case (aaErr == nil || !exists(p, "/sys/module/apparmor")) && !exists(p, "/sys/fs/selinux") && !exists(p, "/sys/fs/smackfs"):
+		return fail("no mandatory access control LSM is active", "AppArmor: "+cmp.Or(apparmor, "not built in")+"; no /sys/fs/selinux or /sys/fs/smackfs"+why)
+	}
+	return undecided("cannot tell which LSMs are active" + why + ": mount -t securityfs securityfs /sys/kernel/security")
 }
 
 func lockdownCheck(p Probe) Outcome {
@@ -243,4 +266,10 @@ func newidmapCheck(p Probe) Outcome {
 		return o
 	}
 	return pass(strings.Join(ok, ", "))
+}
+
+// exists reports whether the probe sees path.
+func exists(p Probe, path string) bool {
+	_, err := p.Stat(path)
+	return err == nil
 }

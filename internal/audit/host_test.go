@@ -2,6 +2,9 @@ package audit
 
 import (
 	"io/fs"
+	"net"
+	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +33,13 @@ func (h *fakeHost) ReadFile(p string) ([]byte, error) {
 	return fs.ReadFile(h.files, strings.TrimPrefix(p, "/"))
 }
 func (h *fakeHost) Stat(p string) (fs.FileInfo, error) {
+	if h.denied[p] {
+		return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrPermission}
+	}
 	return fs.Stat(h.files, strings.TrimPrefix(p, "/"))
+}
+func (h *fakeHost) Readlink(p string) (string, error) {
+	return fs.ReadLink(h.files, strings.TrimPrefix(p, "/"))
 }
 func (h *fakeHost) Getxattr(p, name string) ([]byte, error) {
 	if v, ok := h.xattr[p+"\x00"+name]; ok {
@@ -99,7 +108,26 @@ func TestHostChecks(t *testing.T) {
 	}{
 		{"no seccomp", func(h *fakeHost) { h.files["proc/self/status"].Data = []byte("Name:\tx\n") }, "host-seccomp", finding.StateFail, "no seccomp"},
 		{"no LSM", func(h *fakeHost) { h.files["sys/kernel/security/lsm"].Data = []byte("capability,yama") }, "host-lsm", finding.StateFail, "no mandatory"},
-		{"no securityfs", func(h *fakeHost) { delete(h.files, "sys/kernel/security/lsm") }, "host-lsm", finding.StateSkip, "securityfs"},
+		// The LSM check always applies: without securityfs it asks the
+		// modules, a kernel with none built in fails, and what it cannot
+		// tell is undecided, not skipped.
+		{"no securityfs, no MAC module", func(h *fakeHost) { delete(h.files, "sys/kernel/security/lsm") }, "host-lsm", finding.StateFail, "no mandatory"},
+		{"no securityfs, AppArmor on", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/module/apparmor/parameters/enabled"] = &fstest.MapFile{Data: []byte("Y\n")}
+		}, "host-lsm", finding.StatePass, "AppArmor is enabled"},
+		{"no securityfs, SELinux on", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/fs/selinux/enforce"] = &fstest.MapFile{Data: []byte("1")}
+		}, "host-lsm", finding.StatePass, "SELinux is enabled"},
+		{"no securityfs, AppArmor built in but off", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/module/apparmor/parameters/enabled"] = &fstest.MapFile{Data: []byte("N\n")}
+		}, "host-lsm", finding.StateFail, "no mandatory"},
+		{"no securityfs, SELinux built in, selinuxfs not mounted", func(h *fakeHost) {
+			delete(h.files, "sys/kernel/security/lsm")
+			h.files["sys/fs/selinux"] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
+		}, "host-lsm", finding.StateError, "cannot tell"},
 		{"lockdown off", func(h *fakeHost) {
 			h.files["sys/kernel/security/lockdown"].Data = []byte("[none] integrity confidentiality")
 		}, "host-lockdown", finding.StateWarn, "off"},
@@ -159,5 +187,66 @@ func TestHostReadFileBounds(t *testing.T) {
 	}
 	if b, err := (Host{}).ReadFile("/proc/self/cmdline"); err != nil || len(b) == 0 {
 		t.Errorf("/proc/self/cmdline: %d bytes, %v", len(b), err)
+	}
+}
+
+// Who controls the engine through a group: /etc/group's members and the
+// users whose primary group it is (/etc/passwd), for the docker group
+// and for the group that owns an engine's socket.
+func TestEngineGroups(t *testing.T) {
+	engineGroupsOutcome := func(p Probe, d *Discovery) Outcome {
+		for _, c := range HostEngineChecks(d) {
+			if c.ID == "host-docker-group" {
+				return runOne(c, p)
+			}
+		}
+		t.Fatal("no host-docker-group check")
+		return Outcome{}
+	}
+	h := &fakeHost{files: fstest.MapFS{
+		"etc/group":  {Data: []byte("root:x:0:\ndocker:x:999:\nusers:x:100:\n")},
+		"etc/passwd": {Data: []byte("root:x:0:0::/root:/bin/sh\neve:x:1001:999::/home/eve:/bin/sh\n")},
+	}}
+	o := engineGroupsOutcome(h, &Discovery{})
+	if o.State != finding.StateWarn || !strings.Contains(o.Reason, "docker: eve (primary group)") {
+		t.Errorf("a user whose primary group is docker: %s %s", o.State, o.Reason)
+	}
+	h.files["etc/passwd"] = &fstest.MapFile{Data: []byte("root:x:0:0::/root:/bin/sh\n")}
+	if o := engineGroupsOutcome(h, &Discovery{}); o.State != finding.StatePass {
+		t.Errorf("an empty docker group: %s %s", o.State, o.Reason)
+	}
+
+	// A real socket owned by group users (gid 100 on Debian) is judged
+	// by that group, whatever its name.
+	sock := filepath.Join(t.TempDir(), "e.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.Chown(sock, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	name, err := user.LookupGroupId("100")
+	if err != nil {
+		t.Skipf("no group 100 on this machine: %v", err)
+	}
+	o = engineGroupsOutcome(Host{}, &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix://" + sock}}})
+	if !strings.Contains(o.Reason, name.Name) {
+		t.Errorf("the socket's group %s is not judged: %s %s", name.Name, o.State, o.Reason)
+	}
+}
+
+// A file this user cannot look at (a TLS key under /root, audited
+// without root) is not absent: its check cannot decide.
+func TestFileChecksUnseen(t *testing.T) {
+	c := &DaemonConfig{PID: 1, settings: map[string][]string{"tlskey": {"/root/.docker/key.pem"}}}
+	d := &Discovery{Engines: []*Engine{{Kind: "docker", Endpoint: "unix:///x.sock", Config: c}}}
+	h := &fakeHost{files: fstest.MapFS{}, denied: map[string]bool{"/root/.docker/key.pem": true}}
+	sts, _ := Run(h, "test", FileChecks(d))
+	for _, s := range sts {
+		if s.ID == "files-tls-key" && (s.State != finding.StateError || !strings.Contains(s.Reason, "/root/.docker/key.pem")) {
+			t.Errorf("an unseen key: %+v, want undecided naming it", s)
+		}
 	}
 }

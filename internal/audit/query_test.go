@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,9 +62,10 @@ type route = struct {
 
 // One container the engine will not describe (dockerd answers 409 to
 // /top for a restarting one, 500 to the inspection of a broken one)
-// must not hide the others: the privileged container beside them fails
-// its check, the checks that could not judge them are errors naming the
-// container, and engine-query names the engine.
+// must not hide the others: the privileged container beside them is
+// reported (its finding), the checks that could not judge them are
+// errors naming the container (also where another container failed:
+// undecided beats failed), and engine-query names the engine.
 func TestQueryEngineOneContainerFails(t *testing.T) {
 	sock := fakeEngine(t, map[string]route{
 		"/version":                          {200, `{"Version":"20.10.24"}`},
@@ -90,8 +92,8 @@ func TestQueryEngineOneContainerFails(t *testing.T) {
 		got[s.ID] = s
 	}
 	want := map[string]finding.State{
-		"container-privileged":     finding.StateFail,  // priv judged, broken named
-		"container-restart-policy": finding.StateFail,  // restarting judged from its inspection
+		"container-privileged":     finding.StateError, // priv judged (its finding below), broken named
+		"container-restart-policy": finding.StateError, // restarting judged from its inspection, broken named
 		"container-sshd":           finding.StateError, // restarting's processes unknown, broken unknown
 		"container-host-pid":       finding.StateError, // broken could not be judged, nothing failed
 		"engine-icc":               finding.StateError, // only the check that reads the bridge
@@ -135,8 +137,19 @@ func TestEngineChecksUnanswered(t *testing.T) {
 			t.Errorf("%s: %s %s, want an error naming the engine that did not answer", id, o.State, o.Reason)
 		}
 	}
-	if o := got["container-memory-limit"]; o.State != finding.StateFail || !strings.Contains(o.Reason, "permission denied") {
-		t.Errorf("a failure beside an engine that did not answer: %s %s", o.State, o.Reason)
+	if o := got["container-memory-limit"]; o.State != finding.StateFail || !strings.Contains(o.Partial, "permission denied") {
+		t.Errorf("a failure beside an engine that did not answer: %s %s (%s)", o.State, o.Reason, o.Partial)
+	}
+	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", ContainerChecks(d))
+	for _, s := range sts {
+		if s.ID == "container-memory-limit" && (s.State != finding.StateError || !strings.Contains(s.Reason, "could not judge: could not query unix:///var/run/docker.sock")) {
+			t.Errorf("status of a failure beside an engine that did not answer: %+v", s)
+		}
+	}
+	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
+		return f.ID == "container-memory-limit" && strings.Contains(f.Evidence, "fine")
+	}) {
+		t.Errorf("the failure itself is not reported: %v", fs)
 	}
 }
 
@@ -356,5 +369,26 @@ func TestRunMasksEvidence(t *testing.T) {
 		if strings.Contains(s, secret) {
 			t.Errorf("%s shows the secret: %q", what, s)
 		}
+	}
+}
+
+// Undecided beats failed within one check too: one engine failing a
+// check does not hide that the check could not judge another one (its
+// dockerd not visible, its data root unknown), so the status is an
+// error, the run exits 2, and the failure is still reported.
+func TestEngineFailureBesideUndecided(t *testing.T) {
+	debug := &Engine{Kind: "docker", Endpoint: "unix:///a.sock", Config: &DaemonConfig{PID: 1, settings: map[string][]string{"debug": {"true"}}}}
+	hidden := &Engine{Kind: "docker", Endpoint: "unix:///b.sock"}
+	d := &Discovery{Engines: []*Engine{debug, hidden}}
+	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", EngineChecks(d))
+	for _, s := range sts {
+		if s.ID == "engine-log-level" && (s.State != finding.StateError || !strings.Contains(s.Reason, "unix:///b.sock: its dockerd process is not visible")) {
+			t.Errorf("engine-log-level: %+v, want an error naming the engine it could not judge", s)
+		}
+	}
+	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
+		return f.ID == "engine-log-level" && strings.Contains(f.Evidence, "debug")
+	}) {
+		t.Errorf("the debug engine's failure is not reported: %v", fs)
 	}
 }

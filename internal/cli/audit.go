@@ -83,7 +83,11 @@ sensitive host directories and engine sockets mounted, shared mount
 propagation, seccomp, AppArmor or SELinux switched off, no-new-privileges,
 writable root filesystem, running as root, no memory or PIDs limit, CPU
 shares, ports published on all interfaces or below 1024, restart policy,
-host devices, cgroup parent, health check, the default bridge.
+host devices, cgroup parent, health check, the default bridge. For an engine
+on this host each container is also judged by what the kernel shows of it
+(seccomp mode, no_new_privs, capability bounding set, namespaces, mounts, cgroup
+limits and device rules, UID), since an engine's answers can differ from what
+runs.
 
 Every check has a stable ID and names the CIS Docker Benchmark v1.6.0
 recommendation it maps to (docs/audit-cis.md has the whole mapping). An
@@ -95,7 +99,7 @@ With no argument, every group.
 Exit codes: 0 nothing failed (warnings do not fail); 1 a check failed; 2 could
 not decide: a check could not run where it applies, such as an engine that was
 found but did not answer or a container it would not describe (the report
-names them), even when other checks failed.`,
+names them), even when other checks, or the same check elsewhere, failed.`,
 		Example: `  hull audit
   hull audit host --format json
   DOCKER_HOST=tcp://127.0.0.1:2376 hull audit client

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -20,8 +21,11 @@ type Mount struct {
 	// whole filesystem, the source directory for a bind mount.
 	Root       string
 	MountPoint string
-	FSType     string
-	Source     string
+	// ReadOnly is set when the mount itself is read-only (its "ro"
+	// mount option, not the filesystem's).
+	ReadOnly bool
+	FSType   string
+	Source   string
 }
 
 // Parse returns the mounts of a mountinfo file in its order (later
@@ -36,6 +40,9 @@ func Parse(data []byte) []Mount {
 			continue
 		}
 		m := Mount{Device: f[2], Root: unescape(f[3]), MountPoint: unescape(f[4])}
+		if len(f) > 5 {
+			m.ReadOnly = slices.Contains(strings.Split(f[5], ","), "ro")
+		}
 		// Optional fields end at "-", then type and source.
 		for i := 6; i < len(f); i++ {
 			if f[i] == "-" {

@@ -24,12 +24,15 @@ func FuzzMountPoints(f *testing.F) {
 func TestParseAndCovering(t *testing.T) {
 	data := []byte("22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n" +
 		"40 22 254:0 /var/lib/docker /var/lib/docker rw,relatime - ext4 /dev/vda rw\n" +
-		"41 22 8:17 / /srv\\040data rw master:3 - xfs /dev/sdb1 rw\n")
+		"41 22 8:17 / /srv\\040data rw master:3 - xfs /dev/sdb1 rw\n" +
+		"54 99 0:52 /sys /proc/sys ro,nosuid,nodev,noexec,relatime - proc proc rw\n")
 	ms := Parse(data)
 	want := []Mount{
 		{Device: "254:0", Root: "/", MountPoint: "/", FSType: "ext4", Source: "/dev/vda"},
 		{Device: "254:0", Root: "/var/lib/docker", MountPoint: "/var/lib/docker", FSType: "ext4", Source: "/dev/vda"},
 		{Device: "8:17", Root: "/", MountPoint: "/srv data", FSType: "xfs", Source: "/dev/sdb1"},
+		// The mount is read-only (its own options), the filesystem not.
+		{Device: "0:52", Root: "/sys", MountPoint: "/proc/sys", ReadOnly: true, FSType: "proc", Source: "proc"},
 	}
 	if !slices.Equal(ms, want) {
 		t.Fatalf("got %+v\nwant %+v", ms, want)
