@@ -52,6 +52,15 @@ func TestInterruptCancels(t *testing.T) {
 	select {
 	case c := <-accepted:
 		defer c.Close()
+		// The kernel accepts before hull has run on: wait for its request,
+		// then a moment, so the signal handler (installed from a goroutine)
+		// is in place however loaded the machine is.
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(make([]byte, 512)); err != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("hull sent no request: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("hull never connected to the registry")
