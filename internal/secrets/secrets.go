@@ -213,7 +213,11 @@ func Wanted(p string, size int64) bool {
 	return true
 }
 
-// IsText reports whether data looks like text: no NUL in its first 8 KiB.
+// ProbeBytes is how much of a file IsText looks at.
+const ProbeBytes = 8 << 10
+
+// IsText reports whether data looks like text: no NUL in its first
+// ProbeBytes.
 func IsText(data []byte) bool {
-	return bytes.IndexByte(data[:min(len(data), 8<<10)], 0) < 0
+	return bytes.IndexByte(data[:min(len(data), ProbeBytes)], 0) < 0
 }
