@@ -20,7 +20,6 @@ import (
 	"math"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -120,9 +119,10 @@ func Scan(text []byte) []Hit { return find(text, maxHitsPerRule) }
 func find(text []byte, limit int) []Hit {
 	var hits []Hit
 	res := compiled()
+	in := rulesIn(text)
 	for i := range rules {
 		r := &rules[i]
-		if !slices.ContainsFunc(r.Keywords, func(k string) bool { return bytes.Contains(text, []byte(k)) }) {
+		if in&(1<<i) == 0 {
 			continue
 		}
 		parts := [][2]int{{0, len(text)}}
