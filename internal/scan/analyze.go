@@ -262,8 +262,20 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 	// database, a binary whose section table it reads) within its bound.
 	if size <= bufferBytes || (inv == inventory.Buffer && size <= inventory.MaxFileBytes) {
 		buf := a.pool.Get().(*bytes.Buffer)
-		buf.Grow(int(size)) // one allocation, not a doubling series up to 64 MiB
-		if _, err := io.Copy(buf, f.Content()); err != nil {
+		content := f.Content()
+		if inv == inventory.Skip && !mal {
+			// Only the secrets analyzer wants this file, and only if it
+			// is text, which its first bytes tell: a binary (an
+			// executable, a shared library) is not read further, let
+			// alone held.
+			if _, err := io.CopyN(buf, content, min(size, secrets.ProbeBytes)); err != nil || !secrets.IsText(buf.Bytes()) {
+				buf.Reset()
+				a.pool.Put(buf)
+				return nil, err
+			}
+		}
+		buf.Grow(int(size) - buf.Len()) // one allocation, not a doubling series up to 64 MiB
+		if _, err := io.Copy(buf, content); err != nil {
 			buf.Reset()
 			a.pool.Put(buf)
 			return nil, err

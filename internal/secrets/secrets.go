@@ -20,7 +20,6 @@ import (
 	"math"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -38,6 +37,9 @@ type Rule struct {
 	// minEntropy, when set, is the least Shannon entropy (bits per
 	// character) the value must have.
 	minEntropy float64
+	// windows, when set, returns the parts of a text, in order and
+	// apart, that hold every match of pattern (ok false: search it all).
+	windows func(text []byte) (parts [][2]int, ok bool)
 }
 
 // Hit is one credential found.
@@ -82,7 +84,7 @@ var rules = []Rule{
 	{ID: "generic-secret", Title: "Secret assigned in configuration", Severity: "medium",
 		Keywords: []string{"password", "PASSWORD", "Password", "passwd", "secret", "SECRET", "Secret", "token", "TOKEN", "Token", "api_key", "API_KEY", "apikey", "ApiKey", "apiKey"},
 		pattern:  `(?i)\b(?:[a-z0-9_.-]*(?:password|passwd|secret|token|api_?key|access_?key|auth_?key|client_?secret))["']?\s*[:=]\s*["']([^"'\s$<>{}]{12,128})["']`,
-		group:    1, minEntropy: 3.5},
+		group:    1, minEntropy: 3.5, windows: secretWindows},
 }
 
 var compiled = sync.OnceValue(func() []*regexp.Regexp {
@@ -117,21 +119,40 @@ func Scan(text []byte) []Hit { return find(text, maxHitsPerRule) }
 func find(text []byte, limit int) []Hit {
 	var hits []Hit
 	res := compiled()
+	in := rulesIn(text)
 	for i := range rules {
 		r := &rules[i]
-		if !slices.ContainsFunc(r.Keywords, func(k string) bool { return bytes.Contains(text, []byte(k)) }) {
+		if in&(1<<i) == 0 {
 			continue
 		}
-		for _, m := range res[i].FindAllSubmatchIndex(text, limit) {
-			start, end := m[2*r.group], m[2*r.group+1]
-			if start < 0 {
-				continue
+		parts := [][2]int{{0, len(text)}}
+		if r.windows != nil {
+			if ws, ok := r.windows(text); ok {
+				parts = ws
 			}
-			value := string(text[start:end])
-			if allowed(r, value) {
-				continue
+		}
+		// limit bounds the matches, as over the whole text.
+		left := limit
+		for _, p := range parts {
+			if left == 0 {
+				break
 			}
-			hits = append(hits, Hit{Rule: r, Line: 1 + bytes.Count(text[:start], []byte("\n")), Start: start, End: end, Redacted: Redact(value)})
+			ms := res[i].FindAllSubmatchIndex(text[p[0]:p[1]], left)
+			if left > 0 {
+				left -= len(ms)
+			}
+			for _, m := range ms {
+				start, end := m[2*r.group], m[2*r.group+1]
+				if start < 0 {
+					continue
+				}
+				start, end = p[0]+start, p[0]+end
+				value := string(text[start:end])
+				if allowed(r, value) {
+					continue
+				}
+				hits = append(hits, Hit{Rule: r, Line: 1 + bytes.Count(text[:start], []byte("\n")), Start: start, End: end, Redacted: Redact(value)})
+			}
 		}
 	}
 	return hits
@@ -213,7 +234,11 @@ func Wanted(p string, size int64) bool {
 	return true
 }
 
-// IsText reports whether data looks like text: no NUL in its first 8 KiB.
+// ProbeBytes is how much of a file IsText looks at.
+const ProbeBytes = 8 << 10
+
+// IsText reports whether data looks like text: no NUL in its first
+// ProbeBytes.
 func IsText(data []byte) bool {
-	return bytes.IndexByte(data[:min(len(data), 8<<10)], 0) < 0
+	return bytes.IndexByte(data[:min(len(data), ProbeBytes)], 0) < 0
 }

@@ -15,7 +15,7 @@ const (
 // it is written: the same hits Scan would return for the whole text (up
 // to maxHitsPerRule of each rule), with their lines in the whole text
 // and their offsets in it. Memory is bounded by one window. A text whose
-// first 8 KiB are not text (IsText) is not searched, as for Scan's
+// first ProbeBytes are not text (IsText) is not searched, as for Scan's
 // callers.
 type Stream struct {
 	buf    []byte
@@ -34,7 +34,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.buf = append(s.buf, p...)
-	if !s.probed && len(s.buf) >= 8<<10 {
+	if !s.probed && len(s.buf) >= ProbeBytes {
 		s.probe()
 	}
 	for !s.binary && len(s.buf) >= streamWindow {
