@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -14,11 +15,11 @@ import (
 // for.
 var ErrPlatform = errors.New("no image for the platform")
 
-var platformSyntax = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
+var platformSyntax = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`) })
 
 // ParsePlatform reads OS/ARCH[/VARIANT] ("linux/arm64/v8").
 func ParsePlatform(s string) (*v1.Platform, error) {
-	if !platformSyntax.MatchString(s) {
+	if !platformSyntax().MatchString(s) {
 		return nil, errors.New("not OS/ARCH[/VARIANT] (such as linux/amd64 or linux/arm/v7)")
 	}
 	parts := strings.Split(s, "/")

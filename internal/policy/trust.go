@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Trust says which images may run: rules scoped by registry and
@@ -248,7 +249,7 @@ const (
 	maxScope = 255
 )
 
-var scopeRE = regexp.MustCompile(ScopePattern)
+var scopeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(ScopePattern) })
 
 // CheckScope accepts exactly the scopes hull evaluates as containers
 // tools do (and so may export to them), and says how to write the others.
@@ -261,7 +262,7 @@ func CheckScope(s string) error {
 		return fmt.Errorf("scope is longer than %d characters, the longest image name", maxScope)
 	case s == "*":
 		return fmt.Errorf("a bare * is not a scope: trust.default decides for images no rule covers")
-	case strings.HasSuffix(s, "/*") && scopeRE.MatchString(strings.TrimSuffix(s, "/*")):
+	case strings.HasSuffix(s, "/*") && scopeRE().MatchString(strings.TrimSuffix(s, "/*")):
 		return fmt.Errorf("scope %q: path globs are not supported: write %q, which covers every repository below it", s, strings.TrimSuffix(s, "/*"))
 	case strings.Contains(s, "*") && !strings.HasPrefix(s, "*."):
 		return fmt.Errorf("scope %q: * may only stand for the leading labels of a host, as in *.example.com", s)
@@ -279,13 +280,13 @@ func CheckScope(s string) error {
 			hub = "docker.io/library/" + s
 		}
 		return fmt.Errorf("scope %q does not start with a registry host: write the full name, as %s", s, hub)
-	case !scopeRE.MatchString(s):
+	case !scopeRE().MatchString(s):
 		return fmt.Errorf("scope %q is not host[:port][/namespace/repository] or *.domain", s)
 	}
 	return nil
 }
 
-var repositoryRE = regexp.MustCompile(`^` + scopeHost + `(?:/` + scopeComponent + `)+$`)
+var repositoryRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + scopeHost + `(?:/` + scopeComponent + `)+$`) })
 
 // CheckRepository accepts the repository names ("host[:port]/path", as
 // image references name them) that scopes are matched against as
@@ -299,7 +300,7 @@ func CheckRepository(repo string) error {
 	switch {
 	case host != strings.ToLower(host):
 		return fmt.Errorf("registry %q: write the host in lower case, as trust scopes name it", host)
-	case len(repo) > maxScope || !repositoryRE.MatchString(repo):
+	case len(repo) > maxScope || !repositoryRE().MatchString(repo):
 		return fmt.Errorf("%q is not an image name containers tools accept, and no trust scope could judge it", repo)
 	}
 	return nil

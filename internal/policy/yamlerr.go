@@ -4,13 +4,16 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
 
 var (
-	yamlUnknownField = regexp.MustCompile(`^(line \d+: )?field (\S+) not found in type \S+$`)
-	yamlWrongType    = regexp.MustCompile("^(line \\d+: )?cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
+	yamlUnknownField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(line \d+: )?field (\S+) not found in type \S+$`) })
+	yamlWrongType    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^(line \\d+: )?cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
+	})
 )
 
 // yamlTags names YAML's node tags, and goKinds the Go types the policy
@@ -42,11 +45,11 @@ func plainYAMLError(err error) string {
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
 		switch {
-		case yamlUnknownField.MatchString(m):
-			s := yamlUnknownField.FindStringSubmatch(m)
+		case yamlUnknownField().MatchString(m):
+			s := yamlUnknownField().FindStringSubmatch(m)
 			m = s[1] + "unknown field " + s[2]
-		case yamlWrongType.MatchString(m):
-			s := yamlWrongType.FindStringSubmatch(m)
+		case yamlWrongType().MatchString(m):
+			s := yamlWrongType().FindStringSubmatch(m)
 			got := yamlTags[s[2]]
 			if got == "" {
 				got = s[2]

@@ -5,17 +5,24 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // jsonTypeError is encoding/json's UnmarshalTypeError as it reads inside
 // a message: "json: cannot unmarshal string into Go struct field
 // IndexManifest.manifests of type []v1.Descriptor".
-var jsonTypeError = regexp.MustCompile(`json: cannot unmarshal (\w+)(?: [^ ]+)? into Go (?:struct field (\S*) of type|value of type) (\S+)`)
+var jsonTypeError = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`json: cannot unmarshal (\w+)(?: [^ ]+)? into Go (?:struct field (\S*) of type|value of type) (\S+)`)
+})
 
 var (
-	registryDetail = regexp.MustCompile(`; map\[([^\[\]]*)\]`)
-	httpURLError   = regexp.MustCompile(`\b(Get|Head|Post|Put|Patch|Delete) "([a-z]+://[^"\s]+)":`)
-	headStatus     = regexp.MustCompile(`unexpected status code (\d{3}[^(]*?) \(HEAD responses have no body, use GET for details\)`)
+	registryDetail = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`; map\[([^\[\]]*)\]`) })
+	httpURLError   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\b(Get|Head|Post|Put|Patch|Delete) "([a-z]+://[^"\s]+)":`)
+	})
+	headStatus = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`unexpected status code (\d{3}[^(]*?) \(HEAD responses have no body, use GET for details\)`)
+	})
 )
 
 var jsonKinds = map[string]string{"string": "a string", "number": "a number", "array": "a list", "object": "an object", "bool": "true or false", "null": "null"}
@@ -27,15 +34,15 @@ func Plain(msg string) string {
 	// go-containerregistry's registry errors: "MANIFEST_UNKNOWN: manifest
 	// unknown; map[Tag:nope]" and a HEAD's "unexpected status code 404 Not
 	// Found (HEAD responses have no body, use GET for details)".
-	msg = registryDetail.ReplaceAllString(msg, " ($1)")
-	msg = headStatus.ReplaceAllString(msg, "the registry answered $1")
+	msg = registryDetail().ReplaceAllString(msg, " ($1)")
+	msg = headStatus().ReplaceAllString(msg, "the registry answered $1")
 	// net/http's `Get "https://r/v2/": ...`, as the rest say "GET https://r/v2/".
-	msg = httpURLError.ReplaceAllStringFunc(msg, func(m string) string {
-		s := httpURLError.FindStringSubmatch(m)
+	msg = httpURLError().ReplaceAllStringFunc(msg, func(m string) string {
+		s := httpURLError().FindStringSubmatch(m)
 		return strings.ToUpper(s[1]) + " " + s[2] + ":"
 	})
-	return jsonTypeError.ReplaceAllStringFunc(msg, func(m string) string {
-		s := jsonTypeError.FindStringSubmatch(m)
+	return jsonTypeError().ReplaceAllStringFunc(msg, func(m string) string {
+		s := jsonTypeError().FindStringSubmatch(m)
 		got := jsonKinds[s[1]]
 		if got == "" {
 			got = "a " + s[1]

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/hull-sec/hull/internal/safefile"
@@ -59,7 +60,9 @@ type Files struct {
 
 // hostName is a DNS name a certificate can carry: dot-separated labels of
 // letters, digits and inner hyphens.
-var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+var hostName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+})
 
 // Generate writes a CA, a server and a client certificate into dir
 // (created 0700 if missing). It refuses to overwrite any of its files.
@@ -82,7 +85,7 @@ func Generate(dir string, o Options) (Files, error) {
 		ClientCert: filepath.Join(dir, ClientCertFile), ClientKey: filepath.Join(dir, ClientKeyFile),
 	}
 	for _, h := range o.Hosts {
-		if net.ParseIP(h) == nil && !hostName.MatchString(h) {
+		if net.ParseIP(h) == nil && !hostName().MatchString(h) {
 			return f, fmt.Errorf("host %q: neither an IP address nor a DNS name (give a port separately)", h)
 		}
 	}
