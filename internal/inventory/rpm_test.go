@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/testenv"
 )
 
 // ---- writers: small databases built from scratch, for unit tests,
@@ -1046,8 +1047,6 @@ func TestRpmBDBWriterAgainstRpm(t *testing.T) {
 // explicit epoch 0, a header large enough for overflow pages, and an
 // erased package, which must not be listed.
 func TestRpmSqliteFromRpm(t *testing.T) {
-	rpmNeedTools(t)
-	top, db := t.TempDir(), t.TempDir()
 	spec := `Name: hull-test
 Version: 1.2.3
 Release: 4.el9
@@ -1086,30 +1085,10 @@ BuildArch: noarch
 erased
 %files
 `
-	run := func(name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), "HOME="+top)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
+	db, built := testenv.RPMDatabase(t, []string{spec, big, gone}, "hull-gone")
+	if built != 4 {
+		t.Fatalf("built %d packages, want 4", built)
 	}
-	for i, s := range []string{spec, big, gone} {
-		f := filepath.Join(top, fmt.Sprintf("p%d.spec", i))
-		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		run("rpmbuild", "--define", "_topdir "+top, "-bb", f)
-	}
-	rpms, _ := filepath.Glob(filepath.Join(top, "RPMS", "noarch", "*.rpm"))
-	if len(rpms) != 4 {
-		t.Fatalf("built %v", rpms)
-	}
-	dbArgs := []string{"--dbpath", db, "--define", "_db_backend sqlite"}
-	run("rpm", append(dbArgs, "--initdb")...)
-	run("rpm", append(dbArgs, append([]string{"-i", "--justdb", "--nodeps"}, rpms...)...)...)
-	run("rpm", append(dbArgs, "-e", "--justdb", "--nodeps", "hull-gone")...)
-
 	data, err := os.ReadFile(filepath.Join(db, "rpmdb.sqlite"))
 	if err != nil {
 		t.Fatal(err)

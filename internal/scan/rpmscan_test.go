@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	it "github.com/hull-sec/hull/internal/imagetest"
+	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/vulndb"
 )
 
@@ -19,12 +19,6 @@ import (
 // openssl-libs 1:3.0.7-16.el9 from source openssl, and bash.
 func rpmDatabase(t *testing.T) []byte {
 	t.Helper()
-	for _, c := range []string{"rpm", "rpmbuild"} {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Fatalf("%s not found: run .ci/install-deps (apt-get install -y rpm) first", c)
-		}
-	}
-	top, db := t.TempDir(), t.TempDir()
 	specs := []string{`Name: openssl
 Version: 3.0.7
 Release: 16.el9
@@ -49,26 +43,8 @@ BuildArch: noarch
 test
 %files
 `}
-	run := func(name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), "HOME="+top)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-	}
-	for i, s := range specs {
-		f := filepath.Join(top, "p"+string(rune('0'+i))+".spec")
-		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		run("rpmbuild", "--define", "_topdir "+top, "-bb", f)
-	}
-	rpms, _ := filepath.Glob(filepath.Join(top, "RPMS", "noarch", "*.rpm"))
-	dbArgs := []string{"--dbpath", db, "--define", "_db_backend sqlite"}
-	run("rpm", append(dbArgs, "--initdb")...)
-	run("rpm", append(dbArgs, append([]string{"-i", "--justdb", "--nodeps"}, rpms...)...)...)
-	data, err := os.ReadFile(filepath.Join(db, "rpmdb.sqlite"))
+	dir, _ := testenv.RPMDatabase(t, specs)
+	data, err := os.ReadFile(filepath.Join(dir, "rpmdb.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}
