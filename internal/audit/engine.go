@@ -478,9 +478,11 @@ func inspect(ctx context.Context, p Probe, c EngineConn, id string, ct *Containe
 			if data, err := p.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ct.State.Pid)); err == nil {
 				ct.mounts = mountinfo.Parse(data)
 			}
-			ct.memoryLimit = readCgroupLimit(p, ct.State.Pid, "memory", "memory.limit_in_bytes", "memory.max")
-			ct.pidsLimit = readCgroupLimit(p, ct.State.Pid, "pids", "pids.max", "pids.max")
-			ct.deviceRules = readDeviceRules(p, ct.State.Pid)
+			if cg, ok := readCgroups(p, ct.State.Pid); ok {
+				ct.memoryLimit = cg.limit(p, "memory", "memory.limit_in_bytes", "memory.max")
+				ct.pidsLimit = cg.limit(p, "pids", "pids.max", "pids.max")
+				ct.deviceRules = cg.deviceRules(p)
+			}
 		}
 	}
 	if !ok {
@@ -599,15 +601,49 @@ type cgroupLimit struct {
 // within reports whether the kernel enforces a limit of at most want.
 func (l *cgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uint64(want) }
 
-// readCgroupLimit reads the limit of controller on the cgroup pid is in:
-// cgroup v1 (/sys/fs/cgroup/CONTROLLER/PATH/v1File) when the controller
-// is mounted there, else cgroup v2 (/sys/fs/cgroup/PATH/v2File, or under
-// /sys/fs/cgroup/unified in a hybrid layout); nil when it cannot be read.
-func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgroupLimit {
-	v1Ctrl, v1, v2, ok := cgroupOf(p, pid, controller)
-	if !ok {
-		return nil
+// procCgroups is /proc/PID/cgroup, read once per container: each line's
+// hierarchy ID, controllers and path.
+type procCgroups [][3]string
+
+// readCgroups reads the cgroups pid is in; false when the file cannot be
+// read.
+func readCgroups(p Probe, pid int) (procCgroups, bool) {
+	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return nil, false
 	}
+	var cg procCgroups
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
+			continue
+		}
+		cg = append(cg, [3]string(f))
+	}
+	return cg, true
+}
+
+// of finds the cgroup for controller: the v1 hierarchy holding the
+// controller (its mount name, "cpu,cpuacct" for instance, and the path
+// in it) and the v2 path.
+func (cg procCgroups) of(controller string) (v1Ctrl, v1, v2 string) {
+	for _, f := range cg {
+		switch {
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			v1Ctrl, v1 = f[1], f[2]
+		case f[0] == "0" && f[1] == "":
+			v2 = f[2]
+		}
+	}
+	return v1Ctrl, v1, v2
+}
+
+// limit reads the limit of controller on the process's cgroup: cgroup v1
+// (/sys/fs/cgroup/CONTROLLER/PATH/v1File) when the controller is mounted
+// there, else cgroup v2 (/sys/fs/cgroup/PATH/v2File, or under
+// /sys/fs/cgroup/unified in a hybrid layout); nil when it cannot be read.
+func (cg procCgroups) limit(p Probe, controller, v1File, v2File string) *cgroupLimit {
+	v1Ctrl, v1, v2 := cg.of(controller)
 	var files []string
 	switch {
 	case v1 == "/" || v1 == "" && v2 == "/":
@@ -638,37 +674,13 @@ func readCgroupLimit(p Probe, pid int, controller, v1File, v2File string) *cgrou
 	return nil
 }
 
-// cgroupOf finds the cgroup pid is in for controller, from
-// /proc/PID/cgroup: the v1 hierarchy holding the controller (its mount
-// name, "cpu,cpuacct" for instance, and the path in it) and the v2 path;
-// false when the file cannot be read.
-func cgroupOf(p Probe, pid int, controller string) (v1Ctrl, v1, v2 string, ok bool) {
-	data, err := p.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return "", "", "", false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.SplitN(line, ":", 3)
-		if len(f) != 3 || !path.IsAbs(f[2]) || path.Clean(f[2]) != f[2] {
-			continue
-		}
-		switch {
-		case slices.Contains(strings.Split(f[1], ","), controller):
-			v1Ctrl, v1 = f[1], f[2]
-		case f[0] == "0" && f[1] == "":
-			v2 = f[2]
-		}
-	}
-	return v1Ctrl, v1, v2, true
-}
-
-// readDeviceRules lists what the cgroup v1 devices controller lets pid
-// open and create (devices.list; the root cgroup allows everything);
-// nil when not visible or on cgroup v2, whose device rules are eBPF
-// programs.
-func readDeviceRules(p Probe, pid int) []string {
-	ctrl, v1, _, ok := cgroupOf(p, pid, "devices")
-	if !ok || v1 == "" {
+// deviceRules lists what the cgroup v1 devices controller lets the
+// process open and create (devices.list; the root cgroup allows
+// everything); nil when not visible or on cgroup v2, whose device rules
+// are eBPF programs.
+func (cg procCgroups) deviceRules(p Probe) []string {
+	ctrl, v1, _ := cg.of("devices")
+	if v1 == "" {
 		return nil
 	}
 	if v1 == "/" {

@@ -536,7 +536,10 @@ func TestReadCgroupLimit(t *testing.T) {
 		if tc.controller == "memory" {
 			v1, v2 = "memory.limit_in_bytes", "memory.max"
 		}
-		l := readCgroupLimit(h, tc.pid, tc.controller, v1, v2)
+		var l *cgroupLimit
+		if cg, ok := readCgroups(h, tc.pid); ok {
+			l = cg.limit(h, tc.controller, v1, v2)
+		}
 		if (l != nil) != tc.known || l != nil && l.Max != tc.max {
 			t.Errorf("pid %d %s: %+v, want known %v max %d", tc.pid, tc.controller, l, tc.known, tc.max)
 		}

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/mountinfo"
@@ -390,5 +392,53 @@ func TestEngineFailureBesideUndecided(t *testing.T) {
 		return f.ID == "engine-log-level" && strings.Contains(f.Evidence, "debug")
 	}) {
 		t.Errorf("the debug engine's failure is not reported: %v", fs)
+	}
+}
+
+// readCounter counts the files a probe reads.
+type readCounter struct {
+	*fakeHost
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (r *readCounter) ReadFile(p string) ([]byte, error) {
+	r.mu.Lock()
+	r.reads[p]++
+	r.mu.Unlock()
+	return r.fakeHost.ReadFile(p)
+}
+
+// A local container's kernel view (/proc/PID/status, mountinfo, cgroup)
+// is read once per container, whatever number of limits and rules the
+// checks take from it.
+func TestKernelViewReadOncePerContainer(t *testing.T) {
+	sock := fakeEngine(t, map[string]route{
+		"/version":                          {200, `{"Version":"20.10.24"}`},
+		"/info":                             {200, `{}`},
+		"/containers/json":                  {200, `[{"Id":"aaaaaaaaaaaaaaaa","Names":["/app"]}]`},
+		"/containers/aaaaaaaaaaaaaaaa/json": {200, `{"Id":"aaaaaaaaaaaaaaaa","Name":"/app","State":{"Pid":4242}}`},
+		"/containers/aaaaaaaaaaaaaaaa/top":  {200, `{"Titles":["PID","CMD"],"Processes":[["1","sleep 600"]]}`},
+	})
+	h := &readCounter{reads: map[string]int{}, fakeHost: &fakeHost{files: fstest.MapFS{
+		"proc/4242/cgroup":                                    {Data: []byte("9:devices:/docker/a\n8:pids:/docker/a\n4:memory:/docker/a\n0::/\n")},
+		"sys/fs/cgroup/pids/docker/a/pids.max":                {Data: []byte("64\n")},
+		"sys/fs/cgroup/memory/docker/a/memory.limit_in_bytes": {Data: []byte("1048576\n")},
+		"sys/fs/cgroup/devices/docker/a/devices.list":         {Data: []byte("c 1:3 rwm\n")},
+		"proc/4242/mountinfo":                                 {Data: []byte("1 0 0:1 / / rw - overlay overlay rw\n")},
+		"proc/4242/status":                                    {Data: []byte("Uid:\t0\t0\t0\t0\nNoNewPrivs:\t1\nSeccomp:\t2\nCapBnd:\t00000000a80425fb\n")},
+	}}}
+	e, err := QueryEngine(context.Background(), h, UnixConn(sock), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Containers[0]
+	if c.pidsLimit == nil || c.pidsLimit.Max != 64 || c.memoryLimit == nil || c.memoryLimit.Max != 1048576 || len(c.deviceRules) != 1 || c.status == nil || len(c.mounts) != 1 {
+		t.Fatalf("kernel view not read: pids %+v, memory %+v, devices %v, status %+v, mounts %v", c.pidsLimit, c.memoryLimit, c.deviceRules, c.status, c.mounts)
+	}
+	for p, n := range h.reads {
+		if strings.HasPrefix(p, "/proc/4242/") && n != 1 {
+			t.Errorf("%s read %d times for one container", p, n)
+		}
 	}
 }
