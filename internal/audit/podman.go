@@ -232,17 +232,27 @@ func readPodmanConfig(p Probe, pr Process) *PodmanConfig {
 	// no_new_privileges holds only when every reading sets it, and
 	// seccomp is off when any reading turns it off.
 	c.NoNewPrivileges = true
+	type containersConf struct {
+		Containers struct {
+			NoNewPrivileges *bool   `toml:"no_new_privileges"`
+			SeccompProfile  *string `toml:"seccomp_profile"`
+		} `toml:"containers"`
+	}
+	// The readings share most files: each is read and decoded once.
+	parsed := map[string]*containersConf{}
 	for _, files := range f.containersConfReadings(p) {
 		on, from := false, ""
 		seccomp, seccompFrom := "", ""
 		for _, file := range files {
-			var cc struct {
-				Containers struct {
-					NoNewPrivileges *bool   `toml:"no_new_privileges"`
-					SeccompProfile  *string `toml:"seccomp_profile"`
-				} `toml:"containers"`
+			cc, seen := parsed[file]
+			if !seen {
+				cc = &containersConf{}
+				if !c.readTOML(p, file, cc) {
+					cc = nil
+				}
+				parsed[file] = cc
 			}
-			if !c.readTOML(p, file, &cc) {
+			if cc == nil {
 				continue
 			}
 			if v := cc.Containers.NoNewPrivileges; v != nil {

@@ -442,3 +442,23 @@ func TestKernelViewReadOncePerContainer(t *testing.T) {
 		}
 	}
 }
+
+// The three orders Podman releases apply containers.conf in share their
+// files: each file is read and decoded once, and the layering still
+// judges every reading (the drop-in turns no_new_privileges off).
+func TestPodmanConfigFilesReadOnce(t *testing.T) {
+	h := &readCounter{reads: map[string]int{}, fakeHost: &fakeHost{files: fstest.MapFS{
+		"usr/share/containers/containers.conf":     {Data: []byte("[containers]\nno_new_privileges = true\n")},
+		"etc/containers/containers.conf":           {Data: []byte("[containers]\nno_new_privileges = true\n")},
+		"etc/containers/containers.conf.d/99.conf": {Data: []byte("[containers]\nno_new_privileges = false\n")},
+	}}}
+	c := readPodmanConfig(h, Process{PID: 42, UID: 0, Cmdline: []string{"/usr/bin/podman", "system", "service"}})
+	if c.NoNewPrivileges || c.noNewPrivilegesFrom != "/etc/containers/containers.conf.d/99.conf" {
+		t.Errorf("no_new_privileges %v from %q, want off from the drop-in", c.NoNewPrivileges, c.noNewPrivilegesFrom)
+	}
+	for p, n := range h.reads {
+		if strings.HasSuffix(p, ".conf") && n != 1 {
+			t.Errorf("%s read %d times", p, n)
+		}
+	}
+}
