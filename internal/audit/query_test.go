@@ -143,15 +143,19 @@ func TestEngineChecksUnanswered(t *testing.T) {
 		t.Errorf("a failure beside an engine that did not answer: %s %s (%s)", o.State, o.Reason, o.Partial)
 	}
 	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", ContainerChecks(d))
-	for _, s := range sts {
-		if s.ID == "container-memory-limit" && (s.State != finding.StateError || !strings.Contains(s.Reason, "could not judge: could not query unix:///var/run/docker.sock")) {
-			t.Errorf("status of a failure beside an engine that did not answer: %+v", s)
-		}
+	wantPartial(t, sts, fs, "container-memory-limit", "could not judge: could not query unix:///var/run/docker.sock", "fine")
+}
+
+// wantPartial asserts that check id failed beside something it could not
+// judge: its status is an error whose reason holds reason, and its
+// finding is still reported, with evidence holding evidence.
+func wantPartial(t *testing.T, sts []finding.CheckStatus, fs []finding.Finding, id, reason, evidence string) {
+	t.Helper()
+	if i := slices.IndexFunc(sts, func(s finding.CheckStatus) bool { return s.ID == id }); i < 0 || sts[i].State != finding.StateError || !strings.Contains(sts[i].Reason, reason) {
+		t.Errorf("%s: status %v, want an error saying %q", id, sts, reason)
 	}
-	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
-		return f.ID == "container-memory-limit" && strings.Contains(f.Evidence, "fine")
-	}) {
-		t.Errorf("the failure itself is not reported: %v", fs)
+	if !slices.ContainsFunc(fs, func(f finding.Finding) bool { return f.ID == id && strings.Contains(f.Evidence, evidence) }) {
+		t.Errorf("%s: the failure itself (%q) is not reported: %v", id, evidence, fs)
 	}
 }
 
@@ -383,16 +387,7 @@ func TestEngineFailureBesideUndecided(t *testing.T) {
 	hidden := &Engine{Kind: "docker", Endpoint: "unix:///b.sock"}
 	d := &Discovery{Engines: []*Engine{debug, hidden}}
 	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", EngineChecks(d))
-	for _, s := range sts {
-		if s.ID == "engine-log-level" && (s.State != finding.StateError || !strings.Contains(s.Reason, "unix:///b.sock: its dockerd process is not visible")) {
-			t.Errorf("engine-log-level: %+v, want an error naming the engine it could not judge", s)
-		}
-	}
-	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
-		return f.ID == "engine-log-level" && strings.Contains(f.Evidence, "debug")
-	}) {
-		t.Errorf("the debug engine's failure is not reported: %v", fs)
-	}
+	wantPartial(t, sts, fs, "engine-log-level", "unix:///b.sock: its dockerd process is not visible", "debug")
 }
 
 // readCounter counts the files a probe reads.
