@@ -131,7 +131,7 @@ func ContainerChecks(d *Discovery) []Check {
 						var src string
 						i := -1
 						for _, src = range e.hostPaths(p, m.Source) {
-							if i = slices.IndexFunc(sensitive, func(s string) bool { return holds(src, s) }); i >= 0 {
+							if i = slices.IndexFunc(sensitive, func(s string) bool { return mountinfo.Within(s, src) }); i >= 0 {
 								break
 							}
 						}
@@ -439,7 +439,7 @@ func ContainerChecks(d *Discovery) []Check {
 							}
 							// A directory that holds a socket hands it over as
 							// well (-v /run:/run, -v /var/run:/host/run).
-							if i := slices.IndexFunc(socks, func(s string) bool { return holds(src, s) }); i >= 0 {
+							if i := slices.IndexFunc(socks, func(s string) bool { return mountinfo.Within(s, src) }); i >= 0 {
 								bad = append(bad, fmt.Sprintf("%s on %s (holds %s)", m.Source, m.Destination, socks[i]))
 								continue mounts
 							}
@@ -528,11 +528,6 @@ func (e *Engine) hostPaths(p Probe, src string) []string {
 		}
 	}
 	return out
-}
-
-// holds reports whether directory dir is p or one of its parents.
-func holds(dir, p string) bool {
-	return dir == p || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
 // limitText says what limit the kernel enforces.

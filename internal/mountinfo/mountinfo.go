@@ -78,15 +78,15 @@ func Covering(mounts []Mount, dir string) (Mount, bool) {
 	var best Mount
 	found := false
 	for _, m := range mounts {
-		if within(dir, m.MountPoint) && (!found || len(m.MountPoint) >= len(best.MountPoint)) {
+		if Within(dir, m.MountPoint) && (!found || len(m.MountPoint) >= len(best.MountPoint)) {
 			best, found = m, true
 		}
 	}
 	return best, found
 }
 
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
+// Within reports whether path p is dir or below it.
+func Within(p, dir string) bool {
 	p, dir = path.Clean(p), path.Clean(dir)
 	return dir == "/" || p == dir || strings.HasPrefix(p, dir+"/")
 }
