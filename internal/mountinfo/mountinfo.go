@@ -72,8 +72,9 @@ func MountPoints(data []byte) []string {
 }
 
 // Covering returns the mount that holds dir (an absolute, clean path):
-// the last mount whose mount point is dir or one of its parents; false
-// when none does.
+// of the mounts whose mount point is dir or one of its parents, the
+// deepest, and of those on the same point the last; false when none
+// does.
 func Covering(mounts []Mount, dir string) (Mount, bool) {
 	var best Mount
 	found := false
