@@ -291,10 +291,11 @@ func HostEngineChecks(d *Discovery) []Check {
 			"CIS 1.1.1: images and containers on the root filesystem can fill it and stop the host.",
 			"Mount a separate filesystem (a partition or LVM volume) on the engine's data root, /var/lib/docker by default.",
 			func(p Probe) Outcome {
-				mounts, err := p.ReadFile("/proc/self/mountinfo")
+				data, err := p.ReadFile("/proc/self/mountinfo")
 				if err != nil {
 					return undecided("cannot read /proc/self/mountinfo: " + err.Error())
 				}
+				mounts := mountinfo.Parse(data)
 				return d.eachEngine([]string{"docker"}, func(e *Engine) Outcome {
 					root := e.Info.DockerRootDir
 					if root == "" {
@@ -303,7 +304,7 @@ func HostEngineChecks(d *Discovery) []Check {
 					if e.UsernsRemap() {
 						root = path.Dir(root) // /var/lib/docker/100000.100000
 					}
-					return partitionOutcome(mountinfo.Parse(mounts), root)
+					return partitionOutcome(mounts, root)
 				})
 			}),
 		check("engine-data-root", "", finding.SeverityHigh, "The engine's data root is closed to other users",
