@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -396,9 +394,10 @@ func engineGroupsOutcome(p Probe, d *Discovery) Outcome {
 	}
 	groups := map[int]*group{}
 	var wanted []int
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
+	// Whole lines, however long (a group of thousands of members): a
+	// scanner's token limit would end the file early, silently.
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
 		if len(f) < 4 {
 			continue
 		}
@@ -406,7 +405,7 @@ func engineGroupsOutcome(p Probe, d *Discovery) Outcome {
 		if err != nil {
 			continue
 		}
-		g := &group{name: f[0], line: sc.Text()}
+		g := &group{name: f[0], line: line}
 		if f[3] != "" {
 			g.members = strings.Split(f[3], ",")
 		}
@@ -428,9 +427,8 @@ func engineGroupsOutcome(p Probe, d *Discovery) Outcome {
 		return pass("no docker group, and no engine socket belongs to a group")
 	}
 	if pw, err := p.ReadFile("/etc/passwd"); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(pw))
-		for sc.Scan() {
-			f := strings.Split(sc.Text(), ":")
+		for _, line := range strings.Split(string(pw), "\n") {
+			f := strings.Split(line, ":")
 			if len(f) < 4 {
 				continue
 			}

@@ -215,6 +215,15 @@ func TestEngineGroups(t *testing.T) {
 	if o := engineGroupsOutcome(h, &Discovery{}); o.State != finding.StatePass {
 		t.Errorf("an empty docker group: %s %s", o.State, o.Reason)
 	}
+	// A group of thousands of members (a directory-synced "staff") is
+	// one line longer than a scanner's default token: the groups and
+	// users after it are still read.
+	long := "staff:x:50:" + strings.Repeat("someone,", 10000) + "last\n"
+	h.files["etc/group"] = &fstest.MapFile{Data: []byte("root:x:0:\n" + long + "docker:x:999:mallory\n")}
+	h.files["etc/passwd"] = &fstest.MapFile{Data: []byte("root:x:0:0::/root:/bin/sh\nx:x:1:50:" + strings.Repeat("g", 70000) + "::/bin/sh\neve:x:1001:999::/home/eve:/bin/sh\n")}
+	if o := engineGroupsOutcome(h, &Discovery{}); o.State != finding.StateWarn || !strings.Contains(o.Reason, "docker: mallory, eve (primary group)") {
+		t.Errorf("the docker group after a long line: %s %s", o.State, o.Reason)
+	}
 
 	// A real socket owned by group users (gid 100 on Debian) is judged
 	// by that group, whatever its name.
