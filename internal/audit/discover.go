@@ -67,6 +67,9 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 	if slices.ContainsFunc(conns, func(c EngineConn) bool { return c.local }) {
 		procs, _ = p.Processes()
 	}
+	// Each dockerd's flags and daemon.json are read once, however many
+	// endpoints are matched against it.
+	configs := map[int]*DaemonConfig{}
 	for _, c := range conns {
 		e, err := QueryEngine(ctx, p, c, cmp.Or(o.Timeout, DefaultEngineTimeout))
 		if err != nil {
@@ -80,7 +83,7 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 		if c.local {
 			switch e.Kind {
 			case "docker":
-				e.Config = daemonFor(p, procs, c.Endpoint)
+				e.Config = daemonFor(p, procs, configs, c.Endpoint)
 			case "podman":
 				e.Podman = podmanFor(p, procs, c.Endpoint)
 			}
@@ -160,14 +163,19 @@ func sameSocket(s string) string {
 }
 
 // daemonFor finds the dockerd among procs listening on endpoint (unix://
-// or a loopback tcp://) and reads its configuration; nil when no visible
+// or a loopback tcp://) and reads its configuration, or takes it from
+// configs (by PID), where it keeps what it read; nil when no visible
 // dockerd names it.
-func daemonFor(p Probe, procs []Process, endpoint string) *DaemonConfig {
+func daemonFor(p Probe, procs []Process, configs map[int]*DaemonConfig, endpoint string) *DaemonConfig {
 	for _, pr := range dockerds(procs) {
 		if !mayServe(p, pr, endpoint) {
 			continue
 		}
-		c := ParseDaemonConfig(p, pr)
+		c, ok := configs[pr.PID]
+		if !ok {
+			c = ParseDaemonConfig(p, pr)
+			configs[pr.PID] = c
+		}
 		hosts, _ := c.Listeners(p)
 		for _, h := range hosts {
 			if sameEndpoint(h, endpoint) {

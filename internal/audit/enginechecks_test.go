@@ -323,11 +323,11 @@ func TestImpostorDaemon(t *testing.T) {
 			{PID: 7, UID: 1001, Cmdline: []string{"/tmp/dockerd", "-H", "unix:///var/run/docker.sock", "--no-new-privileges", "--userland-proxy=false"}},
 			{PID: 42, UID: 0, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix:///var/run/docker.sock"}},
 		}}
-	if c := daemonFor(h, h.procs, "unix:///var/run/docker.sock"); c == nil || c.PID != 42 {
+	if c := daemonFor(h, h.procs, map[int]*DaemonConfig{}, "unix:///var/run/docker.sock"); c == nil || c.PID != 42 {
 		t.Errorf("the engine behind the socket: %+v, want the root dockerd (pid 42)", c)
 	}
 	h.procs = h.procs[:1]
-	if c := daemonFor(h, h.procs, "unix:///var/run/docker.sock"); c != nil {
+	if c := daemonFor(h, h.procs, map[int]*DaemonConfig{}, "unix:///var/run/docker.sock"); c != nil {
 		t.Errorf("another user's dockerd stood for the root socket: pid %d", c.PID)
 	}
 }

@@ -457,3 +457,35 @@ func TestPodmanConfigFilesReadOnce(t *testing.T) {
 		}
 	}
 }
+
+// A dockerd serving two endpoints the client names (DOCKER_HOST and
+// CONTAINER_HOST here) has its flags and daemon.json read once, and
+// both engines carry its configuration.
+func TestDaemonConfigReadOncePerDockerd(t *testing.T) {
+	routes := map[string]route{
+		"/version":         {200, `{"Version":"20.10.24"}`},
+		"/info":            {200, `{}`},
+		"/containers/json": {200, `[]`},
+	}
+	a, b := fakeEngine(t, routes), fakeEngine(t, routes)
+	h := &readCounter{reads: map[string]int{}, fakeHost: &fakeHost{
+		files: fstest.MapFS{
+			strings.TrimPrefix(a, "/"): {Mode: fs.ModeSocket | 0o660},
+			strings.TrimPrefix(b, "/"): {Mode: fs.ModeSocket | 0o660},
+			"etc/docker/daemon.json":   {Data: []byte(`{"icc": false}`)},
+		},
+		procs: []Process{{PID: 7, UID: 0, Cmdline: []string{"/usr/sbin/dockerd", "-H", "unix://" + a, "-H", "unix://" + b}}},
+	}}
+	d := Discover(context.Background(), h, ClientOptions{Getenv: env(map[string]string{"DOCKER_HOST": "unix://" + a, "CONTAINER_HOST": "unix://" + b})})
+	if len(d.Engines) != 2 {
+		t.Fatalf("%d engines, unreachable %v", len(d.Engines), d.Unreachable)
+	}
+	for _, e := range d.Engines {
+		if e.Config == nil || e.Config.PID != 7 || e.Config.Bool("icc", true) {
+			t.Errorf("%s: configuration %+v, want dockerd 7's with icc off", e.Endpoint, e.Config)
+		}
+	}
+	if n := h.reads["/etc/docker/daemon.json"]; n != 1 {
+		t.Errorf("daemon.json read %d times for one dockerd", n)
+	}
+}
