@@ -204,6 +204,10 @@ func EngineChecks(d *Discovery) []Check {
 						if without := e.withoutNoNewPrivs(); len(without) > 0 {
 							return fail("the configuration sets no-new-privileges but the engine did not apply it", "running without no_new_privs, not asked for: "+listed(without))
 						}
+						if e.Podman != nil && len(e.Podman.Problems) > 0 {
+							// A file it could not read may turn it off.
+							return undecided(strings.Join(e.Podman.Problems, "; "))
+						}
 						return pass("no-new-privileges is the default")
 					case e.Config != nil:
 						return fail("no-new-privileges is not set daemon-wide", e.Config.Source()+": no-new-privileges unset")

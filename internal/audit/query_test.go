@@ -489,3 +489,14 @@ func TestDaemonConfigReadOncePerDockerd(t *testing.T) {
 		t.Errorf("daemon.json read %d times for one dockerd", n)
 	}
 }
+
+// A Podman containers.conf that exists but cannot be read may turn
+// no_new_privileges off: the readable files setting it is not a pass.
+func TestPodmanNoNewPrivsUnreadableFile(t *testing.T) {
+	e := &Engine{Kind: "podman", Endpoint: "unix:///srv/p.sock", Podman: &PodmanConfig{NoNewPrivileges: true,
+		Problems: []string{"/etc/containers/containers.conf.d/50.conf: cannot read: permission denied"}}}
+	o := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})["engine-no-new-privileges"]
+	if o.State != finding.StateError || !strings.Contains(o.Reason, "50.conf: cannot read") {
+		t.Errorf("engine-no-new-privileges: %s %s, want an error naming the unreadable file", o.State, o.Reason)
+	}
+}
