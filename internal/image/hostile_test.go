@@ -381,3 +381,50 @@ func (h *hostileRegistry) push(t *testing.T, img v1.Image) {
 		t.Fatal(err)
 	}
 }
+
+// TestReferrerLayerSizeIsBoundedByReadBlob: a referrer whose layer
+// descriptor claims a negative or oversize size is judged invalid by the
+// one guard every blob read goes through (ReadBlob), and nothing of the
+// blob is fetched.
+func TestReferrerLayerSizeIsBoundedByReadBlob(t *testing.T) {
+	for _, size := range []int64{-1, image.MaxReferrerBlobBytes + 1} {
+		h := newHostileRegistry(t)
+		repo, err := name.NewRepository(h.host + "/hull/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, blob := fakeDigest("subject"), fakeDigest("blob")
+		art := &v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: "application/vnd.cncf.notary.signature",
+			Config: v1.Descriptor{MediaType: "application/vnd.oci.empty.v1+json", Digest: fakeDigest("cfg"), Size: 2},
+			Layers: []v1.Descriptor{{MediaType: "application/jose+json", Digest: blob, Size: size}}}
+		raw, err := json.Marshal(art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		artDigest := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(raw))}
+		h.serveManifest(t, artDigest.String(), art)
+		idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
+			MediaType: types.OCIManifestSchema1, ArtifactType: art.ArtifactType, Digest: artDigest, Size: int64(len(raw))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.routes["/v2/hull/app/referrers/"+subject.String()] = func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", string(types.OCIImageIndex))
+			_, _ = w.Write(idx)
+		}
+		h.routes["/v2/hull/app/blobs/"+blob.String()] = h.endless("application/octet-stream", 'x')
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		o := image.Options{Timeout: time.Second}
+		got, err := image.Referrers(ctx, repo, subject, art.ArtifactType, []string{"application/jose+json"}, o.RemoteOptions(ctx))
+		cancel()
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if len(got) != 1 || !errors.Is(got[0].Err, image.ErrBadBlob) || !strings.Contains(got[0].Err.Error(), fmt.Sprintf("said to be %d bytes", size)) {
+			t.Fatalf("size %d: got %+v, want one referrer refused for its layer size", size, got)
+		}
+		if n := h.sent.Load(); n > 0 {
+			t.Errorf("size %d: the registry got %d bytes of blob written", size, n)
+		}
+	}
+}
