@@ -162,6 +162,19 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 	h.routes[blob(fakeDigest("unknown"))] = h.endless("application/octet-stream", 0)
 	// A layer of size -1.
 	variant("layer-unknown", func(m *v1.Manifest) { m.Layers[0].Size = -1 })
+	// An index whose entry for this platform claims -1 bytes.
+	idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
+		MediaType: types.OCIManifestSchema1, Digest: fakeDigest("entry"), Size: -1,
+		Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.routes["/v2/hull/app/manifests/index-entry-unknown"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", string(types.OCIImageIndex))
+		w.Header().Set("Docker-Content-Digest", "sha256:"+fmt.Sprintf("%x", sha256.Sum256(idx)))
+		_, _ = w.Write(idx)
+	}
+	h.routes["/v2/hull/app/manifests/"+fakeDigest("entry").String()] = h.endless(string(types.OCIManifestSchema1), ' ')
 	// A manifest without end.
 	h.routes["/v2/hull/app/manifests/endless"] = h.endless(string(types.OCIManifestSchema1), ' ')
 	// A manifest that never comes, or stops halfway.
@@ -188,6 +201,7 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 		{"config-3g", image.ErrTooLarge, "config is 3221225472 bytes"},
 		{"config-unknown", image.ErrTooLarge, "config is -1 bytes"},
 		{"layer-unknown", image.ErrTooLarge, "layer 0 is -1 bytes"},
+		{"index-entry-unknown", image.ErrTooLarge, "the index says the manifest for linux/" + runtime.GOARCH + " is -1 bytes"},
 		{"endless", image.ErrTooLarge, "registry " + h.host + " sent more than 4194304 bytes in answer to GET /v2/hull/app/manifests/endless"},
 		{"silent", image.ErrTimeout, "registry " + h.host + " did not answer GET /v2/hull/app/manifests/silent within 500ms"},
 		{"stalled", image.ErrTimeout, "registry " + h.host + " did not finish its answer to GET /v2/hull/app/manifests/stalled within 500ms"},
