@@ -2,7 +2,6 @@ package image_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,20 +21,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// tarEntry is one entry of an archive the tests take apart and rebuild.
-type tarEntry struct {
-	hdr  tar.Header
-	body []byte
-}
-
-func readTarFile(t *testing.T, p string) []tarEntry {
+// readTarFile takes apart an archive the tests rebuild with it.Tar.
+func readTarFile(t *testing.T, p string) []it.Entry {
 	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []tarEntry
+	var out []it.Entry
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
@@ -49,58 +43,37 @@ func readTarFile(t *testing.T, p string) []tarEntry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, tarEntry{hdr: *h, body: b})
+		out = append(out, it.Entry{Name: h.Name, Type: h.Typeflag, Mode: h.Mode, Body: string(b), Link: h.Linkname,
+			UID: h.Uid, GID: h.Gid, PAX: h.PAXRecords})
 	}
 }
 
-func writeTarFile(t *testing.T, p string, entries []tarEntry) {
+func writeTarFile(t *testing.T, p string, entries []it.Entry) {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.hdr
-		h.Size = int64(len(e.body))
-		if h.Typeflag != tar.TypeReg {
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(e.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(p, it.Tar(t, entries...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func file(name string, body []byte) tarEntry {
-	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: it.Epoch}, body: body}
-}
+func file(name string, body []byte) it.Entry { return it.File(name, string(body), 0o644) }
 
-func dirEntry(name string) tarEntry {
-	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: it.Epoch}}
-}
+func dirEntry(name string) it.Entry { return it.Dir(name, 0o755) }
 
-func find(t *testing.T, es []tarEntry, name string) tarEntry {
+func find(t *testing.T, es []it.Entry, name string) it.Entry {
 	t.Helper()
 	for _, e := range es {
-		if e.hdr.Name == name {
+		if e.Name == name {
 			return e
 		}
 	}
 	t.Fatalf("no %s in the archive", name)
-	return tarEntry{}
+	return it.Entry{}
 }
 
-func without(es []tarEntry, name string) []tarEntry {
-	var out []tarEntry
+func without(es []it.Entry, name string) []it.Entry {
+	var out []it.Entry
 	for _, e := range es {
-		if e.hdr.Name != name {
+		if e.Name != name {
 			out = append(out, e)
 		}
 	}
@@ -138,32 +111,34 @@ func dockerArchives(t *testing.T, dir string, a, b v1.Image) map[string]string {
 	cfgA := "sha256:" + configName(t, a).Hex
 
 	out := map[string]string{}
-	put := func(label string, es []tarEntry) {
+	put := func(label string, es []it.Entry) {
 		p := filepath.Join(dir, label+".tar")
 		writeTarFile(t, p, es)
 		out[label] = p
 	}
 	// A's manifest first, B's last: Docker loads B.
-	put("manifest-twice", append(append(append([]tarEntry{}, ea...), blobsB...), mfB))
+	put("manifest-twice", append(append(append([]it.Entry{}, ea...), blobsB...), mfB))
 	mfA2 := mfA
-	mfA2.hdr.Name = "./manifest.json"
-	put("dot-slash-manifest", append(append(append([]tarEntry{mfA2}, blobsB...), without(ea, "manifest.json")...), mfB))
+	mfA2.Name = "./manifest.json"
+	put("dot-slash-manifest", append(append(append([]it.Entry{mfA2}, blobsB...), without(ea, "manifest.json")...), mfB))
 	// A's config name holding B's config after A's.
 	cfgB := find(t, eb, "sha256:"+configName(t, b).Hex)
-	cfgB.hdr.Name = cfgA
-	put("config-twice", append(append([]tarEntry{}, ea...), cfgB))
+	cfgB.Name = cfgA
+	put("config-twice", append(append([]it.Entry{}, ea...), cfgB))
 	// A layer name twice.
-	var layerA tarEntry
+	var layerA it.Entry
 	for _, e := range ea {
-		if strings.HasSuffix(e.hdr.Name, ".tar.gz") {
+		if strings.HasSuffix(e.Name, ".tar.gz") {
 			layerA = e
 		}
 	}
+	if layerA.Name == "" {
+		t.Fatal("no layer in the archive")
+	}
 	other := layerA
-	other.body = append([]byte{}, layerA.body...)
-	other.hdr.Name = "./" + layerA.hdr.Name
-	put("layer-twice", append(append([]tarEntry{}, ea...), other))
-	put("file-and-dir", append(append([]tarEntry{}, ea...), dirEntry(cfgA+"/")))
+	other.Name = "./" + layerA.Name
+	put("layer-twice", append(append([]it.Entry{}, ea...), other))
+	put("file-and-dir", append(append([]it.Entry{}, ea...), dirEntry(cfgA+"/")))
 	return out
 }
 
@@ -204,18 +179,18 @@ func TestArchiveDuplicateNamesAreRefused(t *testing.T) {
 	// The layout holds the blobs of both images; each index.json below
 	// names one of them.
 	base := without(all, "index.json")
-	var blob tarEntry
+	var blob it.Entry
 	for _, e := range base {
-		if strings.HasPrefix(e.hdr.Name, "blobs/sha256/") && e.hdr.Typeflag == tar.TypeReg {
+		if strings.HasPrefix(e.Name, "blobs/sha256/") && e.Type == tar.TypeReg {
 			blob = e
 		}
 	}
-	oci := map[string][]tarEntry{
-		"index-twice":          append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
-		"dot-slash-index":      append(append(append([]tarEntry{}, base...), file("./index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
-		"double-slash-blob":    append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file(strings.Replace(blob.hdr.Name, "/", "//", 1), blob.body)),
-		"oci-layout-twice":     append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))),
-		"trailing-slash-index": append(append(append([]tarEntry{}, base...), file("index.json", ociIndex(t, a, nil))), dirEntry("index.json/")),
+	oci := map[string][]it.Entry{
+		"index-twice":          append(append(append([]it.Entry{}, base...), file("index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
+		"dot-slash-index":      append(append(append([]it.Entry{}, base...), file("./index.json", ociIndex(t, a, nil))), file("index.json", ociIndex(t, b, nil))),
+		"double-slash-blob":    append(append(append([]it.Entry{}, base...), file("index.json", ociIndex(t, a, nil))), file(strings.Replace(blob.Name, "/", "//", 1), []byte(blob.Body))),
+		"oci-layout-twice":     append(append(append([]it.Entry{}, base...), file("index.json", ociIndex(t, a, nil))), file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))),
+		"trailing-slash-index": append(append(append([]it.Entry{}, base...), file("index.json", ociIndex(t, a, nil))), dirEntry("index.json/")),
 	}
 	for label, es := range oci {
 		t.Run("oci/"+label, func(t *testing.T) {
@@ -233,7 +208,7 @@ func TestArchiveDuplicateNamesAreRefused(t *testing.T) {
 	}
 	t.Run("oci/directory-twice-is-fine", func(t *testing.T) {
 		p := filepath.Join(dir, "oci-dirs.tar")
-		writeTarFile(t, p, append(append([]tarEntry{dirEntry("blobs/"), dirEntry("./blobs")}, base...), file("index.json", ociIndex(t, a, nil))))
+		writeTarFile(t, p, append(append([]it.Entry{dirEntry("blobs/"), dirEntry("./blobs")}, base...), file("index.json", ociIndex(t, a, nil))))
 		im, err := image.Open(ctx, "oci-archive:"+p, image.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -262,10 +237,10 @@ func TestDockerArchiveReadAsDockerLoadsIt(t *testing.T) {
 	ea, eb := readTarFile(t, pa), readTarFile(t, pb)
 	blobs := append(without(ea, "manifest.json"), without(eb, "manifest.json")...)
 	var mA, mB []map[string]any
-	if err := json.Unmarshal(find(t, ea, "manifest.json").body, &mA); err != nil {
+	if err := json.Unmarshal([]byte(find(t, ea, "manifest.json").Body), &mA); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(find(t, eb, "manifest.json").body, &mB); err != nil {
+	if err := json.Unmarshal([]byte(find(t, eb, "manifest.json").Body), &mB); err != nil {
 		t.Fatal(err)
 	}
 	js := func(v any) string {
@@ -286,9 +261,9 @@ func TestDockerArchiveReadAsDockerLoadsIt(t *testing.T) {
 	// go-containerregistry resolves it from the link's directory, where
 	// B's config waits.
 	linked := append(without(without(ea, "manifest.json"), "sha256:"+idA.Hex),
-		file("c/a.json", find(t, ea, "sha256:"+idA.Hex).body),
-		tarEntry{hdr: tar.Header{Name: "c/link.json", Typeflag: tar.TypeLink, Linkname: "c/a.json", Mode: 0o644, ModTime: it.Epoch}},
-		file("c/c/a.json", find(t, eb, "sha256:"+idB.Hex).body))
+		file("c/a.json", []byte(find(t, ea, "sha256:"+idA.Hex).Body)),
+		it.Entry{Name: "c/link.json", Type: tar.TypeLink, Link: "c/a.json", Mode: 0o644},
+		file("c/c/a.json", []byte(find(t, eb, "sha256:"+idB.Hex).Body)))
 	mLinked := mA[0]
 	mLinked["Config"] = "c/link.json"
 	mLinked["RepoTags"] = []string{"hull/dup:linked"}
@@ -296,14 +271,14 @@ func TestDockerArchiveReadAsDockerLoadsIt(t *testing.T) {
 
 	cases := []struct {
 		label, tag string
-		entries    []tarEntry
+		entries    []it.Entry
 		// dockerLoads is what this dockerd loads (checked, so that each
 		// case is known to be read two ways): the last copy or key.
 		dockerLoads v1.Hash
 	}{
-		{"manifest-twice", "hull/dup:1", append(append(append([]tarEntry{}, ea...), without(eb, "manifest.json")...), find(t, eb, "manifest.json")), idB},
-		{"repeated-keys", "hull/dup:keys", append(append([]tarEntry{}, blobs...), file("manifest.json", manifestWithKeys("hull/dup:keys", "Config", "Layers"))), idB},
-		{"repeated-keys-other-case", "hull/dup:case", append(append([]tarEntry{}, blobs...), file("manifest.json", manifestWithKeys("hull/dup:case", "config", "layers"))), idB},
+		{"manifest-twice", "hull/dup:1", append(append(append([]it.Entry{}, ea...), without(eb, "manifest.json")...), find(t, eb, "manifest.json")), idB},
+		{"repeated-keys", "hull/dup:keys", append(append([]it.Entry{}, blobs...), file("manifest.json", manifestWithKeys("hull/dup:keys", "Config", "Layers"))), idB},
+		{"repeated-keys-other-case", "hull/dup:case", append(append([]it.Entry{}, blobs...), file("manifest.json", manifestWithKeys("hull/dup:case", "config", "layers"))), idB},
 		{"config-through-hardlink", "hull/dup:linked", linked, idA},
 	}
 	for _, c := range cases {

@@ -162,6 +162,19 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 	h.routes[blob(fakeDigest("unknown"))] = h.endless("application/octet-stream", 0)
 	// A layer of size -1.
 	variant("layer-unknown", func(m *v1.Manifest) { m.Layers[0].Size = -1 })
+	// An index whose entry for this platform claims -1 bytes.
+	idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
+		MediaType: types.OCIManifestSchema1, Digest: fakeDigest("entry"), Size: -1,
+		Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.routes["/v2/hull/app/manifests/index-entry-unknown"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", string(types.OCIImageIndex))
+		w.Header().Set("Docker-Content-Digest", "sha256:"+fmt.Sprintf("%x", sha256.Sum256(idx)))
+		_, _ = w.Write(idx)
+	}
+	h.routes["/v2/hull/app/manifests/"+fakeDigest("entry").String()] = h.endless(string(types.OCIManifestSchema1), ' ')
 	// A manifest without end.
 	h.routes["/v2/hull/app/manifests/endless"] = h.endless(string(types.OCIManifestSchema1), ' ')
 	// A manifest that never comes, or stops halfway.
@@ -188,6 +201,7 @@ func TestHostileRegistryIsBounded(t *testing.T) {
 		{"config-3g", image.ErrTooLarge, "config is 3221225472 bytes"},
 		{"config-unknown", image.ErrTooLarge, "config is -1 bytes"},
 		{"layer-unknown", image.ErrTooLarge, "layer 0 is -1 bytes"},
+		{"index-entry-unknown", image.ErrTooLarge, "the index says the manifest for linux/" + runtime.GOARCH + " is -1 bytes"},
 		{"endless", image.ErrTooLarge, "registry " + h.host + " sent more than 4194304 bytes in answer to GET /v2/hull/app/manifests/endless"},
 		{"silent", image.ErrTimeout, "registry " + h.host + " did not answer GET /v2/hull/app/manifests/silent within 500ms"},
 		{"stalled", image.ErrTimeout, "registry " + h.host + " did not finish its answer to GET /v2/hull/app/manifests/stalled within 500ms"},
@@ -379,5 +393,52 @@ func (h *hostileRegistry) push(t *testing.T, img v1.Image) {
 	}
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReferrerLayerSizeIsBoundedByReadBlob: a referrer whose layer
+// descriptor claims a negative or oversize size is judged invalid by the
+// one guard every blob read goes through (ReadBlob), and nothing of the
+// blob is fetched.
+func TestReferrerLayerSizeIsBoundedByReadBlob(t *testing.T) {
+	for _, size := range []int64{-1, image.MaxReferrerBlobBytes + 1} {
+		h := newHostileRegistry(t)
+		repo, err := name.NewRepository(h.host + "/hull/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, blob := fakeDigest("subject"), fakeDigest("blob")
+		art := &v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: "application/vnd.cncf.notary.signature",
+			Config: v1.Descriptor{MediaType: "application/vnd.oci.empty.v1+json", Digest: fakeDigest("cfg"), Size: 2},
+			Layers: []v1.Descriptor{{MediaType: "application/jose+json", Digest: blob, Size: size}}}
+		raw, err := json.Marshal(art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		artDigest := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(raw))}
+		h.serveManifest(t, artDigest.String(), art)
+		idx, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
+			MediaType: types.OCIManifestSchema1, ArtifactType: art.ArtifactType, Digest: artDigest, Size: int64(len(raw))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.routes["/v2/hull/app/referrers/"+subject.String()] = func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", string(types.OCIImageIndex))
+			_, _ = w.Write(idx)
+		}
+		h.routes["/v2/hull/app/blobs/"+blob.String()] = h.endless("application/octet-stream", 'x')
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		o := image.Options{Timeout: time.Second}
+		got, err := image.Referrers(ctx, repo, subject, art.ArtifactType, []string{"application/jose+json"}, o.RemoteOptions(ctx))
+		cancel()
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if len(got) != 1 || !errors.Is(got[0].Err, image.ErrBadBlob) || !strings.Contains(got[0].Err.Error(), fmt.Sprintf("said to be %d bytes", size)) {
+			t.Fatalf("size %d: got %+v, want one referrer refused for its layer size", size, got)
+		}
+		if n := h.sent.Load(); n > 0 {
+			t.Errorf("size %d: the registry got %d bytes of blob written", size, n)
+		}
 	}
 }

@@ -180,7 +180,10 @@ func (im *Image) load() error {
 			return err
 		}
 	}
-	cfg, err := im.ConfigFile()
+	// Parsed from the bytes just checked: asking the image again would
+	// read a layout's config file a second time, and could parse other
+	// bytes than those whose digest was checked.
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}

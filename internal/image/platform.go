@@ -60,13 +60,23 @@ func (im *Image) checkPlatform(o Options) error {
 	return nil
 }
 
-// choosePlatform picks out of an index the image an engine would take
+// choosePlatform is pickPlatform, refusing an entry whose size no
+// honest manifest or index has before anything of it is read.
+func choosePlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
+	d, err := pickPlatform(ds, want)
+	if err == nil && (d.Size < 0 || d.Size > maxMetadataBytes) {
+		err = fmt.Errorf("%w: the index says the manifest for %s is %d bytes (at most %d)", ErrTooLarge, platformName(*d.Platform), d.Size, maxMetadataBytes)
+	}
+	return d, err
+}
+
+// pickPlatform picks out of an index the image an engine would take
 // for want: the one whose platform is want exactly, variant included
 // (podman prefers it), else the only one that satisfies want. Several
 // that satisfy it and none exactly (linux/amd64/v2 and linux/amd64/v3 for
 // linux/amd64) leave the choice to each engine's idea of the CPU, so hull
 // refuses to guess. The error says which platforms the index offers.
-func choosePlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
+func pickPlatform(ds []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
 	var fits []v1.Descriptor
 	var offered []string
 	for _, d := range ds {

@@ -88,8 +88,6 @@ func Referrers(ctx context.Context, repo name.Repository, digest v1.Hash, artifa
 			r.Err = fmt.Errorf("artifact has %d layers, want 1", len(m.Layers))
 		case !slices.Contains(layerMediaTypes, string(m.Layers[0].MediaType)):
 			r.Err = fmt.Errorf("artifact layer is %s, want one of %s", m.Layers[0].MediaType, strings.Join(layerMediaTypes, ", "))
-		case m.Layers[0].Size > MaxReferrerBlobBytes || m.Layers[0].Size < 0:
-			r.Err = fmt.Errorf("artifact layer is %d bytes", m.Layers[0].Size)
 		default:
 			r.MediaType = string(m.Layers[0].MediaType)
 			r.Blob, r.Err = ReadBlob(ctx, repo, m.Layers[0], MaxReferrerBlobBytes, opts)
