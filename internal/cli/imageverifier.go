@@ -46,7 +46,7 @@ func RunImageVerifier(ctx context.Context, args []string, stdin io.Reader, stdou
 	if err := checkDescriptor(stdin, *mediaType, *digest); err != nil {
 		return say(1, "hull: %v", err)
 	}
-	polPath := getenv("HULL_POLICY")
+	polPath := getenv(policyEnv)
 	if polPath == "" {
 		polPath = DefaultPolicyPath
 	}

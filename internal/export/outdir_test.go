@@ -39,6 +39,9 @@ func TestOutDirMustBePrivate(t *testing.T) {
 			if err := os.Mkdir(d, 0o700); err != nil {
 				t.Fatal(err)
 			}
+			if err := os.Chmod(d, 0o777); err != nil {
+				t.Fatal(err)
+			}
 			return d
 		}},
 		{"world-writable keys directory", func(t *testing.T) string {
@@ -73,13 +76,7 @@ func TestOutDirMustBePrivate(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := tc.make(t)
-			if tc.name == "world-writable" {
-				if err := os.Chmod(d, 0o777); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, err := export.Containers(trust, t.TempDir(), d)
+			_, err := export.Containers(trust, t.TempDir(), tc.make(t))
 			if err == nil || !strings.Contains(err.Error(), "no one else may write") {
 				t.Errorf("export into a directory (%s): %v", tc.name, err)
 			}

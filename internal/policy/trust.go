@@ -286,8 +286,6 @@ func CheckScope(s string) error {
 	return nil
 }
 
-var repositoryRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + scopeHost + `(?:/` + scopeComponent + `)+$`) })
-
 // CheckRepository accepts the repository names ("host[:port]/path", as
 // image references name them) that scopes are matched against as
 // containers tools match them: a lower-case registry host, path
@@ -300,7 +298,9 @@ func CheckRepository(repo string) error {
 	switch {
 	case host != strings.ToLower(host):
 		return fmt.Errorf("registry %q: write the host in lower case, as trust scopes name it", host)
-	case len(repo) > maxScope || !repositoryRE().MatchString(repo):
+	// A scope's grammar with at least one path component: the *.domain
+	// form has none.
+	case len(repo) > maxScope || !strings.Contains(repo, "/") || !scopeRE().MatchString(repo):
 		return fmt.Errorf("%q is not an image name containers tools accept, and no trust scope could judge it", repo)
 	}
 	return nil

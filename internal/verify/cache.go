@@ -118,19 +118,21 @@ func UserCache(ttl time.Duration) *Cache {
 }
 
 // policyHash digests everything a verdict depends on besides the image:
-// the trust section with every path resolved as the verifier reads it
-// (key files, trust stores, roots, lookaside stores), the contents of
-// every key file, and the registry options that change what is fetched.
-// Two policies of the same text in different directories differ here.
-// JSON, not YAML: it is a fraction of the cost, and any stable encoding
-// will do.
+// the trust section and the directory its relative paths are read from
+// (absolute, so the same file means the same hash from any working
+// directory; every path the verifier reads is a function of the two),
+// the contents of every key file, and the registry options that change
+// what is fetched. Two policies of the same text in different
+// directories differ here. JSON, not YAML: it is a fraction of the cost,
+// and any stable encoding will do.
 func (v *Verifier) policyHash(keyFiles [][]byte) string {
 	h := sha256.New()
 	in := struct {
-		Trust              policy.Trust
+		Dir                string
+		Trust              *policy.Trust
 		InsecureRegistries []string
 		Platform           *v1.Platform
-	}{v.resolvedTrust(), slices.Sorted(slices.Values(v.image.InsecureRegistries)), v.image.Platform}
+	}{v.dir, v.trust, slices.Sorted(slices.Values(v.image.InsecureRegistries)), v.image.Platform}
 	if b, err := json.Marshal(in); err == nil {
 		h.Write(b)
 	}
@@ -139,44 +141,6 @@ func (v *Verifier) policyHash(keyFiles [][]byte) string {
 		h.Write(k)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// resolvedTrust is a copy of the trust section with its paths absolute
-// and its lookaside stores where they are read.
-func (v *Verifier) resolvedTrust() policy.Trust {
-	var t policy.Trust
-	if b, err := json.Marshal(v.trust); err == nil {
-		_ = json.Unmarshal(b, &t)
-	}
-	abs := func(ps ...*string) {
-		for _, p := range ps {
-			*p = v.path(*p)
-		}
-	}
-	for i := range t.Rules {
-		for j := range t.Rules[i].Signers {
-			switch s := &t.Rules[i].Signers[j]; {
-			case s.GPG != nil:
-				abs(&s.GPG.Keyring)
-			case s.Cosign != nil:
-				abs(&s.Cosign.Key)
-			case s.Keyless != nil:
-				abs(&s.Keyless.TrustedRoot)
-			case s.Notation != nil:
-				for k := range s.Notation.TrustStore {
-					abs(&s.Notation.TrustStore[k])
-				}
-				for k := range s.Notation.TSAStore {
-					abs(&s.Notation.TSAStore[k])
-				}
-			}
-		}
-	}
-	for i := range t.Lookaside {
-		l := &t.Lookaside[i]
-		l.Path, l.URL = v.storeLocation(l)
-	}
-	return t
 }
 
 // cacheKey names one verdict: the policy's hash, the image's identity

@@ -10,8 +10,7 @@ import (
 )
 
 // TestNewRefusesAnInvalidTrustSection: verify.New takes a trust section
-// in memory (the gate and launcher build one), which no policy file
-// validation has seen. A rule that requires all of no signers accepted
+// in memory, which no policy file validation has seen. A rule that requires all of no signers accepted
 // every image, unsigned ones included. New validates the section as
 // hull policy validate does, and "all" of nothing accepts nothing.
 func TestNewRefusesAnInvalidTrustSection(t *testing.T) {

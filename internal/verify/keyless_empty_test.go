@@ -8,8 +8,6 @@ import (
 	"github.com/hull-sec/hull/internal/cosign"
 	"github.com/hull-sec/hull/internal/policy"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 )
 
@@ -21,14 +19,7 @@ func TestKeylessEmptySubject(t *testing.T) {
 	const subjectRE = `^release@acme\.example$`
 	w := newWorld(t)
 	vs := newVirtualSigstore(t, w.dir)
-	repoA, err := name.NewRepository(w.reg + "/team/a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	descA, err := remote.Head(repoA.Tag("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	repoA, descA := w.headA(t)
 	ent, err := vs.vs.AttestAtTime("", keylessIssuer, cosignStatement(w.digestA), time.Now().Add(5*time.Minute), true)
 	if err != nil {
 		t.Fatal(err)

@@ -263,14 +263,7 @@ func cosignVerifyKeyless(t *testing.T, vs *virtualSigstore, ref, subject string,
 func TestKeylessBundle(t *testing.T) {
 	w := newWorld(t)
 	vs := newVirtualSigstore(t, w.dir)
-	repoA, err := name.NewRepository(w.reg + "/team/a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	descA, err := remote.Head(repoA.Tag("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	repoA, descA := w.headA(t)
 	attach := func(b []byte) {
 		t.Helper()
 		if _, err := cosign.AttachBundle(t.Context(), repoA, *descA, b, nil); err != nil {
@@ -306,11 +299,7 @@ func TestKeylessBundleTampering(t *testing.T) {
 	w := newWorld(t)
 	vs := newVirtualSigstore(t, w.dir)
 	trust := vs.policy(w.reg+"/team", keylessIssuer, keylessSubject)
-	repoA, _ := name.NewRepository(w.reg + "/team/a")
-	descA, err := remote.Head(repoA.Tag("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, descA := w.headA(t)
 	good := vs.bundle(t, w.digestA, keylessSubject)
 	edit := func(f func(map[string]any)) []byte {
 		var m map[string]any
@@ -461,11 +450,7 @@ func TestKeylessRekorV2Timestamp(t *testing.T) {
 	w := newWorld(t)
 	vs := newVirtualSigstore(t, w.dir)
 	trust := vs.policy(w.reg+"/team", keylessIssuer, keylessSubject)
-	repoA, _ := name.NewRepository(w.reg + "/team/a")
-	descA, err := remote.Head(repoA.Tag("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, descA := w.headA(t)
 	good := vs.bundleV2(t, w.digestA, keylessSubject)
 	other := vs.bundleV2(t, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)}, keylessSubject)
 	edit := func(f func(vm, otherVM map[string]any)) []byte {

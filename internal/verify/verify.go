@@ -2,8 +2,8 @@
 // section of hull's policy.
 //
 // Data flow: Open (a policy file) or New (a trust section in memory)
-// loads the policy's keys once; every caller (CLI, containerd verifier,
-// gate, launcher) goes through Open. Verify resolves a reference to its
+// loads the policy's keys once; every caller (hull verify, hull policy
+// validate, the containerd image verifier) goes through Open. Verify resolves a reference to its
 // manifest digest once (or takes the digest given, keeping the tag to
 // judge), picks the most specific rule for the repository as
 // containers-policy.json does (policy.Trust.RuleFor), finds the
@@ -271,8 +271,8 @@ type Options struct {
 	Cache *Cache
 }
 
-// Open is how every caller (hull verify, the containerd image verifier,
-// the gate and the launcher) gets its verifier: from the policy p, loaded
+// Open is how every caller (hull verify, hull policy validate, the
+// containerd image verifier) gets its verifier: from the policy p, loaded
 // from the file at path, with the keys its trust section names, relative
 // paths taken from the file's directory. Unless o.Image sets a timeout,
 // the policy's registry.timeout applies.

@@ -101,6 +101,21 @@ func testKeys(t testing.TB) (release, other *pgp.Entity) {
 	return k[0], k[1]
 }
 
+// headA is image A's repository and its manifest's descriptor, what a
+// signature is attached to.
+func (w *world) headA(t testing.TB) (name.Repository, *v1.Descriptor) {
+	t.Helper()
+	repo, err := name.NewRepository(w.reg + "/team/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(repo.Tag("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, desc
+}
+
 func (w *world) policy(keyring string) *policy.Trust {
 	return &policy.Trust{
 		Default:   policy.TrustReject,
