@@ -498,7 +498,8 @@ func Open(path string) (*DB, error) {
 func (d *DB) Close() error { return d.db.Close() }
 
 // Lookup returns the entries stored for a package name in an ecosystem
-// ("Debian:12"): those of its release and those that name no release.
+// ("Debian:12"): those whose ecosystem Applies to it (its release, a
+// finer name of it, or no release).
 func (d *DB) Lookup(ecosystem, name string) ([]Entry, error) {
 	var out []Entry
 	key := []byte(BaseEcosystem(ecosystem) + "\x00" + vercmp.NormalizeName(ecosystem, name))
