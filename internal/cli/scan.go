@@ -171,15 +171,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("--%s is for the %s scanner, which --scanners leaves out", fs.flag, fs.scanner))
 		}
 	}
-	var vo scan.VulnOptions
-	// Each suppressed finding says who ignored it and why.
-	vo.Ignore = map[string]string{}
-	for _, id := range f.ignore {
-		vo.Ignore[id] = "--ignore"
-	}
-	for _, ig := range pol.ScanSection().Ignore {
-		vo.Ignore[ig.ID] = polPath + ": " + ig.Reason
-	}
+	vo := scan.VulnOptions{Ignore: ignoreReasons(f.ignore, pol.ScanSection().Ignore, polPath)}
 	if f.vex != "" {
 		file, err := os.Open(f.vex)
 		if err != nil {
