@@ -109,8 +109,8 @@ func TestPolicyFile(t *testing.T) {
 		t.Errorf("policy failOn medium: exit %d, want 1", code)
 	}
 	write("apiVersion: hull.dev/v1\nlint:\n  failOn: medium\n  ignore:\n    - {id: root-user, reason: base image runs as root by design}\n")
-	if _, _, code := hull(t, "lint", ref, "--policy", pol); code != ExitPass {
-		t.Errorf("policy ignore: exit %d, want 0", code)
+	if out, _, code := hull(t, "lint", ref, "--policy", pol, "-f", "json"); code != ExitPass || !strings.Contains(out, pol+": base image runs as root by design") {
+		t.Errorf("policy ignore: exit %d, want 0 and the skipped check naming the policy's reason\n%s", code, out)
 	}
 	if _, _, code := hull(t, "lint", ref, "--policy", pol, "--fail-on", "low"); code != ExitFail {
 		t.Errorf("--fail-on overrides the policy: exit %d, want 1", code)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/lint"
+	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 
 	"github.com/spf13/cobra"
@@ -107,6 +108,20 @@ func listChecks(cmd *cobra.Command, format, output string) error {
 	return nil
 }
 
+// ignoreReasons maps each ID that --ignore (flagged) or the policy file
+// at polPath ignores to who ignored it, and the policy's reason, which a
+// skipped check or a suppressed finding repeats. The policy's entry wins.
+func ignoreReasons(flagged []string, pol []policy.Ignore, polPath string) map[string]string {
+	why := map[string]string{}
+	for _, id := range flagged {
+		why[id] = "--ignore"
+	}
+	for _, ig := range pol {
+		why[ig.ID] = polPath + ": " + ig.Reason
+	}
+	return why
+}
+
 func checkTable(w io.Writer, rules []finding.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
@@ -140,17 +155,12 @@ func runLint(cmd *cobra.Command, bi BuildInfo, f *lintFlags, ref string) error {
 		return undecided(err)
 	}
 	f.image.usePolicy(pol)
-	// Each ignored check says who ignored it and why.
-	ignore, failOn := map[string]string{}, ""
-	for _, id := range f.ignore {
-		ignore[id] = "--ignore"
-	}
+	var polIgnore []policy.Ignore
+	failOn := ""
 	if pol != nil {
-		for _, ig := range pol.Lint.Ignore {
-			ignore[ig.ID] = polPath + ": " + ig.Reason
-		}
-		failOn = pol.Lint.FailOn
+		polIgnore, failOn = pol.Lint.Ignore, pol.Lint.FailOn
 	}
+	ignore := ignoreReasons(f.ignore, polIgnore, polPath)
 	threshold, err := failThreshold(f.failOn, failOn)
 	if err != nil {
 		return undecided(err)

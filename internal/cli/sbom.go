@@ -103,7 +103,7 @@ func runSBOM(cmd *cobra.Command, bi BuildInfo, f *sbomFlags, ref string) error {
 	if len(res.Notes) > 0 {
 		// The document is written, and says it is incomplete; a pipeline
 		// must not take it for the whole inventory.
-		return undecided(fmt.Errorf("the inventory is incomplete: %d files that name packages could not be read (listed in the SBOM)", len(res.Notes)))
+		return undecided(fmt.Errorf("the inventory is incomplete: it could not read %s (listed in the SBOM)", report.Count(len(res.Notes), "package source")))
 	}
 	return nil
 }

@@ -171,15 +171,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 			return undecided(fmt.Errorf("--%s is for the %s scanner, which --scanners leaves out", fs.flag, fs.scanner))
 		}
 	}
-	var vo scan.VulnOptions
-	// Each suppressed finding says who ignored it and why.
-	vo.Ignore = map[string]string{}
-	for _, id := range f.ignore {
-		vo.Ignore[id] = "--ignore"
-	}
-	for _, ig := range pol.ScanSection().Ignore {
-		vo.Ignore[ig.ID] = polPath + ": " + ig.Reason
-	}
+	vo := scan.VulnOptions{Ignore: ignoreReasons(f.ignore, pol.ScanSection().Ignore, polPath)}
 	if f.vex != "" {
 		file, err := os.Open(f.vex)
 		if err != nil {
@@ -203,14 +195,14 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 	}
 	ao := scan.AnalyzeOptions{Secrets: want["secret"], MaxMalwareBytes: f.maxFileSize, Parallel: f.parallel, CacheDir: layerCacheDir(f.noCache)}
-	checks := map[string]finding.CheckStatus{}
+	var checks []finding.CheckStatus
 	if want["malware"] {
 		c, why, err := connectClamd(ctx, f.clamd, f.maxFileSize)
 		if err != nil {
 			return undecided(err)
 		}
 		if c == nil {
-			checks["malware"] = finding.CheckStatus{ID: "malware", State: finding.StateSkip, Reason: why}
+			checks = append(checks, finding.CheckStatus{ID: "malware", State: finding.StateSkip, Reason: why})
 		}
 		ao.Malware = c
 	}
@@ -238,7 +230,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		}
 		findings = append(findings, vr.Findings...)
 		suppressed = vr.Suppressed
-		checks["vulnerabilities"] = scan.VulnCheck(inv, vr, "the OSV database of "+db.Meta.Updated.Format(time.RFC3339))
+		checks = append(checks, scan.VulnCheck(inv, vr, "the OSV database of "+db.Meta.Updated.Format(time.RFC3339)))
 		// The report names the first few; standard error lists them all.
 		for _, n := range slices.Concat(vr.Unmatched, inv.Notes, vr.Undecided, vr.Notes) {
 			fmt.Fprintln(cmd.ErrOrStderr(), "hull: vulnerabilities:", n)
@@ -246,21 +238,20 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 	}
 	if want["secret"] {
 		findings = append(findings, an.Secrets...)
-		checks["secrets"] = scan.SecretsCheck(an)
+		checks = append(checks, scan.SecretsCheck(an))
 	}
 	if ao.Malware != nil {
 		findings = append(findings, an.Malware...)
-		checks["malware"] = scan.MalwareCheck(an, f.maxFileSize, cmd.Flags().Changed("max-file-size"))
+		checks = append(checks, scan.MalwareCheck(an, f.maxFileSize, cmd.Flags().Changed("max-file-size")))
 		for _, u := range an.Unscanned {
 			fmt.Fprintf(cmd.ErrOrStderr(), "hull: malware: not scanned in full: %s: %s\n", u.Path, u.Reason)
 		}
 	}
 	finding.Sort(findings)
+	// In the report's order, so that the reasons below read the same.
+	slices.SortFunc(checks, func(a, b finding.CheckStatus) int { return strings.Compare(a.ID, b.ID) })
 	rep := report.Report{Tool: "hull", Version: bi.Version, Command: "scan", Target: target, Created: time.Now(), FailOn: threshold.String(),
-		Findings: findings, Suppressed: suppressed, OS: inv.OS, Notes: inv.Notes}
-	for _, c := range checks {
-		rep.Checks = append(rep.Checks, c)
-	}
+		Findings: findings, Suppressed: suppressed, OS: inv.OS, Notes: inv.Notes, Checks: checks}
 	if f.format == "cyclonedx" {
 		rep.Packages = inv.Packages
 	}
@@ -271,7 +262,7 @@ func runScan(cmd *cobra.Command, bi BuildInfo, f *scanFlags, ref string) error {
 		return undecided(err)
 	}
 	var why []string
-	for _, c := range slices.SortedFunc(slices.Values(rep.Checks), func(a, b finding.CheckStatus) int { return strings.Compare(a.ID, b.ID) }) {
+	for _, c := range checks {
 		if c.State == finding.StateError {
 			why = append(why, c.ID+": "+c.Reason)
 		}

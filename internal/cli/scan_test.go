@@ -209,7 +209,7 @@ func TestIncompleteInventory(t *testing.T) {
 	ref := "docker-archive:" + p
 	for format, want := range map[string]string{"json": `"notes"`, "cyclonedx": `"incomplete"`, "spdx": "Incomplete", "table": "Incomplete"} {
 		out, stderr, code := hull(t, "sbom", ref, "-f", format)
-		if code != ExitUndecided || !strings.Contains(out, want) || !strings.Contains(out, "/app/node_modules/broken/package.json") ||
+		if code != ExitUndecided || !strings.Contains(out, want) || !strings.Contains(stderr, "could not read 2 package sources") || !strings.Contains(out, "/app/node_modules/broken/package.json") ||
 			!strings.Contains(out, "no package database") || !strings.Contains(out, "pkg:npm/left-pad@1.3.0") && format != "table" {
 			t.Errorf("sbom %s: exit %d, want 2 and %s\n%s\n%s", format, code, want, out, stderr)
 		}
@@ -221,7 +221,8 @@ func TestIncompleteInventory(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err, out)
 	}
-	if code != ExitUndecided || len(rep.Checks) != 1 || rep.Checks[0].State != "error" || !strings.Contains(rep.Checks[0].Reason, "/app/node_modules/broken/package.json") {
+	if code != ExitUndecided || len(rep.Checks) != 1 || rep.Checks[0].State != "error" || !strings.Contains(rep.Checks[0].Reason, "could not read 2 package sources: ") ||
+		!strings.Contains(rep.Checks[0].Reason, "/app/node_modules/broken/package.json") {
 		t.Errorf("scan: exit %d, checks %+v\n%s", code, rep.Checks, stderr)
 	}
 }

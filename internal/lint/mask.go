@@ -26,13 +26,14 @@ func subject(im *image.Image) *Subject {
 	}
 	cfg := *im.Config
 	c := &cfg.Config
-	mask := func(field, text string) string {
-		m := secrets.Mask(text)
+	// keep records what was masked out of a field (none for "").
+	keep := func(field string, m secrets.Masked) string {
 		if field != "" && len(m.Found) > 0 {
 			s.Found[field] = m.Found
 		}
 		return m.Text
 	}
+	mask := func(field, text string) string { return keep(field, secrets.Mask(text)) }
 	maskAll := func(words []string) []string {
 		if words == nil {
 			return nil
@@ -47,23 +48,16 @@ func subject(im *image.Image) *Subject {
 	c.Env = make([]string, len(im.Config.Config.Env))
 	for i, kv := range im.Config.Config.Env {
 		k, v, ok := strings.Cut(kv, "=")
-		m := secrets.MaskValue(k, v)
-		if len(m.Found) > 0 {
-			s.Found[envField(i)] = m.Found
-		}
+		v = keep(envField(i), secrets.MaskValue(k, v))
 		c.Env[i] = k
 		if ok {
-			c.Env[i] += "=" + m.Text
+			c.Env[i] += "=" + v
 		}
 	}
 	if im.Config.Config.Labels != nil {
 		c.Labels = make(map[string]string, len(im.Config.Config.Labels))
 		for k, v := range im.Config.Config.Labels {
-			m := secrets.MaskValue(k, v)
-			if len(m.Found) > 0 {
-				s.Found[labelField(k)] = m.Found
-			}
-			c.Labels[k] = m.Text
+			c.Labels[k] = keep(labelField(k), secrets.MaskValue(k, v))
 		}
 	}
 	c.Cmd, c.Entrypoint, c.Shell, c.OnBuild = maskAll(c.Cmd), maskAll(c.Entrypoint), maskAll(c.Shell), maskAll(c.OnBuild)

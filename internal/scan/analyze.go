@@ -85,6 +85,15 @@ type secretHit struct {
 	Redacted string `json:"v"`
 }
 
+// secretHits keeps what the cache needs of the secrets package's hits.
+func secretHits(hs []secrets.Hit) []secretHit {
+	var out []secretHit
+	for _, h := range hs {
+		out = append(out, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
+	}
+	return out
+}
+
 func (r *fileResult) empty() bool {
 	return r.Inv == nil && len(r.Secrets) == 0 && r.Malware == "" && r.Unscanned == ""
 }
@@ -286,9 +295,7 @@ func (a *analyzer) file(ctx context.Context, f *image.File) (any, error) {
 			res.Inv = inventory.Inspect(f.Path, f.Header, data, nil)
 		}
 		if sec && secrets.IsText(data) {
-			for _, h := range secrets.Scan(data) {
-				res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
-			}
+			res.Secrets = secretHits(secrets.Scan(data))
 		}
 		if mal {
 			// The result is filled in when clamd answers, before the
@@ -360,9 +367,7 @@ func (a *analyzer) large(ctx context.Context, f *image.File, inv inventory.Want,
 		return err
 	}
 	if stream != nil {
-		for _, h := range stream.Hits() {
-			res.Secrets = append(res.Secrets, secretHit{Rule: h.Rule.ID, Line: h.Line, Redacted: h.Redacted})
-		}
+		res.Secrets = secretHits(stream.Hits())
 	}
 	return nil
 }

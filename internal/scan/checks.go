@@ -6,6 +6,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/inventory"
+	"github.com/hull-sec/hull/internal/report"
 )
 
 // The statuses of scan's checks. A check passes only when it ran over
@@ -45,7 +46,7 @@ func VulnCheck(inv *inventory.Result, vr VulnResult, what string) finding.CheckS
 		why = append(why, "packages no record can be matched against: "+listed(vr.Unmatched))
 	}
 	if len(inv.Notes) > 0 {
-		why = append(why, fmt.Sprintf("%d files that name packages could not be read, so their packages were not matched: %s", len(inv.Notes), listed(inv.Notes)))
+		why = append(why, fmt.Sprintf("packages not matched, as the inventory could not read %s: %s", report.Count(len(inv.Notes), "package source"), listed(inv.Notes)))
 	}
 	if len(vr.Undecided) > 0 {
 		why = append(why, fmt.Sprintf("%d packages could not be evaluated: %s", len(vr.Undecided), listed(vr.Undecided)))

@@ -365,23 +365,13 @@ func (w *writer) batch(recs []*Record) error {
 			return err
 		}
 		for key, names := range artifacts {
-			var all []string
-			if old := ab.Get([]byte(key)); old != nil {
-				if err := json.Unmarshal(old, &all); err != nil {
-					return err
-				}
-			}
-			for _, n := range names {
+			err := mergeInto(ab, key, names, func(all []string, n string) []string {
 				if !slices.Contains(all, n) {
 					all = append(all, n)
 				}
-			}
-			slices.Sort(all)
-			data, err := json.Marshal(all)
+				return all
+			}, slices.Sort)
 			if err != nil {
-				return err
-			}
-			if err := ab.Put([]byte(key), data); err != nil {
 				return err
 			}
 		}
@@ -395,44 +385,59 @@ func (w *writer) batch(recs []*Record) error {
 			}
 		}
 		for key, entries := range pkgs {
-			var all []Entry
-			if old := pb.Get([]byte(key)); old != nil {
-				if err := json.Unmarshal(old, &all); err != nil {
-					return err
-				}
-			}
-			for _, e := range entries {
-				i := slices.IndexFunc(all, func(o Entry) bool { return o.ID == e.ID && o.Ecosystem == e.Ecosystem && o.Name == e.Name })
-				if i < 0 {
-					all = append(all, e)
-					continue
-				}
-				// One record may list a package twice (GHSA-r683-j2x4-v87g
-				// has two affected entries for node-fetch), and one record
-				// comes in every export of an ecosystem it affects: keep
-				// every distinct range and version once.
-				for _, r := range e.Ranges {
-					if !slices.ContainsFunc(all[i].Ranges, func(o Range) bool { return reflect.DeepEqual(o, r) }) {
-						all[i].Ranges = append(all[i].Ranges, r)
-					}
-				}
-				for _, v := range e.Versions {
-					if !slices.Contains(all[i].Versions, v) {
-						all[i].Versions = append(all[i].Versions, v)
-					}
-				}
-				all[i].GitOnly = all[i].GitOnly && e.GitOnly
-			}
-			data, err := json.Marshal(all)
-			if err != nil {
-				return err
-			}
-			if err := pb.Put([]byte(key), data); err != nil {
+			if err := mergeInto(pb, key, entries, mergeEntry, nil); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// mergeInto adds items to the JSON list stored at key in b, merging
+// each into what is there already (merge), and stores the list again,
+// put in order by tidy when not nil.
+func mergeInto[T any](b *bolt.Bucket, key string, items []T, merge func([]T, T) []T, tidy func([]T)) error {
+	var all []T
+	if old := b.Get([]byte(key)); old != nil {
+		if err := json.Unmarshal(old, &all); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		all = merge(all, it)
+	}
+	if tidy != nil {
+		tidy(all)
+	}
+	data, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}
+
+// mergeEntry adds e to all: one record may list a package twice
+// (GHSA-r683-j2x4-v87g has two affected entries for node-fetch), and one
+// record comes in every export of an ecosystem it affects, so an entry
+// of the same record, ecosystem and name keeps every distinct range and
+// version once.
+func mergeEntry(all []Entry, e Entry) []Entry {
+	i := slices.IndexFunc(all, func(o Entry) bool { return o.ID == e.ID && o.Ecosystem == e.Ecosystem && o.Name == e.Name })
+	if i < 0 {
+		return append(all, e)
+	}
+	for _, r := range e.Ranges {
+		if !slices.ContainsFunc(all[i].Ranges, func(o Range) bool { return reflect.DeepEqual(o, r) }) {
+			all[i].Ranges = append(all[i].Ranges, r)
+		}
+	}
+	for _, v := range e.Versions {
+		if !slices.Contains(all[i].Versions, v) {
+			all[i].Versions = append(all[i].Versions, v)
+		}
+	}
+	all[i].GitOnly = all[i].GitOnly && e.GitOnly
+	return all
 }
 
 func firstLine(s string, n int) string {
@@ -493,7 +498,8 @@ func Open(path string) (*DB, error) {
 func (d *DB) Close() error { return d.db.Close() }
 
 // Lookup returns the entries stored for a package name in an ecosystem
-// ("Debian:12"): those of its release and those that name no release.
+// ("Debian:12"): those whose ecosystem Applies to it (its release, a
+// finer name of it, or no release).
 func (d *DB) Lookup(ecosystem, name string) ([]Entry, error) {
 	var out []Entry
 	key := []byte(BaseEcosystem(ecosystem) + "\x00" + vercmp.NormalizeName(ecosystem, name))
