@@ -34,10 +34,10 @@ func (s Severity) String() string {
 	return severityNames[s]
 }
 
-// ParseSeverity reads a severity name, case-insensitively.
 // SeverityNames lists the severities ParseSeverity takes, lowest first.
 func SeverityNames() []string { return slices.Clone(severityNames) }
 
+// ParseSeverity reads a severity name, case-insensitively.
 func ParseSeverity(name string) (Severity, error) {
 	i := slices.Index(severityNames, strings.ToLower(strings.TrimSpace(name)))
 	if i < 0 {

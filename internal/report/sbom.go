@@ -113,6 +113,7 @@ type cdxProperty struct {
 // SPDX identifier); where each package was found goes in hull:
 // properties.
 func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
+	r = sorted(r)
 	d := docDigest(r)
 	bom := cdxBOM{BOMFormat: "CycloneDX", SpecVersion: "1.6", Version: 1,
 		SerialNumber: fmt.Sprintf("urn:uuid:%s-%s-%s-%s-%s", d[0:8], d[8:12], "5"+d[13:16], "8"+d[17:20], d[20:32]),
@@ -153,11 +154,10 @@ func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
 	// What could not be read, and each check's outcome (scan: the
 	// secrets and malware checks have no place among vulnerabilities), so
 	// a consumer of the BOM alone sees a partial inventory or scan.
-	sr := sorted(r)
-	for _, n := range sr.Notes {
+	for _, n := range r.Notes {
 		bom.Metadata.Properties = append(bom.Metadata.Properties, cdxProperty{"hull:not-read", n})
 	}
-	for _, c := range sr.Checks {
+	for _, c := range r.Checks {
 		bom.Metadata.Properties = append(bom.Metadata.Properties, cdxProperty{"hull:check:" + c.ID, strings.TrimSuffix(string(c.State)+": "+c.Reason, ": ")})
 	}
 	if len(r.Notes) > 0 {
@@ -169,10 +169,11 @@ func EncodeCycloneDX(w io.Writer, r Report, _ Options) error {
 }
 
 // cdxVulnerabilities lists the findings about known vulnerabilities, each
-// affecting its package's component (hull scan --format cyclonedx).
+// affecting its package's component (hull scan --format cyclonedx); r is
+// sorted.
 func cdxVulnerabilities(r Report) []cdxVulnerability {
 	var out []cdxVulnerability
-	for i, f := range sorted(r).Findings {
+	for i, f := range r.Findings {
 		v := f.Vulnerability
 		if v == nil {
 			continue
@@ -259,13 +260,14 @@ func spdxLicenseID(s string) bool {
 // EncodeSPDX writes the packages as an SPDX 2.3 document: the image is the
 // described package and CONTAINS every other.
 func EncodeSPDX(w io.Writer, r Report, _ Options) error {
+	r = sorted(r)
 	d := docDigest(r)
 	doc := spdxDoc{SPDXVersion: "SPDX-2.3", DataLicense: "CC0-1.0", SPDXID: "SPDXRef-DOCUMENT", Name: r.Target,
 		DocumentNamespace: "https://hull.dev/spdxdocs/" + d}
 	doc.CreationInfo.Created = created(r)
 	doc.CreationInfo.Creators = []string{"Tool: " + cmp.Or(r.Tool, "hull") + "-" + cmp.Or(r.Version, "dev")}
 	if len(r.Notes) > 0 {
-		doc.CreationInfo.Comment = "Incomplete: these files name packages but could not be read: " + strings.Join(sorted(r).Notes, "; ")
+		doc.CreationInfo.Comment = "Incomplete: these files name packages but could not be read: " + strings.Join(r.Notes, "; ")
 	}
 	noassert := func(p spdxPackage) spdxPackage {
 		p.DownloadLocation, p.LicenseConcluded, p.CopyrightText = "NOASSERTION", "NOASSERTION", "NOASSERTION"
