@@ -267,7 +267,7 @@ func EncodeSPDX(w io.Writer, r Report, _ Options) error {
 	doc.CreationInfo.Created = created(r)
 	doc.CreationInfo.Creators = []string{"Tool: " + cmp.Or(r.Tool, "hull") + "-" + cmp.Or(r.Version, "dev")}
 	if len(r.Notes) > 0 {
-		doc.CreationInfo.Comment = "Incomplete: these files name packages but could not be read: " + strings.Join(r.Notes, "; ")
+		doc.CreationInfo.Comment = "Incomplete: these package sources could not be read: " + strings.Join(r.Notes, "; ")
 	}
 	noassert := func(p spdxPackage) spdxPackage {
 		p.DownloadLocation, p.LicenseConcluded, p.CopyrightText = "NOASSERTION", "NOASSERTION", "NOASSERTION"

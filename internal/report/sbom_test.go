@@ -81,6 +81,11 @@ func TestSBOMValidates(t *testing.T) {
 	partial := scanReport()
 	partial.Notes = []string{"/var/lib/rpm/rpmdb.sqlite (rpm): file too large", "os-release names \"x\"\x01 but no package database"}
 	partial.Checks = []finding.CheckStatus{{ID: "vulnerabilities", State: finding.StateError, Reason: "could not decide"}, {ID: "secrets", State: finding.StatePass}}
+	// An os-release without its database is no file: the table says
+	// package sources, not files.
+	if out := encode(t, EncodeTable, Report{Command: "sbom", Target: partial.Target, Packages: partial.Packages, Notes: partial.Notes}, Options{}); !strings.Contains(string(out), "Incomplete: these package sources could not be read:\n") {
+		t.Errorf("the table does not say package sources were not read:\n%s", out)
+	}
 	for _, c := range []struct {
 		name   string
 		enc    Encoder
@@ -98,6 +103,9 @@ func TestSBOMValidates(t *testing.T) {
 			if rname == "partial" && (!strings.Contains(string(out), "rpmdb.sqlite") ||
 				c.name == "cyclonedx" && (!strings.Contains(string(out), `"incomplete"`) || !strings.Contains(string(out), "hull:check:vulnerabilities"))) {
 				t.Errorf("%s: the partial report does not say what was not read:\n%s", c.name, out)
+			}
+			if rname == "partial" && c.name == "spdx" && !strings.Contains(string(out), "Incomplete: these package sources could not be read: ") {
+				t.Errorf("spdx: the comment does not say package sources were not read:\n%s", out)
 			}
 			if c.name == "spdx" && strings.Contains(string(out), "PACKAGE_MANAGER") {
 				t.Errorf("SPDX 2.3 spells the category PACKAGE-MANAGER")

@@ -227,7 +227,7 @@ func writePackages(w io.Writer, r Report, o Options) {
 	}
 	fmt.Fprintln(w)
 	if len(r.Notes) > 0 {
-		fmt.Fprintln(w, "\nIncomplete: these files name packages but could not be read:")
+		fmt.Fprintln(w, "\nIncomplete: these package sources could not be read:")
 		for _, n := range r.Notes {
 			fmt.Fprintf(w, "  %s\n", cell(n))
 		}
