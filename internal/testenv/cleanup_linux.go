@@ -99,7 +99,7 @@ func unmountUnder(t testing.TB, dir string) {
 	}
 	var points []string
 	for _, mp := range mountinfo.MountPoints(data) {
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+		if mountinfo.Within(mp, dir) {
 			points = append(points, mp)
 		}
 	}
