@@ -69,8 +69,6 @@ func Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, opts []rem
 		switch {
 		case l.MediaType != PayloadMediaType:
 			s.Err = fmt.Errorf("%w: layer media type %s", ErrInvalid, l.MediaType)
-		case l.Size > MaxPayloadBytes || l.Size < 0:
-			s.Err = fmt.Errorf("%w: payload is %d bytes", ErrInvalid, l.Size)
 		case s.Signature == "":
 			s.Err = fmt.Errorf("%w: layer has no %s annotation", ErrInvalid, SignatureAnnotation)
 		default:

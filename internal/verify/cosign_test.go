@@ -126,7 +126,7 @@ func TestCosignTampering(t *testing.T) {
 		}, "layer media type"},
 		{"giant payload", func(t *testing.T, w *world) {
 			pushSig(t, sigTag(t, w, "team/a", w.digestA), static.NewLayer(make([]byte, cosign.MaxPayloadBytes+1), cosign.PayloadMediaType), "AAAA")
-		}, "payload is"},
+		}, "is said to be"},
 		{"index instead of a manifest", func(t *testing.T, w *world) {
 			idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: empty.Image})
 			if err := remote.WriteIndex(sigTag(t, w, "team/a", w.digestA), idx); err != nil {
