@@ -1,0 +1,4 @@
+package workload
+
+// containerRules are the checks `hull audit containers` runs.
+func containerRules() []Rule { return nil }

@@ -1,0 +1,287 @@
+// Package workload is hull's one container model and the rules over it.
+//
+// Every shape a container's settings come in is converted into a
+// Workload: Docker inspect JSON and create requests (docker.go), Podman's
+// libpod create spec (libpod.go), an OCI runtime config.json (oci.go),
+// Compose files (compose.go) and Kubernetes manifests (kubernetes.go).
+// The rules (rules.go) judge a Workload whatever it came from, so `hull
+// audit containers`, `hull config`, the API gate, the launcher and
+// admission all give one answer for one setting. Each rule says at which
+// stages it applies (a rule about a running process does not fire on a
+// file), and a Workload carries where each setting was read, so a finding
+// points at a file, a document, a field path and a line.
+//
+// The package reads bytes and returns values: no engine, no host, no
+// network. What only a running container shows (its first process's
+// status, its mounts, its cgroup's limits) is filled in by the audit as
+// Observed; host facts the rules need (which paths are sensitive, which
+// sockets are engines) come in through Env.
+package workload
+
+// Stage is when a workload is judged; rules name the stages they apply at.
+type Stage uint8
+
+// Stages, earliest first.
+const (
+	// StageFile is a deployment file: Compose, Kubernetes, an OCI config.
+	StageFile Stage = 1 << iota
+	// StageRequest is a create request an engine is about to run.
+	StageRequest
+	// StageRunning is a running container, with what the kernel shows.
+	StageRunning
+)
+
+// Workload is one container's security-relevant settings, whatever
+// format they were written in. The zero value of a field means "not set":
+// the engine's or orchestrator's default applies, which the converters
+// fill in where the format defines one (Kubernetes' and Compose's
+// defaults) and the rules know for the engines.
+type Workload struct {
+	// Name labels the workload in evidence and exceptions: a container's
+	// name and short ID, "compose.yaml service web", "Deployment
+	// shop/web container app".
+	Name string
+	// Stage is what the workload was read from.
+	Stage Stage
+	// Source is where it was read and where each setting was written.
+	Source Source
+	// Image is the image reference as written ("nginx", "nginx:1.27",
+	// "reg.example/app@sha256:...").
+	Image string
+
+	// User is the user as the engine takes it ("1000", "1000:1000",
+	// "app", "" for the image's default).
+	User string
+	// RunAsNonRoot is Kubernetes' runAsNonRoot (the kubelet refuses to
+	// start a container whose user is 0), nil when not set.
+	RunAsNonRoot *bool
+	// Groups are supplementary groups.
+	Groups []string
+
+	// CapAdd and CapDrop are capabilities added to and dropped from the
+	// engine's default set, upper case without the CAP_ prefix; "ALL"
+	// stands for every capability.
+	CapAdd, CapDrop []string
+	// Privileged gives every capability and device and lifts the
+	// seccomp, LSM and masked-path confinement.
+	Privileged bool
+	// NoNewPrivileges is the process's no_new_privs flag
+	// (--security-opt no-new-privileges, allowPrivilegeEscalation:
+	// false), nil when not set (the engine's default applies).
+	NoNewPrivileges *bool
+
+	// Namespaces are the namespaces shared with the host or another
+	// container.
+	Namespaces Namespaces
+	// Networks are the networks the container is attached to by name
+	// ("bridge" is Docker's default bridge).
+	Networks []string
+
+	// Mounts are bind mounts, volumes and tmpfs mounts.
+	Mounts []Mount
+	// Devices are host devices passed through.
+	Devices []Device
+	// DeviceCgroupRules are device cgroup rules ("c 1:3 rwm").
+	DeviceCgroupRules []string
+
+	// Seccomp is the seccomp profile: "" for the engine's default,
+	// "unconfined", or the profile's name or path as written.
+	Seccomp string
+	// AppArmor is the AppArmor profile: "" for the default,
+	// "unconfined", or a profile name.
+	AppArmor string
+	// SELinuxDisabled is set by label=disable (or type spc_t).
+	SELinuxDisabled bool
+	// SystemPathsUnconfined is --security-opt systempaths=unconfined
+	// (Kubernetes' procMount: Unmasked): /proc and /sys unmasked.
+	SystemPathsUnconfined bool
+	// MaskedPaths and ReadonlyPaths are what the runtime hides or makes
+	// read-only; nil when the format leaves them to the engine, empty
+	// when it says none.
+	MaskedPaths, ReadonlyPaths []string
+	// ReadOnlyRootfs mounts the root filesystem read-only.
+	ReadOnlyRootfs bool
+
+	// Resources are the limits the container runs under.
+	Resources Resources
+	// CgroupParent is a custom parent cgroup, "" for the default.
+	CgroupParent string
+
+	// Ports are published ports.
+	Ports []Port
+	// Restart is the restart policy.
+	Restart Restart
+	// Healthcheck says whether the container has a health check (an
+	// image's HEALTHCHECK, --health-cmd, a Compose healthcheck, a
+	// Kubernetes liveness or readiness probe); nil when unknown (a file
+	// that leaves it to the image).
+	Healthcheck *bool
+	// ServiceAccountToken is Kubernetes' automountServiceAccountToken as
+	// it applies to the pod (pod spec, else true: the default).
+	ServiceAccountToken *bool
+
+	// Commands are the command lines running in the container (running
+	// containers only).
+	Commands []string
+	// Observed is what the kernel shows of a running container, nil
+	// elsewhere or when not visible.
+	Observed *Observed
+}
+
+// Namespaces say which namespaces a container shares. Each mode is as
+// the engine writes it: "" or "private" for its own, "host",
+// "container:NAME" to join another container's, "ns:PATH" (Podman),
+// a network name for Network.
+type Namespaces struct {
+	Network, PID, IPC, UTS, User, Cgroup string
+}
+
+// Mount is one mount into the container.
+type Mount struct {
+	// Type is "bind", "volume", "tmpfs", "npipe" or "image"; a
+	// Kubernetes hostPath is a bind.
+	Type string
+	// Source is the host path of a bind, the volume's name, "" for tmpfs.
+	Source      string
+	Destination string
+	ReadOnly    bool
+	// Propagation is "", "private", "rprivate", "shared", "rshared",
+	// "slave" or "rslave".
+	Propagation string
+}
+
+// Device is a host device passed through.
+type Device struct {
+	PathOnHost, PathInContainer string
+	// Permissions are the cgroup permissions ("rwm").
+	Permissions string
+}
+
+// Resources are a container's limits; 0 (or nil) means none.
+type Resources struct {
+	// Memory is the memory limit in bytes.
+	Memory int64
+	// MemoryRequest is Kubernetes' memory request in bytes.
+	MemoryRequest int64
+	// CPUShares is the relative CPU weight (1024 is the default).
+	CPUShares int64
+	// NanoCPUs is a CPU limit in billionths of a CPU (--cpus,
+	// Kubernetes' limits.cpu).
+	NanoCPUs int64
+	// CPUQuota is the CFS quota in microseconds per period.
+	CPUQuota int64
+	// CPURequest is Kubernetes' CPU request in billionths of a CPU.
+	CPURequest int64
+	// PidsLimit caps the number of processes; nil when unset, <= 0
+	// for unlimited.
+	PidsLimit *int64
+}
+
+// Port is a published port.
+type Port struct {
+	// HostIP is the address it listens on, "" for every interface.
+	HostIP string
+	// HostPort is the host port ("" when the engine picks one).
+	HostPort string
+	// ContainerPort and Protocol are what it forwards to.
+	ContainerPort string
+	Protocol      string
+}
+
+// Restart is a restart policy.
+type Restart struct {
+	// Policy is "no", "always", "unless-stopped" or "on-failure";
+	// "" for the engine's default (no). Kubernetes pods map Always,
+	// OnFailure and Never here.
+	Policy string
+	// MaxRetries bounds on-failure restarts; 0 is unbounded.
+	MaxRetries int
+}
+
+// Observed is what the kernel shows of a running container's first
+// process, read by the audit from /proc and its cgroup.
+type Observed struct {
+	// PID is the container's first process on this host.
+	PID int
+	// UID is its effective user ID.
+	UID int
+	// CapBnd is its capability bounding set.
+	CapBnd uint64
+	// Seccomp is its seccomp mode (0 none, 1 strict, 2 filter).
+	Seccomp int
+	// NoNewPrivs is its no_new_privs flag.
+	NoNewPrivs bool
+}
+
+// Source is where a workload was read.
+type Source struct {
+	// File is the path read ("-" for standard input), "" for a workload
+	// from an engine.
+	File string
+	// Document is the 1-based document of a multi-document YAML file, 0
+	// for single-document formats.
+	Document int
+	// Kind is the format's word for what holds the container:
+	// "Deployment", "CronJob", "compose service", "OCI config",
+	// "container".
+	Kind string
+	// Path is the field path of the container's settings in the
+	// document ("spec.template.spec.containers[0]", "services.web").
+	Path string
+	// Line is the line of Path in File, 0 when unknown.
+	Line int
+	// Fields says where each setting was written: a setting (one of the
+	// Set* names) to its place in the document.
+	Fields map[string]Place
+}
+
+// Place is a field in a document.
+type Place struct {
+	// Path is the field path ("spec.template.spec.hostNetwork").
+	Path string
+	// Line is its line, 0 when unknown.
+	Line int
+}
+
+// Where returns where setting was written: its own place, else the
+// container's (a finding about a missing setting points at the
+// container that lacks it).
+func (s Source) Where(setting string) Place {
+	if p, ok := s.Fields[setting]; ok {
+		return p
+	}
+	return Place{Path: s.Path, Line: s.Line}
+}
+
+// Setting names, the keys of Source.Fields and of Verdict.Setting: one per
+// Workload field a rule reads.
+const (
+	SetImage               = "image"
+	SetUser                = "user"
+	SetRunAsNonRoot        = "runAsNonRoot"
+	SetCapAdd              = "capAdd"
+	SetCapDrop             = "capDrop"
+	SetPrivileged          = "privileged"
+	SetNoNewPrivileges     = "noNewPrivileges"
+	SetNetwork             = "namespaces.network"
+	SetPID                 = "namespaces.pid"
+	SetIPC                 = "namespaces.ipc"
+	SetUTS                 = "namespaces.uts"
+	SetUserNS              = "namespaces.user"
+	SetMounts              = "mounts"
+	SetDevices             = "devices"
+	SetDeviceCgroupRules   = "deviceCgroupRules"
+	SetSeccomp             = "seccomp"
+	SetAppArmor            = "apparmor"
+	SetSELinux             = "selinux"
+	SetSystemPaths         = "systemPaths"
+	SetReadOnlyRootfs      = "readOnlyRootfs"
+	SetMemory              = "resources.memory"
+	SetCPU                 = "resources.cpu"
+	SetPidsLimit           = "resources.pids"
+	SetCgroupParent        = "cgroupParent"
+	SetPorts               = "ports"
+	SetRestart             = "restart"
+	SetHealthcheck         = "healthcheck"
+	SetServiceAccountToken = "serviceAccountToken"
+)
