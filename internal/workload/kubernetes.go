@@ -1,9 +1,1088 @@
 package workload
 
-import "errors"
+// Kubernetes manifests: a YAML or JSON stream is read as kubectl reads it
+// (documents split on "---" lines, a stream starting with "{" read as
+// concatenated JSON objects, empty documents skipped, `kind: List` and
+// the *List kinds opened), each document decoded strictly into the
+// k8s.io/api types (an unknown or duplicate field is an error, as the API
+// server's strict field validation makes it), and each container of a
+// Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
+// ReplicationController or PodTemplate becomes one Workload with the
+// settings the kubelet would give it: pod-level securityContext under
+// the container's, the defaults the API server and the kubelet fill in
+// where the manifest is silent. Every document is also parsed with
+// yaml.v3's node API, which alone knows lines, so each setting's Place
+// carries the line it was written on.
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	k8sjson "sigs.k8s.io/json"
+	k8syaml "sigs.k8s.io/yaml"
+)
+
+// MaxKubernetesStream is the most bytes ParseKubernetes reads from one
+// stream; `helm template` of a large chart is a few MiB.
+const MaxKubernetesStream = 16 << 20
+
+// maxAliasGrowth bounds what YAML aliases may add to a document, in
+// nodes: a document's aliases expand to at most its own node count plus
+// this, so a "billion laughs" document is refused before any decoder
+// expands it.
+const maxAliasGrowth = 10000
+
+// podKinds are the kinds that hold pods, with the API groups that serve
+// them ("extensions" for the Deployments, DaemonSets and ReplicaSets of
+// old manifests, which decode into the apps/v1 shapes).
+var podKinds = map[string][]string{
+	"Pod": {""}, "PodTemplate": {""}, "ReplicationController": {""},
+	"Deployment": {"apps", "extensions"}, "DaemonSet": {"apps", "extensions"}, "ReplicaSet": {"apps", "extensions"},
+	"StatefulSet": {"apps"},
+	"Job":         {"batch"}, "CronJob": {"batch"},
+}
+
+// IsKubernetesKind reports whether kind (a Source.Kind) is one of the
+// Kubernetes kinds ParseKubernetes reads.
+func IsKubernetesKind(kind string) bool {
+	_, ok := podKinds[kind]
+	return ok
+}
 
 // ParseKubernetes reads the workloads of a Kubernetes YAML or JSON stream
-// (file names it in Source).
+// (file names it in Source). Objects that hold no pods (Service,
+// ConfigMap, custom resources...) are skipped; a document that is no
+// Kubernetes object, or a pod-holding object Kubernetes would refuse to
+// decode, is an error that names the file, the document and the field.
 func ParseKubernetes(data []byte, file string) ([]Workload, error) {
-	return nil, errors.New("kubernetes manifests: not yet read")
+	if len(data) > MaxKubernetesStream {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d a Kubernetes stream may have", file, len(data), MaxKubernetesStream)
+	}
+	docs, err := splitStream(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	r := &k8sReader{file: file, accounts: map[string]accountToken{}}
+	for _, d := range docs {
+		if err := r.document(d); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
+		}
+	}
+	r.applyAccounts()
+	return r.out, nil
+}
+
+// document is one document of a stream.
+type document struct {
+	data []byte
+	// number is its 1-based place in the stream.
+	number int
+	// line is the stream's line of its first line.
+	line int
+	// json is set for a document of a JSON stream.
+	json bool
+}
+
+// splitStream cuts a stream into documents. A stream whose first
+// non-blank byte is "{" is a sequence of JSON objects (kubectl's
+// YAMLOrJSONDecoder); any other is YAML, cut at lines that start with
+// "---" followed by nothing but a comment (kubectl's YAMLReader refuses
+// any other text after it). Blank documents stay, so document numbers
+// count every "---", except text before the first one that holds
+// nothing but comments (Helm's "---\n# Source: ..." starts document 1).
+func splitStream(data []byte) ([]document, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return splitJSON(data)
+	}
+	var docs []document
+	start, startLine, line := 0, 1, 1
+	for off := 0; off < len(data); line++ {
+		next := len(data)
+		if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+			next = off + i + 1
+		}
+		if l := data[off:next]; bytes.HasPrefix(l, []byte("---")) {
+			rest := strings.TrimSpace(string(l[3:]))
+			if rest != "" && rest[0] != '#' {
+				return nil, fmt.Errorf("line %d: text after the document separator \"---\"", line)
+			}
+			if len(docs) > 0 || !blankYAML(data[start:off]) {
+				docs = append(docs, document{data: data[start:off], number: len(docs) + 1, line: startLine})
+			}
+			start, startLine = next, line+1
+		}
+		off = next
+	}
+	if len(docs) == 0 || start < len(data) {
+		docs = append(docs, document{data: data[start:], number: len(docs) + 1, line: startLine})
+	}
+	return docs, nil
+}
+
+// blankYAML reports whether b holds nothing but blank lines and comments.
+func blankYAML(b []byte) bool {
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && l[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// splitJSON cuts a stream of concatenated JSON values.
+func splitJSON(data []byte) ([]document, error) {
+	var docs []document
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", len(docs)+1, err)
+		}
+		end := int(dec.InputOffset())
+		begin := end - len(raw)
+		docs = append(docs, document{data: raw, number: len(docs) + 1, line: 1 + bytes.Count(data[:begin], []byte("\n")), json: true})
+	}
+}
+
+// k8sReader turns documents into workloads.
+type k8sReader struct {
+	file string
+	out  []Workload
+	// accounts are the ServiceAccounts of the stream by namespace/name.
+	accounts map[string]accountToken
+	// pending are the workloads whose token depends on their service
+	// account (index into out, account key).
+	pending []pendingToken
+}
+
+type accountToken struct {
+	automount *bool
+}
+
+type pendingToken struct {
+	workload int
+	account  string
+}
+
+// document reads one document: nothing for a blank one, an error for
+// one that is no Kubernetes object.
+func (r *k8sReader) document(d document) error {
+	idx := lineIndex{offset: d.line - 1}
+	if d.json {
+		// JSON has no aliases, and the strict decoder refuses duplicate
+		// keys itself; yaml.v3 only finds lines, where it reads it.
+		var root yaml.Node
+		if yaml.Unmarshal(d.data, &root) == nil {
+			idx.root = &root
+		}
+		return r.object(d.data, "", "", "", d.number, idx)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(d.data, &root); err != nil {
+		return fmt.Errorf("not YAML: %w", err)
+	}
+	if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Tag == "!!null") {
+		return nil // an empty document, as kubectl skips it
+	}
+	if err := checkAliases(&root); err != nil {
+		return err
+	}
+	js, err := k8syaml.YAMLToJSON(d.data)
+	if err != nil {
+		return fmt.Errorf("not YAML: %w", err)
+	}
+	idx.root = &root
+	return r.object(js, "", "", "", d.number, idx)
+}
+
+// object reads one object (a document or an item of a List) at path;
+// listAPI and itemKind are the apiVersion and kind the items of a *List
+// kind default to (a PodList's items carry none).
+func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, idx lineIndex) error {
+	var tm struct {
+		metav1.TypeMeta `json:",inline"`
+		Items           []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return fmt.Errorf("%s: not a Kubernetes object: %w", cmp.Or(path, "document"), err)
+	}
+	kind, apiVersion := cmp.Or(tm.Kind, itemKind), cmp.Or(tm.APIVersion, listAPI)
+	if apiVersion == "" || kind == "" {
+		if path == "" {
+			return errors.New("not a Kubernetes object: no apiVersion or kind")
+		}
+		return fmt.Errorf("%s: not a Kubernetes object: no apiVersion or kind", placeText(path, idx.line(path)))
+	}
+	if kind == "List" || (strings.HasSuffix(kind, "List") && podKinds[strings.TrimSuffix(kind, "List")] != nil) {
+		itemAPI, items := "", ""
+		if kind != "List" {
+			itemAPI, items = apiVersion, strings.TrimSuffix(kind, "List")
+		}
+		for i, it := range tm.Items {
+			if err := r.object(it, joinPath(path, fmt.Sprintf("items[%d]", i)), itemAPI, items, doc, idx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	if !strings.Contains(apiVersion, "/") {
+		group = ""
+	}
+	if !slices.Contains(podKinds[kind], group) {
+		if kind == "ServiceAccount" && group == "" {
+			return r.account(js)
+		}
+		return nil // not a workload: Service, ConfigMap, a custom resource...
+	}
+	src, err := decodePods(kind, js)
+	if err != nil {
+		return describeDecodeError(err, path, idx)
+	}
+	if src.template == nil {
+		return nil // a ReplicationController may leave its pods to others
+	}
+	return r.pods(src, path, doc, idx)
+}
+
+// account records a ServiceAccount's automountServiceAccountToken.
+func (r *k8sReader) account(js []byte) error {
+	var sa corev1.ServiceAccount
+	if err := json.Unmarshal(js, &sa); err != nil {
+		return nil // a ServiceAccount hull cannot read decides nothing
+	}
+	r.accounts[sa.Namespace+"/"+sa.Name] = accountToken{automount: sa.AutomountServiceAccountToken}
+	return nil
+}
+
+// applyAccounts sets the token of the workloads whose pod leaves it to a
+// ServiceAccount the stream defines (same namespace, as written).
+func (r *k8sReader) applyAccounts() {
+	for _, p := range r.pending {
+		if a, ok := r.accounts[p.account]; ok && a.automount != nil {
+			v := *a.automount
+			r.out[p.workload].ServiceAccountToken = &v
+		}
+	}
+}
+
+// podSource is a pod template found in an object.
+type podSource struct {
+	kind string
+	meta metav1.ObjectMeta
+	// template is the pod's metadata and spec; nil when the object has
+	// none (a ReplicationController may omit it).
+	template *corev1.PodTemplateSpec
+	// at is the template's path in the object ("" for a Pod).
+	at string
+	// controller is set for kinds whose pods Kubernetes always restarts.
+	controller bool
+	// backoffLimit is a Job's, nil elsewhere.
+	backoffLimit *int32
+}
+
+func (s podSource) name() string {
+	n := cmp.Or(s.meta.Name, s.meta.GenerateName)
+	if s.meta.Namespace != "" {
+		return s.meta.Namespace + "/" + n
+	}
+	return n
+}
+
+// decodePods decodes a pod-holding kind strictly, as the API server's
+// strict field validation does (unknown and duplicate fields refused,
+// names matched case-sensitively).
+func decodePods(kind string, js []byte) (podSource, error) {
+	strict := func(v any) error {
+		strictErrs, err := k8sjson.UnmarshalStrict(js, v)
+		if err != nil {
+			return err
+		}
+		return errors.Join(strictErrs...)
+	}
+	s := podSource{kind: kind, at: "spec.template", controller: true}
+	switch kind {
+	case "Pod":
+		var o corev1.Pod
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.at, s.controller = o.ObjectMeta, "", false
+		s.template = &corev1.PodTemplateSpec{ObjectMeta: o.ObjectMeta, Spec: o.Spec}
+	case "PodTemplate":
+		var o corev1.PodTemplate
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		// A PodTemplate's pods belong to whoever uses it; the restart
+		// policy is the template's own.
+		s.meta, s.template, s.at, s.controller = o.ObjectMeta, &o.Template, "template", false
+	case "ReplicationController":
+		var o corev1.ReplicationController
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template = o.ObjectMeta, o.Spec.Template
+	case "Deployment":
+		var o appsv1.Deployment
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template = o.ObjectMeta, &o.Spec.Template
+	case "StatefulSet":
+		var o appsv1.StatefulSet
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template = o.ObjectMeta, &o.Spec.Template
+	case "DaemonSet":
+		var o appsv1.DaemonSet
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template = o.ObjectMeta, &o.Spec.Template
+	case "ReplicaSet":
+		var o appsv1.ReplicaSet
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template = o.ObjectMeta, &o.Spec.Template
+	case "Job":
+		var o batchv1.Job
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template, s.controller, s.backoffLimit = o.ObjectMeta, &o.Spec.Template, false, o.Spec.BackoffLimit
+	case "CronJob":
+		var o batchv1.CronJob
+		if err := strict(&o); err != nil {
+			return s, err
+		}
+		s.meta, s.template, s.controller, s.backoffLimit = o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template, false, o.Spec.JobTemplate.Spec.BackoffLimit
+		s.at = "spec.jobTemplate.spec.template"
+	}
+	return s, nil
+}
+
+// describeDecodeError says which field of the object at path the
+// decoder refused, with its line.
+func describeDecodeError(err error, path string, idx lineIndex) error {
+	var msgs []string
+	for _, e := range unjoin(err) {
+		var fe k8sjson.FieldError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(e, &fe):
+			p := joinPath(path, fe.FieldPath())
+			what := "field refused"
+			switch s := e.Error(); {
+			case strings.HasPrefix(s, "unknown field"):
+				what = "unknown field"
+			case strings.HasPrefix(s, "duplicate field"):
+				what = "field written twice"
+			}
+			msgs = append(msgs, fmt.Sprintf("%s: %s", placeText(p, idx.line(p)), what))
+		case errors.As(e, &te) && te.Field != "":
+			p := joinPath(path, te.Field)
+			msgs = append(msgs, fmt.Sprintf("%s: a %s where Kubernetes wants a %s", placeText(p, idx.line(p)), jsonKind(te.Value), te.Type))
+		default:
+			msgs = append(msgs, fmt.Sprintf("%s: %v", cmp.Or(path, "document"), strings.TrimPrefix(e.Error(), "json: ")))
+		}
+	}
+	return fmt.Errorf("%s: %w", strings.Join(msgs, "; "), err)
+}
+
+// unjoin lists the errors errors.Join put together.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// jsonKind names a JSON value kind in plain words.
+func jsonKind(v string) string {
+	switch v {
+	case "string":
+		return "text"
+	case "bool":
+		return "true/false"
+	case "array":
+		return "list"
+	case "object":
+		return "mapping"
+	}
+	return v
+}
+
+// placeText is "path (line N)", or the path alone when the line is
+// unknown.
+func placeText(path string, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("%s (line %d)", path, line)
+	}
+	return path
+}
+
+// joinPath joins field path parts with dots.
+func joinPath(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 && p[0] != '[' {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// pods makes one workload per container of src.
+func (r *k8sReader) pods(src podSource, path string, doc int, idx lineIndex) error {
+	spec := &src.template.Spec
+	p := podReader{src: src, spec: spec, idx: idx,
+		meta: joinPath(path, src.at, "metadata"), at: joinPath(path, src.at, "spec")}
+	if len(spec.Containers) == 0 {
+		// Kubernetes refuses a pod without containers; reading nothing
+		// would pass it silently.
+		return fmt.Errorf("%s %s: %s: no containers", src.kind, src.name(), placeText(p.at+".containers", idx.line(p.at+".containers")))
+	}
+	type ctr struct {
+		word, field string
+		c           *corev1.Container
+	}
+	var all []ctr
+	for i := range spec.InitContainers {
+		all = append(all, ctr{"initContainer", fmt.Sprintf("initContainers[%d]", i), &spec.InitContainers[i]})
+	}
+	for i := range spec.Containers {
+		all = append(all, ctr{"container", fmt.Sprintf("containers[%d]", i), &spec.Containers[i]})
+	}
+	for i := range spec.EphemeralContainers {
+		// An ephemeral container has a container's fields (some of
+		// which the API refuses for it, such as ports and probes).
+		c := corev1.Container(spec.EphemeralContainers[i].EphemeralContainerCommon)
+		all = append(all, ctr{"ephemeralContainer", fmt.Sprintf("ephemeralContainers[%d]", i), &c})
+	}
+	for _, c := range all {
+		w := p.workload(c.word, joinPath(p.at, c.field), c.c)
+		w.Source.File, w.Source.Document = r.file, doc
+		r.out = append(r.out, w)
+		if spec.AutomountServiceAccountToken == nil {
+			// The pod leaves the token to its ServiceAccount ("default"
+			// when it names none).
+			r.pending = append(r.pending, pendingToken{workload: len(r.out) - 1,
+				account: src.meta.Namespace + "/" + cmp.Or(spec.ServiceAccountName, spec.DeprecatedServiceAccount, "default")})
+		}
+	}
+	return nil
+}
+
+// podReader converts the containers of one pod spec.
+type podReader struct {
+	src  podSource
+	spec *corev1.PodSpec
+	idx  lineIndex
+	// meta and at are the paths of the pod's metadata and spec.
+	meta, at string
+}
+
+// workload converts container c (a "container", "initContainer" or
+// "ephemeralContainer" at path).
+func (p podReader) workload(word, path string, c *corev1.Container) Workload {
+	w := Workload{
+		Name:  fmt.Sprintf("%s %s %s %s", p.src.kind, p.src.name(), word, c.Name),
+		Stage: StageFile,
+		Image: c.Image,
+		Source: Source{Kind: p.src.kind, Path: path, Line: p.idx.line(path),
+			Fields: map[string]Place{}},
+	}
+	set := func(setting, path string) {
+		w.Source.Fields[setting] = Place{Path: path, Line: p.idx.line(path)}
+	}
+	if c.Image != "" {
+		set(SetImage, path+".image")
+	}
+	p.security(&w, path, c, set)
+	p.namespaces(&w, set)
+	p.mounts(&w, path, c, set)
+	p.ports(&w, path, c, set)
+	p.resources(&w, path, c, set)
+	p.restart(&w, word, path, c, set)
+
+	// Kubernetes runs no image HEALTHCHECK: a container has a health
+	// check when it has a liveness or readiness probe.
+	hc := c.LivenessProbe != nil || c.ReadinessProbe != nil
+	w.Healthcheck = &hc
+	switch {
+	case c.LivenessProbe != nil:
+		set(SetHealthcheck, path+".livenessProbe")
+	case c.ReadinessProbe != nil:
+		set(SetHealthcheck, path+".readinessProbe")
+	}
+
+	// automountServiceAccountToken: the pod's, else its ServiceAccount's
+	// (applyAccounts), else true, Kubernetes' default.
+	token := true
+	if a := p.spec.AutomountServiceAccountToken; a != nil {
+		token = *a
+		set(SetServiceAccountToken, p.at+".automountServiceAccountToken")
+	}
+	w.ServiceAccountToken = &token
+	return w
+}
+
+// security applies the pod's and the container's securityContext with
+// the kubelet's precedence (pkg/securitycontext
+// DetermineEffectiveSecurityContext): the container's runAsUser,
+// runAsGroup, runAsNonRoot, seLinuxOptions, seccompProfile and
+// appArmorProfile override the pod's; capabilities, privileged,
+// allowPrivilegeEscalation, readOnlyRootFilesystem and procMount exist
+// only on the container.
+func (p podReader) security(w *Workload, path string, c *corev1.Container, set func(string, string)) {
+	psc := p.spec.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	csc := c.SecurityContext
+	if csc == nil {
+		csc = &corev1.SecurityContext{}
+	}
+	podAt, ctrAt := p.at+".securityContext", path+".securityContext"
+
+	uid, uidAt := pick(csc.RunAsUser, ctrAt, psc.RunAsUser, podAt)
+	gid, _ := pick(csc.RunAsGroup, ctrAt, psc.RunAsGroup, podAt)
+	if uid != nil {
+		w.User = strconv.FormatInt(*uid, 10)
+		if gid != nil {
+			w.User += ":" + strconv.FormatInt(*gid, 10)
+		}
+		set(SetUser, uidAt+".runAsUser")
+	}
+	if nr, at := pick(csc.RunAsNonRoot, ctrAt, psc.RunAsNonRoot, podAt); nr != nil {
+		v := *nr
+		w.RunAsNonRoot = &v
+		set(SetRunAsNonRoot, at+".runAsNonRoot")
+	}
+	// The kubelet adds fsGroup to the supplementary groups.
+	if psc.FSGroup != nil {
+		w.Groups = append(w.Groups, strconv.FormatInt(*psc.FSGroup, 10))
+	}
+	for _, g := range psc.SupplementalGroups {
+		w.Groups = append(w.Groups, strconv.FormatInt(g, 10))
+	}
+	if se, at := pick(csc.SELinuxOptions, ctrAt, psc.SELinuxOptions, podAt); se != nil {
+		set(SetSELinux, at+".seLinuxOptions")
+		// spc_t is the "super privileged container" type: no SELinux
+		// separation.
+		w.SELinuxDisabled = se.Type == "spc_t"
+	}
+
+	if caps := csc.Capabilities; caps != nil {
+		for i, cp := range caps.Add {
+			w.CapAdd = append(w.CapAdd, capName(string(cp)))
+			set(fmt.Sprintf("%s[%d]", SetCapAdd, i), fmt.Sprintf("%s.capabilities.add[%d]", ctrAt, i))
+		}
+		for i, cp := range caps.Drop {
+			w.CapDrop = append(w.CapDrop, capName(string(cp)))
+			set(fmt.Sprintf("%s[%d]", SetCapDrop, i), fmt.Sprintf("%s.capabilities.drop[%d]", ctrAt, i))
+		}
+		if len(caps.Add) > 0 {
+			set(SetCapAdd, ctrAt+".capabilities.add")
+		}
+		if len(caps.Drop) > 0 {
+			set(SetCapDrop, ctrAt+".capabilities.drop")
+		}
+	}
+	if csc.Privileged != nil {
+		w.Privileged = *csc.Privileged
+		set(SetPrivileged, ctrAt+".privileged")
+	}
+	if csc.ReadOnlyRootFilesystem != nil {
+		w.ReadOnlyRootfs = *csc.ReadOnlyRootFilesystem
+		set(SetReadOnlyRootfs, ctrAt+".readOnlyRootFilesystem")
+	}
+	if csc.ProcMount != nil && *csc.ProcMount == corev1.UnmaskedProcMount {
+		w.SystemPathsUnconfined = true
+		set(SetSystemPaths, ctrAt+".procMount")
+	}
+
+	// allowPrivilegeEscalation: Kubernetes' default is true (no_new_privs
+	// off); false sets no_new_privs, except that it "is true always when
+	// the container is run as Privileged or has CAP_SYS_ADMIN" (the
+	// field's API doc; the API server refuses false with either).
+	nnp := false
+	if ape := csc.AllowPrivilegeEscalation; ape != nil {
+		nnp = !*ape
+		set(SetNoNewPrivileges, ctrAt+".allowPrivilegeEscalation")
+	}
+	if nnp && w.Privileged {
+		nnp = false
+		set(SetNoNewPrivileges, ctrAt+".privileged")
+	}
+	if i := slices.IndexFunc(w.CapAdd, func(c string) bool { return c == "SYS_ADMIN" || c == "ALL" }); nnp && i >= 0 {
+		nnp = false
+		set(SetNoNewPrivileges, fmt.Sprintf("%s.capabilities.add[%d]", ctrAt, i))
+	}
+	w.NoNewPrivileges = &nnp
+
+	p.seccomp(w, c.Name, csc, psc, ctrAt, podAt, set)
+	p.apparmor(w, c.Name, csc, psc, ctrAt, podAt, set)
+}
+
+// pick returns the container's value if set, else the pod's, with the
+// path it came from.
+func pick[T any](ctr *T, ctrAt string, pod *T, podAt string) (*T, string) {
+	if ctr != nil {
+		return ctr, ctrAt
+	}
+	return pod, podAt
+}
+
+// capName writes a capability as the model does: upper case, no CAP_.
+func capName(c string) string {
+	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
+}
+
+// annotation returns the pod annotation key and its path.
+func (p podReader) annotation(key string) (string, string, bool) {
+	v, ok := p.src.template.Annotations[key]
+	return v, fmt.Sprintf("%s.annotations[%q]", p.meta, key), ok
+}
+
+// seccomp sets the seccomp profile. The API server copies the legacy
+// annotations into the fields when a pod is created (a pod annotation
+// into the pod's field, a container's into the container's, each only
+// where the field is unset: applySeccompVersionSkew), and the kubelet
+// takes the container's field, else the pod's, else Unconfined
+// (getSeccompProfile; RuntimeDefault only with the kubelet's
+// seccompDefault, which is off by default). So: container field,
+// container annotation, pod field, pod annotation, unconfined.
+func (p podReader) seccomp(w *Workload, name string, csc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ctrAt, podAt string, set func(string, string)) {
+	from := func(sp *corev1.SeccompProfile, at string) bool {
+		if sp == nil {
+			return false
+		}
+		switch sp.Type {
+		case corev1.SeccompProfileTypeUnconfined:
+			w.Seccomp = "unconfined"
+		case corev1.SeccompProfileTypeLocalhost:
+			w.Seccomp = cmp.Or(ptrValue(sp.LocalhostProfile), "localhost")
+		default: // RuntimeDefault: the engine's default profile
+			w.Seccomp = ""
+		}
+		set(SetSeccomp, at+".seccompProfile")
+		return true
+	}
+	fromAnnotation := func(key string) bool {
+		v, at, ok := p.annotation(key)
+		if !ok {
+			return false
+		}
+		switch {
+		case v == corev1.SeccompProfileNameUnconfined:
+			w.Seccomp = "unconfined"
+		case v == corev1.SeccompProfileRuntimeDefault || v == corev1.DeprecatedSeccompProfileDockerDefault:
+			w.Seccomp = ""
+		case strings.HasPrefix(v, corev1.SeccompLocalhostProfileNamePrefix):
+			w.Seccomp = strings.TrimPrefix(v, corev1.SeccompLocalhostProfileNamePrefix)
+		default:
+			return false // the API server copies no field from it
+		}
+		set(SetSeccomp, at)
+		return true
+	}
+	if from(csc.SeccompProfile, ctrAt) || fromAnnotation(corev1.SeccompContainerAnnotationKeyPrefix+name) ||
+		from(psc.SeccompProfile, podAt) || fromAnnotation(corev1.SeccompPodAnnotationKey) {
+		return
+	}
+	w.Seccomp = "unconfined" // Kubernetes' default, see above
+}
+
+// apparmor sets the AppArmor profile as the kubelet picks it
+// (pkg/security/apparmor GetProfile): the container's field, else the
+// container's legacy annotation, else the pod's field; with none the
+// runtime applies its default profile.
+func (p podReader) apparmor(w *Workload, name string, csc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ctrAt, podAt string, set func(string, string)) {
+	from := func(ap *corev1.AppArmorProfile, at string) bool {
+		if ap == nil {
+			return false
+		}
+		switch ap.Type {
+		case corev1.AppArmorProfileTypeUnconfined:
+			w.AppArmor = "unconfined"
+		case corev1.AppArmorProfileTypeLocalhost:
+			w.AppArmor = ptrValue(ap.LocalhostProfile)
+		default:
+			w.AppArmor = ""
+		}
+		set(SetAppArmor, at+".appArmorProfile")
+		return true
+	}
+	if from(csc.AppArmorProfile, ctrAt) {
+		return
+	}
+	if v, at, ok := p.annotation(corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + name); ok {
+		switch {
+		case v == corev1.DeprecatedAppArmorBetaProfileNameUnconfined:
+			w.AppArmor = "unconfined"
+		case strings.HasPrefix(v, corev1.DeprecatedAppArmorBetaProfileNamePrefix):
+			w.AppArmor = strings.TrimPrefix(v, corev1.DeprecatedAppArmorBetaProfileNamePrefix)
+		default: // runtime/default
+			w.AppArmor = ""
+		}
+		set(SetAppArmor, at)
+		return
+	}
+	from(psc.AppArmorProfile, podAt)
+}
+
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// namespaces sets the host namespaces the pod shares.
+func (p podReader) namespaces(w *Workload, set func(string, string)) {
+	if p.spec.HostNetwork {
+		w.Namespaces.Network = "host"
+		set(SetNetwork, p.at+".hostNetwork")
+		// The runtime (CRI) gives a host-network pod the host's UTS
+		// namespace too: its hostname is the node's.
+		w.Namespaces.UTS = "host"
+		set(SetUTS, p.at+".hostNetwork")
+	}
+	if p.spec.HostPID {
+		w.Namespaces.PID = "host"
+		set(SetPID, p.at+".hostPID")
+	}
+	if p.spec.HostIPC {
+		w.Namespaces.IPC = "host"
+		set(SetIPC, p.at+".hostIPC")
+	}
+	// hostUsers: false gives the pod a user namespace of its own; unset
+	// or true is the host's, Kubernetes' default, which the model writes
+	// "" as Docker's default is.
+	if h := p.spec.HostUsers; h != nil {
+		if !*h {
+			w.Namespaces.User = "private"
+		}
+		set(SetUserNS, p.at+".hostUsers")
+	}
+}
+
+// mounts converts the container's volumeMounts through the pod's
+// volumes: a hostPath is a bind of the host path, an emptyDir in memory
+// a tmpfs, any other volume a volume by its name.
+func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set func(string, string)) {
+	for i, vm := range c.VolumeMounts {
+		m := Mount{Type: "volume", Source: vm.Name, Destination: vm.MountPath, ReadOnly: vm.ReadOnly}
+		if j := slices.IndexFunc(p.spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name }); j >= 0 {
+			v := p.spec.Volumes[j]
+			switch {
+			case v.HostPath != nil:
+				m.Type, m.Source = "bind", v.HostPath.Path
+				if vm.SubPath != "" {
+					m.Source = strings.TrimSuffix(m.Source, "/") + "/" + vm.SubPath
+				}
+			case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
+				m.Type, m.Source = "tmpfs", ""
+			case v.Secret != nil || v.ConfigMap != nil || v.DownwardAPI != nil || v.Projected != nil:
+				// The kubelet mounts these read-only whatever readOnly says.
+				m.ReadOnly = true
+			}
+		}
+		if vm.MountPropagation != nil {
+			switch *vm.MountPropagation {
+			case corev1.MountPropagationBidirectional:
+				m.Propagation = "rshared"
+			case corev1.MountPropagationHostToContainer:
+				m.Propagation = "rslave"
+			}
+		}
+		w.Mounts = append(w.Mounts, m)
+		set(fmt.Sprintf("%s[%d]", SetMounts, i), fmt.Sprintf("%s.volumeMounts[%d]", path, i))
+	}
+	if len(c.VolumeMounts) > 0 {
+		set(SetMounts, path+".volumeMounts")
+	}
+}
+
+// ports lists the container's ports published on the node: those with
+// a hostPort, and on a host-network pod every port (the API server
+// defaults hostPort to containerPort there).
+func (p podReader) ports(w *Workload, path string, c *corev1.Container, set func(string, string)) {
+	for i, cp := range c.Ports {
+		host := cp.HostPort
+		if host == 0 && p.spec.HostNetwork {
+			host = cp.ContainerPort
+		}
+		if host == 0 {
+			continue
+		}
+		at := fmt.Sprintf("%s.ports[%d]", path, i)
+		set(fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports)), at)
+		w.Ports = append(w.Ports, Port{HostIP: cp.HostIP, HostPort: strconv.Itoa(int(host)),
+			ContainerPort: strconv.Itoa(int(cp.ContainerPort)),
+			// TCP is Kubernetes' default protocol.
+			Protocol: strings.ToLower(cmp.Or(string(cp.Protocol), string(corev1.ProtocolTCP)))})
+		if len(w.Ports) == 1 {
+			set(SetPorts, at)
+		}
+	}
+}
+
+// resources sets the memory and CPU limits and requests. A request left
+// out defaults to the limit (API server defaulting); a container without
+// a limit of its own runs under the pod-level one (spec.resources) when
+// the pod has it.
+func (p podReader) resources(w *Workload, path string, c *corev1.Container, set func(string, string)) {
+	type res struct {
+		list corev1.ResourceList
+		at   string
+	}
+	var limits, requests []res
+	limits = append(limits, res{c.Resources.Limits, path + ".resources.limits"})
+	requests = append(requests, res{c.Resources.Requests, path + ".resources.requests"}, res{c.Resources.Limits, path + ".resources.limits"})
+	if pr := p.spec.Resources; pr != nil {
+		limits = append(limits, res{pr.Limits, p.at + ".resources.limits"})
+		requests = append(requests, res{pr.Requests, p.at + ".resources.requests"}, res{pr.Limits, p.at + ".resources.limits"})
+	}
+	get := func(from []res, name corev1.ResourceName, setting string) (resource.Quantity, bool) {
+		for _, r := range from {
+			if q, ok := r.list[name]; ok {
+				if setting != "" {
+					set(setting, r.at+"."+string(name))
+				}
+				return q, true
+			}
+		}
+		return resource.Quantity{}, false
+	}
+	if q, ok := get(limits, corev1.ResourceMemory, SetMemory); ok {
+		w.Resources.Memory = q.Value()
+	}
+	if q, ok := get(limits, corev1.ResourceCPU, SetCPU); ok {
+		w.Resources.NanoCPUs = q.ScaledValue(resource.Nano)
+	}
+	if q, ok := get(requests, corev1.ResourceMemory, ""); ok {
+		w.Resources.MemoryRequest = q.Value()
+	}
+	if q, ok := get(requests, corev1.ResourceCPU, ""); ok {
+		w.Resources.CPURequest = q.ScaledValue(resource.Nano)
+	}
+}
+
+// restart maps the restart policy: the pod's (default Always; the
+// controllers of long-running pods allow nothing else), a container's
+// own where it has one (a sidecar init container's Always), init
+// containers retried until they succeed unless the pod is Never, a
+// Job's retries bounded by backoffLimit (default 6), ephemeral
+// containers never restarted.
+func (p podReader) restart(w *Workload, word, path string, c *corev1.Container, set func(string, string)) {
+	policy := cmp.Or(p.spec.RestartPolicy, corev1.RestartPolicyAlways)
+	if p.spec.RestartPolicy != "" {
+		set(SetRestart, p.at+".restartPolicy")
+	}
+	if p.src.controller {
+		policy = corev1.RestartPolicyAlways
+	}
+	switch {
+	case word == "ephemeralContainer":
+		policy = corev1.RestartPolicyNever
+	case c.RestartPolicy != nil:
+		policy = corev1.RestartPolicy(*c.RestartPolicy)
+		set(SetRestart, path+".restartPolicy")
+	case word == "initContainer" && policy != corev1.RestartPolicyNever:
+		policy = corev1.RestartPolicyOnFailure
+	}
+	switch policy {
+	case corev1.RestartPolicyAlways:
+		w.Restart.Policy = "always"
+	case corev1.RestartPolicyOnFailure:
+		w.Restart.Policy = "on-failure"
+		if p.src.kind == "Job" || p.src.kind == "CronJob" {
+			// backoffLimit: 6 is Kubernetes' default, 0 no retry at all.
+			limit := int32(6)
+			if p.src.backoffLimit != nil {
+				limit = *p.src.backoffLimit
+				set(SetRestart, strings.TrimSuffix(p.at, ".template.spec")+".backoffLimit")
+			}
+			if limit <= 0 {
+				w.Restart.Policy = "no"
+			}
+			w.Restart.MaxRetries = int(max(limit, 0))
+		}
+	default:
+		w.Restart.Policy = "no"
+	}
+}
+
+// checkAliases refuses a document whose aliases would expand it by more
+// than its own size plus maxAliasGrowth nodes ("billion laughs"): the
+// YAML-to-JSON conversion would build every copy.
+func checkAliases(root *yaml.Node) error {
+	nodes, aliases := 0, false
+	var count func(n *yaml.Node)
+	count = func(n *yaml.Node) {
+		nodes++
+		aliases = aliases || n.Kind == yaml.AliasNode
+		for _, c := range n.Content {
+			count(c)
+		}
+	}
+	count(root)
+	if !aliases {
+		return nil
+	}
+	limit := 2*nodes + maxAliasGrowth
+	memo := map[*yaml.Node]int{}
+	var size func(n *yaml.Node, depth int) int
+	size = func(n *yaml.Node, depth int) int {
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		if depth > 10000 {
+			return limit + 1 // an alias cycle or nesting no decoder takes
+		}
+		s := 1
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			s += size(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if s > limit {
+				break
+			}
+			s += size(c, depth+1)
+		}
+		s = min(s, limit+1)
+		memo[n] = s
+		return s
+	}
+	if size(root, 0) > limit {
+		return errors.New("its YAML aliases expand it too far (a billion laughs document?)")
+	}
+	return nil
+}
+
+// lineIndex finds the line of a field path in a document.
+type lineIndex struct {
+	root *yaml.Node
+	// offset is the stream's line before the document's first.
+	offset int
+}
+
+// line returns the line of path ("spec.containers[0].image",
+// `metadata.annotations["a.b/c"]`): its key's line in a mapping, its
+// item's in a list; 0 when the document does not have it.
+func (x lineIndex) line(path string) int {
+	if x.root == nil {
+		return 0
+	}
+	n, line := x.root, 0
+	for rest := path; rest != ""; {
+		key, index := "", -1
+		switch {
+		case strings.HasPrefix(rest, `["`):
+			end := strings.Index(rest, `"]`)
+			if end < 0 {
+				return 0
+			}
+			k, err := strconv.Unquote(rest[1 : end+1])
+			if err != nil {
+				return 0
+			}
+			key, rest = k, rest[end+2:]
+		case rest[0] == '[':
+			end := strings.IndexByte(rest, ']')
+			i, err := strconv.Atoi(rest[1:max(end, 1)])
+			if end < 0 || err != nil {
+				return 0
+			}
+			index, rest = i, rest[end+1:]
+		default:
+			end := strings.IndexAny(rest, ".[")
+			if end < 0 {
+				end = len(rest)
+			}
+			key, rest = rest[:end], rest[end:]
+		}
+		rest = strings.TrimPrefix(rest, ".")
+		if n, line = child(n, key, index, 0); n == nil {
+			return 0
+		}
+	}
+	if line == 0 {
+		return 0
+	}
+	return line + x.offset
+}
+
+// child returns the value of key (or item index) under n and its line,
+// through documents, aliases and merge keys.
+func child(n *yaml.Node, key string, index, depth int) (*yaml.Node, int) {
+	for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
+		if n.Kind == yaml.DocumentNode {
+			if len(n.Content) == 0 {
+				return nil, 0
+			}
+			n = n.Content[0]
+		} else {
+			n = n.Alias
+		}
+	}
+	if n == nil || depth > 100 {
+		return nil, 0
+	}
+	if index >= 0 {
+		if n.Kind != yaml.SequenceNode || index >= len(n.Content) {
+			return nil, 0
+		}
+		return n.Content[index], n.Content[index].Line
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, 0
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i].Tag != "!!merge" {
+			return n.Content[i+1], n.Content[i].Line
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Tag != "!!merge" {
+			continue
+		}
+		merged := []*yaml.Node{n.Content[i+1]}
+		if m := n.Content[i+1]; m.Kind == yaml.SequenceNode {
+			merged = m.Content
+		}
+		for _, m := range merged {
+			if v, l := child(m, key, -1, depth+1); v != nil {
+				return v, l
+			}
+		}
+	}
+	return nil, 0
 }
