@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,8 +31,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sjson "sigs.k8s.io/json"
 	k8syaml "sigs.k8s.io/yaml"
 )
@@ -196,15 +198,15 @@ func (r *k8sReader) document(d document) error {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(d.data, &root); err != nil {
-		return fmt.Errorf("not YAML: %w", err)
+		return streamLines(err, idx.offset)
 	}
 	if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Tag == "!!null") {
 		return nil // an empty document, as kubectl skips it
 	}
-	if err := checkAliases(&root); err != nil {
+	if err := checkNodes(&root, idx.offset); err != nil {
 		return err
 	}
-	js, err := k8syaml.YAMLToJSON(d.data)
+	js, err := k8syaml.YAMLToJSONStrict(d.data) // duplicate keys refused
 	if err != nil {
 		return fmt.Errorf("not YAML: %w", err)
 	}
@@ -299,7 +301,7 @@ type podSource struct {
 }
 
 func (s podSource) name() string {
-	n := cmp.Or(s.meta.Name, s.meta.GenerateName)
+	n := cmp.Or(s.meta.Name, s.meta.GenerateName, "(no name)")
 	if s.meta.Namespace != "" {
 		return s.meta.Namespace + "/" + n
 	}
@@ -401,13 +403,23 @@ func describeDecodeError(err error, path string, idx lineIndex) error {
 			msgs = append(msgs, fmt.Sprintf("%s: %s", placeText(p, idx.line(p)), what))
 		case errors.As(e, &te) && te.Field != "":
 			p := joinPath(path, te.Field)
-			msgs = append(msgs, fmt.Sprintf("%s: a %s where Kubernetes wants a %s", placeText(p, idx.line(p)), jsonKind(te.Value), te.Type))
+			// The decoder's path has no list indexes, so no line either.
+			msgs = append(msgs, fmt.Sprintf("%s: %s where Kubernetes wants %s", p, jsonKind(te.Value), goKind(te.Type)))
 		default:
 			msgs = append(msgs, fmt.Sprintf("%s: %v", cmp.Or(path, "document"), strings.TrimPrefix(e.Error(), "json: ")))
 		}
 	}
-	return fmt.Errorf("%s: %w", strings.Join(msgs, "; "), err)
+	return &decodeError{msg: strings.Join(msgs, "; "), err: err}
 }
+
+// decodeError is the decoder's error said in Kubernetes' field paths.
+type decodeError struct {
+	msg string
+	err error
+}
+
+func (e *decodeError) Error() string { return e.msg }
+func (e *decodeError) Unwrap() error { return e.err }
 
 // unjoin lists the errors errors.Join put together.
 func unjoin(err error) []error {
@@ -419,17 +431,37 @@ func unjoin(err error) []error {
 
 // jsonKind names a JSON value kind in plain words.
 func jsonKind(v string) string {
-	switch v {
-	case "string":
+	switch {
+	case v == "string":
 		return "text"
-	case "bool":
-		return "true/false"
-	case "array":
-		return "list"
-	case "object":
-		return "mapping"
+	case v == "bool":
+		return "true or false"
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "a mapping"
+	case strings.HasPrefix(v, "number"):
+		return "a number"
 	}
 	return v
+}
+
+// goKind names what a Go type takes in plain words.
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "text"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "a mapping"
 }
 
 // placeText is "path (line N)", or the path alone when the line is
@@ -940,22 +972,40 @@ func (p podReader) restart(w *Workload, word, path string, c *corev1.Container, 
 	}
 }
 
-// checkAliases refuses a document whose aliases would expand it by more
+// checkNodes refuses a document that writes a key twice in one mapping
+// (the API server's strict decoding refuses it too, and which one wins
+// differs between decoders) or whose aliases would expand it by more
 // than its own size plus maxAliasGrowth nodes ("billion laughs"): the
-// YAML-to-JSON conversion would build every copy.
-func checkAliases(root *yaml.Node) error {
+// YAML-to-JSON conversion would build every copy. offset turns the
+// document's lines into the stream's.
+func checkNodes(root *yaml.Node, offset int) error {
 	nodes, aliases := 0, false
-	var count func(n *yaml.Node)
-	count = func(n *yaml.Node) {
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
 		nodes++
 		aliases = aliases || n.Kind == yaml.AliasNode
-		for _, c := range n.Content {
-			count(c)
+		if n.Kind == yaml.MappingNode {
+			seen := map[string]bool{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+					continue
+				}
+				if seen[k.Value] {
+					return fmt.Errorf("line %d: key %q written twice in one mapping", k.Line+offset, k.Value)
+				}
+				seen[k.Value] = true
+			}
 		}
-	}
-	count(root)
-	if !aliases {
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
 		return nil
+	}
+	if err := walk(root); err != nil || !aliases {
+		return err
 	}
 	limit := 2*nodes + maxAliasGrowth
 	memo := map[*yaml.Node]int{}
@@ -985,6 +1035,20 @@ func checkAliases(root *yaml.Node) error {
 		return errors.New("its YAML aliases expand it too far (a billion laughs document?)")
 	}
 	return nil
+}
+
+// yamlLine finds "line N" in yaml.v3's messages, which count from the
+// document's first line.
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// streamLines rewrites the line numbers of yaml.v3 error err as lines
+// of the stream.
+func streamLines(err error, offset int) error {
+	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		n, _ := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		return "line " + strconv.Itoa(n+offset)
+	})
+	return fmt.Errorf("not YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // lineIndex finds the line of a field path in a document.
