@@ -222,15 +222,22 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		metav1.TypeMeta `json:",inline"`
 		Items           []json.RawMessage `json:"items"`
 	}
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return fmt.Errorf("%s: not a Kubernetes object: %w", cmp.Or(path, "document"), err)
+	where := ""
+	if path != "" {
+		where = placeText(path, idx.line(path)) + ": "
+	}
+	if t := bytes.TrimSpace(js); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("%snot a Kubernetes object: no mapping", where)
+	}
+	// Duplicate keys refused here too: which "kind" wins must not depend
+	// on the decoder.
+	strictErrs, err := k8sjson.UnmarshalStrict(js, &tm, k8sjson.DisallowDuplicateFields)
+	if err = errors.Join(append([]error{err}, strictErrs...)...); err != nil {
+		return fmt.Errorf("%snot a Kubernetes object: %w", where, describeDecodeError(err, path, idx))
 	}
 	kind, apiVersion := cmp.Or(tm.Kind, itemKind), cmp.Or(tm.APIVersion, listAPI)
 	if apiVersion == "" || kind == "" {
-		if path == "" {
-			return errors.New("not a Kubernetes object: no apiVersion or kind")
-		}
-		return fmt.Errorf("%s: not a Kubernetes object: no apiVersion or kind", placeText(path, idx.line(path)))
+		return fmt.Errorf("%snot a Kubernetes object: no apiVersion or kind", where)
 	}
 	if kind == "List" || (strings.HasSuffix(kind, "List") && podKinds[strings.TrimSuffix(kind, "List")] != nil) {
 		itemAPI, items := "", ""

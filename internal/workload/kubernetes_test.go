@@ -1,0 +1,418 @@
+package workload
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// flat writes a workload as key=value pairs, the zero values left out,
+// so a table can say what it expects of each field and each place.
+func flat(w Workload) map[string]string {
+	m := map[string]string{}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	b := func(p *bool) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatBool(*p)
+	}
+	n := func(i int64) string {
+		if i == 0 {
+			return ""
+		}
+		return strconv.FormatInt(i, 10)
+	}
+	put("source", fmt.Sprintf("%d %s %s:%d", w.Source.Document, w.Source.Kind, w.Source.Path, w.Source.Line))
+	put("image", w.Image)
+	put("user", w.User)
+	put("runAsNonRoot", b(w.RunAsNonRoot))
+	put("groups", strings.Join(w.Groups, ","))
+	put("capAdd", strings.Join(w.CapAdd, ","))
+	put("capDrop", strings.Join(w.CapDrop, ","))
+	if w.Privileged {
+		put("privileged", "true")
+	}
+	put("noNewPrivileges", b(w.NoNewPrivileges))
+	put("ns.network", w.Namespaces.Network)
+	put("ns.pid", w.Namespaces.PID)
+	put("ns.ipc", w.Namespaces.IPC)
+	put("ns.uts", w.Namespaces.UTS)
+	put("ns.user", w.Namespaces.User)
+	for i, mt := range w.Mounts {
+		mode := "rw"
+		if mt.ReadOnly {
+			mode = "ro"
+		}
+		put(fmt.Sprintf("mounts[%d]", i), strings.TrimSpace(fmt.Sprintf("%s %s:%s %s %s", mt.Type, mt.Source, mt.Destination, mode, mt.Propagation)))
+	}
+	put("seccomp", w.Seccomp)
+	put("apparmor", w.AppArmor)
+	if w.SELinuxDisabled {
+		put("selinuxDisabled", "true")
+	}
+	if w.SystemPathsUnconfined {
+		put("systemPathsUnconfined", "true")
+	}
+	if w.ReadOnlyRootfs {
+		put("readOnlyRootfs", "true")
+	}
+	put("memory", n(w.Resources.Memory))
+	put("memoryRequest", n(w.Resources.MemoryRequest))
+	put("nanoCPUs", n(w.Resources.NanoCPUs))
+	put("cpuRequest", n(w.Resources.CPURequest))
+	if w.Resources.PidsLimit != nil {
+		put("pids", n(*w.Resources.PidsLimit))
+	}
+	for i, p := range w.Ports {
+		put(fmt.Sprintf("ports[%d]", i), fmt.Sprintf("%s:%s->%s/%s", p.HostIP, p.HostPort, p.ContainerPort, p.Protocol))
+	}
+	put("restart", w.Restart.Policy)
+	put("maxRetries", n(int64(w.Restart.MaxRetries)))
+	put("healthcheck", b(w.Healthcheck))
+	put("token", b(w.ServiceAccountToken))
+	for k, p := range w.Source.Fields {
+		put("at."+k, fmt.Sprintf("%s:%d", p.Path, p.Line))
+	}
+	return m
+}
+
+func readCorpus(t testing.TB, name string) []Workload {
+	t.Helper()
+	file := filepath.Join("testdata", "k8s", name)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ParseKubernetes(data, file)
+	if err != nil {
+		t.Fatalf("ParseKubernetes(%s): %v", name, err)
+	}
+	for _, w := range ws {
+		if w.Source.File != file || w.Stage != StageFile {
+			t.Errorf("%s: file %q stage %d, want %q and the file stage", w.Name, w.Source.File, w.Stage, file)
+		}
+	}
+	return ws
+}
+
+// TestParseKubernetesCorpus checks every workload of the corpus: the
+// names in order, and per workload the fields and places the table
+// names ("" = must be unset).
+func TestParseKubernetesCorpus(t *testing.T) {
+	const (
+		web  = "spec.template.spec"
+		webC = web + ".containers[0]"
+		webI = web + ".initContainers[0]"
+		db   = "spec.template.spec"
+		ds   = "spec.template.spec"
+		cj   = "spec.jobTemplate.spec.template.spec"
+	)
+	cases := []struct {
+		file  string
+		names []string
+		want  map[string]map[string]string // workload name -> key -> value
+	}{
+		{"web-deployment.yaml", []string{"Deployment shop/web initContainer migrate", "Deployment shop/web container app"}, map[string]map[string]string{
+			// Pod runAsNonRoot true, container runAsUser 0: the container's
+			// user wins, runAsNonRoot stays the pod's.
+			"Deployment shop/web initContainer migrate": {
+				"source": "1 Deployment " + webI + ":28", "image": "registry.example/shop/migrate:latest",
+				"user": "0:10001", "at.user": webI + ".securityContext.runAsUser:31",
+				"runAsNonRoot": "true", "at.runAsNonRoot": web + ".securityContext.runAsNonRoot:20",
+				"groups": "2000,3000", "noNewPrivileges": "false", "at.noNewPrivileges": "",
+				"seccomp": "", "at.seccomp": web + ".securityContext.seccompProfile:25",
+				"restart": "on-failure", "maxRetries": "", "healthcheck": "false",
+				"token": "false", "at.serviceAccountToken": web + ".automountServiceAccountToken:18",
+				"memory": "", "mounts[0]": "",
+			},
+			"Deployment shop/web container app": {
+				"source": "1 Deployment " + webC + ":33", "at.image": webC + ".image:34",
+				"user": "10001:10001", "at.user": web + ".securityContext.runAsUser:21",
+				"capAdd": "NET_BIND_SERVICE", "capDrop": "ALL", "at.capAdd[0]": webC + ".securityContext.capabilities.add[0]:58",
+				"at.capDrop": webC + ".securityContext.capabilities.drop:57",
+				"noNewPrivileges": "true", "at.noNewPrivileges": webC + ".securityContext.allowPrivilegeEscalation:54",
+				"readOnlyRootfs": "true", "at.readOnlyRootfs": webC + ".securityContext.readOnlyRootFilesystem:55",
+				"memory": "536870912", "memoryRequest": "268435456", "nanoCPUs": "500000000", "cpuRequest": "250000000",
+				"at.resources.memory": webC + ".resources.limits.memory:40", "at.resources.cpu": webC + ".resources.limits.cpu:41",
+				"healthcheck": "true", "at.healthcheck": webC + ".livenessProbe:45",
+				// configMap volumes are read-only whatever the mount says;
+				// emptyDir medium Memory is a tmpfs.
+				"mounts[0]": "volume config:/etc/web ro", "at.mounts[0]": webC + ".volumeMounts[0]:60",
+				"mounts[1]": "tmpfs :/var/cache/web rw", "mounts[2]": "volume scratch:/tmp rw",
+				"ports[0]": "", "restart": "always",
+			},
+		}},
+		{"db-statefulset.yaml", []string{"StatefulSet shop/db container postgres", "StatefulSet shop/db container backup"}, map[string]map[string]string{
+			// Pod seccomp RuntimeDefault, container Unconfined: the
+			// container's wins. The container's appArmorProfile field beats
+			// its legacy annotation.
+			"StatefulSet shop/db container postgres": {
+				"source": "1 StatefulSet " + db + ".containers[0]:27",
+				"seccomp": "unconfined", "at.seccomp": db + ".containers[0].securityContext.seccompProfile:30",
+				"apparmor": "", "at.apparmor": db + ".containers[0].securityContext.appArmorProfile:32",
+				"ns.user": "private", "at.namespaces.user": db + ".hostUsers:19",
+				"user": "999", "runAsNonRoot": "", "ports[0]": "",
+				"mounts[0]": "volume data:/var/lib/postgresql/data rw",
+				"memory": "", "token": "true", "at.serviceAccountToken": "", "healthcheck": "false",
+			},
+			// No field on the container: its annotation beats the pod's
+			// field. runAsNonRoot false is kept as written.
+			"StatefulSet shop/db container backup": {
+				"apparmor": "backup-profile", "at.apparmor": `spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/backup"]:17`,
+				"seccomp": "", "at.seccomp": db + ".securityContext.seccompProfile:22",
+				"runAsNonRoot": "false", "at.runAsNonRoot": db + ".containers[1].securityContext.runAsNonRoot:45",
+				"selinuxDisabled": "true", "at.selinux": db + ".containers[1].securityContext.seLinuxOptions:46",
+				// A limit alone: the request defaults to it.
+				"memory": "1073741824", "memoryRequest": "1073741824", "nanoCPUs": "", "cpuRequest": "",
+				"image": "postgres",
+			},
+		}},
+		{"node-agent-daemonset.yaml", []string{"DaemonSet monitoring/node-agent container agent", "DaemonSet monitoring/node-agent container shipper"}, map[string]map[string]string{
+			// Privileged without allowPrivilegeEscalation: escalation allowed.
+			"DaemonSet monitoring/node-agent container agent": {
+				"privileged": "true", "at.privileged": ds + ".containers[0].securityContext.privileged:21",
+				"noNewPrivileges": "false", "at.noNewPrivileges": "",
+				"systemPathsUnconfined": "true", "at.systemPaths": ds + ".containers[0].securityContext.procMount:22",
+				"ns.network": "host", "ns.pid": "host", "ns.ipc": "host", "ns.uts": "host",
+				"at.namespaces.network": ds + ".hostNetwork:13", "at.namespaces.pid": ds + ".hostPID:14", "at.namespaces.ipc": ds + ".hostIPC:15",
+				"mounts[0]": "bind /:/host rw rshared", "at.mounts[0]": ds + ".containers[0].volumeMounts[0]:27",
+				"mounts[1]": "bind /var/run/docker.sock:/var/run/docker.sock ro",
+				"mounts[2]": "bind /var/log/pods:/host/var/log rw rslave",
+				// hostNetwork: hostPort defaults to containerPort.
+				"ports[0]": ":9100->9100/tcp", "at.ports[0]": ds + ".containers[0].ports[0]:24",
+				"restart": "always", "at.restart": ds + ".restartPolicy:16", "seccomp": "unconfined",
+			},
+			// allowPrivilegeEscalation false with CAP_SYS_ADMIN: still allowed.
+			"DaemonSet monitoring/node-agent container shipper": {
+				"capAdd": "SYS_ADMIN,SYS_PTRACE", "noNewPrivileges": "false",
+				"at.noNewPrivileges": ds + ".containers[1].securityContext.capabilities.add[0]:42",
+				"ports[0]": "127.0.0.1:24224->24224/udp", "at.ports[0]": ds + ".containers[1].ports[0]:44",
+				"privileged": "",
+			},
+		}},
+		{"cronjob.yaml", []string{"CronJob finance/report container render", "CronJob finance/report container upload"}, map[string]map[string]string{
+			// Container annotation beats the pod annotation.
+			"CronJob finance/report container render": {
+				"source": "1 CronJob " + cj + ".containers[0]:20",
+				"seccomp": "unconfined", "at.seccomp": `spec.jobTemplate.spec.template.metadata.annotations["container.seccomp.security.alpha.kubernetes.io/render"]:15`,
+				"restart": "on-failure", "maxRetries": "2", "at.restart": "spec.jobTemplate.spec.backoffLimit:10",
+				"token": "true",
+			},
+			"CronJob finance/report container upload": {
+				"seccomp": "profiles/upload.json", "at.seccomp": cj + ".containers[1].securityContext.seccompProfile:25",
+			},
+		}},
+		{"job.json", []string{"Job etl/import container import"}, map[string]map[string]string{
+			"Job etl/import container import": {
+				"source": "1 Job spec.template.spec.containers[0]:10", "image": "example/import",
+				"user": "1000", "at.user": "spec.template.spec.containers[0].securityContext.runAsUser:13",
+				"noNewPrivileges": "false", "at.noNewPrivileges": "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation:13",
+				"memory": "1000000000", "nanoCPUs": "2000000000", "cpuRequest": "2000000000",
+				"restart": "no", "at.restart": "spec.template.spec.restartPolicy:8", "maxRetries": "",
+				"seccomp": "unconfined",
+			},
+		}},
+		{"debug-pod.yaml", []string{"Pod debug initContainer sidecar", "Pod debug container app", "Pod debug ephemeralContainer debugger"}, map[string]map[string]string{
+			"Pod debug initContainer sidecar": {"restart": "always", "at.restart": "spec.initContainers[0].restartPolicy:27"},
+			"Pod debug container app": {
+				"source": "1 Pod spec.containers[0]:9", "restart": "no", "at.restart": "spec.restartPolicy:6",
+				"ports[0]": "0.0.0.0:80->8080/tcp", "ports[1]": "", "at.ports[0]": "spec.containers[0].ports[0]:13",
+			},
+			"Pod debug ephemeralContainer debugger": {
+				"source": "1 Pod spec.ephemeralContainers[0]:18", "capAdd": "NET_ADMIN", "restart": "no", "healthcheck": "false",
+			},
+		}},
+		{"list.yaml", []string{"Pod api-0 container api", "Deployment api container api", "Deployment nested container nested"}, map[string]map[string]string{
+			"Pod api-0 container api": {"source": "1 Pod items[1].spec.containers[0]:17", "at.image": "items[1].spec.containers[0].image:18"},
+			// privileged with allowPrivilegeEscalation: false (which the API
+			// server refuses): escalation allowed all the same.
+			"Deployment api container api": {
+				"privileged": "true", "noNewPrivileges": "false",
+				"at.noNewPrivileges": "items[2].spec.template.spec.containers[0].securityContext.privileged:34",
+			},
+			"Deployment nested container nested": {"source": "1 Deployment items[3].items[0].spec.template.spec.containers[0]:49"},
+		}},
+		{"stream.yaml", []string{"ReplicaSet ci/builder container builder", "ReplicationController ci/legacy container legacy", "PodTemplate ci/runner container runner"}, map[string]map[string]string{
+			// The stream's ServiceAccount turns the token off.
+			"ReplicaSet ci/builder container builder": {"source": "5 ReplicaSet spec.template.spec.containers[0]:40", "token": "false"},
+			"ReplicationController ci/legacy container legacy": {"source": "6 ReplicationController spec.template.spec.containers[0]:54", "token": "true", "restart": "always"},
+			"PodTemplate ci/runner container runner": {"source": "7 PodTemplate template.spec.containers[0]:66", "restart": "on-failure", "at.restart": "template.spec.restartPolicy:64"},
+		}},
+		{"helm.yaml", []string{"Deployment release-shop container shop"}, map[string]map[string]string{
+			"Deployment release-shop container shop": {
+				"source": "3 Deployment spec.template.spec.containers[0]:30", "image": "example/shop:0.3.0", "at.image": "spec.template.spec.containers[0].image:32",
+				"memory": "134217728", "nanoCPUs": "100000000", "at.resources.cpu": "spec.template.spec.containers[0].resources.limits.cpu:40",
+				// The ServiceAccount in the stream says nothing: the default.
+				"token": "true", "ports[0]": "",
+			},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			ws := readCorpus(t, tc.file)
+			var names []string
+			for _, w := range ws {
+				names = append(names, w.Name)
+			}
+			if strings.Join(names, "|") != strings.Join(tc.names, "|") {
+				t.Fatalf("workloads %q, want %q", names, tc.names)
+			}
+			for _, w := range ws {
+				got := flat(w)
+				want := tc.want[w.Name]
+				keys := make([]string, 0, len(want))
+				for k := range want {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					if got[k] != want[k] {
+						t.Errorf("%s: %s = %q, want %q", w.Name, k, got[k], want[k])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestParseKubernetesErrors: what is no workload, or one Kubernetes would
+// refuse, is an error naming the document and the field; what holds no
+// pods is skipped.
+func TestParseKubernetesErrors(t *testing.T) {
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: x\n"
+	cases := []struct {
+		name, in, want string
+	}{
+		{"unknown field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + pod + "      securityContext:\n        runAsRoot: false\n",
+			"f.yaml: document 2: spec.containers[0].securityContext.runAsRoot (line 13): unknown field"},
+		{"field of another case", pod + "      securityContext:\n        RunAsUser: 0\n", "spec.containers[0].securityContext.RunAsUser (line 9): unknown field"},
+		{"type", pod + "      securityContext:\n        runAsUser: root\n", "spec.containers.securityContext.runAsUser: text where Kubernetes wants a whole number"},
+		{"duplicate key", pod + "      image: y\n", "document 1: line 8: key \"image\" written twice in one mapping"},
+		{"duplicate JSON key", `{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "name": "b"}]}}`, "spec.containers[0].name (line 1): field written twice"},
+		{"duplicate JSON kind", `{"apiVersion": "v1", "kind": "Pod", "kind": "Service"}`, "kind (line 1): field written twice"},
+		{"no kind", "apiVersion: v1\nkind: Service\n---\nmetadata: {name: x}\n", "document 2: not a Kubernetes object: no apiVersion or kind"},
+		{"no kind in a List item", "apiVersion: v1\nkind: List\nitems:\n  - metadata: {name: x}\n", "document 1: items[0] (line 4): not a Kubernetes object"},
+		{"scalar document", "just text\n", "document 1: not a Kubernetes object"},
+		{"empty containers", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: []\n", "Deployment d: spec.template.spec.containers (line 7): no containers"},
+		{"separator with text", pod + "--- !tag\n", "f.yaml: line 8: text after the document separator"},
+		{"bad YAML", "apiVersion: v1\nkind: Service\n---\nkind: [\n", "document 2: not YAML: line 4"},
+		{"bad JSON", `{"apiVersion": "v1"} {"kind": `, "document 2"},
+		{"too big", strings.Repeat("#", MaxKubernetesStream+1), "more than the 16777216"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, err := ParseKubernetes([]byte(tc.in), "f.yaml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v (workloads %d), want one containing %q", err, len(ws), tc.want)
+			}
+			if strings.Contains(err.Error(), "json:") || strings.Contains(err.Error(), "Go struct") {
+				t.Errorf("error %q speaks the decoder's language", err)
+			}
+		})
+	}
+	for _, in := range []string{"", "---\n---\n", "# only a comment\n", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
+		"apiVersion: example.com/v1\nkind: Deployment\nspec: {whatever: 1}\n", "apiVersion: v1\nkind: ServiceList\nitems: [{metadata: {name: s}}]\n",
+		"apiVersion: v1\nkind: ReplicationController\nmetadata: {name: r}\nspec: {replicas: 1}\n"} {
+		if ws, err := ParseKubernetes([]byte(in), "f.yaml"); err != nil || len(ws) != 0 {
+			t.Errorf("ParseKubernetes(%q) = %d workloads, %v; want none and no error", in, len(ws), err)
+		}
+	}
+}
+
+// TestParseKubernetesShapes: document numbers count every "---" (but
+// not a leading one), lines count from the stream's start, JSON streams
+// and *List kinds are read.
+func TestParseKubernetesShapes(t *testing.T) {
+	pod := func(name string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n  containers:\n    - name: c\n      image: x:1\n"
+	}
+	in := "---\n# leading comment\n" + pod("a") + "---\n---\n" + pod("b") + "...\n"
+	ws, err := ParseKubernetes([]byte(in), "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || ws[0].Source.Document != 1 || ws[0].Source.Line != 8 || ws[1].Source.Document != 3 || ws[1].Source.Line != 17 {
+		t.Fatalf("got %+v", ws)
+	}
+	js := `{"apiVersion": "v1", "kind": "PodList", "items": [` + "\n" +
+		`{"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}]}` + "\n" +
+		`{"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [{"metadata": {"name": "d"}, "spec": {"template": {"spec": {"containers": [` + "\n" +
+		`{"name": "c", "image": "y"}]}}}}]}`
+	ws, err = ParseKubernetes([]byte(js), "l.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, w := range ws {
+		got += fmt.Sprintf("%s|%d|%s|%d\n", w.Name, w.Source.Document, w.Source.Path, w.Source.Line)
+	}
+	want := "Pod p container c|1|items[0].spec.containers[0]|2\nDeployment d container c|2|items[0].spec.template.spec.containers[0]|4\n"
+	if got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+}
+
+// TestParseKubernetesAliases: aliases within reason are read (and their
+// lines found), a billion-laughs document is refused quickly.
+func TestParseKubernetesAliases(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - &c\n      name: a\n      image: x:1\n      securityContext: &sc\n        runAsUser: 5\n" +
+		"    - name: b\n      image: y:1\n      securityContext: *sc\n"
+	ws, err := ParseKubernetes([]byte(in), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || ws[1].User != "5" || ws[1].Source.Fields[SetUser].Line != 10 {
+		t.Fatalf("got %+v", ws)
+	}
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "    l%d: &l%d [*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	if _, err := ParseKubernetes([]byte(b.String()), "bomb.yaml"); err == nil || !strings.Contains(err.Error(), "aliases expand it too far") {
+		t.Fatalf("billion laughs: %v", err)
+	}
+}
+
+func FuzzParseKubernetes(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "k8s", "*"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("corpus: %v %d", err, len(files))
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("a: &a [1]\nb: [*a, *a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ws, err := ParseKubernetes(data, "fuzz.yaml")
+		if err != nil {
+			if len(ws) != 0 {
+				t.Fatalf("error %v with %d workloads", err, len(ws))
+			}
+			return
+		}
+		for _, w := range ws {
+			if w.Name == "" || w.Source.Document < 1 || w.Source.Path == "" || w.ServiceAccountToken == nil || w.NoNewPrivileges == nil {
+				t.Fatalf("incomplete workload %+v", w)
+			}
+			for _, r := range Rules() {
+				if r.Stages&StageFile != 0 && r.Judge != nil {
+					r.Judge(&Env{}, &w)
+				}
+			}
+		}
+	})
+}
