@@ -138,7 +138,7 @@ func TestParseKubernetesCorpus(t *testing.T) {
 				"source": "1 Deployment " + webC + ":33", "at.image": webC + ".image:34",
 				"user": "10001:10001", "at.user": web + ".securityContext.runAsUser:21",
 				"capAdd": "NET_BIND_SERVICE", "capDrop": "ALL", "at.capAdd[0]": webC + ".securityContext.capabilities.add[0]:58",
-				"at.capDrop": webC + ".securityContext.capabilities.drop:57",
+				"at.capDrop":      webC + ".securityContext.capabilities.drop:57",
 				"noNewPrivileges": "true", "at.noNewPrivileges": webC + ".securityContext.allowPrivilegeEscalation:54",
 				"readOnlyRootfs": "true", "at.readOnlyRootfs": webC + ".securityContext.readOnlyRootFilesystem:55",
 				"memory": "536870912", "memoryRequest": "268435456", "nanoCPUs": "500000000", "cpuRequest": "250000000",
@@ -156,13 +156,13 @@ func TestParseKubernetesCorpus(t *testing.T) {
 			// container's wins. The container's appArmorProfile field beats
 			// its legacy annotation.
 			"StatefulSet shop/db container postgres": {
-				"source": "1 StatefulSet " + db + ".containers[0]:27",
+				"source":  "1 StatefulSet " + db + ".containers[0]:27",
 				"seccomp": "unconfined", "at.seccomp": db + ".containers[0].securityContext.seccompProfile:30",
 				"apparmor": "", "at.apparmor": db + ".containers[0].securityContext.appArmorProfile:32",
 				"ns.user": "private", "at.namespaces.user": db + ".hostUsers:19",
 				"user": "999", "runAsNonRoot": "", "ports[0]": "",
 				"mounts[0]": "volume data:/var/lib/postgresql/data rw",
-				"memory": "", "token": "true", "at.serviceAccountToken": "", "healthcheck": "false",
+				"memory":    "", "token": "true", "at.serviceAccountToken": "", "healthcheck": "false",
 			},
 			// No field on the container: its annotation beats the pod's
 			// field. runAsNonRoot false is kept as written.
@@ -195,14 +195,14 @@ func TestParseKubernetesCorpus(t *testing.T) {
 			"DaemonSet monitoring/node-agent container shipper": {
 				"capAdd": "SYS_ADMIN,SYS_PTRACE", "noNewPrivileges": "false",
 				"at.noNewPrivileges": ds + ".containers[1].securityContext.capabilities.add[0]:42",
-				"ports[0]": "127.0.0.1:24224->24224/udp", "at.ports[0]": ds + ".containers[1].ports[0]:44",
+				"ports[0]":           "127.0.0.1:24224->24224/udp", "at.ports[0]": ds + ".containers[1].ports[0]:44",
 				"privileged": "",
 			},
 		}},
 		{"cronjob.yaml", []string{"CronJob finance/report container render", "CronJob finance/report container upload"}, map[string]map[string]string{
 			// Container annotation beats the pod annotation.
 			"CronJob finance/report container render": {
-				"source": "1 CronJob " + cj + ".containers[0]:20",
+				"source":  "1 CronJob " + cj + ".containers[0]:20",
 				"seccomp": "unconfined", "at.seccomp": `spec.jobTemplate.spec.template.metadata.annotations["container.seccomp.security.alpha.kubernetes.io/render"]:15`,
 				"restart": "on-failure", "maxRetries": "2", "at.restart": "spec.jobTemplate.spec.backoffLimit:10",
 				"token": "true",
@@ -243,9 +243,9 @@ func TestParseKubernetesCorpus(t *testing.T) {
 		}},
 		{"stream.yaml", []string{"ReplicaSet ci/builder container builder", "ReplicationController ci/legacy container legacy", "PodTemplate ci/runner container runner"}, map[string]map[string]string{
 			// The stream's ServiceAccount turns the token off.
-			"ReplicaSet ci/builder container builder": {"source": "5 ReplicaSet spec.template.spec.containers[0]:40", "token": "false"},
+			"ReplicaSet ci/builder container builder":          {"source": "5 ReplicaSet spec.template.spec.containers[0]:40", "token": "false"},
 			"ReplicationController ci/legacy container legacy": {"source": "6 ReplicationController spec.template.spec.containers[0]:54", "token": "true", "restart": "always"},
-			"PodTemplate ci/runner container runner": {"source": "7 PodTemplate template.spec.containers[0]:66", "restart": "on-failure", "at.restart": "template.spec.restartPolicy:64"},
+			"PodTemplate ci/runner container runner":           {"source": "7 PodTemplate template.spec.containers[0]:66", "restart": "on-failure", "at.restart": "template.spec.restartPolicy:64"},
 		}},
 		{"helm.yaml", []string{"Deployment release-shop container shop"}, map[string]map[string]string{
 			"Deployment release-shop container shop": {
