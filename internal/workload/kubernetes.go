@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -320,6 +321,9 @@ func (s podSource) name() string {
 // names matched case-sensitively).
 func decodePods(kind string, js []byte) (podSource, error) {
 	strict := func(v any) error {
+		if err := checkQuantities(js, reflect.TypeOf(v)); err != nil {
+			return err
+		}
 		strictErrs, err := k8sjson.UnmarshalStrict(js, v)
 		if err != nil {
 			return err
@@ -390,6 +394,111 @@ func decodePods(kind string, js []byte) (podSource, error) {
 	return s, nil
 }
 
+// maxQuantity bounds the text of a resource quantity and its exponent:
+// apimachinery's ParseQuantity rounds "1e-9999999" with arbitrary
+// precision, which takes seconds per value (minutes for a few more
+// digits), and no real quantity comes near either bound.
+const (
+	maxQuantityText     = 64
+	maxQuantityExponent = 100
+)
+
+var quantityType = reflect.TypeFor[resource.Quantity]()
+
+// checkQuantities refuses, before the typed decoder parses them, the
+// resource quantities of js (an object decoding into t) that
+// ParseQuantity would take unbounded time on.
+func checkQuantities(js []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil // the typed decoder says what is wrong
+	}
+	return walkQuantities(v, t, "")
+}
+
+func walkQuantities(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == quantityType {
+		s, ok := v.(string)
+		if n, isNum := v.(json.Number); isNum {
+			s, ok = string(n), true
+		}
+		if !ok {
+			return nil
+		}
+		exp := 0
+		if i := strings.LastIndexAny(s, "eE"); i >= 0 {
+			exp, _ = strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		}
+		if len(s) > maxQuantityText || exp > maxQuantityExponent || exp < -maxQuantityExponent {
+			return &quantityError{path: path, text: s}
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-" || !f.IsExported():
+			case f.Anonymous && (name == "" || strings.Contains(opts, "inline")):
+				if err := walkQuantities(v, f.Type, path); err != nil {
+					return err
+				}
+			default:
+				if val, ok := m[cmp.Or(name, f.Name)]; ok {
+					if err := walkQuantities(val, f.Type, joinPath(path, cmp.Or(name, f.Name))); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		items, _ := v.([]any)
+		for i, it := range items {
+			if err := walkQuantities(it, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		m, _ := v.(map[string]any)
+		for k, val := range m {
+			if err := walkQuantities(val, t.Elem(), joinPath(path, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// quantityError is a quantity checkQuantities refused.
+type quantityError struct{ path, text string }
+
+func (e *quantityError) Error() string {
+	return fmt.Sprintf("%s: quantity %.20q is out of any resource's range", e.path, e.text)
+}
+
+// quantityValue is q in units of scale, saturated at the int64 bounds
+// (Quantity.ScaledValue wraps around).
+func quantityValue(q resource.Quantity, scale resource.Scale) int64 {
+	switch f := q.AsApproximateFloat64() * math.Pow10(-int(scale)); {
+	case f >= math.MaxInt64:
+		return math.MaxInt64
+	case f <= math.MinInt64:
+		return math.MinInt64
+	}
+	return q.ScaledValue(scale)
+}
+
 // describeDecodeError says which field of the object at path the
 // decoder refused, with its line.
 func describeDecodeError(err error, path string, idx lineIndex) error {
@@ -397,7 +506,11 @@ func describeDecodeError(err error, path string, idx lineIndex) error {
 	for _, e := range unjoin(err) {
 		var fe k8sjson.FieldError
 		var te *json.UnmarshalTypeError
+		var qe *quantityError
 		switch {
+		case errors.As(e, &qe):
+			p := joinPath(path, qe.path)
+			msgs = append(msgs, fmt.Sprintf("%s: quantity %.20q is out of any resource's range", placeText(p, idx.line(p)), qe.text))
 		case errors.As(e, &fe):
 			p := joinPath(path, fe.FieldPath())
 			what := "field refused"
@@ -921,16 +1034,16 @@ func (p podReader) resources(w *Workload, path string, c *corev1.Container, set 
 		return resource.Quantity{}, false
 	}
 	if q, ok := get(limits, corev1.ResourceMemory, SetMemory); ok {
-		w.Resources.Memory = q.Value()
+		w.Resources.Memory = quantityValue(q, 0)
 	}
 	if q, ok := get(limits, corev1.ResourceCPU, SetCPU); ok {
-		w.Resources.NanoCPUs = q.ScaledValue(resource.Nano)
+		w.Resources.NanoCPUs = quantityValue(q, resource.Nano)
 	}
 	if q, ok := get(requests, corev1.ResourceMemory, ""); ok {
-		w.Resources.MemoryRequest = q.Value()
+		w.Resources.MemoryRequest = quantityValue(q, 0)
 	}
 	if q, ok := get(requests, corev1.ResourceCPU, ""); ok {
-		w.Resources.CPURequest = q.ScaledValue(resource.Nano)
+		w.Resources.CPURequest = quantityValue(q, resource.Nano)
 	}
 }
 

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -306,6 +307,8 @@ func TestParseKubernetesErrors(t *testing.T) {
 		{"separator with text", pod + "--- !tag\n", "f.yaml: line 8: text after the document separator"},
 		{"bad YAML", "apiVersion: v1\nkind: Service\n---\nkind: [\n", "document 2: not YAML: line 4"},
 		{"bad JSON", `{"apiVersion": "v1"} {"kind": `, "document 2"},
+		{"quantity exponent", pod + "      resources:\n        limits: {cpu: \"1e-9999999\"}\n", "spec.containers[0].resources.limits.cpu (line 9): quantity \"1e-9999999\" is out of any resource's range"},
+		{"quantity in a List", "kind: List\napiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  spec:\n    overhead: {memory: \"1" + strings.Repeat("0", 70) + "\"}\n", "items[0].spec.overhead.memory (line 7): quantity"},
 		{"too big", strings.Repeat("#", MaxKubernetesStream+1), "more than the 16777216"},
 	}
 	for _, tc := range cases {
@@ -325,6 +328,20 @@ func TestParseKubernetesErrors(t *testing.T) {
 		if ws, err := ParseKubernetes([]byte(in), "f.yaml"); err != nil || len(ws) != 0 {
 			t.Errorf("ParseKubernetes(%q) = %d workloads, %v; want none and no error", in, len(ws), err)
 		}
+	}
+}
+
+// TestParseKubernetesQuantities: quantities past int64 saturate rather
+// than wrap around into small or negative limits.
+func TestParseKubernetesQuantities(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      resources:\n        limits: {memory: 9223372036854775807Ei, cpu: \"1e99\"}\n        requests: {memory: 1m, cpu: 1n}\n"
+	ws, err := ParseKubernetes([]byte(in), "q.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ws[0].Resources
+	if r.Memory != math.MaxInt64 || r.NanoCPUs != math.MaxInt64 || r.MemoryRequest != 1 || r.CPURequest != 1 {
+		t.Errorf("resources %+v", r)
 	}
 }
 
