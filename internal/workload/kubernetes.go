@@ -742,6 +742,13 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 	for _, g := range psc.SupplementalGroups {
 		w.Groups = append(w.Groups, strconv.FormatInt(g, 10))
 	}
+	for i, sc := range psc.Sysctls {
+		w.Sysctls = append(w.Sysctls, sc.Name+"="+sc.Value)
+		set(fmt.Sprintf("%s[%d]", SetSysctls, i), fmt.Sprintf("%s.sysctls[%d]", podAt, i))
+	}
+	if len(psc.Sysctls) > 0 {
+		set(SetSysctls, podAt+".sysctls")
+	}
 	if se, at := pick(csc.SELinuxOptions, ctrAt, psc.SELinuxOptions, podAt); se != nil {
 		set(SetSELinux, at+".seLinuxOptions")
 		// spc_t is the "super privileged container" type: no SELinux

@@ -80,6 +80,7 @@ func flat(w Workload) map[string]string {
 	put("maxRetries", n(int64(w.Restart.MaxRetries)))
 	put("healthcheck", b(w.Healthcheck))
 	put("token", b(w.ServiceAccountToken))
+	put("sysctls", strings.Join(w.Sysctls, ","))
 	for k, p := range w.Source.Fields {
 		put("at."+k, fmt.Sprintf("%s:%d", p.Path, p.Line))
 	}
@@ -157,9 +158,9 @@ func TestParseKubernetesCorpus(t *testing.T) {
 			// container's wins. The container's appArmorProfile field beats
 			// its legacy annotation.
 			"StatefulSet shop/db container postgres": {
-				"source":  "1 StatefulSet " + db + ".containers[0]:27",
-				"seccomp": "unconfined", "at.seccomp": db + ".containers[0].securityContext.seccompProfile:30",
-				"apparmor": "", "at.apparmor": db + ".containers[0].securityContext.appArmorProfile:32",
+				"source":  "1 StatefulSet " + db + ".containers[0]:30",
+				"seccomp": "unconfined", "at.seccomp": db + ".containers[0].securityContext.seccompProfile:33",
+				"apparmor": "", "sysctls": "kernel.shm_rmid_forced=1", "at.sysctls[0]": db + ".securityContext.sysctls[0]:23", "at.apparmor": db + ".containers[0].securityContext.appArmorProfile:35",
 				"ns.user": "private", "at.namespaces.user": db + ".hostUsers:19",
 				"user": "999", "runAsNonRoot": "", "ports[0]": "",
 				"mounts[0]": "volume data:/var/lib/postgresql/data rw",
@@ -169,9 +170,9 @@ func TestParseKubernetesCorpus(t *testing.T) {
 			// field. runAsNonRoot false is kept as written.
 			"StatefulSet shop/db container backup": {
 				"apparmor": "backup-profile", "at.apparmor": `spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/backup"]:17`,
-				"seccomp": "", "at.seccomp": db + ".securityContext.seccompProfile:22",
-				"runAsNonRoot": "false", "at.runAsNonRoot": db + ".containers[1].securityContext.runAsNonRoot:45",
-				"selinuxDisabled": "true", "at.selinux": db + ".containers[1].securityContext.seLinuxOptions:46",
+				"seccomp": "", "at.seccomp": db + ".securityContext.seccompProfile:25",
+				"runAsNonRoot": "false", "at.runAsNonRoot": db + ".containers[1].securityContext.runAsNonRoot:48",
+				"selinuxDisabled": "true", "at.selinux": db + ".containers[1].securityContext.seLinuxOptions:49",
 				// A limit alone: the request defaults to it.
 				"memory": "1073741824", "memoryRequest": "1073741824", "nanoCPUs": "", "cpuRequest": "",
 				"image": "postgres",

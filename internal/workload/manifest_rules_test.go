@@ -40,13 +40,13 @@ func TestManifestRulesOnCorpus(t *testing.T) {
 		"StatefulSet shop/db container postgres": {
 			// runAsUser 999 from the pod: not root.
 			"workload-run-as-non-root": "", "workload-image-latest": "",
-			"workload-service-account-token": "fail@" + web + ".containers[0]:27",
+			"workload-service-account-token": "fail@" + web + ".containers[0]:30",
 			"workload-host-port":             "",
 		},
 		"StatefulSet shop/db container backup": {
-			"workload-image-latest": "fail@" + web + ".containers[1].image:40",
+			"workload-image-latest": "fail@" + web + ".containers[1].image:43",
 			// A memory limit, no CPU: fails on the CPU limit.
-			"workload-resource-limits": "fail@" + web + ".containers[1]:39",
+			"workload-resource-limits": "fail@" + web + ".containers[1]:42",
 			"workload-run-as-non-root": "",
 		},
 		"DaemonSet monitoring/node-agent container agent": {

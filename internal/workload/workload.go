@@ -126,6 +126,11 @@ type Workload struct {
 	// Observed is what the kernel shows of a running container, nil
 	// elsewhere or when not visible.
 	Observed *Observed
+
+	// Sysctls are the namespaced kernel parameters set for the container
+	// ("net.ipv4.ip_unprivileged_port_start=0"): --sysctl, Compose's
+	// sysctls, a Kubernetes pod's securityContext.sysctls.
+	Sysctls []string
 }
 
 // Namespaces say which namespaces a container shares. Each mode is as
@@ -284,4 +289,5 @@ const (
 	SetRestart             = "restart"
 	SetHealthcheck         = "healthcheck"
 	SetServiceAccountToken = "serviceAccountToken"
+	SetSysctls             = "sysctls"
 )
