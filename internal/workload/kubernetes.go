@@ -798,7 +798,7 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 		nnp = false
 		set(SetNoNewPrivileges, ctrAt+".privileged")
 	}
-	if i := slices.IndexFunc(w.CapAdd, func(c string) bool { return c == "SYS_ADMIN" || c == "ALL" }); nnp && i >= 0 {
+	if i := slices.IndexFunc(w.CapAdd, grantsSysAdmin); nnp && i >= 0 {
 		nnp = false
 		set(SetNoNewPrivileges, fmt.Sprintf("%s.capabilities.add[%d]", ctrAt, i))
 	}

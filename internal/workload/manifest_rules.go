@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -111,21 +112,15 @@ func judgePrivilegeEscalation(_ *Env, w *Workload) Verdict {
 	switch {
 	case w.Privileged:
 		why = "privilege escalation allowed: the container is privileged"
-	case containsCap(w.CapAdd, "SYS_ADMIN"):
+	case slices.ContainsFunc(w.CapAdd, grantsSysAdmin):
 		why = "privilege escalation allowed: the container adds SYS_ADMIN"
 	}
 	return Verdict{State: finding.StateFail, Evidence: why, Setting: SetNoNewPrivileges}
 }
 
-// containsCap reports whether caps holds c or ALL.
-func containsCap(caps []string, c string) bool {
-	for _, x := range caps {
-		if x == c || x == "ALL" {
-			return true
-		}
-	}
-	return false
-}
+// grantsSysAdmin reports whether capability c (as the model writes it)
+// includes CAP_SYS_ADMIN.
+func grantsSysAdmin(c string) bool { return c == "SYS_ADMIN" || c == "ALL" }
 
 func judgeRunAsNonRoot(_ *Env, w *Workload) Verdict {
 	name, _, _ := strings.Cut(w.User, ":")
