@@ -126,6 +126,9 @@ type Workload struct {
 	// Observed is what the kernel shows of a running container, nil
 	// elsewhere or when not visible.
 	Observed *Observed
+	// Notes say what the converter read but no rule judges (an OCI
+	// config's hooks, which run commands on the host), for the report.
+	Notes []string
 }
 
 // Namespaces say which namespaces a container shares. Each mode is as
