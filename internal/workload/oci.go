@@ -81,7 +81,7 @@ func ParseOCIConfig(data []byte, file string) (Workload, error) {
 		// What the spec leaves out is the runtime's least confined
 		// behaviour (see above).
 		Seccomp: "unconfined", AppArmor: "unconfined", SELinuxDisabled: true,
-		Namespaces: Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host", User: "host", Cgroup: "host"},
+		Namespaces:  Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host", User: "host", Cgroup: "host"},
 		MaskedPaths: []string{}, ReadonlyPaths: []string{},
 	}
 	c := ociConv{w: &w, places: places}
