@@ -38,7 +38,7 @@ names); 2 could not read the policy file.`,
 			if err := checkLintIgnores(pol, path); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
-			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
+			if _, err := verify.Open(path, verify.Options{Policy: pol}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, %s, %s, %s)\n", path,
