@@ -104,3 +104,21 @@ func TestReadFilesWalksAndNamesEveryProblem(t *testing.T) {
 		t.Errorf("cancelled: %v", c.Errs)
 	}
 }
+
+func FuzzSniff(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nkind: Pod\n"))
+	f.Add([]byte("services:\n  web: {}\n"))
+	f.Add([]byte(ociMinimal))
+	f.Add([]byte("---\n\"kind\": x\n---\n'apiVersion': y\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := Sniff(data)
+		switch got {
+		case FormatUnknown, FormatCompose, FormatKubernetes, FormatOCI:
+		default:
+			t.Fatalf("Sniff = %q", got)
+		}
+		if Sniff(data) != got {
+			t.Fatal("Sniff is not deterministic")
+		}
+	})
+}
