@@ -299,9 +299,10 @@ func (c ociConv) linux(l *specs.Linux) {
 
 // deviceRules replays linux.resources.devices as the device cgroup does:
 // a new cgroup allows every device until a rule denies them all; after
-// that, only the devices allowed (and runc's defaults, which a Docker
-// container has too) are. DeviceCgroupRules holds what is allowed beyond
-// that, as `docker run --device-cgroup-rule` writes it.
+// that, only the devices allowed are. DeviceCgroupRules holds what is
+// allowed beyond what every container gets (defaultDeviceRules), as
+// `docker run --device-cgroup-rule` writes it: Docker writes those
+// defaults into every bundle it hands the runtime.
 func (c ociConv) deviceRules(r *specs.LinuxResources) {
 	var rules []specs.LinuxDeviceCgroup
 	if r != nil {
@@ -316,7 +317,7 @@ func (c ociConv) deviceRules(r *specs.LinuxResources) {
 			allowAll, allowed = false, nil
 		case all && d.Allow:
 			allowAll = true
-		case d.Allow:
+		case d.Allow && !isDefaultDevice(d):
 			allowed = append(allowed, deviceRule(d))
 		}
 	}
@@ -325,6 +326,29 @@ func (c ociConv) deviceRules(r *specs.LinuxResources) {
 	}
 	c.w.DeviceCgroupRules = allowed
 	c.set(SetDeviceCgroupRules, "linux.resources.devices")
+}
+
+// defaultDeviceRules are the device rules runc and Docker give every
+// container (runc's specconv.AllowedDevices, moby's default devices):
+// mknod of any device, and the usual character devices.
+var defaultDeviceRules = []string{
+	"c *:* m", "b *:* m",
+	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", // null, zero, full, random, urandom
+	"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm", // tty, console, ptmx, pts, tun
+}
+
+// isDefaultDevice reports whether d allows no more than a default rule:
+// the same device, and no access the default lacks.
+func isDefaultDevice(d specs.LinuxDeviceCgroup) bool {
+	rule := strings.Fields(deviceRule(d)) // type, major:minor, access
+	for _, def := range defaultDeviceRules {
+		want := strings.Fields(def)
+		if rule[0] == want[0] && rule[1] == want[1] &&
+			!strings.ContainsFunc(rule[2], func(r rune) bool { return !strings.ContainsRune(want[2], r) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // deviceRule writes a cgroup device rule as Docker does: "c 1:3 rwm".

@@ -172,6 +172,16 @@ func TestParseOCIConfigEdges(t *testing.T) {
 	if w.Seccomp != "unconfined" || !slices.Equal(w.DeviceCgroupRules, []string{"a *:* rwm"}) || w.SystemPathsUnconfined {
 		t.Errorf("seccomp %q device rules %v system paths unconfined %v", w.Seccomp, w.DeviceCgroupRules, w.SystemPathsUnconfined)
 	}
+	// Only what goes beyond the devices every container gets is a rule.
+	w, err = ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"resources": {"devices": [{"allow": false, "access": "rwm"},
+		{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}, {"allow": true, "type": "c", "access": "m"},
+		{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}, {"allow": true, "type": "c", "access": "rwm"}]}}}`), "c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"c 10:229 rwm", "c *:* rwm"}; !slices.Equal(w.DeviceCgroupRules, want) {
+		t.Errorf("device rules %v, want %v", w.DeviceCgroupRules, want)
+	}
 	// A process running as another user with a capability in its
 	// ambient set only has it.
 	w, err = ParseOCIConfig([]byte(`{"ociVersion": "1", "process": {"user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 27]},
