@@ -100,6 +100,7 @@ func ParseOCIConfig(data []byte, file string) (Workload, error) {
 		c.set(SetPrivileged, "process.capabilities.bounding")
 	}
 	c.hooks(s.Hooks)
+	c.placeAbsent()
 	return w, nil
 }
 
@@ -113,6 +114,39 @@ type ociConv struct {
 // the document (a setting the spec leaves out points at the document).
 func (c ociConv) set(setting, p string) {
 	if line, ok := c.places[p]; ok {
+		c.w.Source.Fields[setting] = Place{Path: p, Line: line}
+	}
+}
+
+// ociPaths are where the OCI spec writes each setting.
+var ociPaths = map[string]string{
+	SetUser: "process.user", SetCapAdd: "process.capabilities.bounding", SetCapDrop: "process.capabilities.bounding",
+	SetNoNewPrivileges: "process.noNewPrivileges", SetAppArmor: "process.apparmorProfile", SetSELinux: "process.selinuxLabel",
+	SetReadOnlyRootfs: "root.readonly", SetNetwork: "linux.namespaces", SetPID: "linux.namespaces", SetIPC: "linux.namespaces",
+	SetUTS: "linux.namespaces", SetUserNS: "linux.namespaces", SetMounts: "mounts", SetDevices: "linux.devices",
+	SetDeviceCgroupRules: "linux.resources.devices", SetSeccomp: "linux.seccomp", SetSystemPaths: "linux.maskedPaths",
+	SetMemory: "linux.resources.memory.limit", SetCPU: "linux.resources.cpu", SetPidsLimit: "linux.resources.pids.limit",
+	SetCgroupParent: "linux.cgroupsPath",
+}
+
+// placeAbsent places each setting the document leaves out where the spec
+// would write it, on the line of its nearest enclosing field that is
+// there ("linux.seccomp" on the line of "linux"; line 0 when none is): a
+// finding about a missing seccomp section points where to add one.
+func (c ociConv) placeAbsent() {
+	for setting, p := range ociPaths {
+		if _, ok := c.w.Source.Fields[setting]; ok {
+			continue
+		}
+		line := 0
+		for q := p; q != "" && line == 0; {
+			line = c.places[q]
+			i := strings.LastIndexAny(q, ".[")
+			if i < 0 {
+				break
+			}
+			q = q[:i]
+		}
 		c.w.Source.Fields[setting] = Place{Path: p, Line: line}
 	}
 }

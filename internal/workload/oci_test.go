@@ -27,7 +27,8 @@ func runcSpec(t *testing.T) []byte {
 }
 
 func TestParseOCIConfigOfRuncSpec(t *testing.T) {
-	w, err := ParseOCIConfig(runcSpec(t), "config.json")
+	spec := string(runcSpec(t))
+	w, err := ParseOCIConfig([]byte(spec), "config.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +77,11 @@ func TestParseOCIConfigOfRuncSpec(t *testing.T) {
 	if p := w.Source.Where(SetNoNewPrivileges); p.Path != "process.noNewPrivileges" || p.Line == 0 {
 		t.Errorf("noNewPrivileges placed at %+v", p)
 	}
-	if p := w.Source.Where(SetSeccomp); p.Path != "" {
-		t.Errorf("a seccomp setting the file lacks is placed at %+v", p)
+	// A setting the file lacks points where it would go, on the line of
+	// the enclosing field.
+	linuxLine := strings.Count(spec[:strings.Index(spec, `"linux"`)], "\n") + 1
+	if p := w.Source.Where(SetSeccomp); p.Path != "linux.seccomp" || p.Line != linuxLine {
+		t.Errorf("the seccomp section the file lacks is placed at %+v, want linux.seccomp on line %d", p, linuxLine)
 	}
 }
 
@@ -215,7 +219,7 @@ func FuzzParseOCIConfig(f *testing.F) {
 			return
 		}
 		for k, p := range w.Source.Fields {
-			if p.Line < 1 || p.Line > strings.Count(string(data), "\n")+1 {
+			if p.Line < 0 || p.Line > strings.Count(string(data), "\n")+1 || p.Path == "" {
 				t.Errorf("%s placed on line %d of a %d-line document", k, p.Line, strings.Count(string(data), "\n")+1)
 			}
 		}
