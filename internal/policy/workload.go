@@ -19,7 +19,8 @@ type Workload struct {
 
 // Exception excepts one rule for the workloads it matches: by name
 // ("DaemonSet kube-system/node-agent container agent", "compose.yaml
-// service web") or by the file they were read from. With both lists, a
+// service web") or by the file they were read from (as named on the
+// command line or found below a directory named there). With both lists, a
 // workload must match one pattern of each. In a pattern, * stands for
 // any run of characters ("/" and spaces too) and ? for one; nothing else
 // is special.
