@@ -10,6 +10,7 @@ import (
 	"github.com/hull-sec/hull/internal/audit"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/lint"
+	"github.com/hull-sec/hull/internal/workload"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -137,6 +138,9 @@ func TestAdviceNamesOnlyWhatExists(t *testing.T) {
 	var rules []finding.Rule
 	for _, c := range lint.All() {
 		rules = append(rules, c.Rule)
+	}
+	for _, r := range workload.Rules() {
+		rules = append(rules, r.Rule)
 	}
 	d := &audit.Discovery{}
 	for _, cs := range [][]audit.Check{audit.HostChecks(), audit.EngineChecks(d), audit.ClientChecks(audit.ClientOptions{}), audit.ContainerChecks(d)} {

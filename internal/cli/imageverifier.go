@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/verify"
 )
 
@@ -54,11 +53,7 @@ func RunImageVerifier(ctx context.Context, args []string, stdin io.Reader, stdou
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}
-	p, err := policy.LoadFile(polPath)
-	if err != nil {
-		return say(1, "hull: refusing %s: %v", *imageName, err)
-	}
-	v, err := verify.Open(p, polPath, verify.Options{Cache: verify.UserCache(10 * time.Minute)})
+	v, err := verify.Open(polPath, verify.Options{CacheTTL: 10 * time.Minute})
 	if err != nil {
 		return say(1, "hull: refusing %s: %v", *imageName, err)
 	}

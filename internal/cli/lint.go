@@ -56,7 +56,11 @@ IMAGE is one of:
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.list {
-				return listChecks(cmd, f.format, f.output)
+				var rules []finding.Rule
+				for _, c := range lint.All() {
+					rules = append(rules, c.Rule)
+				}
+				return listRules(cmd, rules, f.format, f.output)
 			}
 			return runLint(cmd, bi, &f, args[0])
 		},
@@ -80,14 +84,11 @@ IMAGE is one of:
 	return cmd
 }
 
-// listChecks writes every check to --output or standard output: a table
-// with each check's description and fix, or with --format json the list
-// of rules as reports carry them.
-func listChecks(cmd *cobra.Command, format, output string) error {
-	var rules []finding.Rule
-	for _, c := range lint.All() {
-		rules = append(rules, c.Rule)
-	}
+// listRules writes the checks of a verb (hull lint --list, hull config
+// --list) to --output or standard output: a table with each check's
+// description and fix, or with --format json the list of rules as reports
+// carry them.
+func listRules(cmd *cobra.Command, rules []finding.Rule, format, output string) error {
 	var write func(io.Writer) error
 	switch format {
 	case "table":

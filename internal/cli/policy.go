@@ -9,6 +9,7 @@ import (
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
+	"github.com/hull-sec/hull/internal/workload"
 
 	"github.com/spf13/cobra"
 )
@@ -19,9 +20,10 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "validate [FILE]",
 		Short: "Check a policy file: syntax, values, the checks and keys it names",
 		Long: `Validate reads the policy strictly (unknown fields and duplicate keys are
-errors), checks every value and that every check lint.ignore names exists,
-and loads every keyring the trust rules name, checking each listed
-fingerprint is in it. Without FILE it reads $HULL_POLICY, else ./hull.yaml.
+errors), checks every value, that every check lint.ignore names and every
+rule the workload section names exists, and loads every keyring the trust
+rules name, checking each listed fingerprint is in it. Without FILE it reads
+$HULL_POLICY, else ./hull.yaml.
 
 Exit codes: 0 valid; 1 invalid (the policy itself, or a check or key file it
 names); 2 could not read the policy file.`,
@@ -38,11 +40,15 @@ names); 2 could not read the policy file.`,
 			if err := checkLintIgnores(pol, path); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
-			if _, err := verify.Open(pol, path, verify.Options{}); err != nil {
+			if err := workload.CheckIDs(pol.WorkloadSection().RuleIDs()); err != nil {
+				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: workload: %w", path, err)}
+			}
+			if _, err := verify.Open(path, verify.Options{Policy: pol}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, %s, %s, %s)\n", path,
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s, %s, %s, %s, %s, %s)\n", path,
 				report.Count(len(pol.Lint.Ignore), "lint ignore"), report.Count(len(pol.Scan.Ignore), "scan ignore"),
+				report.Count(len(pol.Workload.Ignore), "workload ignore"), report.Count(len(pol.Workload.Exceptions), "workload exception"),
 				report.Count(len(pol.Trust.Rules), "trust rule"), report.Count(len(pol.Trust.Lookaside), "lookaside store"))
 			return err
 		},

@@ -83,6 +83,7 @@ func NewRoot(bi BuildInfo, args []string) *cobra.Command {
 		Long: `hull checks containers with one binary and one policy file:
 
   lint     an image's configuration and files, for security mistakes
+  config   Compose files, Kubernetes manifests and OCI configs, before they run
   sbom     the software an image holds (table, CycloneDX, SPDX)
   scan     known vulnerabilities, secrets and malware in an image, offline
   db       the local vulnerability database scan reads
@@ -95,9 +96,9 @@ func NewRoot(bi BuildInfo, args []string) *cobra.Command {
   tls      certificates for engines that take API clients over TCP
   version  hull's version (also hull --version)
 
-lint, scan, verify and policy validate/export read the policy file named by
---policy (or the FILE argument), else by $HULL_POLICY, else ./hull.yaml when
-it exists (named on standard error).
+lint, config, scan, verify and policy validate/export read the policy file
+named by --policy (or the FILE argument), else by $HULL_POLICY, else
+./hull.yaml when it exists (named on standard error).
 Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
 above --fail-on, a rejected image); 2 could not decide.
 
@@ -111,6 +112,9 @@ Images are named the same way by every command:
 
   # list every lint check with its ID
   hull lint --list
+
+  # judge deployment files before they run: manifests, charts, Compose
+  helm template web ./chart | hull config -
 
   # sign with a new key, then verify under the trust section of hull.yaml
   hull key generate --type cosign --out ci
@@ -167,6 +171,7 @@ Images are named the same way by every command:
 	}{
 		{"version", func() *cobra.Command { return newVersionCmd(bi) }},
 		{"lint", func() *cobra.Command { return newLintCmd(bi) }},
+		{"config", func() *cobra.Command { return newConfigCmd(bi) }},
 		{"verify", func() *cobra.Command { return newVerifyCmd(bi) }},
 		{"sign", newSignCmd},
 		{"key", newKeyCmd},

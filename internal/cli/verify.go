@@ -102,11 +102,11 @@ func runVerify(cmd *cobra.Command, bi BuildInfo, f *verifyFlags, refs []string) 
 	if err != nil {
 		return undecided(err)
 	}
-	vo := verify.Options{Image: opts}
+	vo := verify.Options{Image: opts, Policy: p}
 	if !f.noCache {
-		vo.Cache = verify.UserCache(f.cacheTTL)
+		vo.CacheTTL = f.cacheTTL
 	}
-	v, err := verify.Open(p, polPath, vo)
+	v, err := verify.Open(polPath, vo)
 	if err != nil {
 		return undecided(err)
 	}

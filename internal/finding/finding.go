@@ -68,8 +68,17 @@ type Location struct {
 	LayerIndex int `json:"layerIndex"`
 	// Path is an absolute path inside the image filesystem, or empty.
 	Path string `json:"path,omitempty"`
-	// Field names a configuration field such as "Config.Env" or "history[3]".
+	// Field names a configuration field such as "Config.Env" or "history[3]",
+	// or a field path in File ("spec.template.spec.hostNetwork").
 	Field string `json:"field,omitempty"`
+	// File is the deployment file a finding about a workload was read
+	// from ("-" for standard input), empty for images and engines.
+	File string `json:"file,omitempty"`
+	// Document is the 1-based YAML document of File that holds Field, 0
+	// for single-document files.
+	Document int `json:"document,omitempty"`
+	// Line is the line of Field in File, 0 when unknown.
+	Line int `json:"line,omitempty"`
 }
 
 // Finding is one thing an engine wants a person to look at.

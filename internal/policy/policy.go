@@ -2,8 +2,8 @@
 //
 // Data flow: Load reads YAML (strictly: unknown fields and duplicate keys
 // are errors), Validate checks values, and engines read the section that
-// concerns them: lint, scan and trust; a run section joins them when that
-// engine lands.
+// concerns them: lint, scan, trust and workload (the container rules of
+// hull config, the gate, the launcher and admission).
 package policy
 
 import (
@@ -29,6 +29,8 @@ type Policy struct {
 	Trust      Trust  `yaml:"trust"`
 	// Registry bounds how long hull waits on registries and engines.
 	Registry Registry `yaml:"registry"`
+	// Workload says how containers' settings are judged.
+	Workload Workload `yaml:"workload"`
 }
 
 // Lint says how images are linted.
@@ -103,6 +105,7 @@ func (p *Policy) Validate() error {
 	errs = append(errs, validateSection("scan", p.Scan.FailOn, p.Scan.Ignore)...)
 	errs = append(errs, p.Trust.validate()...)
 	errs = append(errs, p.Registry.validate()...)
+	errs = append(errs, p.Workload.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}

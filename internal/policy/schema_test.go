@@ -56,6 +56,19 @@ scan:
   ignore:
     - id: CVE-2021-23337
       reason: the template function is not used
+workload:
+  failOn: medium
+  ignore:
+    - id: container-healthcheck
+      reason: probes are added by the chart
+  exceptions:
+    - rule: container-privileged
+      workloads: ["DaemonSet kube-system/node-agent*"]
+      reason: the agent loads eBPF programs
+    - rule: container-host-network
+      files: ["deploy/ingress/*"]
+      workloads: ["*ingress*"]
+      reason: the ingress controller binds the node's ports
 trust:
   default: reject
   lookaside:
@@ -103,7 +116,7 @@ func TestSchemaAgreesWithLoad(t *testing.T) {
 	}
 	// Every severity --fail-on takes is a failOn both agree on.
 	for _, sev := range []string{"unknown", "info", "low", "medium", "high", "critical"} {
-		for _, section := range []string{"lint", "scan"} {
+		for _, section := range []string{"lint", "scan", "workload"} {
 			doc := "apiVersion: hull.dev/v1\n" + section + ":\n  failOn: " + sev + "\n"
 			_, lerr := Load(strings.NewReader(doc))
 			if serr := s.Validate(yamlToJSON(t, doc)); (lerr == nil) != (serr == nil) {
@@ -133,6 +146,15 @@ func TestSchemaAgreesWithLoad(t *testing.T) {
 		"keyless two issuers":          "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {trustedRoot: t.json, issuer: i, issuerRegExp: i, subject: s}\n",
 		"keyless no root":              "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          keyless: {issuer: i, subject: s}\n",
 		"wrong version":                "apiVersion: hull.dev/v2\n",
+		"workload unknown key":         "apiVersion: hull.dev/v1\nworkload:\n  exceptoins: []\n",
+		"workload ignore no reason":    "apiVersion: hull.dev/v1\nworkload:\n  ignore:\n    - id: container-privileged\n",
+		"workload blank reason":        "apiVersion: hull.dev/v1\nworkload:\n  ignore:\n    - id: container-privileged\n      reason: \"  \"\n",
+		"exception no reason":          "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - rule: container-privileged\n      workloads: [a]\n",
+		"exception matches nothing":    "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - rule: container-privileged\n      reason: r\n",
+		"exception empty lists":        "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - rule: container-privileged\n      workloads: []\n      files: []\n      reason: r\n",
+		"exception blank pattern":      "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - rule: container-privileged\n      workloads: [\" \"]\n      reason: r\n",
+		"exception no rule":            "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - workloads: [a]\n      reason: r\n",
+		"exception unknown key":        "apiVersion: hull.dev/v1\nworkload:\n  exceptions:\n    - rule: container-privileged\n      workload: [a]\n      reason: r\n",
 		"bad verifyTimestamp":          "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          notation: {trustStore: [r.crt], identities: [\"*\"], tsaStore: [t.crt], verifyTimestamp: never}\n",
 		"verifyTimestamp, no tsaStore": "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: r.example/a\n      signers:\n        - name: x\n          notation: {trustStore: [r.crt], identities: [\"*\"], verifyTimestamp: always}\n",
 	} {

@@ -95,6 +95,11 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
 }
 
 type sarifArtifact struct {
@@ -179,11 +184,23 @@ func EncodeSARIF(w io.Writer, r Report, _ Options) error {
 			msg += ": " + f.Evidence
 		}
 		loc := sarifLocation{}
-		if f.Location.Path != "" {
+		switch {
+		case f.Location.Path != "":
 			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Location.Path)}}
+		case f.Location.File != "":
+			// A deployment file, relative to where hull ran: code
+			// scanning places the result on its line.
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Location.File)}}
+			if f.Location.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Location.Line}
+			}
 		}
 		if f.Location.Field != "" {
-			loc.LogicalLocations = []sarifLogical{{Name: f.Location.Field, FullyQualifiedName: r.Target + "#" + f.Location.Field, Kind: "member"}}
+			scope := r.Target
+			if f.Location.File != "" {
+				scope = f.Location.File
+			}
+			loc.LogicalLocations = []sarifLogical{{Name: f.Location.Field, FullyQualifiedName: scope + "#" + f.Location.Field, Kind: "member"}}
 		}
 		if f.Location.Layer != "" {
 			loc.Message = &sarifText{fmt.Sprintf("layer %d (%s)", f.Location.LayerIndex, f.Location.Layer)}
@@ -265,6 +282,12 @@ func fingerprint(f finding.Finding) string {
 	for _, s := range []string{f.ID, f.Location.Path, f.Location.Field, f.Evidence} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+	}
+	// A deployment file's findings differ by file and document, not by
+	// line: a line moves with every edit above it. Written only for them,
+	// so that the fingerprints of image findings stay what they were.
+	if f.Location.File != "" {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.Location.File, f.Location.Document)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -294,10 +294,30 @@ func location(l finding.Location) string {
 		return fmt.Sprintf("%s (layer %d)", l.Path, l.LayerIndex)
 	case l.Path != "":
 		return l.Path
+	case l.File != "":
+		return fileLocation(l)
 	case l.Field != "":
 		return l.Field
 	}
 	return "-"
+}
+
+// fileLocation places a finding in a deployment file as editors and
+// compilers do, "deploy.yaml:14 spec.template.spec.hostNetwork"; without a
+// line, the document ("deploy.yaml#2") tells apart the manifests of one
+// stream.
+func fileLocation(l finding.Location) string {
+	s := l.File
+	switch {
+	case l.Line > 0:
+		s += fmt.Sprintf(":%d", l.Line)
+	case l.Document > 0:
+		s += fmt.Sprintf("#%d", l.Document)
+	}
+	if l.Field != "" {
+		s += " " + l.Field
+	}
+	return s
 }
 
 // maxLocation and maxEvidence bound the location column and the evidence

@@ -2,8 +2,10 @@
 // section of hull's policy.
 //
 // Data flow: Open (a policy file) or New (a trust section in memory)
-// loads the policy's keys once; every caller (hull verify, hull policy
-// validate, the containerd image verifier) goes through Open. Verify resolves a reference to its
+// loads the policy's keys once; every caller (hull verify, hull config
+// --images, hull policy validate, the containerd image verifier, and the
+// gate, launcher and admission to come) goes through Open, and each
+// declares the one method it needs, Verify(ctx, ref). Verify resolves a reference to its
 // manifest digest once (or takes the digest given, keeping the tag to
 // judge), picks the most specific rule for the repository as
 // containers-policy.json does (policy.Trust.RuleFor), finds the
@@ -267,16 +269,29 @@ const maxTrustStoreBytes = 16 << 20
 type Options struct {
 	// Image says how registries are reached.
 	Image image.Options
-	// Cache keeps accepted verdicts; nil decides every image afresh.
-	Cache *Cache
+	// CacheTTL keeps accepted verdicts in the user's cache (UserCache)
+	// for this long; 0 decides every image afresh.
+	CacheTTL time.Duration
+	// Policy is the policy the caller already loaded from the file (a
+	// verb that reads its other sections too); nil loads the file.
+	Policy *policy.Policy
 }
 
-// Open is how every caller (hull verify, hull policy validate, the
-// containerd image verifier) gets its verifier: from the policy p, loaded
-// from the file at path, with the keys its trust section names, relative
-// paths taken from the file's directory. Unless o.Image sets a timeout,
-// the policy's registry.timeout applies.
-func Open(p *policy.Policy, path string, o Options) (*Verifier, error) {
+// Open is how every caller (hull verify, hull config --images, hull
+// policy validate, the containerd image verifier, the gate, the launcher,
+// admission) gets its verifier: from the policy file at path (loaded
+// here unless o.Policy holds it), with the keys its trust section names,
+// relative paths taken from the file's directory, and the verdict cache
+// o asks for. Unless o.Image sets a timeout, the policy's
+// registry.timeout applies.
+func Open(path string, o Options) (*Verifier, error) {
+	p := o.Policy
+	if p == nil {
+		var err error
+		if p, err = policy.LoadFile(path); err != nil {
+			return nil, err
+		}
+	}
 	if o.Image.Timeout == 0 {
 		o.Image.Timeout = p.Registry.TimeoutDuration()
 	}
@@ -284,7 +299,9 @@ func Open(p *policy.Policy, path string, o Options) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: %w", path, err)
 	}
-	v.cache = o.Cache
+	if o.CacheTTL > 0 {
+		v.cache = UserCache(o.CacheTTL)
+	}
 	return v, nil
 }
 

@@ -187,7 +187,7 @@ type pendingToken struct {
 // document reads one document: nothing for a blank one, an error for
 // one that is no Kubernetes object.
 func (r *k8sReader) document(d document) error {
-	idx := lineIndex{offset: d.line - 1}
+	idx := yamlLines{offset: d.line - 1}
 	if d.json {
 		// JSON has no aliases, and the strict decoder refuses duplicate
 		// keys itself; yaml.v3 only finds lines, where it reads it.
@@ -218,7 +218,7 @@ func (r *k8sReader) document(d document) error {
 // object reads one object (a document or an item of a List) at path;
 // listAPI and itemKind are the apiVersion and kind the items of a *List
 // kind default to (a PodList's items carry none).
-func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, idx lineIndex) error {
+func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, idx yamlLines) error {
 	var tm struct {
 		metav1.TypeMeta `json:",inline"`
 		Items           []json.RawMessage `json:"items"`
@@ -501,7 +501,7 @@ func quantityValue(q resource.Quantity, scale resource.Scale) int64 {
 
 // describeDecodeError says which field of the object at path the
 // decoder refused, with its line.
-func describeDecodeError(err error, path string, idx lineIndex) error {
+func describeDecodeError(err error, path string, idx yamlLines) error {
 	var msgs []string
 	for _, e := range unjoin(err) {
 		var fe k8sjson.FieldError
@@ -524,7 +524,7 @@ func describeDecodeError(err error, path string, idx lineIndex) error {
 		case errors.As(e, &te) && te.Field != "":
 			p := joinPath(path, te.Field)
 			// The decoder's path has no list indexes, so no line either.
-			msgs = append(msgs, fmt.Sprintf("%s: %s where Kubernetes wants %s", p, jsonKind(te.Value), goKind(te.Type)))
+			msgs = append(msgs, fmt.Sprintf("%s: %s where Kubernetes wants %s", p, article(te.Value), jsonKind(te.Type)))
 		default:
 			msgs = append(msgs, fmt.Sprintf("%s: %v", cmp.Or(path, "document"), strings.TrimPrefix(e.Error(), "json: ")))
 		}
@@ -547,41 +547,6 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-// jsonKind names a JSON value kind in plain words.
-func jsonKind(v string) string {
-	switch {
-	case v == "string":
-		return "text"
-	case v == "bool":
-		return "true or false"
-	case v == "array":
-		return "a list"
-	case v == "object":
-		return "a mapping"
-	case strings.HasPrefix(v, "number"):
-		return "a number"
-	}
-	return v
-}
-
-// goKind names what a Go type takes in plain words.
-func goKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "text"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	}
-	return "a mapping"
 }
 
 // placeText is "path (line N)", or the path alone when the line is
@@ -609,7 +574,7 @@ func joinPath(parts ...string) string {
 }
 
 // pods makes one workload per container of src.
-func (r *k8sReader) pods(src podSource, path string, doc int, idx lineIndex) error {
+func (r *k8sReader) pods(src podSource, path string, doc int, idx yamlLines) error {
 	spec := &src.template.Spec
 	p := podReader{src: src, spec: spec, idx: idx,
 		meta: joinPath(path, src.at, "metadata"), at: joinPath(path, src.at, "spec")}
@@ -653,7 +618,7 @@ func (r *k8sReader) pods(src podSource, path string, doc int, idx lineIndex) err
 type podReader struct {
 	src  podSource
 	spec *corev1.PodSpec
-	idx  lineIndex
+	idx  yamlLines
 	// meta and at are the paths of the pod's metadata and spec.
 	meta, at string
 }
@@ -815,11 +780,6 @@ func pick[T any](ctr *T, ctrAt string, pod *T, podAt string) (*T, string) {
 		return ctr, ctrAt
 	}
 	return pod, podAt
-}
-
-// capName writes a capability as the model does: upper case, no CAP_.
-func capName(c string) string {
-	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
 }
 
 // annotation returns the pod annotation key and its path.
@@ -1178,8 +1138,8 @@ func streamLines(err error, offset int) error {
 	return fmt.Errorf("not YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
-// lineIndex finds the line of a field path in a document.
-type lineIndex struct {
+// yamlLines finds the line of a field path in a document.
+type yamlLines struct {
 	root *yaml.Node
 	// offset is the stream's line before the document's first.
 	offset int
@@ -1188,7 +1148,7 @@ type lineIndex struct {
 // line returns the line of path ("spec.containers[0].image",
 // `metadata.annotations["a.b/c"]`): its key's line in a mapping, its
 // item's in a list; 0 when the document does not have it.
-func (x lineIndex) line(path string) int {
+func (x yamlLines) line(path string) int {
 	if x.root == nil {
 		return 0
 	}

@@ -297,7 +297,7 @@ func TestParseKubernetesErrors(t *testing.T) {
 		{"unknown field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + pod + "      securityContext:\n        runAsRoot: false\n",
 			"f.yaml: document 2: spec.containers[0].securityContext.runAsRoot (line 13): unknown field"},
 		{"field of another case", pod + "      securityContext:\n        RunAsUser: 0\n", "spec.containers[0].securityContext.RunAsUser (line 9): unknown field"},
-		{"type", pod + "      securityContext:\n        runAsUser: root\n", "spec.containers.securityContext.runAsUser: text where Kubernetes wants a whole number"},
+		{"type", pod + "      securityContext:\n        runAsUser: root\n", "spec.containers.securityContext.runAsUser: a string where Kubernetes wants a whole number"},
 		{"duplicate key", pod + "      image: y\n", "document 1: line 8: key \"image\" written twice in one mapping"},
 		{"duplicate JSON key", `{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "name": "b"}]}}`, "spec.containers[0].name (line 1): field written twice"},
 		{"duplicate JSON kind", `{"apiVersion": "v1", "kind": "Pod", "kind": "Service"}`, "kind (line 1): field written twice"},

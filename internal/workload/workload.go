@@ -18,6 +18,8 @@
 // sockets are engines) come in through Env.
 package workload
 
+import "strings"
+
 // Stage is when a workload is judged; rules name the stages they apply at.
 type Stage uint8
 
@@ -131,6 +133,10 @@ type Workload struct {
 	// ("net.ipv4.ip_unprivileged_port_start=0"): --sysctl, Compose's
 	// sysctls, a Kubernetes pod's securityContext.sysctls.
 	Sysctls []string
+
+	// Notes say what the converter read but no rule judges (an OCI
+	// config's hooks, which run commands on the host), for the report.
+	Notes []string
 }
 
 // Namespaces say which namespaces a container shares. Each mode is as
@@ -291,3 +297,8 @@ const (
 	SetServiceAccountToken = "serviceAccountToken"
 	SetSysctls             = "sysctls"
 )
+
+// capName writes a capability as the model does: upper case, no CAP_.
+func capName(c string) string {
+	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
+}

@@ -1,0 +1,124 @@
+package workload
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSniff(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		want      Format
+	}{
+		{"oci", `{"ociVersion": "1.0.2", "process": {}}`, FormatOCI},
+		{"k8s yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n", FormatKubernetes},
+		{"helm stream", "---\n# Source: web/templates/sa.yaml\n---\n# Source: web/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\n", FormatKubernetes},
+		{"k8s json list", `{"apiVersion": "v1", "kind": "List", "items": []}`, FormatKubernetes},
+		{"k8s quoted keys", "\"apiVersion\": v1\n'kind': Pod\n", FormatKubernetes},
+		{"compose", "name: shop\nservices:\n  web:\n    image: nginx\n", FormatCompose},
+		{"compose crlf", "services:\r\n  web:\r\n    image: nginx\r\n", FormatCompose},
+		// apiVersion and kind in different documents make no manifest.
+		{"split keys", "apiVersion: v1\n---\nkind: Pod\n", FormatUnknown},
+		{"nested keys", "spec:\n  services: 1\n  apiVersion: v1\n  kind: Pod\n", FormatUnknown},
+		{"values.yaml", "replicaCount: 1\nimage:\n  repository: nginx\n", FormatUnknown},
+		{"package.json", `{"name": "x", "version": "1.0.0"}`, FormatUnknown},
+		{"empty", "", FormatUnknown},
+		{"block scalar", "data: |\n  apiVersion: v1\n  kind: Pod\n", FormatUnknown},
+	} {
+		if got := Sniff([]byte(tc.doc)); got != tc.want {
+			t.Errorf("%s: Sniff = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const ociMinimal = `{"ociVersion": "1.2.0", "process": {"user": {"uid": 0, "gid": 0}}}`
+
+func TestReadFilesWalksAndNamesEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a", "config.json"), ociMinimal)
+	writeFile(t, filepath.Join(dir, "a", "b", "runc.JSON"), ociMinimal)
+	writeFile(t, filepath.Join(dir, "a", "values.yaml"), "replicaCount: 1\n")
+	writeFile(t, filepath.Join(dir, "a", "README.md"), "services:\n")
+	writeFile(t, filepath.Join(dir, "a", ".git", "x.json"), "{broken")
+	writeFile(t, filepath.Join(dir, "a", "broken.json"), `{"ociVersion": "1", "process": {"user": {"uid": "root"}}}`)
+	writeFile(t, filepath.Join(dir, "notes.yaml"), "hello: world\n")
+	writeFile(t, filepath.Join(dir, "big.json"), ociMinimal+strings.Repeat(" ", 100))
+
+	got := ReadFiles(context.Background(), []string{
+		filepath.Join(dir, "a"), filepath.Join(dir, "notes.yaml"), filepath.Join(dir, "missing.yaml"), "-", "-",
+	}, ReadOptions{Stdin: strings.NewReader(ociMinimal), MaxFileBytes: int64(len(ociMinimal) + 50)})
+	wantRead := []string{filepath.Join(dir, "a", "b", "runc.JSON"), filepath.Join(dir, "a", "broken.json"), filepath.Join(dir, "a", "config.json"), "-"}
+	if !slices.Equal(got.Read, wantRead) {
+		t.Errorf("read %q, want %q", got.Read, wantRead)
+	}
+	if len(got.Workloads) != 3 {
+		t.Errorf("%d workloads, want 3", len(got.Workloads))
+	}
+	if len(got.Skipped) != 1 || !strings.Contains(got.Skipped[0], "values.yaml") {
+		t.Errorf("skipped %q, want values.yaml only", got.Skipped)
+	}
+	var errs []string
+	for _, e := range got.Errs {
+		errs = append(errs, e.Error())
+	}
+	all := strings.Join(errs, "\n")
+	for _, want := range []string{
+		"broken.json: line 1: process.user.uid is a string, want a whole number of 0 or more (read as an OCI runtime config)",
+		"notes.yaml: not a Compose file (no services), a Kubernetes manifest (no apiVersion and kind) or an OCI runtime config (no ociVersion)",
+		"missing.yaml: no such file or directory",
+		"standard input (-) is named twice",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("errors lack %q:\n%s", want, all)
+		}
+	}
+	if len(got.Errs) != 4 {
+		t.Errorf("%d errors, want 4:\n%s", len(got.Errs), all)
+	}
+
+	big := ReadFiles(context.Background(), []string{filepath.Join(dir, "big.json")}, ReadOptions{MaxFileBytes: int64(len(ociMinimal))})
+	if len(big.Errs) != 1 || !strings.Contains(big.Errs[0].Error(), "larger than") {
+		t.Errorf("oversized file: %v", big.Errs)
+	}
+	none := ReadFiles(context.Background(), []string{"-"}, ReadOptions{})
+	if len(none.Errs) != 1 {
+		t.Errorf("no stdin: %v", none.Errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c := ReadFiles(ctx, []string{filepath.Join(dir, "a")}, ReadOptions{}); len(c.Errs) != 1 || len(c.Workloads) != 0 {
+		t.Errorf("cancelled: %v", c.Errs)
+	}
+}
+
+func FuzzSniff(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nkind: Pod\n"))
+	f.Add([]byte("services:\n  web: {}\n"))
+	f.Add([]byte(ociMinimal))
+	f.Add([]byte("---\n\"kind\": x\n---\n'apiVersion': y\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := Sniff(data)
+		switch got {
+		case FormatUnknown, FormatCompose, FormatKubernetes, FormatOCI:
+		default:
+			t.Fatalf("Sniff = %q", got)
+		}
+		if Sniff(data) != got {
+			t.Fatal("Sniff is not deterministic")
+		}
+	})
+}
