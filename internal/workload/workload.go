@@ -241,6 +241,10 @@ type Place struct {
 	Path string
 	// Line is its line, 0 when unknown.
 	Line int
+	// File is the file the field is in when it is not Source.File (a
+	// Compose setting inherited through `extends` from another file),
+	// "" otherwise.
+	File string
 }
 
 // Where returns where setting was written: its own place, else the
@@ -284,4 +288,6 @@ const (
 	SetRestart             = "restart"
 	SetHealthcheck         = "healthcheck"
 	SetServiceAccountToken = "serviceAccountToken"
+	// SetCgroupNS is where the cgroup namespace mode was written.
+	SetCgroupNS = "namespaces.cgroup"
 )
