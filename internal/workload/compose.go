@@ -165,7 +165,9 @@ func composeEnvironment(root composeRoot, given map[string]string) (map[string]s
 		}
 	}
 	dotEnv := filepath.Join(root.dir, ".env")
-	if _, err := os.Lstat(dotEnv); errors.Is(err, os.ErrNotExist) {
+	if fi, err := os.Stat(dotEnv); errors.Is(err, os.ErrNotExist) || err == nil && fi.IsDir() {
+		// docker compose reads no .env when there is none or it is a
+		// directory.
 		return env, nil
 	}
 	if err := root.check(dotEnv); err != nil {
@@ -331,12 +333,36 @@ func composeService(project *types.Project, s types.ServiceConfig, path string, 
 	composePorts(&w, s, svc)
 	composeRestart(&w, s, svc)
 
-	if hc := s.HealthCheck; hc != nil {
-		on := !hc.Disable && !(len(hc.Test) > 0 && hc.Test[0] == "NONE")
-		w.Healthcheck = &on
+	if on := healthcheckOn(s.HealthCheck != nil && s.HealthCheck.Disable, s.HealthCheck != nil, healthTest(s.HealthCheck)); on != nil {
+		w.Healthcheck = on
 		svc.set(f, SetHealthcheck, "healthcheck")
 	}
 	return w
+}
+
+func healthTest(hc *types.HealthCheckConfig) []string {
+	if hc == nil {
+		return nil
+	}
+	return hc.Test
+}
+
+// healthcheckOn says whether a container has a health check: disabled, or
+// a test of NONE, is none; a test is one; a health check without a test
+// (only its timing) keeps the image's, which a file does not show (nil).
+func healthcheckOn(disabled, written bool, test []string) *bool {
+	var on bool
+	switch {
+	case !written:
+		return nil
+	case disabled || len(test) > 0 && test[0] == "NONE":
+		on = false
+	case len(test) > 0:
+		on = true
+	default:
+		return nil
+	}
+	return &on
 }
 
 // normalizeCaps writes capabilities as the model does: upper case, no

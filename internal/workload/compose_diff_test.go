@@ -270,12 +270,16 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 					cmpField("pids", gotPids, pids)
 					cmpField("restart", w.Restart, Restart{Policy: composeRestartPolicy(restart), MaxRetries: retries})
 
-					switch hc := s.Healthcheck; {
-					case hc == nil:
-						cmpField("healthcheck", w.Healthcheck, (*bool)(nil))
-					default:
-						cmpField("healthcheck", *w.Healthcheck, !hc.Disable && len(hc.Test) > 0 && hc.Test[0] != "NONE")
+					var health *bool
+					if hc := s.Healthcheck; hc != nil {
+						switch {
+						case hc.Disable || len(hc.Test) > 0 && hc.Test[0] == "NONE":
+							health = ptr(false)
+						case len(hc.Test) > 0:
+							health = ptr(true)
+						}
 					}
+					cmpField("healthcheck", w.Healthcheck, health)
 				}
 			})
 		}

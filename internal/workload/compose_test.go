@@ -182,6 +182,7 @@ func TestParseComposeProfiles(t *testing.T) {
 			}
 			slices.Sort(got)
 			wantEqual(t, "services", got, tc.want)
+			wantEqual(t, "app healthcheck (the image's)", ws["app"].Healthcheck, (*bool)(nil))
 			if d, ok := ws["debug"]; ok {
 				wantEqual(t, "debug network", d.Namespaces.Network, "service:app")
 				wantEqual(t, "debug caps", d.CapAdd, []string{"NET_ADMIN", "NET_RAW"})

@@ -214,9 +214,9 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 		f[SetRestart] = Place{Path: "restart_policy"}
 	}
 	if hc := s.HealthConfig; hc != nil {
-		on := len(hc.Test) > 0 && hc.Test[0] != "NONE"
-		w.Healthcheck = &on
-		f[SetHealthcheck] = Place{Path: "healthconfig"}
+		if w.Healthcheck = healthcheckOn(false, true, hc.Test); w.Healthcheck != nil {
+			f[SetHealthcheck] = Place{Path: "healthconfig"}
+		}
 	}
 	return w, nil
 }
