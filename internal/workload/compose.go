@@ -65,7 +65,7 @@ func ParseComposeWith(ctx context.Context, path string, data []byte, opts Compos
 	if err != nil {
 		return nil, err
 	}
-	lines := newComposeLines(root, filename, data)
+	lines := newComposeLines(root, path, filename, data)
 	main, err := lines.doc(filename)
 	if err != nil {
 		return nil, err

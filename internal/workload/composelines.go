@@ -27,8 +27,10 @@ const maxExtendsDepth = 32
 // its services extend.
 type composeLines struct {
 	root composeRoot
-	main string
-	docs map[string][]*yaml.Node
+	// path is the Compose file as the caller named it, main as compose-go
+	// is told it (absolute, or "-").
+	path, main string
+	docs       map[string][]*yaml.Node
 	// mainErr is why the Compose file itself is not YAML.
 	mainErr error
 	// env interpolates list items before they are matched with the
@@ -36,8 +38,8 @@ type composeLines struct {
 	env map[string]string
 }
 
-func newComposeLines(root composeRoot, main string, data []byte) *composeLines {
-	l := &composeLines{root: root, main: main, docs: map[string][]*yaml.Node{}}
+func newComposeLines(root composeRoot, path, main string, data []byte) *composeLines {
+	l := &composeLines{root: root, path: path, main: main, docs: map[string][]*yaml.Node{}}
 	if docs, err := parseYAMLDocs(data); err == nil {
 		l.docs[main] = docs
 	} else {
@@ -93,17 +95,29 @@ type link struct {
 	keyLine    int
 }
 
+// shown names a file under the project directory as the caller named
+// the Compose file: relative to it when that was relative.
+func (l *composeLines) shown(file string) string {
+	rel, err := filepath.Rel(l.root.dir, file)
+	if err != nil || filepath.IsAbs(l.path) {
+		return file
+	}
+	if l.path == "-" {
+		return rel
+	}
+	return filepath.Join(filepath.Dir(l.path), rel)
+}
+
 // serviceLines finds the places of one service's settings.
 type serviceLines struct {
-	main  string
-	env   map[string]string
+	lines *composeLines
 	chain []link
 }
 
 // service returns the extends chain of a service of the Compose file, as
 // far as it can be followed.
 func (l *composeLines) service(name string) serviceLines {
-	s := serviceLines{main: l.main, env: l.env}
+	s := serviceLines{lines: l}
 	file := l.main
 	seen := map[[2]string]bool{}
 	for len(s.chain) < maxExtendsDepth && !seen[[2]string{file, name}] {
@@ -162,8 +176,8 @@ func (s serviceLines) line() int {
 // place is where a field of a service in the chain was written.
 func (s serviceLines) place(lk link, path string, line int) Place {
 	p := Place{Path: "services." + lk.name + "." + path, Line: line}
-	if lk.file != s.main {
-		p.File = lk.file
+	if lk.file != s.lines.main {
+		p.File = s.lines.shown(lk.file)
 	}
 	return p
 }
@@ -222,7 +236,7 @@ func (s serviceLines) eachItem(key string, fn func(lk link, i int, item *yaml.No
 		for i, item := range list.Content {
 			if item = deref(item); item.Kind == yaml.ScalarNode {
 				v, err := template.Substitute(item.Value, func(k string) (string, bool) {
-					v, ok := s.env[k]
+					v, ok := s.lines.env[k]
 					return v, ok
 				})
 				if err == nil {
