@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,8 +45,11 @@ func ParseCompose(ctx context.Context, path string, data []byte) ([]Workload, er
 // compose config` resolves them: interpolation from the environment and
 // the .env file beside it, `extends` (in the file and in other files,
 // relative to the file that names them), profiles, merge rules and
-// defaults. Each service a profile leaves out is skipped; every other
-// service is one Workload at StageFile.
+// defaults. Every container the project runs is one Workload at
+// StageFile: each service a profile leaves active ("compose.yaml service
+// web"), each of its pre_start hook containers ("compose.yaml service web
+// pre_start[0]") and each job ("compose.yaml job backup"); a privileged
+// post_start or pre_stop hook makes its service's workload privileged.
 //
 // Only files under the Compose file's directory are read, each at most
 // 4 MiB and regular: the .env file and the files `extends` names. An
@@ -105,16 +109,7 @@ func ParseComposeWith(ctx context.Context, path string, data []byte, opts Compos
 		return nil, fmt.Errorf("compose file %s: %w", path, err)
 	}
 
-	names := make([]string, 0, len(project.Services))
-	for name := range project.Services {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	out := make([]Workload, 0, len(names))
-	for _, name := range names {
-		out = append(out, composeService(project, project.Services[name], path, lines))
-	}
-	return out, nil
+	return composeWorkloads(project, path, lines), nil
 }
 
 // anyDocHas says whether a top-level key is in any of the documents.
@@ -256,39 +251,79 @@ func (r composeRoot) Load(_ context.Context, path string) (string, error) {
 // Dir is never used: Load never succeeds.
 func (r composeRoot) Dir(path string) string { return filepath.Dir(path) }
 
-// composeService converts one resolved service.
-func composeService(project *types.Project, s types.ServiceConfig, path string, lines *composeLines) Workload {
+// composeWorkloads converts every container a project runs: each
+// service, the pre_start hook containers that run before it, and each job.
+func composeWorkloads(project *types.Project, path string, lines *composeLines) []Workload {
 	file := filepath.Base(path)
 	if path == "-" {
 		file = "-"
 	}
-	svc := lines.service(s.Name)
+	var out []Workload
+	for _, name := range slices.Sorted(maps.Keys(project.Services)) {
+		s := project.Services[name]
+		svc := lines.service("services", name)
+		w := composeContainer(project, s.ContainerSpec, file+" service "+name, "compose service", "services."+name, path, svc)
+		composeWorkloadSpec(&w, s.WorkloadSpec, svc)
+		composeDeploy(&w, s, svc)
+		// A post_start or pre_stop hook with privileged: true runs a
+		// process with every capability in the service's container.
+		for _, hooks := range []struct {
+			key  string
+			list []types.ServiceHook
+		}{{"post_start", s.PostStart}, {"pre_stop", s.PreStop}} {
+			for i, h := range hooks.list {
+				if h.Privileged {
+					w.Privileged = true
+					svc.setItem(w.Source.Fields, SetPrivileged, hooks.key, i, "privileged")
+				}
+			}
+		}
+		out = append(out, w)
+		for i, h := range s.PreStart {
+			hook := "pre_start[" + strconv.Itoa(i) + "]"
+			hl := svc.hook(i)
+			out = append(out, composeContainer(project, h.ContainerSpec, file+" service "+name+" "+hook, "compose pre_start hook", "services."+name+"."+hook, path, hl))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(project.Jobs)) {
+		j := project.Jobs[name]
+		jl := lines.service("jobs", name)
+		w := composeContainer(project, j.ContainerSpec, file+" job "+name, "compose job", "jobs."+name, path, jl)
+		composeWorkloadSpec(&w, j.WorkloadSpec, jl)
+		out = append(out, w)
+	}
+	return out
+}
+
+// composeContainer converts the container settings services, jobs and
+// pre_start hooks share.
+func composeContainer(project *types.Project, c types.ContainerSpec, name, kind, at, path string, svc serviceLines) Workload {
 	w := Workload{
-		Name:  file + " service " + s.Name,
+		Name:  name,
 		Stage: StageFile,
 		Source: Source{
 			File:   path,
-			Kind:   "compose service",
-			Path:   "services." + s.Name,
+			Kind:   kind,
+			Path:   at,
 			Line:   svc.line(),
 			Fields: map[string]Place{},
 		},
-		Image:             s.Image,
-		User:              s.User,
-		Groups:            s.GroupAdd,
-		CapAdd:            normalizeCaps(s.CapAdd),
-		CapDrop:           normalizeCaps(s.CapDrop),
-		Privileged:        s.Privileged,
-		DeviceCgroupRules: s.DeviceCgroupRules,
-		ReadOnlyRootfs:    s.ReadOnly,
-		CgroupParent:      s.CgroupParent,
+		Image:             c.Image,
+		User:              c.User,
+		Groups:            c.GroupAdd,
+		CapAdd:            normalizeCaps(c.CapAdd),
+		CapDrop:           normalizeCaps(c.CapDrop),
+		Privileged:        c.Privileged,
+		DeviceCgroupRules: c.DeviceCgroupRules,
+		ReadOnlyRootfs:    c.ReadOnly,
+		CgroupParent:      c.CgroupParent,
 		Namespaces: Namespaces{
-			Network: s.NetworkMode,
-			PID:     s.Pid,
-			IPC:     s.Ipc,
-			UTS:     s.Uts,
-			User:    s.UserNSMode,
-			Cgroup:  s.Cgroup,
+			Network: c.NetworkMode,
+			PID:     c.Pid,
+			IPC:     c.Ipc,
+			UTS:     c.Uts,
+			User:    c.UserNSMode,
+			Cgroup:  c.Cgroup,
 		},
 	}
 	f := w.Source.Fields
@@ -309,7 +344,7 @@ func composeService(project *types.Project, s types.ServiceConfig, path string, 
 	svc.items(f, "capAdd", "cap_add", w.CapAdd, capID)
 	svc.items(f, "capDrop", "cap_drop", w.CapDrop, capID)
 
-	for _, name := range s.NetworksByPriority() {
+	for _, name := range c.NetworksByPriority() {
 		if n, ok := project.Networks[name]; ok && n.Name != "" {
 			name = n.Name
 		}
@@ -322,22 +357,33 @@ func composeService(project *types.Project, s types.ServiceConfig, path string, 
 		svc.set(f, SetNetwork, "network_mode")
 	}
 
-	applySecurityOpts(&w, s.SecurityOpt)
+	applySecurityOpts(&w, c.SecurityOpt)
 	for _, set := range []string{SetSeccomp, SetAppArmor, SetSELinux, SetSystemPaths, SetNoNewPrivileges} {
 		svc.setSecurityOpt(f, set)
 	}
 
-	composeMounts(&w, project, s, svc)
-	composeDevices(&w, s, svc)
-	composeResources(&w, s, svc)
-	composePorts(&w, s, svc)
-	composeRestart(&w, s, svc)
+	composeMounts(&w, project, c, svc)
+	composeDevices(&w, c, svc)
+	composeLimits(&w, c, svc)
+	return w
+}
 
+// composeWorkloadSpec converts what services and jobs add to a container:
+// published ports and the health check.
+func composeWorkloadSpec(w *Workload, s types.WorkloadSpec, svc serviceLines) {
+	composePorts(w, s, svc)
 	if on := healthcheckOn(s.HealthCheck != nil && s.HealthCheck.Disable, s.HealthCheck != nil, healthTest(s.HealthCheck)); on != nil {
 		w.Healthcheck = on
-		svc.set(f, SetHealthcheck, "healthcheck")
+		svc.set(w.Source.Fields, SetHealthcheck, "healthcheck")
 	}
-	return w
+}
+
+// composeDeploy applies a service's restart policy and deploy section.
+func composeDeploy(w *Workload, s types.ServiceConfig, svc serviceLines) {
+	composeRestart(w, s, svc)
+	if s.Deploy != nil {
+		composeDeployLimits(w, s.Deploy.Resources.Limits, svc)
+	}
 }
 
 func healthTest(hc *types.HealthCheckConfig) []string {
@@ -378,7 +424,7 @@ func normalizeCaps(caps []string) []string {
 	return out
 }
 
-func composeMounts(w *Workload, project *types.Project, s types.ServiceConfig, svc serviceLines) {
+func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, svc serviceLines) {
 	for _, v := range s.Volumes {
 		m := Mount{Type: v.Type, Source: v.Source, Destination: v.Target, ReadOnly: v.ReadOnly}
 		if v.Type == types.VolumeTypeVolume && v.Source != "" {
@@ -412,7 +458,7 @@ func composeMounts(w *Workload, project *types.Project, s types.ServiceConfig, s
 	}))
 }
 
-func composeDevices(w *Workload, s types.ServiceConfig, svc serviceLines) {
+func composeDevices(w *Workload, s types.ContainerSpec, svc serviceLines) {
 	dests := make([]string, 0, len(s.Devices))
 	for _, d := range s.Devices {
 		w.Devices = append(w.Devices, Device{PathOnHost: d.Source, PathInContainer: d.Target, Permissions: d.Permissions})
@@ -422,9 +468,9 @@ func composeDevices(w *Workload, s types.ServiceConfig, svc serviceLines) {
 	svc.items(w.Source.Fields, "devices", "devices", dests, deviceTarget)
 }
 
-// composeResources applies limits in docker compose's order: the
-// service-level keys, then deploy.resources.limits over them.
-func composeResources(w *Workload, s types.ServiceConfig, svc serviceLines) {
+// composeLimits reads the container-level limits: mem_limit, cpus,
+// cpu_shares, cpu_quota, pids_limit.
+func composeLimits(w *Workload, s types.ContainerSpec, svc serviceLines) {
 	f := w.Source.Fields
 	r := &w.Resources
 	r.Memory = int64(s.MemLimit)
@@ -439,10 +485,16 @@ func composeResources(w *Workload, s types.ServiceConfig, svc serviceLines) {
 		r.PidsLimit = &s.PidsLimit
 		svc.set(f, SetPidsLimit, "pids_limit")
 	}
-	if s.Deploy == nil || s.Deploy.Resources.Limits == nil {
+}
+
+// composeDeployLimits applies deploy.resources.limits over the
+// container-level limits, as docker compose does.
+func composeDeployLimits(w *Workload, l *types.Resource, svc serviceLines) {
+	if l == nil {
 		return
 	}
-	l := s.Deploy.Resources.Limits
+	f := w.Source.Fields
+	r := &w.Resources
 	if l.MemoryBytes != 0 {
 		r.Memory = int64(l.MemoryBytes)
 		svc.set(f, SetMemory, "deploy", "resources", "limits", "memory")
@@ -458,7 +510,7 @@ func composeResources(w *Workload, s types.ServiceConfig, svc serviceLines) {
 	}
 }
 
-func composePorts(w *Workload, s types.ServiceConfig, svc serviceLines) {
+func composePorts(w *Workload, s types.WorkloadSpec, svc serviceLines) {
 	keys := make([]string, 0, len(s.Ports))
 	for _, p := range s.Ports {
 		port := Port{HostIP: p.HostIP, HostPort: p.Published, ContainerPort: strconv.FormatUint(uint64(p.Target), 10), Protocol: p.Protocol}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,72 +28,85 @@ import (
 // composeConfig is the part of `docker compose config --format json` the
 // test compares.
 type composeConfig struct {
-	Services map[string]struct {
-		Image        string   `json:"image"`
-		User         string   `json:"user"`
-		CapAdd       []string `json:"cap_add"`
-		CapDrop      []string `json:"cap_drop"`
-		Privileged   bool     `json:"privileged"`
-		ReadOnly     bool     `json:"read_only"`
-		NetworkMode  string   `json:"network_mode"`
-		Pid          string   `json:"pid"`
-		Ipc          string   `json:"ipc"`
-		Uts          string   `json:"uts"`
-		UsernsMode   string   `json:"userns_mode"`
-		Cgroup       string   `json:"cgroup"`
-		CgroupParent string   `json:"cgroup_parent"`
-		SecurityOpt  []string `json:"security_opt"`
-		Networks     map[string]any
-		Volumes      []struct {
-			Type     string `json:"type"`
-			Source   string `json:"source"`
-			Target   string `json:"target"`
-			ReadOnly bool   `json:"read_only"`
-			Bind     *struct {
-				Propagation string `json:"propagation"`
-			} `json:"bind"`
-		} `json:"volumes"`
-		Tmpfs   []string `json:"tmpfs"`
-		Devices []struct {
-			Source      string `json:"source"`
-			Target      string `json:"target"`
-			Permissions string `json:"permissions"`
-		} `json:"devices"`
-		DeviceCgroupRules []string `json:"device_cgroup_rules"`
-		Ports             []struct {
-			Target    uint32 `json:"target"`
-			Published string `json:"published"`
-			HostIP    string `json:"host_ip"`
-			Protocol  string `json:"protocol"`
-		} `json:"ports"`
-		MemLimit  string  `json:"mem_limit"`
-		CPUs      float64 `json:"cpus"`
-		PidsLimit int64   `json:"pids_limit"`
-		Restart   string  `json:"restart"`
-		Deploy    *struct {
-			Resources struct {
-				Limits *struct {
-					Memory string  `json:"memory"`
-					CPUs   float64 `json:"cpus"`
-					Pids   int64   `json:"pids"`
-				} `json:"limits"`
-			} `json:"resources"`
-			RestartPolicy *struct {
-				Condition   string  `json:"condition"`
-				MaxAttempts *uint64 `json:"max_attempts"`
-			} `json:"restart_policy"`
-		} `json:"deploy"`
-		Healthcheck *struct {
-			Test    []string `json:"test"`
-			Disable bool     `json:"disable"`
-		} `json:"healthcheck"`
-	} `json:"services"`
+	Services map[string]composeContainerJSON `json:"services"`
+	Jobs     map[string]composeContainerJSON `json:"jobs"`
 	Networks map[string]struct {
 		Name string `json:"name"`
 	} `json:"networks"`
 	Volumes map[string]struct {
 		Name string `json:"name"`
 	} `json:"volumes"`
+}
+
+// composeContainerJSON is one service, job or pre_start hook as compose
+// renders it.
+type composeContainerJSON struct {
+	Image        string   `json:"image"`
+	User         string   `json:"user"`
+	CapAdd       []string `json:"cap_add"`
+	CapDrop      []string `json:"cap_drop"`
+	Privileged   bool     `json:"privileged"`
+	ReadOnly     bool     `json:"read_only"`
+	NetworkMode  string   `json:"network_mode"`
+	Pid          string   `json:"pid"`
+	Ipc          string   `json:"ipc"`
+	Uts          string   `json:"uts"`
+	UsernsMode   string   `json:"userns_mode"`
+	Cgroup       string   `json:"cgroup"`
+	CgroupParent string   `json:"cgroup_parent"`
+	SecurityOpt  []string `json:"security_opt"`
+	Networks     map[string]any
+	Volumes      []struct {
+		Type     string `json:"type"`
+		Source   string `json:"source"`
+		Target   string `json:"target"`
+		ReadOnly bool   `json:"read_only"`
+		Bind     *struct {
+			Propagation string `json:"propagation"`
+		} `json:"bind"`
+	} `json:"volumes"`
+	Tmpfs   []string `json:"tmpfs"`
+	Devices []struct {
+		Source      string `json:"source"`
+		Target      string `json:"target"`
+		Permissions string `json:"permissions"`
+	} `json:"devices"`
+	DeviceCgroupRules []string `json:"device_cgroup_rules"`
+	Ports             []struct {
+		Target    uint32 `json:"target"`
+		Published string `json:"published"`
+		HostIP    string `json:"host_ip"`
+		Protocol  string `json:"protocol"`
+	} `json:"ports"`
+	MemLimit  string  `json:"mem_limit"`
+	CPUs      float64 `json:"cpus"`
+	PidsLimit int64   `json:"pids_limit"`
+	Restart   string  `json:"restart"`
+	Deploy    *struct {
+		Resources struct {
+			Limits *struct {
+				Memory string  `json:"memory"`
+				CPUs   float64 `json:"cpus"`
+				Pids   int64   `json:"pids"`
+			} `json:"limits"`
+		} `json:"resources"`
+		RestartPolicy *struct {
+			Condition   string  `json:"condition"`
+			MaxAttempts *uint64 `json:"max_attempts"`
+		} `json:"restart_policy"`
+	} `json:"deploy"`
+	Healthcheck *struct {
+		Test    []string `json:"test"`
+		Disable bool     `json:"disable"`
+	} `json:"healthcheck"`
+	PreStart  []composeContainerJSON `json:"pre_start"`
+	PostStart []composeHookJSON      `json:"post_start"`
+	PreStop   []composeHookJSON      `json:"pre_stop"`
+}
+
+// composeHookJSON is a post_start or pre_stop hook as compose renders it.
+type composeHookJSON struct {
+	Privileged bool `json:"privileged"`
 }
 
 // dockerComposeConfig loads path as docker compose's config command does.
@@ -149,20 +163,21 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 			t.Run(fmt.Sprintf("%s %v", filepath.Base(filepath.Dir(file)), env), func(t *testing.T) {
 				want := dockerComposeConfig(t, file, env)
 				got := parseComposeFile(t, file, ComposeOptions{Environment: env})
-				var names []string
-				for name := range want.Services {
-					names = append(names, name)
+				wantC := map[string]composeContainerJSON{}
+				for name, svc := range want.Services {
+					wantC["services."+name] = svc
+					for i, h := range svc.PreStart {
+						wantC["services."+name+".pre_start["+strconv.Itoa(i)+"]"] = h
+					}
 				}
-				slices.Sort(names)
-				var gotNames []string
-				for name := range got {
-					gotNames = append(gotNames, name)
+				for name, job := range want.Jobs {
+					wantC["jobs."+name] = job
 				}
-				slices.Sort(gotNames)
-				wantEqual(t, "services", gotNames, names)
+				names := slices.Sorted(maps.Keys(wantC))
+				wantEqual(t, "containers", slices.Sorted(maps.Keys(got)), names)
 
 				for _, name := range names {
-					s, w := want.Services[name], got[name]
+					s, w := wantC[name], got[name]
 					cmpField := func(what string, got, want any) {
 						t.Helper()
 						wantEqual(t, name+" "+what, got, want)
@@ -171,7 +186,13 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 					cmpField("user", w.User, s.User)
 					cmpField("cap_add", w.CapAdd, normalizeCaps(s.CapAdd))
 					cmpField("cap_drop", w.CapDrop, normalizeCaps(s.CapDrop))
-					cmpField("privileged", w.Privileged, s.Privileged)
+					// A privileged post_start or pre_stop hook makes the
+					// container's workload privileged.
+					privileged := s.Privileged
+					for _, h := range append(s.PostStart, s.PreStop...) {
+						privileged = privileged || h.Privileged
+					}
+					cmpField("privileged", w.Privileged, privileged)
 					cmpField("read_only", w.ReadOnlyRootfs, s.ReadOnly)
 					cmpField("namespaces", []string{w.Namespaces.PID, w.Namespaces.IPC, w.Namespaces.UTS, w.Namespaces.User, w.Namespaces.Cgroup}, []string{s.Pid, s.Ipc, s.Uts, s.UsernsMode, s.Cgroup})
 					cmpField("cgroup_parent", w.CgroupParent, s.CgroupParent)

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,24 @@ import (
 	"testing"
 	"time"
 )
+
+// services returns the workloads of services by service name, checking
+// how each is labelled.
+func services(t *testing.T, ws map[string]Workload) map[string]Workload {
+	t.Helper()
+	out := map[string]Workload{}
+	for path, w := range ws {
+		name, ok := strings.CutPrefix(path, "services.")
+		if !ok || strings.Contains(name, ".") {
+			continue
+		}
+		if w.Name != "compose.yaml service "+name || w.Source.Kind != "compose service" {
+			t.Errorf("%s: workload labelled %q kind %q", name, w.Name, w.Source.Kind)
+		}
+		out[name] = w
+	}
+	return out
+}
 
 // composeCorpus is every Compose file under testdata/compose.
 func composeCorpus(t testing.TB) []string {
@@ -38,11 +57,10 @@ func parseComposeFile(t *testing.T, path string, opts ComposeOptions) map[string
 	}
 	out := map[string]Workload{}
 	for _, w := range ws {
-		name := strings.TrimPrefix(w.Source.Path, "services.")
-		if w.Name != "compose.yaml service "+name || w.Stage != StageFile || w.Source.Kind != "compose service" || w.Source.File != path {
-			t.Errorf("%s: workload labelled %q stage %d kind %q file %q", name, w.Name, w.Stage, w.Source.Kind, w.Source.File)
+		if w.Stage != StageFile || w.Source.File != path {
+			t.Errorf("%s: stage %d file %q", w.Name, w.Stage, w.Source.File)
 		}
-		out[name] = w
+		out[w.Source.Path] = w
 	}
 	return out
 }
@@ -74,7 +92,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestParseComposeStack(t *testing.T) {
 	const f = "testdata/compose/stack/compose.yaml"
-	ws := parseComposeFile(t, f, ComposeOptions{})
+	ws := services(t, parseComposeFile(t, f, ComposeOptions{}))
 	wantEqual(t, "services", slices.Sorted(func(y func(string) bool) {
 		for k := range ws {
 			y(k)
@@ -125,12 +143,12 @@ func TestParseComposeStack(t *testing.T) {
 	wantPlace(t, cache, SetRestart, Place{Path: "services.cache.deploy.restart_policy", Line: 69})
 
 	// The environment wins over .env, as in docker compose.
-	ws = parseComposeFile(t, f, ComposeOptions{Environment: map[string]string{"WEB_TAG": "9.9.9"}})
+	ws = services(t, parseComposeFile(t, f, ComposeOptions{Environment: map[string]string{"WEB_TAG": "9.9.9"}}))
 	wantEqual(t, "web image from the environment", ws["web"].Image, "registry.example/shop/web:9.9.9")
 }
 
 func TestParseComposeExtends(t *testing.T) {
-	ws := parseComposeFile(t, "testdata/compose/extends/compose.yaml", ComposeOptions{})
+	ws := services(t, parseComposeFile(t, "testdata/compose/extends/compose.yaml", ComposeOptions{}))
 	// The extended file is named as the Compose file was: relative here.
 	const base = "testdata/compose/extends/lib/base.yaml"
 
@@ -176,7 +194,7 @@ func TestParseComposeProfiles(t *testing.T) {
 		{"all", ComposeOptions{Profiles: []string{"*"}}, []string{"admin", "app", "debug"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ws := parseComposeFile(t, f, tc.opts)
+			ws := services(t, parseComposeFile(t, f, tc.opts))
 			var got []string
 			for name := range ws {
 				got = append(got, name)
@@ -193,7 +211,7 @@ func TestParseComposeProfiles(t *testing.T) {
 }
 
 func TestParseComposeMonitor(t *testing.T) {
-	agent := parseComposeFile(t, "testdata/compose/monitor/compose.yaml", ComposeOptions{})["agent"]
+	agent := services(t, parseComposeFile(t, "testdata/compose/monitor/compose.yaml", ComposeOptions{}))["agent"]
 	wantEqual(t, "privileged", agent.Privileged, true)
 	wantEqual(t, "namespaces", agent.Namespaces, Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host", User: "host", Cgroup: "host"})
 	wantEqual(t, "networks", agent.Networks, []string(nil))
@@ -225,7 +243,7 @@ func TestParseComposeMonitor(t *testing.T) {
 }
 
 func TestParseComposePorts(t *testing.T) {
-	edge := parseComposeFile(t, "testdata/compose/ports/compose.yaml", ComposeOptions{})["edge"]
+	edge := services(t, parseComposeFile(t, "testdata/compose/ports/compose.yaml", ComposeOptions{}))["edge"]
 	p := func(ip, host, ctr, proto string) Port {
 		return Port{HostIP: ip, HostPort: host, ContainerPort: ctr, Protocol: proto}
 	}
@@ -248,6 +266,31 @@ func TestParseComposePorts(t *testing.T) {
 	for port, item := range map[int][2]int{0: {0, 6}, 2: {1, 7}, 3: {1, 7}, 6: {3, 9}, 10: {6, 12}, 11: {7, 13}, 12: {8, 14}, 15: {11, 17}, 16: {12, 22}} {
 		wantPlace(t, edge, "ports["+strconv.Itoa(port)+"]", Place{Path: "services.edge.ports[" + strconv.Itoa(item[0]) + "]", Line: item[1]})
 	}
+}
+
+// TestParseComposeHooksAndJobs: every container a Compose file runs is a
+// workload, not only its services.
+func TestParseComposeHooksAndJobs(t *testing.T) {
+	ws := parseComposeFile(t, "testdata/compose/hooks/compose.yaml", ComposeOptions{})
+	wantEqual(t, "containers", slices.Sorted(maps.Keys(ws)), []string{"jobs.backup", "services.app", "services.app.pre_start[0]"})
+
+	app := ws["services.app"]
+	// The privileged post_start hook runs with every capability in app.
+	wantEqual(t, "app privileged", app.Privileged, true)
+	wantPlace(t, app, SetPrivileged, Place{Path: "services.app.post_start[0].privileged", Line: 19})
+
+	hook := ws["services.app.pre_start[0]"]
+	wantEqual(t, "hook", []any{hook.Name, hook.Source.Kind, hook.Image, hook.User, hook.CapAdd}, []any{"compose.yaml service app pre_start[0]", "compose pre_start hook", "busybox:1.36", "root", []string{"CHOWN"}})
+	wantPlace(t, hook, SetUser, Place{Path: "services.app.pre_start[0].user", Line: 12})
+	wantPlace(t, hook, "mounts[0]", Place{Path: "services.app.pre_start[0].volumes[0]", Line: 16})
+
+	job := ws["jobs.backup"]
+	wantEqual(t, "job", []any{job.Name, job.Source.Kind, job.Source.Line, job.Healthcheck}, []any{"compose.yaml job backup", "compose job", 22, ptr(false)})
+	wantEqual(t, "job mounts", job.Mounts, []Mount{
+		{Type: "volume", Source: "hooks_appdata", Destination: "/data", ReadOnly: true},
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock"},
+	})
+	wantPlace(t, job, "mounts[1]", Place{Path: "jobs.backup.volumes[1]", Line: 29})
 }
 
 // writeProject writes files (name to content) under a new directory and

@@ -90,9 +90,10 @@ func (l *composeLines) doc(file string) ([]*yaml.Node, error) {
 
 // link is one service in an extends chain.
 type link struct {
-	file, name string
-	node       *yaml.Node
-	keyLine    int
+	// file holds it; prefix is its path there ("services.web").
+	file, prefix string
+	node         *yaml.Node
+	keyLine      int
 }
 
 // shown names a file under the project directory as the caller named
@@ -114,9 +115,9 @@ type serviceLines struct {
 	chain []link
 }
 
-// service returns the extends chain of a service of the Compose file, as
-// far as it can be followed.
-func (l *composeLines) service(name string) serviceLines {
+// service returns the extends chain of an entry of section ("services",
+// "jobs") of the Compose file, as far as it can be followed.
+func (l *composeLines) service(section, name string) serviceLines {
 	s := serviceLines{lines: l}
 	file := l.main
 	seen := map[[2]string]bool{}
@@ -128,8 +129,8 @@ func (l *composeLines) service(name string) serviceLines {
 		}
 		var lk link
 		for _, d := range docs {
-			if key, n := mappingEntry(mappingValue(d, "services"), name); n != nil && n.Kind == yaml.MappingNode {
-				lk = link{file: file, name: name, node: n, keyLine: key.Line}
+			if key, n := mappingEntry(mappingValue(d, section), name); n != nil && n.Kind == yaml.MappingNode {
+				lk = link{file: file, prefix: section + "." + name, node: n, keyLine: key.Line}
 			}
 		}
 		if lk.node == nil {
@@ -166,6 +167,22 @@ func (l *composeLines) service(name string) serviceLines {
 	return s
 }
 
+// hook returns the places of the i-th pre_start hook container, from the
+// first service in the chain that lists that many.
+func (s serviceLines) hook(i int) serviceLines {
+	h := serviceLines{lines: s.lines}
+	for _, lk := range s.chain {
+		_, list := mappingEntry(lk.node, "pre_start")
+		if list = deref(list); list != nil && list.Kind == yaml.SequenceNode && i < len(list.Content) {
+			item := deref(list.Content[i])
+			prefix := lk.prefix + ".pre_start[" + strconv.Itoa(i) + "]"
+			h.chain = []link{{file: lk.file, prefix: prefix, node: item, keyLine: item.Line}}
+			break
+		}
+	}
+	return h
+}
+
 func (s serviceLines) line() int {
 	if len(s.chain) == 0 {
 		return 0
@@ -175,7 +192,7 @@ func (s serviceLines) line() int {
 
 // place is where a field of a service in the chain was written.
 func (s serviceLines) place(lk link, path string, line int) Place {
-	p := Place{Path: "services." + lk.name + "." + path, Line: line}
+	p := Place{Path: lk.prefix + "." + path, Line: line}
 	if lk.file != s.lines.main {
 		p.File = s.lines.shown(lk.file)
 	}
@@ -207,6 +224,19 @@ func (s serviceLines) set(f map[string]Place, setting string, keys ...string) {
 	if p, _, ok := s.find(keys...); ok {
 		f[setting] = p
 	}
+}
+
+// setItem records where key of the i-th item of list was written.
+func (s serviceLines) setItem(f map[string]Place, setting, list string, i int, key string) {
+	s.eachItem(list, func(lk link, j int, item *yaml.Node) bool {
+		if j != i {
+			return false
+		}
+		if k, _ := mappingEntry(item, key); k != nil {
+			f[setting] = s.place(lk, list+"["+strconv.Itoa(i)+"]."+key, k.Line)
+		}
+		return true
+	})
 }
 
 // setSecurityOpt records which security_opt item wrote setting.
