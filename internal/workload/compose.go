@@ -317,6 +317,8 @@ func composeContainer(project *types.Project, c types.ContainerSpec, name, kind,
 		DeviceCgroupRules: c.DeviceCgroupRules,
 		ReadOnlyRootfs:    c.ReadOnly,
 		CgroupParent:      c.CgroupParent,
+		Sysctls:           c.Sysctls,
+		VolumesFrom:       c.VolumesFrom,
 		Namespaces: Namespaces{
 			Network: c.NetworkMode,
 			PID:     c.Pid,
@@ -340,6 +342,8 @@ func composeContainer(project *types.Project, c types.ContainerSpec, name, kind,
 	svc.set(f, SetDeviceCgroupRules, "device_cgroup_rules")
 	svc.set(f, SetReadOnlyRootfs, "read_only")
 	svc.set(f, SetCgroupParent, "cgroup_parent")
+	svc.set(f, SetSysctls, "sysctls")
+	svc.set(f, SetVolumesFrom, "volumes_from")
 	capID := scalarIDs(func(n string) []string { return normalizeCaps([]string{n}) })
 	svc.items(f, "capAdd", "cap_add", w.CapAdd, capID)
 	svc.items(f, "capDrop", "cap_drop", w.CapDrop, capID)

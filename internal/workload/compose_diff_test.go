@@ -99,9 +99,11 @@ type composeContainerJSON struct {
 		Test    []string `json:"test"`
 		Disable bool     `json:"disable"`
 	} `json:"healthcheck"`
-	PreStart  []composeContainerJSON `json:"pre_start"`
-	PostStart []composeHookJSON      `json:"post_start"`
-	PreStop   []composeHookJSON      `json:"pre_stop"`
+	Sysctls     map[string]string      `json:"sysctls"`
+	VolumesFrom []string               `json:"volumes_from"`
+	PreStart    []composeContainerJSON `json:"pre_start"`
+	PostStart   []composeHookJSON      `json:"post_start"`
+	PreStop     []composeHookJSON      `json:"pre_stop"`
 }
 
 // composeHookJSON is a post_start or pre_stop hook as compose renders it.
@@ -197,6 +199,8 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 					cmpField("namespaces", []string{w.Namespaces.PID, w.Namespaces.IPC, w.Namespaces.UTS, w.Namespaces.User, w.Namespaces.Cgroup}, []string{s.Pid, s.Ipc, s.Uts, s.UsernsMode, s.Cgroup})
 					cmpField("cgroup_parent", w.CgroupParent, s.CgroupParent)
 					cmpField("device_cgroup_rules", w.DeviceCgroupRules, s.DeviceCgroupRules)
+					cmpField("sysctls", w.Sysctls, s.Sysctls)
+					cmpField("volumes_from", w.VolumesFrom, s.VolumesFrom)
 
 					var nets []string
 					for n := range s.Networks {

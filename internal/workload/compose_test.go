@@ -240,6 +240,12 @@ func TestParseComposeMonitor(t *testing.T) {
 	wantPlace(t, agent, "mounts[3]", Place{Path: "services.agent.tmpfs[0]", Line: 39})
 	wantPlace(t, agent, "devices[1]", Place{Path: "services.agent.devices[1]", Line: 32})
 	wantPlace(t, agent, "capAdd[1]", Place{Path: "services.agent.cap_add[1]", Line: 15})
+	wantEqual(t, "sysctls", agent.Sysctls, map[string]string{"kernel.shm_rmid_forced": "1"})
+	wantPlace(t, agent, SetSysctls, Place{Path: "services.agent.sysctls", Line: 41})
+
+	sidecar := services(t, parseComposeFile(t, "testdata/compose/monitor/compose.yaml", ComposeOptions{}))["sidecar"]
+	wantEqual(t, "volumes_from", sidecar.VolumesFrom, []string{"agent:ro"})
+	wantPlace(t, sidecar, SetVolumesFrom, Place{Path: "services.sidecar.volumes_from", Line: 45})
 }
 
 func TestParseComposePorts(t *testing.T) {

@@ -54,6 +54,8 @@ type libpodSpec struct {
 	DeviceCgroupRule   []specs.LinuxDeviceCgroup `json:"device_cgroup_rule"`
 	ResourceLimits     *specs.LinuxResources     `json:"resource_limits"`
 	CgroupParent       string                    `json:"cgroup_parent"`
+	Sysctl             map[string]string         `json:"sysctl"`
+	VolumesFrom        []string                  `json:"volumes_from"`
 	PortMappings       []libpodPort              `json:"portmappings"`
 	RestartPolicy      string                    `json:"restart_policy"`
 	RestartTries       *uint                     `json:"restart_tries"`
@@ -136,6 +138,8 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 		AppArmor:        s.ApparmorProfile,
 		ReadOnlyRootfs:  s.ReadOnlyFilesystem != nil && *s.ReadOnlyFilesystem,
 		CgroupParent:    s.CgroupParent,
+		Sysctls:         s.Sysctl,
+		VolumesFrom:     s.VolumesFrom,
 		Namespaces: Namespaces{
 			Network: s.NetNS.mode(),
 			PID:     s.PidNS.mode(),
@@ -168,6 +172,8 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 	at(SetAppArmor, "apparmor_profile", s.ApparmorProfile != "")
 	at(SetReadOnlyRootfs, "read_only_filesystem", s.ReadOnlyFilesystem != nil)
 	at(SetCgroupParent, "cgroup_parent", s.CgroupParent != "")
+	at(SetSysctls, "sysctl", len(s.Sysctl) > 0)
+	at(SetVolumesFrom, "volumes_from", len(s.VolumesFrom) > 0)
 	at(SetNetwork, "netns", s.NetNS.NSMode != "")
 	at(SetPID, "pidns", s.PidNS.NSMode != "")
 	at(SetIPC, "ipcns", s.IpcNS.NSMode != "")

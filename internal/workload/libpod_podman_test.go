@@ -94,6 +94,8 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 		"-p", "127.0.0.1:8080:80", "-p", "9000-9001:9000-9001/udp",
 		"--restart", "on-failure:3",
 		"--health-cmd", "true",
+		"--sysctl", "kernel.msgmax=65536",
+		"--volumes-from", "other:ro",
 		"localhost/agent:1",
 	)
 	w, err := ParseLibpodSpec(body)
@@ -133,6 +135,8 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	})
 	wantEqual(t, "restart", w.Restart, Restart{Policy: "on-failure", MaxRetries: 3})
 	wantEqual(t, "healthcheck", w.Healthcheck, ptr(true))
+	wantEqual(t, "sysctls", w.Sysctls, map[string]string{"kernel.msgmax": "65536"})
+	wantEqual(t, "volumes from", w.VolumesFrom, []string{"other:ro"})
 
 	// What podman sends by default: nothing the model would flag.
 	d, err := ParseLibpodSpec(capturePodmanCreate(t, "localhost/app:1"))

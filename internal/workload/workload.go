@@ -126,6 +126,14 @@ type Workload struct {
 	// Observed is what the kernel shows of a running container, nil
 	// elsewhere or when not visible.
 	Observed *Observed
+	// Sysctls are the kernel parameters set in the container's
+	// namespaces (--sysctl, Compose's sysctls, Podman's sysctl), as
+	// written.
+	Sysctls map[string]string
+	// VolumesFrom are the containers whose mounts this one takes
+	// (--volumes-from, Compose's volumes_from); those mounts are not in
+	// Mounts, as a file or request does not show them.
+	VolumesFrom []string
 }
 
 // Namespaces say which namespaces a container shares. Each mode is as
@@ -289,5 +297,7 @@ const (
 	SetHealthcheck         = "healthcheck"
 	SetServiceAccountToken = "serviceAccountToken"
 	// SetCgroupNS is where the cgroup namespace mode was written.
-	SetCgroupNS = "namespaces.cgroup"
+	SetCgroupNS    = "namespaces.cgroup"
+	SetSysctls     = "sysctls"
+	SetVolumesFrom = "volumesFrom"
 )
