@@ -708,7 +708,10 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 		w.Groups = append(w.Groups, strconv.FormatInt(g, 10))
 	}
 	for i, sc := range psc.Sysctls {
-		w.Sysctls = append(w.Sysctls, sc.Name+"="+sc.Value)
+		if w.Sysctls == nil {
+			w.Sysctls = map[string]string{}
+		}
+		w.Sysctls[sc.Name] = sc.Value
 		set(fmt.Sprintf("%s[%d]", SetSysctls, i), fmt.Sprintf("%s.sysctls[%d]", podAt, i))
 	}
 	if len(psc.Sysctls) > 0 {

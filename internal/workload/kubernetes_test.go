@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,12 @@ func flat(w Workload) map[string]string {
 	put("maxRetries", n(int64(w.Restart.MaxRetries)))
 	put("healthcheck", b(w.Healthcheck))
 	put("token", b(w.ServiceAccountToken))
-	put("sysctls", strings.Join(w.Sysctls, ","))
+	var sysctls []string
+	for k, v := range w.Sysctls {
+		sysctls = append(sysctls, k+"="+v)
+	}
+	slices.Sort(sysctls)
+	put("sysctls", strings.Join(sysctls, ","))
 	for k, p := range w.Source.Fields {
 		put("at."+k, fmt.Sprintf("%s:%d", p.Path, p.Line))
 	}

@@ -128,11 +128,14 @@ type Workload struct {
 	// Observed is what the kernel shows of a running container, nil
 	// elsewhere or when not visible.
 	Observed *Observed
-
-	// Sysctls are the namespaced kernel parameters set for the container
-	// ("net.ipv4.ip_unprivileged_port_start=0"): --sysctl, Compose's
-	// sysctls, a Kubernetes pod's securityContext.sysctls.
-	Sysctls []string
+	// Sysctls are the kernel parameters set in the container's
+	// namespaces (--sysctl, Compose's sysctls, Podman's sysctl), as
+	// written.
+	Sysctls map[string]string
+	// VolumesFrom are the containers whose mounts this one takes
+	// (--volumes-from, Compose's volumes_from); those mounts are not in
+	// Mounts, as a file or request does not show them.
+	VolumesFrom []string
 
 	// Notes say what the converter read but no rule judges (an OCI
 	// config's hooks, which run commands on the host), for the report.
@@ -252,6 +255,10 @@ type Place struct {
 	Path string
 	// Line is its line, 0 when unknown.
 	Line int
+	// File is the file the field is in when it is not Source.File (a
+	// Compose setting inherited through `extends` from another file),
+	// "" otherwise.
+	File string
 }
 
 // Where returns where setting was written: its own place, else the
@@ -295,7 +302,10 @@ const (
 	SetRestart             = "restart"
 	SetHealthcheck         = "healthcheck"
 	SetServiceAccountToken = "serviceAccountToken"
-	SetSysctls             = "sysctls"
+	// SetCgroupNS is where the cgroup namespace mode was written.
+	SetCgroupNS    = "namespaces.cgroup"
+	SetSysctls     = "sysctls"
+	SetVolumesFrom = "volumesFrom"
 )
 
 // capName writes a capability as the model does: upper case, no CAP_.
