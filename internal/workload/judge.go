@@ -171,6 +171,10 @@ func findingOf(r Rule, w *Workload, v Verdict) finding.Finding {
 	loc := finding.Location{LayerIndex: -1, File: w.Source.File, Document: w.Source.Document}
 	p := w.Source.Where(v.Setting)
 	loc.Field, loc.Line = p.Path, p.Line
+	if p.File != "" {
+		// Written in a file the workload's extends (Compose) pulled in.
+		loc.File, loc.Document = p.File, 0
+	}
 	if loc.Field == "" {
 		loc.Field = v.Setting
 	}

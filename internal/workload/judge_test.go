@@ -176,3 +176,21 @@ func TestJudgeIgnoresAndExcepts(t *testing.T) {
 		t.Errorf("unknown ignored ID: %v", err)
 	}
 }
+
+// A setting written in a file an extends pulled in is placed there, not
+// in the file that names the service.
+func TestJudgePlacesASettingInTheExtendedFile(t *testing.T) {
+	w := Workload{Name: "compose.yaml service api", Stage: StageFile, Privileged: true,
+		Source: Source{File: "compose.yaml", Path: "services.api", Line: 3,
+			Fields: map[string]Place{SetPrivileged: {File: "lib/base.yaml", Path: "services.base.privileged", Line: 7}}}}
+	j, err := Judge([]Workload{w}, JudgeOptions{Stage: StageFile, Rules: testRules()[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Findings) != 1 {
+		t.Fatalf("findings %+v, want one", j.Findings)
+	}
+	if l := j.Findings[0].Location; l.File != "lib/base.yaml" || l.Line != 7 || l.Field != "services.base.privileged" {
+		t.Errorf("placed at %+v, want lib/base.yaml:7 services.base.privileged", l)
+	}
+}
