@@ -13,6 +13,7 @@ import (
 	"github.com/hull-sec/hull/internal/verify"
 	"github.com/hull-sec/hull/internal/workload"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
 
@@ -149,6 +150,10 @@ func runConfig(cmd *cobra.Command, bi BuildInfo, f *configFlags, paths []string)
 		return undecided(err)
 	}
 	ctx := cmd.Context()
+	// compose-go warns (an unset variable, an obsolete key) through
+	// logrus's global logger: say it as hull says warnings.
+	logrus.SetOutput(cmd.ErrOrStderr())
+	logrus.SetFormatter(warningFormatter{})
 	files := workload.ReadFiles(ctx, paths, workload.ReadOptions{Stdin: cmd.InOrStdin()})
 	j, err := workload.Judge(files.Workloads, workload.JudgeOptions{
 		Stage: workload.StageFile, Ignore: ignoreReasons(nil, sec.Ignore, polPath), Except: sec,
@@ -258,4 +263,11 @@ func lintImage(ctx context.Context, f *configFlags, ref string, ignore map[strin
 		return nil, fmt.Errorf("lint %s: %w", ref, err)
 	}
 	return res, nil
+}
+
+// warningFormatter writes a library's log entry as one plain line.
+type warningFormatter struct{}
+
+func (warningFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	return []byte("hull config: " + e.Level.String() + ": " + e.Message + "\n"), nil
 }

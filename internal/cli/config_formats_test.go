@@ -223,3 +223,18 @@ func TestConfigImagesFromManifests(t *testing.T) {
 		t.Errorf("an unsigned image under default reject: exit %d, verdicts %+v\n%s", code, rep.Verdicts, stderr)
 	}
 }
+
+// compose-go's warnings reach the user as hull's plain lines on stderr,
+// not as logrus records, and never on stdout.
+func TestConfigComposeWarningsArePlain(t *testing.T) {
+	dir := t.TempDir()
+	compose := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(compose, []byte("services:\n  web:\n    image: nginx:${HULL_TEST_UNSET_TAG}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, _ := hull(t, "config", "--format", "json", compose)
+	const want = `hull config: warning: The "HULL_TEST_UNSET_TAG" variable is not set. Defaulting to a blank string.`
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "level=") || strings.Contains(out, "HULL_TEST_UNSET_TAG") {
+		t.Errorf("stderr %q, want the line %q\nstdout %s", stderr, want, out)
+	}
+}
