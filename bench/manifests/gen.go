@@ -125,7 +125,7 @@ type app struct {
 }
 
 var apps = []app{
-	{"web", "nginx", []string{"1.27.3", "1.25-alpine", "stable"}, 8080},
+	{"web", "nginx", []string{"1.27.3", "1.25-alpine", "stable"}, 80},
 	{"api", "ghcr.io/acme/api", []string{"v2.14.0", "2.13"}, 8080},
 	{"worker", "registry.example.com/shop/worker", []string{"3.1.4", "3.0"}, 9090},
 	{"cache", "redis", []string{"7.2.5", "7.2-alpine"}, 6379},
@@ -363,6 +363,9 @@ func (g *gen) podSpec(a app, name, kind string) obj {
 			pod.set("restartPolicy", pick(g, "Always", "OnFailure", "Never"))
 		}
 	}
+	if g.p(0.04) {
+		pod.set("hostAliases", []any{obj{{"ip", "10.0.0.5"}, {"hostnames", []any{"db.internal"}}}})
+	}
 	if psc := g.podSecurityContext(hostNet); len(psc) > 0 {
 		pod.set("securityContext", psc)
 	}
@@ -386,17 +389,18 @@ func (g *gen) podSpec(a app, name, kind string) obj {
 			im = apps[g.r.IntN(len(apps))]
 			cname = pick(g, "sidecar", "proxy", "metrics", "log-shipper") + strconv.Itoa(j)
 		}
-		ctrs = append(ctrs, g.container(cname, im, mounts, true, hostNet))
+		// The first container mounts every volume the pod declares.
+		ctrs = append(ctrs, g.container(cname, im, mounts, j == 0, true, hostNet))
 	}
 	if g.p(0.3) {
-		inits = append(inits, g.container("init-"+pick(g, "migrate", "perms", "wait"), apps[11], mounts, false, hostNet))
+		inits = append(inits, g.container("init-"+pick(g, "migrate", "perms", "wait"), apps[11], mounts, false, false, hostNet))
 	}
 	if len(inits) > 0 {
 		pod.set("initContainers", inits)
 	}
 	pod.set("containers", ctrs)
 	if kind == "Pod" && g.p(0.05) {
-		pod.set("ephemeralContainers", []any{g.container("debugger", apps[11], nil, false, hostNet)})
+		pod.set("ephemeralContainers", []any{g.container("debugger", apps[11], nil, false, false, hostNet)})
 	}
 	if len(vols) > 0 {
 		pod.set("volumes", vols)
@@ -570,7 +574,10 @@ func (g *gen) hex(n int) string {
 	return string(b)
 }
 
-func (g *gen) container(name string, a app, mounts []mount, main, hostNet bool) obj {
+// container returns a container; mountAll mounts every volume, else
+// each one by chance; a main container serves its app's port and has
+// probes.
+func (g *gen) container(name string, a app, mounts []mount, mountAll, main, hostNet bool) obj {
 	c := obj{{"name", name}, {"image", g.image(a)}}
 	if g.p(0.6) {
 		c.set("imagePullPolicy", pick(g, "Always", "IfNotPresent", "IfNotPresent", "Never"))
@@ -607,7 +614,7 @@ func (g *gen) container(name string, a app, mounts []mount, main, hostNet bool) 
 	}
 	var vm []any
 	for _, m := range mounts {
-		if !g.p(0.8) {
+		if !mountAll && !g.p(0.5) {
 			continue
 		}
 		o := obj{{"name", m.name}, {"mountPath", m.path}}
