@@ -91,7 +91,8 @@ ks_cmd=("$KUBE_SCORE" score --output-format json "${files[@]}")
 # Offline: the checks embedded in the binary (no bundle download), no
 # version check or telemetry, an in-memory cache (misconfiguration
 # scanning needs no vulnerability database).
-trivy_cmd=("$TRIVY" config --format json --quiet --skip-check-update --skip-version-check --disable-telemetry
+trivy_cmd=("$TRIVY" config --format json --quiet --misconfig-scanners kubernetes
+  --skip-check-update --skip-version-check --disable-telemetry
   --cache-dir "$scratch/trivy-cache" --cache-backend memory .)
 
 # --- preflight: one run each, keep the output, check exit codes -------------

@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -163,6 +164,9 @@ func (g *gen) file() (string, []obj) {
 	if g.p(0.5) {
 		name += "-" + pick(g, "eu", "us", "blue", "green", "canary", "v2")
 	}
+	// Names are unique in the corpus: kube-score scores objects of one
+	// kind, namespace and name as one, and selectors would cross files.
+	name += "-" + strconv.Itoa(g.i)
 	kind := pick(g, "Deployment", "Deployment", "Deployment", "Deployment", "StatefulSet", "StatefulSet",
 		"DaemonSet", "DaemonSet", "Job", "CronJob", "CronJob", "Pod", "Pod", "ReplicaSet")
 	meta := obj{{"name", name}}
@@ -247,7 +251,7 @@ func (g *gen) file() (string, []obj) {
 		docs = append(docs, g.service(name, meta, a.port, kind == "StatefulSet"))
 	}
 	ext := pick(g, "yaml", "yaml", "yaml", "yml")
-	return fmt.Sprintf("%04d-%s-%s.%s", g.i, name, lower(kind), ext), docs
+	return fmt.Sprintf("%04d-%s-%s.%s", g.i, strings.TrimSuffix(name, "-"+strconv.Itoa(g.i)), lower(kind), ext), docs
 }
 
 func lower(s string) string { return string(bytes.ToLower([]byte(s))) }
@@ -354,10 +358,11 @@ func (g *gen) podSpec(a app, name, kind string) obj {
 	}
 	switch kind {
 	case "Job", "CronJob":
-		pod.set("restartPolicy", pick(g, "OnFailure", "Never", "OnFailure"))
+		rp := pick(g, "OnFailure", "Never", "OnFailure")
 		if kind == "CronJob" && g.p(0.03) {
-			pod.set("restartPolicy", "Always")
+			rp = "Always" // invalid for a Job: kube-score's cronjob-restartpolicy
 		}
+		pod.set("restartPolicy", rp)
 	case "Pod":
 		if g.p(0.5) {
 			pod.set("restartPolicy", pick(g, "Always", "OnFailure", "Never"))
