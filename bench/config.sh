@@ -66,7 +66,7 @@ GOEXPERIMENT=jsonv2 "$here/build-tool.sh" github.com/aquasecurity/trivy@v0.74.0 
 log "building hull"
 (cd "$root" && go build -o "$tools/hull" ./cmd/hull)
 have_hull=1
-if ! "$tools/hull" config --help >/dev/null 2>&1; then
+if ! "$tools/hull" help config >/dev/null 2>&1; then
   have_hull=0
   log "hull has no 'config' verb in this checkout yet (it comes with issue 12's merge): timing and comparing kube-score and trivy only"
 fi
