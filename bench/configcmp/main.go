@@ -427,12 +427,15 @@ var (
 	docRe       = regexp.MustCompile(`(?:document|doc) (\d+)`)
 )
 
-func readHull(name string, c *corpus) ([]finding, error) {
+// readHull returns hull's findings placed in the corpus, and how many it
+// could not place (no corpus file named in their location or target).
+func readHull(name string, c *corpus) ([]finding, int, error) {
 	var v any
 	if err := readJSON(name, &v); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []finding
+	unplaced := 0
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
@@ -455,11 +458,13 @@ func readHull(name string, c *corpus) ([]finding, error) {
 			}
 			if f, ok := c.hullFinding(id, v); ok {
 				out = append(out, f)
+			} else {
+				unplaced++
 			}
 		}
 	}
 	walk(v)
-	return out, nil
+	return out, unplaced, nil
 }
 
 func (c *corpus) hullFinding(id string, v map[string]any) (finding, bool) {
@@ -599,8 +604,9 @@ func run(dir, mapFile, ksFile, trivyFile, hullFile, detail string, w io.Writer) 
 		return err
 	}
 	var hull []finding
+	unplaced := 0
 	if hullFile != "" {
-		if hull, err = readHull(hullFile, c); err != nil {
+		if hull, unplaced, err = readHull(hullFile, c); err != nil {
 			return err
 		}
 	}
@@ -618,6 +624,9 @@ func run(dir, mapFile, ksFile, trivyFile, hullFile, detail string, w io.Writer) 
 	fmt.Fprintf(w, "corpus: %d files, %d workloads, %d containers\n", len(c.docs), nDocs, nCtrs)
 	if hullFile == "" {
 		fmt.Fprintln(w, "hull: not run (no -hull output); the hull columns are empty")
+	}
+	if unplaced > 0 {
+		fmt.Fprintf(w, "hull: %d findings name no manifest of the directory in their location or target and are left out\n", unplaced)
 	}
 
 	// Per peer check.

@@ -53,11 +53,13 @@ const trivyJSON = `{"Results":[{"Target":"a.yaml","Misconfigurations":[
  {"ID":"KSV-0014","Message":"x","Status":"PASS","CauseMetadata":{"StartLine":1}}]}]}`
 
 // hull reports the privileged container by its field path, the untagged
-// init image by its target, and misses "side".
+// init image by its target, and misses "side"; one finding names a file
+// outside the directory.
 const hullJSON = `{"tool":"hull","checks":[{"id":"container-privileged","state":"fail"}],"findings":[
  {"id":"container-privileged","target":"a.yaml","location":{"path":"./a.yaml:15","field":"spec.template.spec.containers[0].securityContext.privileged"}},
  {"id":"workload-image-latest","target":"Deployment web container init","location":{"path":"/x/a.yaml"}},
- {"id":"container-host-network","target":"Deployment web container app","location":{"path":"a.yaml","field":"spec.template.spec.hostNetwork"}}]}`
+ {"id":"container-host-network","target":"Deployment web container app","location":{"path":"a.yaml","field":"spec.template.spec.hostNetwork"}},
+ {"id":"container-privileged","target":"elsewhere.yaml","location":{"path":"elsewhere.yaml"}}]}`
 
 func write(t *testing.T, dir, name, data string) string {
 	t.Helper()
@@ -113,9 +115,9 @@ func TestPeersArePlaced(t *testing.T) {
 	if got := strings.Join(places(tv), " "); got != want {
 		t.Errorf("trivy:\n got %s\nwant %s", got, want)
 	}
-	hull, err := readHull(write(t, tmp, "hull.json", hullJSON), c)
-	if err != nil {
-		t.Fatal(err)
+	hull, unplaced, err := readHull(write(t, tmp, "hull.json", hullJSON), c)
+	if err != nil || unplaced != 1 {
+		t.Fatalf("readHull: %d unplaced, %v", unplaced, err)
 	}
 	want = "container-privileged@a.yaml#1 app=container-privileged workload-image-latest@a.yaml#1 init=workload-image-latest container-host-network@a.yaml#1 app=container-host-network"
 	if got := strings.Join(places(hull), " "); got != want {
