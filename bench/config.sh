@@ -23,7 +23,8 @@
 #
 # Env knobs: DIR (default bench/.tools/manifests-N), N (1000), SEED (1),
 # RUNS (5), WARMUP (1), KUBE_SCORE and TRIVY (prebuilt binaries; default
-# bench/.tools/kube-score and bench/.tools/trivy, built when missing).
+# bench/.tools/kube-score and bench/.tools/trivy, built when missing), HULL
+# (a hull binary to use instead of building ./cmd/hull).
 # Outputs of one run of each tool are kept in
 # bench/.tools/config-{hull,kube-score,trivy}.json, timings in
 # config-bench.csv, the per-container listing in config-detail.txt.
@@ -63,10 +64,15 @@ fi
 GOEXPERIMENT=jsonv2 "$here/build-tool.sh" github.com/aquasecurity/trivy@v0.74.0 ./cmd/trivy "$TRIVY" \
   "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0"
 
-log "building hull"
-(cd "$root" && go build -o "$tools/hull" ./cmd/hull)
+if [[ -n "${HULL:-}" ]]; then
+  hull="$HULL"
+else
+  log "building hull"
+  (cd "$root" && go build -o "$tools/hull" ./cmd/hull)
+  hull="$tools/hull"
+fi
 have_hull=1
-if ! "$tools/hull" help config >/dev/null 2>&1; then
+if ! "$hull" help config >/dev/null 2>&1; then
   have_hull=0
   log "hull has no 'config' verb in this checkout yet (it comes with issue 12's merge): timing and comparing kube-score and trivy only"
 fi
@@ -86,7 +92,7 @@ cd "$DIR"
 mapfile -t files < <(find . -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.yml' \) -printf '%P\n' | LC_ALL=C sort)
 [[ ${#files[@]} -gt 0 ]] || { log "no manifests in $DIR"; exit 1; }
 
-hull_cmd=("$tools/hull" config . --format json)
+hull_cmd=("$hull" config . --format json)
 ks_cmd=("$KUBE_SCORE" score --output-format json "${files[@]}")
 # Offline: the checks embedded in the binary (no bundle download), no
 # version check or telemetry, an in-memory cache (misconfiguration
