@@ -71,6 +71,9 @@ else
   (cd "$root" && go build -o "$tools/hull" ./cmd/hull)
   hull="$tools/hull"
 fi
+# The tools run from inside the corpus directory: absolute paths.
+abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+hull="$(abs "$hull")" KUBE_SCORE="$(abs "$KUBE_SCORE")" TRIVY="$(abs "$TRIVY")"
 have_hull=1
 if ! "$hull" help config >/dev/null 2>&1; then
   have_hull=0
