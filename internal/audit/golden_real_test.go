@@ -124,7 +124,7 @@ func TestGoldenRealDockerd(t *testing.T) {
 		d.Docker(t, "run", "-d", "--name", "hostuser", "--userns", "host", "--network", "none", "--restart", "on-failure",
 			img, "sleep", "600")
 		d.Docker(t, "run", "-d", "--name", "remapped-root", "--network", "none", "--memory", "32m", "--pids-limit", "32",
-			"--read-only", img, "sleep", "600")
+			"--read-only", "--cap-add", "chown", "--cap-add", "CAP_FOWNER", "--no-healthcheck", img, "sleep", "600")
 		d.Docker(t, "run", "-d", "--name", "good", "--network", "none", "--cap-drop", "ALL", "--read-only",
 			"--memory", "64m", "--pids-limit", "64", "--cpu-shares", "512",
 			"--user", "65534:65534", "--restart", "on-failure:3", "--health-cmd", "true", img, "sleep", "600")
@@ -154,6 +154,7 @@ func TestGoldenRealPodmanRootless(t *testing.T) {
 	img := "localhost/hull-test/busybox:1"
 	p.ImportBusybox(img)
 	p.Run("run", "-d", "--name", "rootful-inside", "--network", "none", "--cap-add", "SYS_PTRACE", img, "sleep", "600")
-	p.Run("run", "-d", "--name", "nobody", "--network", "none", "--user", "65534", "--read-only", img, "sleep", "600")
+	p.Run("run", "-d", "--name", "nobody", "--network", "none", "--user", "65534", "--read-only",
+		"--cap-add", "chown", "--cap-add", "CAP_FOWNER", img, "sleep", "600")
 	goldenAudit(t, "podman-rootless", sock, map[string]string{"PODMAN": p.Dir()})
 }
