@@ -1,0 +1,406 @@
+package workload
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hull-sec/hull/internal/engineapi"
+)
+
+// Docker's two shapes of a container: the inspection of a running one
+// (GET /containers/ID/json, `docker inspect`; Podman's Docker-compatible
+// API answers the same) and the create request that makes one (POST
+// /containers/create). Source.Fields name the JSON field each setting was
+// read from ("HostConfig.Privileged", "HostConfig.Binds[1]").
+
+// Limits on what ParseInspect and ParseCreate read: an engine's answer or
+// a request is trusted no more than any other input.
+const (
+	maxDockerJSON       = 16 << 20
+	maxInspectedEntries = 5000
+)
+
+// ParseInspect reads `docker inspect`'s answer: a JSON array of
+// container inspections.
+func ParseInspect(data []byte) ([]Workload, error) {
+	if len(data) > maxDockerJSON {
+		return nil, fmt.Errorf("container inspection: larger than %d bytes", maxDockerJSON)
+	}
+	var cs []engineapi.ContainerJSON
+	if err := json.Unmarshal(data, &cs); err != nil {
+		return nil, fmt.Errorf("container inspection: %w", err)
+	}
+	if len(cs) > maxInspectedEntries {
+		return nil, fmt.Errorf("container inspection: %d containers, more than hull reads (%d)", len(cs), maxInspectedEntries)
+	}
+	out := make([]Workload, len(cs))
+	for i := range cs {
+		out[i] = FromInspect(&cs[i])
+	}
+	return out, nil
+}
+
+// ParseCreate reads the body of a create request.
+func ParseCreate(data []byte) (Workload, error) {
+	if len(data) > maxDockerJSON {
+		return Workload{}, fmt.Errorf("create request: larger than %d bytes", maxDockerJSON)
+	}
+	var req engineapi.CreateRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return Workload{}, fmt.Errorf("create request: %w", err)
+	}
+	return FromCreate(&req)
+}
+
+// ContainerLabel names a container in evidence: its name and short ID.
+func ContainerLabel(name, id string) string {
+	name = strings.TrimPrefix(name, "/")
+	if len(id) >= 12 {
+		return name + " (" + id[:12] + ")"
+	}
+	return name
+}
+
+// FromInspect converts a running container's inspection (StageRunning;
+// the audit adds Commands and Observed).
+func FromInspect(c *engineapi.ContainerJSON) Workload {
+	w := fromDocker(&c.Config, &c.HostConfig)
+	w.Name = ContainerLabel(c.Name, c.ID)
+	w.Stage = StageRunning
+	w.Source.Kind = "container"
+	// The profile the engine applied: "" on an engine with AppArmor means
+	// none (a privileged container runs unconfined anyway).
+	if w.AppArmor != "unconfined" {
+		switch {
+		case c.AppArmorProfile == "unconfined" || (c.AppArmorProfile == "" && !c.HostConfig.Privileged):
+			w.AppArmor = "unconfined"
+			w.Source.Fields[SetAppArmor] = Place{Path: "AppArmorProfile"}
+		case c.AppArmorProfile != "":
+			w.AppArmor = c.AppArmorProfile
+			w.Source.Fields[SetAppArmor] = Place{Path: "AppArmorProfile"}
+		}
+	}
+	for i, m := range c.Mounts {
+		w.Mounts = append(w.Mounts, Mount{Type: m.Type, Source: m.Source, Destination: m.Destination, ReadOnly: !m.RW, Propagation: m.Propagation})
+		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, i)] = Place{Path: fmt.Sprintf("Mounts[%d]", i)}
+	}
+	if len(c.Mounts) > 0 {
+		w.Source.Fields[SetMounts] = Place{Path: "Mounts"}
+	}
+	sortMounts(&w)
+	// Published ports as the engine bound them, beside what was asked.
+	for _, k := range slices.Sorted(maps.Keys(c.NetworkSettings.Ports)) {
+		for i, b := range c.NetworkSettings.Ports[k] {
+			if !slices.ContainsFunc(w.Ports, func(p Port) bool { return p.HostIP == b.HostIP && p.HostPort == b.HostPort }) {
+				w.Ports = append(w.Ports, port(k, b))
+				w.Source.Fields[fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports)-1)] = Place{Path: fmt.Sprintf("NetworkSettings.Ports[%q][%d]", k, i)}
+			}
+		}
+	}
+	sortPorts(&w)
+	for _, n := range slices.Sorted(maps.Keys(c.NetworkSettings.Networks)) {
+		w.Networks = append(w.Networks, n)
+	}
+	return w
+}
+
+// FromCreate converts a create request (StageRequest). Its legacy Binds
+// are parsed as dockerd parses them; a request dockerd would refuse for
+// its mounts or security options is an error. An empty NetworkMode is
+// dockerd's "default" (the default bridge).
+func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
+	w := fromDocker(&req.Config, &req.HostConfig)
+	w.Stage = StageRequest
+	w.Source.Kind = "create request"
+	w.Name = "create request"
+	if w.Image != "" {
+		w.Name += " for " + w.Image
+	}
+	if _, err := securityOpts(req.HostConfig.SecurityOpt); err != nil {
+		return Workload{}, err
+	}
+	if w.Namespaces.Network == "" {
+		w.Namespaces.Network = "default"
+	}
+	for i, b := range req.HostConfig.Binds {
+		m, err := ParseBind(b)
+		if err != nil {
+			return Workload{}, fmt.Errorf("HostConfig.Binds[%d]: %w", i, err)
+		}
+		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Binds[%d]", i)}
+		w.Mounts = append(w.Mounts, m)
+	}
+	for i, m := range req.HostConfig.Mounts {
+		mt := Mount{Type: m.Type, Source: m.Source, Destination: m.Target, ReadOnly: m.ReadOnly}
+		if m.BindOptions != nil {
+			mt.Propagation = m.BindOptions.Propagation
+		}
+		if mt.Type == "bind" && !path.IsAbs(mt.Source) {
+			return Workload{}, fmt.Errorf("HostConfig.Mounts[%d]: a bind mount's source must be an absolute path, not %q", i, m.Source)
+		}
+		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Mounts[%d]", i)}
+		w.Mounts = append(w.Mounts, mt)
+	}
+	for _, dst := range slices.Sorted(maps.Keys(req.HostConfig.Tmpfs)) {
+		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Tmpfs[%q]", dst)}
+		w.Mounts = append(w.Mounts, Mount{Type: "tmpfs", Destination: dst, ReadOnly: slices.Contains(strings.Split(req.HostConfig.Tmpfs[dst], ","), "ro")})
+	}
+	if len(w.Mounts) > 0 {
+		w.Source.Fields[SetMounts] = Place{Path: "HostConfig"}
+	}
+	sortMounts(&w)
+	sortPorts(&w)
+	if req.NetworkingConfig != nil {
+		for _, n := range slices.Sorted(maps.Keys(req.NetworkingConfig.EndpointsConfig)) {
+			w.Networks = append(w.Networks, n)
+		}
+	}
+	return w, nil
+}
+
+// fromDocker reads what the inspection and the create request share.
+func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
+	w := Workload{Image: cf.Image, User: cf.User, Groups: hc.GroupAdd, Privileged: hc.Privileged, ReadOnlyRootfs: hc.ReadonlyRootfs,
+		Namespaces:        Namespaces{Network: hc.NetworkMode, PID: hc.PidMode, IPC: hc.IpcMode, UTS: hc.UTSMode, User: hc.UsernsMode, Cgroup: hc.CgroupnsMode},
+		DeviceCgroupRules: hc.DeviceCgroupRules, MaskedPaths: hc.MaskedPaths, ReadonlyPaths: hc.ReadonlyPaths, CgroupParent: hc.CgroupParent,
+		Resources: Resources{Memory: hc.Memory, CPUShares: hc.CPUShares, NanoCPUs: hc.NanoCPUs, CPUQuota: hc.CPUQuota, PidsLimit: hc.PidsLimit},
+		Restart:   Restart{Policy: hc.RestartPolicy.Name, MaxRetries: hc.RestartPolicy.MaximumRetryCount},
+	}
+	f := map[string]Place{
+		SetImage: {Path: "Config.Image"}, SetUser: {Path: "Config.User"}, SetPrivileged: {Path: "HostConfig.Privileged"},
+		SetReadOnlyRootfs: {Path: "HostConfig.ReadonlyRootfs"}, SetNetwork: {Path: "HostConfig.NetworkMode"},
+		SetPID: {Path: "HostConfig.PidMode"}, SetIPC: {Path: "HostConfig.IpcMode"}, SetUTS: {Path: "HostConfig.UTSMode"},
+		SetUserNS: {Path: "HostConfig.UsernsMode"}, SetMemory: {Path: "HostConfig.Memory"}, SetCPU: {Path: "HostConfig.CpuShares"},
+		SetPidsLimit: {Path: "HostConfig.PidsLimit"}, SetCgroupParent: {Path: "HostConfig.CgroupParent"},
+		SetRestart: {Path: "HostConfig.RestartPolicy"}, SetHealthcheck: {Path: "Config.Healthcheck"},
+		SetCapAdd: {Path: "HostConfig.CapAdd"}, SetCapDrop: {Path: "HostConfig.CapDrop"}, SetDevices: {Path: "HostConfig.Devices"},
+		SetDeviceCgroupRules: {Path: "HostConfig.DeviceCgroupRules"}, SetPorts: {Path: "HostConfig.PortBindings"},
+		SetSystemPaths: {Path: "HostConfig.MaskedPaths"}, SetNoNewPrivileges: {Path: "HostConfig.SecurityOpt"},
+		SetSeccomp: {Path: "HostConfig.SecurityOpt"}, SetAppArmor: {Path: "HostConfig.SecurityOpt"}, SetSELinux: {Path: "HostConfig.SecurityOpt"},
+	}
+	w.Source.Fields = f
+	if cf.Healthcheck != nil {
+		w.Healthcheck = new(true)
+	} else {
+		w.Healthcheck = new(false)
+	}
+	for i, c := range hc.CapAdd {
+		w.CapAdd = append(w.CapAdd, normCap(c))
+		f[fmt.Sprintf("%s[%d]", SetCapAdd, i)] = Place{Path: fmt.Sprintf("HostConfig.CapAdd[%d]", i)}
+	}
+	for i, c := range hc.CapDrop {
+		w.CapDrop = append(w.CapDrop, normCap(c))
+		f[fmt.Sprintf("%s[%d]", SetCapDrop, i)] = Place{Path: fmt.Sprintf("HostConfig.CapDrop[%d]", i)}
+	}
+	for i, d := range hc.Devices {
+		w.Devices = append(w.Devices, Device{PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, Permissions: d.CgroupPermissions})
+		f[fmt.Sprintf("%s[%d]", SetDevices, i)] = Place{Path: fmt.Sprintf("HostConfig.Devices[%d]", i)}
+	}
+	for _, k := range slices.Sorted(maps.Keys(hc.PortBindings)) {
+		for i, b := range hc.PortBindings[k] {
+			f[fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports))] = Place{Path: fmt.Sprintf("HostConfig.PortBindings[%q][%d]", k, i)}
+			w.Ports = append(w.Ports, port(k, b))
+		}
+	}
+	// Security options as dockerd reads them; an option it would refuse
+	// is left out here (FromCreate refuses the request).
+	opts, _ := securityOpts(hc.SecurityOpt)
+	for _, o := range opts {
+		at := Place{Path: fmt.Sprintf("HostConfig.SecurityOpt[%d]", o.index)}
+		switch o.key {
+		case "no-new-privileges":
+			if b, err := strconv.ParseBool(o.value); err == nil {
+				w.NoNewPrivileges = new(b)
+				f[SetNoNewPrivileges] = at
+			}
+		case "seccomp":
+			w.Seccomp = o.value
+			f[SetSeccomp] = at
+		case "apparmor":
+			w.AppArmor = o.value
+			f[SetAppArmor] = at
+		case "label":
+			if o.value == "disable" {
+				w.SELinuxDisabled = true
+				f[SetSELinux] = at
+			}
+		case "systempaths":
+			if o.value == "unconfined" {
+				w.SystemPathsUnconfined = true
+				f[SetSystemPaths] = at
+			}
+		}
+	}
+	return w
+}
+
+// securityOpt is one --security-opt as dockerd reads it.
+type securityOpt struct {
+	index      int
+	key, value string
+}
+
+// securityOpts parses --security-opt values as dockerd does: "key=value",
+// the legacy "key:value", and the bare words no-new-privileges (true) and
+// disable (label=disable). A later option overrides an earlier one.
+func securityOpts(raw []string) ([]securityOpt, error) {
+	var out []securityOpt
+	for i, o := range raw {
+		switch o {
+		case "no-new-privileges":
+			out = append(out, securityOpt{i, o, "true"})
+			continue
+		case "disable":
+			out = append(out, securityOpt{i, "label", "disable"})
+			continue
+		}
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			k, v, ok = strings.Cut(o, ":")
+		}
+		if !ok {
+			return nil, fmt.Errorf("HostConfig.SecurityOpt[%d]: %q is neither KEY=VALUE nor a bare option", i, o)
+		}
+		switch k {
+		case "label", "apparmor", "seccomp", "systempaths", "mask", "unmask", "proc-opts":
+		case "no-new-privileges":
+			if _, err := strconv.ParseBool(v); err != nil {
+				return nil, fmt.Errorf("HostConfig.SecurityOpt[%d]: no-new-privileges takes true or false, not %q", i, v)
+			}
+		default:
+			return nil, fmt.Errorf("HostConfig.SecurityOpt[%d]: unknown security option %q", i, k)
+		}
+		// A later option of the same key wins.
+		out = slices.DeleteFunc(out, func(x securityOpt) bool { return x.key == k && k != "label" })
+		out = append(out, securityOpt{i, k, v})
+	}
+	return out, nil
+}
+
+// ParseBind parses a legacy volume string of HostConfig.Binds as dockerd
+// does on Linux: "SRC:DST[:OPTIONS]" (or a lone DST, an anonymous
+// volume), where SRC is an absolute host path (a bind) or a volume name
+// (as the local volume driver names them), and OPTIONS a comma-separated list of at most one of each of ro/rw,
+// z/Z, a propagation mode, nocopy and a consistency mode.
+func ParseBind(spec string) (Mount, error) {
+	parts := strings.SplitN(spec, ":", 4)
+	var m Mount
+	mode := ""
+	switch len(parts) {
+	case 1:
+		m.Destination = parts[0]
+	case 2:
+		if validBindMode(parts[1]) {
+			return Mount{}, fmt.Errorf("bind %q: a mode without a destination", spec)
+		}
+		m.Source, m.Destination = parts[0], parts[1]
+	case 3:
+		m.Source, m.Destination, mode = parts[0], parts[1], parts[2]
+	default:
+		return Mount{}, fmt.Errorf("bind %q: more than SOURCE:DESTINATION:OPTIONS", spec)
+	}
+	if parts[0] == "" {
+		return Mount{}, fmt.Errorf("bind %q: empty source", spec)
+	}
+	if !validBindMode(mode) {
+		return Mount{}, fmt.Errorf("bind %q: invalid options %q", spec, mode)
+	}
+	if !path.IsAbs(m.Destination) {
+		return Mount{}, fmt.Errorf("bind %q: the destination must be an absolute path", spec)
+	}
+	m.Type = "volume"
+	switch {
+	case path.IsAbs(m.Source):
+		m.Type = "bind"
+	case m.Source != "" && !volumeName.MatchString(m.Source):
+		return Mount{}, fmt.Errorf("bind %q: %q is neither an absolute host path nor a volume name", spec, m.Source)
+	}
+	for _, o := range strings.Split(mode, ",") {
+		switch o {
+		case "ro":
+			m.ReadOnly = true
+		case "shared", "rshared", "slave", "rslave", "private", "rprivate":
+			if m.Type != "bind" {
+				return Mount{}, fmt.Errorf("bind %q: propagation %s applies to host paths only", spec, o)
+			}
+			m.Propagation = o
+		case "nocopy":
+			if m.Type != "volume" {
+				return Mount{}, fmt.Errorf("bind %q: nocopy applies to volumes only", spec)
+			}
+		}
+	}
+	return m, nil
+}
+
+// volumeName is what the local volume driver takes as a name.
+var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// validBindMode reports whether mode is a valid options list of a bind.
+func validBindMode(mode string) bool {
+	if mode == "" {
+		return true
+	}
+	groups := map[string]string{"rw": "rw", "ro": "rw", "z": "label", "Z": "label", "shared": "prop", "rshared": "prop",
+		"slave": "prop", "rslave": "prop", "private": "prop", "rprivate": "prop", "nocopy": "copy",
+		"consistent": "consistency", "cached": "consistency", "delegated": "consistency"}
+	seen := map[string]bool{}
+	for _, o := range strings.Split(mode, ",") {
+		g, ok := groups[o]
+		if !ok || seen[g] {
+			return false
+		}
+		seen[g] = true
+	}
+	return true
+}
+
+// port converts a binding of container port key ("80/tcp").
+func port(key string, b engineapi.PortBinding) Port {
+	cp, proto, ok := strings.Cut(key, "/")
+	if !ok {
+		proto = "tcp"
+	}
+	return Port{HostIP: b.HostIP, HostPort: b.HostPort, ContainerPort: cp, Protocol: proto}
+}
+
+// sortPlaced orders the items of a list setting by key, stably, keeping
+// Source.Fields' SETTING[i] with them.
+func sortPlaced[T any](w *Workload, setting string, list []T, key func(T) string) {
+	type item struct {
+		v  T
+		at Place
+		ok bool
+	}
+	items := make([]item, len(list))
+	for i, v := range list {
+		at, ok := w.Source.Fields[fmt.Sprintf("%s[%d]", setting, i)]
+		items[i] = item{v, at, ok}
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(key(a.v), key(b.v)) })
+	for i, it := range items {
+		list[i] = it.v
+		if it.ok {
+			w.Source.Fields[fmt.Sprintf("%s[%d]", setting, i)] = it.at
+		}
+	}
+}
+
+// sortPorts orders the ports by host address and port.
+func sortPorts(w *Workload) {
+	sortPlaced(w, SetPorts, w.Ports, func(p Port) string { return p.HostIP + p.HostPort })
+}
+
+// sortMounts orders the mounts by destination, as the engine mounts them
+// (dockerd's inspection lists them in no fixed order).
+func sortMounts(w *Workload) {
+	sortPlaced(w, SetMounts, w.Mounts, func(m Mount) string { return m.Destination })
+}
+
+func normCap(c string) string { return strings.TrimPrefix(strings.ToUpper(c), "CAP_") }
