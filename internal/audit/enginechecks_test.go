@@ -566,3 +566,18 @@ func TestDaemonConfigRelativePaths(t *testing.T) {
 		t.Errorf("a relative --config-file whose directory is unknown: file %q, no problem", c.File)
 	}
 }
+
+// A mount with no host source (a tmpfs) names no host path: it holds no
+// engine socket and no sensitive directory, however the path "" would
+// resolve on the host.
+func TestSourcelessMountHoldsNothing(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/scratch","HostConfig":{"ReadonlyRootfs":true},
+		"Mounts":[{"Type":"tmpfs","Source":"","Destination":"/scratch","RW":true}]}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///run/docker.sock", local: true, Containers: []Container{c}}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})
+	for _, id := range []string{"container-engine-socket", "container-sensitive-mounts"} {
+		if got[id].State != finding.StatePass {
+			t.Errorf("%s: %s %q", id, got[id].State, got[id].Evidence)
+		}
+	}
+}

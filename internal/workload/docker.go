@@ -74,6 +74,8 @@ func FromInspect(c *engineapi.ContainerJSON) Workload {
 	w.Name = ContainerLabel(c.Name, c.ID)
 	w.Stage = StageRunning
 	w.Source.Kind = "container"
+	// The inspection holds the image's health check merged in.
+	w.Healthcheck = new(healthcheck(c.Config.Healthcheck) == "set")
 	// The profile the engine applied: "" on an engine with AppArmor means
 	// none (a privileged container runs unconfined anyway).
 	if w.AppArmor != "unconfined" {
@@ -118,6 +120,14 @@ func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
 	w := fromDocker(&req.Config, &req.HostConfig)
 	w.Stage = StageRequest
 	w.Source.Kind = "create request"
+	// A request without a test keeps the image's health check, which the
+	// request does not show.
+	switch healthcheck(req.Healthcheck) {
+	case "set":
+		w.Healthcheck = new(true)
+	case "disabled":
+		w.Healthcheck = new(false)
+	}
 	w.Name = "create request"
 	if w.Image != "" {
 		w.Name += " for " + w.Image
@@ -185,11 +195,6 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 		SetSeccomp: {Path: "HostConfig.SecurityOpt"}, SetAppArmor: {Path: "HostConfig.SecurityOpt"}, SetSELinux: {Path: "HostConfig.SecurityOpt"},
 	}
 	w.Source.Fields = f
-	if cf.Healthcheck != nil {
-		w.Healthcheck = new(true)
-	} else {
-		w.Healthcheck = new(false)
-	}
 	for i, c := range hc.CapAdd {
 		w.CapAdd = append(w.CapAdd, normCap(c))
 		f[fmt.Sprintf("%s[%d]", SetCapAdd, i)] = Place{Path: fmt.Sprintf("HostConfig.CapAdd[%d]", i)}
@@ -238,6 +243,19 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 		}
 	}
 	return w
+}
+
+// healthcheck says what a health check setting does: "set", "disabled"
+// (Test ["NONE"], --no-healthcheck) or "" (none given: the image's
+// applies).
+func healthcheck(h *engineapi.HealthConfig) string {
+	switch {
+	case h == nil || len(h.Test) == 0:
+		return ""
+	case h.Test[0] == "NONE":
+		return "disabled"
+	}
+	return "set"
 }
 
 // securityOpt is one --security-opt as dockerd reads it.

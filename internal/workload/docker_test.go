@@ -263,3 +263,30 @@ func TestVerdictSettings(t *testing.T) {
 		t.Errorf("only %d verdicts on the bad containers", seen)
 	}
 }
+
+// --no-healthcheck (Test ["NONE"]) is no health check; a request that
+// names none leaves the image's in place, which the request alone does
+// not show.
+func TestHealthcheckNone(t *testing.T) {
+	ws, err := ParseInspect([]byte(`[{"Id":"0123456789abcdef","Name":"/n","Config":{"Healthcheck":{"Test":["NONE"]}}},
+		{"Id":"fedcba9876543210","Name":"/y","Config":{"Healthcheck":{"Test":["CMD-SHELL","true"]}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := ws[0].Healthcheck; h == nil || *h {
+		t.Errorf("Test NONE read as a health check (set %v)", h != nil)
+	}
+	if h := ws[1].Healthcheck; h == nil || !*h {
+		t.Errorf("a health check read as none (set %v)", h != nil)
+	}
+	for body, want := range map[string]*bool{`{"Image":"x"}`: nil, `{"Image":"x","Healthcheck":{"Test":[]}}`: nil,
+		`{"Image":"x","Healthcheck":{"Test":["NONE"]}}`: new(false), `{"Image":"x","Healthcheck":{"Test":["CMD","true"]}}`: new(true)} {
+		w, err := ParseCreate([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (w.Healthcheck == nil) != (want == nil) || want != nil && *w.Healthcheck != *want {
+			t.Errorf("%s: health check set %v, true %v", body, w.Healthcheck != nil, w.Healthcheck != nil && *w.Healthcheck)
+		}
+	}
+}

@@ -79,9 +79,13 @@ func (env *Env) sensitivePaths() []string {
 	return out
 }
 
-// hostPaths are the host paths src names.
+// hostPaths are the host paths src names; none for a mount without a
+// host source (a tmpfs).
 func (env *Env) hostPaths(src string) []string {
-	if env.HostPaths == nil {
+	switch {
+	case src == "":
+		return nil
+	case env.HostPaths == nil:
 		return []string{path.Clean(src)}
 	}
 	return env.HostPaths(src)
