@@ -290,3 +290,25 @@ func TestHealthcheckNone(t *testing.T) {
 		}
 	}
 }
+
+// `podman inspect` (libpod's own answer, not the Docker-compatible API's)
+// reads into the same model: podman 4.3 CLI output of a container created
+// with --pid host --cap-add SYS_ADMIN --security-opt seccomp=unconfined
+// -v /etc:/host-etc:ro --device /dev/null:/dev/hostnull --restart always.
+func TestParseInspectPodman(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "inspect-podman-cli.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ParseInspect(data)
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("%v, %d workloads", err, len(ws))
+	}
+	w := ws[0]
+	if w.Namespaces.PID != "host" || w.Namespaces.Network != "none" || !slices.Equal(w.CapAdd, []string{"SYS_ADMIN"}) ||
+		w.Seccomp != "unconfined" || w.Restart.Policy != "always" || len(w.Devices) != 1 || w.Devices[0].PathOnHost != "/dev/null" ||
+		len(w.Mounts) != 1 || w.Mounts[0] != (Mount{Type: "bind", Source: "/etc", Destination: "/host-etc", ReadOnly: true, Propagation: "rprivate"}) ||
+		!strings.HasPrefix(w.Name, "pbad (") || w.Image != "localhost/hull-test/busybox:1" {
+		t.Errorf("podman inspect read as %+v", w)
+	}
+}
