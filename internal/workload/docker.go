@@ -106,9 +106,7 @@ func FromInspect(c *engineapi.ContainerJSON) Workload {
 		}
 	}
 	sortPorts(&w)
-	for _, n := range slices.Sorted(maps.Keys(c.NetworkSettings.Networks)) {
-		w.Networks = append(w.Networks, n)
-	}
+	w.Networks = slices.Sorted(maps.Keys(c.NetworkSettings.Networks))
 	return w
 }
 
@@ -167,9 +165,7 @@ func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
 	sortMounts(&w)
 	sortPorts(&w)
 	if req.NetworkingConfig != nil {
-		for _, n := range slices.Sorted(maps.Keys(req.NetworkingConfig.EndpointsConfig)) {
-			w.Networks = append(w.Networks, n)
-		}
+		w.Networks = slices.Sorted(maps.Keys(req.NetworkingConfig.EndpointsConfig))
 	}
 	return w, nil
 }
