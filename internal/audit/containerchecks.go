@@ -19,18 +19,28 @@ import (
 // audit read) and judged with its engine's Env, and the verdicts are
 // gathered per check as every container check reports them.
 func ContainerChecks(d *Discovery) []Check {
+	j := &judging{d: d, workloads: map[*Container]*workload.Workload{}, envs: map[*Engine]*workload.Env{}}
 	checks := []Check{queryCheck(d)}
 	for _, r := range workload.ContainerRules() {
-		run := func(p Probe) Outcome { return d.judgeRule(p, r, nil) }
+		run := func(p Probe) Outcome { return j.rule(p, r, nil) }
 		switch r.ID {
 		case "container-apparmor":
-			run = underLSM(d, r, "apparmor", "AppArmor")
+			run = j.underLSM(r, "apparmor", "AppArmor")
 		case "container-selinux":
-			run = underLSM(d, r, "selinux", "SELinux")
+			run = j.underLSM(r, "selinux", "SELinux")
 		}
 		checks = append(checks, Check{Rule: r.Rule, Problem: problems[r.ID], CIS: r.CIS, Run: run})
 	}
 	return checks
+}
+
+// judging is what the container checks of one audit share: each
+// container converted once and each engine's Env built once, from the
+// probe the first check runs with (Run gives every check the same).
+type judging struct {
+	d         *Discovery
+	workloads map[*Container]*workload.Workload
+	envs      map[*Engine]*workload.Env
 }
 
 // failThenWarn are the rules that fail some containers and warn about
@@ -38,27 +48,40 @@ func ContainerChecks(d *Discovery) []Check {
 // container was judged and none failed are the warnings.
 var failThenWarn = []string{"container-capabilities", "container-root-user"}
 
-// judgeRule judges every container of the engines only admits (every
-// engine when nil) with rule r. A rule that applies to running
-// containers only judges their processes: a container whose processes
-// could not be listed is not judged.
-func (d *Discovery) judgeRule(p Probe, r workload.Rule, only func(e *Engine) bool) Outcome {
-	envs := map[*Engine]*workload.Env{}
-	for _, e := range d.Engines {
-		envs[e] = d.workloadEnv(p, e)
-	}
-	return d.judgeContainers(r.Stages == workload.StageRunning, slices.Contains(failThenWarn, r.ID), func(e *Engine, c *Container) workload.Verdict {
+// rule judges every container of the engines only admits (every engine
+// when nil) with rule r. A rule that applies to running containers only
+// judges their processes: a container whose processes could not be
+// listed is not judged.
+func (j *judging) rule(p Probe, r workload.Rule, only func(e *Engine) bool) Outcome {
+	return j.d.judgeContainers(r.Stages == workload.StageRunning, slices.Contains(failThenWarn, r.ID), func(e *Engine, c *Container) workload.Verdict {
 		if only != nil && !only(e) {
 			return workload.Verdict{}
 		}
-		w := c.workload()
-		return r.Judge(envs[e], &w)
+		return r.Judge(j.env(p, e), j.workload(c))
 	})
+}
+
+// underLSM judges with rule r the containers of the engines that report
+// LSM name (AppArmor, SELinux); skipped when no engine uses it.
+func (j *judging) underLSM(r workload.Rule, name, display string) func(Probe) Outcome {
+	uses := func(e *Engine) bool { _, ok := e.Info.SecurityOption(name); return ok }
+	return func(p Probe) Outcome {
+		if len(j.d.Engines) == 0 {
+			return j.d.none()
+		}
+		if !slices.ContainsFunc(j.d.Engines, uses) {
+			return j.d.withUnanswered(skip("no engine reports " + display + " support (the kernel has none or the engine does not use it)"))
+		}
+		return j.rule(p, r, uses)
+	}
 }
 
 // workload converts a container for the rules: its inspection, the
 // processes running in it and what the kernel shows of it.
-func (c *Container) workload() workload.Workload {
+func (j *judging) workload(c *Container) *workload.Workload {
+	if w, ok := j.workloads[c]; ok {
+		return w
+	}
 	cj := c.ContainerJSON
 	cj.ID, cj.Name = c.ID, c.Name
 	w := workload.FromInspect(&cj)
@@ -70,21 +93,30 @@ func (c *Container) workload() workload.Workload {
 		}
 		w.Observed = o
 	}
-	return w
+	j.workloads[c] = &w
+	return &w
+}
+
+// env is what the rules need to know of engine e's host.
+func (j *judging) env(p Probe, e *Engine) *workload.Env {
+	if env, ok := j.envs[e]; ok {
+		return env
+	}
+	env := j.d.workloadEnv(p, e, j.workload)
+	j.envs[e] = env
+	return env
 }
 
 // workloadEnv is what the rules need to know of engine e's host.
-func (d *Discovery) workloadEnv(p Probe, e *Engine) *workload.Env {
+func (d *Discovery) workloadEnv(p Probe, e *Engine, convert func(c *Container) *workload.Workload) *workload.Env {
 	env := &workload.Env{Engine: e.Kind, Rootless: e.Rootless(), UsernsRemap: e.UsernsRemap(),
 		NoNewPrivilegesDefault: e.NoNewPrivilegesDefault(), EngineSockets: d.engineSocketPaths(p),
 		HostPaths: func(src string) []string { return e.hostPaths(p, src) },
 		Joined: func(ref string) *workload.Workload {
-			c := e.container(ref)
-			if c == nil {
-				return nil
+			if c := e.container(ref); c != nil {
+				return convert(c)
 			}
-			w := c.workload()
-			return &w
+			return nil
 		},
 		InHostNamespace: func(w *workload.Workload, ns string) (string, bool) {
 			if !e.local || w.Observed == nil || w.Observed.PID <= 0 {
@@ -180,19 +212,4 @@ func (e *Engine) container(ref string) *Container {
 		}
 	}
 	return found
-}
-
-// underLSM judges with rule r the containers of the engines that report
-// LSM name (AppArmor, SELinux); skipped when no engine uses it.
-func underLSM(d *Discovery, r workload.Rule, name, display string) func(Probe) Outcome {
-	uses := func(e *Engine) bool { _, ok := e.Info.SecurityOption(name); return ok }
-	return func(p Probe) Outcome {
-		if len(d.Engines) == 0 {
-			return d.none()
-		}
-		if !slices.ContainsFunc(d.Engines, uses) {
-			return d.withUnanswered(skip("no engine reports " + display + " support (the kernel has none or the engine does not use it)"))
-		}
-		return d.judgeRule(p, r, uses)
-	}
 }

@@ -507,7 +507,8 @@ func readProcStatus(p Probe, pid int) *procStatus {
 func (e *Engine) withoutNoNewPrivs() []string {
 	var out []string
 	for _, c := range e.Containers {
-		asked := c.workload().NoNewPrivileges
+		w := workload.FromInspect(&c.ContainerJSON)
+		asked := w.NoNewPrivileges
 		if c.status != nil && !c.status.NoNewPrivs && (asked == nil || *asked) && !c.HostConfig.Privileged {
 			out = append(out, c.Label())
 		}

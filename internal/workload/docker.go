@@ -111,9 +111,10 @@ func FromInspect(c *engineapi.ContainerJSON) Workload {
 }
 
 // FromCreate converts a create request (StageRequest). Its legacy Binds
-// are parsed as dockerd parses them; a request dockerd would refuse for
-// its mounts or security options is an error. An empty NetworkMode is
-// dockerd's "default" (the default bridge).
+// are parsed as dockerd parses them; a mount dockerd would refuse, or a
+// security option neither dockerd nor Podman knows, is an error (Podman's
+// systempaths, mask and unmask are read, though dockerd refuses them). An
+// empty NetworkMode is dockerd's "default" (the default bridge).
 func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
 	w := fromDocker(&req.Config, &req.HostConfig)
 	w.Stage = StageRequest
