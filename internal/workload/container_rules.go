@@ -367,7 +367,7 @@ func listItem(setting string, i int) string {
 	if i < 0 {
 		return setting
 	}
-	return fmt.Sprintf("%s[%d]", setting, i)
+	return itemKey(setting, i)
 }
 
 func judgeCapabilities(_ *Env, w *Workload) Verdict {

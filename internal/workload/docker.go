@@ -90,7 +90,7 @@ func FromInspect(c *engineapi.ContainerJSON) Workload {
 	}
 	for i, m := range c.Mounts {
 		w.Mounts = append(w.Mounts, Mount{Type: m.Type, Source: m.Source, Destination: m.Destination, ReadOnly: !m.RW, Propagation: m.Propagation})
-		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, i)] = Place{Path: fmt.Sprintf("Mounts[%d]", i)}
+		w.Source.Fields[itemKey(SetMounts, i)] = Place{Path: itemKey("Mounts", i)}
 	}
 	if len(c.Mounts) > 0 {
 		w.Source.Fields[SetMounts] = Place{Path: "Mounts"}
@@ -101,7 +101,7 @@ func FromInspect(c *engineapi.ContainerJSON) Workload {
 		for i, b := range c.NetworkSettings.Ports[k] {
 			if !slices.ContainsFunc(w.Ports, func(p Port) bool { return p.HostIP == b.HostIP && p.HostPort == b.HostPort }) {
 				w.Ports = append(w.Ports, port(k, b))
-				w.Source.Fields[fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports)-1)] = Place{Path: fmt.Sprintf("NetworkSettings.Ports[%q][%d]", k, i)}
+				w.Source.Fields[itemKey(SetPorts, len(w.Ports)-1)] = Place{Path: fmt.Sprintf("NetworkSettings.Ports[%q][%d]", k, i)}
 			}
 		}
 	}
@@ -142,7 +142,7 @@ func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
 		if err != nil {
 			return Workload{}, fmt.Errorf("HostConfig.Binds[%d]: %w", i, err)
 		}
-		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Binds[%d]", i)}
+		w.Source.Fields[itemKey(SetMounts, len(w.Mounts))] = Place{Path: itemKey("HostConfig.Binds", i)}
 		w.Mounts = append(w.Mounts, m)
 	}
 	for i, m := range req.HostConfig.Mounts {
@@ -153,11 +153,11 @@ func FromCreate(req *engineapi.CreateRequest) (Workload, error) {
 		if mt.Type == "bind" && !path.IsAbs(mt.Source) {
 			return Workload{}, fmt.Errorf("HostConfig.Mounts[%d]: a bind mount's source must be an absolute path, not %q", i, m.Source)
 		}
-		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Mounts[%d]", i)}
+		w.Source.Fields[itemKey(SetMounts, len(w.Mounts))] = Place{Path: itemKey("HostConfig.Mounts", i)}
 		w.Mounts = append(w.Mounts, mt)
 	}
 	for _, dst := range slices.Sorted(maps.Keys(req.HostConfig.Tmpfs)) {
-		w.Source.Fields[fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Tmpfs[%q]", dst)}
+		w.Source.Fields[itemKey(SetMounts, len(w.Mounts))] = Place{Path: fmt.Sprintf("HostConfig.Tmpfs[%q]", dst)}
 		w.Mounts = append(w.Mounts, Mount{Type: "tmpfs", Destination: dst, ReadOnly: slices.Contains(strings.Split(req.HostConfig.Tmpfs[dst], ","), "ro")})
 	}
 	if len(w.Mounts) > 0 {
@@ -194,19 +194,19 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 	w.Source.Fields = f
 	for i, c := range hc.CapAdd {
 		w.CapAdd = append(w.CapAdd, normCap(c))
-		f[fmt.Sprintf("%s[%d]", SetCapAdd, i)] = Place{Path: fmt.Sprintf("HostConfig.CapAdd[%d]", i)}
+		f[itemKey(SetCapAdd, i)] = Place{Path: itemKey("HostConfig.CapAdd", i)}
 	}
 	for i, c := range hc.CapDrop {
 		w.CapDrop = append(w.CapDrop, normCap(c))
-		f[fmt.Sprintf("%s[%d]", SetCapDrop, i)] = Place{Path: fmt.Sprintf("HostConfig.CapDrop[%d]", i)}
+		f[itemKey(SetCapDrop, i)] = Place{Path: itemKey("HostConfig.CapDrop", i)}
 	}
 	for i, d := range hc.Devices {
 		w.Devices = append(w.Devices, Device{PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, Permissions: d.CgroupPermissions})
-		f[fmt.Sprintf("%s[%d]", SetDevices, i)] = Place{Path: fmt.Sprintf("HostConfig.Devices[%d]", i)}
+		f[itemKey(SetDevices, i)] = Place{Path: itemKey("HostConfig.Devices", i)}
 	}
 	for _, k := range slices.Sorted(maps.Keys(hc.PortBindings)) {
 		for i, b := range hc.PortBindings[k] {
-			f[fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports))] = Place{Path: fmt.Sprintf("HostConfig.PortBindings[%q][%d]", k, i)}
+			f[itemKey(SetPorts, len(w.Ports))] = Place{Path: fmt.Sprintf("HostConfig.PortBindings[%q][%d]", k, i)}
 			w.Ports = append(w.Ports, port(k, b))
 		}
 	}
@@ -214,7 +214,7 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 	// is left out here (FromCreate refuses the request).
 	opts, _ := securityOpts(hc.SecurityOpt)
 	for _, o := range opts {
-		at := Place{Path: fmt.Sprintf("HostConfig.SecurityOpt[%d]", o.index)}
+		at := Place{Path: itemKey("HostConfig.SecurityOpt", o.index)}
 		switch o.key {
 		case "no-new-privileges":
 			if b, err := strconv.ParseBool(o.value); err == nil {
@@ -393,16 +393,19 @@ func sortPlaced[T any](w *Workload, setting string, list []T, key func(T) string
 		at Place
 		ok bool
 	}
+	if slices.IsSortedFunc(list, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
+		return
+	}
 	items := make([]item, len(list))
 	for i, v := range list {
-		at, ok := w.Source.Fields[fmt.Sprintf("%s[%d]", setting, i)]
+		at, ok := w.Source.Fields[itemKey(setting, i)]
 		items[i] = item{v, at, ok}
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(key(a.v), key(b.v)) })
 	for i, it := range items {
 		list[i] = it.v
 		if it.ok {
-			w.Source.Fields[fmt.Sprintf("%s[%d]", setting, i)] = it.at
+			w.Source.Fields[itemKey(setting, i)] = it.at
 		}
 	}
 }
@@ -417,5 +420,9 @@ func sortPorts(w *Workload) {
 func sortMounts(w *Workload) {
 	sortPlaced(w, SetMounts, w.Mounts, func(m Mount) string { return m.Destination })
 }
+
+// itemKey is the Source.Fields key of item i of a list setting
+// ("mounts[2]").
+func itemKey(setting string, i int) string { return setting + "[" + strconv.Itoa(i) + "]" }
 
 func normCap(c string) string { return strings.TrimPrefix(strings.ToUpper(c), "CAP_") }
