@@ -17,13 +17,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // volatile are the parts of an audit's output that differ from run to
-// run on one machine: container IDs (Label's 12 hex digits) and the PIDs
-// the kernel gave their processes. Temporary directories are replaced by
+// run: container IDs (Label's 12 hex digits), cgroups named by an ID and
+// the PIDs the kernel gave their processes. Temporary directories are replaced by
 // name before.
 var volatile = []struct {
 	re   *regexp.Regexp
 	with string
 }{
+	{regexp.MustCompile(`[0-9a-f]{32,}`), "HEX"}, // a cgroup named by an ID (rootlesskit's, a container's)
 	{regexp.MustCompile(`\([0-9a-f]{12}\)`), "(ID)"},
 	{regexp.MustCompile(`pid \d+`), "pid PID"},
 	{regexp.MustCompile(`/proc/\d+/`), "/proc/PID/"},
@@ -157,4 +158,16 @@ func TestGoldenRealPodmanRootless(t *testing.T) {
 	p.Run("run", "-d", "--name", "nobody", "--network", "none", "--user", "65534", "--read-only",
 		"--cap-add", "chown", "--cap-add", "CAP_FOWNER", img, "sleep", "600")
 	goldenAudit(t, "podman-rootless", sock, map[string]string{"PODMAN": p.Dir()})
+}
+
+// A rootless dockerd accepts limits it cannot apply on this machine's
+// cgroup v1: the kernel's view, not inspect, is what is judged.
+func TestGoldenRealDockerdRootless(t *testing.T) {
+	d := testenv.StartRootlessDockerd(t)
+	d.BusyboxImage(t, "hull-test/busybox:1")
+	img := "hull-test/busybox:1"
+	d.Docker(t, "run", "-d", "--name", "inside-root", "--network", "none", "--cap-add", "NET_ADMIN", img, "sleep", "600")
+	d.Docker(t, "run", "-d", "--name", "limited", "--network", "none", "--memory", "64m", "--pids-limit", "64",
+		"--read-only", "--user", "65534", "--health-cmd", "true", img, "sleep", "600")
+	goldenAudit(t, "dockerd-rootless", d.Socket, map[string]string{"DOCKERD": d.Dir})
 }
