@@ -57,7 +57,7 @@ func (j *judging) rule(p Probe, r workload.Rule, only func(e *Engine) bool) Outc
 		if only != nil && !only(e) {
 			return workload.Verdict{}
 		}
-		return r.Judge(j.env(p, e), j.workload(c))
+		return r.Judge(j.env(p, e), j.workload(e, c))
 	})
 }
 
@@ -76,9 +76,10 @@ func (j *judging) underLSM(r workload.Rule, name, display string) func(Probe) Ou
 	}
 }
 
-// workload converts a container for the rules: its inspection, the
-// processes running in it and what the kernel shows of it.
-func (j *judging) workload(c *Container) *workload.Workload {
+// workload converts a container of engine e for the rules: its
+// inspection, the processes running in it and what the kernel shows of
+// it (its first process, when the engine runs on this host).
+func (j *judging) workload(e *Engine, c *Container) *workload.Workload {
 	if w, ok := j.workloads[c]; ok {
 		return w
 	}
@@ -86,7 +87,7 @@ func (j *judging) workload(c *Container) *workload.Workload {
 	cj.ID, cj.Name = c.ID, c.Name
 	w := workload.FromInspect(&cj)
 	w.Commands = c.Commands
-	if c.status != nil || c.mounts != nil || c.memoryLimit != nil || c.pidsLimit != nil || c.deviceRules != nil {
+	if (e.local && c.State.Pid > 0) || c.status != nil || c.mounts != nil || c.memoryLimit != nil || c.pidsLimit != nil || c.deviceRules != nil {
 		o := &workload.Observed{PID: c.State.Pid, Mounts: c.mounts, MemoryLimit: c.memoryLimit, PidsLimit: c.pidsLimit, DeviceRules: c.deviceRules}
 		if s := c.status; s != nil {
 			o.StatusKnown, o.UID, o.CapBnd, o.Seccomp, o.NoNewPrivs = true, s.UID, s.CapBnd, s.Seccomp, s.NoNewPrivs
@@ -108,13 +109,13 @@ func (j *judging) env(p Probe, e *Engine) *workload.Env {
 }
 
 // workloadEnv is what the rules need to know of engine e's host.
-func (d *Discovery) workloadEnv(p Probe, e *Engine, convert func(c *Container) *workload.Workload) *workload.Env {
+func (d *Discovery) workloadEnv(p Probe, e *Engine, convert func(e *Engine, c *Container) *workload.Workload) *workload.Env {
 	env := &workload.Env{Engine: e.Kind, Rootless: e.Rootless(), UsernsRemap: e.UsernsRemap(),
 		NoNewPrivilegesDefault: e.NoNewPrivilegesDefault(), EngineSockets: d.engineSocketPaths(p),
 		HostPaths: func(src string) []string { return e.hostPaths(p, src) },
 		Joined: func(ref string) *workload.Workload {
 			if c := e.container(ref); c != nil {
-				return convert(c)
+				return convert(e, c)
 			}
 			return nil
 		},
