@@ -232,9 +232,10 @@ func TestContainerRulesOnWorkloads(t *testing.T) {
 	}
 }
 
-// The rules in the model list every setting they read: each Setting a
-// verdict names is a Set* name or one item of one.
-func TestVerdictSettings(t *testing.T) {
+// Every container rule finds what it looks for in the bad containers
+// dockerd made and in a bad create request, and each verdict names the
+// setting at fault, placed at its JSON field.
+func TestEveryContainerRuleFires(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "inspect-bad.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -243,24 +244,40 @@ func TestVerdictSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
+	data, err = os.ReadFile(filepath.Join("testdata", "create-bad.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseCreate(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws[0].Commands = []string{"/usr/sbin/sshd -D"}
+	ws = append(ws, req)
+	env := &Env{Engine: "docker", EngineSockets: []string{"/run/docker.sock"}}
+	fired := map[string]bool{}
 	for i := range ws {
 		for _, r := range ContainerRules() {
-			v := r.Judge(&Env{Engine: "docker"}, &ws[i])
+			if r.Stages&ws[i].Stage == 0 {
+				continue
+			}
+			v := r.Judge(env, &ws[i])
 			if v.State == "" {
 				continue
 			}
-			seen++
-			if v.Setting == "" && r.ID != "container-sshd" {
-				t.Errorf("%s names no setting", r.ID)
+			fired[r.ID] = true
+			if r.ID == "container-sshd" {
+				continue
 			}
-			if p := ws[i].Source.Where(v.Setting).Path; p == "" {
-				t.Errorf("%s: setting %q has no place", r.ID, v.Setting)
+			if v.Setting == "" || ws[i].Source.Where(v.Setting).Path == "" {
+				t.Errorf("%s on %s: setting %q placed at %q", r.ID, ws[i].Name, v.Setting, ws[i].Source.Where(v.Setting).Path)
 			}
 		}
 	}
-	if seen < 20 {
-		t.Errorf("only %d verdicts on the bad containers", seen)
+	for _, r := range ContainerRules() {
+		if !fired[r.ID] {
+			t.Errorf("%s found nothing in the bad containers", r.ID)
+		}
 	}
 }
 
