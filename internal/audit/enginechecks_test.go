@@ -606,7 +606,9 @@ func TestUnjudgedContainerWithWarnings(t *testing.T) {
 			t.Errorf("a capabilities warning while a container was not judged: %s", f.Evidence)
 		}
 	}
-	if !slices.ContainsFunc(fs, func(f finding.Finding) bool { return f.ID == "container-host-devices" && f.Evidence == "mild (0123456789ab): /dev/fuse" }) {
+	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
+		return f.ID == "container-host-devices" && f.Evidence == "mild (0123456789ab): /dev/fuse"
+	}) {
 		t.Errorf("no host devices warning: %+v", fs)
 	}
 }
