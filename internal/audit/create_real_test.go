@@ -95,9 +95,9 @@ func TestCreateRequestAgainstDockerd(t *testing.T) {
 			"SecurityOpt":["seccomp=unconfined","no-new-privileges=false","label:disable"],"RestartPolicy":{"Name":"always"},
 			"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/hostnull","CgroupPermissions":"rwm"}],
 			"DeviceCgroupRules":["a *:* rwm"],"CgroupParent":"/hull-test"}}`,
-		// A request without a health check keeps the image's, which
-		// only the created container shows: this one disables it.
-		"ports": `{"Image":"hull-test/busybox:1","Cmd":["true"],"ExposedPorts":{"80/tcp":{}},"Healthcheck":{"Test":["NONE"]},
+		// A request without a health check or a user keeps the image's,
+		// which only the created container shows: this one names both.
+		"ports": `{"Image":"hull-test/busybox:1","User":"0","Cmd":["true"],"ExposedPorts":{"80/tcp":{}},"Healthcheck":{"Test":["NONE"]},
 			"HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"80"}],"8443/tcp":[{"HostIp":"127.0.0.1","HostPort":"8443"}]},
 			"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":9},"MaskedPaths":[],"ReadonlyPaths":[],"CpuShares":1024}}`,
 		"hardened": `{"Image":"hull-test/busybox:1","User":"65534:65534","Cmd":["true"],"Healthcheck":{"Test":["CMD","true"]},

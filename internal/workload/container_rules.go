@@ -31,7 +31,11 @@ import (
 //     The audit runs it only on engines that report AppArmor.
 //   - container-root-user judges the user as written; on a rootless or
 //     user-remapping engine (Env) root in the container is an unprivileged
-//     host user, a warning.
+//     host user, a warning. A file or request that names no user leaves
+//     it to the image, which it does not show: no verdict (an inspection
+//     holds the image's user merged in, so "" there is root).
+//   - container-healthcheck: a file or request that names no health
+//     check leaves the image's in place (Healthcheck nil): no verdict.
 
 // dangerousCaps are capabilities that give a container a way out or
 // control of the host (CAP_ prefix stripped).
@@ -537,6 +541,12 @@ mounts:
 }
 
 func judgeRootUser(env *Env, w *Workload) Verdict {
+	// Before the container exists, no user means the image's, which the
+	// settings do not show; a running container's settings hold the
+	// image's user merged in.
+	if w.User == "" && w.Stage != StageRunning {
+		return Verdict{}
+	}
 	if v := rootOnHost(env, w); v.State != "" {
 		return v
 	}

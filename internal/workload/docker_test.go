@@ -196,12 +196,21 @@ func TestContainerRulesOnWorkloads(t *testing.T) {
 		"container-privileged": "privileged", "container-capabilities": "adds SYS_ADMIN", "container-host-pid": "pid=host",
 		"container-sensitive-mounts": "/etc on /e (rw)", "container-restart-policy": "restart always",
 		"container-privileged-ports": "22", "container-ports-interface": "*:22", "container-seccomp": "privileged (no seccomp)",
-		"container-no-new-privileges": "no-new-privileges not set", "container-root-user": "runs as root (default user)",
-		"container-default-bridge": "default bridge",
+		"container-no-new-privileges": "no-new-privileges not set",
+		"container-default-bridge":    "default bridge",
 	} {
 		if got[id].Evidence != want {
 			t.Errorf("%s: %+v, want %q", id, got[id], want)
 		}
+	}
+	// No user in a request is the image's, which it does not show.
+	if v, ok := got["container-root-user"]; ok {
+		t.Errorf("root user judged without the image: %+v", v)
+	}
+	root := w
+	root.User = "0:0"
+	if v := judge(nil, &root)["container-root-user"]; v.Evidence != "runs as root (0:0)" {
+		t.Errorf("user 0:0: %+v", v)
 	}
 	if v := got["container-sensitive-mounts"]; v.Setting != "mounts[0]" || w.Source.Where(v.Setting).Path != "HostConfig.Binds[0]" {
 		t.Errorf("sensitive mount placed at %q (%s)", v.Setting, w.Source.Where(v.Setting).Path)
@@ -212,8 +221,11 @@ func TestContainerRulesOnWorkloads(t *testing.T) {
 	if got["container-engine-socket"].Evidence != "/run on /r (holds /run/podman/podman.sock)" {
 		t.Errorf("engine socket: %+v", got["container-engine-socket"])
 	}
-	if got["container-root-user"].State != finding.StateWarn || got["container-default-bridge"].State != "" {
+	if got["container-root-user"].State != "" || got["container-default-bridge"].State != "" {
 		t.Errorf("rootless Podman: root %+v, bridge %+v", got["container-root-user"], got["container-default-bridge"])
+	}
+	if v := judge(env, &root)["container-root-user"]; v.State != finding.StateWarn {
+		t.Errorf("root on rootless Podman: %+v", v)
 	}
 	// What the kernel shows outweighs the settings, on running
 	// containers only.
