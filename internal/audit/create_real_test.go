@@ -87,6 +87,20 @@ func TestCreateRequestAgainstDockerd(t *testing.T) {
 		}
 	}
 
+	// --security-opt: what dockerd takes, hull reads; what it refuses,
+	// hull refuses, save Podman's own keys, which hull reads for Podman's
+	// Docker-compatible API.
+	for _, opt := range []string{"no-new-privileges", "no-new-privileges=false", "no-new-privileges:true", "no-new-privileges=1",
+		"no-new-privileges=maybe", "seccomp=unconfined", "seccomp:unconfined", "label=disable", "label:disable", "disable",
+		"label=type:spc_t", "apparmor=unconfined", "bogus", "unknown=1", "=x"} {
+		_, perr := workload.ParseCreate([]byte(`{"Image":"x","HostConfig":{"SecurityOpt":[` + jsonString(opt) + `]}}`))
+		body := `{"Image":"hull-test/busybox:1","Cmd":["true"],"HostConfig":{"NetworkMode":"none","SecurityOpt":[` + jsonString(opt) + `]}}`
+		data, st, msg := createAndInspect(t, c, body)
+		if (perr == nil) != (data != nil) {
+			t.Errorf("--security-opt %q: hull says %v, dockerd %d %s", opt, perr, st, strings.TrimSpace(msg))
+		}
+	}
+
 	for name, req := range map[string]string{
 		"insecure": `{"Image":"hull-test/busybox:1","User":"root","Cmd":["true"],"Healthcheck":{"Test":["NONE"]},
 			"HostConfig":{"Privileged":true,"NetworkMode":"host","PidMode":"host","IpcMode":"host","UTSMode":"host","UsernsMode":"host",
