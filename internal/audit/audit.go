@@ -14,6 +14,15 @@
 // reason) and, for warn and fail, a Finding with the evidence and the
 // remediation. Checks run as an ordinary user and say "skipped" with the
 // reason when they cannot see.
+//
+// The container checks are internal/workload's container rules, which the
+// gate, the launcher and `hull config` share: ContainerChecks converts
+// each inspected container (workload.FromInspect, plus the processes and
+// the kernel's view read here as Observed) and judges it with its
+// engine's workload.Env; the audit keeps only the gathering of verdicts
+// over engines and containers and what it alone can tell (unanswered
+// engines, containers it could not describe, engines without an LSM).
+// The Docker API types it decodes live in internal/engineapi.
 package audit
 
 import (

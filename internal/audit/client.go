@@ -22,6 +22,7 @@ import (
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // Process is a running program, as client checks see engines.
@@ -160,7 +161,7 @@ func socketCheck(p Probe, o ClientOptions, configs func(Probe) ([]*DaemonConfig,
 	for _, c := range cs {
 		ls, _ := c.Listeners(p)
 		for _, h := range ls {
-			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return sameSocket(x) == sameSocket(s) }) {
+			if s, ok := strings.CutPrefix(h, "unix://"); ok && !slices.ContainsFunc(socks, func(x string) bool { return workload.RunPath(x) == workload.RunPath(s) }) {
 				socks = append(socks, s)
 			}
 		}

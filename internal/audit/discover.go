@@ -16,6 +16,7 @@ import (
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // Discovery is what Discover found: the engines that answered and the
@@ -38,10 +39,10 @@ func Discover(ctx context.Context, p Probe, o ClientOptions) *Discovery {
 	seen := map[string]bool{}
 	for _, s := range engineSockets(p, o) {
 		fi, err := p.Stat(s)
-		if err != nil || fi.Mode()&fs.ModeSocket == 0 || seen[sameSocket(s)] {
+		if err != nil || fi.Mode()&fs.ModeSocket == 0 || seen[workload.RunPath(s)] {
 			continue
 		}
-		seen[sameSocket(s)] = true
+		seen[workload.RunPath(s)] = true
 		conns = append(conns, UnixConn(s))
 	}
 	for _, k := range []string{"DOCKER_HOST", "CONTAINER_HOST"} {
@@ -136,7 +137,7 @@ func clientTLS(p Probe, dir string) (*tls.Config, error) {
 func sameEndpoint(listener, endpoint string) bool {
 	if l, ok := strings.CutPrefix(listener, "unix://"); ok {
 		e, ok := strings.CutPrefix(endpoint, "unix://")
-		return ok && sameSocket(l) == sameSocket(e)
+		return ok && workload.RunPath(l) == workload.RunPath(e)
 	}
 	l, ok := strings.CutPrefix(listener, "tcp://")
 	e, ok2 := strings.CutPrefix(endpoint, "tcp://")
@@ -149,17 +150,6 @@ func sameEndpoint(listener, endpoint string) bool {
 		return false
 	}
 	return lh == eh || wildcardHost(lh) || (image.IsLoopbackHost(lh) && image.IsLoopbackHost(eh))
-}
-
-// sameSocket maps /var/run to /run, where Debian links it.
-func sameSocket(s string) string {
-	if s == "/var/run" {
-		return "/run"
-	}
-	if r, ok := strings.CutPrefix(s, "/var/run/"); ok {
-		return "/run/" + r
-	}
-	return s
 }
 
 // daemonFor finds the dockerd among procs listening on endpoint (unix://
@@ -303,27 +293,18 @@ func listed(items []string) string {
 	return strings.Join(items, "; ")
 }
 
-// eachContainer judges every running container of every engine: f
-// returns what is wrong with it ("" when nothing is). Any wrong
-// container gives the check the state bad (fail or warn); containers the
-// engine would not describe are judged one by one as undecided, never
-// passed, and so are all of them when an engine did not answer.
-func (d *Discovery) eachContainer(bad finding.State, f func(e *Engine, c *Container) string) Outcome {
-	return d.judgeContainers(bad, false, f)
-}
-
-// eachContainerProcs is eachContainer for checks of the processes
-// running in the containers: a container whose processes could not be
-// listed cannot be judged.
-func (d *Discovery) eachContainerProcs(bad finding.State, f func(e *Engine, c *Container) string) Outcome {
-	return d.judgeContainers(bad, true, f)
-}
-
-func (d *Discovery) judgeContainers(bad finding.State, procs bool, f func(e *Engine, c *Container) string) Outcome {
+// judgeContainers judges every running container of every engine: f
+// returns its verdict. Any failed container fails the check, else any
+// warned one warns (with failThenWarn, only when every container was
+// judged: one not judged might have failed); containers the engine would
+// not describe are judged one by one as undecided, never passed, and so
+// are all of them when an engine did not answer. With procs, a container
+// whose processes could not be listed cannot be judged either.
+func (d *Discovery) judgeContainers(procs, failThenWarn bool, f func(e *Engine, c *Container) workload.Verdict) Outcome {
 	if len(d.Engines) == 0 {
 		return d.none()
 	}
-	var wrong, unjudged []string
+	var failed, warned, unjudged []string
 	total := 0
 	for _, e := range d.Engines {
 		for i := range e.Containers {
@@ -335,11 +316,18 @@ func (d *Discovery) judgeContainers(bad finding.State, procs bool, f func(e *Eng
 			case procs && c.CommandsProblem != "":
 				unjudged = append(unjudged, e.Kind+" "+e.Endpoint+" container "+c.Label()+": "+c.CommandsProblem)
 			default:
-				if why := f(e, c); why != "" {
-					wrong = append(wrong, c.Label()+": "+why)
+				switch v := f(e, c); v.State {
+				case finding.StateFail:
+					failed = append(failed, c.Label()+": "+v.Evidence)
+				case finding.StateWarn:
+					warned = append(warned, c.Label()+": "+v.Evidence)
 				}
 			}
 		}
+	}
+	wrong, bad := failed, finding.StateFail
+	if len(failed) == 0 && (!failThenWarn || len(unjudged) == 0) {
+		wrong, bad = warned, finding.StateWarn
 	}
 	var out Outcome
 	switch {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/mountinfo"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // Engine is a container engine found through its API socket, with what
@@ -132,60 +133,16 @@ func (e *Engine) UsernsRemap() bool {
 	return ok
 }
 
-// Container is what `docker inspect` says about a running container, the
-// parts the checks read. Podman's Docker-compatible API answers the same.
+// Container is a running container as the audit sees it: what the
+// engine's inspection says (Podman's Docker-compatible API answers the
+// same) and what the audit read beside it.
 type Container struct {
-	ID              string `json:"Id"`
-	Name            string `json:"Name"`
-	AppArmorProfile string `json:"AppArmorProfile"`
-	State           struct {
-		Pid int `json:"Pid"`
-	} `json:"State"`
-	Config struct {
-		User        string    `json:"User"`
-		Healthcheck *struct{} `json:"Healthcheck"`
-	} `json:"Config"`
-	HostConfig struct {
-		Privileged     bool                     `json:"Privileged"`
-		CapAdd         []string                 `json:"CapAdd"`
-		NetworkMode    string                   `json:"NetworkMode"`
-		PidMode        string                   `json:"PidMode"`
-		IpcMode        string                   `json:"IpcMode"`
-		UTSMode        string                   `json:"UTSMode"`
-		UsernsMode     string                   `json:"UsernsMode"`
-		CgroupParent   string                   `json:"CgroupParent"`
-		SecurityOpt    []string                 `json:"SecurityOpt"`
-		ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
-		Memory         int64                    `json:"Memory"`
-		PidsLimit      *int64                   `json:"PidsLimit"`
-		CPUShares      int64                    `json:"CpuShares"`
-		NanoCPUs       int64                    `json:"NanoCpus"`
-		CPUQuota       int64                    `json:"CpuQuota"`
-		PortBindings   map[string][]PortBinding `json:"PortBindings"`
-		RestartPolicy  struct {
-			Name              string `json:"Name"`
-			MaximumRetryCount int    `json:"MaximumRetryCount"`
-		} `json:"RestartPolicy"`
-		Devices []struct {
-			PathOnHost string `json:"PathOnHost"`
-		} `json:"Devices"`
-		DeviceCgroupRules []string `json:"DeviceCgroupRules"`
-		// MaskedPaths is what the engine hides under /proc and /sys;
-		// empty with --security-opt systempaths=unconfined (or
-		// --privileged).
-		MaskedPaths []string `json:"MaskedPaths"`
-	} `json:"HostConfig"`
-	Mounts []struct {
-		Type        string `json:"Type"`
-		Source      string `json:"Source"`
-		Destination string `json:"Destination"`
-		RW          bool   `json:"RW"`
-		Propagation string `json:"Propagation"`
-	} `json:"Mounts"`
-	NetworkSettings struct {
-		Ports    map[string][]PortBinding `json:"Ports"`
-		Networks map[string]struct{}      `json:"Networks"`
-	} `json:"NetworkSettings"`
+	// ID and Name are the container's, from its inspection or, when the
+	// engine would not describe it, from the engine's list (they shadow
+	// ContainerJSON's, which stay empty).
+	ID   string `json:"Id"`
+	Name string `json:"Name"`
+	engineapi.ContainerJSON
 	// Commands are the command lines running in the container, from the
 	// host's /proc or, when its processes are not visible there, the
 	// engine's /containers/ID/top.
@@ -257,40 +214,8 @@ func topCommands(titles []string, procs [][]string) ([]string, bool) {
 	return out, true
 }
 
-// PortBinding is a published port.
-type PortBinding struct {
-	HostIP   string `json:"HostIp"`
-	HostPort string `json:"HostPort"`
-}
-
 // Label names the container in evidence.
-func (c Container) Label() string {
-	name := strings.TrimPrefix(c.Name, "/")
-	if len(c.ID) >= 12 {
-		return name + " (" + c.ID[:12] + ")"
-	}
-	return name
-}
-
-// SecurityOpt returns the value of a --security-opt key ("seccomp",
-// "apparmor", "label", "no-new-privileges") and whether it is set.
-// no-new-privileges alone means true.
-func (c Container) SecurityOpt(key string) (string, bool) {
-	for _, o := range c.HostConfig.SecurityOpt {
-		k, v, hasVal := strings.Cut(o, "=")
-		if !hasVal {
-			k, v, hasVal = strings.Cut(o, ":")
-		}
-		if k != key {
-			continue
-		}
-		if !hasVal {
-			v = "true"
-		}
-		return v, true
-	}
-	return "", false
-}
+func (c Container) Label() string { return workload.ContainerLabel(c.Name, c.ID) }
 
 // Limits on what an engine may answer: its API is trusted no more than
 // any other input.
@@ -582,24 +507,18 @@ func readProcStatus(p Probe, pid int) *procStatus {
 func (e *Engine) withoutNoNewPrivs() []string {
 	var out []string
 	for _, c := range e.Containers {
-		if v, ok := c.SecurityOpt("no-new-privileges"); c.status != nil && !c.status.NoNewPrivs && !(ok && v == "false") && !c.HostConfig.Privileged {
+		w := workload.FromInspect(&c.ContainerJSON)
+		asked := w.NoNewPrivileges
+		if c.status != nil && !c.status.NoNewPrivs && (asked == nil || *asked) && !c.HostConfig.Privileged {
 			out = append(out, c.Label())
 		}
 	}
 	return out
 }
 
-// cgroupLimit is the limit the kernel enforces on a process's own cgroup.
-type cgroupLimit struct {
-	// Max is the limit; 0 when there is none ("max", v1's page-rounded
-	// largest value, or the root cgroup, which takes no limit).
-	Max uint64
-	// Where names the limit file read (or the root cgroup), for evidence.
-	Where string
-}
-
-// within reports whether the kernel enforces a limit of at most want.
-func (l *cgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uint64(want) }
+// cgroupLimit is the limit the kernel enforces on a process's own cgroup,
+// as the container rules read it.
+type cgroupLimit = workload.CgroupLimit
 
 // procCgroups is /proc/PID/cgroup, read once per container: each line's
 // hierarchy ID, controllers and path.

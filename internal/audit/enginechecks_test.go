@@ -566,3 +566,49 @@ func TestDaemonConfigRelativePaths(t *testing.T) {
 		t.Errorf("a relative --config-file whose directory is unknown: file %q, no problem", c.File)
 	}
 }
+
+// A mount with no host source (a tmpfs) names no host path: it holds no
+// engine socket and no sensitive directory, however the path "" would
+// resolve on the host.
+func TestSourcelessMountHoldsNothing(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/scratch","HostConfig":{"ReadonlyRootfs":true},
+		"Mounts":[{"Type":"tmpfs","Source":"","Destination":"/scratch","RW":true}]}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///run/docker.sock", local: true, Containers: []Container{c}}
+	got := judge(t, &Discovery{Engines: []*Engine{e}}, &fakeHost{files: fstest.MapFS{}})
+	for _, id := range []string{"container-engine-socket", "container-sensitive-mounts"} {
+		if got[id].State != finding.StatePass {
+			t.Errorf("%s: %s %q", id, got[id].State, got[id].Evidence)
+		}
+	}
+}
+
+// A container the engine would not describe might fail any check: a check
+// that fails some containers and warns about others (capabilities) is
+// then undecided rather than a warning, while a check that only warns
+// (host devices) reports its warning and is still an error.
+func TestUnjudgedContainerWithWarnings(t *testing.T) {
+	c := container(t, `{"Id":"0123456789abcdef","Name":"/mild","HostConfig":{"CapAdd":["CAP_CHOWN"],"Devices":[{"PathOnHost":"/dev/fuse"}]}}`)
+	e := &Engine{Kind: "docker", Endpoint: "unix:///d.sock", Containers: []Container{c, {ID: "fedcba9876543210", Name: "/restarting", Problem: "not inspected: 409"}}}
+	d := &Discovery{Engines: []*Engine{e}}
+	sts, fs := Run(&fakeHost{files: fstest.MapFS{}}, "test", ContainerChecks(d))
+	got := map[string]finding.CheckStatus{}
+	for _, s := range sts {
+		got[s.ID] = s
+	}
+	if s := got["container-capabilities"]; s.State != finding.StateError || !strings.HasPrefix(s.Reason, "1 of 2 running containers could not be judged") {
+		t.Errorf("capabilities: %s %q", s.State, s.Reason)
+	}
+	if s := got["container-host-devices"]; s.State != finding.StateError || !strings.Contains(s.Reason, "1 of 2 running containers; could not judge") {
+		t.Errorf("host devices: %s %q", s.State, s.Reason)
+	}
+	for _, f := range fs {
+		if f.ID == "container-capabilities" {
+			t.Errorf("a capabilities warning while a container was not judged: %s", f.Evidence)
+		}
+	}
+	if !slices.ContainsFunc(fs, func(f finding.Finding) bool {
+		return f.ID == "container-host-devices" && f.Evidence == "mild (0123456789ab): /dev/fuse"
+	}) {
+		t.Errorf("no host devices warning: %+v", fs)
+	}
+}

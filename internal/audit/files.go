@@ -12,6 +12,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/mountinfo"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // unitDirs are where systemd unit files of the engine live.
@@ -71,7 +72,7 @@ func FileChecks(d *Discovery) []Check {
 				}
 				for _, p := range f(e.Config) {
 					of := ownedFile{path: p, uid: e.Config.UID}
-					if !slices.ContainsFunc(out, func(o ownedFile) bool { return sameSocket(o.path) == sameSocket(of.path) }) {
+					if !slices.ContainsFunc(out, func(o ownedFile) bool { return workload.RunPath(o.path) == workload.RunPath(of.path) }) {
 						out = append(out, of)
 					}
 				}

@@ -77,6 +77,32 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// TestWorkloadStaysALeaf: the workload model and its rules are shared by
+// the audit, the gate, the launcher, `hull config` and admission, so they
+// reach no engine and no image library, directly or through another
+// package: no go-containerregistry, no engine, no command.
+func TestWorkloadStaysALeaf(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", mod+"internal/workload").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, mod+"internal/finding") {
+		t.Fatalf("go list -deps internal/workload: %v, without internal/finding", deps)
+	}
+	engines := []string{"internal/lint", "internal/scan", "internal/verify", "internal/sign", "internal/export", "internal/audit",
+		"internal/profile", "internal/run", "internal/guard", "internal/image", "internal/gate", "internal/check",
+		"internal/admission", "internal/cli"}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/google/go-containerregistry") {
+			t.Errorf("internal/workload depends on %s (go-containerregistry)", d)
+		}
+		if slices.ContainsFunc(engines, func(e string) bool { return d == mod+e || strings.HasPrefix(d, mod+e+"/") }) {
+			t.Errorf("internal/workload depends on the engine %s", short(d))
+		}
+	}
+}
+
 // TestOracleStaysOutOfTheBinary: the reference implementations the tests
 // compare hull with (containers/image, sigstore-go, cosign, notation's
 // library, syft) must never be linked into hull.

@@ -1,8 +1,9 @@
 // Package engineapi is how hull reaches a Docker-compatible engine API
 // (dockerd, a Podman service): the default sockets, an HTTP client over a
 // unix socket, and the docker CLI's mutual-TLS set-up for
-// DOCKER_TLS_VERIFY. image (reading images from an engine) and audit
-// (judging engines) both use it.
+// DOCKER_TLS_VERIFY, and the API's container types (types.go: an
+// inspection, a create request). image (reading images from an engine),
+// audit (judging engines) and workload (judging containers) use it.
 package engineapi
 
 import (

@@ -217,7 +217,11 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 					}
 
 					for _, o := range s.SecurityOpt {
-						k, v := securityOpt(o)
+						so, err := parseSecurityOpt(0, o)
+						if err != nil {
+							continue
+						}
+						k, v := so.key, so.value
 						switch k {
 						case "seccomp":
 							cmpField("seccomp", w.Seccomp, v)

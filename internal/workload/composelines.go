@@ -245,8 +245,8 @@ func (s serviceLines) setSecurityOpt(f map[string]Place, setting string) {
 		if item.Kind != yaml.ScalarNode {
 			return false
 		}
-		k, _ := securityOpt(item.Value)
-		if securityOptSetting[k] != setting {
+		o, err := parseSecurityOpt(i, item.Value)
+		if err != nil || o.apply(&Workload{}) != setting {
 			return false
 		}
 		f[setting] = s.place(lk, "security_opt["+strconv.Itoa(i)+"]", item.Line)

@@ -1,56 +1,104 @@
 package workload
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// securityOptSetting is the setting each security option key writes.
-var securityOptSetting = map[string]string{
-	"seccomp":           SetSeccomp,
-	"apparmor":          SetAppArmor,
-	"label":             SetSELinux,
-	"systempaths":       SetSystemPaths,
-	"no-new-privileges": SetNoNewPrivileges,
+// securityOpt is one --security-opt as dockerd reads it.
+type securityOpt struct {
+	index      int
+	key, value string
 }
 
-// securityOpt splits a security option as Docker's engine does: key=value,
-// the legacy key:value, or a bare key.
-func securityOpt(opt string) (key, value string) {
-	key, value, ok := strings.Cut(opt, "=")
-	if !ok {
-		key, value, _ = strings.Cut(opt, ":")
+// parseSecurityOpt reads option i as dockerd does: "key=value", the
+// legacy "key:value", and the bare words no-new-privileges (true) and
+// disable (label=disable).
+func parseSecurityOpt(i int, o string) (securityOpt, error) {
+	switch o {
+	case "no-new-privileges":
+		return securityOpt{i, o, "true"}, nil
+	case "disable":
+		return securityOpt{i, "label", "disable"}, nil
 	}
-	return key, value
+	k, v, ok := strings.Cut(o, "=")
+	if !ok {
+		k, v, ok = strings.Cut(o, ":")
+	}
+	if !ok {
+		return securityOpt{}, fmt.Errorf("security option %d: %q is neither KEY=VALUE nor a bare option", i, o)
+	}
+	switch k {
+	case "label", "apparmor", "seccomp", "systempaths", "mask", "unmask", "proc-opts":
+	case "no-new-privileges":
+		if _, err := strconv.ParseBool(v); err != nil {
+			return securityOpt{}, fmt.Errorf("security option %d: no-new-privileges takes true or false, not %q", i, v)
+		}
+	default:
+		return securityOpt{}, fmt.Errorf("security option %d: unknown security option %q", i, k)
+	}
+	return securityOpt{i, k, v}, nil
 }
 
-// applySecurityOpts sets what Docker's security options (--security-opt,
-// Compose's security_opt, HostConfig.SecurityOpt) say; a later option
-// overrides an earlier one with the same key, as in the engine.
-func applySecurityOpts(w *Workload, opts []string) {
-	for _, o := range opts {
-		key, value := securityOpt(o)
-		switch key {
-		case "seccomp":
-			w.Seccomp = value
-		case "apparmor":
-			w.AppArmor = value
-		case "label":
-			if value == "disable" || value == "type:spc_t" {
-				w.SELinuxDisabled = true
-			}
-		case "systempaths":
-			w.SystemPathsUnconfined = value == "unconfined"
-		case "no-new-privileges":
-			on := true
-			if value != "" {
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					continue
-				}
-				on = b
-			}
-			w.NoNewPrivileges = &on
+// securityOpts parses a list of security options (--security-opt,
+// HostConfig.SecurityOpt, Compose's security_opt): every option dockerd
+// takes, a later one overriding an earlier one of the same key, and an
+// error naming each it would refuse.
+func securityOpts(raw []string) ([]securityOpt, error) {
+	var out []securityOpt
+	var errs []error
+	for i, o := range raw {
+		so, err := parseSecurityOpt(i, o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
+		// A later option of the same key wins.
+		out = slices.DeleteFunc(out, func(x securityOpt) bool { return x.key == so.key && so.key != "label" })
+		out = append(out, so)
+	}
+	return out, errors.Join(errs...)
+}
+
+// apply sets what o says on w and returns the setting it wrote ("" when
+// it writes none the model keeps).
+func (o securityOpt) apply(w *Workload) string {
+	switch o.key {
+	case "no-new-privileges":
+		b, err := strconv.ParseBool(o.value)
+		if err != nil {
+			return ""
+		}
+		w.NoNewPrivileges = &b
+		return SetNoNewPrivileges
+	case "seccomp":
+		w.Seccomp = o.value
+		return SetSeccomp
+	case "apparmor":
+		w.AppArmor = o.value
+		return SetAppArmor
+	case "label":
+		// spc_t is SELinux's super-privileged, unconfined container type.
+		if o.value == "disable" || o.value == "type:spc_t" {
+			w.SELinuxDisabled = true
+			return SetSELinux
+		}
+	case "systempaths":
+		if o.value == "unconfined" {
+			w.SystemPathsUnconfined = true
+			return SetSystemPaths
+		}
+	}
+	return ""
+}
+
+// applySecurityOpts sets what a list of security options says on w.
+func applySecurityOpts(w *Workload, raw []string) {
+	opts, _ := securityOpts(raw)
+	for _, o := range opts {
+		o.apply(w)
 	}
 }

@@ -18,7 +18,11 @@
 // sockets are engines) come in through Env.
 package workload
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/hull-sec/hull/internal/mountinfo"
+)
 
 // Stage is when a workload is judged; rules name the stages they apply at.
 type Stage uint8
@@ -225,7 +229,32 @@ type Observed struct {
 	Seccomp int
 	// NoNewPrivs is its no_new_privs flag.
 	NoNewPrivs bool
+	// StatusKnown says UID, CapBnd, Seccomp and NoNewPrivs were read
+	// (/proc/PID/status); false when not visible.
+	StatusKnown bool
+	// Mounts are the mounts its first process sees (/proc/PID/mountinfo),
+	// nil when not visible.
+	Mounts []mountinfo.Mount
+	// MemoryLimit and PidsLimit are the limits the kernel enforces on its
+	// cgroup, nil when not visible (a rootless engine on cgroup v1 reports
+	// limits it cannot apply).
+	MemoryLimit, PidsLimit *CgroupLimit
+	// DeviceRules are the device rules its cgroup enforces, nil when not
+	// visible (Podman's inspect leaves --device-cgroup-rule out).
+	DeviceRules []string
 }
+
+// CgroupLimit is a limit the kernel enforces on a process's own cgroup.
+type CgroupLimit struct {
+	// Max is the limit; 0 when there is none ("max", v1's page-rounded
+	// largest value, or the root cgroup, which takes no limit).
+	Max uint64
+	// Where names the limit file read (or the root cgroup), for evidence.
+	Where string
+}
+
+// within reports whether the kernel enforces a limit of at most want.
+func (l *CgroupLimit) within(want int64) bool { return l.Max > 0 && l.Max <= uint64(want) }
 
 // Source is where a workload was read.
 type Source struct {
