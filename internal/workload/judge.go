@@ -105,8 +105,8 @@ func Judge(ws []Workload, o JudgeOptions) (*Judgement, error) {
 // run judges every workload by one rule and returns the rule's status.
 func (j *Judgement) run(r Rule, env *Env, ws []Workload, except Exceptions) finding.CheckStatus {
 	st := finding.CheckStatus{ID: r.ID, State: finding.StatePass}
-	var broken []string
-	excepted := 0
+	var broken, outside []string
+	excepted, judged := 0, 0
 	for i := range ws {
 		w := &ws[i]
 		v, err := guard(r, env, w)
@@ -114,6 +114,13 @@ func (j *Judgement) run(r Rule, env *Env, ws []Workload, except Exceptions) find
 			broken = append(broken, fmt.Sprintf("%s: %v", w.Name, err))
 			continue
 		}
+		if who, ok := w.Source.Outside[v.Setting]; ok && v.State != "" {
+			if !slices.Contains(outside, who) {
+				outside = append(outside, who)
+			}
+			continue
+		}
+		judged++
 		if v.State == "" {
 			continue
 		}
@@ -129,6 +136,12 @@ func (j *Judgement) run(r Rule, env *Env, ws []Workload, except Exceptions) find
 		}
 	}
 	var notes []string
+	if len(outside) > 0 {
+		notes = append(notes, "not the file's to set: "+strings.Join(outside, "; "))
+		if judged == 0 && len(broken) == 0 {
+			st.State = finding.StateSkip
+		}
+	}
 	if excepted > 0 {
 		notes = append(notes, fmt.Sprintf("%d excepted by the policy", excepted))
 	}

@@ -194,3 +194,25 @@ func TestJudgePlacesASettingInTheExtendedFile(t *testing.T) {
 		t.Errorf("placed at %+v, want lib/base.yaml:7 services.base.privileged", l)
 	}
 }
+
+// A verdict about a setting the format leaves to someone else is no
+// finding of the file; the rule's status says who decides, and is
+// skipped, not passed, when no workload could be judged.
+func TestJudgeLeavesOutsideSettingsToWhoSetsThem(t *testing.T) {
+	outside := map[string]string{SetPrivileged: "the test's node"}
+	ws := []Workload{{Name: "a", Stage: StageFile, Privileged: true, Source: Source{File: "a.yaml", Outside: outside}}}
+	j, err := Judge(ws, JudgeOptions{Stage: StageFile, Rules: testRules()[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Findings) != 0 || j.Checks[0].State != finding.StateSkip || !strings.Contains(j.Checks[0].Reason, "the test's node") {
+		t.Errorf("findings %+v, status %+v: want none, skipped naming who decides", j.Findings, j.Checks[0])
+	}
+	ws = append(ws, Workload{Name: "b", Stage: StageFile, Privileged: true, Source: Source{File: "b.yaml"}})
+	if j, err = Judge(ws, JudgeOptions{Stage: StageFile, Rules: testRules()[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Findings) != 1 || j.Findings[0].Target != "b" || j.Checks[0].State != finding.StateFail {
+		t.Errorf("findings %+v, status %+v: want b's alone, failed", j.Findings, j.Checks[0])
+	}
+}

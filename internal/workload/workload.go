@@ -276,6 +276,11 @@ type Source struct {
 	// Fields says where each setting was written: a setting (one of the
 	// Set* names) to its place in the document.
 	Fields map[string]Place
+	// Outside names the settings the format leaves to someone else, with
+	// who (a pod cannot set its PIDs limit: the kubelet's podPidsLimit
+	// does): a verdict about one is not a finding of the file, and the
+	// rule's status says who decides instead.
+	Outside map[string]string
 }
 
 // Place is a field in a document.
