@@ -138,7 +138,8 @@ func ContainerRules() []Rule {
 			func(_ *Env, w *Workload) Verdict {
 				var bad []string
 				first := -1
-				for i, p := range w.Ports {
+				for _, i := range byHost(w.Ports) {
+					p := w.Ports[i]
 					if n, err := strconv.Atoi(p.HostPort); err == nil && n > 0 && n < 1024 {
 						bad = append(bad, p.HostPort)
 						if first < 0 {
@@ -164,7 +165,8 @@ func ContainerRules() []Rule {
 			"Publish only the ports clients must reach.",
 			func(_ *Env, w *Workload) Verdict {
 				var ports []string
-				for _, p := range w.Ports {
+				for _, i := range byHost(w.Ports) {
+					p := w.Ports[i]
 					ports = append(ports, cmp.Or(p.HostIP, "*")+":"+p.HostPort)
 				}
 				return warnIf(strings.Join(ports, ", "), SetPorts)
@@ -210,7 +212,8 @@ func ContainerRules() []Rule {
 			func(_ *Env, w *Workload) Verdict {
 				var bad []string
 				first := -1
-				for i, p := range w.Ports {
+				for _, i := range byHost(w.Ports) {
+					p := w.Ports[i]
 					if p.HostIP == "" || p.HostIP == "0.0.0.0" || p.HostIP == "::" {
 						bad = append(bad, cmp.Or(p.HostIP, "*")+":"+p.HostPort)
 						if first < 0 {
@@ -642,3 +645,18 @@ func nsWhat(ns string) string {
 	}
 	return strings.ToUpper(ns)
 }
+
+// byHost lists the indexes of ports in the one order the port rules give
+// them, by host address and port, whatever order the format wrote them in
+// (a Compose file's, dockerd's map of bindings), so one container's
+// settings read from any format give the same evidence.
+func byHost(ports []Port) []int {
+	idx := make([]int, len(ports))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(hostKey(ports[a]), hostKey(ports[b])) })
+	return idx
+}
+
+func hostKey(p Port) string { return p.HostIP + p.HostPort }

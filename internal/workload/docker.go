@@ -193,11 +193,11 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 	}
 	w.Source.Fields = f
 	for i, c := range hc.CapAdd {
-		w.CapAdd = append(w.CapAdd, normCap(c))
+		w.CapAdd = append(w.CapAdd, capName(c))
 		f[itemKey(SetCapAdd, i)] = Place{Path: itemKey("HostConfig.CapAdd", i)}
 	}
 	for i, c := range hc.CapDrop {
-		w.CapDrop = append(w.CapDrop, normCap(c))
+		w.CapDrop = append(w.CapDrop, capName(c))
 		f[itemKey(SetCapDrop, i)] = Place{Path: itemKey("HostConfig.CapDrop", i)}
 	}
 	for i, d := range hc.Devices {
@@ -346,9 +346,9 @@ func sortPlaced[T any](w *Workload, setting string, list []T, key func(T) string
 	}
 }
 
-// sortPorts orders the ports by host address and port.
+// sortPorts orders the ports as the rules list them (byHost).
 func sortPorts(w *Workload) {
-	sortPlaced(w, SetPorts, w.Ports, func(p Port) string { return p.HostIP + p.HostPort })
+	sortPlaced(w, SetPorts, w.Ports, hostKey)
 }
 
 // sortMounts orders the mounts by destination, as the engine mounts them
@@ -361,4 +361,3 @@ func sortMounts(w *Workload) {
 // ("mounts[2]").
 func itemKey(setting string, i int) string { return setting + "[" + strconv.Itoa(i) + "]" }
 
-func normCap(c string) string { return strings.TrimPrefix(strings.ToUpper(c), "CAP_") }
