@@ -360,4 +360,3 @@ func sortMounts(w *Workload) {
 // itemKey is the Source.Fields key of item i of a list setting
 // ("mounts[2]").
 func itemKey(setting string, i int) string { return setting + "[" + strconv.Itoa(i) + "]" }
-
