@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,4 +122,39 @@ func FuzzSniff(f *testing.F) {
 			t.Fatal("Sniff is not deterministic")
 		}
 	})
+}
+
+// Files are converted in parallel, but the workloads, files and errors
+// come back in the order of the walk; a cancelled read names the files it
+// did not read instead of returning fewer workloads silently.
+func TestReadFilesKeepsOrderAndSaysWhatACancelLeftOut(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 60 {
+		body := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: p%02d}\nspec:\n  containers: [{name: c, image: x:1}]\n", i)
+		if i == 17 {
+			body = "apiVersion: v1\nkind: Pod\nspec: [\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%02d.yaml", i)), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := ReadFiles(t.Context(), []string{dir}, ReadOptions{})
+	if len(f.Workloads) != 59 || len(f.Errs) != 1 || !strings.Contains(f.Errs[0].Error(), "m17.yaml") {
+		t.Fatalf("%d workloads, errors %v: want 59 and m17.yaml's", len(f.Workloads), f.Errs)
+	}
+	for i, w := range f.Workloads {
+		n := i
+		if i >= 17 {
+			n++
+		}
+		if want := fmt.Sprintf("Pod p%02d container c", n); w.Name != want {
+			t.Fatalf("workload %d is %q, want %q", i, w.Name, want)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	f = ReadFiles(ctx, []string{dir}, ReadOptions{})
+	if len(f.Errs) == 0 || len(f.Workloads) != 0 {
+		t.Errorf("cancelled: %d workloads, errors %v", len(f.Workloads), f.Errs)
+	}
 }
