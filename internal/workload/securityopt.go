@@ -39,6 +39,7 @@ func applySecurityOpts(w *Workload, opts []string) {
 			if value == "disable" || value == "type:spc_t" {
 				w.SELinuxDisabled = true
 			}
+			w.SELinuxLabel.set(value)
 		case "systempaths":
 			w.SystemPathsUnconfined = value == "unconfined"
 		case "no-new-privileges":
@@ -52,5 +53,22 @@ func applySecurityOpts(w *Workload, opts []string) {
 			}
 			w.NoNewPrivileges = &on
 		}
+	}
+}
+
+// set applies one SELinux label option ("user:U", "role:R", "type:T",
+// "level:L"; Docker's label=... and Podman's selinux_opts); other
+// options (disable, nested, filetype) name no part of the label.
+func (l *SELinuxLabel) set(opt string) {
+	part, v, _ := strings.Cut(opt, ":")
+	switch part {
+	case "user":
+		l.User = v
+	case "role":
+		l.Role = v
+	case "type":
+		l.Type = v
+	case "level":
+		l.Level = v
 	}
 }
