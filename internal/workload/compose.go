@@ -408,12 +408,17 @@ func composePullPolicy(p string) string {
 // the ports it listens on and publishes, and the health check.
 func composeWorkloadSpec(w *Workload, s types.WorkloadSpec, svc serviceLines) {
 	composePorts(w, s, svc)
+	listen := func(p Port) {
+		if !slices.Contains(w.ContainerPorts, p) {
+			w.ContainerPorts = append(w.ContainerPorts, p)
+		}
+	}
 	for _, e := range s.Expose {
 		port, proto, _ := strings.Cut(e, "/")
-		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: port, Protocol: cmp.Or(proto, "tcp")})
+		listen(Port{ContainerPort: port, Protocol: cmp.Or(proto, "tcp")})
 	}
 	for _, p := range w.Ports {
-		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: p.ContainerPort, Protocol: cmp.Or(p.Protocol, "tcp")})
+		listen(Port{ContainerPort: p.ContainerPort, Protocol: cmp.Or(p.Protocol, "tcp")})
 	}
 	if len(s.Expose) > 0 {
 		svc.set(w.Source.Fields, SetContainerPorts, "expose")

@@ -105,7 +105,7 @@ func peerRules() []Rule {
 			Title: "Containers do not pin names in /etc/hosts",
 			Doc: "hostAliases (Compose's extra_hosts) write fixed name-to-address entries into the container's /etc/hosts, " +
 				"ahead of DNS: they go stale when the address moves, and point the name wherever the file says, unseen by the " +
-				"cluster's DNS and its policies.",
+				"cluster's DNS and its policies. Docker's host-gateway (the host's own address, looked up at create time) is not judged.",
 			Remediation: "Remove spec.hostAliases and resolve the names through DNS (a Service, an ExternalName Service); " +
 				"in Compose, remove extra_hosts.",
 			References: []string{"trivy KSV-0007"}},
@@ -294,10 +294,19 @@ func judgePrivilegedContainerPort(_ *Env, w *Workload) Verdict {
 }
 
 func judgeHostAliases(_ *Env, w *Workload) Verdict {
-	if len(w.ExtraHosts) == 0 {
+	var pinned []string
+	for _, h := range w.ExtraHosts {
+		// host-gateway is Docker's name for the host's address, which
+		// the engine looks up when it creates the container: nothing
+		// pinned goes stale.
+		if _, addr, _ := strings.Cut(h, ":"); addr != "host-gateway" {
+			pinned = append(pinned, h)
+		}
+	}
+	if len(pinned) == 0 {
 		return Verdict{}
 	}
-	return Verdict{State: finding.StateFail, Setting: SetExtraHosts, Evidence: "/etc/hosts entries " + strings.Join(w.ExtraHosts, ", ")}
+	return Verdict{State: finding.StateFail, Setting: SetExtraHosts, Evidence: "/etc/hosts entries " + strings.Join(pinned, ", ")}
 }
 
 // safeSysctls are Kubernetes' safe sysctls (1.32): namespaced, and

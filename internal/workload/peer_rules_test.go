@@ -197,7 +197,7 @@ func TestPeerRulesOnCompose(t *testing.T) {
     user: "20000:0"
     group_add: ["4000"]
     cap_drop: [NET_RAW]
-    expose: ["80"]
+    expose: ["80", "8080"]
     ports: ["8080:8080"]
     extra_hosts: ["db.internal=10.0.0.9"]
     sysctls: {net.core.somaxconn: 1024, net.ipv4.tcp_syncookies: 1}
@@ -303,6 +303,7 @@ func TestPeerRulesCases(t *testing.T) {
 		{"workload-privileged-container-port", Workload{Source: compose, Namespaces: Namespaces{Network: "host"}, ContainerPorts: []Port{{ContainerPort: "20-30", Protocol: "udp"}}}, finding.StateFail, "20-30/udp"},
 		{"workload-host-aliases", Workload{ExtraHosts: []string{"db:10.0.0.1"}}, finding.StateFail, "db:10.0.0.1"},
 		{"workload-host-aliases", Workload{}, "", ""},
+		{"workload-host-aliases", Workload{ExtraHosts: []string{"host.docker.internal:host-gateway"}}, "", ""},
 		{"workload-sysctls", Workload{Sysctls: map[string]string{"net.ipv4.tcp_syncookies": "1", "net/ipv4/ip_local_port_range": "1024 65000", "kernel.shm_rmid_forced": "1"}}, "", ""},
 		{"workload-sysctls", Workload{Sysctls: map[string]string{"net.ipv4.tcp_syncookies": "1", "kernel.msgmax": "65536", "net.core.somaxconn": "1024"}}, finding.StateFail, "kernel.msgmax=65536, net.core.somaxconn=1024"},
 		{"workload-selinux-options", Workload{SELinuxLabel: SELinuxLabel{Type: "container_engine_t", Level: "s0:c1,c2"}}, "", ""},
