@@ -23,7 +23,7 @@ func manifestRules() []Rule {
 			Title: "Containers set memory and CPU limits and requests",
 			Doc: "Without a memory limit one container can take the node's memory, without a CPU limit its CPU; without requests the scheduler " +
 				"places it blind and the kubelet evicts it first under pressure (kube-score's container-resources). A request left out " +
-				"defaults to the limit in Kubernetes, so a limit alone satisfies both.",
+				"defaults to the limit in Kubernetes, so a limit alone satisfies this rule (workload-resource-requests asks for the requests written).",
 			Remediation: "Set resources.limits.memory and resources.limits.cpu (and requests where they should be lower) on every container; " +
 				"in Compose, deploy.resources.limits (memory, cpus) and deploy.resources.reservations."},
 			Stages: StageFile, Judge: judgeResources},
