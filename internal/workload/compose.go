@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -366,16 +367,64 @@ func composeContainer(project *types.Project, c types.ContainerSpec, name, kind,
 		svc.setSecurityOpt(f, set)
 	}
 
+	svc.set(f, SetGroups, "group_add")
+	w.PullPolicy = composePullPolicy(c.PullPolicy)
+	svc.set(f, SetPullPolicy, "pull_policy")
+	if len(c.ExtraHosts) > 0 {
+		w.ExtraHosts = slices.Sorted(slices.Values(c.ExtraHosts.AsList(":")))
+		svc.set(f, SetExtraHosts, "extra_hosts")
+	}
+	if size, ok := c.StorageOpt["size"]; ok {
+		// Docker's --storage-opt size=, in its units (20G is 20 GiB).
+		var b types.UnitBytes
+		if b.DecodeMapstructure(size) == nil {
+			w.Resources.EphemeralStorage = int64(b)
+			svc.set(f, SetEphemeralStorage, "storage_opt", "size")
+		}
+	}
+
 	composeMounts(&w, project, c, svc)
 	composeDevices(&w, c, svc)
 	composeLimits(&w, c, svc)
 	return w
 }
 
+// composePullPolicy maps a Compose pull_policy to Kubernetes' words: a
+// policy that may run a copy already on the host (missing, a refresh
+// period) is IfNotPresent, one that never pulls (never, build) Never.
+func composePullPolicy(p string) string {
+	switch p {
+	case "":
+		return ""
+	case types.PullPolicyAlways:
+		return "Always"
+	case types.PullPolicyNever, types.PullPolicyBuild:
+		return "Never"
+	}
+	return "IfNotPresent"
+}
+
 // composeWorkloadSpec converts what services and jobs add to a container:
-// published ports and the health check.
+// the ports it listens on and publishes, and the health check.
 func composeWorkloadSpec(w *Workload, s types.WorkloadSpec, svc serviceLines) {
 	composePorts(w, s, svc)
+	listen := func(p Port) {
+		if !slices.Contains(w.ContainerPorts, p) {
+			w.ContainerPorts = append(w.ContainerPorts, p)
+		}
+	}
+	for _, e := range s.Expose {
+		port, proto, _ := strings.Cut(e, "/")
+		listen(Port{ContainerPort: port, Protocol: cmp.Or(proto, "tcp")})
+	}
+	for _, p := range w.Ports {
+		listen(Port{ContainerPort: p.ContainerPort, Protocol: cmp.Or(p.Protocol, "tcp")})
+	}
+	if len(s.Expose) > 0 {
+		svc.set(w.Source.Fields, SetContainerPorts, "expose")
+	} else {
+		svc.set(w.Source.Fields, SetContainerPorts, "ports")
+	}
 	if on := healthcheckOn(s.HealthCheck != nil && s.HealthCheck.Disable, s.HealthCheck != nil, healthTest(s.HealthCheck)); on != nil {
 		w.Healthcheck = on
 		svc.set(w.Source.Fields, SetHealthcheck, "healthcheck")
@@ -385,8 +434,19 @@ func composeWorkloadSpec(w *Workload, s types.WorkloadSpec, svc serviceLines) {
 // composeDeploy applies a service's restart policy and deploy section.
 func composeDeploy(w *Workload, s types.ServiceConfig, svc serviceLines) {
 	composeRestart(w, s, svc)
-	if s.Deploy != nil {
-		composeDeployLimits(w, s.Deploy.Resources.Limits, svc)
+	if s.Deploy == nil {
+		return
+	}
+	composeDeployLimits(w, s.Deploy.Resources.Limits, svc)
+	if r := s.Deploy.Resources.Reservations; r != nil {
+		if r.MemoryBytes != 0 {
+			w.Resources.MemoryRequest = int64(r.MemoryBytes)
+			svc.set(w.Source.Fields, SetMemoryRequest, "deploy", "resources", "reservations", "memory")
+		}
+		if r.NanoCPUs != 0 {
+			w.Resources.CPURequest = int64(r.NanoCPUs * 1e9)
+			svc.set(w.Source.Fields, SetCPURequest, "deploy", "resources", "reservations", "cpus")
+		}
 	}
 }
 
@@ -432,8 +492,8 @@ func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, s
 	for _, v := range s.Volumes {
 		m := Mount{Type: v.Type, Source: v.Source, Destination: v.Target, ReadOnly: v.ReadOnly}
 		if v.Type == types.VolumeTypeVolume && v.Source != "" {
-			if vol, ok := project.Volumes[v.Source]; ok && vol.Name != "" {
-				m.Source = vol.Name
+			if vol, ok := project.Volumes[v.Source]; ok {
+				m.Source, m.Driver = cmp.Or(vol.Name, m.Source), vol.Driver
 			}
 		}
 		if v.Bind != nil {

@@ -645,6 +645,16 @@ func (p podReader) workload(word, path string, c *corev1.Container) Workload {
 	p.ports(&w, path, c, set)
 	p.resources(&w, path, c, set)
 	p.restart(&w, word, path, c, set)
+	pullPolicy(&w, path, c, set)
+	for i, ha := range p.spec.HostAliases {
+		for _, h := range ha.Hostnames {
+			set(fmt.Sprintf("%s[%d]", SetExtraHosts, len(w.ExtraHosts)), fmt.Sprintf("%s.hostAliases[%d]", p.at, i))
+			w.ExtraHosts = append(w.ExtraHosts, h+":"+ha.IP)
+		}
+	}
+	if len(p.spec.HostAliases) > 0 {
+		set(SetExtraHosts, p.at+".hostAliases")
+	}
 
 	// Kubernetes runs no image HEALTHCHECK: a container has a health
 	// check when it has a liveness or readiness probe.
@@ -686,14 +696,19 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 	}
 	podAt, ctrAt := p.at+".securityContext", path+".securityContext"
 
+	// User is "UID:GID", "UID", or ":GID" when only the group is set
+	// (the image's user with that primary group).
 	uid, uidAt := pick(csc.RunAsUser, ctrAt, psc.RunAsUser, podAt)
-	gid, _ := pick(csc.RunAsGroup, ctrAt, psc.RunAsGroup, podAt)
+	gid, gidAt := pick(csc.RunAsGroup, ctrAt, psc.RunAsGroup, podAt)
 	if uid != nil {
 		w.User = strconv.FormatInt(*uid, 10)
-		if gid != nil {
-			w.User += ":" + strconv.FormatInt(*gid, 10)
-		}
 		set(SetUser, uidAt+".runAsUser")
+	}
+	if gid != nil {
+		w.User += ":" + strconv.FormatInt(*gid, 10)
+		if uid == nil {
+			set(SetUser, gidAt+".runAsGroup")
+		}
 	}
 	if nr, at := pick(csc.RunAsNonRoot, ctrAt, psc.RunAsNonRoot, podAt); nr != nil {
 		v := *nr
@@ -703,9 +718,13 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 	// The kubelet adds fsGroup to the supplementary groups.
 	if psc.FSGroup != nil {
 		w.Groups = append(w.Groups, strconv.FormatInt(*psc.FSGroup, 10))
+		set(SetGroups, podAt+".fsGroup")
 	}
 	for _, g := range psc.SupplementalGroups {
 		w.Groups = append(w.Groups, strconv.FormatInt(g, 10))
+	}
+	if len(psc.SupplementalGroups) > 0 {
+		set(SetGroups, podAt+".supplementalGroups")
 	}
 	for i, sc := range psc.Sysctls {
 		if w.Sysctls == nil {
@@ -722,6 +741,7 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 		// spc_t is the "super privileged container" type: no SELinux
 		// separation.
 		w.SELinuxDisabled = se.Type == "spc_t"
+		w.SELinuxLabel = SELinuxLabel{User: se.User, Role: se.Role, Type: se.Type, Level: se.Level}
 	}
 
 	if caps := csc.Capabilities; caps != nil {
@@ -743,6 +763,19 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 	if csc.Privileged != nil {
 		w.Privileged = *csc.Privileged
 		set(SetPrivileged, ctrAt+".privileged")
+	}
+	// A Windows HostProcess container is a process of the node itself,
+	// outside any container boundary: privileged and more. The pod's
+	// value applies unless the container sets its own.
+	hostProcess := func(wo *corev1.WindowsSecurityContextOptions) *bool {
+		if wo == nil {
+			return nil
+		}
+		return wo.HostProcess
+	}
+	if hp, at := pick(hostProcess(csc.WindowsOptions), ctrAt, hostProcess(psc.WindowsOptions), podAt); hp != nil && *hp {
+		w.Privileged = true
+		set(SetPrivileged, at+".windowsOptions.hostProcess")
 	}
 	if csc.ReadOnlyRootFilesystem != nil {
 		w.ReadOnlyRootfs = *csc.ReadOnlyRootFilesystem
@@ -923,6 +956,7 @@ func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set fun
 		m := Mount{Type: "volume", Source: vm.Name, Destination: vm.MountPath, ReadOnly: vm.ReadOnly}
 		if j := slices.IndexFunc(p.spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name }); j >= 0 {
 			v := p.spec.Volumes[j]
+			m.Driver = volumeKind(v.VolumeSource)
 			switch {
 			case v.HostPath != nil:
 				m.Type, m.Source = "bind", v.HostPath.Path
@@ -952,11 +986,30 @@ func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set fun
 	}
 }
 
-// ports lists the container's ports published on the node: those with
-// a hostPort, and on a host-network pod every port (the API server
-// defaults hostPort to containerPort there).
+// volumeKind is the name of the field that gives a volume its source
+// ("hostPath", "nfs", "configMap"...), as the API writes it; "" when
+// none is set.
+func volumeKind(v corev1.VolumeSource) string {
+	rv := reflect.ValueOf(v)
+	for i := range rv.NumField() {
+		if f := rv.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+			return name
+		}
+	}
+	return ""
+}
+
+// ports lists the ports the container listens on (ContainerPorts) and
+// those published on the node: those with a hostPort, and on a
+// host-network pod every port (the API server defaults hostPort to
+// containerPort there).
 func (p podReader) ports(w *Workload, path string, c *corev1.Container, set func(string, string)) {
 	for i, cp := range c.Ports {
+		// TCP is Kubernetes' default protocol.
+		proto := strings.ToLower(cmp.Or(string(cp.Protocol), string(corev1.ProtocolTCP)))
+		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: strconv.Itoa(int(cp.ContainerPort)), Protocol: proto})
+		set(fmt.Sprintf("%s[%d]", SetContainerPorts, i), fmt.Sprintf("%s.ports[%d].containerPort", path, i))
 		host := cp.HostPort
 		if host == 0 && p.spec.HostNetwork {
 			host = cp.ContainerPort
@@ -967,35 +1020,58 @@ func (p podReader) ports(w *Workload, path string, c *corev1.Container, set func
 		at := fmt.Sprintf("%s.ports[%d]", path, i)
 		set(fmt.Sprintf("%s[%d]", SetPorts, len(w.Ports)), at)
 		w.Ports = append(w.Ports, Port{HostIP: cp.HostIP, HostPort: strconv.Itoa(int(host)),
-			ContainerPort: strconv.Itoa(int(cp.ContainerPort)),
-			// TCP is Kubernetes' default protocol.
-			Protocol: strings.ToLower(cmp.Or(string(cp.Protocol), string(corev1.ProtocolTCP)))})
+			ContainerPort: strconv.Itoa(int(cp.ContainerPort)), Protocol: proto})
 		if len(w.Ports) == 1 {
 			set(SetPorts, at)
 		}
 	}
+	if len(c.Ports) > 0 {
+		set(SetContainerPorts, path+".ports")
+	}
 }
 
-// resources sets the memory and CPU limits and requests. A request left
-// out defaults to the limit (API server defaulting); a container without
-// a limit of its own runs under the pod-level one (spec.resources) when
-// the pod has it.
+// pullPolicy sets when the image is pulled: imagePullPolicy as written,
+// else the API server's default (Always for an image without a tag or
+// with :latest and no digest, IfNotPresent otherwise).
+func pullPolicy(w *Workload, path string, c *corev1.Container, set func(string, string)) {
+	if c.ImagePullPolicy != "" {
+		w.PullPolicy = string(c.ImagePullPolicy)
+		set(SetPullPolicy, path+".imagePullPolicy")
+		return
+	}
+	if tag, digest := imageParts(c.Image); digest == "" && (tag == "" || tag == "latest") {
+		w.PullPolicy = string(corev1.PullAlways)
+		return
+	}
+	w.PullPolicy = string(corev1.PullIfNotPresent)
+}
+
+// resources sets the memory, CPU and ephemeral-storage limits and
+// requests. A request left out defaults to the limit (API server
+// defaulting), and only a request as written is placed in Source.Fields
+// (a rule that wants requests written tells the two apart); a container
+// without a limit of its own runs under the pod-level one
+// (spec.resources) when the pod has it.
 func (p podReader) resources(w *Workload, path string, c *corev1.Container, set func(string, string)) {
 	type res struct {
 		list corev1.ResourceList
 		at   string
+		// request is set for a requests list.
+		request bool
 	}
 	var limits, requests []res
-	limits = append(limits, res{c.Resources.Limits, path + ".resources.limits"})
-	requests = append(requests, res{c.Resources.Requests, path + ".resources.requests"}, res{c.Resources.Limits, path + ".resources.limits"})
+	limits = append(limits, res{c.Resources.Limits, path + ".resources.limits", false})
+	requests = append(requests, res{c.Resources.Requests, path + ".resources.requests", true}, res{c.Resources.Limits, path + ".resources.limits", false})
 	if pr := p.spec.Resources; pr != nil {
-		limits = append(limits, res{pr.Limits, p.at + ".resources.limits"})
-		requests = append(requests, res{pr.Requests, p.at + ".resources.requests"}, res{pr.Limits, p.at + ".resources.limits"})
+		limits = append(limits, res{pr.Limits, p.at + ".resources.limits", false})
+		requests = append(requests, res{pr.Requests, p.at + ".resources.requests", true}, res{pr.Limits, p.at + ".resources.limits", false})
 	}
 	get := func(from []res, name corev1.ResourceName, setting string) (resource.Quantity, bool) {
 		for _, r := range from {
 			if q, ok := r.list[name]; ok {
-				if setting != "" {
+				// A limit standing in for a request is not a request
+				// written: it is not placed.
+				if r.request == from[0].request {
 					set(setting, r.at+"."+string(name))
 				}
 				return q, true
@@ -1009,11 +1085,17 @@ func (p podReader) resources(w *Workload, path string, c *corev1.Container, set 
 	if q, ok := get(limits, corev1.ResourceCPU, SetCPU); ok {
 		w.Resources.NanoCPUs = quantityValue(q, resource.Nano)
 	}
-	if q, ok := get(requests, corev1.ResourceMemory, ""); ok {
+	if q, ok := get(limits, corev1.ResourceEphemeralStorage, SetEphemeralStorage); ok {
+		w.Resources.EphemeralStorage = quantityValue(q, 0)
+	}
+	if q, ok := get(requests, corev1.ResourceMemory, SetMemoryRequest); ok {
 		w.Resources.MemoryRequest = quantityValue(q, 0)
 	}
-	if q, ok := get(requests, corev1.ResourceCPU, ""); ok {
+	if q, ok := get(requests, corev1.ResourceCPU, SetCPURequest); ok {
 		w.Resources.CPURequest = quantityValue(q, resource.Nano)
+	}
+	if q, ok := get(requests, corev1.ResourceEphemeralStorage, SetEphemeralStorageRequest); ok {
+		w.Resources.EphemeralStorageRequest = quantityValue(q, 0)
 	}
 }
 

@@ -2,9 +2,11 @@ package workload
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +64,8 @@ type libpodSpec struct {
 	HealthConfig       *struct {
 		Test []string `json:"Test"`
 	} `json:"healthconfig"`
+	HostAdd []string          `json:"hostadd"`
+	Expose  map[uint16]string `json:"expose"`
 }
 
 // libpodNamespace is specgen.Namespace.
@@ -186,7 +190,17 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 			w.SELinuxDisabled = true
 			f[SetSELinux] = Place{Path: "selinux_opts[" + strconv.Itoa(i) + "]"}
 		}
+		w.SELinuxLabel.set(o)
 	}
+	if _, ok := f[SetSELinux]; !ok && w.SELinuxLabel != (SELinuxLabel{}) {
+		f[SetSELinux] = Place{Path: "selinux_opts"}
+	}
+	w.ExtraHosts = s.HostAdd
+	at(SetExtraHosts, "hostadd", len(s.HostAdd) > 0)
+	for _, port := range slices.Sorted(maps.Keys(s.Expose)) {
+		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: strconv.Itoa(int(port)), Protocol: cmp.Or(s.Expose[port], "tcp")})
+	}
+	at(SetContainerPorts, "expose", len(s.Expose) > 0)
 	// Podman masks its default paths plus mask; unmask lifts the
 	// masking of the paths it names, ALL of every one.
 	if len(s.Unmask) > 0 {
@@ -210,6 +224,9 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 	libpodResources(&w, s.ResourceLimits)
 	if err := libpodPorts(&w, s.PortMappings); err != nil {
 		return Workload{}, err
+	}
+	for _, p := range w.Ports {
+		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 	}
 
 	if s.RestartPolicy != "" {

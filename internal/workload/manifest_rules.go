@@ -23,7 +23,7 @@ func manifestRules() []Rule {
 			Title: "Containers set memory and CPU limits and requests",
 			Doc: "Without a memory limit one container can take the node's memory, without a CPU limit its CPU; without requests the scheduler " +
 				"places it blind and the kubelet evicts it first under pressure (kube-score's container-resources). A request left out " +
-				"defaults to the limit in Kubernetes, so a limit alone satisfies both.",
+				"defaults to the limit in Kubernetes, so a limit alone satisfies this rule (workload-resource-requests asks for the requests written).",
 			Remediation: "Set resources.limits.memory and resources.limits.cpu (and requests where they should be lower) on every container; " +
 				"in Compose, deploy.resources.limits (memory, cpus) and deploy.resources.reservations."},
 			Stages: StageFile, Judge: judgeResources},
@@ -39,7 +39,8 @@ func manifestRules() []Rule {
 			Title: "Containers must run as a non-root user (runAsNonRoot: true or a non-zero runAsUser)",
 			Doc: "Without runAsNonRoot: true or a numeric non-root user the container runs as whatever user its image names, often root. " +
 				"runAsNonRoot makes the kubelet refuse to start a container whose user is 0, and contradicts a runAsUser of 0: " +
-				"such a container never starts.",
+				"such a container never starts. On Kubernetes a non-zero runAsUser without runAsNonRoot: true is a warning: " +
+				"the pod runs as that user, but Pod Security's restricted profile refuses it (trivy KSV-0012).",
 			Remediation: "Set securityContext.runAsNonRoot: true and runAsUser to a non-zero UID (pod or container level); " +
 				"in Compose, user: \"UID:GID\" with a non-zero UID."},
 			Stages: StageFile, Judge: judgeRunAsNonRoot},
@@ -132,6 +133,12 @@ func judgeRunAsNonRoot(_ *Env, w *Workload) Verdict {
 			Evidence: "runAsNonRoot is true but the user is 0: Kubernetes refuses to start the container"}
 	case w.RunAsNonRoot != nil && *w.RunAsNonRoot:
 		return Verdict{}
+	case numeric && uid > 0 && IsKubernetesKind(w.Source.Kind):
+		// Not root, but nothing refuses a later edit that drops the
+		// user: Pod Security's restricted profile (and trivy's
+		// KSV-0012) want runAsNonRoot: true as well.
+		return Verdict{State: finding.StateWarn, Setting: SetRunAsNonRoot,
+			Evidence: fmt.Sprintf("runs as user %d, but runAsNonRoot is not true: Pod Security's restricted profile refuses the pod", uid)}
 	case numeric && uid > 0:
 		return Verdict{}
 	case numeric:

@@ -38,8 +38,9 @@ func TestManifestRulesOnCorpus(t *testing.T) {
 			"workload-image-digest":          "warn@" + web + ".initContainers[0].image:29",
 		},
 		"StatefulSet shop/db container postgres": {
-			// runAsUser 999 from the pod: not root.
-			"workload-run-as-non-root": "", "workload-image-latest": "",
+			// runAsUser 999 from the pod: not root, but no runAsNonRoot
+			// (Pod Security's restricted profile wants it).
+			"workload-run-as-non-root": "warn@" + web + ".containers[0]:30", "workload-image-latest": "",
 			"workload-service-account-token": "fail@" + web + ".containers[0]:30",
 			"workload-host-port":             "",
 		},
@@ -47,7 +48,8 @@ func TestManifestRulesOnCorpus(t *testing.T) {
 			"workload-image-latest": "fail@" + web + ".containers[1].image:43",
 			// A memory limit, no CPU: fails on the CPU limit.
 			"workload-resource-limits": "fail@" + web + ".containers[1]:42",
-			"workload-run-as-non-root": "",
+			// User 999, runAsNonRoot written false.
+			"workload-run-as-non-root": "warn@" + web + ".containers[1].securityContext.runAsNonRoot:48",
 		},
 		"DaemonSet monitoring/node-agent container agent": {
 			"workload-host-port":            "fail@" + web + ".containers[0].ports[0]:24",
@@ -61,7 +63,7 @@ func TestManifestRulesOnCorpus(t *testing.T) {
 		"Job etl/import container import": {
 			"workload-resource-limits":      "",
 			"workload-privilege-escalation": "fail@" + web + ".containers[0].securityContext.allowPrivilegeEscalation:13",
-			"workload-run-as-non-root":      "",
+			"workload-run-as-non-root":      "warn@" + web + ".containers[0]:10",
 			"workload-image-latest":         "fail@" + web + ".containers[0].image:12",
 		},
 		"Pod debug container app": {
@@ -124,6 +126,8 @@ func TestManifestRulesCases(t *testing.T) {
 		{"workload-privilege-escalation", Workload{}, finding.StateFail, "does not set allowPrivilegeEscalation: false"},
 		{"workload-privilege-escalation", Workload{NoNewPrivileges: &no, Privileged: true}, finding.StateFail, "privileged"},
 		{"workload-run-as-non-root", Workload{User: "1000:1000"}, "", ""},
+		{"workload-run-as-non-root", Workload{User: "1000:1000", Source: Source{Kind: "Pod"}}, finding.StateWarn, "runAsNonRoot is not true"},
+		{"workload-run-as-non-root", Workload{User: "1000", RunAsNonRoot: &yes, Source: Source{Kind: "Pod"}}, "", ""},
 		{"workload-run-as-non-root", Workload{User: "0"}, finding.StateFail, "runs as user 0"},
 		{"workload-run-as-non-root", Workload{User: "app"}, finding.StateWarn, `user "app" is a name`},
 		{"workload-run-as-non-root", Workload{RunAsNonRoot: &yes}, "", ""},

@@ -84,6 +84,8 @@ func (o securityOpt) apply(w *Workload) string {
 		// spc_t is SELinux's super-privileged, unconfined container type.
 		if o.value == "disable" || o.value == "type:spc_t" {
 			w.SELinuxDisabled = true
+		}
+		if w.SELinuxLabel.set(o.value) || w.SELinuxDisabled {
 			return SetSELinux
 		}
 	case "systempaths":
@@ -101,4 +103,25 @@ func applySecurityOpts(w *Workload, raw []string) {
 	for _, o := range opts {
 		o.apply(w)
 	}
+}
+
+// set applies one SELinux label option ("user:U", "role:R", "type:T",
+// "level:L"; Docker's label=... and Podman's selinux_opts) and reports
+// whether it names a part of the label (disable, nested and filetype do
+// not).
+func (l *SELinuxLabel) set(opt string) bool {
+	part, v, _ := strings.Cut(opt, ":")
+	switch part {
+	case "user":
+		l.User = v
+	case "role":
+		l.Role = v
+	case "type":
+		l.Type = v
+	case "level":
+		l.Level = v
+	default:
+		return false
+	}
+	return true
 }

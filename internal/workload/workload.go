@@ -144,6 +144,32 @@ type Workload struct {
 	// Notes say what the converter read but no rule judges (an OCI
 	// config's hooks, which run commands on the host), for the report.
 	Notes []string
+
+	// PullPolicy is when the image is pulled, in Kubernetes' words:
+	// "Always", "IfNotPresent" or "Never". Kubernetes' default is filled
+	// in (Always for :latest or no tag, else IfNotPresent); Compose's
+	// pull_policy is mapped (always, missing, never; daily, weekly and
+	// every_... as IfNotPresent, build as Never); "" when the format
+	// leaves it to the engine.
+	PullPolicy string
+	// ContainerPorts are the ports the container listens on, published
+	// or not (Kubernetes' containerPort, Compose's expose and the
+	// targets of its ports); only ContainerPort and Protocol are set.
+	ContainerPorts []Port
+	// ExtraHosts are entries written into the container's /etc/hosts,
+	// "NAME:ADDRESS" (Kubernetes' hostAliases, Compose's extra_hosts,
+	// Docker's ExtraHosts, Podman's hostadd).
+	ExtraHosts []string
+	// SELinuxLabel is the SELinux label the file writes for the
+	// container (Kubernetes' seLinuxOptions, label=user:/role:/type:/
+	// level: security options); zero when none is written.
+	SELinuxLabel SELinuxLabel
+}
+
+// SELinuxLabel is an SELinux context's parts as written; "" for a part
+// left to the runtime.
+type SELinuxLabel struct {
+	User, Role, Type, Level string
 }
 
 // Namespaces say which namespaces a container shares. Each mode is as
@@ -166,6 +192,11 @@ type Mount struct {
 	// Propagation is "", "private", "rprivate", "shared", "rshared",
 	// "slave" or "rslave".
 	Propagation string
+	// Driver is what provides the mount's source: a Kubernetes volume's
+	// source kind ("hostPath", "emptyDir", "nfs", "configMap"...), a
+	// Compose named volume's driver ("local"); "" when the format does
+	// not say.
+	Driver string
 }
 
 // Device is a host device passed through.
@@ -193,6 +224,13 @@ type Resources struct {
 	// PidsLimit caps the number of processes; nil when unset, <= 0
 	// for unlimited.
 	PidsLimit *int64
+	// EphemeralStorage is the limit on the container's writable layer
+	// and logs in bytes (Kubernetes' limits.ephemeral-storage, Docker's
+	// --storage-opt size=, Compose's storage_opt size).
+	EphemeralStorage int64
+	// EphemeralStorageRequest is Kubernetes' requests.ephemeral-storage
+	// in bytes.
+	EphemeralStorageRequest int64
 }
 
 // Port is a published port.
@@ -340,6 +378,24 @@ const (
 	SetCgroupNS    = "namespaces.cgroup"
 	SetSysctls     = "sysctls"
 	SetVolumesFrom = "volumesFrom"
+	// SetGroups is where the supplementary groups were written
+	// (supplementalGroups, fsGroup, group_add).
+	SetGroups = "groups"
+	// SetMemoryRequest and SetCPURequest are where a request was
+	// written; absent when Kubernetes defaults it to the limit.
+	SetMemoryRequest = "resources.memoryRequest"
+	SetCPURequest    = "resources.cpuRequest"
+	// SetEphemeralStorage and SetEphemeralStorageRequest are where the
+	// ephemeral-storage limit and request were written.
+	SetEphemeralStorage        = "resources.ephemeralStorage"
+	SetEphemeralStorageRequest = "resources.ephemeralStorageRequest"
+	SetPullPolicy              = "pullPolicy"
+	// SetContainerPorts is where the container's ports are written;
+	// "containerPorts[N]" for one of them.
+	SetContainerPorts = "containerPorts"
+	// SetExtraHosts is where /etc/hosts entries are written;
+	// "extraHosts[N]" for one of them.
+	SetExtraHosts = "extraHosts"
 )
 
 // capName writes a capability as the model does: upper case, no CAP_.
