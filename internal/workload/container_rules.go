@@ -34,6 +34,12 @@ import (
 //     host user, a warning. A file or request that names no user leaves
 //     it to the image, which it does not show: no verdict (an inspection
 //     holds the image's user merged in, so "" there is root).
+//   - container-memory-limit, container-cpu-shares,
+//     container-no-new-privileges and container-root-user judge
+//     requests and running containers; on a file the manifest rules
+//     workload-resource-limits, workload-privilege-escalation and
+//     workload-run-as-non-root judge the same concerns in the file's
+//     terms (engineStages).
 //   - container-healthcheck: a file or request that names no health
 //     check leaves the image's in place (Healthcheck nil): no verdict.
 
@@ -59,6 +65,12 @@ const maxJoinDepth = 16
 // Stage sets of the rules.
 const (
 	settingStages = StageFile | StageRequest | StageRunning
+	// engineStages are where a rule whose concern a deployment file has
+	// its own rule for applies: a file states what Kubernetes and Compose
+	// leave open by their own names (workload-resource-limits,
+	// workload-privilege-escalation, workload-run-as-non-root), so each
+	// concern is one finding per stage.
+	engineStages = StageRequest | StageRunning
 )
 
 // CISRef is how findings cite a CIS Docker Benchmark recommendation;
@@ -173,7 +185,7 @@ func ContainerRules() []Rule {
 			}),
 		hostNamespaceRule("container-host-network", "5.10", "No container shares the host's network namespace", "network", "network", "net", SetNetwork,
 			func(w *Workload) string { return w.Namespaces.Network }),
-		rule("container-memory-limit", "5.11", finding.SeverityMedium, settingStages, "Containers have a memory limit",
+		rule("container-memory-limit", "5.11", finding.SeverityMedium, engineStages, "Containers have a memory limit",
 			"CIS 5.11: without a limit one container can exhaust the host's memory.",
 			"Run with --memory (and --memory-swap).",
 			func(_ *Env, w *Workload) Verdict {
@@ -187,7 +199,7 @@ func ContainerRules() []Rule {
 				}
 				return Verdict{}
 			}),
-		rule("container-cpu-shares", "5.12", finding.SeverityLow, settingStages, "Containers have a CPU priority or limit",
+		rule("container-cpu-shares", "5.12", finding.SeverityLow, engineStages, "Containers have a CPU priority or limit",
 			"CIS 5.12: containers all at the default share compete evenly with everything else; set shares or a CPU limit.",
 			"Run with --cpu-shares or --cpus.",
 			func(_ *Env, w *Workload) Verdict {
@@ -299,7 +311,7 @@ func ContainerRules() []Rule {
 				}
 				return Verdict{}
 			}),
-		rule("container-no-new-privileges", "5.26", finding.SeverityMedium, settingStages, "Containers cannot gain new privileges",
+		rule("container-no-new-privileges", "5.26", finding.SeverityMedium, engineStages, "Containers cannot gain new privileges",
 			"CIS 5.26: without no-new-privileges a process in the container can gain privileges through setuid programs and file capabilities.",
 			"Run with --security-opt no-new-privileges, or set \"no-new-privileges\": true in daemon.json.",
 			func(env *Env, w *Workload) Verdict {
@@ -362,7 +374,7 @@ func ContainerRules() []Rule {
 			"CIS 5.32: the Docker, Podman, containerd or CRI-O socket inside a container gives it control of the engine, which is root on the host.",
 			"Do not mount engine sockets; put a filtering proxy that allows only the calls it needs in front if a container must talk to the engine.",
 			judgeEngineSocket),
-		rule("container-root-user", "4.1", finding.SeverityMedium, settingStages, "Containers do not run as root",
+		rule("container-root-user", "4.1", finding.SeverityMedium, engineStages, "Containers do not run as root",
 			"CIS 4.1 (judged on the running container): root in a container is root on the host unless the engine is rootless or remaps users; a process that needs no root should not have it. On a rootless or userns-remapped engine this is a warning.",
 			"Set USER in the image or run with --user UID:GID.",
 			judgeRootUser),

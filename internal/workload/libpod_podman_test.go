@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,13 +113,16 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	wantEqual(t, "noNewPrivileges", w.NoNewPrivileges, ptr(true))
 	wantEqual(t, "confinement", []string{w.Seccomp, w.AppArmor}, []string{"unconfined", "unconfined"})
 	wantEqual(t, "selinux, system paths", []bool{w.SELinuxDisabled, w.SystemPathsUnconfined}, []bool{true, true})
-	// Podman sorts mounts by destination and adds tmpfs mounts of its own to a read-only container.
+	// Podman adds tmpfs mounts of its own to a read-only container, and
+	// sends the binds in no fixed order (seen both ways): compare them
+	// by type and destination.
 	var mounts []Mount
 	for _, m := range w.Mounts {
 		if m.Type != "tmpfs" {
 			mounts = append(mounts, m)
 		}
 	}
+	slices.SortFunc(mounts, func(a, b Mount) int { return strings.Compare(a.Type+a.Destination, b.Type+b.Destination) })
 	wantEqual(t, "mounts", mounts, []Mount{
 		{Type: "bind", Source: "/", Destination: "/host", ReadOnly: true, Propagation: "rslave"},
 		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock", ReadOnly: true},
