@@ -631,7 +631,9 @@ func (p podReader) workload(word, path string, c *corev1.Container) Workload {
 		Stage: StageFile,
 		Image: c.Image,
 		Source: Source{Kind: p.src.kind, Path: path, Line: p.idx.line(path),
-			Fields: map[string]Place{}},
+			Fields: map[string]Place{},
+			// A pod has no field for its PIDs limit.
+			Outside: map[string]string{SetPidsLimit: "a pod's PIDs limit is the kubelet's (podPidsLimit), not the manifest's"}},
 	}
 	set := func(setting, path string) {
 		w.Source.Fields[setting] = Place{Path: path, Line: p.idx.line(path)}
@@ -1112,6 +1114,9 @@ func (p podReader) restart(w *Workload, word, path string, c *corev1.Container, 
 	}
 	if p.src.controller {
 		policy = corev1.RestartPolicyAlways
+		if word == "container" {
+			w.Source.Outside[SetRestart] = fmt.Sprintf("a %s's pods always restart (the API refuses another policy; the kubelet backs off a crashing container)", p.src.kind)
+		}
 	}
 	switch {
 	case word == "ephemeralContainer":

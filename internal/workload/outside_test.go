@@ -1,0 +1,60 @@
+package workload
+
+import (
+	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
+)
+
+// What a pod's manifest cannot set is not its finding: no PIDs limit
+// field exists, and a Deployment's pods always restart; a Job's retries
+// are the manifest's, and judged.
+func TestKubernetesLeavesToTheKubeletWhatPodsCannotSet(t *testing.T) {
+	const stream = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "web:1"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  backoffLimit: 10
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: m, image: "web:1"}]
+`
+	ws, err := ParseKubernetes([]byte(stream), "k.yaml")
+	if err != nil || len(ws) != 2 {
+		t.Fatalf("%d workloads, %v", len(ws), err)
+	}
+	j, err := Judge(ws, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]finding.State{}
+	for _, c := range j.Checks {
+		state[c.ID] = c.State
+	}
+	restarts := map[string]bool{}
+	for _, f := range j.Findings {
+		if f.ID == "container-pids-limit" {
+			t.Errorf("a pod's PIDs limit judged: %+v", f)
+		}
+		if f.ID == "container-restart-policy" {
+			restarts[f.Target] = true
+		}
+	}
+	if state["container-pids-limit"] != finding.StateSkip {
+		t.Errorf("container-pids-limit %q, want skipped", state["container-pids-limit"])
+	}
+	if restarts["Deployment web container app"] || !restarts["Job migrate container m"] {
+		t.Errorf("restart findings on %v, want the Job's alone", restarts)
+	}
+}
