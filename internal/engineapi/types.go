@@ -77,6 +77,10 @@ type HostConfig struct {
 	// systempaths=unconfined (or --privileged).
 	MaskedPaths   []string `json:"MaskedPaths"`
 	ReadonlyPaths []string `json:"ReadonlyPaths"`
+	// ExtraHosts are "HOST:IP" entries added to /etc/hosts.
+	ExtraHosts []string `json:"ExtraHosts"`
+	// Sysctls are namespaced kernel parameters set in the container.
+	Sysctls map[string]string `json:"Sysctls"`
 }
 
 // Resources are a container's cgroup limits.

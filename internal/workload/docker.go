@@ -192,6 +192,22 @@ func fromDocker(cf *engineapi.Config, hc *engineapi.HostConfig) Workload {
 		SetSeccomp: {Path: "HostConfig.SecurityOpt"}, SetAppArmor: {Path: "HostConfig.SecurityOpt"}, SetSELinux: {Path: "HostConfig.SecurityOpt"},
 	}
 	w.Source.Fields = f
+	// What the peer rules read: the ports the container listens on (the
+	// CLI adds every published port to ExposedPorts), /etc/hosts entries
+	// and sysctls.
+	for _, k := range slices.Sorted(maps.Keys(cf.ExposedPorts)) {
+		cp := port(k, engineapi.PortBinding{})
+		w.ContainerPorts = append(w.ContainerPorts, Port{ContainerPort: cp.ContainerPort, Protocol: cp.Protocol})
+		f[SetContainerPorts] = Place{Path: "Config.ExposedPorts"}
+	}
+	w.ExtraHosts = slices.Clone(hc.ExtraHosts)
+	if len(hc.ExtraHosts) > 0 {
+		f[SetExtraHosts] = Place{Path: "HostConfig.ExtraHosts"}
+	}
+	if len(hc.Sysctls) > 0 {
+		w.Sysctls = maps.Clone(hc.Sysctls)
+		f[SetSysctls] = Place{Path: "HostConfig.Sysctls"}
+	}
 	for i, c := range hc.CapAdd {
 		w.CapAdd = append(w.CapAdd, capName(c))
 		f[itemKey(SetCapAdd, i)] = Place{Path: itemKey("HostConfig.CapAdd", i)}
