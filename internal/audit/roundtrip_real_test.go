@@ -132,7 +132,7 @@ func TestComposeRequestInspectionAgree(t *testing.T) {
     restart: on-failure:9
     healthcheck: {disable: true}
 `,
-		flags:   []string{"--user", "0", "--network", "bridge", "-p", "80:80", "-p", "127.0.0.1:8443:8443",
+		flags: []string{"--user", "0", "--network", "bridge", "-p", "80:80", "-p", "127.0.0.1:8443:8443",
 			"--expose", "9000", "--expose", "53/udp", "--sysctl", "kernel.msgmax=65536", "--add-host", "db:10.0.0.2", "--restart", "on-failure:9", "--no-healthcheck"},
 		atLeast: 5, atMost: 100,
 	}, {
