@@ -668,6 +668,13 @@ func (p podReader) workload(word, path string, c *corev1.Container) Workload {
 	case c.ReadinessProbe != nil:
 		set(SetHealthcheck, path+".readinessProbe")
 	}
+	if word == "container" && p.src.kind != "Job" && p.src.kind != "CronJob" {
+		ready := c.ReadinessProbe != nil
+		w.Readiness = &ready
+		if ready {
+			set(SetReadiness, path+".readinessProbe")
+		}
+	}
 
 	// automountServiceAccountToken: the pod's, else its ServiceAccount's
 	// (applyAccounts), else true, Kubernetes' default.

@@ -40,6 +40,15 @@ func peerRules() []Rule {
 				"(Docker: --storage-opt size=, Compose: storage_opt: {size: ...} where the storage driver supports it).",
 			References: []string{"kube-score container-ephemeral-storage-request-and-limit"}},
 			Stages: StageFile, Judge: judgeEphemeralStorage},
+		{Rule: finding.Rule{ID: "workload-readiness-probe", Severity: finding.SeverityLow,
+			Title: "Serving containers have a readiness probe",
+			Doc: "Kubernetes sends a Service's traffic to a pod as soon as its containers start unless a readinessProbe says " +
+				"when each is ready, and keeps sending it to one that hangs; a liveness probe only restarts it. kube-score " +
+				"fires when no container of a pod a Service selects has one; hull asks it of every container of a " +
+				"long-running pod (not a Job's, nor init and ephemeral containers, which Kubernetes does not probe for readiness).",
+			Remediation: "Add readinessProbe (httpGet, tcpSocket, grpc or exec) to the container (Compose has no readiness gate: its healthcheck is container-healthcheck's).",
+			References: []string{"kube-score pod-probes"}},
+			Stages: StageFile, Judge: judgeReadiness},
 		{Rule: finding.Rule{ID: "workload-image-pull-policy", Severity: finding.SeverityLow,
 			Title: "Images are pulled every time a container starts (imagePullPolicy: Always)",
 			Doc: "With IfNotPresent or Never a node runs whatever copy of the tag it already has: another version than the " +
@@ -378,4 +387,11 @@ func judgeVolumeTypes(_ *Env, w *Workload) Verdict {
 		return Verdict{}
 	}
 	return Verdict{State: finding.StateFail, Setting: setting, Evidence: strings.Join(bad, ", ")}
+}
+
+func judgeReadiness(_ *Env, w *Workload) Verdict {
+	if w.Readiness == nil || *w.Readiness {
+		return Verdict{}
+	}
+	return Verdict{State: finding.StateWarn, Setting: SetReadiness, Evidence: "no readinessProbe"}
 }

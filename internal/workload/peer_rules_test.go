@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -348,8 +349,8 @@ func TestPeerRulesShape(t *testing.T) {
 		}
 		ids[r.ID] = true
 	}
-	if n != 12 {
-		t.Errorf("%d peer rules, want 12", n)
+	if n != 13 {
+		t.Errorf("%d peer rules, want 13", n)
 	}
 }
 
@@ -366,5 +367,46 @@ func TestLibpodPeerSettings(t *testing.T) {
 	wantEqual(t, "label place", w.Source.Where(SetSELinux).Path, "selinux_opts")
 	if v := peerRule(t, "workload-selinux-options").Judge(&Env{}, &w); v.State != finding.StateFail {
 		t.Errorf("selinux options: %q, want a failure", v.State)
+	}
+}
+
+// kube-score's pod-probes: a serving container with only a liveness
+// probe has no readiness; a Job's container and an init container are
+// not asked.
+func TestReadinessProbe(t *testing.T) {
+	const stream = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      initContainers: [{name: init, image: "api:1"}]
+      containers:
+      - {name: live, image: "api:1", livenessProbe: {tcpSocket: {port: 80}}}
+      - {name: ready, image: "api:1", readinessProbe: {tcpSocket: {port: 80}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: job, image: "api:1"}]
+`
+	ws, err := ParseKubernetes([]byte(stream), "r.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]finding.State{}
+	for i := range ws {
+		got[ws[i].Name] = judgeReadiness(nil, &ws[i]).State
+	}
+	want := map[string]finding.State{"Deployment api initContainer init": "", "Deployment api container live": finding.StateWarn,
+		"Deployment api container ready": "", "Job once container job": ""}
+	if !maps.Equal(got, want) {
+		t.Errorf("readiness verdicts %v, want %v", got, want)
 	}
 }

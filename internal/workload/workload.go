@@ -164,6 +164,11 @@ type Workload struct {
 	// container (Kubernetes' seLinuxOptions, label=user:/role:/type:/
 	// level: security options); zero when none is written.
 	SELinuxLabel SELinuxLabel
+	// Readiness says whether a Kubernetes container that serves has a
+	// readinessProbe (the Service sends it traffic only when ready); nil
+	// where the format has none or the container does not serve (a
+	// Job's, an init or ephemeral container).
+	Readiness *bool
 }
 
 // SELinuxLabel is an SELinux context's parts as written; "" for a part
@@ -396,6 +401,8 @@ const (
 	// SetExtraHosts is where /etc/hosts entries are written;
 	// "extraHosts[N]" for one of them.
 	SetExtraHosts = "extraHosts"
+	// SetReadiness is where a readinessProbe is written.
+	SetReadiness = "readiness"
 )
 
 // capName writes a capability as the model does: upper case, no CAP_.
