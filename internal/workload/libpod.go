@@ -208,15 +208,7 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 		f[SetSystemPaths] = Place{Path: "unmask"}
 	}
 
-	for _, n := range slices.Sorted(func(yield func(string) bool) {
-		for k := range s.Networks {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		w.Networks = append(w.Networks, n)
-	}
+	w.Networks = append(w.Networks, slices.Sorted(maps.Keys(s.Networks))...)
 	w.Networks = append(w.Networks, s.CNINetworks...)
 
 	libpodMounts(&w, &s)

@@ -416,6 +416,7 @@ func (c ociConv) hooks(h *specs.Hooks) {
 		hooks []specs.Hook
 		where string
 	}{
+		//lint:ignore SA1019 runc still runs prestart hooks, so a config that names one must say so
 		{"prestart", h.Prestart, "on the host"},
 		{"createRuntime", h.CreateRuntime, "on the host"},
 		{"createContainer", h.CreateContainer, "in the container's namespaces"},
