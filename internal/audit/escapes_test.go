@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 )
 
@@ -92,7 +93,7 @@ func TestEscapeCheck(t *testing.T) {
 		"var/lib/dpkg/status": {Data: []byte(status)},
 	}}
 	e := &Engine{Kind: "docker", Endpoint: "unix:///x.sock"}
-	e.Version.Components = []VersionComponent{{Name: "Engine", Version: "26.0.2"}}
+	e.Version.Components = []engineapi.VersionComponent{{Name: "Engine", Version: "26.0.2"}}
 	o := runOne(EscapeCheck(&Discovery{Engines: []*Engine{e}}), h)
 	if o.State != finding.StateFail {
 		t.Fatalf("%+v", o)
@@ -116,7 +117,7 @@ func TestEscapeCheck(t *testing.T) {
 
 	// An engine version that does not parse is never "not affected".
 	for _, v := range []string{"dev", "master-dockerproject-2024-07-01", "26.0.2_ce"} {
-		e.Version.Components = []VersionComponent{{Name: "Engine", Version: v}}
+		e.Version.Components = []engineapi.VersionComponent{{Name: "Engine", Version: v}}
 		o := runOne(EscapeCheck(&Discovery{Engines: []*Engine{e}}), &fakeHost{files: fstest.MapFS{}})
 		if o.State != finding.StateWarn || !strings.Contains(o.Reason, "cannot compare the version of docker "+v) {
 			t.Errorf("docker %s: %+v, want a warning that it cannot be compared", v, o)

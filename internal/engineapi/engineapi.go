@@ -1,8 +1,9 @@
 // Package engineapi is how hull reaches a Docker-compatible engine API
 // (dockerd, a Podman service): the default sockets, an HTTP client over a
 // unix socket, and the docker CLI's mutual-TLS set-up for
-// DOCKER_TLS_VERIFY, and the API's container types (types.go: an
-// inspection, a create request). image (reading images from an engine),
+// DOCKER_TLS_VERIFY, and the API's types hull reads (types.go: a
+// container's inspection and create request; system.go: /version and
+// /info). image (reading images from an engine),
 // audit (judging engines) and workload (judging containers) use it.
 package engineapi
 

@@ -47,7 +47,7 @@ func peerRules() []Rule {
 				"fires when no container of a pod a Service selects has one; hull asks it of every container of a " +
 				"long-running pod (not a Job's, nor init and ephemeral containers, which Kubernetes does not probe for readiness).",
 			Remediation: "Add readinessProbe (httpGet, tcpSocket, grpc or exec) to the container (Compose has no readiness gate: its healthcheck is container-healthcheck's).",
-			References: []string{"kube-score pod-probes"}},
+			References:  []string{"kube-score pod-probes"}},
 			Stages: StageFile, Judge: judgeReadiness},
 		{Rule: finding.Rule{ID: "workload-image-pull-policy", Severity: finding.SeverityLow,
 			Title: "Images are pulled every time a container starts (imagePullPolicy: Always)",
