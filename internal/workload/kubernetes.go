@@ -659,9 +659,14 @@ func (p podReader) workload(word, path string, c *corev1.Container) Workload {
 	}
 
 	// Kubernetes runs no image HEALTHCHECK: a container has a health
-	// check when it has a liveness or readiness probe.
-	hc := c.LivenessProbe != nil || c.ReadinessProbe != nil
-	w.Healthcheck = &hc
+	// check when it has a liveness or readiness probe. Only the
+	// containers of long-running pods are asked: Kubernetes refuses
+	// probes on init and ephemeral containers, and a Job's container is
+	// done when it exits.
+	if word == "container" && p.src.kind != "Job" && p.src.kind != "CronJob" {
+		hc := c.LivenessProbe != nil || c.ReadinessProbe != nil
+		w.Healthcheck = &hc
+	}
 	switch {
 	case c.LivenessProbe != nil:
 		set(SetHealthcheck, path+".livenessProbe")

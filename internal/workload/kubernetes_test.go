@@ -138,7 +138,7 @@ func TestParseKubernetesCorpus(t *testing.T) {
 				"runAsNonRoot": "true", "at.runAsNonRoot": web + ".securityContext.runAsNonRoot:20",
 				"groups": "2000,3000", "noNewPrivileges": "false", "at.noNewPrivileges": "",
 				"seccomp": "", "at.seccomp": web + ".securityContext.seccompProfile:25",
-				"restart": "on-failure", "maxRetries": "", "healthcheck": "false",
+				"restart": "on-failure", "maxRetries": "", "healthcheck": "",
 				"token": "false", "at.serviceAccountToken": web + ".automountServiceAccountToken:18",
 				"memory": "", "mounts[0]": "",
 			},
@@ -236,7 +236,7 @@ func TestParseKubernetesCorpus(t *testing.T) {
 				"ports[0]": "0.0.0.0:80->8080/tcp", "ports[1]": "", "at.ports[0]": "spec.containers[0].ports[0]:13",
 			},
 			"Pod debug ephemeralContainer debugger": {
-				"source": "1 Pod spec.ephemeralContainers[0]:18", "capAdd": "NET_ADMIN", "restart": "no", "healthcheck": "false",
+				"source": "1 Pod spec.ephemeralContainers[0]:18", "capAdd": "NET_ADMIN", "restart": "no", "healthcheck": "",
 			},
 		}},
 		{"list.yaml", []string{"Pod api-0 container api", "Deployment api container api", "Deployment nested container nested"}, map[string]map[string]string{

@@ -8,7 +8,8 @@ import (
 
 // What a pod's manifest cannot set is not its finding: no PIDs limit
 // field exists, and a Deployment's pods always restart; a Job's retries
-// are the manifest's, and judged.
+// are the manifest's, and judged. A Job's container, done when it exits,
+// is not asked for a health check.
 func TestKubernetesLeavesToTheKubeletWhatPodsCannotSet(t *testing.T) {
 	const stream = `apiVersion: apps/v1
 kind: Deployment
@@ -33,6 +34,9 @@ spec:
 	ws, err := ParseKubernetes([]byte(stream), "k.yaml")
 	if err != nil || len(ws) != 2 {
 		t.Fatalf("%d workloads, %v", len(ws), err)
+	}
+	if ws[0].Healthcheck == nil || ws[1].Healthcheck != nil {
+		t.Errorf("health checks %v, %v: want the Deployment's container asked, the Job's not", ws[0].Healthcheck, ws[1].Healthcheck)
 	}
 	j, err := Judge(ws, JudgeOptions{Stage: StageFile})
 	if err != nil {
