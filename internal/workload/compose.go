@@ -260,9 +260,16 @@ func composeWorkloads(project *types.Project, path string, lines *composeLines) 
 		file = "-"
 	}
 	var out []Workload
+	var joins []composeJoin
+	services, containers := map[string]int{}, map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(project.Services)) {
 		s := project.Services[name]
 		svc := lines.service("services", name)
+		services[name] = len(out)
+		if s.ContainerName != "" {
+			containers[s.ContainerName] = len(out)
+		}
+		joins = append(joins, composeJoin{len(out), svc})
 		w := composeContainer(project, s.ContainerSpec, file+" service "+name, "compose service", "services."+name, path, svc)
 		composeWorkloadSpec(&w, s.WorkloadSpec, svc)
 		composeDeploy(&w, s, svc)
@@ -283,17 +290,127 @@ func composeWorkloads(project *types.Project, path string, lines *composeLines) 
 		for i, h := range s.PreStart {
 			hook := "pre_start[" + strconv.Itoa(i) + "]"
 			hl := svc.hook(i)
+			joins = append(joins, composeJoin{len(out), hl})
 			out = append(out, composeContainer(project, h.ContainerSpec, file+" service "+name+" "+hook, "compose pre_start hook", "services."+name+"."+hook, path, hl))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(project.Jobs)) {
 		j := project.Jobs[name]
 		jl := lines.service("jobs", name)
+		joins = append(joins, composeJoin{len(out), jl})
 		w := composeContainer(project, j.ContainerSpec, file+" job "+name, "compose job", "jobs."+name, path, jl)
 		composeWorkloadSpec(&w, j.WorkloadSpec, jl)
 		out = append(out, w)
 	}
+	resolveJoins(out, joins, services, containers)
 	return out
+}
+
+// composeJoin is a container of the project and the places of its
+// settings.
+type composeJoin struct {
+	workload int
+	lines    serviceLines
+}
+
+// joinRef finds the container a "service:NAME" or "container:NAME"
+// reference names in the project (a service, or a service's
+// container_name), -1 when it names none.
+func joinRef(ref string, services, containers map[string]int) int {
+	if name, ok := strings.CutPrefix(ref, types.ServicePrefix); ok {
+		if i, ok := services[name]; ok {
+			return i
+		}
+	}
+	if name, ok := strings.CutPrefix(ref, types.ContainerPrefix); ok {
+		if i, ok := containers[name]; ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// resolveJoins gives each container what it takes from the others of
+// the project, as docker compose starts it: a namespace mode that joins
+// another service's container (network_mode, pid, ipc, uts, cgroup:
+// "service:NAME" or "container:NAME") that is in the host's namespace,
+// through any chain, is the host's; volumes_from adds the mounts of the
+// containers it names (theirs, and what they take with volumes_from),
+// every one read-only with ":ro". A reference to a container outside
+// the project stays as written.
+func resolveJoins(out []Workload, joins []composeJoin, services, containers map[string]int) {
+	orig := make([]Workload, len(out))
+	copy(orig, out)
+	modes := []func(w *Workload) *string{
+		func(w *Workload) *string { return &w.Namespaces.Network },
+		func(w *Workload) *string { return &w.Namespaces.PID },
+		func(w *Workload) *string { return &w.Namespaces.IPC },
+		func(w *Workload) *string { return &w.Namespaces.UTS },
+		func(w *Workload) *string { return &w.Namespaces.Cgroup },
+	}
+	for _, j := range joins {
+		for _, mode := range modes {
+			cur := *mode(&orig[j.workload])
+			for range maxJoinDepth {
+				next := joinRef(cur, services, containers)
+				if next < 0 {
+					break
+				}
+				cur = *mode(&orig[next])
+			}
+			if cur == "host" {
+				*mode(&out[j.workload]) = "host"
+			}
+		}
+	}
+	memo := map[int][]Mount{}
+	var mountsOf func(i, depth int) []Mount
+	mountsOf = func(i, depth int) []Mount {
+		if m, ok := memo[i]; ok {
+			return m
+		}
+		ms := slices.DeleteFunc(slices.Clone(orig[i].Mounts), func(m Mount) bool { return m.Type == types.VolumeTypeTmpfs })
+		if depth < maxJoinDepth {
+			for _, vf := range orig[i].VolumesFrom {
+				ms = append(ms, volumesFrom(vf, depth, services, containers, mountsOf)...)
+			}
+		}
+		memo[i] = ms
+		return ms
+	}
+	for _, j := range joins {
+		w := &out[j.workload]
+		for k, vf := range orig[j.workload].VolumesFrom {
+			for _, m := range volumesFrom(vf, 0, services, containers, mountsOf) {
+				if slices.ContainsFunc(w.Mounts, func(x Mount) bool { return x.Destination == m.Destination }) {
+					continue // the container's own mount there wins
+				}
+				j.lines.setListItem(w.Source.Fields, fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts)), "volumes_from", k)
+				w.Mounts = append(w.Mounts, m)
+			}
+		}
+	}
+}
+
+// volumesFrom is the mounts one volumes_from entry ("NAME", "NAME:ro",
+// "container:NAME:rw") gives.
+func volumesFrom(entry string, depth int, services, containers map[string]int, mountsOf func(i, depth int) []Mount) []Mount {
+	ref, mode := entry, ""
+	if i := strings.LastIndexByte(entry, ':'); i >= 0 && (entry[i+1:] == "ro" || entry[i+1:] == "rw") {
+		ref, mode = entry[:i], entry[i+1:]
+	}
+	if !strings.HasPrefix(ref, types.ContainerPrefix) {
+		ref = types.ServicePrefix + ref
+	}
+	src := joinRef(ref, services, containers)
+	if src < 0 {
+		return nil
+	}
+	ms := slices.Clone(mountsOf(src, depth+1))
+	for i := range ms {
+		ms[i].ReadOnly = ms[i].ReadOnly || mode == "ro"
+	}
+	return ms
 }
 
 // composeContainer converts the container settings services, jobs and

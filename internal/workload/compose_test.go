@@ -423,3 +423,81 @@ func TestParseComposeBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestParseComposeJoinsOtherServices: a service that joins another
+// service's namespace (network_mode, pid, ipc, uts: service:NAME, or
+// container:NAME of a container_name), through a chain, is in the host's
+// namespace when that one is, and volumes_from gives it the other
+// service's mounts (and theirs, read-only with :ro), as docker compose
+// starts it; each is judged as if written in the service itself.
+func TestParseComposeJoinsOtherServices(t *testing.T) {
+	dir := writeProject(t, map[string]string{"compose.yaml": `services:
+  agent:
+    image: agent:1
+    container_name: node-agent
+    network_mode: host
+    pid: host
+    ipc: host
+    uts: host
+    volumes: [/var/run/docker.sock:/var/run/docker.sock, /:/host]
+  sidecar:
+    image: side:1
+    network_mode: service:agent
+    pid: container:node-agent
+    ipc: service:agent
+    uts: service:agent
+  second:
+    image: side:1
+    network_mode: service:sidecar
+    volumes_from: [agent]
+  reader:
+    image: side:1
+    volumes_from: ["second:ro"]
+    volumes: [/srv/data:/host]
+  outside:
+    image: side:1
+    network_mode: container:not-in-project
+    volumes_from: ["container:not-in-project"]
+`})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	for _, name := range []string{"sidecar", "second"} {
+		ns := ws[name].Namespaces
+		wantEqual(t, name+" network", ns.Network, "host")
+		if name == "sidecar" {
+			wantEqual(t, name+" namespaces", ns, Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host"})
+		}
+	}
+	wantEqual(t, "outside network", ws["outside"].Namespaces.Network, "container:not-in-project")
+	wantEqual(t, "outside mounts", len(ws["outside"].Mounts), 0)
+	wantEqual(t, "second mounts", ws["second"].Mounts, []Mount{
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock"},
+		{Type: "bind", Source: "/", Destination: "/host"},
+	})
+	wantPlace(t, ws["second"], "mounts[0]", Place{Path: "services.second.volumes_from[0]", Line: 19})
+	// reader's own mount on /host wins over the one volumes_from brings.
+	wantEqual(t, "reader mounts", ws["reader"].Mounts, []Mount{
+		{Type: "bind", Source: "/srv/data", Destination: "/host"},
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock", ReadOnly: true},
+	})
+
+	list := []Workload{ws["sidecar"], ws["second"], ws["reader"]}
+	j, err := Judge(list, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range j.Findings {
+		got[f.Target] = append(got[f.Target], f.ID)
+	}
+	for target, ids := range map[string][]string{
+		"compose.yaml service sidecar": {"container-host-network", "container-host-pid", "container-host-ipc", "container-host-uts"},
+		"compose.yaml service second":  {"container-host-network", "container-engine-socket", "container-sensitive-mounts"},
+		"compose.yaml service reader":  {"container-engine-socket"},
+	} {
+		for _, id := range ids {
+			if !slices.Contains(got[target], id) {
+				t.Errorf("%s: no %s finding; findings %v", target, id, got[target])
+			}
+		}
+	}
+}
