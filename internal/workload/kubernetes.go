@@ -272,11 +272,15 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 	return r.pods(src, path, doc, idx)
 }
 
-// account records a ServiceAccount's automountServiceAccountToken.
+// account records a ServiceAccount's automountServiceAccountToken. It is
+// decoded as strictly as a pod: a field in another case
+// ("automountserviceaccounttoken"), unknown or written twice is no field
+// of Kubernetes' (which ignores or refuses it), so such a ServiceAccount
+// decides nothing and the pods keep the default, a mounted token.
 func (r *k8sReader) account(js []byte) error {
 	var sa corev1.ServiceAccount
-	if err := json.Unmarshal(js, &sa); err != nil {
-		return nil // a ServiceAccount hull cannot read decides nothing
+	if strictErrs, err := k8sjson.UnmarshalStrict(js, &sa); err != nil || len(strictErrs) > 0 {
+		return nil
 	}
 	r.accounts[sa.Namespace+"/"+sa.Name] = accountToken{automount: sa.AutomountServiceAccountToken}
 	return nil

@@ -385,6 +385,32 @@ func TestParseKubernetesShapes(t *testing.T) {
 	}
 }
 
+// TestParseKubernetesServiceAccountStrict: a ServiceAccount turns the
+// token off only with automountServiceAccountToken spelt as Kubernetes
+// spells it; in another case, or written twice, Kubernetes ignores or
+// refuses the field and the pod's token stays mounted.
+func TestParseKubernetesServiceAccountStrict(t *testing.T) {
+	pod := "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: 'x:1'}]\n"
+	for in, want := range map[string]bool{
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: false\n":                                                       false,
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountserviceaccounttoken: false\n":                                                       true,
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nAutomountServiceAccountToken: false\n":                                                       true,
+		`{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": false, "automountServiceAccountToken": true}`: true,
+	} {
+		stream := in + pod
+		if in[0] == '{' { // a JSON stream: the pod as JSON too
+			stream = in + "\n" + `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}`
+		}
+		ws, err := ParseKubernetes([]byte(stream), "sa.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if len(ws) != 1 || *ws[0].ServiceAccountToken != want {
+			t.Errorf("%s: token %v, want %v", in, *ws[0].ServiceAccountToken, want)
+		}
+	}
+}
+
 // TestParseKubernetesAliases: aliases within reason are read (and their
 // lines found), a billion-laughs document is refused quickly.
 func TestParseKubernetesAliases(t *testing.T) {
