@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Format is a deployment file format ReadFiles recognises.
@@ -280,8 +282,11 @@ func Sniff(data []byte) Format {
 }
 
 // sniffLines looks at the keys at the start of lines, document by
-// document (a Kubernetes stream may open with a document of comments).
+// document (a Kubernetes stream may open with a document of comments),
+// after a byte order mark, which YAML readers skip; when they show no
+// format, at the top-level keys of the YAML documents.
 func sniffLines(data []byte) Format {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), len(data)+1)
 	anyDoc, doc := map[string]bool{}, map[string]bool{}
@@ -309,6 +314,35 @@ func sniffLines(data []byte) Format {
 		doc[key], anyDoc[key] = true, true
 	}
 	flush()
+	if f := formatOf(func(k string) bool { return anyDoc[k] }, k8s); f != FormatUnknown {
+		return f
+	}
+	return sniffYAML(data)
+}
+
+// sniffYAML decides from the top-level keys of each YAML document, for
+// what no line starts with: a document in flow style ("{services: {web:
+// ...}}", which docker compose reads), keys written "? key". It stops at
+// the first document that is not YAML.
+func sniffYAML(data []byte) Format {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	anyDoc := map[string]bool{}
+	k8s := false
+	for {
+		var n yaml.Node
+		if dec.Decode(&n) != nil {
+			break
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		m := n.Content[0]
+		doc := map[string]bool{}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			doc[m.Content[i].Value], anyDoc[m.Content[i].Value] = true, true
+		}
+		k8s = k8s || doc["apiVersion"] && doc["kind"]
+	}
 	return formatOf(func(k string) bool { return anyDoc[k] }, k8s)
 }
 

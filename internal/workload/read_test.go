@@ -29,6 +29,15 @@ func TestSniff(t *testing.T) {
 		{"package.json", `{"name": "x", "version": "1.0.0"}`, FormatUnknown},
 		{"empty", "", FormatUnknown},
 		{"block scalar", "data: |\n  apiVersion: v1\n  kind: Pod\n", FormatUnknown},
+		// YAML readers skip a byte order mark; docker compose reads flow
+		// style, and kubectl takes "{" for JSON (an error, not a skip).
+		{"k8s bom", "\ufeffapiVersion: v1\nkind: Pod\n", FormatKubernetes},
+		{"compose bom", "\ufeffservices:\n  web:\n    image: nginx\n", FormatCompose},
+		{"compose flow", "{services: {web: {image: nginx, privileged: true}}}\n", FormatCompose},
+		{"compose explicit key", "? services\n: {web: {image: nginx}}\n", FormatCompose},
+		{"k8s flow", "{apiVersion: v1, kind: Pod, metadata: {name: p}}\n", FormatKubernetes},
+		{"flow values", "{replicaCount: 1}\n", FormatUnknown},
+		{"not yaml", "{[\n", FormatUnknown},
 	} {
 		if got := Sniff([]byte(tc.doc)); got != tc.want {
 			t.Errorf("%s: Sniff = %q, want %q", tc.name, got, tc.want)
