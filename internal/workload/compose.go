@@ -59,29 +59,37 @@ func ParseCompose(ctx context.Context, path string, data []byte) ([]Workload, er
 // are not read, as no setting judged here comes from them. Nothing
 // touches the network or a container engine.
 func ParseComposeWith(ctx context.Context, path string, data []byte, opts ComposeOptions) ([]Workload, error) {
+	ws, _, err := parseCompose(ctx, path, data, opts)
+	return ws, err
+}
+
+// parseCompose is ParseComposeWith that also names the services and jobs
+// no active profile enables: not judged, but one --profile away from
+// running.
+func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOptions) ([]Workload, []string, error) {
 	if len(data) > maxComposeFile {
-		return nil, fmt.Errorf("compose file %s: larger than %d bytes", path, maxComposeFile)
+		return nil, nil, fmt.Errorf("compose file %s: larger than %d bytes", path, maxComposeFile)
 	}
 	dir, filename, err := composeDir(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root, err := newComposeRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines := newComposeLines(root, path, filename, data)
 	main, err := lines.doc(filename)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if anyDocHas(main, "include") {
-		return nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
+		return nil, nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
 	}
 
 	env, err := composeEnvironment(root, opts.Environment)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines.env = env
 	profiles := opts.Profiles
@@ -107,10 +115,20 @@ func ParseComposeWith(ctx context.Context, path string, data []byte, opts Compos
 		o.ResourceLoaders = []loader.ResourceLoader{root}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compose file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("compose file %s: %w", path, err)
 	}
-
-	return composeWorkloads(project, path, lines), nil
+	var off []string
+	notJudged := func(word, name string, profiles []string) {
+		off = append(off, fmt.Sprintf("%s: %s %s: only in profile %s, which is not active; not judged (COMPOSE_PROFILES=%s judges it)",
+			path, word, name, strings.Join(profiles, ", "), strings.Join(profiles, ",")))
+	}
+	for _, name := range slices.Sorted(maps.Keys(project.DisabledServices)) {
+		notJudged("service", name, project.DisabledServices[name].Profiles)
+	}
+	for _, name := range slices.Sorted(maps.Keys(project.DisabledJobs)) {
+		notJudged("job", name, project.DisabledJobs[name].Profiles)
+	}
+	return composeWorkloads(project, path, lines), off, nil
 }
 
 // anyDocHas says whether a top-level key is in any of the documents.

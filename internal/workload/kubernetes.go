@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -71,21 +72,30 @@ func IsKubernetesKind(kind string) bool {
 // Kubernetes object, or a pod-holding object Kubernetes would refuse to
 // decode, is an error that names the file, the document and the field.
 func ParseKubernetes(data []byte, file string) ([]Workload, error) {
+	ws, _, err := parseKubernetes(data, file)
+	return ws, err
+}
+
+// parseKubernetes is ParseKubernetes that also names the objects it did
+// not judge though they hold containers: custom resources with a pod
+// template (an Argo Rollout, a Knative Service), a pod kind of an API
+// group that does not serve it.
+func parseKubernetes(data []byte, file string) ([]Workload, []string, error) {
 	if len(data) > MaxKubernetesStream {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d a Kubernetes stream may have", file, len(data), MaxKubernetesStream)
+		return nil, nil, fmt.Errorf("%s: %d bytes, more than the %d a Kubernetes stream may have", file, len(data), MaxKubernetesStream)
 	}
 	docs, err := splitStream(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	r := &k8sReader{file: file, accounts: map[string]accountToken{}}
 	for _, d := range docs {
 		if err := r.document(d); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
+			return nil, nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
 		}
 	}
 	r.applyAccounts()
-	return r.out, nil
+	return r.out, r.notJudged, nil
 }
 
 // document is one document of a stream.
@@ -173,6 +183,9 @@ type k8sReader struct {
 	// pending are the workloads whose token depends on their service
 	// account (index into out, account key).
 	pending []pendingToken
+	// notJudged name the objects that hold containers hull does not
+	// read.
+	notJudged []string
 }
 
 type accountToken struct {
@@ -260,7 +273,15 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		if kind == "ServiceAccount" && group == "" {
 			return r.account(js)
 		}
-		return nil // not a workload: Service, ConfigMap, a custom resource...
+		// Not a workload hull reads: a Service, a ConfigMap, or a custom
+		// resource, which may still run containers (a Rollout's pod
+		// template): those are named, not passed in silence.
+		if at := imageField(js); at != "" && kind != "ConfigMap" && kind != "Secret" {
+			at = joinPath(path, at)
+			r.notJudged = append(r.notJudged, fmt.Sprintf("%s: document %d: %s: %s %s (%s) holds containers, but is not a kind hull reads; not judged",
+				r.file, doc, placeText(at, idx.line(at)), kind, objectName(js), apiVersion))
+		}
+		return nil
 	}
 	src, err := decodePods(kind, js)
 	if err != nil {
@@ -270,6 +291,53 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		return nil // a ReplicationController may leave its pods to others
 	}
 	return r.pods(src, path, doc, idx)
+}
+
+// imageField returns the path of the first container image an object
+// names (an "image" string, outside metadata and status, at any depth),
+// "" when it names none.
+func imageField(js []byte) string {
+	var v any
+	if json.Unmarshal(js, &v) != nil {
+		return ""
+	}
+	var find func(v any, path string, depth int) string
+	find = func(v any, path string, depth int) string {
+		if depth > 100 {
+			return ""
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if img, ok := x["image"].(string); ok && img != "" {
+				return joinPath(path, "image")
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if depth == 0 && (k == "metadata" || k == "status") {
+					continue
+				}
+				if at := find(x[k], joinPath(path, k), depth+1); at != "" {
+					return at
+				}
+			}
+		case []any:
+			for i, it := range x {
+				if at := find(it, fmt.Sprintf("%s[%d]", path, i), depth+1); at != "" {
+					return at
+				}
+			}
+		}
+		return ""
+	}
+	return find(v, "", 0)
+}
+
+// objectName is an object's namespace/name as a reader would write it.
+func objectName(js []byte) string {
+	var o struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	_ = json.Unmarshal(js, &o)
+	return podSource{meta: o.Metadata}.name()
 }
 
 // account records a ServiceAccount's automountServiceAccountToken. It is

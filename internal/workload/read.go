@@ -47,8 +47,11 @@ type Files struct {
 	Workloads []Workload
 	// Read are the files read, in order ("-" for standard input).
 	Read []string
-	// Skipped name the files a directory held that are none of the
-	// formats (a chart's values.yaml), each with why: listed, not judged.
+	// Skipped name what was listed but not judged, each with why: the
+	// files a directory held that are none of the formats (a chart's
+	// values.yaml), the objects of a manifest that hold containers but
+	// are no kind hull reads (a custom resource with a pod template), the
+	// Compose services of profiles not active.
 	Skipped []string
 	// Errs hold one error per file that could not be read or parsed, or
 	// named on the command line but of no known format; each names its
@@ -213,6 +216,7 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 	}
 	f.Read = append(f.Read, path)
 	var ws []Workload
+	var notJudged []string
 	var err error
 	switch format {
 	case FormatOCI:
@@ -221,9 +225,9 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 			ws = []Workload{w}
 		}
 	case FormatKubernetes:
-		ws, err = ParseKubernetes(data, path)
+		ws, notJudged, err = parseKubernetes(data, path)
 	case FormatCompose:
-		ws, err = ParseCompose(ctx, path, data)
+		ws, notJudged, err = parseCompose(ctx, path, data, ComposeOptions{})
 	}
 	if err != nil {
 		// The converters name the file; say what it was taken for.
@@ -238,6 +242,7 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 		return
 	}
 	f.Workloads = append(f.Workloads, ws...)
+	f.Skipped = append(f.Skipped, notJudged...)
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {

@@ -167,3 +167,62 @@ func TestReadFilesKeepsOrderAndSaysWhatACancelLeftOut(t *testing.T) {
 		t.Errorf("cancelled: %d workloads, errors %v", len(f.Workloads), f.Errs)
 	}
 }
+
+// TestReadFilesNamesWhatItDoesNotJudge: containers hull does not judge
+// are listed, never passed in silence: a custom resource with a pod
+// template (an Argo Rollout, a Knative Service), a pod kind in an API
+// group that does not serve it, and a Compose service of a profile that
+// is not active; objects without containers and ConfigMaps (whose data
+// is text) are not.
+func TestReadFilesNamesWhatItDoesNotJudge(t *testing.T) {
+	t.Setenv("COMPOSE_PROFILES", "")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "k8s", "all.yaml"), `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: web:1
+        securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: serving.knative.dev/v1
+  kind: Service
+  metadata: {name: fn}
+  spec: {template: {spec: {containers: [{image: "fn:1"}]}}}
+- apiVersion: v1
+  kind: Deployment
+  metadata: {name: old}
+  spec: {template: {spec: {containers: [{name: c, image: "old:1"}]}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {image: "not-a-container:1"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc}
+spec: {ports: [{port: 80}]}
+`)
+	writeFile(t, filepath.Join(dir, "compose.yaml"), "services:\n  web:\n    image: web:1\n  debug:\n    image: web:1\n    privileged: true\n    profiles: [debug, dev]\n")
+	got := ReadFiles(context.Background(), []string{dir}, ReadOptions{})
+	if len(got.Errs) != 0 || len(got.Workloads) != 1 {
+		t.Fatalf("errors %v, %d workloads", got.Errs, len(got.Workloads))
+	}
+	k8s, compose := filepath.Join(dir, "k8s", "all.yaml"), filepath.Join(dir, "compose.yaml")
+	want := []string{
+		compose + ": service debug: only in profile debug, dev, which is not active; not judged (COMPOSE_PROFILES=debug,dev judges it)",
+		k8s + ": document 1: spec.template.spec.containers[0].image (line 9): Rollout shop/web (argoproj.io/v1alpha1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[0].spec.template.spec.containers[0].image (line 18): Service fn (serving.knative.dev/v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[1].spec.template.spec.containers[0].image (line 22): Deployment old (v1) holds containers, but is not a kind hull reads; not judged",
+	}
+	if !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped\n%s\nwant\n%s", strings.Join(got.Skipped, "\n"), strings.Join(want, "\n"))
+	}
+}
