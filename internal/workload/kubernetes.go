@@ -88,13 +88,14 @@ func parseKubernetes(data []byte, file string) ([]Workload, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	r := &k8sReader{file: file, accounts: map[string]accountToken{}}
+	r := &k8sReader{file: file, accounts: map[string]accountToken{}, volumes: map[string]corev1.PersistentVolume{}, claims: map[string]string{}}
 	for _, d := range docs {
 		if err := r.document(d); err != nil {
 			return nil, nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
 		}
 	}
 	r.applyAccounts()
+	r.applyClaims()
 	return r.out, r.notJudged, nil
 }
 
@@ -186,6 +187,22 @@ type k8sReader struct {
 	// notJudged name the objects that hold containers hull does not
 	// read.
 	notJudged []string
+	// volumes are the stream's PersistentVolumes by name, claims the
+	// volumeName of its PersistentVolumeClaims by namespace/name, and
+	// claimed the mounts of a claim, whose source the volume it binds
+	// decides.
+	volumes map[string]corev1.PersistentVolume
+	claims  map[string]string
+	claimed []pendingClaim
+}
+
+// pendingClaim is a mount of workload whose source is the volume a claim
+// binds: the claim (namespace/name), or the volume it names itself (an
+// ephemeral volume's claim template).
+type pendingClaim struct {
+	workload, mount int
+	claim, volume   string
+	subPath         string
 }
 
 type accountToken struct {
@@ -270,8 +287,13 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		group = ""
 	}
 	if !slices.Contains(podKinds[kind], group) {
-		if kind == "ServiceAccount" && group == "" {
+		switch {
+		case group != "":
+		case kind == "ServiceAccount":
 			return r.account(js)
+		case kind == "PersistentVolume" || kind == "PersistentVolumeClaim":
+			r.storage(kind, js)
+			return nil
 		}
 		// Not a workload hull reads: a Service, a ConfigMap, or a custom
 		// resource, which may still run containers (a Rollout's pod
@@ -352,6 +374,59 @@ func (r *k8sReader) account(js []byte) error {
 	}
 	r.accounts[sa.Namespace+"/"+sa.Name] = accountToken{automount: sa.AutomountServiceAccountToken}
 	return nil
+}
+
+// storage records a PersistentVolume or PersistentVolumeClaim, decoded as
+// strictly as a pod (one Kubernetes would refuse binds nothing).
+func (r *k8sReader) storage(kind string, js []byte) {
+	if kind == "PersistentVolume" {
+		var pv corev1.PersistentVolume
+		if errs, err := k8sjson.UnmarshalStrict(js, &pv); err == nil && len(errs) == 0 {
+			r.volumes[pv.Name] = pv
+		}
+		return
+	}
+	var pvc corev1.PersistentVolumeClaim
+	if errs, err := k8sjson.UnmarshalStrict(js, &pvc); err == nil && len(errs) == 0 {
+		r.claims[pvc.Namespace+"/"+pvc.Name] = pvc.Spec.VolumeName
+	}
+}
+
+// applyClaims gives the mounts of a claim the source of the
+// PersistentVolume in the stream it binds: the one the claim names
+// (volumeName), else the one reserved for the claim (claimRef). A
+// hostPath or local volume is a bind of its node path, as a hostPath
+// volume of the pod is.
+func (r *k8sReader) applyClaims() {
+	for _, c := range r.claimed {
+		pv, ok := r.volumes[cmp.Or(c.volume, r.claims[c.claim])]
+		if !ok && c.volume == "" {
+			for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
+				if ref := r.volumes[name].Spec.ClaimRef; ref != nil && ref.Namespace+"/"+ref.Name == c.claim {
+					pv, ok = r.volumes[name], true
+					break
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		m := &r.out[c.workload].Mounts[c.mount]
+		m.Driver = volumeKind(pv.Spec.PersistentVolumeSource)
+		host := ""
+		switch src := pv.Spec.PersistentVolumeSource; {
+		case src.HostPath != nil:
+			host = src.HostPath.Path
+		case src.Local != nil:
+			host = src.Local.Path
+		default:
+			continue
+		}
+		m.Type, m.Source = "bind", host
+		if c.subPath != "" {
+			m.Source = strings.TrimSuffix(host, "/") + "/" + c.subPath
+		}
+	}
 }
 
 // applyAccounts sets the token of the workloads whose pod leaves it to a
@@ -676,6 +751,19 @@ func (r *k8sReader) pods(src podSource, path string, doc int, idx yamlLines) err
 		w := p.workload(c.word, joinPath(p.at, c.field), c.c)
 		w.Source.File, w.Source.Document = r.file, doc
 		r.out = append(r.out, w)
+		for i, vm := range c.c.VolumeMounts {
+			j := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name })
+			switch {
+			case j < 0:
+			case spec.Volumes[j].PersistentVolumeClaim != nil:
+				r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath,
+					claim: src.meta.Namespace + "/" + spec.Volumes[j].PersistentVolumeClaim.ClaimName})
+			case spec.Volumes[j].Ephemeral != nil && spec.Volumes[j].Ephemeral.VolumeClaimTemplate != nil:
+				if pv := spec.Volumes[j].Ephemeral.VolumeClaimTemplate.Spec.VolumeName; pv != "" {
+					r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath, volume: pv})
+				}
+			}
+		}
 		if spec.AutomountServiceAccountToken == nil {
 			// The pod leaves the token to its ServiceAccount ("default"
 			// when it names none).
@@ -1058,10 +1146,10 @@ func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set fun
 	}
 }
 
-// volumeKind is the name of the field that gives a volume its source
-// ("hostPath", "nfs", "configMap"...), as the API writes it; "" when
-// none is set.
-func volumeKind(v corev1.VolumeSource) string {
+// volumeKind is the name of the field that gives a volume (a
+// corev1.VolumeSource or PersistentVolumeSource) its source ("hostPath",
+// "nfs", "configMap"...), as the API writes it; "" when none is set.
+func volumeKind(v any) string {
 	rv := reflect.ValueOf(v)
 	for i := range rv.NumField() {
 		if f := rv.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {

@@ -411,6 +411,84 @@ func TestParseKubernetesServiceAccountStrict(t *testing.T) {
 	}
 }
 
+// TestParseKubernetesClaimedHostPath: a pod that mounts a claim bound to
+// a hostPath or local PersistentVolume of the same stream (the claim's
+// volumeName, the volume's claimRef, an ephemeral volume's template)
+// mounts that node path, as the kubelet does.
+func TestParseKubernetesClaimedHostPath(t *testing.T) {
+	in := `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: node-root}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: runtime}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  local: {path: /var/run}
+  claimRef: {namespace: shop, name: sock}
+  nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Exists}]}]}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec:
+  volumeName: node-root
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: data}}
+  - {name: sock, persistentVolumeClaim: {claimName: sock}}
+  - name: scratch
+    ephemeral: {volumeClaimTemplate: {spec: {volumeName: node-root, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}}
+  - {name: other, persistentVolumeClaim: {claimName: elsewhere}}
+  containers:
+  - name: c
+    image: x:1
+    volumeMounts:
+    - {name: data, mountPath: /host}
+    - {name: sock, mountPath: /run/docker.sock, subPath: docker.sock}
+    - {name: scratch, mountPath: /scratch}
+    - {name: other, mountPath: /other}
+`
+	ws, err := ParseKubernetes([]byte(in), "pv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 {
+		t.Fatalf("%d workloads", len(ws))
+	}
+	wantEqual(t, "mounts", ws[0].Mounts, []Mount{
+		{Type: "bind", Source: "/", Destination: "/host", Driver: "hostPath"},
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/run/docker.sock", Driver: "local"},
+		{Type: "bind", Source: "/", Destination: "/scratch", Driver: "hostPath"},
+		{Type: "volume", Source: "other", Destination: "/other", Driver: "persistentVolumeClaim"},
+	})
+	j, err := Judge(ws, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range j.Findings {
+		ids = append(ids, f.ID)
+	}
+	for _, id := range []string{"container-sensitive-mounts", "container-engine-socket", "workload-host-path"} {
+		if !slices.Contains(ids, id) {
+			t.Errorf("no %s finding in %v", id, ids)
+		}
+	}
+}
+
 // TestParseKubernetesAliases: aliases within reason are read (and their
 // lines found), a billion-laughs document is refused quickly.
 func TestParseKubernetesAliases(t *testing.T) {
