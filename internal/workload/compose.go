@@ -629,6 +629,9 @@ func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, s
 		if v.Type == types.VolumeTypeVolume && v.Source != "" {
 			if vol, ok := project.Volumes[v.Source]; ok {
 				m.Source, m.Driver = cmp.Or(vol.Name, m.Source), vol.Driver
+				if host := localVolumeHost(vol); host != "" {
+					m.Type, m.Source = types.VolumeTypeBind, host
+				}
 			}
 		}
 		if v.Bind != nil {
@@ -655,6 +658,27 @@ func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, s
 		dest, _, _ := strings.Cut(n, ":")
 		return []string{dest}
 	}))
+}
+
+// localVolumeHost is the host path a named volume of the local driver
+// mounts, "" for any other volume: Docker's local driver mounts its
+// driver_opts device with its type and o options, so `type: none, o:
+// bind, device: /` is a bind of the host's root and `type: ext4, device:
+// /dev/sda1` the host disk's filesystem (an NFS or CIFS share, or a
+// device that is no host path such as tmpfs, is neither).
+func localVolumeHost(v types.VolumeConfig) string {
+	if v.External || (v.Driver != "" && v.Driver != "local") {
+		return ""
+	}
+	device := v.DriverOpts["device"]
+	switch v.DriverOpts["type"] {
+	case "nfs", "nfs4", "cifs", "smb3":
+		return ""
+	}
+	if !strings.HasPrefix(device, "/") {
+		return ""
+	}
+	return device
 }
 
 func composeDevices(w *Workload, s types.ContainerSpec, svc serviceLines) {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
 )
 
 // services returns the workloads of services by service name, checking
@@ -499,5 +501,48 @@ func TestParseComposeJoinsOtherServices(t *testing.T) {
 				t.Errorf("%s: no %s finding; findings %v", target, id, got[target])
 			}
 		}
+	}
+}
+
+// TestParseComposeLocalVolumeBinds: a named volume of Docker's local
+// driver with a device is that host path mounted (o=bind: a bind; a
+// filesystem type: the host disk), and is judged as a bind; an NFS share,
+// a tmpfs or another driver stays a volume.
+func TestParseComposeLocalVolumeBinds(t *testing.T) {
+	dir := writeProject(t, map[string]string{"compose.yaml": `services:
+  app:
+    image: app:1
+    volumes: ["hostroot:/host", "disk:/disk:ro", "share:/share", "mem:/mem", "plugin:/plugin"]
+volumes:
+  hostroot:
+    driver_opts: {type: none, o: bind, device: /}
+  disk:
+    driver: local
+    driver_opts: {type: ext4, device: /dev/sda1}
+  share:
+    driver_opts: {type: nfs, o: "addr=10.0.0.1", device: ":/export"}
+  mem:
+    driver_opts: {type: tmpfs, device: tmpfs}
+  plugin:
+    driver: rexray
+    driver_opts: {device: /}
+`})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	p := filepath.Base(dir)
+	wantEqual(t, "mounts", ws["app"].Mounts, []Mount{
+		{Type: "bind", Source: "/", Destination: "/host"},
+		{Type: "bind", Source: "/dev/sda1", Destination: "/disk", ReadOnly: true, Driver: "local"},
+		{Type: "volume", Source: p + "_share", Destination: "/share"},
+		{Type: "volume", Source: p + "_mem", Destination: "/mem"},
+		{Type: "volume", Source: p + "_plugin", Destination: "/plugin", Driver: "rexray"},
+	})
+	j, err := Judge([]Workload{ws["app"]}, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j.Findings, func(f finding.Finding) bool {
+		return f.ID == "container-sensitive-mounts" && strings.Contains(f.Evidence, "/ on /host")
+	}) {
+		t.Errorf("no container-sensitive-mounts finding for the bind volume: %v", j.Findings)
 	}
 }
