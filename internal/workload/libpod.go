@@ -244,8 +244,8 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 	return w, nil
 }
 
-// mode writes a namespace as the model does: "host", "container:ID",
-// "ns:PATH", "" for the container's own, else Podman's mode ("bridge",
+// mode writes a namespace as the model does: "host" (also for the path of
+// the host's namespace: nsPathMode), "container:ID", "ns:PATH", "" for the container's own, else Podman's mode ("bridge",
 // "none", "slirp4netns", "pasta", "keep-id", ...).
 func (n libpodNamespace) mode() string {
 	switch n.NSMode {
@@ -254,7 +254,7 @@ func (n libpodNamespace) mode() string {
 	case "container", "from_container":
 		return "container:" + n.Value
 	case "path":
-		return "ns:" + n.Value
+		return nsPathMode(n.Value)
 	}
 	return n.NSMode
 }
