@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -188,12 +189,25 @@ func runJobs(ctx context.Context, jobs []func(f *Files)) *Files {
 // (rather than a directory holding it), which makes an unknown format an
 // error instead of a skip.
 func (f *Files) readFile(ctx context.Context, path string, max int64, named bool) {
-	file, err := os.Open(path)
+	flag := os.O_RDONLY
+	if !named {
+		// A FIFO a directory holds would block the open: only regular
+		// files are read there (a file named on the command line may be
+		// a pipe, as <(helm template ...) is).
+		flag |= syscall.O_NONBLOCK
+	}
+	file, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		f.Errs = append(f.Errs, fmt.Errorf("read %s: %w", path, plainPathError(err)))
 		return
 	}
 	defer file.Close()
+	if !named {
+		if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Skipped = append(f.Skipped, path+": not a regular file; not read")
+			return
+		}
+	}
 	data, err := readLimited(file, max)
 	if err != nil {
 		f.Errs = append(f.Errs, fmt.Errorf("read %s: %w", path, err))

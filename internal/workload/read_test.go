@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestSniff(t *testing.T) {
@@ -224,5 +226,33 @@ spec: {ports: [{port: 80}]}
 	}
 	if !slices.Equal(got.Skipped, want) {
 		t.Errorf("skipped\n%s\nwant\n%s", strings.Join(got.Skipped, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadFilesSkipsWhatIsNoRegularFile: a FIFO (or a link to a device) a
+// directory holds is listed as not read: opening a FIFO would block hull
+// for ever.
+func TestReadFilesSkipsWhatIsNoRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(dir, "null.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Files, 1)
+	go func() { done <- ReadFiles(context.Background(), []string{dir}, ReadOptions{}) }()
+	select {
+	case got := <-done:
+		want := []string{filepath.Join(dir, "null.yaml") + ": not a regular file; not read", filepath.Join(dir, "pipe.yaml") + ": not a regular file; not read"}
+		if !slices.Equal(got.Skipped, want) || len(got.Errs) != 0 {
+			t.Errorf("skipped %q errors %v, want %q", got.Skipped, got.Errs, want)
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the open so the goroutine ends.
+		if f, err := os.OpenFile(filepath.Join(dir, "pipe.yaml"), os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("ReadFiles blocks on a FIFO in a directory")
 	}
 }
