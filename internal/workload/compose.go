@@ -98,7 +98,7 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 			profiles = append(profiles, strings.TrimSpace(p))
 		}
 	}
-	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
+	project, err := loadCompose(ctx, types.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: []types.ConfigFile{{Filename: filename, Content: data}},
 		Environment: env,
@@ -129,6 +129,19 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 		notJudged("job", name, project.DisabledJobs[name].Profiles)
 	}
 	return composeWorkloads(project, path, lines), off, nil
+}
+
+// loadCompose runs compose-go's loader, turning its panic into an error:
+// it asserts the kind of some values before it validates the file (a
+// number as extends.file crashes it, and docker compose with it), and a
+// hostile file must not crash hull.
+func loadCompose(ctx context.Context, d types.ConfigDetails, opts func(*loader.Options)) (p *types.Project, err error) {
+	defer func() {
+		if recover() != nil {
+			p, err = nil, errors.New("the Compose loader broke on it: a value is of a kind it does not take (docker compose breaks on it too)")
+		}
+	}()
+	return loader.LoadWithContext(ctx, d, opts)
 }
 
 // anyDocHas says whether a top-level key is in any of the documents.

@@ -412,6 +412,8 @@ func TestParseComposeBadInput(t *testing.T) {
 		"bad service":   "services:\n  a: 3\n",
 		"cycle":         "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
 		"missing var":   "services:\n  a:\n    image: ${NOPE:?must be set}\n",
+		// compose-go asserts extends.file is a string before validating.
+		"number as extends.file": "services:\n  a:\n    extends:\n      file: 00\n      service: a\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
