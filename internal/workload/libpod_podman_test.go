@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
 )
 
 // capturePodmanCreate runs the real podman client (`podman --remote create
@@ -146,4 +149,35 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	wantEqual(t, "default privileged, caps", []any{d.Privileged, d.CapAdd, d.NoNewPrivileges}, []any{false, []string(nil), (*bool)(nil)})
 	wantEqual(t, "default namespaces", []string{d.Namespaces.PID, d.Namespaces.IPC, d.Namespaces.UTS}, []string{"", "", ""})
 	wantEqual(t, "default healthcheck", d.Healthcheck, (*bool)(nil))
+}
+
+// TestParseLibpodSpecRootfsFromPodman: --rootfs runs a host directory as
+// the container's root, a bind of it on / (read-only as an overlay, :O),
+// which the mount rules judge: --rootfs / is the host's root file system.
+func TestParseLibpodSpecRootfsFromPodman(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want Mount
+	}{
+		{"/", Mount{Type: "bind", Source: "/", Destination: "/"}},
+		{"/srv/root:O", Mount{Type: "bind", Source: "/srv/root", Destination: "/", ReadOnly: true}},
+	} {
+		w, err := ParseLibpodSpec(capturePodmanCreate(t, "--rootfs", tc.arg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, tc.arg+" mounts", w.Mounts, []Mount{tc.want})
+		wantEqual(t, tc.arg+" place", w.Source.Fields["mounts[0]"], Place{Path: "rootfs"})
+	}
+	w, err := ParseLibpodSpec(capturePodmanCreate(t, "--rootfs", "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Judge([]Workload{w}, JudgeOptions{Stage: StageRequest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j.Findings, func(f finding.Finding) bool { return f.ID == "container-sensitive-mounts" }) {
+		t.Errorf("--rootfs / gives no container-sensitive-mounts finding: %v", j.Findings)
+	}
 }
