@@ -52,8 +52,14 @@ func ParseCompose(ctx context.Context, path string, data []byte) ([]Workload, er
 // pre_start[0]") and each job ("compose.yaml job backup"); a privileged
 // post_start or pre_stop hook makes its service's workload privileged.
 //
+// A Compose file that docker compose finds by default in its directory
+// (compose.yaml...) is merged with the override file beside it
+// (compose.override.yml...), as docker compose run there without -f
+// merges them.
+//
 // Only files under the Compose file's directory are read, each at most
-// 4 MiB and regular: the .env file and the files `extends` names. An
+// 4 MiB and regular: the .env file, the override file and the files
+// `extends` names. An
 // `extends` outside it is an error, `include` is refused (its env files
 // and project directories may lie anywhere), and env_file and label_file
 // are not read, as no setting judged here comes from them. Nothing
@@ -83,6 +89,21 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 	if err != nil {
 		return nil, nil, err
 	}
+	files := []types.ConfigFile{{Filename: filename, Content: data}}
+	// docker compose run in the file's directory merges the override
+	// file beside it.
+	if winner, override := composeDefaults(dir); path != "-" && winner == filename && override != "" {
+		od, err := root.read(override)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs, err := lines.doc(override)
+		if err != nil {
+			return nil, nil, fmt.Errorf("compose file %s: %w", override, err)
+		}
+		main = append(slices.Clip(main), docs...)
+		files = append(files, types.ConfigFile{Filename: override, Content: od})
+	}
 	if anyDocHas(main, "include") {
 		return nil, nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
 	}
@@ -100,7 +121,7 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 	}
 	project, err := loadCompose(ctx, types.ConfigDetails{
 		WorkingDir:  dir,
-		ConfigFiles: []types.ConfigFile{{Filename: filename, Content: data}},
+		ConfigFiles: files,
 		Environment: env,
 	}, func(o *loader.Options) {
 		if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
@@ -147,6 +168,31 @@ func loadCompose(ctx context.Context, d types.ConfigDetails, opts func(*loader.O
 // anyDocHas says whether a top-level key is in any of the documents.
 func anyDocHas(docs []*yaml.Node, key string) bool {
 	return slices.ContainsFunc(docs, func(d *yaml.Node) bool { return mappingValue(d, key) != nil })
+}
+
+// composeDefaults returns the Compose file and the override file docker
+// compose finds in dir when it is run there without -f (the first of
+// compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml, and
+// of their .override names), "" for none.
+func composeDefaults(dir string) (winner, override string) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if p := filepath.Join(dir, n); fileExists(p) {
+				return p
+			}
+		}
+		return ""
+	}
+	winner = first("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+	if winner == "" {
+		return "", ""
+	}
+	return winner, first("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // composeDir returns the project directory and the file name compose-go

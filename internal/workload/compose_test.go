@@ -548,3 +548,31 @@ volumes:
 		t.Errorf("no container-sensitive-mounts finding for the bind volume: %v", j.Findings)
 	}
 }
+
+// TestParseComposeMergesOverride: the Compose file docker compose finds
+// in its directory is merged with the override file beside it, as docker
+// compose run there merges them; a directory lists the override as read
+// with it. Another file name gets no override.
+func TestParseComposeMergesOverride(t *testing.T) {
+	t.Setenv("COMPOSE_PROFILES", "")
+	dir := writeProject(t, map[string]string{
+		"compose.yaml":          "services:\n  web:\n    image: web:1\n",
+		"compose.override.yaml": "services:\n  web:\n    privileged: true\n    network_mode: host\n",
+		"other.yaml":            "services:\n  web:\n    image: web:1\n",
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	if w := ws["web"]; !w.Privileged || w.Namespaces.Network != "host" {
+		t.Errorf("compose.yaml: privileged %v network %q, want the override's true and host", w.Privileged, w.Namespaces.Network)
+	}
+	other, err := ParseComposeWith(context.Background(), filepath.Join(dir, "other.yaml"), []byte("services:\n  web:\n    image: web:1\n"), ComposeOptions{Environment: map[string]string{}})
+	if err != nil || len(other) != 1 || other[0].Privileged {
+		t.Errorf("other.yaml: %v %+v, want one unprivileged service", err, other)
+	}
+	got := ReadFiles(context.Background(), []string{dir}, ReadOptions{})
+	if len(got.Errs) != 0 || len(got.Workloads) != 2 {
+		t.Fatalf("errors %v, %d workloads, want 2", got.Errs, len(got.Workloads))
+	}
+	if want := []string{filepath.Join(dir, "compose.override.yaml") + ": read with compose.yaml, which it overrides"}; !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped %q, want %q", got.Skipped, want)
+	}
+}
