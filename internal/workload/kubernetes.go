@@ -316,8 +316,8 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 }
 
 // imageField returns the path of the first container image an object
-// names (an "image" string, outside metadata and status, at any depth),
-// "" when it names none.
+// names (an "image" string, or a "containers" list, outside metadata and
+// status, at any depth), "" when it names none.
 func imageField(js []byte) string {
 	var v any
 	if json.Unmarshal(js, &v) != nil {
@@ -332,6 +332,9 @@ func imageField(js []byte) string {
 		case map[string]any:
 			if img, ok := x["image"].(string); ok && img != "" {
 				return joinPath(path, "image")
+			}
+			if cs, ok := x["containers"].([]any); ok && len(cs) > 0 {
+				return joinPath(path, "containers")
 			}
 			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if depth == 0 && (k == "metadata" || k == "status") {

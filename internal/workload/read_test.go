@@ -201,6 +201,10 @@ items:
   kind: Deployment
   metadata: {name: old}
   spec: {template: {spec: {containers: [{name: c, image: "old:1"}]}}}
+- apiVersion: example.com/v1
+  kind: App
+  metadata: {name: app}
+  spec: {pod: {containers: [{name: c, image: {repository: app, tag: "1"}}]}}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -220,9 +224,10 @@ spec: {ports: [{port: 80}]}
 	k8s, compose := filepath.Join(dir, "k8s", "all.yaml"), filepath.Join(dir, "compose.yaml")
 	want := []string{
 		compose + ": service debug: only in profile debug, dev, which is not active; not judged (COMPOSE_PROFILES=debug,dev judges it)",
-		k8s + ": document 1: spec.template.spec.containers[0].image (line 9): Rollout shop/web (argoproj.io/v1alpha1) holds containers, but is not a kind hull reads; not judged",
-		k8s + ": document 2: items[0].spec.template.spec.containers[0].image (line 18): Service fn (serving.knative.dev/v1) holds containers, but is not a kind hull reads; not judged",
-		k8s + ": document 2: items[1].spec.template.spec.containers[0].image (line 22): Deployment old (v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 1: spec.template.spec.containers (line 7): Rollout shop/web (argoproj.io/v1alpha1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[0].spec.template.spec.containers (line 18): Service fn (serving.knative.dev/v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[1].spec.template.spec.containers (line 22): Deployment old (v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[2].spec.pod.containers (line 26): App app (example.com/v1) holds containers, but is not a kind hull reads; not judged",
 	}
 	if !slices.Equal(got.Skipped, want) {
 		t.Errorf("skipped\n%s\nwant\n%s", strings.Join(got.Skipped, "\n"), strings.Join(want, "\n"))
