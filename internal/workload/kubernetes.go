@@ -88,7 +88,7 @@ func parseKubernetes(data []byte, file string) ([]Workload, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	r := &k8sReader{file: file, accounts: map[string]accountToken{}, volumes: map[string]corev1.PersistentVolume{}, claims: map[string]string{}}
+	r := &k8sReader{file: file, accounts: map[string]accountToken{}, volumes: map[string]corev1.PersistentVolume{}, claims: map[string]corev1.PersistentVolumeClaimSpec{}}
 	for _, d := range docs {
 		if err := r.document(d); err != nil {
 			return nil, nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
@@ -187,12 +187,11 @@ type k8sReader struct {
 	// notJudged name the objects that hold containers hull does not
 	// read.
 	notJudged []string
-	// volumes are the stream's PersistentVolumes by name, claims the
-	// volumeName of its PersistentVolumeClaims by namespace/name, and
-	// claimed the mounts of a claim, whose source the volume it binds
-	// decides.
+	// volumes are the stream's PersistentVolumes by name, claims its
+	// PersistentVolumeClaims by namespace/name, and claimed the mounts
+	// of a claim, whose source the volume it binds decides.
 	volumes map[string]corev1.PersistentVolume
-	claims  map[string]string
+	claims  map[string]corev1.PersistentVolumeClaimSpec
 	claimed []pendingClaim
 }
 
@@ -391,18 +390,19 @@ func (r *k8sReader) storage(kind string, js []byte) {
 	}
 	var pvc corev1.PersistentVolumeClaim
 	if errs, err := k8sjson.UnmarshalStrict(js, &pvc); err == nil && len(errs) == 0 {
-		r.claims[pvc.Namespace+"/"+pvc.Name] = pvc.Spec.VolumeName
+		r.claims[pvc.Namespace+"/"+pvc.Name] = pvc.Spec
 	}
 }
 
 // applyClaims gives the mounts of a claim the source of the
 // PersistentVolume in the stream it binds: the one the claim names
-// (volumeName), else the one reserved for the claim (claimRef). A
-// hostPath or local volume is a bind of its node path, as a hostPath
-// volume of the pod is.
+// (volumeName), else the one reserved for the claim (claimRef), else the
+// one the binder would pick for it (bindable). A hostPath or local
+// volume is a bind of its node path, as a hostPath volume of the pod is.
 func (r *k8sReader) applyClaims() {
 	for _, c := range r.claimed {
-		pv, ok := r.volumes[cmp.Or(c.volume, r.claims[c.claim])]
+		spec, known := r.claims[c.claim]
+		pv, ok := r.volumes[cmp.Or(c.volume, spec.VolumeName)]
 		if !ok && c.volume == "" {
 			for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
 				if ref := r.volumes[name].Spec.ClaimRef; ref != nil && ref.Namespace+"/"+ref.Name == c.claim {
@@ -410,6 +410,9 @@ func (r *k8sReader) applyClaims() {
 					break
 				}
 			}
+		}
+		if !ok && known && spec.VolumeName == "" {
+			pv, ok = r.bindable(spec)
 		}
 		if !ok {
 			continue
@@ -430,6 +433,31 @@ func (r *k8sReader) applyClaims() {
 			m.Source = strings.TrimSuffix(host, "/") + "/" + c.subPath
 		}
 	}
+}
+
+// bindable is the PersistentVolume of the stream the binder would bind a
+// claim without a volumeName to: one reserved for no other claim, of the
+// claim's storage class ("" when it names none, as without a default
+// class), with its access modes and at least its storage request; the
+// smallest, as the binder picks.
+func (r *k8sReader) bindable(claim corev1.PersistentVolumeClaimSpec) (corev1.PersistentVolume, bool) {
+	var best corev1.PersistentVolume
+	found := false
+	want := claim.Resources.Requests[corev1.ResourceStorage]
+	for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
+		pv := r.volumes[name]
+		have := pv.Spec.Capacity[corev1.ResourceStorage]
+		switch {
+		case pv.Spec.ClaimRef != nil, pv.Spec.StorageClassName != ptrValue(claim.StorageClassName),
+			slices.ContainsFunc(claim.AccessModes, func(m corev1.PersistentVolumeAccessMode) bool { return !slices.Contains(pv.Spec.AccessModes, m) }),
+			have.Cmp(want) < 0:
+			continue
+		}
+		if bestCap := best.Spec.Capacity[corev1.ResourceStorage]; !found || have.Cmp(bestCap) < 0 {
+			best, found = pv, true
+		}
+	}
+	return best, found
 }
 
 // applyAccounts sets the token of the workloads whose pod leaves it to a

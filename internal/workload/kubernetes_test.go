@@ -413,8 +413,9 @@ func TestParseKubernetesServiceAccountStrict(t *testing.T) {
 
 // TestParseKubernetesClaimedHostPath: a pod that mounts a claim bound to
 // a hostPath or local PersistentVolume of the same stream (the claim's
-// volumeName, the volume's claimRef, an ephemeral volume's template)
-// mounts that node path, as the kubelet does.
+// volumeName, the volume's claimRef, an ephemeral volume's template, the
+// volume the binder picks by class, access modes and size) mounts that
+// node path, as the kubelet does.
 func TestParseKubernetesClaimedHostPath(t *testing.T) {
 	in := `apiVersion: v1
 kind: PersistentVolume
@@ -452,6 +453,7 @@ spec:
   - name: scratch
     ephemeral: {volumeClaimTemplate: {spec: {volumeName: node-root, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}}
   - {name: other, persistentVolumeClaim: {claimName: elsewhere}}
+  - {name: manual, persistentVolumeClaim: {claimName: manual}}
   containers:
   - name: c
     image: x:1
@@ -460,6 +462,44 @@ spec:
     - {name: sock, mountPath: /run/docker.sock, subPath: docker.sock}
     - {name: scratch, mountPath: /scratch}
     - {name: other, mountPath: /other}
+    - {name: manual, mountPath: /manual}
+---
+# The claim of Kubernetes' "use a PersistentVolume" task: bound by its
+# class, access modes and size to the smallest volume that fits.
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: manual, namespace: shop}
+spec:
+  storageClassName: manual
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 3Gi}}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: big-etc}
+spec:
+  storageClassName: manual
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce, ReadOnlyMany]
+  hostPath: {path: /etc}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: too-small}
+spec:
+  storageClassName: manual
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /srv/small}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: other-class}
+spec:
+  storageClassName: fast
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /srv/fast}
 `
 	ws, err := ParseKubernetes([]byte(in), "pv.yaml")
 	if err != nil {
@@ -473,6 +513,7 @@ spec:
 		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/run/docker.sock", Driver: "local"},
 		{Type: "bind", Source: "/", Destination: "/scratch", Driver: "hostPath"},
 		{Type: "volume", Source: "other", Destination: "/other", Driver: "persistentVolumeClaim"},
+		{Type: "bind", Source: "/etc", Destination: "/manual", Driver: "hostPath"},
 	})
 	j, err := Judge(ws, JudgeOptions{Stage: StageFile})
 	if err != nil {
