@@ -305,8 +305,11 @@ func (c ociConv) linux(l *specs.Linux) {
 	}
 	if l.Seccomp != nil {
 		w.Seccomp = "linux.seccomp"
-		if l.Seccomp.DefaultAction == specs.ActAllow && len(l.Seccomp.Syscalls) == 0 {
-			w.Seccomp = "unconfined" // a filter that allows every call
+		// A filter whose every action lets the call run (allow, or log,
+		// which allows and logs) filters nothing.
+		permissive := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
+		if permissive(l.Seccomp.DefaultAction) && !slices.ContainsFunc(l.Seccomp.Syscalls, func(sc specs.LinuxSyscall) bool { return !permissive(sc.Action) }) {
+			w.Seccomp = "unconfined"
 		}
 		c.set(SetSeccomp, "linux.seccomp")
 	}

@@ -181,6 +181,17 @@ func TestParseOCIConfigEdges(t *testing.T) {
 	if w.Seccomp != "unconfined" || !slices.Equal(w.DeviceCgroupRules, []string{"a *:* rwm"}) || w.SystemPathsUnconfined {
 		t.Errorf("seccomp %q device rules %v system paths unconfined %v", w.Seccomp, w.DeviceCgroupRules, w.SystemPathsUnconfined)
 	}
+	// So is one that only logs: SCMP_ACT_LOG lets every call run.
+	for doc, want := range map[string]string{
+		`{"defaultAction": "SCMP_ACT_LOG"}`: "unconfined",
+		`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_LOG"}]}`:   "unconfined",
+		`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_ERRNO"}]}`: "linux.seccomp",
+	} {
+		w, err := ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"seccomp": `+doc+`}}`), "c.json")
+		if err != nil || w.Seccomp != want {
+			t.Errorf("%s: seccomp %q (%v), want %q", doc, w.Seccomp, err, want)
+		}
+	}
 	// Only what goes beyond the devices every container gets is a rule.
 	w, err = ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"resources": {"devices": [{"allow": false, "access": "rwm"},
 		{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}, {"allow": true, "type": "c", "access": "m"},
