@@ -89,28 +89,31 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 	if err != nil {
 		return nil, nil, err
 	}
-	files := []types.ConfigFile{{Filename: filename, Content: data}}
-	// docker compose run in the file's directory merges the override
-	// file beside it.
-	if winner, override := composeDefaults(dir); path != "-" && winner == filename && override != "" {
-		od, err := root.read(override)
-		if err != nil {
-			return nil, nil, err
-		}
-		docs, err := lines.doc(override)
-		if err != nil {
-			return nil, nil, fmt.Errorf("compose file %s: %w", override, err)
-		}
-		main = append(slices.Clip(main), docs...)
-		files = append(files, types.ConfigFile{Filename: override, Content: od})
-	}
-	if anyDocHas(main, "include") {
-		return nil, nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
-	}
-
 	env, err := composeEnvironment(root, opts.Environment)
 	if err != nil {
 		return nil, nil, err
+	}
+	files := []types.ConfigFile{{Filename: filename, Content: data}}
+	for _, f := range composeMerged(dir, filename, env) {
+		if f == filename {
+			// COMPOSE_FILE puts the file itself at its place in the merge
+			// (files[0] until then).
+			files = append(files[1:], files[0])
+			continue
+		}
+		fd, err := root.read(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs, err := lines.doc(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("compose file %s: %w", f, err)
+		}
+		main = append(slices.Clip(main), docs...)
+		files = append(files, types.ConfigFile{Filename: f, Content: fd})
+	}
+	if anyDocHas(main, "include") {
+		return nil, nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
 	}
 	lines.env = env
 	profiles := opts.Profiles
@@ -193,6 +196,38 @@ func composeDefaults(dir string) (winner, override string) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// composeMerged lists the files docker compose, run in dir without -f,
+// reads with filename, in merge order, when filename is the Compose file
+// it finds there by default: those COMPOSE_FILE names (from the
+// environment or the .env file; filename among them where it is listed),
+// else the override file beside it.
+func composeMerged(dir, filename string, env map[string]string) []string {
+	winner, override := composeDefaults(dir)
+	if winner != filename {
+		return nil
+	}
+	list := env["COMPOSE_FILE"]
+	if list == "" {
+		if override == "" {
+			return nil
+		}
+		return []string{override}
+	}
+	var out []string
+	for _, f := range strings.Split(list, cmp.Or(env["COMPOSE_PATH_SEPARATOR"], string(os.PathListSeparator))) {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // composeDir returns the project directory and the file name compose-go

@@ -576,3 +576,32 @@ func TestParseComposeMergesOverride(t *testing.T) {
 		t.Errorf("skipped %q, want %q", got.Skipped, want)
 	}
 }
+
+// TestParseComposeFileFromEnv: COMPOSE_FILE in the .env file beside the
+// default Compose file names the files docker compose merges there, in
+// order, instead of the override file; a file it names outside the
+// directory is an error.
+func TestParseComposeFileFromEnv(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		".env":                  "COMPOSE_FILE=base.yaml:compose.yaml:prod.yaml\n",
+		"base.yaml":             "services:\n  web:\n    image: web:1\n    privileged: true\n",
+		"compose.yaml":          "services:\n  web:\n    image: web:2\n    privileged: false\n",
+		"prod.yaml":             "services:\n  web:\n    network_mode: host\n",
+		"compose.override.yaml": "services:\n  web:\n    pid: host\n",
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	w := ws["web"]
+	wantEqual(t, "image, privileged, network, pid", []any{w.Image, w.Privileged, w.Namespaces.Network, w.Namespaces.PID}, []any{"web:2", false, "host", ""})
+
+	outside := filepath.Join(t.TempDir(), "outside.yaml")
+	if err := os.WriteFile(outside, []byte("services:\n  web:\n    image: outside:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("COMPOSE_FILE=compose.yaml:"+outside+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if _, err := ParseComposeWith(context.Background(), filepath.Join(dir, "compose.yaml"), data, ComposeOptions{Environment: map[string]string{}}); err == nil || !strings.Contains(err.Error(), "outside the project directory") {
+		t.Errorf("COMPOSE_FILE outside the directory: %v", err)
+	}
+}
