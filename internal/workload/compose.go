@@ -152,7 +152,18 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 	for _, name := range slices.Sorted(maps.Keys(project.DisabledJobs)) {
 		notJudged("job", name, project.DisabledJobs[name].Profiles)
 	}
-	return composeWorkloads(project, path, lines), off, nil
+	ws := composeWorkloads(project, path, lines)
+	for i := range ws {
+		// docker compose reads a seccomp=FILE profile (relative to the
+		// project directory) and sends its content: one that filters
+		// nothing is no seccomp at all.
+		if sp := ws[i].Seccomp; sp != "" && sp != "unconfined" && sp != "builtin" {
+			if pd, err := root.read(sp); err == nil && seccompProfileAllowsAll(pd) {
+				ws[i].Seccomp = "unconfined"
+			}
+		}
+	}
+	return ws, off, nil
 }
 
 // loadCompose runs compose-go's loader, turning its panic into an error:
@@ -342,6 +353,9 @@ func (r composeRoot) check(path string) error {
 func (r composeRoot) read(path string) ([]byte, error) {
 	if err := r.check(path); err != nil {
 		return nil, err
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(r.dir, path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

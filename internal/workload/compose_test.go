@@ -605,3 +605,23 @@ func TestParseComposeFileFromEnv(t *testing.T) {
 		t.Errorf("COMPOSE_FILE outside the directory: %v", err)
 	}
 }
+
+// TestParseComposeSeccompProfileFile: a seccomp=FILE profile docker
+// compose reads and sends is judged by its content: one whose every
+// action lets calls run (allow, log) is no filter at all; a real filter
+// stays the profile named.
+func TestParseComposeSeccompProfileFile(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"allow.json":  `{"defaultAction": "SCMP_ACT_ALLOW"}`,
+		"log.json":    `{"defaultAction": "SCMP_ACT_LOG", "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ALLOW"}]}`,
+		"filter.json": `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`,
+		"compose.yaml": `services:
+  allow: {image: "x:1", security_opt: ["seccomp=allow.json"]}
+  log: {image: "x:1", security_opt: ["seccomp:./log.json"]}
+  filter: {image: "x:1", security_opt: ["seccomp=filter.json"]}
+`,
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	got := []string{ws["allow"].Seccomp, ws["log"].Seccomp, ws["filter"].Seccomp}
+	wantEqual(t, "seccomp", got, []string{"unconfined", "unconfined", "filter.json"})
+}

@@ -305,10 +305,11 @@ func (c ociConv) linux(l *specs.Linux) {
 	}
 	if l.Seccomp != nil {
 		w.Seccomp = "linux.seccomp"
-		// A filter whose every action lets the call run (allow, or log,
-		// which allows and logs) filters nothing.
-		permissive := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
-		if permissive(l.Seccomp.DefaultAction) && !slices.ContainsFunc(l.Seccomp.Syscalls, func(sc specs.LinuxSyscall) bool { return !permissive(sc.Action) }) {
+		actions := make([]specs.LinuxSeccompAction, len(l.Seccomp.Syscalls))
+		for i, sc := range l.Seccomp.Syscalls {
+			actions[i] = sc.Action
+		}
+		if seccompAllowsAll(l.Seccomp.DefaultAction, actions) {
 			w.Seccomp = "unconfined"
 		}
 		c.set(SetSeccomp, "linux.seccomp")

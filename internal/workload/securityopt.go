@@ -1,11 +1,14 @@
 package workload
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // securityOpt is one --security-opt as dockerd reads it.
@@ -124,4 +127,32 @@ func (l *SELinuxLabel) set(opt string) bool {
 		return false
 	}
 	return true
+}
+
+// seccompAllowsAll reports whether a seccomp filter of this default
+// action and these rule actions filters nothing: every action lets the
+// call run (allow, or log, which allows and logs).
+func seccompAllowsAll(defaultAction specs.LinuxSeccompAction, actions []specs.LinuxSeccompAction) bool {
+	permissive := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
+	return permissive(defaultAction) && !slices.ContainsFunc(actions, func(a specs.LinuxSeccompAction) bool { return !permissive(a) })
+}
+
+// seccompProfileAllowsAll reports whether a seccomp profile file in
+// Docker's format (what --security-opt seccomp=FILE sends) filters
+// nothing; false for a profile it cannot read, which the engine refuses.
+func seccompProfileAllowsAll(data []byte) bool {
+	var p struct {
+		DefaultAction specs.LinuxSeccompAction `json:"defaultAction"`
+		Syscalls      []struct {
+			Action specs.LinuxSeccompAction `json:"action"`
+		} `json:"syscalls"`
+	}
+	if json.Unmarshal(data, &p) != nil {
+		return false
+	}
+	actions := make([]specs.LinuxSeccompAction, len(p.Syscalls))
+	for i, sc := range p.Syscalls {
+		actions[i] = sc.Action
+	}
+	return seccompAllowsAll(p.DefaultAction, actions)
 }
