@@ -79,6 +79,11 @@ func (o securityOpt) apply(w *Workload) string {
 		return SetNoNewPrivileges
 	case "seccomp":
 		w.Seccomp = o.value
+		// The docker CLI sends a profile's content (--security-opt
+		// seccomp=FILE): one that filters nothing is unconfined.
+		if strings.HasPrefix(strings.TrimSpace(o.value), "{") && seccompProfileAllowsAll([]byte(o.value)) {
+			w.Seccomp = "unconfined"
+		}
 		return SetSeccomp
 	case "apparmor":
 		w.AppArmor = o.value
