@@ -115,17 +115,20 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	wantEqual(t, "noNewPrivileges", w.NoNewPrivileges, ptr(true))
 	wantEqual(t, "confinement", []string{w.Seccomp, w.AppArmor}, []string{"unconfined", "unconfined"})
 	wantEqual(t, "selinux, system paths", []bool{w.SELinuxDisabled, w.SystemPathsUnconfined}, []bool{true, true})
-	// Podman sorts mounts by destination and adds tmpfs mounts of its own to a read-only container.
+	// Podman adds tmpfs mounts of its own to a read-only container, and
+	// the order of the binds it sends varies from run to run: compared by
+	// destination.
 	var mounts []Mount
 	for _, m := range w.Mounts {
 		if m.Type != "tmpfs" {
 			mounts = append(mounts, m)
 		}
 	}
+	slices.SortFunc(mounts, func(a, b Mount) int { return strings.Compare(a.Destination, b.Destination) })
 	wantEqual(t, "mounts", mounts, []Mount{
+		{Type: "volume", Source: "data", Destination: "/data"},
 		{Type: "bind", Source: "/", Destination: "/host", ReadOnly: true, Propagation: "rslave"},
 		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock", ReadOnly: true},
-		{Type: "volume", Source: "data", Destination: "/data"},
 	})
 	wantEqual(t, "devices", w.Devices, []Device{{PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", Permissions: "r"}})
 	wantEqual(t, "device rules", w.DeviceCgroupRules, []string{"c 1:3 mr"})
