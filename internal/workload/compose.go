@@ -52,36 +52,68 @@ func ParseCompose(ctx context.Context, path string, data []byte) ([]Workload, er
 // pre_start[0]") and each job ("compose.yaml job backup"); a privileged
 // post_start or pre_stop hook makes its service's workload privileged.
 //
+// A Compose file that docker compose finds by default in its directory
+// (compose.yaml...) is merged with the override file beside it
+// (compose.override.yml...), as docker compose run there without -f
+// merges them.
+//
 // Only files under the Compose file's directory are read, each at most
-// 4 MiB and regular: the .env file and the files `extends` names. An
+// 4 MiB and regular: the .env file, the override file and the files
+// `extends` names. An
 // `extends` outside it is an error, `include` is refused (its env files
 // and project directories may lie anywhere), and env_file and label_file
 // are not read, as no setting judged here comes from them. Nothing
 // touches the network or a container engine.
 func ParseComposeWith(ctx context.Context, path string, data []byte, opts ComposeOptions) ([]Workload, error) {
+	ws, _, err := parseCompose(ctx, path, data, opts)
+	return ws, err
+}
+
+// parseCompose is ParseComposeWith that also names the services and jobs
+// no active profile enables: not judged, but one --profile away from
+// running.
+func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOptions) ([]Workload, []string, error) {
 	if len(data) > maxComposeFile {
-		return nil, fmt.Errorf("compose file %s: larger than %d bytes", path, maxComposeFile)
+		return nil, nil, fmt.Errorf("compose file %s: larger than %d bytes", path, maxComposeFile)
 	}
 	dir, filename, err := composeDir(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root, err := newComposeRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines := newComposeLines(root, path, filename, data)
 	main, err := lines.doc(filename)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if anyDocHas(main, "include") {
-		return nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
-	}
-
 	env, err := composeEnvironment(root, opts.Environment)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	files := []types.ConfigFile{{Filename: filename, Content: data}}
+	for _, f := range composeMerged(dir, filename, env) {
+		if f == filename {
+			// COMPOSE_FILE puts the file itself at its place in the merge
+			// (files[0] until then).
+			files = append(files[1:], files[0])
+			continue
+		}
+		fd, err := root.read(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs, err := lines.doc(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("compose file %s: %w", f, err)
+		}
+		main = append(slices.Clip(main), docs...)
+		files = append(files, types.ConfigFile{Filename: f, Content: fd})
+	}
+	if anyDocHas(main, "include") {
+		return nil, nil, fmt.Errorf("compose file %s: include is not supported; resolve it first with docker compose config", path)
 	}
 	lines.env = env
 	profiles := opts.Profiles
@@ -90,9 +122,9 @@ func ParseComposeWith(ctx context.Context, path string, data []byte, opts Compos
 			profiles = append(profiles, strings.TrimSpace(p))
 		}
 	}
-	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
+	project, err := loadCompose(ctx, types.ConfigDetails{
 		WorkingDir:  dir,
-		ConfigFiles: []types.ConfigFile{{Filename: filename, Content: data}},
+		ConfigFiles: files,
 		Environment: env,
 	}, func(o *loader.Options) {
 		if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
@@ -107,15 +139,106 @@ func ParseComposeWith(ctx context.Context, path string, data []byte, opts Compos
 		o.ResourceLoaders = []loader.ResourceLoader{root}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compose file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("compose file %s: %w", path, err)
 	}
+	var off []string
+	notJudged := func(word, name string, profiles []string) {
+		off = append(off, fmt.Sprintf("%s: %s %s: only in profile %s, which is not active; not judged (COMPOSE_PROFILES=%s judges it)",
+			path, word, name, strings.Join(profiles, ", "), strings.Join(profiles, ",")))
+	}
+	for _, name := range slices.Sorted(maps.Keys(project.DisabledServices)) {
+		notJudged("service", name, project.DisabledServices[name].Profiles)
+	}
+	for _, name := range slices.Sorted(maps.Keys(project.DisabledJobs)) {
+		notJudged("job", name, project.DisabledJobs[name].Profiles)
+	}
+	ws := composeWorkloads(project, path, lines)
+	for i := range ws {
+		// docker compose reads a seccomp=FILE profile (relative to the
+		// project directory) and sends its content: one that filters
+		// nothing is no seccomp at all.
+		if sp := ws[i].Seccomp; sp != "" && sp != "unconfined" && sp != "builtin" {
+			if pd, err := root.read(sp); err == nil && seccompProfileAllowsAll(pd) {
+				ws[i].Seccomp = "unconfined"
+			}
+		}
+	}
+	return ws, off, nil
+}
 
-	return composeWorkloads(project, path, lines), nil
+// loadCompose runs compose-go's loader, turning its panic into an error:
+// it asserts the kind of some values before it validates the file (a
+// number as extends.file crashes it, and docker compose with it), and a
+// hostile file must not crash hull.
+func loadCompose(ctx context.Context, d types.ConfigDetails, opts func(*loader.Options)) (p *types.Project, err error) {
+	defer func() {
+		if recover() != nil {
+			p, err = nil, errors.New("the Compose loader broke on it: a value is of a kind it does not take (docker compose breaks on it too)")
+		}
+	}()
+	return loader.LoadWithContext(ctx, d, opts)
 }
 
 // anyDocHas says whether a top-level key is in any of the documents.
 func anyDocHas(docs []*yaml.Node, key string) bool {
 	return slices.ContainsFunc(docs, func(d *yaml.Node) bool { return mappingValue(d, key) != nil })
+}
+
+// composeDefaults returns the Compose file and the override file docker
+// compose finds in dir when it is run there without -f (the first of
+// compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml, and
+// of their .override names), "" for none.
+func composeDefaults(dir string) (winner, override string) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if p := filepath.Join(dir, n); fileExists(p) {
+				return p
+			}
+		}
+		return ""
+	}
+	winner = first("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+	if winner == "" {
+		return "", ""
+	}
+	return winner, first("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// composeMerged lists the files docker compose, run in dir without -f,
+// reads with filename, in merge order, when filename is the Compose file
+// it finds there by default: those COMPOSE_FILE names (from the
+// environment or the .env file; filename among them where it is listed),
+// else the override file beside it.
+func composeMerged(dir, filename string, env map[string]string) []string {
+	winner, override := composeDefaults(dir)
+	if winner != filename {
+		return nil
+	}
+	list := env["COMPOSE_FILE"]
+	if list == "" {
+		if override == "" {
+			return nil
+		}
+		return []string{override}
+	}
+	var out []string
+	for _, f := range strings.Split(list, cmp.Or(env["COMPOSE_PATH_SEPARATOR"], string(os.PathListSeparator))) {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // composeDir returns the project directory and the file name compose-go
@@ -231,6 +354,9 @@ func (r composeRoot) read(path string) ([]byte, error) {
 	if err := r.check(path); err != nil {
 		return nil, err
 	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(r.dir, path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -260,9 +386,16 @@ func composeWorkloads(project *types.Project, path string, lines *composeLines) 
 		file = "-"
 	}
 	var out []Workload
+	var joins []composeJoin
+	services, containers := map[string]int{}, map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(project.Services)) {
 		s := project.Services[name]
 		svc := lines.service("services", name)
+		services[name] = len(out)
+		if s.ContainerName != "" {
+			containers[s.ContainerName] = len(out)
+		}
+		joins = append(joins, composeJoin{len(out), svc})
 		w := composeContainer(project, s.ContainerSpec, file+" service "+name, "compose service", "services."+name, path, svc)
 		composeWorkloadSpec(&w, s.WorkloadSpec, svc)
 		composeDeploy(&w, s, svc)
@@ -283,17 +416,127 @@ func composeWorkloads(project *types.Project, path string, lines *composeLines) 
 		for i, h := range s.PreStart {
 			hook := "pre_start[" + strconv.Itoa(i) + "]"
 			hl := svc.hook(i)
+			joins = append(joins, composeJoin{len(out), hl})
 			out = append(out, composeContainer(project, h.ContainerSpec, file+" service "+name+" "+hook, "compose pre_start hook", "services."+name+"."+hook, path, hl))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(project.Jobs)) {
 		j := project.Jobs[name]
 		jl := lines.service("jobs", name)
+		joins = append(joins, composeJoin{len(out), jl})
 		w := composeContainer(project, j.ContainerSpec, file+" job "+name, "compose job", "jobs."+name, path, jl)
 		composeWorkloadSpec(&w, j.WorkloadSpec, jl)
 		out = append(out, w)
 	}
+	resolveJoins(out, joins, services, containers)
 	return out
+}
+
+// composeJoin is a container of the project and the places of its
+// settings.
+type composeJoin struct {
+	workload int
+	lines    serviceLines
+}
+
+// joinRef finds the container a "service:NAME" or "container:NAME"
+// reference names in the project (a service, or a service's
+// container_name), -1 when it names none.
+func joinRef(ref string, services, containers map[string]int) int {
+	if name, ok := strings.CutPrefix(ref, types.ServicePrefix); ok {
+		if i, ok := services[name]; ok {
+			return i
+		}
+	}
+	if name, ok := strings.CutPrefix(ref, types.ContainerPrefix); ok {
+		if i, ok := containers[name]; ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// resolveJoins gives each container what it takes from the others of
+// the project, as docker compose starts it: a namespace mode that joins
+// another service's container (network_mode, pid, ipc, uts, cgroup:
+// "service:NAME" or "container:NAME") that is in the host's namespace,
+// through any chain, is the host's; volumes_from adds the mounts of the
+// containers it names (theirs, and what they take with volumes_from),
+// every one read-only with ":ro". A reference to a container outside
+// the project stays as written.
+func resolveJoins(out []Workload, joins []composeJoin, services, containers map[string]int) {
+	orig := make([]Workload, len(out))
+	copy(orig, out)
+	modes := []func(w *Workload) *string{
+		func(w *Workload) *string { return &w.Namespaces.Network },
+		func(w *Workload) *string { return &w.Namespaces.PID },
+		func(w *Workload) *string { return &w.Namespaces.IPC },
+		func(w *Workload) *string { return &w.Namespaces.UTS },
+		func(w *Workload) *string { return &w.Namespaces.Cgroup },
+	}
+	for _, j := range joins {
+		for _, mode := range modes {
+			cur := *mode(&orig[j.workload])
+			for range maxJoinDepth {
+				next := joinRef(cur, services, containers)
+				if next < 0 {
+					break
+				}
+				cur = *mode(&orig[next])
+			}
+			if cur == "host" {
+				*mode(&out[j.workload]) = "host"
+			}
+		}
+	}
+	memo := map[int][]Mount{}
+	var mountsOf func(i, depth int) []Mount
+	mountsOf = func(i, depth int) []Mount {
+		if m, ok := memo[i]; ok {
+			return m
+		}
+		ms := slices.DeleteFunc(slices.Clone(orig[i].Mounts), func(m Mount) bool { return m.Type == types.VolumeTypeTmpfs })
+		if depth < maxJoinDepth {
+			for _, vf := range orig[i].VolumesFrom {
+				ms = append(ms, volumesFrom(vf, depth, services, containers, mountsOf)...)
+			}
+		}
+		memo[i] = ms
+		return ms
+	}
+	for _, j := range joins {
+		w := &out[j.workload]
+		for k, vf := range orig[j.workload].VolumesFrom {
+			for _, m := range volumesFrom(vf, 0, services, containers, mountsOf) {
+				if slices.ContainsFunc(w.Mounts, func(x Mount) bool { return x.Destination == m.Destination }) {
+					continue // the container's own mount there wins
+				}
+				j.lines.setListItem(w.Source.Fields, fmt.Sprintf("%s[%d]", SetMounts, len(w.Mounts)), "volumes_from", k)
+				w.Mounts = append(w.Mounts, m)
+			}
+		}
+	}
+}
+
+// volumesFrom is the mounts one volumes_from entry ("NAME", "NAME:ro",
+// "container:NAME:rw") gives.
+func volumesFrom(entry string, depth int, services, containers map[string]int, mountsOf func(i, depth int) []Mount) []Mount {
+	ref, mode := entry, ""
+	if i := strings.LastIndexByte(entry, ':'); i >= 0 && (entry[i+1:] == "ro" || entry[i+1:] == "rw") {
+		ref, mode = entry[:i], entry[i+1:]
+	}
+	if !strings.HasPrefix(ref, types.ContainerPrefix) {
+		ref = types.ServicePrefix + ref
+	}
+	src := joinRef(ref, services, containers)
+	if src < 0 {
+		return nil
+	}
+	ms := slices.Clone(mountsOf(src, depth+1))
+	for i := range ms {
+		ms[i].ReadOnly = ms[i].ReadOnly || mode == "ro"
+	}
+	return ms
 }
 
 // composeContainer converts the container settings services, jobs and
@@ -494,6 +737,9 @@ func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, s
 		if v.Type == types.VolumeTypeVolume && v.Source != "" {
 			if vol, ok := project.Volumes[v.Source]; ok {
 				m.Source, m.Driver = cmp.Or(vol.Name, m.Source), vol.Driver
+				if host := localVolumeHost(vol); host != "" {
+					m.Type, m.Source = types.VolumeTypeBind, host
+				}
 			}
 		}
 		if v.Bind != nil {
@@ -520,6 +766,27 @@ func composeMounts(w *Workload, project *types.Project, s types.ContainerSpec, s
 		dest, _, _ := strings.Cut(n, ":")
 		return []string{dest}
 	}))
+}
+
+// localVolumeHost is the host path a named volume of the local driver
+// mounts, "" for any other volume: Docker's local driver mounts its
+// driver_opts device with its type and o options, so `type: none, o:
+// bind, device: /` is a bind of the host's root and `type: ext4, device:
+// /dev/sda1` the host disk's filesystem (an NFS or CIFS share, or a
+// device that is no host path such as tmpfs, is neither).
+func localVolumeHost(v types.VolumeConfig) string {
+	if v.External || (v.Driver != "" && v.Driver != "local") {
+		return ""
+	}
+	device := v.DriverOpts["device"]
+	switch v.DriverOpts["type"] {
+	case "nfs", "nfs4", "cifs", "smb3":
+		return ""
+	}
+	if !strings.HasPrefix(device, "/") {
+		return ""
+	}
+	return device
 }
 
 func composeDevices(w *Workload, s types.ContainerSpec, svc serviceLines) {

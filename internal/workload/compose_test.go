@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
 )
 
 // services returns the workloads of services by service name, checking
@@ -410,6 +412,8 @@ func TestParseComposeBadInput(t *testing.T) {
 		"bad service":   "services:\n  a: 3\n",
 		"cycle":         "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
 		"missing var":   "services:\n  a:\n    image: ${NOPE:?must be set}\n",
+		// compose-go asserts extends.file is a string before validating.
+		"number as extends.file": "services:\n  a:\n    extends:\n      file: 00\n      service: a\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
@@ -422,4 +426,202 @@ func TestParseComposeBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParseComposeJoinsOtherServices: a service that joins another
+// service's namespace (network_mode, pid, ipc, uts: service:NAME, or
+// container:NAME of a container_name), through a chain, is in the host's
+// namespace when that one is, and volumes_from gives it the other
+// service's mounts (and theirs, read-only with :ro), as docker compose
+// starts it; each is judged as if written in the service itself.
+func TestParseComposeJoinsOtherServices(t *testing.T) {
+	dir := writeProject(t, map[string]string{"compose.yaml": `services:
+  agent:
+    image: agent:1
+    container_name: node-agent
+    network_mode: host
+    pid: host
+    ipc: host
+    uts: host
+    volumes: [/var/run/docker.sock:/var/run/docker.sock, /:/host]
+  sidecar:
+    image: side:1
+    network_mode: service:agent
+    pid: container:node-agent
+    ipc: service:agent
+    uts: service:agent
+  second:
+    image: side:1
+    network_mode: service:sidecar
+    volumes_from: [agent]
+  reader:
+    image: side:1
+    volumes_from: ["second:ro"]
+    volumes: [/srv/data:/host]
+  outside:
+    image: side:1
+    network_mode: container:not-in-project
+    volumes_from: ["container:not-in-project"]
+`})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	for _, name := range []string{"sidecar", "second"} {
+		ns := ws[name].Namespaces
+		wantEqual(t, name+" network", ns.Network, "host")
+		if name == "sidecar" {
+			wantEqual(t, name+" namespaces", ns, Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host"})
+		}
+	}
+	wantEqual(t, "outside network", ws["outside"].Namespaces.Network, "container:not-in-project")
+	wantEqual(t, "outside mounts", len(ws["outside"].Mounts), 0)
+	wantEqual(t, "second mounts", ws["second"].Mounts, []Mount{
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock"},
+		{Type: "bind", Source: "/", Destination: "/host"},
+	})
+	wantPlace(t, ws["second"], "mounts[0]", Place{Path: "services.second.volumes_from[0]", Line: 19})
+	// reader's own mount on /host wins over the one volumes_from brings.
+	wantEqual(t, "reader mounts", ws["reader"].Mounts, []Mount{
+		{Type: "bind", Source: "/srv/data", Destination: "/host"},
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock", ReadOnly: true},
+	})
+
+	list := []Workload{ws["sidecar"], ws["second"], ws["reader"]}
+	j, err := Judge(list, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range j.Findings {
+		got[f.Target] = append(got[f.Target], f.ID)
+	}
+	for target, ids := range map[string][]string{
+		"compose.yaml service sidecar": {"container-host-network", "container-host-pid", "container-host-ipc", "container-host-uts"},
+		"compose.yaml service second":  {"container-host-network", "container-engine-socket", "container-sensitive-mounts"},
+		"compose.yaml service reader":  {"container-engine-socket"},
+	} {
+		for _, id := range ids {
+			if !slices.Contains(got[target], id) {
+				t.Errorf("%s: no %s finding; findings %v", target, id, got[target])
+			}
+		}
+	}
+}
+
+// TestParseComposeLocalVolumeBinds: a named volume of Docker's local
+// driver with a device is that host path mounted (o=bind: a bind; a
+// filesystem type: the host disk), and is judged as a bind; an NFS share,
+// a tmpfs or another driver stays a volume.
+func TestParseComposeLocalVolumeBinds(t *testing.T) {
+	dir := writeProject(t, map[string]string{"compose.yaml": `services:
+  app:
+    image: app:1
+    volumes: ["hostroot:/host", "disk:/disk:ro", "share:/share", "mem:/mem", "plugin:/plugin"]
+volumes:
+  hostroot:
+    driver_opts: {type: none, o: bind, device: /}
+  disk:
+    driver: local
+    driver_opts: {type: ext4, device: /dev/sda1}
+  share:
+    driver_opts: {type: nfs, o: "addr=10.0.0.1", device: ":/export"}
+  mem:
+    driver_opts: {type: tmpfs, device: tmpfs}
+  plugin:
+    driver: rexray
+    driver_opts: {device: /}
+`})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	p := filepath.Base(dir)
+	wantEqual(t, "mounts", ws["app"].Mounts, []Mount{
+		{Type: "bind", Source: "/", Destination: "/host"},
+		{Type: "bind", Source: "/dev/sda1", Destination: "/disk", ReadOnly: true, Driver: "local"},
+		{Type: "volume", Source: p + "_share", Destination: "/share"},
+		{Type: "volume", Source: p + "_mem", Destination: "/mem"},
+		{Type: "volume", Source: p + "_plugin", Destination: "/plugin", Driver: "rexray"},
+	})
+	j, err := Judge([]Workload{ws["app"]}, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j.Findings, func(f finding.Finding) bool {
+		return f.ID == "container-sensitive-mounts" && strings.Contains(f.Evidence, "/ on /host")
+	}) {
+		t.Errorf("no container-sensitive-mounts finding for the bind volume: %v", j.Findings)
+	}
+}
+
+// TestParseComposeMergesOverride: the Compose file docker compose finds
+// in its directory is merged with the override file beside it, as docker
+// compose run there merges them; a directory lists the override as read
+// with it. Another file name gets no override.
+func TestParseComposeMergesOverride(t *testing.T) {
+	t.Setenv("COMPOSE_PROFILES", "")
+	dir := writeProject(t, map[string]string{
+		"compose.yaml":          "services:\n  web:\n    image: web:1\n",
+		"compose.override.yaml": "services:\n  web:\n    privileged: true\n    network_mode: host\n",
+		"other.yaml":            "services:\n  web:\n    image: web:1\n",
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	if w := ws["web"]; !w.Privileged || w.Namespaces.Network != "host" {
+		t.Errorf("compose.yaml: privileged %v network %q, want the override's true and host", w.Privileged, w.Namespaces.Network)
+	}
+	other, err := ParseComposeWith(context.Background(), filepath.Join(dir, "other.yaml"), []byte("services:\n  web:\n    image: web:1\n"), ComposeOptions{Environment: map[string]string{}})
+	if err != nil || len(other) != 1 || other[0].Privileged {
+		t.Errorf("other.yaml: %v %+v, want one unprivileged service", err, other)
+	}
+	got := ReadFiles(context.Background(), []string{dir}, ReadOptions{})
+	if len(got.Errs) != 0 || len(got.Workloads) != 2 {
+		t.Fatalf("errors %v, %d workloads, want 2", got.Errs, len(got.Workloads))
+	}
+	if want := []string{filepath.Join(dir, "compose.override.yaml") + ": read with compose.yaml, which it overrides"}; !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped %q, want %q", got.Skipped, want)
+	}
+}
+
+// TestParseComposeFileFromEnv: COMPOSE_FILE in the .env file beside the
+// default Compose file names the files docker compose merges there, in
+// order, instead of the override file; a file it names outside the
+// directory is an error.
+func TestParseComposeFileFromEnv(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		".env":                  "COMPOSE_FILE=base.yaml:compose.yaml:prod.yaml\n",
+		"base.yaml":             "services:\n  web:\n    image: web:1\n    privileged: true\n",
+		"compose.yaml":          "services:\n  web:\n    image: web:2\n    privileged: false\n",
+		"prod.yaml":             "services:\n  web:\n    network_mode: host\n",
+		"compose.override.yaml": "services:\n  web:\n    pid: host\n",
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	w := ws["web"]
+	wantEqual(t, "image, privileged, network, pid", []any{w.Image, w.Privileged, w.Namespaces.Network, w.Namespaces.PID}, []any{"web:2", false, "host", ""})
+
+	outside := filepath.Join(t.TempDir(), "outside.yaml")
+	if err := os.WriteFile(outside, []byte("services:\n  web:\n    image: outside:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("COMPOSE_FILE=compose.yaml:"+outside+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if _, err := ParseComposeWith(context.Background(), filepath.Join(dir, "compose.yaml"), data, ComposeOptions{Environment: map[string]string{}}); err == nil || !strings.Contains(err.Error(), "outside the project directory") {
+		t.Errorf("COMPOSE_FILE outside the directory: %v", err)
+	}
+}
+
+// TestParseComposeSeccompProfileFile: a seccomp=FILE profile docker
+// compose reads and sends is judged by its content: one whose every
+// action lets calls run (allow, log) is no filter at all; a real filter
+// stays the profile named.
+func TestParseComposeSeccompProfileFile(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"allow.json":  `{"defaultAction": "SCMP_ACT_ALLOW"}`,
+		"log.json":    `{"defaultAction": "SCMP_ACT_LOG", "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ALLOW"}]}`,
+		"filter.json": `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`,
+		"compose.yaml": `services:
+  allow: {image: "x:1", security_opt: ["seccomp=allow.json"]}
+  log: {image: "x:1", security_opt: ["seccomp:./log.json"]}
+  filter: {image: "x:1", security_opt: ["seccomp=filter.json"]}
+`,
+	})
+	ws := services(t, parseComposeFile(t, filepath.Join(dir, "compose.yaml"), ComposeOptions{}))
+	got := []string{ws["allow"].Seccomp, ws["log"].Seccomp, ws["filter"].Seccomp}
+	wantEqual(t, "seccomp", got, []string{"unconfined", "unconfined", "filter.json"})
 }

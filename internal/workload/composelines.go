@@ -239,6 +239,17 @@ func (s serviceLines) setItem(f map[string]Place, setting, list string, i int, k
 	})
 }
 
+// setListItem records where the i-th item of list was written.
+func (s serviceLines) setListItem(f map[string]Place, setting, list string, i int) {
+	s.eachItem(list, func(lk link, j int, item *yaml.Node) bool {
+		if j != i {
+			return false
+		}
+		f[setting] = s.place(lk, list+"["+strconv.Itoa(i)+"]", item.Line)
+		return true
+	})
+}
+
 // setSecurityOpt records which security_opt item wrote setting.
 func (s serviceLines) setSecurityOpt(f map[string]Place, setting string) {
 	s.eachItem("security_opt", func(lk link, i int, item *yaml.Node) bool {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -71,21 +72,31 @@ func IsKubernetesKind(kind string) bool {
 // Kubernetes object, or a pod-holding object Kubernetes would refuse to
 // decode, is an error that names the file, the document and the field.
 func ParseKubernetes(data []byte, file string) ([]Workload, error) {
+	ws, _, err := parseKubernetes(data, file)
+	return ws, err
+}
+
+// parseKubernetes is ParseKubernetes that also names the objects it did
+// not judge though they hold containers: custom resources with a pod
+// template (an Argo Rollout, a Knative Service), a pod kind of an API
+// group that does not serve it.
+func parseKubernetes(data []byte, file string) ([]Workload, []string, error) {
 	if len(data) > MaxKubernetesStream {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d a Kubernetes stream may have", file, len(data), MaxKubernetesStream)
+		return nil, nil, fmt.Errorf("%s: %d bytes, more than the %d a Kubernetes stream may have", file, len(data), MaxKubernetesStream)
 	}
 	docs, err := splitStream(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	r := &k8sReader{file: file, accounts: map[string]accountToken{}}
+	r := &k8sReader{file: file, accounts: map[string]accountToken{}, volumes: map[string]corev1.PersistentVolume{}, claims: map[string]corev1.PersistentVolumeClaimSpec{}}
 	for _, d := range docs {
 		if err := r.document(d); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
+			return nil, nil, fmt.Errorf("%s: document %d: %w", file, d.number, err)
 		}
 	}
 	r.applyAccounts()
-	return r.out, nil
+	r.applyClaims()
+	return r.out, r.notJudged, nil
 }
 
 // document is one document of a stream.
@@ -173,6 +184,24 @@ type k8sReader struct {
 	// pending are the workloads whose token depends on their service
 	// account (index into out, account key).
 	pending []pendingToken
+	// notJudged name the objects that hold containers hull does not
+	// read.
+	notJudged []string
+	// volumes are the stream's PersistentVolumes by name, claims its
+	// PersistentVolumeClaims by namespace/name, and claimed the mounts
+	// of a claim, whose source the volume it binds decides.
+	volumes map[string]corev1.PersistentVolume
+	claims  map[string]corev1.PersistentVolumeClaimSpec
+	claimed []pendingClaim
+}
+
+// pendingClaim is a mount of workload whose source is the volume a claim
+// binds: the claim (namespace/name), or the volume it names itself (an
+// ephemeral volume's claim template).
+type pendingClaim struct {
+	workload, mount int
+	claim, volume   string
+	subPath         string
 }
 
 type accountToken struct {
@@ -257,10 +286,23 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		group = ""
 	}
 	if !slices.Contains(podKinds[kind], group) {
-		if kind == "ServiceAccount" && group == "" {
+		switch {
+		case group != "":
+		case kind == "ServiceAccount":
 			return r.account(js)
+		case kind == "PersistentVolume" || kind == "PersistentVolumeClaim":
+			r.storage(kind, js)
+			return nil
 		}
-		return nil // not a workload: Service, ConfigMap, a custom resource...
+		// Not a workload hull reads: a Service, a ConfigMap, or a custom
+		// resource, which may still run containers (a Rollout's pod
+		// template): those are named, not passed in silence.
+		if at := imageField(js); at != "" && kind != "ConfigMap" && kind != "Secret" {
+			at = joinPath(path, at)
+			r.notJudged = append(r.notJudged, fmt.Sprintf("%s: document %d: %s: %s %s (%s) holds containers, but is not a kind hull reads; not judged",
+				r.file, doc, placeText(at, idx.line(at)), kind, objectName(js), apiVersion))
+		}
+		return nil
 	}
 	src, err := decodePods(kind, js)
 	if err != nil {
@@ -272,14 +314,150 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 	return r.pods(src, path, doc, idx)
 }
 
-// account records a ServiceAccount's automountServiceAccountToken.
+// imageField returns the path of the first container image an object
+// names (an "image" string, or a "containers" list, outside metadata and
+// status, at any depth), "" when it names none.
+func imageField(js []byte) string {
+	var v any
+	if json.Unmarshal(js, &v) != nil {
+		return ""
+	}
+	var find func(v any, path string, depth int) string
+	find = func(v any, path string, depth int) string {
+		if depth > 100 {
+			return ""
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if img, ok := x["image"].(string); ok && img != "" {
+				return joinPath(path, "image")
+			}
+			if cs, ok := x["containers"].([]any); ok && len(cs) > 0 {
+				return joinPath(path, "containers")
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if depth == 0 && (k == "metadata" || k == "status") {
+					continue
+				}
+				if at := find(x[k], joinPath(path, k), depth+1); at != "" {
+					return at
+				}
+			}
+		case []any:
+			for i, it := range x {
+				if at := find(it, fmt.Sprintf("%s[%d]", path, i), depth+1); at != "" {
+					return at
+				}
+			}
+		}
+		return ""
+	}
+	return find(v, "", 0)
+}
+
+// objectName is an object's namespace/name as a reader would write it.
+func objectName(js []byte) string {
+	var o struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	_ = json.Unmarshal(js, &o)
+	return podSource{meta: o.Metadata}.name()
+}
+
+// account records a ServiceAccount's automountServiceAccountToken. It is
+// decoded as strictly as a pod: a field in another case
+// ("automountserviceaccounttoken"), unknown or written twice is no field
+// of Kubernetes' (which ignores or refuses it), so such a ServiceAccount
+// decides nothing and the pods keep the default, a mounted token.
 func (r *k8sReader) account(js []byte) error {
 	var sa corev1.ServiceAccount
-	if err := json.Unmarshal(js, &sa); err != nil {
-		return nil // a ServiceAccount hull cannot read decides nothing
+	if strictErrs, err := k8sjson.UnmarshalStrict(js, &sa); err != nil || len(strictErrs) > 0 {
+		return nil
 	}
 	r.accounts[sa.Namespace+"/"+sa.Name] = accountToken{automount: sa.AutomountServiceAccountToken}
 	return nil
+}
+
+// storage records a PersistentVolume or PersistentVolumeClaim, decoded as
+// strictly as a pod (one Kubernetes would refuse binds nothing).
+func (r *k8sReader) storage(kind string, js []byte) {
+	if kind == "PersistentVolume" {
+		var pv corev1.PersistentVolume
+		if errs, err := k8sjson.UnmarshalStrict(js, &pv); err == nil && len(errs) == 0 {
+			r.volumes[pv.Name] = pv
+		}
+		return
+	}
+	var pvc corev1.PersistentVolumeClaim
+	if errs, err := k8sjson.UnmarshalStrict(js, &pvc); err == nil && len(errs) == 0 {
+		r.claims[pvc.Namespace+"/"+pvc.Name] = pvc.Spec
+	}
+}
+
+// applyClaims gives the mounts of a claim the source of the
+// PersistentVolume in the stream it binds: the one the claim names
+// (volumeName), else the one reserved for the claim (claimRef), else the
+// one the binder would pick for it (bindable). A hostPath or local
+// volume is a bind of its node path, as a hostPath volume of the pod is.
+func (r *k8sReader) applyClaims() {
+	for _, c := range r.claimed {
+		spec, known := r.claims[c.claim]
+		pv, ok := r.volumes[cmp.Or(c.volume, spec.VolumeName)]
+		if !ok && c.volume == "" {
+			for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
+				if ref := r.volumes[name].Spec.ClaimRef; ref != nil && ref.Namespace+"/"+ref.Name == c.claim {
+					pv, ok = r.volumes[name], true
+					break
+				}
+			}
+		}
+		if !ok && known && spec.VolumeName == "" {
+			pv, ok = r.bindable(spec)
+		}
+		if !ok {
+			continue
+		}
+		m := &r.out[c.workload].Mounts[c.mount]
+		m.Driver = volumeKind(pv.Spec.PersistentVolumeSource)
+		host := ""
+		switch src := pv.Spec.PersistentVolumeSource; {
+		case src.HostPath != nil:
+			host = src.HostPath.Path
+		case src.Local != nil:
+			host = src.Local.Path
+		default:
+			continue
+		}
+		m.Type, m.Source = "bind", host
+		if c.subPath != "" {
+			m.Source = strings.TrimSuffix(host, "/") + "/" + c.subPath
+		}
+	}
+}
+
+// bindable is the PersistentVolume of the stream the binder would bind a
+// claim without a volumeName to: one reserved for no other claim, of the
+// claim's storage class ("" when it names none, as without a default
+// class), with its access modes and at least its storage request; the
+// smallest, as the binder picks.
+func (r *k8sReader) bindable(claim corev1.PersistentVolumeClaimSpec) (corev1.PersistentVolume, bool) {
+	var best corev1.PersistentVolume
+	found := false
+	want := claim.Resources.Requests[corev1.ResourceStorage]
+	for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
+		pv := r.volumes[name]
+		have := pv.Spec.Capacity[corev1.ResourceStorage]
+		switch {
+		case pv.Spec.ClaimRef != nil, pv.Spec.StorageClassName != ptrValue(claim.StorageClassName),
+			slices.ContainsFunc(claim.AccessModes, func(m corev1.PersistentVolumeAccessMode) bool { return !slices.Contains(pv.Spec.AccessModes, m) }),
+			have.Cmp(want) < 0:
+			continue
+		}
+		if bestCap := best.Spec.Capacity[corev1.ResourceStorage]; !found || have.Cmp(bestCap) < 0 {
+			best, found = pv, true
+		}
+	}
+	return best, found
 }
 
 // applyAccounts sets the token of the workloads whose pod leaves it to a
@@ -604,6 +782,19 @@ func (r *k8sReader) pods(src podSource, path string, doc int, idx yamlLines) err
 		w := p.workload(c.word, joinPath(p.at, c.field), c.c)
 		w.Source.File, w.Source.Document = r.file, doc
 		r.out = append(r.out, w)
+		for i, vm := range c.c.VolumeMounts {
+			j := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name })
+			switch {
+			case j < 0:
+			case spec.Volumes[j].PersistentVolumeClaim != nil:
+				r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath,
+					claim: src.meta.Namespace + "/" + spec.Volumes[j].PersistentVolumeClaim.ClaimName})
+			case spec.Volumes[j].Ephemeral != nil && spec.Volumes[j].Ephemeral.VolumeClaimTemplate != nil:
+				if pv := spec.Volumes[j].Ephemeral.VolumeClaimTemplate.Spec.VolumeName; pv != "" {
+					r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath, volume: pv})
+				}
+			}
+		}
 		if spec.AutomountServiceAccountToken == nil {
 			// The pod leaves the token to its ServiceAccount ("default"
 			// when it names none).
@@ -1000,10 +1191,10 @@ func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set fun
 	}
 }
 
-// volumeKind is the name of the field that gives a volume its source
-// ("hostPath", "nfs", "configMap"...), as the API writes it; "" when
-// none is set.
-func volumeKind(v corev1.VolumeSource) string {
+// volumeKind is the name of the field that gives a volume (a
+// corev1.VolumeSource or PersistentVolumeSource) its source ("hostPath",
+// "nfs", "configMap"...), as the API writes it; "" when none is set.
+func volumeKind(v any) string {
 	rv := reflect.ValueOf(v)
 	for i := range rv.NumField() {
 		if f := rv.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {

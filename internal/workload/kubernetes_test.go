@@ -385,6 +385,151 @@ func TestParseKubernetesShapes(t *testing.T) {
 	}
 }
 
+// TestParseKubernetesServiceAccountStrict: a ServiceAccount turns the
+// token off only with automountServiceAccountToken spelt as Kubernetes
+// spells it; in another case, or written twice, Kubernetes ignores or
+// refuses the field and the pod's token stays mounted.
+func TestParseKubernetesServiceAccountStrict(t *testing.T) {
+	pod := "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: 'x:1'}]\n"
+	for in, want := range map[string]bool{
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: false\n":                                                       false,
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountserviceaccounttoken: false\n":                                                       true,
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nAutomountServiceAccountToken: false\n":                                                       true,
+		`{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": false, "automountServiceAccountToken": true}`: true,
+	} {
+		stream := in + pod
+		if in[0] == '{' { // a JSON stream: the pod as JSON too
+			stream = in + "\n" + `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}`
+		}
+		ws, err := ParseKubernetes([]byte(stream), "sa.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if len(ws) != 1 || *ws[0].ServiceAccountToken != want {
+			t.Errorf("%s: token %v, want %v", in, *ws[0].ServiceAccountToken, want)
+		}
+	}
+}
+
+// TestParseKubernetesClaimedHostPath: a pod that mounts a claim bound to
+// a hostPath or local PersistentVolume of the same stream (the claim's
+// volumeName, the volume's claimRef, an ephemeral volume's template, the
+// volume the binder picks by class, access modes and size) mounts that
+// node path, as the kubelet does.
+func TestParseKubernetesClaimedHostPath(t *testing.T) {
+	in := `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: node-root}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: runtime}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  local: {path: /var/run}
+  claimRef: {namespace: shop, name: sock}
+  nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Exists}]}]}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec:
+  volumeName: node-root
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: data}}
+  - {name: sock, persistentVolumeClaim: {claimName: sock}}
+  - name: scratch
+    ephemeral: {volumeClaimTemplate: {spec: {volumeName: node-root, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}}
+  - {name: other, persistentVolumeClaim: {claimName: elsewhere}}
+  - {name: manual, persistentVolumeClaim: {claimName: manual}}
+  containers:
+  - name: c
+    image: x:1
+    volumeMounts:
+    - {name: data, mountPath: /host}
+    - {name: sock, mountPath: /run/docker.sock, subPath: docker.sock}
+    - {name: scratch, mountPath: /scratch}
+    - {name: other, mountPath: /other}
+    - {name: manual, mountPath: /manual}
+---
+# The claim of Kubernetes' "use a PersistentVolume" task: bound by its
+# class, access modes and size to the smallest volume that fits.
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: manual, namespace: shop}
+spec:
+  storageClassName: manual
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 3Gi}}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: big-etc}
+spec:
+  storageClassName: manual
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce, ReadOnlyMany]
+  hostPath: {path: /etc}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: too-small}
+spec:
+  storageClassName: manual
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /srv/small}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: other-class}
+spec:
+  storageClassName: fast
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /srv/fast}
+`
+	ws, err := ParseKubernetes([]byte(in), "pv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 {
+		t.Fatalf("%d workloads", len(ws))
+	}
+	wantEqual(t, "mounts", ws[0].Mounts, []Mount{
+		{Type: "bind", Source: "/", Destination: "/host", Driver: "hostPath"},
+		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/run/docker.sock", Driver: "local"},
+		{Type: "bind", Source: "/", Destination: "/scratch", Driver: "hostPath"},
+		{Type: "volume", Source: "other", Destination: "/other", Driver: "persistentVolumeClaim"},
+		{Type: "bind", Source: "/etc", Destination: "/manual", Driver: "hostPath"},
+	})
+	j, err := Judge(ws, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range j.Findings {
+		ids = append(ids, f.ID)
+	}
+	for _, id := range []string{"container-sensitive-mounts", "container-engine-socket", "workload-host-path"} {
+		if !slices.Contains(ids, id) {
+			t.Errorf("no %s finding in %v", id, ids)
+		}
+	}
+}
+
 // TestParseKubernetesAliases: aliases within reason are read (and their
 // lines found), a billion-laughs document is refused quickly.
 func TestParseKubernetesAliases(t *testing.T) {

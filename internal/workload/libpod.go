@@ -66,6 +66,11 @@ type libpodSpec struct {
 	} `json:"healthconfig"`
 	HostAdd []string          `json:"hostadd"`
 	Expose  map[uint16]string `json:"expose"`
+	// Rootfs is a host directory run as the container's root file
+	// system (--rootfs), RootfsOverlay its ":O" (writes go to an upper
+	// layer).
+	Rootfs        string `json:"rootfs"`
+	RootfsOverlay *bool  `json:"rootfs_overlay"`
 }
 
 // libpodNamespace is specgen.Namespace.
@@ -236,8 +241,8 @@ func ParseLibpodSpec(data []byte) (Workload, error) {
 	return w, nil
 }
 
-// mode writes a namespace as the model does: "host", "container:ID",
-// "ns:PATH", "" for the container's own, else Podman's mode ("bridge",
+// mode writes a namespace as the model does: "host" (also for the path of
+// the host's namespace: nsPathMode), "container:ID", "ns:PATH", "" for the container's own, else Podman's mode ("bridge",
 // "none", "slirp4netns", "pasta", "keep-id", ...).
 func (n libpodNamespace) mode() string {
 	switch n.NSMode {
@@ -246,7 +251,7 @@ func (n libpodNamespace) mode() string {
 	case "container", "from_container":
 		return "container:" + n.Value
 	case "path":
-		return "ns:" + n.Value
+		return nsPathMode(n.Value)
 	}
 	return n.NSMode
 }
@@ -286,6 +291,13 @@ func libpodMounts(w *Workload, s *libpodSpec) {
 	for i, v := range s.ImageVolumes {
 		add(Mount{Type: "image", Source: v.Source, Destination: v.Destination, ReadOnly: !v.ReadWrite}, "image_volumes["+strconv.Itoa(i)+"]")
 	}
+	// --rootfs runs a host directory as the container's root: a bind of
+	// it on /, which the container writes unless it is read-only or an
+	// overlay.
+	if s.Rootfs != "" {
+		ro := w.ReadOnlyRootfs || (s.RootfsOverlay != nil && *s.RootfsOverlay)
+		add(Mount{Type: "bind", Source: s.Rootfs, Destination: "/", ReadOnly: ro}, "rootfs")
+	}
 	switch {
 	case len(s.Mounts) > 0:
 		f[SetMounts] = Place{Path: "mounts"}
@@ -295,6 +307,8 @@ func libpodMounts(w *Workload, s *libpodSpec) {
 		f[SetMounts] = Place{Path: "overlay_volumes"}
 	case len(s.ImageVolumes) > 0:
 		f[SetMounts] = Place{Path: "image_volumes"}
+	case s.Rootfs != "":
+		f[SetMounts] = Place{Path: "rootfs"}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
 )
 
 // capturePodmanCreate runs the real podman client (`podman --remote create
@@ -114,19 +116,19 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	wantEqual(t, "confinement", []string{w.Seccomp, w.AppArmor}, []string{"unconfined", "unconfined"})
 	wantEqual(t, "selinux, system paths", []bool{w.SELinuxDisabled, w.SystemPathsUnconfined}, []bool{true, true})
 	// Podman adds tmpfs mounts of its own to a read-only container, and
-	// sends the binds in no fixed order (seen both ways): compare them
-	// by type and destination.
+	// the order of the binds it sends varies from run to run: compared by
+	// destination.
 	var mounts []Mount
 	for _, m := range w.Mounts {
 		if m.Type != "tmpfs" {
 			mounts = append(mounts, m)
 		}
 	}
-	slices.SortFunc(mounts, func(a, b Mount) int { return strings.Compare(a.Type+a.Destination, b.Type+b.Destination) })
+	slices.SortFunc(mounts, func(a, b Mount) int { return strings.Compare(a.Destination, b.Destination) })
 	wantEqual(t, "mounts", mounts, []Mount{
+		{Type: "volume", Source: "data", Destination: "/data"},
 		{Type: "bind", Source: "/", Destination: "/host", ReadOnly: true, Propagation: "rslave"},
 		{Type: "bind", Source: "/var/run/docker.sock", Destination: "/var/run/docker.sock", ReadOnly: true},
-		{Type: "volume", Source: "data", Destination: "/data"},
 	})
 	wantEqual(t, "devices", w.Devices, []Device{{PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", Permissions: "r"}})
 	wantEqual(t, "device rules", w.DeviceCgroupRules, []string{"c 1:3 mr"})
@@ -150,4 +152,35 @@ func TestParseLibpodSpecFromPodman(t *testing.T) {
 	wantEqual(t, "default privileged, caps", []any{d.Privileged, d.CapAdd, d.NoNewPrivileges}, []any{false, []string(nil), (*bool)(nil)})
 	wantEqual(t, "default namespaces", []string{d.Namespaces.PID, d.Namespaces.IPC, d.Namespaces.UTS}, []string{"", "", ""})
 	wantEqual(t, "default healthcheck", d.Healthcheck, (*bool)(nil))
+}
+
+// TestParseLibpodSpecRootfsFromPodman: --rootfs runs a host directory as
+// the container's root, a bind of it on / (read-only as an overlay, :O),
+// which the mount rules judge: --rootfs / is the host's root file system.
+func TestParseLibpodSpecRootfsFromPodman(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want Mount
+	}{
+		{"/", Mount{Type: "bind", Source: "/", Destination: "/"}},
+		{"/srv/root:O", Mount{Type: "bind", Source: "/srv/root", Destination: "/", ReadOnly: true}},
+	} {
+		w, err := ParseLibpodSpec(capturePodmanCreate(t, "--rootfs", tc.arg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEqual(t, tc.arg+" mounts", w.Mounts, []Mount{tc.want})
+		wantEqual(t, tc.arg+" place", w.Source.Fields["mounts[0]"], Place{Path: "rootfs"})
+	}
+	w, err := ParseLibpodSpec(capturePodmanCreate(t, "--rootfs", "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Judge([]Workload{w}, JudgeOptions{Stage: StageRequest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j.Findings, func(f finding.Finding) bool { return f.ID == "container-sensitive-mounts" }) {
+		t.Errorf("--rootfs / gives no container-sensitive-mounts finding: %v", j.Findings)
+	}
 }

@@ -29,7 +29,7 @@ func TestParseLibpodSpecAgent(t *testing.T) {
 	wantEqual(t, "privileged", w.Privileged, true)
 	wantEqual(t, "user", w.User, "0")
 	wantEqual(t, "capAdd", w.CapAdd, []string{"SYS_ADMIN", "NET_ADMIN"})
-	wantEqual(t, "namespaces", w.Namespaces, Namespaces{Network: "host", PID: "host", IPC: "container:4f1c9b2e", User: "host", Cgroup: "ns:/proc/1/ns/cgroup"})
+	wantEqual(t, "namespaces", w.Namespaces, Namespaces{Network: "host", PID: "host", IPC: "container:4f1c9b2e", User: "host", Cgroup: "host"})
 	wantEqual(t, "mounts", w.Mounts, []Mount{
 		{Type: "bind", Source: "/run/podman/podman.sock", Destination: "/run/podman/podman.sock"},
 		{Type: "bind", Source: "/", Destination: "/host", ReadOnly: true, Propagation: "rslave"},

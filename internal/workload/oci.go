@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	k8sjson "sigs.k8s.io/json"
 )
 
 // An OCI runtime config.json is what a runtime (runc, crun) runs exactly
@@ -20,7 +23,8 @@ import (
 //   - no process.apparmorProfile: no AppArmor profile ("unconfined"), and
 //     no process.selinuxLabel: no SELinux label (SELinuxDisabled);
 //   - a namespace type missing from linux.namespaces: the host's
-//     ("host"); one with a path joins that namespace ("ns:PATH");
+//     ("host"); one with a path joins that namespace ("ns:PATH"), the
+//     host's when it is PID 1's or the runtime's own ("/proc/1/ns/net");
 //   - no maskedPaths: nothing under /proc and /sys is hidden
 //     (SystemPathsUnconfined);
 //   - no linux.resources.devices rule that denies every device: the
@@ -72,6 +76,13 @@ func ParseOCIConfig(data []byte, file string) (Workload, error) {
 	}
 	if s.Version == "" {
 		return Workload{}, fmt.Errorf("%s: no ociVersion: not an OCI runtime config", file)
+	}
+	// runc decodes config.json with encoding/json, which takes a key in
+	// any case ("NoNewPrivileges"); crun matches keys exactly and ignores
+	// it. A config the two would run differently is refused.
+	var exact specs.Spec
+	if k8sjson.UnmarshalCaseSensitivePreserveInts(data, &exact) != nil || !reflect.DeepEqual(s, exact) {
+		return Workload{}, fmt.Errorf("%s: a key is spelt in another case than the OCI runtime spec spells it: runc reads it, crun ignores it", file)
 	}
 	w := Workload{
 		Name:  "OCI config " + file,
@@ -251,12 +262,27 @@ func (c ociConv) mounts(ms []specs.Mount) {
 	}
 }
 
+// hostNSPath matches the paths of the namespaces the runtime itself is
+// in: those of PID 1 (the host's init) and its own (self, thread-self,
+// and their threads), which a runtime started on the host shares with it.
+var hostNSPath = regexp.MustCompile(`^/proc/(1|self|thread-self)(/task/[0-9]+)?/ns/[a-z_]+$`)
+
+// nsPathMode is the mode of a namespace joined by its path: "host" for
+// the host's (hostNSPath: joining /proc/1/ns/net is --network=host under
+// another name), else "ns:PATH".
+func nsPathMode(p string) string {
+	if hostNSPath.MatchString(path.Clean(p)) {
+		return "host"
+	}
+	return "ns:" + p
+}
+
 func (c ociConv) linux(l *specs.Linux) {
 	w := c.w
 	for _, ns := range l.Namespaces {
 		mode := "private"
 		if ns.Path != "" {
-			mode = "ns:" + ns.Path
+			mode = nsPathMode(ns.Path)
 		}
 		var setting string
 		switch ns.Type {
@@ -279,8 +305,12 @@ func (c ociConv) linux(l *specs.Linux) {
 	}
 	if l.Seccomp != nil {
 		w.Seccomp = "linux.seccomp"
-		if l.Seccomp.DefaultAction == specs.ActAllow && len(l.Seccomp.Syscalls) == 0 {
-			w.Seccomp = "unconfined" // a filter that allows every call
+		actions := make([]specs.LinuxSeccompAction, len(l.Seccomp.Syscalls))
+		for i, sc := range l.Seccomp.Syscalls {
+			actions[i] = sc.Action
+		}
+		if seccompAllowsAll(l.Seccomp.DefaultAction, actions) {
+			w.Seccomp = "unconfined"
 		}
 		c.set(SetSeccomp, "linux.seccomp")
 	}

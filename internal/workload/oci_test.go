@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hull-sec/hull/internal/finding"
 )
 
 // runcSpec is the config.json `runc spec` writes, the starting point of
@@ -154,6 +156,9 @@ func TestParseOCIConfigEdges(t *testing.T) {
 		{"truncated", `{"ociVersion": "1", "process": {`, "unexpected end of JSON"},
 		{"empty", ``, "unexpected end of JSON"},
 		{"syntax", "{\n\"ociVersion\": 1.2.3}", "invalid JSON at line 2"},
+		// runc takes a key in any case, crun only as the spec spells it.
+		{"other case", `{"ociVersion": "1", "process": {"NoNewPrivileges": true}}`, "spelt in another case"},
+		{"duplicate in other case", `{"ociVersion": "1", "process": {"noNewPrivileges": true, "NONEWPRIVILEGES": false}}`, "spelt in another case"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseOCIConfig([]byte(tc.doc), "c.json")
@@ -175,6 +180,17 @@ func TestParseOCIConfigEdges(t *testing.T) {
 	}
 	if w.Seccomp != "unconfined" || !slices.Equal(w.DeviceCgroupRules, []string{"a *:* rwm"}) || w.SystemPathsUnconfined {
 		t.Errorf("seccomp %q device rules %v system paths unconfined %v", w.Seccomp, w.DeviceCgroupRules, w.SystemPathsUnconfined)
+	}
+	// So is one that only logs: SCMP_ACT_LOG lets every call run.
+	for doc, want := range map[string]string{
+		`{"defaultAction": "SCMP_ACT_LOG"}`: "unconfined",
+		`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_LOG"}]}`:   "unconfined",
+		`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_ERRNO"}]}`: "linux.seccomp",
+	} {
+		w, err := ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"seccomp": `+doc+`}}`), "c.json")
+		if err != nil || w.Seccomp != want {
+			t.Errorf("%s: seccomp %q (%v), want %q", doc, w.Seccomp, err, want)
+		}
 	}
 	// Only what goes beyond the devices every container gets is a rule.
 	w, err = ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"resources": {"devices": [{"allow": false, "access": "rwm"},
@@ -227,4 +243,32 @@ func FuzzParseOCIConfig(f *testing.F) {
 			t.Errorf("stage %v file %q", w.Stage, w.Source.File)
 		}
 	})
+}
+
+// TestParseOCIConfigHostNamespacePaths: joining the namespace of PID 1 or
+// of the runtime itself by path is sharing the host's, as runc and
+// Podman (nsmode path) do it; another path is that namespace.
+func TestParseOCIConfigHostNamespacePaths(t *testing.T) {
+	w, err := ParseOCIConfig([]byte(`{"ociVersion": "1", "linux": {"namespaces": [
+		{"type": "network", "path": "/proc/1/ns/net"}, {"type": "pid", "path": "/proc/self/ns/pid"},
+		{"type": "ipc", "path": "//proc/1/task/1/ns/ipc"}, {"type": "uts", "path": "/proc/thread-self/ns/uts"},
+		{"type": "user", "path": "/proc/4242/ns/user"}, {"type": "mount"}]}}`), "c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "namespaces", w.Namespaces, Namespaces{Network: "host", PID: "host", IPC: "host", UTS: "host", User: "ns:/proc/4242/ns/user", Cgroup: "host"})
+	j, err := Judge([]Workload{w}, JudgeOptions{Stage: StageFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"container-host-network", "container-host-pid", "container-host-ipc", "container-host-uts"} {
+		if !slices.ContainsFunc(j.Findings, func(f finding.Finding) bool { return f.ID == id }) {
+			t.Errorf("no %s finding", id)
+		}
+	}
+	ws, err := ParseLibpodSpec([]byte(`{"name": "x", "image": "x:1", "netns": {"nsmode": "path", "value": "/proc/1/ns/net"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "libpod network", ws.Namespaces.Network, "host")
 }

@@ -15,6 +15,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Format is a deployment file format ReadFiles recognises.
@@ -45,8 +48,11 @@ type Files struct {
 	Workloads []Workload
 	// Read are the files read, in order ("-" for standard input).
 	Read []string
-	// Skipped name the files a directory held that are none of the
-	// formats (a chart's values.yaml), each with why: listed, not judged.
+	// Skipped name what was listed but not judged, each with why: the
+	// files a directory held that are none of the formats (a chart's
+	// values.yaml), the objects of a manifest that hold containers but
+	// are no kind hull reads (a custom resource with a pod template), the
+	// Compose services of profiles not active.
 	Skipped []string
 	// Errs hold one error per file that could not be read or parsed, or
 	// named on the command line but of no known format; each names its
@@ -132,6 +138,13 @@ func ReadFiles(ctx context.Context, paths []string, o ReadOptions) *Files {
 			}
 			switch strings.ToLower(filepath.Ext(path)) {
 			case ".yaml", ".yml", ".json":
+				if winner, override := composeDefaults(filepath.Dir(path)); override == path {
+					// Judged as part of the Compose file it overrides.
+					jobs = append(jobs, func(f *Files) {
+						f.Skipped = append(f.Skipped, path+": read with "+filepath.Base(winner)+", which it overrides")
+					})
+					return nil
+				}
 				jobs = append(jobs, func(f *Files) { f.readFile(ctx, path, o.MaxFileBytes, false) })
 			}
 			return nil
@@ -183,12 +196,25 @@ func runJobs(ctx context.Context, jobs []func(f *Files)) *Files {
 // (rather than a directory holding it), which makes an unknown format an
 // error instead of a skip.
 func (f *Files) readFile(ctx context.Context, path string, max int64, named bool) {
-	file, err := os.Open(path)
+	flag := os.O_RDONLY
+	if !named {
+		// A FIFO a directory holds would block the open: only regular
+		// files are read there (a file named on the command line may be
+		// a pipe, as <(helm template ...) is).
+		flag |= syscall.O_NONBLOCK
+	}
+	file, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		f.Errs = append(f.Errs, fmt.Errorf("read %s: %w", path, plainPathError(err)))
 		return
 	}
 	defer file.Close()
+	if !named {
+		if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Skipped = append(f.Skipped, path+": not a regular file; not read")
+			return
+		}
+	}
 	data, err := readLimited(file, max)
 	if err != nil {
 		f.Errs = append(f.Errs, fmt.Errorf("read %s: %w", path, err))
@@ -211,6 +237,7 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 	}
 	f.Read = append(f.Read, path)
 	var ws []Workload
+	var notJudged []string
 	var err error
 	switch format {
 	case FormatOCI:
@@ -219,9 +246,9 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 			ws = []Workload{w}
 		}
 	case FormatKubernetes:
-		ws, err = ParseKubernetes(data, path)
+		ws, notJudged, err = parseKubernetes(data, path)
 	case FormatCompose:
-		ws, err = ParseCompose(ctx, path, data)
+		ws, notJudged, err = parseCompose(ctx, path, data, ComposeOptions{})
 	}
 	if err != nil {
 		// The converters name the file; say what it was taken for.
@@ -236,6 +263,7 @@ func (f *Files) add(ctx context.Context, path string, data []byte, named bool) {
 		return
 	}
 	f.Workloads = append(f.Workloads, ws...)
+	f.Skipped = append(f.Skipped, notJudged...)
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {
@@ -280,8 +308,11 @@ func Sniff(data []byte) Format {
 }
 
 // sniffLines looks at the keys at the start of lines, document by
-// document (a Kubernetes stream may open with a document of comments).
+// document (a Kubernetes stream may open with a document of comments),
+// after a byte order mark, which YAML readers skip; when they show no
+// format, at the top-level keys of the YAML documents.
 func sniffLines(data []byte) Format {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), len(data)+1)
 	anyDoc, doc := map[string]bool{}, map[string]bool{}
@@ -309,6 +340,35 @@ func sniffLines(data []byte) Format {
 		doc[key], anyDoc[key] = true, true
 	}
 	flush()
+	if f := formatOf(func(k string) bool { return anyDoc[k] }, k8s); f != FormatUnknown {
+		return f
+	}
+	return sniffYAML(data)
+}
+
+// sniffYAML decides from the top-level keys of each YAML document, for
+// what no line starts with: a document in flow style ("{services: {web:
+// ...}}", which docker compose reads), keys written "? key". It stops at
+// the first document that is not YAML.
+func sniffYAML(data []byte) Format {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	anyDoc := map[string]bool{}
+	k8s := false
+	for {
+		var n yaml.Node
+		if dec.Decode(&n) != nil {
+			break
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		m := n.Content[0]
+		doc := map[string]bool{}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			doc[m.Content[i].Value], anyDoc[m.Content[i].Value] = true, true
+		}
+		k8s = k8s || doc["apiVersion"] && doc["kind"]
+	}
 	return formatOf(func(k string) bool { return anyDoc[k] }, k8s)
 }
 

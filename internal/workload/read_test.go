@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestSniff(t *testing.T) {
@@ -29,6 +31,15 @@ func TestSniff(t *testing.T) {
 		{"package.json", `{"name": "x", "version": "1.0.0"}`, FormatUnknown},
 		{"empty", "", FormatUnknown},
 		{"block scalar", "data: |\n  apiVersion: v1\n  kind: Pod\n", FormatUnknown},
+		// YAML readers skip a byte order mark; docker compose reads flow
+		// style, and kubectl takes "{" for JSON (an error, not a skip).
+		{"k8s bom", "\ufeffapiVersion: v1\nkind: Pod\n", FormatKubernetes},
+		{"compose bom", "\ufeffservices:\n  web:\n    image: nginx\n", FormatCompose},
+		{"compose flow", "{services: {web: {image: nginx, privileged: true}}}\n", FormatCompose},
+		{"compose explicit key", "? services\n: {web: {image: nginx}}\n", FormatCompose},
+		{"k8s flow", "{apiVersion: v1, kind: Pod, metadata: {name: p}}\n", FormatKubernetes},
+		{"flow values", "{replicaCount: 1}\n", FormatUnknown},
+		{"not yaml", "{[\n", FormatUnknown},
 	} {
 		if got := Sniff([]byte(tc.doc)); got != tc.want {
 			t.Errorf("%s: Sniff = %q, want %q", tc.name, got, tc.want)
@@ -156,5 +167,97 @@ func TestReadFilesKeepsOrderAndSaysWhatACancelLeftOut(t *testing.T) {
 	f = ReadFiles(ctx, []string{dir}, ReadOptions{})
 	if len(f.Errs) == 0 || len(f.Workloads) != 0 {
 		t.Errorf("cancelled: %d workloads, errors %v", len(f.Workloads), f.Errs)
+	}
+}
+
+// TestReadFilesNamesWhatItDoesNotJudge: containers hull does not judge
+// are listed, never passed in silence: a custom resource with a pod
+// template (an Argo Rollout, a Knative Service), a pod kind in an API
+// group that does not serve it, and a Compose service of a profile that
+// is not active; objects without containers and ConfigMaps (whose data
+// is text) are not.
+func TestReadFilesNamesWhatItDoesNotJudge(t *testing.T) {
+	t.Setenv("COMPOSE_PROFILES", "")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "k8s", "all.yaml"), `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: web:1
+        securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: serving.knative.dev/v1
+  kind: Service
+  metadata: {name: fn}
+  spec: {template: {spec: {containers: [{image: "fn:1"}]}}}
+- apiVersion: v1
+  kind: Deployment
+  metadata: {name: old}
+  spec: {template: {spec: {containers: [{name: c, image: "old:1"}]}}}
+- apiVersion: example.com/v1
+  kind: App
+  metadata: {name: app}
+  spec: {pod: {containers: [{name: c, image: {repository: app, tag: "1"}}]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {image: "not-a-container:1"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc}
+spec: {ports: [{port: 80}]}
+`)
+	writeFile(t, filepath.Join(dir, "compose.yaml"), "services:\n  web:\n    image: web:1\n  debug:\n    image: web:1\n    privileged: true\n    profiles: [debug, dev]\n")
+	got := ReadFiles(context.Background(), []string{dir}, ReadOptions{})
+	if len(got.Errs) != 0 || len(got.Workloads) != 1 {
+		t.Fatalf("errors %v, %d workloads", got.Errs, len(got.Workloads))
+	}
+	k8s, compose := filepath.Join(dir, "k8s", "all.yaml"), filepath.Join(dir, "compose.yaml")
+	want := []string{
+		compose + ": service debug: only in profile debug, dev, which is not active; not judged (COMPOSE_PROFILES=debug,dev judges it)",
+		k8s + ": document 1: spec.template.spec.containers (line 7): Rollout shop/web (argoproj.io/v1alpha1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[0].spec.template.spec.containers (line 18): Service fn (serving.knative.dev/v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[1].spec.template.spec.containers (line 22): Deployment old (v1) holds containers, but is not a kind hull reads; not judged",
+		k8s + ": document 2: items[2].spec.pod.containers (line 26): App app (example.com/v1) holds containers, but is not a kind hull reads; not judged",
+	}
+	if !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped\n%s\nwant\n%s", strings.Join(got.Skipped, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadFilesSkipsWhatIsNoRegularFile: a FIFO (or a link to a device) a
+// directory holds is listed as not read: opening a FIFO would block hull
+// for ever.
+func TestReadFilesSkipsWhatIsNoRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(dir, "null.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Files, 1)
+	go func() { done <- ReadFiles(context.Background(), []string{dir}, ReadOptions{}) }()
+	select {
+	case got := <-done:
+		want := []string{filepath.Join(dir, "null.yaml") + ": not a regular file; not read", filepath.Join(dir, "pipe.yaml") + ": not a regular file; not read"}
+		if !slices.Equal(got.Skipped, want) || len(got.Errs) != 0 {
+			t.Errorf("skipped %q errors %v, want %q", got.Skipped, got.Errs, want)
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the open so the goroutine ends.
+		if f, err := os.OpenFile(filepath.Join(dir, "pipe.yaml"), os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("ReadFiles blocks on a FIFO in a directory")
 	}
 }

@@ -1,11 +1,14 @@
 package workload
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // securityOpt is one --security-opt as dockerd reads it.
@@ -76,6 +79,11 @@ func (o securityOpt) apply(w *Workload) string {
 		return SetNoNewPrivileges
 	case "seccomp":
 		w.Seccomp = o.value
+		// The docker CLI sends a profile's content (--security-opt
+		// seccomp=FILE): one that filters nothing is unconfined.
+		if strings.HasPrefix(strings.TrimSpace(o.value), "{") && seccompProfileAllowsAll([]byte(o.value)) {
+			w.Seccomp = "unconfined"
+		}
 		return SetSeccomp
 	case "apparmor":
 		w.AppArmor = o.value
@@ -124,4 +132,32 @@ func (l *SELinuxLabel) set(opt string) bool {
 		return false
 	}
 	return true
+}
+
+// seccompAllowsAll reports whether a seccomp filter of this default
+// action and these rule actions filters nothing: every action lets the
+// call run (allow, or log, which allows and logs).
+func seccompAllowsAll(defaultAction specs.LinuxSeccompAction, actions []specs.LinuxSeccompAction) bool {
+	permissive := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
+	return permissive(defaultAction) && !slices.ContainsFunc(actions, func(a specs.LinuxSeccompAction) bool { return !permissive(a) })
+}
+
+// seccompProfileAllowsAll reports whether a seccomp profile file in
+// Docker's format (what --security-opt seccomp=FILE sends) filters
+// nothing; false for a profile it cannot read, which the engine refuses.
+func seccompProfileAllowsAll(data []byte) bool {
+	var p struct {
+		DefaultAction specs.LinuxSeccompAction `json:"defaultAction"`
+		Syscalls      []struct {
+			Action specs.LinuxSeccompAction `json:"action"`
+		} `json:"syscalls"`
+	}
+	if json.Unmarshal(data, &p) != nil {
+		return false
+	}
+	actions := make([]specs.LinuxSeccompAction, len(p.Syscalls))
+	for i, sc := range p.Syscalls {
+		actions[i] = sc.Action
+	}
+	return seccompAllowsAll(p.DefaultAction, actions)
 }
