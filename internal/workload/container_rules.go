@@ -627,11 +627,20 @@ func hostNamespaceRule(id, cis, title, what, field, ns, setting string, get func
 					return failIf(field+"=container:"+strings.Join(via, ", which joins ")+", which uses "+field+"=host", setting)
 				}
 				ref, ok := strings.CutPrefix(mode, "container:")
-				if !ok || env.Joined == nil {
+				if !ok {
 					break
 				}
-				next := env.Joined(ref)
+				var next *Workload
+				if env.Joined != nil {
+					next = env.Joined(ref)
+				}
 				if next == nil {
+					// A file or request joining a container it does not
+					// hold: whether that one is in the host's namespace
+					// shows only where both run. Not a pass.
+					if w.Stage != StageRunning {
+						return warnIf(fmt.Sprintf("%s=%s: joins a container hull does not see here; judge it where it runs", field, mode), setting)
+					}
 					break
 				}
 				via = append(via, next.Name)

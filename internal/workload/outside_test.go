@@ -62,3 +62,26 @@ spec:
 		t.Errorf("restart findings on %v, want the Job's alone", restarts)
 	}
 }
+
+// A file or request that joins a container it does not hold leaves the
+// host-namespace rules undecided there: a warning naming the join, never
+// a silent pass; a running container's unresolved join is the audit's
+// (the kernel's view decides).
+func TestJoinedContainerHullCannotSee(t *testing.T) {
+	for _, stage := range []Stage{StageFile, StageRequest, StageRunning} {
+		w := Workload{Name: "c", Stage: stage, Namespaces: Namespaces{PID: "container:elsewhere"}}
+		var got Verdict
+		for _, r := range ContainerRules() {
+			if r.ID == "container-host-pid" {
+				got = r.Judge(&Env{}, &w)
+			}
+		}
+		want := finding.StateWarn
+		if stage == StageRunning {
+			want = ""
+		}
+		if got.State != want || (want != "" && got.Evidence != "pid=container:elsewhere: joins a container hull does not see here; judge it where it runs") {
+			t.Errorf("stage %d: %+v, want state %q", stage, got, want)
+		}
+	}
+}

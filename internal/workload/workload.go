@@ -137,8 +137,9 @@ type Workload struct {
 	// written.
 	Sysctls map[string]string
 	// VolumesFrom are the containers whose mounts this one takes
-	// (--volumes-from, Compose's volumes_from); those mounts are not in
-	// Mounts, as a file or request does not show them.
+	// (--volumes-from, Compose's volumes_from). A Compose service's
+	// mounts from another service of its project are in Mounts; those of
+	// a container outside the file, or named by a request, are not shown.
 	VolumesFrom []string
 
 	// Notes say what the converter read but no rule judges (an OCI
