@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,10 @@ func KubeAPIServer(t testing.TB) *KubeAPI {
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", saKey, "--service-account-signing-key-file", saKey,
-		"--authorization-mode", "RBAC", "--token-auth-file", tokens)
+		"--authorization-mode", "RBAC", "--token-auth-file", tokens,
+		// As every cluster installer sets it (kubeadm, kind, k3s): the
+		// API refuses privileged containers otherwise.
+		"--allow-privileged=true")
 	if err != nil {
 		t.Fatalf("testenv: start kube-apiserver: %v", err)
 	}
@@ -141,13 +145,20 @@ func KubeAPIServer(t testing.TB) *KubeAPI {
 // Log is what kube-apiserver printed so far.
 func (k *KubeAPI) Log() string { return k.apiserver.out.String() }
 
+// KubeAnswer is the server's answer to a request.
+type KubeAnswer struct {
+	Code int
+	Body []byte
+	// Warnings are the texts of its Warning headers ("299 - \"TEXT\"").
+	Warnings []string
+}
+
 // Do sends a request with the admin token and a JSON body (nil for none)
-// to path (below URL, with its query) and returns the status code and
-// the body of the answer.
-func (k *KubeAPI) Do(method, path string, body []byte) (int, []byte, error) {
+// to path (below URL, with its query).
+func (k *KubeAPI) Do(method, path string, body []byte) (KubeAnswer, error) {
 	req, err := http.NewRequest(method, k.URL+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return KubeAnswer{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+k.Token)
 	req.Header.Set("Accept", "application/json")
@@ -156,11 +167,19 @@ func (k *KubeAPI) Do(method, path string, body []byte) (int, []byte, error) {
 	}
 	resp, err := k.Client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return KubeAnswer{}, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	return resp.StatusCode, b, err
+	a := KubeAnswer{Code: resp.StatusCode}
+	for _, h := range resp.Header.Values("Warning") {
+		_, text, _ := strings.Cut(h, " - ")
+		if u, err := strconv.Unquote(text); err == nil {
+			text = u
+		}
+		a.Warnings = append(a.Warnings, text)
+	}
+	a.Body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return a, err
 }
 
 // CreateNamespace creates the namespace name and its "default"
@@ -172,9 +191,9 @@ func (k *KubeAPI) CreateNamespace(t testing.TB, name string) {
 		{"/api/v1/namespaces", `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"` + name + `"}}`},
 		{"/api/v1/namespaces/" + name + "/serviceaccounts", `{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}}`},
 	} {
-		code, body, err := k.Do(http.MethodPost, c.path, []byte(c.body))
-		if err != nil || code != http.StatusCreated {
-			t.Fatalf("testenv: POST %s: %d %v %s", c.path, code, err, body)
+		a, err := k.Do(http.MethodPost, c.path, []byte(c.body))
+		if err != nil || a.Code != http.StatusCreated {
+			t.Fatalf("testenv: POST %s: %d %v %s", c.path, a.Code, err, a.Body)
 		}
 	}
 }
