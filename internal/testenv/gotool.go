@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,19 @@ import (
 // built there as the main module with its own go.sum (pkg is then the
 // command's path inside the module, "./cmd/NAME"), as bench/build-tool.sh
 // does.
+//
+// A module whose go.mod replaces its sibling modules with directories of
+// its repository (k8s.io/kubernetes's "./staging/src/k8s.io/api", etcd's
+// "../api") cannot build from its module copy, which holds none of them:
+// with siblings set, each such replacement points at the published module
+// at the release siblings names instead (those in dropReplace, which are
+// not published, are dropped), and the build resolves what is missing
+// (-mod=mod).
 type goTool struct {
 	name, pkg, version string
 	module             string
+	siblings           string
+	dropReplace        []string
 	env                string // variable naming a binary to use as is
 	buildTimeout       time.Duration
 	versionArgs        []string // run once to log what was found
@@ -136,6 +147,7 @@ func (g *goTool) build(t testing.TB, dst string) error {
 	gobin := lookPath(t, "go")
 	env := append(goBuildEnviron(), "GOBIN="+tmp, "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
 	pkg := g.pkg + "@" + g.version
+	out := filepath.Join(tmp, filepath.Base(g.pkg)) // where go install puts it
 	args := []string{gobin, "install", "-v", "-trimpath", "-ldflags=-s -w", pkg}
 	workDir := tmp // outside any module: go install PKG@VERSION ignores it anyway
 	if g.module != "" {
@@ -143,7 +155,14 @@ func (g *goTool) build(t testing.TB, dst string) error {
 		if workDir, err = g.download(ctx, gobin, env, tmp); err != nil {
 			return err
 		}
-		args = []string{gobin, "build", "-v", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(tmp, filepath.Base(g.pkg)), g.pkg}
+		out = filepath.Join(tmp, g.name)
+		args = []string{gobin, "build", "-v", "-trimpath", "-ldflags=-s -w", "-o", out, g.pkg}
+		if g.siblings != "" {
+			if err := g.publishedSiblings(ctx, gobin, env, workDir); err != nil {
+				return err
+			}
+			args = slices.Insert(args, 2, "-mod=mod")
+		}
 	}
 	if nice, err := exec.LookPath("nice"); err == nil {
 		// The build shares the machine with running tests.
@@ -202,7 +221,7 @@ wait:
 		}
 		return fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), werr, tail.String())
 	}
-	if err := os.Rename(filepath.Join(tmp, filepath.Base(g.pkg)), dst); err != nil {
+	if err := os.Rename(out, dst); err != nil {
 		return err
 	}
 	var size int64
@@ -236,6 +255,46 @@ func (g *goTool) download(ctx context.Context, gobin string, env []string, tmp s
 		return "", err
 	}
 	return src, nil
+}
+
+// publishedSiblings rewrites the go.mod in dir: each replacement by a
+// local directory becomes the replaced module at g.siblings, or goes if
+// g.dropReplace names it.
+func (g *goTool) publishedSiblings(ctx context.Context, gobin string, env []string, dir string) error {
+	cmd := exec.CommandContext(ctx, gobin, "mod", "edit", "-json")
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go mod edit -json in the copy of %s: %w", g.module, err)
+	}
+	var mod struct {
+		Replace []struct {
+			Old, New struct{ Path, Version string }
+		}
+	}
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return fmt.Errorf("go mod edit -json in the copy of %s: %w", g.module, err)
+	}
+	var edits []string
+	for _, r := range mod.Replace {
+		if r.New.Version != "" || !strings.HasPrefix(r.New.Path, ".") {
+			continue // a published module already
+		}
+		if slices.Contains(g.dropReplace, r.Old.Path) {
+			edits = append(edits, "-dropreplace="+r.Old.Path)
+		} else {
+			edits = append(edits, "-replace="+r.Old.Path+"="+r.Old.Path+"@"+g.siblings)
+		}
+	}
+	if len(edits) == 0 {
+		return fmt.Errorf("the go.mod of %s@%s replaces no module by a directory: nothing to point at %s", g.module, g.version, g.siblings)
+	}
+	cmd = exec.CommandContext(ctx, gobin, append([]string{"mod", "edit"}, edits...)...)
+	cmd.Dir, cmd.Env = dir, env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go mod edit in the copy of %s: %w: %s", g.module, err, out)
+	}
+	return nil
 }
 
 // goBuildEnviron is os.Environ without variables that would change what

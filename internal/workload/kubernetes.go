@@ -1010,7 +1010,7 @@ func (p podReader) security(w *Workload, path string, c *corev1.Container, set f
 	}
 	w.NoNewPrivileges = &nnp
 
-	p.seccomp(w, c.Name, csc, psc, ctrAt, podAt, set)
+	seccomp(w, csc, psc, ctrAt, podAt, set)
 	p.apparmor(w, c.Name, csc, psc, ctrAt, podAt, set)
 }
 
@@ -1029,15 +1029,14 @@ func (p podReader) annotation(key string) (string, string, bool) {
 	return v, fmt.Sprintf("%s.annotations[%q]", p.meta, key), ok
 }
 
-// seccomp sets the seccomp profile. The API server copies the legacy
-// annotations into the fields when a pod is created (a pod annotation
-// into the pod's field, a container's into the container's, each only
-// where the field is unset: applySeccompVersionSkew), and the kubelet
-// takes the container's field, else the pod's, else Unconfined
-// (getSeccompProfile; RuntimeDefault only with the kubelet's
-// seccompDefault, which is off by default). So: container field,
-// container annotation, pod field, pod annotation, unconfined.
-func (p podReader) seccomp(w *Workload, name string, csc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ctrAt, podAt string, set func(string, string)) {
+// seccomp sets the seccomp profile as the kubelet picks it
+// (getSeccompProfile): the container's field, else the pod's, else
+// Unconfined (RuntimeDefault only with the kubelet's seccompDefault,
+// which is off by default). The legacy seccomp annotations do nothing
+// since Kubernetes 1.27: the API server no longer copies them into the
+// fields ("non-functional in v1.27+", its warning says) and the kubelet
+// never reads them.
+func seccomp(w *Workload, csc *corev1.SecurityContext, psc *corev1.PodSecurityContext, ctrAt, podAt string, set func(string, string)) {
 	from := func(sp *corev1.SeccompProfile, at string) bool {
 		if sp == nil {
 			return false
@@ -1053,26 +1052,7 @@ func (p podReader) seccomp(w *Workload, name string, csc *corev1.SecurityContext
 		set(SetSeccomp, at+".seccompProfile")
 		return true
 	}
-	fromAnnotation := func(key string) bool {
-		v, at, ok := p.annotation(key)
-		if !ok {
-			return false
-		}
-		switch {
-		case v == corev1.SeccompProfileNameUnconfined:
-			w.Seccomp = "unconfined"
-		case v == corev1.SeccompProfileRuntimeDefault || v == corev1.DeprecatedSeccompProfileDockerDefault:
-			w.Seccomp = ""
-		case strings.HasPrefix(v, corev1.SeccompLocalhostProfileNamePrefix):
-			w.Seccomp = strings.TrimPrefix(v, corev1.SeccompLocalhostProfileNamePrefix)
-		default:
-			return false // the API server copies no field from it
-		}
-		set(SetSeccomp, at)
-		return true
-	}
-	if from(csc.SeccompProfile, ctrAt) || fromAnnotation(corev1.SeccompContainerAnnotationKeyPrefix+name) ||
-		from(psc.SeccompProfile, podAt) || fromAnnotation(corev1.SeccompPodAnnotationKey) {
+	if from(csc.SeccompProfile, ctrAt) || from(psc.SeccompProfile, podAt) {
 		return
 	}
 	w.Seccomp = "unconfined" // Kubernetes' default, see above
