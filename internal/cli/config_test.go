@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,19 +37,6 @@ func hullIn(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), Code(err)
 }
 
-// runcConfig is the config.json `runc spec` writes, in a directory of
-// its own.
-func runcConfig(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("runc", "spec")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("runc spec (.ci/install-deps installs runc): %v: %s", err, out)
-	}
-	return filepath.Join(dir, "config.json")
-}
-
 // configReport decodes hull config --format json.
 func configReport(t *testing.T, out string) report.Report {
 	t.Helper()
@@ -80,7 +66,7 @@ func wantCode(rep report.Report, threshold finding.Severity) int {
 }
 
 func TestConfigJudgesAnOCIConfig(t *testing.T) {
-	cfg := runcConfig(t)
+	cfg := testenv.RuncSpec(t)
 	for _, failOn := range []string{"critical", "low"} {
 		out, stderr, code := hull(t, "config", cfg, "--format", "json", "--fail-on", failOn)
 		rep := configReport(t, out)
@@ -121,7 +107,7 @@ func TestConfigJudgesAnOCIConfig(t *testing.T) {
 // names it; one that a directory holds is listed as skipped.
 func TestConfigNeverSkipsABadFileSilently(t *testing.T) {
 	dir := t.TempDir()
-	good := runcConfig(t)
+	good := testenv.RuncSpec(t)
 	notes := filepath.Join(dir, "notes.yaml")
 	broken := filepath.Join(dir, "sub", "config.json")
 	values := filepath.Join(dir, "sub", "values.yaml")
@@ -170,7 +156,7 @@ func TestConfigPolicyRefusesUnknownRules(t *testing.T) {
 	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := hull(t, "config", "--policy", pol, runcConfig(t))
+	_, stderr, code := hull(t, "config", "--policy", pol, testenv.RuncSpec(t))
 	if code != ExitUndecided || !strings.Contains(stderr, `unknown workload rule "no-such-rule"`) || !strings.Contains(stderr, pol) {
 		t.Errorf("config: exit %d\n%s", code, stderr)
 	}
@@ -182,7 +168,7 @@ func TestConfigPolicyRefusesUnknownRules(t *testing.T) {
 	if err := os.Remove(pol); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, code := hull(t, "config", "--images", runcConfig(t)); code != ExitUndecided || !strings.Contains(stderr, "no policy file") {
+	if _, stderr, code := hull(t, "config", "--images", testenv.RuncSpec(t)); code != ExitUndecided || !strings.Contains(stderr, "no policy file") {
 		t.Errorf("--images without a policy: exit %d\n%s", code, stderr)
 	}
 }

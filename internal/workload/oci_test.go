@@ -2,26 +2,19 @@ package workload
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/testenv"
 )
 
 // runcSpec is the config.json `runc spec` writes, the starting point of
 // every hand-written OCI config.
 func runcSpec(t *testing.T) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("runc", "spec")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("runc spec (.ci/install-deps installs runc): %v: %s", err, out)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	data, err := os.ReadFile(testenv.RuncSpec(t))
 	if err != nil {
 		t.Fatal(err)
 	}
