@@ -232,7 +232,9 @@ func usageErrors(c *cobra.Command) {
 			if check(cmd, args) == nil {
 				return nil
 			}
-			return fmt.Errorf("%s: wrong number of arguments (%d); usage: %s", cmd.CommandPath(), len(args), cmd.UseLine())
+			// main prefixes "hull: "; name the verb once.
+			verb := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			return fmt.Errorf("%s: wrong number of arguments (%d); usage: %s", verb, len(args), cmd.UseLine())
 		}
 	}
 	for _, sub := range c.Commands() {

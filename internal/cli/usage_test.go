@@ -29,7 +29,7 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 		{[]string{"help", "frob"}, "no help for \"frob\""},
 		{[]string{"help", "policy", "valdate"}, "no help for \"policy valdate\""},
 		{[]string{"lint", "--nope", "x"}, "unknown flag: --nope ('hull lint --help' lists its flags)"},
-		{[]string{"lint"}, "wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
+		{[]string{"lint"}, "lint: wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
 		{[]string{"lint", "a", "b"}, "wrong number of arguments (2)"},
 		{[]string{"db", "status", "x"}, "usage: hull db status [flags]"},
 		{[]string{"version", "x"}, "usage: hull version [flags]"},
