@@ -29,7 +29,7 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 		{[]string{"help", "frob"}, "no help for \"frob\""},
 		{[]string{"help", "policy", "valdate"}, "no help for \"policy valdate\""},
 		{[]string{"lint", "--nope", "x"}, "unknown flag: --nope ('hull lint --help' lists its flags)"},
-		{[]string{"lint"}, "lint: wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
+		{[]string{"lint"}, "wrong number of arguments (0); usage: hull lint IMAGE [flags]"},
 		{[]string{"lint", "a", "b"}, "wrong number of arguments (2)"},
 		{[]string{"db", "status", "x"}, "usage: hull db status [flags]"},
 		{[]string{"version", "x"}, "usage: hull version [flags]"},
@@ -42,6 +42,10 @@ func TestUsageErrorsExit2WithAHint(t *testing.T) {
 			t.Errorf("hull %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, out, stderr, tc.want)
 		}
 		noGoSyntax(t, strings.Join(tc.args, " "), stderr)
+	}
+	// main prefixes "hull: ": the message names the verb once.
+	if _, stderr, _ := hull(t, "lint"); !strings.HasPrefix(stderr, "lint: wrong number") {
+		t.Errorf("hull lint: stderr %q, want it to start with the verb alone", stderr)
 	}
 	// A group without a command still shows its help, as help does.
 	for _, args := range [][]string{{"policy"}, {"db"}, {}, {"help"}, {"help", "policy"}} {
