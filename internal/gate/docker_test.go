@@ -38,7 +38,7 @@ func startGate(t *testing.T) *gateEnv {
 	done := make(chan error, 1)
 	go func() {
 		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1},
-			Options{Engine: d.Socket, FailOn: finding.SeverityHigh})
+			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -176,6 +176,7 @@ func TestBypassCorpus(t *testing.T) {
 	corpus := map[string]string{
 		"CVE-2024-41110 Content-Length 0 with a body": req("POST", "/v1.41/containers/create", []string{json, "Content-Length: 0"}, privileged),
 		"short Content-Length":                        req("POST", "/containers/create", []string{json, "Content-Length: 20"}, privileged),
+		"stalled body":                                req("POST", "/containers/create", []string{json, "Content-Length: 400"}, privileged),
 		"long Content-Length":                         req("POST", "/containers/create", []string{json, "Content-Length: 400"}, privileged),
 		"chunked body": req("POST", "/containers/create", []string{json, "Transfer-Encoding: chunked"},
 			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(privileged), privileged)),
@@ -207,7 +208,11 @@ func TestBypassCorpus(t *testing.T) {
 	}
 	before := len(e.calls())
 	for name, raw := range corpus {
+		start := time.Now()
 		resp := exchange(t, e.sock, raw, name == "long Content-Length")
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("%s: the gate took %v to answer", name, time.Since(start))
+		}
 		if !strings.Contains(resp, " 403 ") && !strings.Contains(resp, " 400 ") && !strings.Contains(resp, " 431 ") {
 			t.Errorf("%s: the gate answered %q, want a refusal", name, firstLine(resp))
 		}

@@ -25,6 +25,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/workload"
@@ -45,6 +46,9 @@ type Options struct {
 	FailOn finding.Severity
 	// Log receives one decision record per request; nil discards.
 	Log *slog.Logger
+	// BodyTimeout bounds the time a client may take to send a body the
+	// gate reads; 0 means 10 seconds.
+	BodyTimeout time.Duration
 }
 
 // Gate is the http.Handler that judges and forwards requests.
@@ -54,14 +58,12 @@ type Gate struct {
 	log   *slog.Logger
 }
 
-// New returns a gate forwarding to the engine socket of o. It checks the
-// policy's rule IDs here, so a typo fails at start, not per request.
+// New returns a gate forwarding to the engine socket of o. An ignore
+// naming no rule makes every create undecided, so refused: callers check
+// a policy's rule IDs first (workload.CheckIDs).
 func New(o Options) (*Gate, error) {
 	if o.Engine == "" {
 		return nil, errors.New("gate: no engine socket")
-	}
-	if err := workload.CheckIDs(ruleIDs(o.Ignore)); err != nil {
-		return nil, fmt.Errorf("gate: %w", err)
 	}
 	log := o.Log
 	if log == nil {
@@ -91,17 +93,9 @@ func New(o Options) (*Gate, error) {
 	return &Gate{opts: o, proxy: p, log: log}, nil
 }
 
-func ruleIDs(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	return out
-}
-
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := g.decide(r)
+	d := g.decide(w, r)
 	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict()}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
@@ -148,8 +142,8 @@ func refuse(op, format string, args ...any) decision {
 	return decision{op: op, refusal: fmt.Sprintf(format, args...)}
 }
 
-// decide judges r without forwarding it.
-func (g *Gate) decide(r *http.Request) decision {
+// decide judges r without forwarding it; w only bounds the body read.
+func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	for _, h := range overrideHeaders {
 		if _, ok := r.Header[h]; ok {
 			return refuse("", "the %s header is not allowed", h)
@@ -172,7 +166,7 @@ func (g *Gate) decide(r *http.Request) decision {
 		}
 		return decision{op: o.name}
 	}
-	body, err := readBody(r)
+	body, err := g.readBody(w, r)
 	if err != nil {
 		return refuse(o.name, "%s: %v", o.name, err)
 	}
@@ -193,14 +187,23 @@ func (g *Gate) decide(r *http.Request) decision {
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // readBody reads exactly the Content-Length the client declared, at most
-// maxBody bytes.
-func readBody(r *http.Request) ([]byte, error) {
+// maxBody bytes, within the body timeout.
+func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength <= 0 {
 		return nil, errors.New("a JSON body with its Content-Length is required")
 	}
 	if r.ContentLength > maxBody {
 		return nil, fmt.Errorf("the body is larger than %d bytes", maxBody)
 	}
+	timeout := g.opts.BodyTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return nil, fmt.Errorf("bound the body read: %w", err)
+	}
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	b := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(r.Body, b); err != nil {
 		return nil, fmt.Errorf("the body is shorter than its Content-Length: %w", err)
@@ -260,8 +263,12 @@ func judgeExec(d decision) decision {
 	return d
 }
 
-// writeRefusal answers with the JSON message shape the docker CLI prints.
+// writeRefusal answers with the JSON message shape the docker CLI prints
+// and closes the connection without reading any more of it: net/http
+// would otherwise drain an unread body, waiting on a client that sends
+// none.
 func writeRefusal(w http.ResponseWriter, code int, msg string) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	b, _ := json.Marshal(struct {
 		Message string `json:"message"`
 	}{"hull gate: " + msg})
