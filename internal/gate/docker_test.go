@@ -64,6 +64,11 @@ func startGate(t *testing.T) *gateEnv {
 
 // docker runs Debian's docker CLI against the gate.
 func (e *gateEnv) docker(args ...string) (string, string, error) {
+	return e.dockerIn("", args...)
+}
+
+// dockerIn is docker with stdin as the CLI's standard input.
+func (e *gateEnv) dockerIn(stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
@@ -71,6 +76,7 @@ func (e *gateEnv) docker(args ...string) (string, string, error) {
 		"DOCKER_HOST=unix://" + e.sock, "DOCKER_CONFIG=" + filepath.Join(e.dir, "client")}
 	var o, er strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &er
+	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	return o.String(), er.String(), err
 }
@@ -94,6 +100,9 @@ func TestDockerThroughGate(t *testing.T) {
 	}
 	if creates(e.calls()) != 1 {
 		t.Fatalf("dockerd's log shows %d creates after one docker run, want 1: %v", creates(e.calls()), e.calls())
+	}
+	if out, stderr, err := e.dockerIn("piped in\n", "run", "-i", "--rm", "--network", "none", "busybox:gate", "cat"); err != nil || out != "piped in\n" {
+		t.Fatalf("docker run -i with stdin: %v %q %s", err, out, stderr)
 	}
 	id, stderr, err := e.docker("run", "-d", "--network", "none", "busybox:gate", "sh", "-c", "echo one; echo two; sleep 1; echo three")
 	if err != nil {
