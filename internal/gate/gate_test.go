@@ -129,6 +129,12 @@ func TestRefusalShape(t *testing.T) {
 	if rec.Code != http.StatusForbidden || json.Unmarshal(rec.Body.Bytes(), &m) != nil || !strings.HasPrefix(m.Message, "hull gate: ") {
 		t.Errorf("refusal: %d %s", rec.Code, rec.Body)
 	}
+	// An allowed request to an engine that does not answer is refused too.
+	rec = httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest("GET", "/_ping", nil))
+	if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "hull gate: the engine did not answer") {
+		t.Errorf("dead engine: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func FuzzNormalise(f *testing.F) {
