@@ -155,7 +155,7 @@ func TestDockerThroughGate(t *testing.T) {
 func creates(calls []string) int {
 	n := 0
 	for _, c := range calls {
-		if strings.HasSuffix(c, "/containers/create") {
+		if path, _, _ := strings.Cut(c, "?"); strings.HasSuffix(path, "/containers/create") {
 			n++
 		}
 	}
@@ -211,6 +211,8 @@ func TestBypassCorpus(t *testing.T) {
 		"pipelined hidden create":      req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
 		"body on a bodiless operation": req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
 		"unknown operation":            req("POST", "/containers/x/update", []string{json, cl(privileged)}, privileged),
+		"import from a URL":            req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
+		"import and pull":              req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
 		"build":                        req("POST", "/build", []string{"Content-Length: 0"}, ""),
 		"oversized header":             req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
 		"lower-case method":            req("post", "/containers/create", []string{json, cl(privileged)}, privileged),

@@ -157,6 +157,15 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
+	if o.query != nil {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err == nil {
+			err = o.query(q)
+		}
+		if err != nil {
+			return refuse(o.name, "%s: %v", o.name, err)
+		}
+	}
 	if len(r.TransferEncoding) > 0 {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}

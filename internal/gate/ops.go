@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -33,33 +34,45 @@ type op struct {
 	method  string
 	pattern string
 	body    bodyKind
+	// query, when set, refuses query parameters that make the operation
+	// another one.
+	query func(url.Values) error
 }
 
 // ops is the allowlist: what docker ps, run, create, start, stop, rm,
 // logs, inspect, version, info, images, pull, attach, wait and exec call.
 var ops = []op{
-	{"ping", "GET", "/_ping", bodyNone},
-	{"ping", "HEAD", "/_ping", bodyNone},
-	{"version", "GET", "/version", bodyNone},
-	{"info", "GET", "/info", bodyNone},
-	{"container list", "GET", "/containers/json", bodyNone},
-	{"container create", "POST", "/containers/create", bodyCreate},
-	{"container inspect", "GET", "/containers/{}/json", bodyNone},
-	{"container start", "POST", "/containers/{}/start", bodyNone},
-	{"container stop", "POST", "/containers/{}/stop", bodyNone},
-	{"container kill", "POST", "/containers/{}/kill", bodyNone},
-	{"container wait", "POST", "/containers/{}/wait", bodyNone},
-	{"container attach", "POST", "/containers/{}/attach", bodyNone},
-	{"container resize", "POST", "/containers/{}/resize", bodyNone},
-	{"container logs", "GET", "/containers/{}/logs", bodyNone},
-	{"container remove", "DELETE", "/containers/{}", bodyNone},
-	{"exec create", "POST", "/containers/{}/exec", bodyExec},
-	{"exec start", "POST", "/exec/{}/start", bodyJSON},
-	{"exec resize", "POST", "/exec/{}/resize", bodyNone},
-	{"exec inspect", "GET", "/exec/{}/json", bodyNone},
-	{"image list", "GET", "/images/json", bodyNone},
-	{"image pull", "POST", "/images/create", bodyNone},
-	{"image inspect", "GET", "/images/{...}/json", bodyNone},
+	{"ping", "GET", "/_ping", bodyNone, nil},
+	{"ping", "HEAD", "/_ping", bodyNone, nil},
+	{"version", "GET", "/version", bodyNone, nil},
+	{"info", "GET", "/info", bodyNone, nil},
+	{"container list", "GET", "/containers/json", bodyNone, nil},
+	{"container create", "POST", "/containers/create", bodyCreate, nil},
+	{"container inspect", "GET", "/containers/{}/json", bodyNone, nil},
+	{"container start", "POST", "/containers/{}/start", bodyNone, nil},
+	{"container stop", "POST", "/containers/{}/stop", bodyNone, nil},
+	{"container kill", "POST", "/containers/{}/kill", bodyNone, nil},
+	{"container wait", "POST", "/containers/{}/wait", bodyNone, nil},
+	{"container attach", "POST", "/containers/{}/attach", bodyNone, nil},
+	{"container resize", "POST", "/containers/{}/resize", bodyNone, nil},
+	{"container logs", "GET", "/containers/{}/logs", bodyNone, nil},
+	{"container remove", "DELETE", "/containers/{}", bodyNone, nil},
+	{"exec create", "POST", "/containers/{}/exec", bodyExec, nil},
+	{"exec start", "POST", "/exec/{}/start", bodyJSON, nil},
+	{"exec resize", "POST", "/exec/{}/resize", bodyNone, nil},
+	{"exec inspect", "GET", "/exec/{}/json", bodyNone, nil},
+	{"image list", "GET", "/images/json", bodyNone, nil},
+	{"image pull", "POST", "/images/create", bodyNone, pullOnly},
+	{"image inspect", "GET", "/images/{...}/json", bodyNone, nil},
+}
+
+// pullOnly keeps POST /images/create a pull: with fromSrc it imports a
+// tarball from a URL or the body instead.
+func pullOnly(q url.Values) error {
+	if q.Has("fromSrc") || !q.Has("fromImage") {
+		return errors.New("only a pull (fromImage, no fromSrc) is allowed")
+	}
+	return nil
 }
 
 // lookup finds the operation of method and a normalised path.
