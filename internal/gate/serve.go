@@ -55,9 +55,11 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 	}
 	defer os.Remove(l.Path)
 	srv := &http.Server{
-		Handler:           g,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler:        g,
+		MaxHeaderBytes: maxHeaderBytes,
+		// OPTIONS * comes to the gate, which refuses it, too.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            30 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if p, err := peerOf(c); err == nil {
 				return context.WithValue(ctx, peerKey{}, p)
