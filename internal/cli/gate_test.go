@@ -7,8 +7,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,7 +56,7 @@ func TestGateServe(t *testing.T) {
 		var out bytes.Buffer
 		root.SetOut(&out)
 		root.SetErr(&out)
-		root.SetArgs([]string{"gate", "serve", "--listen", sock, "--engine", d.Socket, "--policy", pol, "--log", logf, "--socket-mode", "0600"})
+		root.SetArgs([]string{"gate", "serve", "--listen", sock, "--engine", d.Socket, "--policy", pol, "--log", logf, "--socket-mode", "0660", "--socket-group", "nogroup"})
 		done <- root.ExecuteContext(ctx)
 	}()
 	for i := 0; ; i++ {
@@ -67,8 +70,16 @@ func TestGateServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("socket mode %v, %v; want 0600", fi.Mode(), err)
+	nogroup, err := user.LookupGroup("nogroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gid := fi.Sys().(*syscall.Stat_t).Gid; fi.Mode().Perm() != 0o660 || strconv.Itoa(int(gid)) != nogroup.Gid {
+		t.Errorf("socket mode %v, group %d; want 0660 and nogroup (%s)", fi.Mode(), gid, nogroup.Gid)
 	}
 	docker := func(args ...string) (string, error) {
 		cmd := exec.Command("docker", args...)
