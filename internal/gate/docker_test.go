@@ -139,9 +139,16 @@ func TestDockerThroughGate(t *testing.T) {
 		{[]string{"-v", "/var/run/docker.sock:/s"}, "container-engine-socket"},
 		{[]string{"--cap-add", "SYS_ADMIN"}, "container-capabilities"},
 		{[]string{"--security-opt", "seccomp=unconfined"}, "container-seccomp"},
+		{[]string{"--mount", "type=bind,source=/,target=/host"}, "container-sensitive-mounts"},
+		{[]string{"--network", "host"}, "container-host-network"},
+		{[]string{"--userns", "host", "--ipc", "host"}, "container-host-ipc"},
 	} {
 		before := creates(e.calls())
-		args := append(append([]string{"run", "--rm", "--network", "none"}, c.flags...), "busybox:gate", "true")
+		args := []string{"run", "--rm"}
+		if c.flags[0] != "--network" {
+			args = append(args, "--network", "none")
+		}
+		args = append(append(args, c.flags...), "busybox:gate", "true")
 		_, stderr, err := e.docker(args...)
 		if err == nil || !strings.Contains(stderr, "hull gate: container create refused by the policy: ") || !strings.Contains(stderr, c.rule) {
 			t.Errorf("docker run %s: %v, stderr %q, want hull's refusal naming %s", strings.Join(c.flags, " "), err, stderr, c.rule)
