@@ -94,9 +94,10 @@ func NewRoot(bi BuildInfo, args []string) *cobra.Command {
            CRI-O and containerd to enforce, print its schema
   audit    the machine containers run on: host, engines, clients, containers
   tls      certificates for engines that take API clients over TCP
+  gate     a fail-closed guard in front of the Docker API socket
   version  hull's version (also hull --version)
 
-lint, config, scan, verify and policy validate/export read the policy file
+lint, config, scan, verify, gate and policy validate/export read the policy file
 named by --policy (or the FILE argument), else by $HULL_POLICY, else
 ./hull.yaml when it exists (named on standard error).
 Exit codes, whatever --format: 0 pass; 1 the policy said no (a finding at or
@@ -180,6 +181,7 @@ Images are named the same way by every command:
 		{"scan", func() *cobra.Command { return newScanCmd(bi) }},
 		{"db", newDBCmd},
 		{"tls", newTLSCmd},
+		{"gate", newGateCmd},
 		{"audit", func() *cobra.Command { return newAuditCmd(bi) }},
 		{"completion", newCompletionCmd},
 	}

@@ -55,6 +55,8 @@ func TestImportRules(t *testing.T) {
 	leaves := []string{"internal/finding", "internal/caps", "internal/report", "internal/policy", "internal/image",
 		"internal/simplesign", "internal/cosign", "internal/notation", "internal/pgp", "internal/tsp", "internal/engineapi"}
 	testOnly := []string{"internal/imagetest", "internal/testenv"}
+	// The gate is a surface like the launcher and admission: none imports another.
+	surfaces := []string{"internal/gate", "internal/run", "internal/guard", "internal/check", "internal/admission"}
 	for _, p := range packages(t) {
 		name := short(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -72,6 +74,8 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports a daemon client %s", name, imp)
 			case (name == "internal/run" && dep == "internal/guard") || (name == "internal/guard" && dep == "internal/run"):
 				t.Errorf("run and guard must not import each other (%s -> %s)", name, dep)
+			case (name == "internal/gate" && slices.Contains(surfaces, dep)) || (dep == "internal/gate" && slices.Contains(surfaces, name)):
+				t.Errorf("the gate and the other surfaces must not import each other (%s -> %s)", name, dep)
 			}
 		}
 	}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/gate"
+	"github.com/hull-sec/hull/internal/workload"
+)
+
+type gateFlags struct {
+	listen, engine, policyFile, failOn, mode, group, log string
+}
+
+func newGateCmd() *cobra.Command {
+	gateCmd := &cobra.Command{
+		Use:   "gate",
+		Short: "A fail-closed guard in front of the Docker API socket",
+	}
+	var f gateFlags
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the gate on a unix socket, forwarding allowed requests to the engine",
+		Long: `Serve listens on --listen and forwards to the engine socket --engine only the
+API operations it allows (README: hull gate), refusing everything else with a
+403 the docker CLI prints. Container create requests are judged by the
+container rules (hull config --list) as hull audit containers judges running
+containers: a finding at or above --fail-on (default high, or the policy's
+workload failOn) refuses the create; the policy's workload section ignores and
+excepts rules. It refuses to start when the engine does not answer /_ping.
+Every decision is one JSON line on standard error (or --log FILE) with the
+client's uid, gid and pid. SIGINT or SIGTERM stops it.`,
+		Example: `  hull gate serve --listen /run/hull-gate.sock --engine /var/run/docker.sock --socket-group docker
+  DOCKER_HOST=unix:///run/hull-gate.sock docker run --rm busybox echo hi`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runGate(cmd, &f) },
+	}
+	fl := serve.Flags()
+	fl.StringVar(&f.listen, "listen", "", "the gate's unix socket `PATH` (required)")
+	fl.StringVar(&f.engine, "engine", "/var/run/docker.sock", "the engine's unix socket `PATH`")
+	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its workload section ignores and excepts container rules")
+	fl.StringVar(&f.failOn, "fail-on", "", "refuse a create with a finding of at least this `SEVERITY`: "+strings.Join(finding.SeverityNames(), ", ")+" (default "+defaultFailOn+", or the policy's workload failOn)")
+	choices(serve, "fail-on", finding.SeverityNames()...)
+	fl.StringVar(&f.mode, "socket-mode", "0660", "the gate socket's octal `MODE`")
+	fl.StringVar(&f.group, "socket-group", "", "the gate socket's `GROUP` (name or number; default the process's)")
+	fl.StringVar(&f.log, "log", "", "append the JSON-lines decision log to `FILE` instead of standard error")
+	_ = serve.MarkFlagRequired("listen")
+	gateCmd.AddCommand(serve)
+	return gateCmd
+}
+
+func runGate(cmd *cobra.Command, f *gateFlags) error {
+	mode, err := strconv.ParseUint(f.mode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return undecided(fmt.Errorf("--socket-mode %q: not an octal file mode such as 0660", f.mode))
+	}
+	gid := -1
+	if f.group != "" {
+		if gid, err = groupID(f.group); err != nil {
+			return undecided(fmt.Errorf("--socket-group: %w", err))
+		}
+	}
+	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
+	if err != nil {
+		return undecided(err)
+	}
+	sec := pol.WorkloadSection()
+	if err := workload.CheckIDs(sec.RuleIDs()); err != nil {
+		return undecided(fmt.Errorf("%s: workload: %w", polPath, err))
+	}
+	threshold, err := failThreshold(f.failOn, sec.FailOn)
+	if err != nil {
+		return undecided(err)
+	}
+	var logw io.Writer = cmd.ErrOrStderr()
+	if f.log != "" {
+		lf, err := os.OpenFile(f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return undecided(fmt.Errorf("--log: %w", err))
+		}
+		defer lf.Close()
+		logw = lf
+	}
+	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
+		Engine: f.engine, Ignore: ignoreReasons(nil, sec.Ignore, polPath), Except: sec, FailOn: threshold,
+		Log: slog.New(slog.NewJSONHandler(logw, nil)),
+	})
+	if err != nil {
+		return undecided(err)
+	}
+	return nil
+}
+
+// groupID resolves a group name or number.
+func groupID(name string) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hull-sec/hull/internal/testenv"
+)
+
+func TestGateServeRefusesDeadEngine(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := hull(t, "gate", "serve", "--listen", filepath.Join(dir, "g.sock"), "--engine", filepath.Join(dir, "none.sock"))
+	if code != ExitUndecided || !strings.Contains(stderr, "does not answer") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "g.sock")); err == nil {
+		t.Error("the gate listened although the engine is down")
+	}
+	_, stderr, code = hull(t, "gate", "serve", "--listen", filepath.Join(dir, "g.sock"), "--socket-mode", "999")
+	if code != ExitUndecided || !strings.Contains(stderr, "--socket-mode") {
+		t.Errorf("bad mode: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestGateServe runs hull gate serve with a policy that ignores two
+// rules in front of a real dockerd: the docker CLI runs what the policy
+// lets through, is refused the rest, and the log names the client.
+func TestGateServe(t *testing.T) {
+	d := testenv.StartDockerd(t)
+	d.BusyboxImage(t, "busybox:gate")
+	dir := filepath.Join(d.Dir, "gatecli")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\nworkload:\n  ignore:\n    - id: container-host-pid\n      reason: the debug tools\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock, logf := filepath.Join(dir, "gate.sock"), filepath.Join(dir, "decisions.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := NewRoot(BuildInfo{Version: "test"}, nil)
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs([]string{"gate", "serve", "--listen", sock, "--engine", d.Socket, "--policy", pol, "--log", logf, "--socket-mode", "0660", "--socket-group", "nogroup"})
+		done <- root.ExecuteContext(ctx)
+	}()
+	for i := 0; ; i++ {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			break
+		}
+		if i == 100 {
+			cancel()
+			t.Fatalf("hull gate serve did not listen: %v", <-done)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	nogroup, err := user.LookupGroup("nogroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gid := fi.Sys().(*syscall.Stat_t).Gid; fi.Mode().Perm() != 0o660 || strconv.Itoa(int(gid)) != nogroup.Gid {
+		t.Errorf("socket mode %v, group %d; want 0660 and nogroup (%s)", fi.Mode(), gid, nogroup.Gid)
+	}
+	docker := func(args ...string) (string, error) {
+		cmd := exec.Command("docker", args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_HOST=unix://" + sock, "DOCKER_CONFIG=" + filepath.Join(dir, "client")}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := docker("run", "--rm", "--network", "none", "--pid", "host", "busybox:gate", "echo", "ok"); err != nil || out != "ok\n" {
+		t.Errorf("--pid host with the rule ignored: %v %q", err, out)
+	}
+	if out, err := docker("run", "--rm", "--network", "none", "--privileged", "busybox:gate", "true"); err == nil || !strings.Contains(out, "hull gate: container create refused by the policy: container-privileged") {
+		t.Errorf("--privileged: %v %q", err, out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("hull gate serve after its context ended: %v", err)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("the socket is left behind")
+	}
+	b, err := os.ReadFile(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct {
+			UID     *int     `json:"uid"`
+			Verdict string   `json:"verdict"`
+			Rules   []string `json:"rules"`
+			Method  string   `json:"method"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.UID == nil || *rec.UID != os.Getuid() || rec.Method == "" {
+			t.Errorf("decision line %q: %v", line, err)
+		}
+		if rec.Verdict == "refused" {
+			refused++
+			if len(rec.Rules) == 0 || rec.Rules[0] != "container-privileged" {
+				t.Errorf("refusal without its rule: %s", line)
+			}
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d refusals logged, want 1:\n%s", refused, b)
+	}
+}

@@ -1,0 +1,288 @@
+// Package gate is a fail-closed guard in front of a container engine's
+// API socket. A request reaches the engine only when its method and path,
+// after one optional /vN.NN version prefix, match an operation of the
+// allowlist (ops.go), its path is written plainly (no "//", "." or "..",
+// no percent escapes), it carries no method override header, and its
+// body is what the operation allows: none, or bounded JSON without
+// duplicate or case-variant keys or trailing data. A container create
+// request is converted into the workload model and judged by the
+// container rules at the request stage; the engine is sent exactly the
+// bytes that were judged. Everything else gets a 403 with a JSON message
+// the docker CLI prints. Allowed requests, hijacked attach and exec
+// streams included, are forwarded by httputil.ReverseProxy.
+package gate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/workload"
+)
+
+// maxBody bounds a JSON request body the gate reads.
+const maxBody = 1 << 20
+
+// Options say how the gate judges requests.
+type Options struct {
+	// Engine is the path of the engine's unix socket.
+	Engine string
+	// Ignore maps the IDs of container rules not to run to why.
+	Ignore map[string]string
+	// Except excepts single findings; nil excepts none.
+	Except workload.Exceptions
+	// FailOn is the least severity of a finding that refuses a create.
+	FailOn finding.Severity
+	// Log receives one decision record per request; nil discards.
+	Log *slog.Logger
+	// BodyTimeout bounds the time a client may take to send a body the
+	// gate reads; 0 means 10 seconds.
+	BodyTimeout time.Duration
+}
+
+// Gate is the http.Handler that judges and forwards requests.
+type Gate struct {
+	opts  Options
+	proxy *httputil.ReverseProxy
+	log   *slog.Logger
+}
+
+// New returns a gate forwarding to the engine socket of o. An ignore
+// naming no rule makes every create undecided, so refused: callers check
+// a policy's rule IDs first (workload.CheckIDs).
+func New(o Options) (*Gate, error) {
+	if o.Engine == "" {
+		return nil, errors.New("gate: no engine socket")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	engine := o.Engine
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", engine)
+		},
+		DisableCompression: true,
+	}
+	target := &url.URL{Scheme: "http", Host: "engine"}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = "engine"
+		},
+		Transport: tr,
+		// Streams (logs -f, events, attach) go out as they come.
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
+		},
+	}
+	return &Gate{opts: o, proxy: p, log: log}, nil
+}
+
+// ServeHTTP judges r and forwards it or refuses it.
+func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := g.decide(w, r)
+	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict()}
+	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
+		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
+	}
+	if d.op != "" {
+		attrs = append(attrs, "operation", d.op)
+	}
+	if len(d.rules) > 0 {
+		attrs = append(attrs, "rules", d.rules)
+	}
+	if d.refusal != "" {
+		attrs = append(attrs, "reason", d.refusal)
+	}
+	g.log.Info("decision", attrs...)
+	if d.refusal != "" {
+		writeRefusal(w, http.StatusForbidden, d.refusal)
+		return
+	}
+	if d.body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(d.body))
+		r.ContentLength = int64(len(d.body))
+		r.GetBody = nil
+	}
+	g.proxy.ServeHTTP(w, r)
+}
+
+// decision is the verdict on one request.
+type decision struct {
+	op      string
+	refusal string
+	rules   []string
+	// body is the body to forward, read and judged; nil for none.
+	body []byte
+}
+
+func (d decision) verdict() string {
+	if d.refusal != "" {
+		return "refused"
+	}
+	return "allowed"
+}
+
+func refuse(op, format string, args ...any) decision {
+	return decision{op: op, refusal: fmt.Sprintf(format, args...)}
+}
+
+// decide judges r without forwarding it; w only bounds the body read.
+func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
+	for _, h := range overrideHeaders {
+		if _, ok := r.Header[h]; ok {
+			return refuse("", "the %s header is not allowed", h)
+		}
+	}
+	path, err := Normalise(r.RequestURI)
+	if err != nil {
+		return refuse("", "%v", err)
+	}
+	o, ok := lookup(r.Method, path)
+	if !ok {
+		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
+	}
+	if o.query != nil {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err == nil {
+			err = o.query(q)
+		}
+		if err != nil {
+			return refuse(o.name, "%s: %v", o.name, err)
+		}
+	}
+	if len(r.TransferEncoding) > 0 {
+		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
+	}
+	if o.body == bodyNone {
+		if r.ContentLength != 0 {
+			return refuse(o.name, "%s takes no body", o.name)
+		}
+		return decision{op: o.name}
+	}
+	body, err := g.readBody(w, r)
+	if err != nil {
+		return refuse(o.name, "%s: %v", o.name, err)
+	}
+	if err := CheckJSON(body); err != nil {
+		return refuse(o.name, "%s: %v", o.name, err)
+	}
+	d := decision{op: o.name, body: body}
+	switch o.body {
+	case bodyCreate:
+		return g.judgeCreate(d)
+	case bodyExec:
+		return judgeExec(d)
+	}
+	return d
+}
+
+// overrideHeaders are the headers some servers read a method from.
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// readBody reads exactly the Content-Length the client declared, at most
+// maxBody bytes, within the body timeout.
+func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength <= 0 {
+		return nil, errors.New("a JSON body with its Content-Length is required")
+	}
+	if r.ContentLength > maxBody {
+		return nil, fmt.Errorf("the body is larger than %d bytes", maxBody)
+	}
+	timeout := g.opts.BodyTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return nil, fmt.Errorf("bound the body read: %w", err)
+	}
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	b := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, b); err != nil {
+		return nil, fmt.Errorf("the body is shorter than its Content-Length: %w", err)
+	}
+	return b, nil
+}
+
+// judgeCreate judges a container create request by the container rules.
+func (g *Gate) judgeCreate(d decision) decision {
+	w, err := workload.ParseCreate(d.body)
+	if err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	j, err := workload.Judge([]workload.Workload{w}, workload.JudgeOptions{
+		Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
+	})
+	if err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	for _, c := range j.Checks {
+		if c.State == finding.StateError {
+			return refuse(d.op, "%s: rule %s could not decide: %s", d.op, c.ID, c.Reason)
+		}
+	}
+	if !j.Failed(g.opts.FailOn) {
+		return d
+	}
+	var why []string
+	for _, f := range j.Findings {
+		if f.Severity < g.opts.FailOn {
+			continue
+		}
+		d.rules = append(d.rules, f.ID)
+		s := fmt.Sprintf("%s (%s) %s", f.ID, f.Severity, f.Title)
+		if f.Location.Field != "" {
+			s += " [" + f.Location.Field + "]"
+		}
+		if f.Evidence != "" {
+			s += ": " + f.Evidence
+		}
+		why = append(why, s)
+	}
+	d.refusal = fmt.Sprintf("%s refused by the policy: %s", d.op, strings.Join(why, "; "))
+	return d
+}
+
+// judgeExec refuses a privileged exec, which the container's own
+// judgement cannot see.
+func judgeExec(d decision) decision {
+	var req struct{ Privileged bool }
+	if err := json.Unmarshal(d.body, &req); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	if req.Privileged {
+		return refuse(d.op, "%s: a privileged exec is not allowed", d.op)
+	}
+	return d
+}
+
+// writeRefusal answers with the JSON message shape the docker CLI prints
+// and closes the connection without reading any more of it: net/http
+// would otherwise drain an unread body, waiting on a client that sends
+// none.
+func writeRefusal(w http.ResponseWriter, code int, msg string) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	b, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{"hull gate: " + msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}

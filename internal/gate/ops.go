@@ -1,0 +1,229 @@
+package gate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// bodyKind is what an operation's request body may be.
+type bodyKind int
+
+const (
+	// bodyNone: no body at all.
+	bodyNone bodyKind = iota
+	// bodyJSON: bounded, unambiguous JSON, forwarded as read.
+	bodyJSON
+	// bodyCreate: a container create request, judged by the container rules.
+	bodyCreate
+	// bodyExec: an exec create request; a privileged exec is refused.
+	bodyExec
+)
+
+// op is one allowed operation: a method and a path pattern whose
+// segments are literal, "{}" for exactly one segment, or "{...}" (last
+// but for literals after it) for one or more segments, as image names
+// carry slashes.
+type op struct {
+	name    string
+	method  string
+	pattern string
+	body    bodyKind
+	// query, when set, refuses query parameters that make the operation
+	// another one.
+	query func(url.Values) error
+}
+
+// ops is the allowlist: what docker ps, run, create, start, stop, rm,
+// logs, inspect, version, info, images, pull, attach, wait and exec call.
+var ops = []op{
+	{"ping", "GET", "/_ping", bodyNone, nil},
+	{"ping", "HEAD", "/_ping", bodyNone, nil},
+	{"version", "GET", "/version", bodyNone, nil},
+	{"info", "GET", "/info", bodyNone, nil},
+	{"container list", "GET", "/containers/json", bodyNone, nil},
+	{"container create", "POST", "/containers/create", bodyCreate, nil},
+	{"container inspect", "GET", "/containers/{}/json", bodyNone, nil},
+	{"container start", "POST", "/containers/{}/start", bodyNone, nil},
+	{"container stop", "POST", "/containers/{}/stop", bodyNone, nil},
+	{"container kill", "POST", "/containers/{}/kill", bodyNone, nil},
+	{"container wait", "POST", "/containers/{}/wait", bodyNone, nil},
+	{"container attach", "POST", "/containers/{}/attach", bodyNone, nil},
+	{"container resize", "POST", "/containers/{}/resize", bodyNone, nil},
+	{"container logs", "GET", "/containers/{}/logs", bodyNone, nil},
+	{"container remove", "DELETE", "/containers/{}", bodyNone, nil},
+	{"exec create", "POST", "/containers/{}/exec", bodyExec, nil},
+	{"exec start", "POST", "/exec/{}/start", bodyJSON, nil},
+	{"exec resize", "POST", "/exec/{}/resize", bodyNone, nil},
+	{"exec inspect", "GET", "/exec/{}/json", bodyNone, nil},
+	{"image list", "GET", "/images/json", bodyNone, nil},
+	{"image pull", "POST", "/images/create", bodyNone, pullOnly},
+	{"image inspect", "GET", "/images/{...}/json", bodyNone, nil},
+}
+
+// pullOnly keeps POST /images/create a pull: with fromSrc it imports a
+// tarball from a URL or the body instead.
+func pullOnly(q url.Values) error {
+	if q.Has("fromSrc") || !q.Has("fromImage") {
+		return errors.New("only a pull (fromImage, no fromSrc) is allowed")
+	}
+	return nil
+}
+
+// lookup finds the operation of method and a normalised path.
+func lookup(method, path string) (op, bool) {
+	segs := strings.Split(path[1:], "/")
+	for _, o := range ops {
+		if o.method == method && match(strings.Split(o.pattern[1:], "/"), segs) {
+			return o, true
+		}
+	}
+	return op{}, false
+}
+
+func match(pat, segs []string) bool {
+	for i, p := range pat {
+		if p == "{...}" {
+			rest := len(pat) - i - 1
+			if len(segs)-i-rest < 1 {
+				return false
+			}
+			return match(pat[i+1:], segs[len(segs)-rest:])
+		}
+		if i >= len(segs) || (p != "{}" && p != segs[i]) {
+			return false
+		}
+	}
+	return len(pat) == len(segs)
+}
+
+// minAPIMinor is the oldest API version (1.24) the gate lets a client
+// ask for: older ones took a host config on container start, which the
+// gate does not judge.
+const minAPIMinor = 24
+
+// Normalise returns the path of a request target as dockerd routes it,
+// without its one optional /vN.NN prefix, or an error for a target the
+// gate refuses to interpret: not origin-form, percent escapes, empty,
+// "." or ".." segments, a second version prefix, an API version older
+// than 1.24.
+func Normalise(target string) (string, error) {
+	path, _, _ := strings.Cut(target, "?")
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("the request target %q is not a plain path", target)
+	}
+	if strings.ContainsAny(path, "%\\#") {
+		return "", fmt.Errorf("the path %q holds escaped or special characters", path)
+	}
+	for _, c := range path {
+		if c <= ' ' || c >= 0x7f {
+			return "", fmt.Errorf("the path %q holds control, space or non-ASCII characters", path)
+		}
+	}
+	segs := strings.Split(path[1:], "/")
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return "", fmt.Errorf("the path %q has an empty, \".\" or \"..\" segment", path)
+		}
+	}
+	if v, ok := versionSegment(segs[0]); ok {
+		if !v {
+			return "", fmt.Errorf("the API version in %q is not one the gate allows (1.%d or later)", path, minAPIMinor)
+		}
+		segs = segs[1:]
+		if len(segs) == 0 {
+			return "", fmt.Errorf("the path %q names no operation", path)
+		}
+	}
+	if _, ok := versionSegment(segs[0]); ok {
+		return "", fmt.Errorf("the path %q has more than one version prefix", path)
+	}
+	return "/" + strings.Join(segs, "/"), nil
+}
+
+// versionSegment reports whether s looks like a version prefix (v then
+// digits and dots, as dockerd's router reads it) and whether it is an
+// allowed one: vN.NN with N.NN at least 1.24.
+func versionSegment(s string) (allowed, isVersion bool) {
+	if len(s) < 2 || s[0] != 'v' || strings.Trim(s[1:], "0123456789.") != "" {
+		return false, false
+	}
+	major, minor, ok := strings.Cut(s[1:], ".")
+	if !ok {
+		return false, true
+	}
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil || len(major) > 3 || len(minor) > 3 {
+		return false, true
+	}
+	return ma > 1 || (ma == 1 && mi >= minAPIMinor), true
+}
+
+// maxKeys bounds the keys of one JSON body.
+const maxKeys = 10000
+
+// CheckJSON returns an error unless data is one JSON value with nothing
+// after it and no object holding two keys Go's decoder (and so dockerd)
+// would read as the same field: equal, or equal but for case.
+func CheckJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	keys := 0
+	var walk func() error
+	walk = func() error {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("the body is not valid JSON: %w", err)
+		}
+		d, ok := t.(json.Delim)
+		if !ok {
+			return nil
+		}
+		switch d {
+		case '[':
+			for dec.More() {
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+		case '{':
+			var seen []string
+			for dec.More() {
+				t, err := dec.Token()
+				if err != nil {
+					return fmt.Errorf("the body is not valid JSON: %w", err)
+				}
+				k := t.(string)
+				if keys++; keys > maxKeys {
+					return fmt.Errorf("the body has more than %d keys", maxKeys)
+				}
+				for _, s := range seen {
+					if strings.EqualFold(s, k) {
+						return fmt.Errorf("the body has the key %q twice (or in two cases: %q)", k, s)
+					}
+				}
+				seen = append(seen, k)
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("the body is not valid JSON: %w", err)
+		}
+		return nil
+	}
+	if err := walk(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("the body has data after its JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Peer is the identity of the process at the other end of a unix
+// socket connection, from SO_PEERCRED.
+type Peer struct {
+	PID, UID, GID int
+}
+
+type peerKey struct{}
+
+// maxHeaderBytes bounds a request's header block.
+const maxHeaderBytes = 64 << 10
+
+// Listen holds how the gate's own socket is created.
+type Listen struct {
+	// Path is the socket's path; a stale socket there is replaced, any
+	// other file is an error.
+	Path string
+	// Mode is the socket file's mode, set before the first connection is
+	// accepted.
+	Mode os.FileMode
+	// GID is the socket file's group; -1 keeps the process's.
+	GID int
+}
+
+// Serve checks that the engine answers /_ping, listens on l and serves
+// the gate until ctx ends, then shuts down, letting open requests
+// finish for up to five seconds.
+func Serve(ctx context.Context, l Listen, o Options) error {
+	g, err := New(o)
+	if err != nil {
+		return err
+	}
+	if err := Ping(ctx, o.Engine); err != nil {
+		return err
+	}
+	ln, err := listen(l)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(l.Path)
+	srv := &http.Server{
+		Handler:        g,
+		MaxHeaderBytes: maxHeaderBytes,
+		// OPTIONS * comes to the gate, which refuses it, too.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            30 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if p, err := peerOf(c); err == nil {
+				return context.WithValue(ctx, peerKey{}, p)
+			}
+			return ctx
+		},
+		// The library is silent: malformed requests get their 4xx
+		// answer from net/http and nothing on stderr.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("gate: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		// Hijacked streams (attach, exec) are not waited for.
+		_ = srv.Close()
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("gate: serve: %w", err)
+	}
+	return nil
+}
+
+// listen creates the socket with its mode and group set before any
+// client can connect: the umask keeps it private until chmod and chown.
+func listen(l Listen) (net.Listener, error) {
+	if fi, err := os.Lstat(l.Path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("gate: %s exists and is not a socket", l.Path)
+		}
+		if err := os.Remove(l.Path); err != nil {
+			return nil, fmt.Errorf("gate: remove stale socket: %w", err)
+		}
+	}
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", l.Path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("gate: listen: %w", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if l.GID >= 0 {
+		if err := os.Chown(l.Path, -1, l.GID); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("gate: socket group: %w", err)
+		}
+	}
+	if err := os.Chmod(l.Path, l.Mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("gate: socket mode: %w", err)
+	}
+	return ln, nil
+}
+
+func peerOf(c net.Conn) (Peer, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return Peer{}, errors.New("not a unix connection")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return Peer{}, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return Peer{}, err
+	}
+	if cerr != nil {
+		return Peer{}, cerr
+	}
+	return Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}, nil
+}
+
+// Ping returns an error unless the engine at socket answers /_ping with
+// 200 within five seconds.
+func Ping(ctx context.Context, socket string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine/_ping", nil)
+	if err != nil {
+		return fmt.Errorf("gate: ping the engine: %w", err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		// The URL is the gate's own placeholder: say what failed instead.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("gate: the engine at %s does not answer /_ping: %w", socket, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gate: the engine at %s answered /_ping with %s", socket, resp.Status)
+	}
+	return nil
+}
