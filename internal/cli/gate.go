@@ -8,11 +8,13 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/gate"
+	"github.com/hull-sec/hull/internal/verify"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -35,8 +37,11 @@ API operations it allows (README: hull gate), refusing everything else with a
 container rules (hull config --list) as hull audit containers judges running
 containers: a finding at or above --fail-on (default high, or the policy's
 workload failOn) refuses the create; the policy's workload section ignores and
-excepts rules. It refuses to start when the engine does not answer /_ping.
-Every decision is one JSON line on standard error (or --log FILE) with the
+excepts rules. When the policy has a trust section, a container is created
+only from an image the trust policy accepts by its registry digest (as hull
+verify judges it); an image with no registry digest (built, loaded or
+re-tagged locally) only where the policy accepts unsigned images. It refuses to start when the engine does not answer /_ping.
+Every decision is one JSON line, with the image ID and verified digest of a create, on standard error (or --log FILE) with the
 client's uid, gid and pid. SIGINT or SIGTERM stops it.`,
 		Example: `  hull gate serve --listen /run/hull-gate.sock --engine /var/run/docker.sock --socket-group docker
   DOCKER_HOST=unix:///run/hull-gate.sock docker run --rm busybox echo hi`,
@@ -80,6 +85,14 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	if err != nil {
 		return undecided(err)
 	}
+	var verifier gate.ImageVerifier
+	if len(pol.Trust.Rules) > 0 || pol.Trust.Default != "" {
+		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
+		if err != nil {
+			return undecided(err)
+		}
+		verifier = v
+	}
 	var logw io.Writer = cmd.ErrOrStderr()
 	if f.log != "" {
 		lf, err := os.OpenFile(f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -91,7 +104,8 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	}
 	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
 		Engine: f.engine, Ignore: ignoreReasons(nil, sec.Ignore, polPath), Except: sec, FailOn: threshold,
-		Log: slog.New(slog.NewJSONHandler(logw, nil)),
+		Verifier: verifier,
+		Log:      slog.New(slog.NewJSONHandler(logw, nil)),
 	})
 	if err != nil {
 		return undecided(err)

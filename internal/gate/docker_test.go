@@ -25,7 +25,9 @@ type gateEnv struct {
 	dir  string
 }
 
-func startGate(t *testing.T) *gateEnv {
+// startGate starts dockerd and the gate in front of it, with the trust
+// policy v when it is not nil.
+func startGate(t *testing.T, v ImageVerifier) *gateEnv {
 	t.Helper()
 	d := testenv.StartDockerd(t, "--log-level", "debug")
 	d.BusyboxImage(t, "busybox:gate")
@@ -38,7 +40,7 @@ func startGate(t *testing.T) *gateEnv {
 	done := make(chan error, 1)
 	go func() {
 		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1},
-			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second})
+			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second, Verifier: v})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -93,7 +95,7 @@ func (e *gateEnv) calls() []string {
 }
 
 func TestDockerThroughGate(t *testing.T) {
-	e := startGate(t)
+	e := startGate(t, nil)
 	out, stderr, err := e.docker("run", "--rm", "--network", "none", "busybox:gate", "echo", "hello from busybox")
 	if err != nil || out != "hello from busybox\n" {
 		t.Fatalf("docker run --rm: %v\nstdout: %q\nstderr: %s\ndockerd: %v", err, out, stderr, e.calls())
@@ -183,7 +185,7 @@ func cl(body string) string { return fmt.Sprintf("Content-Length: %d", len(body)
 // tricks as raw HTTP to the gate and checks from dockerd's debug log that
 // none of them reached it (a _ping the gate allows may).
 func TestBypassCorpus(t *testing.T) {
-	e := startGate(t)
+	e := startGate(t, nil)
 	dup := `{"Image":"busybox:gate","HostConfig":{"Privileged":false,"Privileged":true}}`
 	caseKey := `{"Image":"busybox:gate","HostConfig":{"Privileged":false,"privileged":true}}`
 	unicodeKey := `{"Image":"busybox:gate","HostConfig":{"SecurityOpt":[],"ſecurityOpt":["seccomp=unconfined"]}}`

@@ -7,7 +7,8 @@
 // duplicate or case-variant keys or trailing data. A container create
 // request is converted into the workload model and judged by the
 // container rules at the request stage; the engine is sent exactly the
-// bytes that were judged. Everything else gets a 403 with a JSON message
+// bytes that were judged. With a trust policy, the image a create names
+// must be one the policy accepts by digest (trust.go). Everything else gets a 403 with a JSON message
 // the docker CLI prints. Allowed requests, hijacked attach and exec
 // streams included, are forwarded by httputil.ReverseProxy.
 package gate
@@ -46,6 +47,9 @@ type Options struct {
 	FailOn finding.Severity
 	// Log receives one decision record per request; nil discards.
 	Log *slog.Logger
+	// Verifier, when set, is the trust policy: a container is created
+	// only from an image it accepts (trust.go).
+	Verifier ImageVerifier
 	// BodyTimeout bounds the time a client may take to send a body the
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
@@ -55,7 +59,9 @@ type Options struct {
 type Gate struct {
 	opts  Options
 	proxy *httputil.ReverseProxy
-	log   *slog.Logger
+	// engine asks the engine itself (image inspect).
+	engine *http.Client
+	log    *slog.Logger
 }
 
 // New returns a gate forwarding to the engine socket of o. An ignore
@@ -90,7 +96,7 @@ func New(o Options) (*Gate, error) {
 			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		},
 	}
-	return &Gate{opts: o, proxy: p, log: log}, nil
+	return &Gate{opts: o, proxy: p, engine: &http.Client{Transport: tr}, log: log}, nil
 }
 
 // ServeHTTP judges r and forwards it or refuses it.
@@ -102,6 +108,12 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.op != "" {
 		attrs = append(attrs, "operation", d.op)
+	}
+	if d.imageID != "" {
+		attrs = append(attrs, "image_id", d.imageID)
+	}
+	if d.image != "" {
+		attrs = append(attrs, "image", d.image)
 	}
 	if len(d.rules) > 0 {
 		attrs = append(attrs, "rules", d.rules)
@@ -129,6 +141,9 @@ type decision struct {
 	rules   []string
 	// body is the body to forward, read and judged; nil for none.
 	body []byte
+	// imageID is the image a create resolved to; image the verified
+	// digest reference it was accepted by.
+	imageID, image string
 }
 
 func (d decision) verdict() string {
@@ -185,7 +200,10 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	d := decision{op: o.name, body: body}
 	switch o.body {
 	case bodyCreate:
-		return g.judgeCreate(d)
+		if d = g.judgeCreate(d); d.refusal != "" || g.opts.Verifier == nil {
+			return d
+		}
+		return g.judgeImage(r.Context(), d)
 	case bodyExec:
 		return judgeExec(d)
 	}

@@ -430,26 +430,8 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (finding.Verdict, err
 // judge finds and checks the signatures of a resolved image.
 func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (finding.Verdict, error) {
 	vd := finding.Verdict{Target: ref, Reference: res.Reference, Digest: res.Digest.String(), Signatures: []finding.SignatureCheck{}}
-	rule := v.trust.RuleFor(res.Repository)
-	if rule == nil {
-		vd.Rule = "default"
-		if v.trust.Default == policy.TrustInsecureAcceptAnything {
-			vd.Accepted, vd.Reason = true, "no rule covers "+res.Repository+"; trust.default is insecureAcceptAnything"
-		} else {
-			vd.Reason = "no rule covers " + res.Repository + " and trust.default rejects"
-			if v.trust.Default == "" {
-				vd.Reason += " (reject, as the policy sets no trust.default)"
-			}
-		}
-		return vd, nil
-	}
-	vd.Rule = rule.Scope
-	switch {
-	case rule.Reject:
-		vd.Reason = "rule " + rule.Scope + " rejects every image"
-		return vd, nil
-	case rule.InsecureAcceptAnything:
-		vd.Accepted, vd.Reason = true, "rule "+rule.Scope+" accepts anything (insecure)"
+	rule, decided := v.unsigned(res.Repository, &vd)
+	if decided {
 		return vd, nil
 	}
 	cands, err := v.candidates(ctx, rule, res)
@@ -486,6 +468,48 @@ func (v *Verifier) judge(ctx context.Context, ref string, res image.Resolved) (f
 	noStore := ruleWants(rule, formatSimple) && v.trust.LookasideFor(res.Repository) == nil
 	vd.Accepted, vd.Reason = decide(rule, satisfied, len(cands), !noStore)
 	return vd, nil
+}
+
+// Unsigned is the verdict on an image of repository that has no digest
+// to check signatures of (built or loaded locally, or re-tagged): accepted
+// only where the rule for the repository, or trust.default when no rule
+// covers it, accepts anything.
+func (v *Verifier) Unsigned(repository string) finding.Verdict {
+	vd := finding.Verdict{Target: repository, Reference: repository, Signatures: []finding.SignatureCheck{}}
+	if _, decided := v.unsigned(repository, &vd); !decided {
+		vd.Reason = "rule " + vd.Rule + " requires signatures and the image has no registry digest to check them on"
+	}
+	return vd
+}
+
+// unsigned sets vd's rule and, where no signature matters (no rule, a
+// reject or insecureAcceptAnything rule), its decision, reporting
+// whether it decided; otherwise it returns the rule that asks for
+// signatures.
+func (v *Verifier) unsigned(repository string, vd *finding.Verdict) (*policy.TrustRule, bool) {
+	rule := v.trust.RuleFor(repository)
+	if rule == nil {
+		vd.Rule = "default"
+		if v.trust.Default == policy.TrustInsecureAcceptAnything {
+			vd.Accepted, vd.Reason = true, "no rule covers "+repository+"; trust.default is insecureAcceptAnything"
+		} else {
+			vd.Reason = "no rule covers " + repository + " and trust.default rejects"
+			if v.trust.Default == "" {
+				vd.Reason += " (reject, as the policy sets no trust.default)"
+			}
+		}
+		return nil, true
+	}
+	vd.Rule = rule.Scope
+	switch {
+	case rule.Reject:
+		vd.Reason = "rule " + rule.Scope + " rejects every image"
+		return rule, true
+	case rule.InsecureAcceptAnything:
+		vd.Accepted, vd.Reason = true, "rule "+rule.Scope+" accepts anything (insecure)"
+		return rule, true
+	}
+	return rule, false
 }
 
 // Signature formats, as verdicts name them.

@@ -1,0 +1,133 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
+)
+
+// ImageVerifier is what the gate needs of the trust policy
+// (verify.Open's *Verifier).
+type ImageVerifier interface {
+	// Verify decides about repo@sha256:... .
+	Verify(ctx context.Context, ref string) (finding.Verdict, error)
+	// Unsigned decides about an image of a repository with no registry
+	// digest.
+	Unsigned(repository string) finding.Verdict
+}
+
+// maxInspect bounds the engine's answer to an image inspect.
+const maxInspect = 4 << 20
+
+// inspectTimeout bounds the image inspect; verifyTimeout the verification.
+const (
+	inspectTimeout = 10 * time.Second
+	verifyTimeout  = 60 * time.Second
+)
+
+// engineImage is what the gate reads of the engine's image inspect.
+type engineImage struct {
+	ID          string `json:"Id"`
+	RepoDigests []string
+}
+
+// judgeImage lets a create through only when the trust policy accepts
+// the image its Image field names, as the engine resolves that name now:
+// one of the image's registry digests in the repository named must be
+// accepted, or, with no such digest, the policy must accept unsigned
+// images of that repository.
+func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
+	var req struct{ Image string }
+	if err := json.Unmarshal(d.body, &req); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	ref, err := name.ParseReference(req.Image)
+	if err != nil {
+		return refuse(d.op, "%s: the image %q is not a reference the gate can judge: %v", d.op, req.Image, err)
+	}
+	repo := image.CanonicalRepository(ref.Context())
+	img, err := g.inspectImage(ctx, req.Image)
+	if err != nil {
+		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, req.Image, err)
+	}
+	d.imageID = img.ID
+	var digests []string
+	for _, rd := range img.RepoDigests {
+		r, err := name.NewDigest(rd)
+		if err == nil && image.CanonicalRepository(r.Context()) == repo {
+			digests = append(digests, repo+"@"+r.DigestStr())
+		}
+	}
+	if len(digests) == 0 {
+		vd := g.opts.Verifier.Unsigned(repo)
+		if !vd.Accepted {
+			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, req.Image, img.ID, repo, vd.Reason)
+		}
+		return d
+	}
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	var why []string
+	for _, ref := range digests {
+		vd, err := g.opts.Verifier.Verify(ctx, ref)
+		if err != nil {
+			return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, ref, err)
+		}
+		if vd.Accepted {
+			d.image = ref
+			return d
+		}
+		why = append(why, ref+": "+vd.Reason)
+	}
+	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, req.Image, strings.Join(why, "; "))
+}
+
+// inspectImage asks the engine which image a name resolves to.
+func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error) {
+	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine/images/"+ref+"/json", nil)
+	if err != nil {
+		return engineImage{}, err
+	}
+	resp, err := g.engine.Do(req)
+	if err != nil {
+		// The URL is the gate's own placeholder: say what failed instead.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return engineImage{}, fmt.Errorf("ask the engine: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspect+1))
+	if err != nil {
+		return engineImage{}, fmt.Errorf("read the engine's answer: %w", err)
+	}
+	if len(body) > maxInspect {
+		return engineImage{}, fmt.Errorf("the engine's answer is larger than %d bytes", maxInspect)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var m struct{ Message string }
+		if json.Unmarshal(body, &m) == nil && m.Message != "" {
+			return engineImage{}, fmt.Errorf("the engine says: %s", m.Message)
+		}
+		return engineImage{}, fmt.Errorf("the engine answered %s", resp.Status)
+	}
+	var img engineImage
+	if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
+		return engineImage{}, errors.New("the engine's answer names no image")
+	}
+	return img, nil
+}
