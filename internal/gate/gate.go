@@ -123,7 +123,11 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.log.Info("decision", attrs...)
 	if d.refusal != "" {
-		writeRefusal(w, http.StatusForbidden, d.refusal)
+		code := http.StatusForbidden
+		if d.status != 0 {
+			code = d.status
+		}
+		writeRefusal(w, code, d.refusal)
 		return
 	}
 	if d.body != nil {
@@ -144,6 +148,9 @@ type decision struct {
 	// imageID is the image a create resolved to; image the verified
 	// digest reference it was accepted by.
 	imageID, image string
+	// status answers a refusal instead of 403: 404 for an image the
+	// engine does not have.
+	status int
 }
 
 func (d decision) verdict() string {

@@ -58,6 +58,12 @@ func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
 	}
 	repo := image.CanonicalRepository(ref.Context())
 	img, err := g.inspectImage(ctx, req.Image)
+	var nf notFound
+	if errors.As(err, &nf) {
+		// The engine's own answer, so the docker CLI pulls (through the
+		// gate) and asks again; the create never reaches the engine.
+		return decision{op: d.op, refusal: string(nf), status: http.StatusNotFound}
+	}
 	if err != nil {
 		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, req.Image, err)
 	}
@@ -93,6 +99,11 @@ func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
 	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, req.Image, strings.Join(why, "; "))
 }
 
+// notFound is the engine's message for an image it does not have.
+type notFound string
+
+func (n notFound) Error() string { return string(n) }
+
 // inspectImage asks the engine which image a name resolves to.
 func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error) {
 	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
@@ -121,6 +132,9 @@ func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error
 	if resp.StatusCode != http.StatusOK {
 		var m struct{ Message string }
 		if json.Unmarshal(body, &m) == nil && m.Message != "" {
+			if resp.StatusCode == http.StatusNotFound {
+				return engineImage{}, notFound(m.Message)
+			}
 			return engineImage{}, fmt.Errorf("the engine says: %s", m.Message)
 		}
 		return engineImage{}, fmt.Errorf("the engine answered %s", resp.Status)

@@ -1,11 +1,17 @@
 package gate
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 )
@@ -15,7 +21,8 @@ import (
 // pulls and runs the signed image; the unsigned image of the same scope,
 // the signed image re-tagged to another repository and the signed image
 // after docker save and load (no registry digest) are refused with
-// hull's reason, and none of those creates reaches dockerd.
+// hull's reason, and none of those creates reaches dockerd. The signed
+// image is not pulled first: docker run pulls it on the gate's 404.
 func TestTrustThroughGate(t *testing.T) {
 	reg := testenv.Registry(t)
 	priv, pub := testenv.CosignKeyPair(t)
@@ -42,13 +49,13 @@ func TestTrustThroughGate(t *testing.T) {
 	}
 	e.d.Docker(t, "rmi", signed, unsigned)
 
-	for _, ref := range []string{signed, unsigned} {
-		if _, stderr, err := e.docker("pull", "-q", ref); err != nil {
-			t.Fatalf("docker pull %s through the gate: %v\n%s", ref, err, stderr)
-		}
+	if _, stderr, err := e.docker("pull", "-q", unsigned); err != nil {
+		t.Fatalf("docker pull %s through the gate: %v\n%s", unsigned, err, stderr)
 	}
+	// The engine lacks the signed image: the gate answers the engine's
+	// 404, the CLI pulls through the gate and creates again.
 	out, stderr, err := e.docker("run", "--rm", "--network", "none", signed, "echo", "signed runs")
-	if err != nil || out != "signed runs\n" {
+	if err != nil || out != "signed runs\n" || !strings.Contains(stderr, "Unable to find image") {
 		t.Fatalf("docker run %s: %v %q\n%s\ndockerd: %v", signed, err, out, stderr, e.calls())
 	}
 
@@ -72,4 +79,57 @@ func TestTrustThroughGate(t *testing.T) {
 	e.d.Docker(t, "rmi", signed, "x/unsigned:1")
 	e.d.Docker(t, "load", "-q", "-i", tarball)
 	refused(signed, "has no registry digest in "+reg+"/team/signed, so no verified origin: rule "+reg+"/team requires signatures")
+}
+
+// TestTrustFailsClosed: when the engine's image inspect is unusable or
+// the verifier cannot reach the registry, the create is refused, never
+// passed on.
+func TestTrustFailsClosed(t *testing.T) {
+	reg := testenv.FreeLoopbackAddr(t)
+	_, pub := testenv.CosignKeyPair(t)
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\nregistry: {timeout: 2s}\ntrust:\n  rules:\n    - scope: " + reg + "\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.Open(pol, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := reg + "/app@sha256:" + strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		name, answer, want string
+	}{
+		{"registry unreachable", `{"Id":"sha256:1","RepoDigests":["` + digest + `"]}`, "the trust policy could not decide about " + digest},
+		{"no image ID", `{"RepoDigests":["` + digest + `"]}`, "the engine's answer names no image"},
+		{"not JSON", `{"Id":`, "the engine's answer names no image"},
+		{"oversized", `{"Id":"sha256:1","X":"` + strings.Repeat("x", maxInspect) + `"}`, "larger than"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var creates atomic.Int32
+			sock := filepath.Join(t.TempDir(), "engine.sock")
+			ln, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/containers/create") {
+					creates.Add(1)
+				}
+				_, _ = io.WriteString(w, c.answer)
+			})}
+			go func() { _ = srv.Serve(ln) }()
+			defer srv.Close()
+			g, err := New(Options{Engine: sock, Verifier: v, FailOn: finding.SeverityHigh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, httptest.NewRequest("POST", "/v1.41/containers/create", strings.NewReader(`{"Image":"`+reg+`/app:1","User":"1000","HostConfig":{"NetworkMode":"none","Memory":1000000,"PidsLimit":10,"SecurityOpt":["no-new-privileges"]}}`)))
+			if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), c.want) || creates.Load() != 0 {
+				t.Errorf("got %d %s (%d creates reached the engine), want 403 saying %q", rec.Code, rec.Body, creates.Load(), c.want)
+			}
+		})
+	}
 }
