@@ -86,7 +86,7 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 		return undecided(err)
 	}
 	var verifier gate.ImageVerifier
-	if len(pol.Trust.Rules) > 0 || pol.Trust.Default != "" {
+	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
 		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
 		if err != nil {
 			return undecided(err)

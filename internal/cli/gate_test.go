@@ -33,18 +33,30 @@ func TestGateServeRefusesDeadEngine(t *testing.T) {
 	}
 }
 
-// TestGateServe runs hull gate serve with a policy that ignores two
-// rules in front of a real dockerd: the docker CLI runs what the policy
-// lets through, is refused the rest, and the log names the client.
+// TestGateServe runs hull gate serve with a policy that ignores a rule
+// and has a trust section in front of a real dockerd: the docker CLI runs
+// what the policy lets through (a signed image from a loopback registry,
+// verified by digest), is refused the rest, and the log names the client
+// and the verified digest.
 func TestGateServe(t *testing.T) {
+	reg := testenv.Registry(t)
+	priv, pub := testenv.CosignKeyPair(t)
 	d := testenv.StartDockerd(t)
 	d.BusyboxImage(t, "busybox:gate")
+	signed := reg + "/team/signed:1"
+	d.BusyboxImage(t, signed)
+	d.Docker(t, "push", "-q", signed)
+	digest := strings.TrimSpace(d.Docker(t, "inspect", "--format", "{{index .RepoDigests 0}}", signed))
+	if err := testenv.CosignSign(t, priv, digest, false); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(d.Dir, "gatecli")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	pol := filepath.Join(dir, "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\nworkload:\n  ignore:\n    - id: container-host-pid\n      reason: the debug tools\n"
+	doc := "apiVersion: hull.dev/v1\nworkload:\n  ignore:\n    - id: container-host-pid\n      reason: the debug tools\n" +
+		"trust:\n  default: insecureAcceptAnything\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
 	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +102,9 @@ func TestGateServe(t *testing.T) {
 	if out, err := docker("run", "--rm", "--network", "none", "--pid", "host", "busybox:gate", "echo", "ok"); err != nil || out != "ok\n" {
 		t.Errorf("--pid host with the rule ignored: %v %q", err, out)
 	}
+	if out, err := docker("run", "--rm", "--network", "none", signed, "echo", "signed"); err != nil || out != "signed\n" {
+		t.Errorf("docker run of the signed image: %v %q", err, out)
+	}
 	if out, err := docker("run", "--rm", "--network", "none", "--privileged", "busybox:gate", "true"); err == nil || !strings.Contains(out, "hull gate: container create refused by the policy: container-privileged") {
 		t.Errorf("--privileged: %v %q", err, out)
 	}
@@ -104,16 +119,24 @@ func TestGateServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := 0
+	refused, verified := 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var rec struct {
 			UID     *int     `json:"uid"`
 			Verdict string   `json:"verdict"`
 			Rules   []string `json:"rules"`
 			Method  string   `json:"method"`
+			Image   string   `json:"image"`
+			ImageID string   `json:"image_id"`
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.UID == nil || *rec.UID != os.Getuid() || rec.Method == "" {
 			t.Errorf("decision line %q: %v", line, err)
+		}
+		if rec.Image != "" {
+			verified++
+			if rec.Image != digest || !strings.HasPrefix(rec.ImageID, "sha256:") {
+				t.Errorf("decision line %q: want image %s and its image ID", line, digest)
+			}
 		}
 		if rec.Verdict == "refused" {
 			refused++
@@ -121,6 +144,9 @@ func TestGateServe(t *testing.T) {
 				t.Errorf("refusal without its rule: %s", line)
 			}
 		}
+	}
+	if verified != 1 {
+		t.Errorf("%d creates logged a verified digest, want 1:\n%s", verified, b)
 	}
 	if refused != 1 {
 		t.Errorf("%d refusals logged, want 1:\n%s", refused, b)
