@@ -40,9 +40,10 @@ workload failOn) refuses the create; the policy's workload section ignores and
 excepts rules. When the policy has a trust section, a container is created
 only from an image the trust policy accepts by its registry digest (as hull
 verify judges it); an image with no registry digest (built, loaded or
-re-tagged locally) only where the policy accepts unsigned images. It refuses to start when the engine does not answer /_ping.
-Every decision is one JSON line, with the image ID and verified digest of a create, on standard error (or --log FILE) with the
-client's uid, gid and pid. SIGINT or SIGTERM stops it.`,
+re-tagged locally) only where the policy accepts unsigned images. It refuses
+to start when the engine does not answer /_ping. Every decision is one JSON
+line on standard error (or --log FILE) with the client's uid, gid and pid,
+and a create's image ID and verified digest. SIGINT or SIGTERM stops it.`,
 		Example: `  hull gate serve --listen /run/hull-gate.sock --engine /var/run/docker.sock --socket-group docker
   DOCKER_HOST=unix:///run/hull-gate.sock docker run --rm busybox echo hi`,
 		Args: cobra.NoArgs,
