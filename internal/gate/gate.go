@@ -8,9 +8,10 @@
 // request is converted into the workload model and judged by the
 // container rules at the request stage; the engine is sent exactly the
 // bytes that were judged. With a trust policy, the image a create names
-// must be one the policy accepts by digest (trust.go). Everything else gets a 403 with a JSON message
-// the docker CLI prints. Allowed requests, hijacked attach and exec
-// streams included, are forwarded by httputil.ReverseProxy.
+// must be one the policy accepts by digest (trust.go). Everything else
+// gets a 403 with a JSON message the docker CLI prints. Allowed requests,
+// hijacked attach and exec streams included, are forwarded by
+// httputil.ReverseProxy.
 package gate
 
 import (
