@@ -141,14 +141,11 @@ func runConfig(cmd *cobra.Command, bi BuildInfo, f *configFlags, paths []string)
 	if err != nil {
 		return undecided(err)
 	}
-	sec := pol.WorkloadSection()
-	if err := workload.CheckIDs(sec.RuleIDs()); err != nil {
-		return undecided(fmt.Errorf("%s: workload: %w", polPath, err))
-	}
-	threshold, err := failThreshold(f.failOn, sec.FailOn)
+	wr, err := loadWorkloadRules(pol, polPath, f.failOn)
 	if err != nil {
 		return undecided(err)
 	}
+	threshold := wr.failOn
 	ctx := cmd.Context()
 	// compose-go warns (an unset variable, an obsolete key) through
 	// logrus's global logger: say it as hull says warnings.
@@ -156,7 +153,7 @@ func runConfig(cmd *cobra.Command, bi BuildInfo, f *configFlags, paths []string)
 	logrus.SetFormatter(warningFormatter{})
 	files := workload.ReadFiles(ctx, paths, workload.ReadOptions{Stdin: cmd.InOrStdin()})
 	j, err := workload.Judge(files.Workloads, workload.JudgeOptions{
-		Stage: workload.StageFile, Ignore: ignoreReasons(nil, sec.Ignore, polPath), Except: sec,
+		Stage: workload.StageFile, Ignore: wr.ignore, Except: wr.section,
 	})
 	if err != nil {
 		return undecided(fmt.Errorf("%s: workload.ignore: %w", polPath, err))

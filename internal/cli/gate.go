@@ -15,7 +15,6 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/gate"
 	"github.com/hull-sec/hull/internal/verify"
-	"github.com/hull-sec/hull/internal/workload"
 )
 
 type gateFlags struct {
@@ -78,11 +77,7 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	if err != nil {
 		return undecided(err)
 	}
-	sec := pol.WorkloadSection()
-	if err := workload.CheckIDs(sec.RuleIDs()); err != nil {
-		return undecided(fmt.Errorf("%s: workload: %w", polPath, err))
-	}
-	threshold, err := failThreshold(f.failOn, sec.FailOn)
+	wr, err := loadWorkloadRules(pol, polPath, f.failOn)
 	if err != nil {
 		return undecided(err)
 	}
@@ -104,7 +99,7 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 		logw = lf
 	}
 	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
-		Engine: f.engine, Ignore: ignoreReasons(nil, sec.Ignore, polPath), Except: sec, FailOn: threshold,
+		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
 		Verifier: verifier,
 		Log:      slog.New(slog.NewJSONHandler(logw, nil)),
 	})

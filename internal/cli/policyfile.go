@@ -10,6 +10,7 @@ import (
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/lint"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/workload"
 
 	"github.com/spf13/cobra"
 )
@@ -109,4 +110,26 @@ func failThreshold(flag, fromPolicy string) (finding.Severity, error) {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return s, nil
+}
+
+// workloadRules is what a verb that judges workloads takes from the
+// policy's workload section: the section (its exceptions), the rules it
+// ignores with their reasons, and the failing threshold (--fail-on, else
+// the section's failOn); an unknown rule ID is an error naming the file.
+type workloadRules struct {
+	section policy.Workload
+	ignore  map[string]string
+	failOn  finding.Severity
+}
+
+func loadWorkloadRules(pol *policy.Policy, polPath, failOn string) (workloadRules, error) {
+	sec := pol.WorkloadSection()
+	if err := workload.CheckIDs(sec.RuleIDs()); err != nil {
+		return workloadRules{}, fmt.Errorf("%s: workload: %w", polPath, err)
+	}
+	threshold, err := failThreshold(failOn, sec.FailOn)
+	if err != nil {
+		return workloadRules{}, err
+	}
+	return workloadRules{section: sec, ignore: ignoreReasons(nil, sec.Ignore, polPath), failOn: threshold}, nil
 }
