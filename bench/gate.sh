@@ -17,7 +17,9 @@
 # Needs: docker.io, busybox-static, haproxy (installed with apt when missing
 # and root), Go. Run as root (dockerd).
 # Env knobs: N (sequential requests, 500), C (clients, 64), D (throughput
-# duration, 10s), STREAM_MB (100), ROUNDS (logs reads per socket, 3).
+# duration, 10s), STREAM_MB (100), ROUNDS (logs reads per socket, 3), HULL
+# (a hull binary to use instead of building ./cmd/hull, e.g. one with symbols
+# for perf).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,8 +44,11 @@ for bin in dockerd containerd docker busybox; do
 done
 [[ "$(id -u)" == 0 ]] || { log "run as root (dockerd)"; exit 1; }
 
-(cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tools/hull" ./cmd/hull \
-  && go build -o "$tools/gateload" ./bench/gateload)
+hull="${HULL:-$tools/hull}"
+if [[ -z "${HULL:-}" ]]; then
+  (cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$hull" ./cmd/hull)
+fi
+(cd "$root" && go build -o "$tools/gateload" ./bench/gateload)
 
 dir="$(mktemp -d /tmp/hull-gatebench.XXXXXX)"
 chmod 0711 "$dir"
@@ -83,7 +88,7 @@ tar -C "$dir/rootfs" -cf "$dir/rootfs.tar" .
 docker import "$dir/rootfs.tar" busybox-bench:latest >/dev/null
 
 log "starting hull gate serve"
-(cd "$dir" && exec "$tools/hull" gate serve --listen "$dir/gate.sock" --engine "$dir/docker.sock" \
+(cd "$dir" && exec "$hull" gate serve --listen "$dir/gate.sock" --engine "$dir/docker.sock" \
   --fail-on critical --log "$dir/gate.jsonl") 2>"$dir/gate.err" &
 pids+=($!)
 

@@ -2,9 +2,8 @@
 // for each named unix socket (the engine's own first, then the proxies) it
 // times GET /containers/json and POST /containers/create one request at a
 // time, alternating between the sockets (p50, p99; each created container
-// is deleted untimed), the requests
-// per second of GET /containers/json with C concurrent clients, and the
-// throughput of a logs follow stream of an exited container that wrote a
+// is deleted untimed), the requests per second of GET /containers/json with
+// C concurrent clients, and the throughput of a logs follow stream of an exited container that wrote a
 // known amount. It prints one table with the added latency against the
 // first socket and the streaming throughput as a share of it:
 //
