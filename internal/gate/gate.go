@@ -27,6 +27,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
@@ -83,6 +84,10 @@ func New(o Options) (*Gate, error) {
 			return d.DialContext(ctx, "unix", engine)
 		},
 		DisableCompression: true,
+		// One engine behind the gate: keep as many connections to it
+		// idle as clients come at once, not net/http's default of two,
+		// which made most concurrent requests dial dockerd anew.
+		MaxIdleConnsPerHost: 64,
 	}
 	target := &url.URL{Scheme: "http", Host: "engine"}
 	p := &httputil.ReverseProxy{
@@ -93,6 +98,7 @@ func New(o Options) (*Gate, error) {
 		Transport: tr,
 		// Streams (logs -f, events, attach) go out as they come.
 		FlushInterval: -1,
+		BufferPool:    copyBuffers{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		},
@@ -312,3 +318,12 @@ func writeRefusal(w http.ResponseWriter, code int, msg string) {
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+// copyBuffers lends the proxy its 32 KiB copy buffers again instead of
+// allocating one per response.
+type copyBuffers struct{}
+
+var bufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte  { return bufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) { bufferPool.Put((*[32 << 10]byte)(b)) }
