@@ -102,9 +102,6 @@ func verdictIf(state finding.State, evidence, setting string) Verdict {
 	return Verdict{State: state, Evidence: evidence, Setting: setting}
 }
 
-// containerRules are the rules Rules lists first.
-func containerRules() []Rule { return ContainerRules() }
-
 // ContainerRules are the checks `hull audit containers` runs, in its
 // order.
 func ContainerRules() []Rule {

@@ -33,5 +33,5 @@ type Verdict struct {
 
 // Rules lists every rule, container rules (which the audit shares) first.
 func Rules() []Rule {
-	return slices.Concat(containerRules(), manifestRules(), peerRules())
+	return slices.Concat(ContainerRules(), manifestRules(), peerRules())
 }
