@@ -105,7 +105,7 @@ func parseCompose(ctx context.Context, path string, data []byte, opts ComposeOpt
 		if err != nil {
 			return nil, nil, err
 		}
-		docs, err := lines.doc(f)
+		docs, err := lines.parse(f, fd)
 		if err != nil {
 			return nil, nil, fmt.Errorf("compose file %s: %w", f, err)
 		}

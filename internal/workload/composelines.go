@@ -83,6 +83,12 @@ func (l *composeLines) doc(file string) ([]*yaml.Node, error) {
 		l.docs[file] = nil
 		return nil, err
 	}
+	return l.parse(file, data)
+}
+
+// parse records the documents of file, whose content the caller read as
+// data, so that the lines found are those of the bytes compose-go loads.
+func (l *composeLines) parse(file string, data []byte) ([]*yaml.Node, error) {
 	docs, err := parseYAMLDocs(data)
 	l.docs[file] = docs
 	return docs, err
