@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hull-sec/hull/internal/engineapi"
 )
 
 // Peer is the identity of the process at the other end of a unix
@@ -148,10 +150,8 @@ func peerOf(c net.Conn) (Peer, error) {
 func Ping(ctx context.Context, socket string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", socket)
-	}}}
+	c := engineapi.UnixClient(socket)
+	defer c.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine/_ping", nil)
 	if err != nil {
 		return fmt.Errorf("gate: ping the engine: %w", err)
