@@ -175,7 +175,7 @@ func judgeHostPort(_ *Env, w *Workload) Verdict {
 		}
 		bad = append(bad, fmt.Sprintf("host port %s/%s to %s", p.HostPort, p.Protocol, p.ContainerPort))
 		if setting == "" {
-			setting = fmt.Sprintf("%s[%d]", SetPorts, i)
+			setting = itemKey(SetPorts, i)
 		}
 	}
 	if len(bad) == 0 {

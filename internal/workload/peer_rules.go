@@ -266,7 +266,7 @@ func judgeHostPath(_ *Env, w *Workload) Verdict {
 			continue
 		}
 		paths = append(paths, fmt.Sprintf("%s at %s", m.Source, m.Destination))
-		setting = cmp.Or(setting, fmt.Sprintf("%s[%d]", SetMounts, i))
+		setting = cmp.Or(setting, itemKey(SetMounts, i))
 	}
 	if len(paths) == 0 {
 		return Verdict{}
@@ -293,7 +293,7 @@ func judgePrivilegedContainerPort(_ *Env, w *Workload) Verdict {
 			continue
 		}
 		low = append(low, p.ContainerPort+"/"+p.Protocol)
-		setting = cmp.Or(setting, fmt.Sprintf("%s[%d]", SetContainerPorts, i))
+		setting = cmp.Or(setting, itemKey(SetContainerPorts, i))
 	}
 	if len(low) == 0 {
 		return Verdict{}
@@ -380,7 +380,7 @@ func judgeVolumeTypes(_ *Env, w *Workload) Verdict {
 	for i, m := range w.Mounts {
 		if slices.Contains(nodeVolumeTypes, m.Driver) {
 			bad = append(bad, fmt.Sprintf("%s volume %s at %s", m.Driver, m.Source, m.Destination))
-			setting = cmp.Or(setting, fmt.Sprintf("%s[%d]", SetMounts, i))
+			setting = cmp.Or(setting, itemKey(SetMounts, i))
 		}
 	}
 	if len(bad) == 0 {
