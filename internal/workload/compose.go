@@ -357,12 +357,15 @@ func (r composeRoot) read(path string) ([]byte, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(r.dir, path)
 	}
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(data) > maxComposeFile {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxComposeFile)
+	defer file.Close()
+	// The file may have grown since check: read no more than the bound.
+	data, err := readLimited(file, maxComposeFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return data, nil
 }
