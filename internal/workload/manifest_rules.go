@@ -124,7 +124,7 @@ func judgePrivilegeEscalation(_ *Env, w *Workload) Verdict {
 func grantsSysAdmin(c string) bool { return c == "SYS_ADMIN" || c == "ALL" }
 
 func judgeRunAsNonRoot(_ *Env, w *Workload) Verdict {
-	name, _, _ := strings.Cut(w.User, ":")
+	name, _ := userGroup(w)
 	uid, err := strconv.ParseInt(name, 10, 64)
 	numeric := err == nil
 	switch {
