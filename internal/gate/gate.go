@@ -214,10 +214,12 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	d := decision{op: o.name, body: body}
 	switch o.body {
 	case bodyCreate:
-		if d = g.judgeCreate(d); d.refusal != "" || g.opts.Verifier == nil {
+		var img string
+		d, img = g.judgeCreate(d)
+		if d.refusal != "" || g.opts.Verifier == nil {
 			return d
 		}
-		return g.judgeImage(r.Context(), d)
+		return g.judgeImage(r.Context(), d, img)
 	case bodyExec:
 		return judgeExec(d)
 	}
@@ -252,12 +254,18 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	return b, nil
 }
 
-// judgeCreate judges a container create request by the container rules.
-func (g *Gate) judgeCreate(d decision) decision {
+// judgeCreate judges a container create request by the container rules
+// and returns the image reference the request names.
+func (g *Gate) judgeCreate(d decision) (decision, string) {
 	w, err := workload.ParseCreate(d.body)
 	if err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
+		return refuse(d.op, "%s: %v", d.op, err), ""
 	}
+	return g.judgeWorkload(d, w), w.Image
+}
+
+// judgeWorkload judges the workload of a create request.
+func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 	j, err := workload.Judge([]workload.Workload{w}, workload.JudgeOptions{
 		Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
 	})

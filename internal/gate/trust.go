@@ -43,21 +43,17 @@ type engineImage struct {
 }
 
 // judgeImage lets a create through only when the trust policy accepts
-// the image its Image field names, as the engine resolves that name now:
-// one of the image's registry digests in the repository named must be
-// accepted, or, with no such digest, the policy must accept unsigned
-// images of that repository.
-func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
-	var req struct{ Image string }
-	if err := json.Unmarshal(d.body, &req); err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
-	}
-	ref, err := name.ParseReference(req.Image)
+// named, the reference its Image field names (judgeCreate's parse), as
+// the engine resolves that name now: one of the image's registry
+// digests in the repository named must be accepted, or, with no such
+// digest, the policy must accept unsigned images of that repository.
+func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decision {
+	ref, err := name.ParseReference(named)
 	if err != nil {
-		return refuse(d.op, "%s: the image %q is not a reference the gate can judge: %v", d.op, req.Image, err)
+		return refuse(d.op, "%s: the image %q is not a reference the gate can judge: %v", d.op, named, err)
 	}
 	repo := image.CanonicalRepository(ref.Context())
-	img, err := g.inspectImage(ctx, req.Image)
+	img, err := g.inspectImage(ctx, named)
 	var nf notFound
 	if errors.As(err, &nf) {
 		// The engine's own answer, so the docker CLI pulls (through the
@@ -65,7 +61,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
 		return decision{op: d.op, refusal: string(nf), status: http.StatusNotFound}
 	}
 	if err != nil {
-		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, req.Image, err)
+		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, named, err)
 	}
 	d.imageID = img.ID
 	var digests []string
@@ -78,7 +74,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
 	if len(digests) == 0 {
 		vd := g.opts.Verifier.Unsigned(repo)
 		if !vd.Accepted {
-			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, req.Image, img.ID, repo, vd.Reason)
+			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, named, img.ID, repo, vd.Reason)
 		}
 		return d
 	}
@@ -96,7 +92,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision) decision {
 		}
 		why = append(why, ref+": "+vd.Reason)
 	}
-	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, req.Image, strings.Join(why, "; "))
+	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
 }
 
 // notFound is the engine's message for an image it does not have.
