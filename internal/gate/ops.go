@@ -75,11 +75,21 @@ func pullOnly(q url.Values) error {
 	return nil
 }
 
+// opSegs holds the segments of each ops pattern, split once rather than
+// on every request.
+var opSegs = func() [][]string {
+	s := make([][]string, len(ops))
+	for i, o := range ops {
+		s[i] = strings.Split(o.pattern[1:], "/")
+	}
+	return s
+}()
+
 // lookup finds the operation of method and a normalised path.
 func lookup(method, path string) (op, bool) {
 	segs := strings.Split(path[1:], "/")
-	for _, o := range ops {
-		if o.method == method && match(strings.Split(o.pattern[1:], "/"), segs) {
+	for i, o := range ops {
+		if o.method == method && match(opSegs[i], segs) {
 			return o, true
 		}
 	}
