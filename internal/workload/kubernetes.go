@@ -1454,7 +1454,7 @@ func (x yamlLines) line(path string) int {
 			key, rest = rest[:end], rest[end:]
 		}
 		rest = strings.TrimPrefix(rest, ".")
-		if n, line = child(n, key, index, 0); n == nil {
+		if n, line = child(n, key, index); n == nil {
 			return 0
 		}
 	}
@@ -1465,19 +1465,16 @@ func (x yamlLines) line(path string) int {
 }
 
 // child returns the value of key (or item index) under n and its line,
-// through documents, aliases and merge keys.
-func child(n *yaml.Node, key string, index, depth int) (*yaml.Node, int) {
-	for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
-		if n.Kind == yaml.DocumentNode {
-			if len(n.Content) == 0 {
-				return nil, 0
-			}
-			n = n.Content[0]
-		} else {
-			n = n.Alias
+// through documents, aliases and merge keys (mappingEntry, which the
+// Compose converter finds its keys with).
+func child(n *yaml.Node, key string, index int) (*yaml.Node, int) {
+	if n = deref(n); n != nil && n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil, 0
 		}
+		n = deref(n.Content[0])
 	}
-	if n == nil || depth > 100 {
+	if n == nil {
 		return nil, 0
 	}
 	if index >= 0 {
@@ -1486,27 +1483,9 @@ func child(n *yaml.Node, key string, index, depth int) (*yaml.Node, int) {
 		}
 		return n.Content[index], n.Content[index].Line
 	}
-	if n.Kind != yaml.MappingNode {
+	k, v := mappingEntry(n, key)
+	if v == nil {
 		return nil, 0
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key && n.Content[i].Tag != "!!merge" {
-			return n.Content[i+1], n.Content[i].Line
-		}
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Tag != "!!merge" {
-			continue
-		}
-		merged := []*yaml.Node{n.Content[i+1]}
-		if m := n.Content[i+1]; m.Kind == yaml.SequenceNode {
-			merged = m.Content
-		}
-		for _, m := range merged {
-			if v, l := child(m, key, -1, depth+1); v != nil {
-				return v, l
-			}
-		}
-	}
-	return nil, 0
+	return v, k.Line
 }

@@ -543,6 +543,17 @@ func TestParseKubernetesAliases(t *testing.T) {
 	if len(ws) != 2 || ws[1].User != "5" || ws[1].Source.Fields[SetUser].Line != 10 {
 		t.Fatalf("got %+v", ws)
 	}
+	// A field written through a merge key is placed at its line in the
+	// merged mapping, a merged alias of a list of mappings too.
+	in = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: x:1\n      securityContext: &sc\n        runAsUser: 5\n" +
+		"    - name: b\n      image: y:1\n      securityContext:\n        <<: *sc\n        privileged: false\n" +
+		"    - name: c\n      image: z:1\n      securityContext:\n        <<: [*sc]\n"
+	if ws, err = ParseKubernetes([]byte(in), "a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 3 || ws[1].User != "5" || ws[1].Source.Fields[SetUser].Line != 9 || ws[2].Source.Fields[SetUser].Line != 9 {
+		t.Fatalf("merge keys: got %+v", ws)
+	}
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
 	for i := 1; i < 10; i++ {
