@@ -47,6 +47,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gateload -image IMAGE name=SOCKET name=SOCKET...")
 		os.Exit(2)
 	}
+	if *n < 1 || *conc < 1 || *rounds < 1 || *streamMB < 1 || *dur <= 0 {
+		fmt.Fprintln(os.Stderr, "gateload: -n, -c, -rounds, -stream-mb and -d must be positive")
+		os.Exit(2)
+	}
 	var ts []*target
 	for _, a := range flag.Args() {
 		name, sock, ok := strings.Cut(a, "=")
