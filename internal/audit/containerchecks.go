@@ -103,19 +103,13 @@ func (j *judging) env(p Probe, e *Engine) *workload.Env {
 	if env, ok := j.envs[e]; ok {
 		return env
 	}
-	env := j.d.workloadEnv(p, e, j.workload)
-	j.envs[e] = env
-	return env
-}
-
-// workloadEnv is what the rules need to know of engine e's host.
-func (d *Discovery) workloadEnv(p Probe, e *Engine, convert func(e *Engine, c *Container) *workload.Workload) *workload.Env {
+	d := j.d
 	env := &workload.Env{Engine: e.Kind, Rootless: e.Rootless(), UsernsRemap: e.UsernsRemap(),
 		NoNewPrivilegesDefault: e.NoNewPrivilegesDefault(), EngineSockets: d.engineSocketPaths(p),
 		HostPaths: func(src string) []string { return e.hostPaths(p, src) },
 		Joined: func(ref string) *workload.Workload {
 			if c := e.container(ref); c != nil {
-				return convert(e, c)
+				return j.workload(e, c)
 			}
 			return nil
 		},
@@ -136,6 +130,7 @@ func (d *Discovery) workloadEnv(p Probe, e *Engine, convert func(e *Engine, c *C
 			env.MaskedSystemPaths = append(env.MaskedSystemPaths, m)
 		}
 	}
+	j.envs[e] = env
 	return env
 }
 
