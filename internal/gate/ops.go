@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // bodyKind is what an operation's request body may be.
@@ -203,7 +204,7 @@ func CheckJSON(data []byte) error {
 				}
 			}
 		case '{':
-			var seen []string
+			seen := map[string]string{}
 			for dec.More() {
 				t, err := dec.Token()
 				if err != nil {
@@ -213,12 +214,11 @@ func CheckJSON(data []byte) error {
 				if keys++; keys > maxKeys {
 					return fmt.Errorf("the body has more than %d keys", maxKeys)
 				}
-				for _, s := range seen {
-					if strings.EqualFold(s, k) {
-						return fmt.Errorf("the body has the key %q twice (or in two cases: %q)", k, s)
-					}
+				f := foldKey(k)
+				if s, ok := seen[f]; ok {
+					return fmt.Errorf("the body has the key %q twice (or in two cases: %q)", k, s)
 				}
-				seen = append(seen, k)
+				seen[f] = k
 				if err := walk(); err != nil {
 					return err
 				}
@@ -236,4 +236,18 @@ func CheckJSON(data []byte) error {
 		return errors.New("the body has data after its JSON value")
 	}
 	return nil
+}
+
+// foldKey maps every rune of k to the least rune of its simple case
+// folding orbit, so two keys are strings.EqualFold exactly when their
+// foldKeys are equal: CheckJSON finds a repeated key in one map look-up
+// instead of comparing it with every earlier key of its object.
+func foldKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, k)
 }
