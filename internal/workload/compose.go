@@ -189,7 +189,7 @@ func anyDocHas(docs []*yaml.Node, key string) bool {
 // compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml, and
 // of their .override names), "" for none.
 func composeDefaults(dir string) (winner, override string) {
-	first := func(names ...string) string {
+	first := func(names []string) string {
 		for _, n := range names {
 			if p := filepath.Join(dir, n); fileExists(p) {
 				return p
@@ -197,12 +197,19 @@ func composeDefaults(dir string) (winner, override string) {
 		}
 		return ""
 	}
-	winner = first("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+	winner = first(composeNames)
 	if winner == "" {
 		return "", ""
 	}
-	return winner, first("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
+	return winner, first(composeOverrideNames)
 }
+
+// composeNames and composeOverrideNames are the names composeDefaults
+// looks for, in docker compose's order.
+var (
+	composeNames         = []string{"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"}
+	composeOverrideNames = []string{"compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"}
+)
 
 func fileExists(p string) bool {
 	_, err := os.Stat(p)

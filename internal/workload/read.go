@@ -138,12 +138,16 @@ func ReadFiles(ctx context.Context, paths []string, o ReadOptions) *Files {
 			}
 			switch strings.ToLower(filepath.Ext(path)) {
 			case ".yaml", ".yml", ".json":
-				if winner, override := composeDefaults(filepath.Dir(path)); override == path {
-					// Judged as part of the Compose file it overrides.
-					jobs = append(jobs, func(f *Files) {
-						f.Skipped = append(f.Skipped, path+": read with "+filepath.Base(winner)+", which it overrides")
-					})
-					return nil
+				// Only a file of an override name can be an override: the
+				// other files of a directory of manifests cost no stat.
+				if slices.Contains(composeOverrideNames, d.Name()) {
+					if winner, override := composeDefaults(filepath.Dir(path)); override == path {
+						// Judged as part of the Compose file it overrides.
+						jobs = append(jobs, func(f *Files) {
+							f.Skipped = append(f.Skipped, path+": read with "+filepath.Base(winner)+", which it overrides")
+						})
+						return nil
+					}
 				}
 				jobs = append(jobs, func(f *Files) { f.readFile(ctx, path, o.MaxFileBytes, false) })
 			}

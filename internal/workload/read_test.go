@@ -261,3 +261,38 @@ func TestReadFilesSkipsWhatIsNoRegularFile(t *testing.T) {
 		t.Fatal("ReadFiles blocks on a FIFO in a directory")
 	}
 }
+
+// TestReadFilesComposeOverride: in a directory, the override file docker
+// compose merges is read with its Compose file, not on its own; a file of
+// an override name with no Compose file beside it, and a file of another
+// name, are read.
+func TestReadFilesComposeOverride(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "app", "compose.yaml"), "services:\n  web:\n    image: nginx:1\n")
+	writeFile(t, filepath.Join(dir, "app", "compose.override.yml"), "services:\n  web:\n    privileged: true\n")
+	writeFile(t, filepath.Join(dir, "app", "other.yml"), "services:\n  job:\n    image: busybox:1\n")
+	writeFile(t, filepath.Join(dir, "lone", "compose.override.yml"), "services:\n  x:\n    image: alpine:3\n")
+	f := ReadFiles(context.Background(), []string{dir}, ReadOptions{})
+	if len(f.Errs) != 0 {
+		t.Fatalf("errors: %v", f.Errs)
+	}
+	wantSkip := filepath.Join(dir, "app", "compose.override.yml") + ": read with compose.yaml, which it overrides"
+	if !slices.Contains(f.Skipped, wantSkip) {
+		t.Errorf("skipped %q, want %q among them", f.Skipped, wantSkip)
+	}
+	for _, p := range []string{filepath.Join(dir, "app", "compose.yaml"), filepath.Join(dir, "app", "other.yml"), filepath.Join(dir, "lone", "compose.override.yml")} {
+		if !slices.Contains(f.Read, p) {
+			t.Errorf("read %q, want %q among them", f.Read, p)
+		}
+	}
+	if slices.Contains(f.Read, filepath.Join(dir, "app", "compose.override.yml")) {
+		t.Errorf("the override was read on its own: %q", f.Read)
+	}
+	privileged := false
+	for _, w := range f.Workloads {
+		privileged = privileged || (w.Image == "nginx:1" && w.Privileged)
+	}
+	if !privileged {
+		t.Errorf("the override was not merged into compose.yaml's web: %+v", f.Workloads)
+	}
+}
