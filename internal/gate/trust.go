@@ -104,7 +104,13 @@ func (n notFound) Error() string { return string(n) }
 func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error) {
 	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine/images/"+ref+"/json", nil)
+	// The name comes from the client: it must make the plain path it
+	// reads as, or "a/../../containers/x" would ask something else.
+	path := "/images/" + ref + "/json"
+	if p, err := Normalise(path); err != nil || p != path {
+		return engineImage{}, fmt.Errorf("the image name %q does not make a plain API path", ref)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
 	if err != nil {
 		return engineImage{}, err
 	}

@@ -100,11 +100,14 @@ func TestTrustFailsClosed(t *testing.T) {
 	digest := reg + "/app@sha256:" + strings.Repeat("ab", 32)
 	for _, c := range []struct {
 		name, answer, want string
+		// image is the create's Image; "" for reg/app:1.
+		image string
 	}{
-		{"registry unreachable", `{"Id":"sha256:1","RepoDigests":["` + digest + `"]}`, "the trust policy could not decide about " + digest},
-		{"no image ID", `{"RepoDigests":["` + digest + `"]}`, "the engine's answer names no image"},
-		{"not JSON", `{"Id":`, "the engine's answer names no image"},
-		{"oversized", `{"Id":"sha256:1","X":"` + strings.Repeat("x", maxInspect) + `"}`, "larger than"},
+		{"registry unreachable", `{"Id":"sha256:1","RepoDigests":["` + digest + `"]}`, "the trust policy could not decide about " + digest, ""},
+		{"no image ID", `{"RepoDigests":["` + digest + `"]}`, "the engine's answer names no image", ""},
+		{"not JSON", `{"Id":`, "the engine's answer names no image", ""},
+		{"oversized", `{"Id":"sha256:1","X":"` + strings.Repeat("x", maxInspect) + `"}`, "larger than", ""},
+		{"dot segments", `{"Id":"sha256:1","RepoDigests":["` + digest + `"]}`, "does not make a plain API path", reg + "/app/../../containers/x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var creates atomic.Int32
@@ -125,8 +128,12 @@ func TestTrustFailsClosed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			img := c.image
+			if img == "" {
+				img = reg + "/app:1"
+			}
 			rec := httptest.NewRecorder()
-			g.ServeHTTP(rec, httptest.NewRequest("POST", "/v1.41/containers/create", strings.NewReader(`{"Image":"`+reg+`/app:1","User":"1000","HostConfig":{"NetworkMode":"none","Memory":1000000,"PidsLimit":10,"SecurityOpt":["no-new-privileges"]}}`)))
+			g.ServeHTTP(rec, httptest.NewRequest("POST", "/v1.41/containers/create", strings.NewReader(`{"Image":"`+img+`","User":"1000","HostConfig":{"NetworkMode":"none","Memory":1000000,"PidsLimit":10,"SecurityOpt":["no-new-privileges"]}}`)))
 			if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), c.want) || creates.Load() != 0 {
 				t.Errorf("got %d %s (%d creates reached the engine), want 403 saying %q", rec.Code, rec.Body, creates.Load(), c.want)
 			}
