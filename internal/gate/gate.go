@@ -16,13 +16,11 @@ package gate
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -30,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/workload"
 )
@@ -77,18 +76,13 @@ func New(o Options) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	engine := o.Engine
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", engine)
-		},
-		DisableCompression: true,
-		// One engine behind the gate: keep as many connections to it
-		// idle as clients come at once, not net/http's default of two,
-		// which made most concurrent requests dial dockerd anew.
-		MaxIdleConnsPerHost: 64,
-	}
+	// UnixClient makes a transport of its own for each call.
+	tr := engineapi.UnixClient(o.Engine).Transport.(*http.Transport)
+	tr.DisableCompression = true
+	// One engine behind the gate: keep as many connections to it idle as
+	// clients come at once, not net/http's default of two, which made
+	// most concurrent requests dial dockerd anew.
+	tr.MaxIdleConnsPerHost = 64
 	target := &url.URL{Scheme: "http", Host: "engine"}
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
