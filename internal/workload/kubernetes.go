@@ -400,19 +400,42 @@ func (r *k8sReader) storage(kind string, js []byte) {
 // one the binder would pick for it (bindable). A hostPath or local
 // volume is a bind of its node path, as a hostPath volume of the pod is.
 func (r *k8sReader) applyClaims() {
+	if len(r.claimed) == 0 {
+		return
+	}
+	// The volumes' names are sorted, each claim's reserved volume (the
+	// first by name whose claimRef names it) found and the volume the
+	// binder would pick chosen once for all mounts: per mount, a stream
+	// of many mounts and volumes took time quadratic in its size.
+	names := slices.Sorted(maps.Keys(r.volumes))
+	reserved := map[string]string{}
+	for _, name := range names {
+		if ref := r.volumes[name].Spec.ClaimRef; ref != nil {
+			k := ref.Namespace + "/" + ref.Name
+			if _, taken := reserved[k]; !taken {
+				reserved[k] = name
+			}
+		}
+	}
+	// binds is bindable's answer per claim, asked once however many
+	// mounts the claim has.
+	binds := map[string]struct {
+		pv corev1.PersistentVolume
+		ok bool
+	}{}
 	for _, c := range r.claimed {
 		spec, known := r.claims[c.claim]
 		pv, ok := r.volumes[cmp.Or(c.volume, spec.VolumeName)]
-		if !ok && c.volume == "" {
-			for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
-				if ref := r.volumes[name].Spec.ClaimRef; ref != nil && ref.Namespace+"/"+ref.Name == c.claim {
-					pv, ok = r.volumes[name], true
-					break
-				}
-			}
+		if name, found := reserved[c.claim]; !ok && c.volume == "" && found {
+			pv, ok = r.volumes[name], true
 		}
 		if !ok && known && spec.VolumeName == "" {
-			pv, ok = r.bindable(spec)
+			b, done := binds[c.claim]
+			if !done {
+				b.pv, b.ok = r.bindable(spec, names)
+				binds[c.claim] = b
+			}
+			pv, ok = b.pv, b.ok
 		}
 		if !ok {
 			continue
@@ -439,12 +462,13 @@ func (r *k8sReader) applyClaims() {
 // claim without a volumeName to: one reserved for no other claim, of the
 // claim's storage class ("" when it names none, as without a default
 // class), with its access modes and at least its storage request; the
-// smallest, as the binder picks.
-func (r *k8sReader) bindable(claim corev1.PersistentVolumeClaimSpec) (corev1.PersistentVolume, bool) {
+// smallest, as the binder picks (the first by name of equal ones; names
+// are the volumes' names, sorted).
+func (r *k8sReader) bindable(claim corev1.PersistentVolumeClaimSpec, names []string) (corev1.PersistentVolume, bool) {
 	var best corev1.PersistentVolume
 	found := false
 	want := claim.Resources.Requests[corev1.ResourceStorage]
-	for _, name := range slices.Sorted(maps.Keys(r.volumes)) {
+	for _, name := range names {
 		pv := r.volumes[name]
 		have := pv.Spec.Capacity[corev1.ResourceStorage]
 		switch {
