@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -244,14 +243,7 @@ func (c *DaemonConfig) Listeners(p Probe) (out []string, unknown string) {
 			if addr == "" || strings.HasPrefix(addr, ":") {
 				addr = "127.0.0.1" + addr
 			}
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				port := "2375"
-				if tls {
-					port = "2376"
-				}
-				addr = net.JoinHostPort(strings.Trim(addr, "[]"), port)
-			}
-			out = append(out, "tcp://"+addr)
+			out = append(out, "tcp://"+withDefaultPort(addr, tls))
 		case "unix":
 			out = append(out, "unix://"+cmp.Or(addr, "/var/run/docker.sock"))
 		default:

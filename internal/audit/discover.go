@@ -102,15 +102,20 @@ func tcpAddr(endpoint string, tls bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	addr = strings.TrimSuffix(addr, "/")
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		port := "2375"
-		if tls {
-			port = "2376"
-		}
-		addr = net.JoinHostPort(addr, port)
+	return withDefaultPort(strings.TrimSuffix(addr, "/"), tls), true
+}
+
+// withDefaultPort gives a HOST or [IPv6] without a port Docker's default
+// one: 2376 with TLS, else 2375.
+func withDefaultPort(addr string, tls bool) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
 	}
-	return addr, true
+	port := "2375"
+	if tls {
+		port = "2376"
+	}
+	return net.JoinHostPort(strings.Trim(addr, "[]"), port)
 }
 
 // clientTLS is the docker CLI's TLS set-up for DOCKER_TLS_VERIFY, from

@@ -267,6 +267,7 @@ func TestDiscoverTCPDefaults(t *testing.T) {
 		{"tcp://127.0.0.1/", false, "127.0.0.1:2375", true},
 		{"tcp://127.0.0.1", true, "127.0.0.1:2376", true},
 		{"tcp://[::1]:9", false, "[::1]:9", true},
+		{"tcp://[::1]", true, "[::1]:2376", true},
 		{"unix:///run/docker.sock", false, "", false},
 	} {
 		if got, ok := tcpAddr(c.in, c.tls); got != c.want || ok != c.ok {
