@@ -778,8 +778,13 @@ func joinPath(parts ...string) string {
 // pods makes one workload per container of src.
 func (r *k8sReader) pods(src podSource, path string, doc int, idx yamlLines) error {
 	spec := &src.template.Spec
-	p := podReader{src: src, spec: spec, idx: idx,
+	p := podReader{src: src, spec: spec, idx: idx, volumes: map[string]*corev1.Volume{},
 		meta: joinPath(path, src.at, "metadata"), at: joinPath(path, src.at, "spec")}
+	for i := range spec.Volumes {
+		if _, dup := p.volumes[spec.Volumes[i].Name]; !dup {
+			p.volumes[spec.Volumes[i].Name] = &spec.Volumes[i]
+		}
+	}
 	if len(spec.Containers) == 0 {
 		// Kubernetes refuses a pod without containers; reading nothing
 		// would pass it silently.
@@ -807,14 +812,14 @@ func (r *k8sReader) pods(src podSource, path string, doc int, idx yamlLines) err
 		w.Source.File, w.Source.Document = r.file, doc
 		r.out = append(r.out, w)
 		for i, vm := range c.c.VolumeMounts {
-			j := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name })
+			v := p.volumes[vm.Name]
 			switch {
-			case j < 0:
-			case spec.Volumes[j].PersistentVolumeClaim != nil:
+			case v == nil:
+			case v.PersistentVolumeClaim != nil:
 				r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath,
-					claim: src.meta.Namespace + "/" + spec.Volumes[j].PersistentVolumeClaim.ClaimName})
-			case spec.Volumes[j].Ephemeral != nil && spec.Volumes[j].Ephemeral.VolumeClaimTemplate != nil:
-				if pv := spec.Volumes[j].Ephemeral.VolumeClaimTemplate.Spec.VolumeName; pv != "" {
+					claim: src.meta.Namespace + "/" + v.PersistentVolumeClaim.ClaimName})
+			case v.Ephemeral != nil && v.Ephemeral.VolumeClaimTemplate != nil:
+				if pv := v.Ephemeral.VolumeClaimTemplate.Spec.VolumeName; pv != "" {
 					r.claimed = append(r.claimed, pendingClaim{workload: len(r.out) - 1, mount: i, subPath: vm.SubPath, volume: pv})
 				}
 			}
@@ -834,6 +839,9 @@ type podReader struct {
 	src  podSource
 	spec *corev1.PodSpec
 	idx  yamlLines
+	// volumes are the pod's volumes by name (the first of a name), for
+	// its mounts: a lookup per mount in the list was quadratic.
+	volumes map[string]*corev1.Volume
 	// meta and at are the paths of the pod's metadata and spec.
 	meta, at string
 }
@@ -1163,8 +1171,7 @@ func (p podReader) namespaces(w *Workload, set func(string, string)) {
 func (p podReader) mounts(w *Workload, path string, c *corev1.Container, set func(string, string)) {
 	for i, vm := range c.VolumeMounts {
 		m := Mount{Type: "volume", Source: vm.Name, Destination: vm.MountPath, ReadOnly: vm.ReadOnly}
-		if j := slices.IndexFunc(p.spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name }); j >= 0 {
-			v := p.spec.Volumes[j]
+		if v := p.volumes[vm.Name]; v != nil {
 			m.Driver = volumeKind(v.VolumeSource)
 			switch {
 			case v.HostPath != nil:
