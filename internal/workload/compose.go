@@ -511,6 +511,16 @@ func resolveJoins(out []Workload, joins []composeJoin, services, containers map[
 				ms = append(ms, volumesFrom(vf, depth, services, containers, mountsOf)...)
 			}
 		}
+		// Only the first mount at a destination is ever taken (see
+		// below): the later ones are dropped here, or a chain of
+		// services each naming the last twice would grow its list
+		// exponentially with the chain's depth.
+		seen := map[string]bool{}
+		ms = slices.DeleteFunc(ms, func(m Mount) bool {
+			dup := seen[m.Destination]
+			seen[m.Destination] = true
+			return dup
+		})
 		memo[i] = ms
 		return ms
 	}

@@ -625,3 +625,43 @@ func TestParseComposeSeccompProfileFile(t *testing.T) {
 	got := []string{ws["allow"].Seccomp, ws["log"].Seccomp, ws["filter"].Seccomp}
 	wantEqual(t, "seccomp", got, []string{"unconfined", "unconfined", "filter.json"})
 }
+
+// TestComposeVolumesFromChain: a chain of services each taking the last
+// one's volumes three times (volumes_from by service, read-only, by
+// container name) gives each one mount, in time linear in the chain: the
+// mounts at one destination are not copied down the chain, which grew
+// exponentially (3^16 lists at maxJoinDepth).
+func TestComposeVolumesFromChain(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("services:\n  s0:\n    image: a\n    container_name: c0\n    volumes: [\"/x:/x\"]\n")
+	const n = 22
+	for i := 1; i < n; i++ {
+		b.WriteString("  s" + strconv.Itoa(i) + ":\n    image: a\n    container_name: c" + strconv.Itoa(i) + "\n")
+		b.WriteString("    volumes_from: [\"s" + strconv.Itoa(i-1) + "\", \"s" + strconv.Itoa(i-1) + ":ro\", \"container:c" + strconv.Itoa(i-1) + "\"]\n")
+	}
+	path := filepath.Join(t.TempDir(), "compose.yaml")
+	writeFile(t, path, b.String())
+	type result struct {
+		ws  []Workload
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ws, err := ParseCompose(context.Background(), path, []byte(b.String()))
+		done <- result{ws, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("volumes_from chain: not converted in 30s")
+	}
+	if r.err != nil || len(r.ws) != n {
+		t.Fatalf("got %d workloads, %v", len(r.ws), r.err)
+	}
+	for _, w := range r.ws {
+		if len(w.Mounts) != 1 || w.Mounts[0].Destination != "/x" || w.Mounts[0].ReadOnly {
+			t.Errorf("%s: mounts %+v, want /x read-write once", w.Name, w.Mounts)
+		}
+	}
+}
