@@ -180,42 +180,27 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
-	if o.query != nil {
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err == nil {
-			err = o.query(q)
-		}
-		if err != nil {
-			return refuse(o.name, "%s: %v", o.name, err)
-		}
-	}
 	if len(r.TransferEncoding) > 0 {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
-	if o.body == bodyNone {
+	d := decision{op: o.name}
+	switch o.body {
+	case bodyNone:
 		if r.ContentLength != 0 {
 			return refuse(o.name, "%s takes no body", o.name)
 		}
-		return decision{op: o.name}
-	}
-	body, err := g.readBody(w, r)
-	if err != nil {
-		return refuse(o.name, "%s: %v", o.name, err)
-	}
-	if err := CheckJSON(body); err != nil {
-		return refuse(o.name, "%s: %v", o.name, err)
-	}
-	d := decision{op: o.name, body: body}
-	switch o.body {
-	case bodyCreate:
-		var img string
-		d, img = g.judgeCreate(d)
-		if d.refusal != "" || g.opts.Verifier == nil {
-			return d
+	case bodyJSON:
+		body, err := g.readBody(w, r)
+		if err != nil {
+			return refuse(o.name, "%s: %v", o.name, err)
 		}
-		return g.judgeImage(r.Context(), d, img)
-	case bodyExec:
-		return judgeExec(d)
+		if err := CheckJSON(body); err != nil {
+			return refuse(o.name, "%s: %v", o.name, err)
+		}
+		d.body = body
+	}
+	if o.check != nil {
+		return o.check(g, r, d)
 	}
 	return d
 }
@@ -248,14 +233,17 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	return b, nil
 }
 
-// judgeCreate judges a container create request by the container rules
-// and returns the image reference the request names.
-func (g *Gate) judgeCreate(d decision) (decision, string) {
+// checkCreate judges a container create request by the container rules
+// and, with a trust policy, the image it names.
+func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 	w, err := workload.ParseCreate(d.body)
 	if err != nil {
-		return refuse(d.op, "%s: %v", d.op, err), ""
+		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	return g.judgeWorkload(d, w), w.Image
+	if d = g.judgeWorkload(d, w); d.refusal != "" || g.opts.Verifier == nil {
+		return d
+	}
+	return g.judgeImage(r.Context(), d, w.Image)
 }
 
 // judgeWorkload judges the workload of a create request.
@@ -293,9 +281,9 @@ func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 	return d
 }
 
-// judgeExec refuses a privileged exec, which the container's own
+// checkExec refuses a privileged exec, which the container's own
 // judgement cannot see.
-func judgeExec(d decision) decision {
+func checkExec(_ *Gate, _ *http.Request, d decision) decision {
 	var req struct{ Privileged bool }
 	if err := json.Unmarshal(d.body, &req); err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,12 +19,9 @@ type bodyKind int
 const (
 	// bodyNone: no body at all.
 	bodyNone bodyKind = iota
-	// bodyJSON: bounded, unambiguous JSON, forwarded as read.
+	// bodyJSON: bounded, unambiguous JSON (CheckJSON), read before the
+	// operation's check and forwarded as read.
 	bodyJSON
-	// bodyCreate: a container create request, judged by the container rules.
-	bodyCreate
-	// bodyExec: an exec create request; a privileged exec is refused.
-	bodyExec
 )
 
 // op is one allowed operation: a method and a path pattern whose
@@ -35,10 +33,15 @@ type op struct {
 	method  string
 	pattern string
 	body    bodyKind
-	// query, when set, refuses query parameters that make the operation
-	// another one.
-	query func(url.Values) error
+	// check, when set, judges the request further: its query, its body
+	// (d.body, already read and checked), what the engine says about what
+	// it names. It returns d, possibly with a refusal or another body to
+	// forward.
+	check check
 }
+
+// check judges one request of an operation (op.check).
+type check func(g *Gate, r *http.Request, d decision) decision
 
 // ops is the allowlist: what docker ps, run, create, start, stop, rm,
 // logs, inspect, version, info, images, pull, attach, wait and exec call.
@@ -48,7 +51,7 @@ var ops = []op{
 	{"version", "GET", "/version", bodyNone, nil},
 	{"info", "GET", "/info", bodyNone, nil},
 	{"container list", "GET", "/containers/json", bodyNone, nil},
-	{"container create", "POST", "/containers/create", bodyCreate, nil},
+	{"container create", "POST", "/containers/create", bodyJSON, (*Gate).checkCreate},
 	{"container inspect", "GET", "/containers/{}/json", bodyNone, nil},
 	{"container start", "POST", "/containers/{}/start", bodyNone, nil},
 	{"container stop", "POST", "/containers/{}/stop", bodyNone, nil},
@@ -58,7 +61,7 @@ var ops = []op{
 	{"container resize", "POST", "/containers/{}/resize", bodyNone, nil},
 	{"container logs", "GET", "/containers/{}/logs", bodyNone, nil},
 	{"container remove", "DELETE", "/containers/{}", bodyNone, nil},
-	{"exec create", "POST", "/containers/{}/exec", bodyExec, nil},
+	{"exec create", "POST", "/containers/{}/exec", bodyJSON, checkExec},
 	{"exec start", "POST", "/exec/{}/start", bodyJSON, nil},
 	{"exec resize", "POST", "/exec/{}/resize", bodyNone, nil},
 	{"exec inspect", "GET", "/exec/{}/json", bodyNone, nil},
@@ -69,11 +72,15 @@ var ops = []op{
 
 // pullOnly keeps POST /images/create a pull: with fromSrc it imports a
 // tarball from a URL or the body instead.
-func pullOnly(q url.Values) error {
-	if q.Has("fromSrc") || !q.Has("fromImage") {
-		return errors.New("only a pull (fromImage, no fromSrc) is allowed")
+func pullOnly(_ *Gate, r *http.Request, d decision) decision {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return refuse(d.op, "%s: the query: %v", d.op, err)
 	}
-	return nil
+	if q.Has("fromSrc") || !q.Has("fromImage") {
+		return refuse(d.op, "%s: only a pull (fromImage, no fromSrc) is allowed", d.op)
+	}
+	return d
 }
 
 // opSegs holds the segments of each ops pattern, split once rather than
