@@ -180,7 +180,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
-	if len(r.TransferEncoding) > 0 {
+	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
 	d := decision{op: o.name}

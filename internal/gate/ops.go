@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,6 +23,11 @@ const (
 	// bodyJSON: bounded, unambiguous JSON (CheckJSON), read before the
 	// operation's check and forwarded as read.
 	bodyJSON
+	// bodyStream: an archive (build context, image tarball, docker cp)
+	// the rules do not read: forwarded as it comes, with Content-Length
+	// or chunked. net/http parses the framing and the proxy frames the
+	// engine's request anew, so framing tricks do not reach the engine.
+	bodyStream
 )
 
 // op is one allowed operation: a method and a path pattern whose
@@ -43,9 +49,12 @@ type op struct {
 // check judges one request of an operation (op.check).
 type check func(g *Gate, r *http.Request, d decision) decision
 
-// ops is the allowlist: what docker ps, run, create, start, stop, rm,
-// logs, inspect, version, info, images, pull, attach, wait and exec call.
-var ops = []op{
+// ops is the allowlist, made of groups of operations.
+var ops = slices.Concat(coreOps)
+
+// coreOps: what docker ps, run, create, start, stop, rm, logs, inspect,
+// version, info, images, pull, attach, wait and exec call.
+var coreOps = []op{
 	{"ping", "GET", "/_ping", bodyNone, nil},
 	{"ping", "HEAD", "/_ping", bodyNone, nil},
 	{"version", "GET", "/version", bodyNone, nil},
