@@ -15,15 +15,12 @@
 package gate
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -58,8 +55,8 @@ type Options struct {
 
 // Gate is the http.Handler that judges and forwards requests.
 type Gate struct {
-	opts  Options
-	proxy *httputil.ReverseProxy
+	opts Options
+	fwd  *forwarder
 	// engine asks the engine itself (image inspect).
 	engine *http.Client
 	log    *slog.Logger
@@ -76,28 +73,7 @@ func New(o Options) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// UnixClient makes a transport of its own for each call.
-	tr := engineapi.UnixClient(o.Engine).Transport.(*http.Transport)
-	tr.DisableCompression = true
-	// One engine behind the gate: keep as many connections to it idle as
-	// clients come at once, not net/http's default of two, which made
-	// most concurrent requests dial dockerd anew.
-	tr.MaxIdleConnsPerHost = 64
-	target := &url.URL{Scheme: "http", Host: "engine"}
-	p := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Host = "engine"
-		},
-		Transport: tr,
-		// Streams (logs -f, events, attach) go out as they come.
-		FlushInterval: -1,
-		BufferPool:    copyBuffers{},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
-		},
-	}
-	return &Gate{opts: o, proxy: p, engine: &http.Client{Transport: tr}, log: log}, nil
+	return &Gate{opts: o, fwd: newForwarder(o.Engine), engine: engineapi.UnixClient(o.Engine), log: log}, nil
 }
 
 // ServeHTTP judges r and forwards it or refuses it.
@@ -131,12 +107,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(w, code, d.refusal)
 		return
 	}
-	if d.body != nil {
-		r.Body = io.NopCloser(bytes.NewReader(d.body))
-		r.ContentLength = int64(len(d.body))
-		r.GetBody = nil
-	}
-	g.proxy.ServeHTTP(w, r)
+	g.fwd.forward(w, r, d.body, d.stream, hijacks[d.op])
 }
 
 // decision is the verdict on one request.
@@ -146,6 +117,8 @@ type decision struct {
 	rules   []string
 	// body is the body to forward, read and judged; nil for none.
 	body []byte
+	// stream forwards the client's body unread (bodyStream).
+	stream bool
 	// imageID is the image a create resolved to; image the verified
 	// digest reference it was accepted by.
 	imageID, image string
@@ -183,7 +156,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
-	d := decision{op: o.name}
+	d := decision{op: o.name, stream: o.body == bodyStream}
 	switch o.body {
 	case bodyNone:
 		if r.ContentLength != 0 {
@@ -309,11 +282,6 @@ func writeRefusal(w http.ResponseWriter, code int, msg string) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// copyBuffers lends the proxy its 32 KiB copy buffers again instead of
-// allocating one per response.
-type copyBuffers struct{}
-
+// bufferPool lends the forwarder its 32 KiB copy buffers again instead
+// of allocating one per response.
 var bufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
-
-func (copyBuffers) Get() []byte  { return bufferPool.Get().(*[32 << 10]byte)[:] }
-func (copyBuffers) Put(b []byte) { bufferPool.Put((*[32 << 10]byte)(b)) }

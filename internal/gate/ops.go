@@ -79,6 +79,10 @@ var coreOps = []op{
 	{"image inspect", "GET", "/images/{...}/json", bodyNone, nil},
 }
 
+// hijacks names the operations whose Upgrade request is forwarded: the
+// engine then hands the connection over to a raw stream (stdin, stdout).
+var hijacks = map[string]bool{"container attach": true, "exec start": true}
+
 // pullOnly keeps POST /images/create a pull: with fromSrc it imports a
 // tarball from a URL or the body instead.
 func pullOnly(_ *Gate, r *http.Request, d decision) decision {

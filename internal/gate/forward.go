@@ -1,0 +1,321 @@
+package gate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// forwarder relays allowed requests to the engine over a pool of kept-
+// alive unix connections. It is the gate's own, rather than
+// httputil.ReverseProxy over an http.Transport, for the time a request
+// takes: the handler's goroutine writes the request and reads the answer
+// itself (a Transport hands each request to a connection's writer and
+// reader goroutines and back, which on a busy two-core host is most of
+// the gate's added latency), and a streamed answer (logs -f, events) is
+// relayed in writes as large as the engine has data ready, not one
+// flush per engine write. It also strips what must not reach the engine
+// from the request: hop-by-hop headers, Expect (the gate, not the
+// engine, answers 100-continue) and Upgrade but on the operations that
+// hijack the connection.
+type forwarder struct {
+	socket string
+	idle   chan *engineConn
+}
+
+// engineConn is one connection to the engine with its buffers.
+type engineConn struct {
+	c  *net.UnixConn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+const (
+	// maxIdle is how many idle engine connections the gate keeps: as many
+	// as clients come at once in the benchmark, so that most requests do
+	// not dial the engine.
+	maxIdle = 64
+	// dialTimeout bounds connecting to the engine.
+	dialTimeout = 5 * time.Second
+	// engineReadBuffer is the read buffer of an engine connection: a
+	// streamed answer is relayed up to this much per client write.
+	engineReadBuffer = 32 << 10
+)
+
+func newForwarder(socket string) *forwarder {
+	return &forwarder{socket: socket, idle: make(chan *engineConn, maxIdle)}
+}
+
+// get returns an idle connection the engine has not closed, or a new one.
+func (f *forwarder) get(ctx context.Context) (*engineConn, error) {
+	for {
+		select {
+		case ec := <-f.idle:
+			if ec.alive() {
+				return ec, nil
+			}
+			ec.c.Close()
+			continue
+		default:
+		}
+		d := net.Dialer{Timeout: dialTimeout}
+		c, err := d.DialContext(ctx, "unix", f.socket)
+		if err != nil {
+			return nil, err
+		}
+		uc := c.(*net.UnixConn)
+		return &engineConn{c: uc, br: bufio.NewReaderSize(uc, engineReadBuffer), bw: bufio.NewWriterSize(uc, 4<<10)}, nil
+	}
+}
+
+// alive reports whether an idle connection is still open: the engine
+// closes idle connections (and all of them when it restarts), and a
+// request written to such a one would fail half-way. One non-blocking
+// peek tells: would block means open, end of stream or data (an idle
+// connection has none to read) means not.
+func (ec *engineConn) alive() bool {
+	if ec.br.Buffered() > 0 {
+		return false
+	}
+	rc, err := ec.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	open := false
+	var b [1]byte
+	if err := rc.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		open = errors.Is(err, unix.EAGAIN)
+		return true
+	}); err != nil {
+		return false
+	}
+	return open
+}
+
+// put keeps ec for the next request, or closes it when the pool is full.
+func (f *forwarder) put(ec *engineConn) {
+	select {
+	case f.idle <- ec:
+	default:
+		ec.c.Close()
+	}
+}
+
+// hopHeaders are the headers of one connection, not of the request
+// (RFC 9110 7.6.1), with Expect and the framing headers the forwarder
+// writes itself.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Host"}
+
+// forward sends r to the engine, with body as its body when it is not nil
+// (already read and judged), r.Body when stream is set, or no body, and
+// relays the answer to w. upgrade lets the client's Upgrade request
+// through: the engine then hijacks the connection (attach, exec start)
+// and the forwarder relays both directions until either ends.
+func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, body []byte, stream, upgrade bool) {
+	ec, err := f.get(r.Context())
+	if err != nil {
+		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
+		return
+	}
+	upgrade = upgrade && isUpgrade(r)
+	if err := ec.writeRequest(r, body, stream, upgrade); err != nil {
+		ec.c.Close()
+		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
+		return
+	}
+	// A client that goes away ends the engine's side too (logs -f and
+	// events would otherwise stream into nothing until the engine ends).
+	stop := context.AfterFunc(r.Context(), func() { ec.c.Close() })
+	resp, err := http.ReadResponse(ec.br, r)
+	if err != nil {
+		stop()
+		ec.c.Close()
+		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
+		return
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stop()
+		if upgrade {
+			relayUpgraded(w, resp, ec)
+		} else {
+			ec.c.Close()
+			writeRefusal(w, http.StatusBadGateway, "the engine switched protocols unasked")
+		}
+		return
+	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	if resp.ContentLength >= 0 && bodyAllowed(resp.StatusCode) {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	var cerr error
+	if resp.ContentLength >= 0 {
+		buf := bufferPool.Get().(*[32 << 10]byte)
+		_, cerr = io.CopyBuffer(w, resp.Body, buf[:])
+		bufferPool.Put(buf)
+	} else {
+		cerr = relayStream(w, resp.Body, ec.br)
+	}
+	resp.Body.Close()
+	if !stop() || cerr != nil || resp.Close {
+		ec.c.Close()
+		return
+	}
+	f.put(ec)
+}
+
+// bodyAllowed reports whether an answer of status code may have a body
+// (RFC 9110 6.4.1), and so a Content-Length.
+func bodyAllowed(code int) bool {
+	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// isUpgrade reports whether r asks to switch protocols, as the docker
+// CLI's attach and exec start do ("Connection: Upgrade", "Upgrade: tcp").
+func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeRequest writes r in origin form to the engine: the target as the
+// client sent it (Normalise accepted it as written), the end-to-end
+// headers, and the body.
+func (ec *engineConn) writeRequest(r *http.Request, body []byte, stream, upgrade bool) error {
+	bw := ec.bw
+	h := r.Header.Clone()
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: engine\r\n", r.Method, r.RequestURI)
+	if upgrade {
+		fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n", r.Header.Get("Upgrade"))
+	}
+	chunked := stream && r.ContentLength < 0
+	switch {
+	case body != nil:
+		fmt.Fprintf(bw, "Content-Length: %d\r\n", len(body))
+	case stream && r.ContentLength > 0:
+		fmt.Fprintf(bw, "Content-Length: %d\r\n", r.ContentLength)
+	case chunked:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case r.Method == http.MethodPost || r.Method == http.MethodPut:
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	if err := h.Write(bw); err != nil {
+		return err
+	}
+	bw.WriteString("\r\n")
+	switch {
+	case body != nil:
+		bw.Write(body)
+	case stream && r.ContentLength > 0:
+		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
+			return err
+		}
+	case chunked:
+		cw := httputil.NewChunkedWriter(bw)
+		if _, err := io.Copy(cw, r.Body); err != nil {
+			return err
+		}
+		cw.Close()
+		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// relayStream copies a streamed answer (no length: logs -f, events,
+// pull progress) to w, flushing whenever the engine has nothing more
+// ready, so a burst goes out in large writes and a trickle at once.
+func relayStream(w http.ResponseWriter, body io.Reader, engine *bufio.Reader) error {
+	rc := http.NewResponseController(w)
+	// The header goes out at once: a client may wait for it before it
+	// goes on (docker run's wait, sent before its start).
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	buf := bufferPool.Get().(*[32 << 10]byte)
+	defer bufferPool.Put(buf)
+	for {
+		n, err := body.Read(buf[:])
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if engine.Buffered() == 0 {
+				if ferr := rc.Flush(); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return rc.Flush()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// relayUpgraded answers the client's upgrade with the engine's 101 and
+// relays bytes both ways on the hijacked connections. A direction that
+// ends (the client's stdin closed) is closed for writing on the other
+// side, and the relay ends when the engine's side does.
+func relayUpgraded(w http.ResponseWriter, resp *http.Response, ec *engineConn) {
+	defer ec.c.Close()
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		writeRefusal(w, http.StatusBadGateway, "the connection cannot be handed over")
+		return
+	}
+	defer conn.Close()
+	for _, k := range []string{"Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Trailer"} {
+		resp.Header.Del(k)
+	}
+	if err := resp.Write(brw); err != nil || brw.Flush() != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// What the client sends: whatever net/http read ahead, then the
+		// connection.
+		_, _ = io.Copy(ec.c, io.MultiReader(io.LimitReader(brw.Reader, int64(brw.Reader.Buffered())), conn))
+		_ = ec.c.CloseWrite()
+	}()
+	_, _ = io.Copy(conn, ec.br)
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	// The engine is done: the client's side need not be read any more.
+	_ = conn.SetReadDeadline(time.Now())
+	wg.Wait()
+}
