@@ -57,6 +57,8 @@ type Options struct {
 type Gate struct {
 	opts Options
 	fwd  *forwarder
+	// rules are the workload rules, made once rather than per create.
+	rules []workload.Rule
 	// engine asks the engine itself (image inspect).
 	engine *http.Client
 	log    *slog.Logger
@@ -73,7 +75,7 @@ func New(o Options) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{opts: o, fwd: newForwarder(o.Engine), engine: engineapi.UnixClient(o.Engine), log: log}, nil
+	return &Gate{opts: o, fwd: newForwarder(o.Engine), rules: workload.Rules(), engine: engineapi.UnixClient(o.Engine), log: log}, nil
 }
 
 // ServeHTTP judges r and forwards it or refuses it.
@@ -222,7 +224,7 @@ func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 // judgeWorkload judges the workload of a create request.
 func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 	j, err := workload.Judge([]workload.Workload{w}, workload.JudgeOptions{
-		Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
+		Rules: g.rules, Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
 	})
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
