@@ -156,6 +156,17 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, body []byte,
 		}
 		return
 	}
+	if chunked(resp) && r.ProtoAtLeast(1, 1) {
+		// The engine's chunked stream passes as it is, framing included:
+		// one read and one write per engine write, no decoding and
+		// encoding again.
+		if relayChunked(w, resp, ec) && stop() {
+			f.put(ec)
+		} else {
+			ec.c.Close()
+		}
+		return
+	}
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v
@@ -318,4 +329,171 @@ func relayUpgraded(w http.ResponseWriter, resp *http.Response, ec *engineConn) {
 	// The engine is done: the client's side need not be read any more.
 	_ = conn.SetReadDeadline(time.Now())
 	wg.Wait()
+}
+
+// chunked reports whether resp's body is chunked and has a body.
+func chunked(resp *http.Response) bool {
+	return len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked" &&
+		resp.Request.Method != http.MethodHead && bodyAllowed(resp.StatusCode)
+}
+
+// relayChunked takes the client's connection over and copies the
+// engine's chunked answer to it byte for byte, its header first, then
+// closes it (the answer says "Connection: close"). It reports whether
+// the engine's answer ended cleanly, so its connection can serve again.
+// A client that goes away ends the relay: a goroutine waits for its
+// connection to close and closes the engine's.
+func relayChunked(w http.ResponseWriter, resp *http.Response, ec *engineConn) bool {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	fmt.Fprintf(brw, "HTTP/1.1 %s\r\n", resp.Status)
+	h := resp.Header.Clone()
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	if err := h.Write(brw); err != nil {
+		return false
+	}
+	brw.WriteString("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+	if brw.Flush() != nil {
+		return false
+	}
+	// over and cut (under mu): the relay ended; the client went away
+	// first and the engine's connection was closed.
+	var mu sync.Mutex
+	over, cut := false, false
+	go func() {
+		// The client sends nothing more; its read ends when it closes
+		// the connection or when the relay closes it.
+		var b [1]byte
+		_, _ = conn.Read(b[:])
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			cut = true
+			ec.c.Close()
+		}
+	}()
+	var cs chunkScanner
+	for !cs.done {
+		if ec.br.Buffered() == 0 {
+			if _, err := ec.br.Peek(1); err != nil {
+				return false
+			}
+		}
+		b, _ := ec.br.Peek(ec.br.Buffered())
+		n, err := cs.scan(b)
+		if err != nil {
+			return false
+		}
+		if _, err := conn.Write(b[:n]); err != nil {
+			return false
+		}
+		_, _ = ec.br.Discard(n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	over = true
+	return !cut
+}
+
+// chunkScanner follows the framing of a chunked body (RFC 9112 7.1) as
+// it passes, to find its end: chunk size lines, chunk data and their
+// CRLF, the last chunk and the trailer section.
+type chunkScanner struct {
+	state int
+	// size is the chunk size being read or the data left of a chunk.
+	size int64
+	// line is the length of the trailer line being read.
+	line int
+	done bool
+}
+
+const (
+	csSize = iota
+	csExt
+	csData
+	csDataCR
+	csDataLF
+	csTrailer
+)
+
+// maxChunk bounds a chunk size the scanner accepts.
+const maxChunk = 1 << 40
+
+// scan follows b and returns how many of its bytes belong to the body:
+// all of them, or up to the end of the body.
+func (c *chunkScanner) scan(b []byte) (int, error) {
+	for i := 0; i < len(b); i++ {
+		ch := b[i]
+		switch c.state {
+		case csSize:
+			switch {
+			case ch >= '0' && ch <= '9':
+				c.size = c.size<<4 | int64(ch-'0')
+			case ch >= 'a' && ch <= 'f':
+				c.size = c.size<<4 | int64(ch-'a'+10)
+			case ch >= 'A' && ch <= 'F':
+				c.size = c.size<<4 | int64(ch-'A'+10)
+			case ch == ';' || ch == '\r':
+				c.state = csExt
+				continue
+			case ch == '\n':
+				c.endSizeLine()
+				continue
+			default:
+				return 0, errors.New("the engine's chunked answer is malformed")
+			}
+			if c.size > maxChunk {
+				return 0, errors.New("the engine's chunk is too large")
+			}
+		case csExt:
+			if ch == '\n' {
+				c.endSizeLine()
+			}
+		case csData:
+			n := min(int64(len(b)-i), c.size)
+			c.size -= n
+			i += int(n) - 1
+			if c.size == 0 {
+				c.state = csDataCR
+			}
+		case csDataCR:
+			if ch != '\r' {
+				return 0, errors.New("the engine's chunk does not end in CRLF")
+			}
+			c.state = csDataLF
+		case csDataLF:
+			if ch != '\n' {
+				return 0, errors.New("the engine's chunk does not end in CRLF")
+			}
+			c.state, c.size = csSize, 0
+		case csTrailer:
+			switch ch {
+			case '\n':
+				if c.line == 0 {
+					c.done = true
+					return i + 1, nil
+				}
+				c.line = 0
+			case '\r':
+			default:
+				c.line++
+			}
+		}
+	}
+	return len(b), nil
+}
+
+// endSizeLine starts the chunk whose size line ended, or the trailer
+// section after the last chunk.
+func (c *chunkScanner) endSizeLine() {
+	if c.size == 0 {
+		c.state, c.line = csTrailer, 0
+		return
+	}
+	c.state = csData
 }

@@ -2,6 +2,8 @@ package gate
 
 import (
 	"bufio"
+	"bytes"
+	"github.com/hull-sec/hull/internal/engineapi"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +17,7 @@ import (
 // unixEngine serves h on a unix socket in a temp dir as a stand-in for
 // the engine's answers the real engines cannot be made to give on cue.
 // It counts the connections it accepts in accepted.
-func unixEngine(t *testing.T, h http.Handler, accepted *atomic.Int32) (string, *httptest.Server) {
+func unixEngine(t testing.TB, h http.Handler, accepted *atomic.Int32) (string, *httptest.Server) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "engine.sock")
 	ln, err := net.Listen("unix", sock)
@@ -123,5 +125,145 @@ func TestForwardStreamsHeaderFirst(t *testing.T) {
 		if err != nil || line != want {
 			t.Fatalf("stream: %q %v, want %q", line, err, want)
 		}
+	}
+}
+
+// BenchmarkForwardStream relays a logs-like stream (1000-byte frames,
+// each flushed by the engine, as dockerd writes logs -f) through the gate
+// to a client reading it to the end; direct reads the engine itself.
+func BenchmarkForwardStream(b *testing.B) {
+	const frames, size = 10000, 1000
+	frame := bytes.Repeat([]byte("x"), size)
+	sock, _ := unixEngine(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := w.(http.Flusher)
+		for range frames {
+			_, _ = w.Write(frame)
+			f.Flush()
+		}
+	}), new(atomic.Int32))
+	g, err := New(Options{Engine: sock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gsock := filepath.Join(b.TempDir(), "gate.sock")
+	ln, err := net.Listen("unix", gsock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: g}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	for _, s := range []struct{ name, sock string }{{"direct", sock}, {"gate", gsock}} {
+		b.Run(s.name, func(b *testing.B) {
+			c := engineapi.UnixClient(s.sock)
+			b.SetBytes(frames * size)
+			for b.Loop() {
+				resp, err := c.Get("http://engine/v1.41/containers/x/logs?follow=1&stdout=1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || n != frames*size {
+					b.Fatalf("read %d: %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestChunkScanner: the scanner finds the end of a chunked body, with
+// extensions and trailers, wherever the reads split it, and nothing of
+// what follows; malformed framing is an error.
+func TestChunkScanner(t *testing.T) {
+	body := "5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\n"
+	next := "HTTP/1.1 200 OK\r\n"
+	in := body + next
+	for split := 0; split <= len(in); split++ {
+		var cs chunkScanner
+		n1, err := cs.scan([]byte(in[:split]))
+		if err != nil {
+			t.Fatalf("split %d: %v", split, err)
+		}
+		n := n1
+		if !cs.done {
+			n2, err := cs.scan([]byte(in[split:]))
+			if err != nil {
+				t.Fatalf("split %d: %v", split, err)
+			}
+			n += n2
+		}
+		if !cs.done || n != len(body) {
+			t.Fatalf("split %d: done %v after %d bytes, want the body's %d", split, cs.done, n, len(body))
+		}
+	}
+	for _, bad := range []string{"zz\r\n", "3\r\nabcXY", "ffffffffffffffff\r\n"} {
+		var cs chunkScanner
+		if _, err := cs.scan([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func FuzzChunkScanner(f *testing.F) {
+	f.Add([]byte("5\r\nhello\r\n0\r\n\r\n"), 3)
+	f.Fuzz(func(t *testing.T, in []byte, split int) {
+		if split < 0 || split > len(in) {
+			return
+		}
+		var cs chunkScanner
+		n, err := cs.scan(in[:split])
+		if err != nil || cs.done {
+			if n > split {
+				t.Fatalf("consumed %d of %d", n, split)
+			}
+			return
+		}
+		if n != split {
+			t.Fatalf("not done, consumed %d of %d", n, split)
+		}
+		if m, err := cs.scan(in[split:]); err == nil && m > len(in)-split {
+			t.Fatalf("consumed %d of %d", m, len(in)-split)
+		}
+	})
+}
+
+// TestForwardEndsStreamOfGoneClient: a client that closes its connection
+// during a stream (docker logs -f, events, then Ctrl-C) ends the
+// engine's side of it too.
+func TestForwardEndsStreamOfGoneClient(t *testing.T) {
+	ended := make(chan struct{})
+	sock, _ := unixEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(ended)
+	}), new(atomic.Int32))
+	g, err := New(Options{Engine: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsock := filepath.Join(t.TempDir(), "gate.sock")
+	ln, err := net.Listen("unix", gsock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: g}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	c := engineapi.UnixClient(gsock)
+	resp, err := c.Get("http://engine/v1.41/containers/x/logs?follow=1&stdout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("stream: %q %v", line, err)
+	}
+	resp.Body.Close()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine's stream went on after its client left")
 	}
 }
