@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // ImageVerifier is what the gate needs of the trust policy
@@ -76,7 +78,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		if !vd.Accepted {
 			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, named, img.ID, repo, vd.Reason)
 		}
-		return d
+		return pinImage(d)
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
@@ -88,11 +90,60 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		}
 		if vd.Accepted {
 			d.image = ref
-			return d
+			return pinImage(d)
 		}
 		why = append(why, ref+": "+vd.Reason)
 	}
 	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
+}
+
+// pinImage rewrites the Image of the create body d.body to d.imageID,
+// the ID of the image the verdict was about, so the engine creates the
+// container from that image and not from whatever the name points to by
+// the time the create arrives (a docker tag, load or pull in between).
+//
+// The ID, not the verified repo@sha256:digest, is what pins: an image ID
+// is the digest of the image's configuration, which names its layers'
+// digests, so no tag, load or pull can make it mean another image. A
+// repo@digest reference, by contrast, is looked up in dockerd's
+// reference store, which a pull of that digest rewrites (for an index,
+// to the image of the platform pulled last).
+// The cost is that docker ps shows the short image ID instead of the
+// name.
+//
+// The rules judged the request as the client sent it; the rewritten body
+// is parsed again and must be the same workload but for its image.
+func pinImage(d decision) decision {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(d.body, &fields); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	key := ""
+	for k := range fields {
+		// CheckJSON let at most one key through that dockerd reads as Image.
+		if strings.EqualFold(k, "Image") {
+			key = k
+		}
+	}
+	if key == "" {
+		return refuse(d.op, "%s: the request names no image", d.op)
+	}
+	fields[key], _ = json.Marshal(d.imageID)
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return refuse(d.op, "%s: pin the image: %v", d.op, err)
+	}
+	judged, err1 := workload.ParseCreate(d.body)
+	pinned, err2 := workload.ParseCreate(body)
+	if err := errors.Join(err1, err2); err != nil {
+		return refuse(d.op, "%s: pin the image: %v", d.op, err)
+	}
+	pinned.Image, pinned.Name = judged.Image, judged.Name
+	if !reflect.DeepEqual(judged, pinned) {
+		return refuse(d.op, "%s: the request with its image pinned to %s is not the request judged", d.op, d.imageID)
+	}
+	d.body = body
+	return d
 }
 
 // notFound is the engine's message for an image it does not have.
