@@ -16,6 +16,7 @@ package gate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -51,6 +53,10 @@ type Options struct {
 	// Verifier, when set, is the trust policy: a container is created
 	// only from an image it accepts (trust.go).
 	Verifier ImageVerifier
+	// Registry says how the gate reaches registries to resolve the tag
+	// of a pull (pull.go), as the verifier does; its Keychain is
+	// replaced by the client's X-Registry-Auth.
+	Registry image.Options
 	// BodyTimeout bounds the time a client may take to send a body the
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
@@ -93,6 +99,13 @@ func New(o Options) (*Gate, error) {
 		// Streams (logs -f, events, attach) go out as they come.
 		FlushInterval: -1,
 		BufferPool:    copyBuffers{},
+		// A check may read or extend the engine's answer (pull.go).
+		ModifyResponse: func(resp *http.Response) error {
+			if f, ok := resp.Request.Context().Value(answerKey{}).(func(*http.Response)); ok {
+				f(resp)
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		},
@@ -136,6 +149,12 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.ContentLength = int64(len(d.body))
 		r.GetBody = nil
 	}
+	if d.query != "" {
+		r.URL.RawQuery = d.query
+	}
+	if d.answer != nil {
+		r = r.WithContext(context.WithValue(r.Context(), answerKey{}, d.answer))
+	}
 	g.proxy.ServeHTTP(w, r)
 }
 
@@ -152,7 +171,16 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// query, when set, is the query to forward instead of the client's.
+	query string
+	// answer, when set, is given the engine's response before it is
+	// forwarded.
+	answer func(*http.Response)
 }
+
+// answerKey carries a decision's answer func to the proxy's
+// ModifyResponse.
+type answerKey struct{}
 
 func (d decision) verdict() string {
 	if d.refusal != "" {

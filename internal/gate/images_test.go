@@ -3,12 +3,15 @@ package gate
 import (
 	"context"
 	"errors"
+	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
@@ -117,5 +120,105 @@ func TestCreatePinnedToVerifiedImage(t *testing.T) {
 	got := strings.TrimSpace(te.d.Docker(t, "container", "inspect", "--format", "{{.Image}}", strings.TrimSpace(out)))
 	if got != signedID {
 		t.Errorf("the container was created from %s, want the verified image %s (the unsigned one is %s)", got, signedID, unsignedID)
+	}
+}
+
+// pulls returns the queries of the pulls dockerd logged after the first
+// skip calls.
+func (e *gateEnv) pulls(skip int) []url.Values {
+	var out []url.Values
+	for _, c := range e.calls()[skip:] {
+		path, q, _ := strings.Cut(c, "?")
+		if strings.HasSuffix(path, "/images/create") {
+			v, _ := url.ParseQuery(q)
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestPullVerifiedAndPinned: through the gate with a trust policy, the
+// docker CLI's pull of the signed image by tag reaches dockerd as a pull
+// of the verified digest and leaves the tag set as a plain pull does; a
+// pull by digest works the same; the unsigned image's pull is refused
+// with hull's reason and never reaches dockerd; a pull from a registry
+// the gate cannot reach is refused.
+func TestPullVerifiedAndPinned(t *testing.T) {
+	te := startTrustGate(t, nil)
+	repo, digest, _ := strings.Cut(te.signedDigest, "@")
+
+	before := len(te.calls())
+	out, stderr, err := te.docker("pull", te.signed)
+	if err != nil || !strings.Contains(out, te.signed) {
+		t.Fatalf("docker pull %s through the gate: %v\n%s\n%s", te.signed, err, out, stderr)
+	}
+	if p := te.pulls(before); len(p) != 1 || p[0].Get("fromImage") != repo || p[0].Get("tag") != digest {
+		t.Errorf("dockerd was asked for the pulls %v, want one of %s", p, te.signedDigest)
+	}
+	got := te.d.Docker(t, "image", "inspect", "--format", "{{json .RepoTags}} {{json .RepoDigests}}", te.signed)
+	if want := `["` + te.signed + `"] ["` + te.signedDigest + `"]`; strings.TrimSpace(got) != want {
+		t.Errorf("after the pull the image has %s, want %s", got, want)
+	}
+	out, stderr, err = te.docker("run", "--rm", "--network", "none", te.signed, "echo", "signed runs")
+	if err != nil || out != "signed runs\n" {
+		t.Fatalf("docker run %s after the pull: %v %q\n%s", te.signed, err, out, stderr)
+	}
+
+	te.d.Docker(t, "rmi", te.signed)
+	before = len(te.calls())
+	if _, stderr, err := te.docker("pull", "-q", te.signedDigest); err != nil {
+		t.Fatalf("docker pull %s through the gate: %v\n%s", te.signedDigest, err, stderr)
+	}
+	if p := te.pulls(before); len(p) != 1 || p[0].Get("fromImage") != repo || p[0].Get("tag") != digest {
+		t.Errorf("dockerd was asked for the pulls %v, want one of %s", p, te.signedDigest)
+	}
+
+	refused := func(ref, want string) {
+		t.Helper()
+		before := len(te.calls())
+		_, stderr, err := te.docker("pull", ref)
+		if err == nil || !strings.Contains(stderr, "hull gate: image pull: "+want) {
+			t.Errorf("docker pull %s: %v, stderr %q, want hull's refusal saying %q", ref, err, stderr, want)
+		}
+		if p := te.pulls(before); len(p) != 0 {
+			t.Errorf("docker pull %s reached dockerd: %v", ref, p)
+		}
+	}
+	refused(te.unsigned, "the trust policy rejects "+te.unsigned+" ("+te.reg+"/team/unsigned@sha256:")
+	refused(te.reg+"/team/unsigned:none", "the trust policy could not decide about "+te.reg+"/team/unsigned:none")
+	gone := testenv.FreeLoopbackAddr(t) + "/team/app:1"
+	refused(gone, "the trust policy could not decide about "+gone+": resolve")
+}
+
+// TestPullStream: the tag follows a progress stream with no error in
+// it; a failed tag is one more error message; a stream holding an error
+// is not followed by the tag.
+func TestPullStream(t *testing.T) {
+	progress := "{\"status\":\"Pulling from team/signed\",\"id\":\"1\"}\r\n{\"status\":\"Digest: sha256:ab\"}\r\n"
+	failed := "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\r\n"
+	for _, c := range []struct {
+		name, stream string
+		tagErr       error
+		tagged       bool
+		want         string
+	}{
+		{"tagged", progress, nil, true, progress},
+		{"tag failed", progress, errors.New("no such image"), true,
+			progress + "{\"error\":\"hull gate: no such image\",\"errorDetail\":{\"message\":\"hull gate: no such image\"}}\r\n"},
+		{"pull failed", progress + failed, nil, false, progress + failed},
+		{"unfinished message", progress + "{\"status\":", nil, false, progress + "{\"status\":"},
+		{"not JSON", "<html>", nil, false, "<html>"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tagged := false
+			s := &pullStream{body: io.NopCloser(iotest.OneByteReader(strings.NewReader(c.stream))), done: func() error {
+				tagged = true
+				return c.tagErr
+			}}
+			got, err := io.ReadAll(s)
+			if err != nil || string(got) != c.want || tagged != c.tagged {
+				t.Errorf("got %q (%v), tagged %t; want %q, tagged %t", got, err, tagged, c.want, c.tagged)
+			}
+		})
 	}
 }

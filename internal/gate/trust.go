@@ -153,17 +153,36 @@ func (n notFound) Error() string { return string(n) }
 
 // inspectImage asks the engine which image a name resolves to.
 func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error) {
-	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
-	defer cancel()
-	// The name comes from the client: it must make the plain path it
-	// reads as, or "a/../../containers/x" would ask something else.
-	path := "/images/" + ref + "/json"
-	if p, err := Normalise(path); err != nil || p != path {
-		return engineImage{}, fmt.Errorf("the image name %q does not make a plain API path", ref)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
+	body, err := g.askEngine(ctx, http.MethodGet, "/images/"+ref+"/json", "", ref)
 	if err != nil {
 		return engineImage{}, err
+	}
+	var img engineImage
+	if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
+		return engineImage{}, errors.New("the engine's answer names no image")
+	}
+	return img, nil
+}
+
+// askEngine makes one bodiless request of the gate's own to the engine
+// and returns its answer's body, or an error saying what went wrong: the
+// engine's own message when it refused (notFound for a 404). path holds
+// ref, the image name from the client, which must leave it the plain
+// path it reads as, or "a/../../containers/x" would ask for something
+// else.
+func (g *Gate) askEngine(ctx context.Context, method, path, query, ref string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
+	defer cancel()
+	if p, err := Normalise(path); err != nil || p != path {
+		return nil, fmt.Errorf("the image name %q does not make a plain API path", ref)
+	}
+	u := "http://engine" + path
+	if query != "" {
+		u += "?" + query
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := g.engine.Do(req)
 	if err != nil {
@@ -172,29 +191,25 @@ func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return engineImage{}, fmt.Errorf("ask the engine: %w", err)
+		return nil, fmt.Errorf("ask the engine: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspect+1))
 	if err != nil {
-		return engineImage{}, fmt.Errorf("read the engine's answer: %w", err)
+		return nil, fmt.Errorf("read the engine's answer: %w", err)
 	}
 	if len(body) > maxInspect {
-		return engineImage{}, fmt.Errorf("the engine's answer is larger than %d bytes", maxInspect)
+		return nil, fmt.Errorf("the engine's answer is larger than %d bytes", maxInspect)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var m struct{ Message string }
 		if json.Unmarshal(body, &m) == nil && m.Message != "" {
 			if resp.StatusCode == http.StatusNotFound {
-				return engineImage{}, notFound(m.Message)
+				return nil, notFound(m.Message)
 			}
-			return engineImage{}, fmt.Errorf("the engine says: %s", m.Message)
+			return nil, fmt.Errorf("the engine says: %s", m.Message)
 		}
-		return engineImage{}, fmt.Errorf("the engine answered %s", resp.Status)
+		return nil, fmt.Errorf("the engine answered %s", resp.Status)
 	}
-	var img engineImage
-	if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
-		return engineImage{}, errors.New("the engine's answer names no image")
-	}
-	return img, nil
+	return body, nil
 }
