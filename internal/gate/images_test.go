@@ -1,12 +1,15 @@
 package gate
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -220,5 +223,143 @@ func TestPullStream(t *testing.T) {
 				t.Errorf("got %q (%v), tagged %t; want %q, tagged %t", got, err, tagged, c.want, c.tagged)
 			}
 		})
+	}
+}
+
+// rewriteArchive copies the docker save archive src to dst, replacing
+// the files named in repl (a nil value drops the file).
+func rewriteArchive(t *testing.T, src, dst string, repl map[string][]byte) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	tr, tw := tar.NewReader(in), tar.NewWriter(out)
+	write := func(name string, b []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, ok := repl[h.Name]; ok {
+			seen[h.Name] = true
+			if b != nil {
+				write(h.Name, b)
+			}
+			continue
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n, b := range repl {
+		if !seen[n] && b != nil {
+			write(n, b)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadAndTag: docker load and docker tag pass the gate, and neither
+// gives an image a registry digest the create would accept: an unsigned
+// image loaded from an archive whose manifest.json, repositories file or
+// OCI index claim the signed image's repo@digest gets no such digest
+// from dockerd, and the unsigned image loaded or re-tagged under the
+// signed image's name is refused at create.
+func TestLoadAndTag(t *testing.T) {
+	te := startTrustGate(t, nil)
+	repo, digest, _ := strings.Cut(te.signedDigest, "@")
+	te.d.Docker(t, "pull", "-q", te.unsigned)
+	id := strings.TrimSpace(te.d.Docker(t, "image", "inspect", "--format", "{{.Id}}", te.unsigned))
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "unsigned.tar")
+	te.d.Docker(t, "save", "-o", saved, te.unsigned)
+	te.d.Docker(t, "rmi", te.unsigned)
+
+	b, err := exec.Command("tar", "-xOf", saved, "manifest.json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m []map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 || len(m[0]["Layers"].([]any)) == 0 {
+		t.Fatalf("manifest.json of docker save: %v %s", err, b)
+	}
+	claim := func(tags ...string) []byte {
+		m[0]["RepoTags"] = tags
+		b, _ := json.Marshal(m)
+		return b
+	}
+	// The repositories file names the top layer's directory.
+	layers := m[0]["Layers"].([]any)
+	top := path.Dir(layers[len(layers)-1].(string))
+	index := []byte(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + digest +
+		`","size":1,"annotations":{"io.containerd.image.name":"` + te.signedDigest + `","org.opencontainers.image.ref.name":"` + te.signedDigest + `"}}]}`)
+	for _, c := range []struct {
+		name string
+		repl map[string][]byte
+	}{
+		{"manifest names the digest", map[string][]byte{"manifest.json": claim(te.signedDigest), "repositories": nil, "index.json": index}},
+		{"manifest names a tag and the digest", map[string][]byte{"manifest.json": claim(repo + ":forged@" + digest), "repositories": nil}},
+		{"repositories names the digest", map[string][]byte{"manifest.json": nil, "repositories": []byte(`{"` + te.signedDigest + `":{"latest":"` + top + `"}}`)}},
+		{"repositories tags with the digest", map[string][]byte{"manifest.json": nil, "repositories": []byte(`{"` + repo + `":{"` + digest + `":"` + top + `"}}`)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			archive := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".tar")
+			rewriteArchive(t, saved, archive, c.repl)
+			_, stderr, err := te.docker("load", "-i", archive)
+			t.Logf("docker load: %v %s", err, stderr)
+			for _, img := range strings.Fields(te.d.Docker(t, "images", "-aq", "--no-trunc")) {
+				if rd := te.d.Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", img); strings.Contains(rd, digest) {
+					t.Errorf("after the load the image %s has the registry digests %s", img, rd)
+				}
+			}
+			before := creates(te.calls())
+			if _, stderr, err := te.docker("create", "--pull", "never", "--network", "none", te.signedDigest, "true"); err == nil || creates(te.calls()) != before {
+				t.Errorf("docker create %s after the load: %v %s", te.signedDigest, err, stderr)
+			}
+			_, _ = te.engineDocker("rmi", "-f", id)
+		})
+	}
+
+	// The archive as saved, but for the signed image's name.
+	archive := filepath.Join(dir, "renamed.tar")
+	rewriteArchive(t, saved, archive, map[string][]byte{"manifest.json": claim(te.signed), "repositories": nil})
+	if _, stderr, err := te.docker("load", "-i", archive); err != nil {
+		t.Fatalf("docker load through the gate: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := te.docker("tag", te.signed, te.reg+"/team/other:1"); err != nil {
+		t.Fatalf("docker tag through the gate: %v\n%s", err, stderr)
+	}
+	for _, ref := range []string{te.signed, te.reg + "/team/other:1"} {
+		before := creates(te.calls())
+		_, stderr, err := te.docker("create", "--pull", "never", "--network", "none", ref, "true")
+		if want := "hull gate: container create: the image " + ref + " (" + id + ") has no registry digest in " + strings.TrimSuffix(ref, ":1"); err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("docker create %s: %v %q, want hull's refusal saying %q", ref, err, stderr, want)
+		}
+		if creates(te.calls()) != before {
+			t.Errorf("docker create %s reached dockerd", ref)
+		}
 	}
 }
