@@ -3,6 +3,7 @@ package gate
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
@@ -360,6 +362,62 @@ func TestLoadAndTag(t *testing.T) {
 		}
 		if creates(te.calls()) != before {
 			t.Errorf("docker create %s reached dockerd", ref)
+		}
+	}
+}
+
+// TestImageBypassCorpus: pulls, tags and services the gate with a trust
+// policy must refuse, sent as raw HTTP; dockerd's log shows none of them
+// reached it.
+func TestImageBypassCorpus(t *testing.T) {
+	te := startTrustGate(t, nil)
+	repo, digest, _ := strings.Cut(te.signedDigest, "@")
+	unsignedRepo := strings.TrimSuffix(te.unsigned, ":1")
+	pull := func(q string) string { return req("POST", "/v1.41/images/create?"+q, nil, "") }
+	esc := url.QueryEscape
+	auth := func(v string) string { return "X-Registry-Auth: " + v }
+	spec := `{"Name":"x","TaskTemplate":{"ContainerSpec":{"Image":"` + te.unsigned + `"}}}`
+	corpus := map[string]string{
+		"digest in fromImage and a tag":     pull("fromImage=" + esc(unsignedRepo+"@"+digest) + "&tag=1"),
+		"tag and digest in fromImage":       pull("fromImage=" + esc(unsignedRepo+":1@"+digest)),
+		"own tag in fromImage and a tag":    pull("fromImage=" + esc(te.unsigned) + "&tag=1"),
+		"every tag":                         pull("fromImage=" + esc(unsignedRepo)),
+		"empty tag":                         pull("fromImage=" + esc(unsignedRepo) + "&tag="),
+		"fromImage twice":                   pull("fromImage=" + esc(repo) + "&fromImage=" + esc(unsignedRepo) + "&tag=1"),
+		"tag twice":                         pull("fromImage=" + esc(unsignedRepo) + "&tag=" + esc(digest) + "&tag=1"),
+		"unsigned with a platform":          pull("fromImage=" + esc(unsignedRepo) + "&tag=1&platform=linux%2Famd64"),
+		"fromSrc with fromImage":            pull("fromImage=" + esc(repo) + "&tag=1&fromSrc=-"),
+		"import to the signed name":         pull("fromSrc=-&repo=" + esc(repo) + "&tag=1"),
+		"repo parameter on a pull":          pull("fromImage=" + esc(unsignedRepo) + "&tag=1&repo=" + esc(repo)),
+		"sha512 digest":                     pull("fromImage=" + esc(unsignedRepo) + "&tag=sha512%3A" + strings.Repeat("ab", 64)),
+		"short digest":                      pull("fromImage=" + esc(unsignedRepo) + "&tag=sha256%3Aab"),
+		"dot-dot in fromImage":              pull("fromImage=" + esc(te.reg+"/team/../team/unsigned") + "&tag=1"),
+		"upper case in fromImage":           pull("fromImage=" + esc(te.reg+"/team/Unsigned") + "&tag=1"),
+		"semicolon in the query":            pull("fromImage=" + esc(unsignedRepo) + ";tag=1"),
+		"registry auth twice":               req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("e30="), auth("e30=")}, ""),
+		"registry auth not base64":          req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("{!}")}, ""),
+		"registry auth with duplicate keys": req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth(base64.URLEncoding.EncodeToString([]byte(`{"username":"a","Username":"b"}`)))}, ""),
+		"tag to a digest":                   req("POST", "/images/busybox:gate/tag?repo="+esc(te.signedDigest), nil, ""),
+		"tag as a digest":                   req("POST", "/images/busybox:gate/tag?repo="+esc(repo)+"&tag="+esc(digest), nil, ""),
+		"tag with two names":                req("POST", "/images/busybox:gate/tag?repo=a&repo="+esc(repo)+"&tag=1", nil, ""),
+		"tag with a body":                   req("POST", "/images/busybox:gate/tag?repo=a&tag=1", []string{cl(spec)}, spec),
+		"service create":                    req("POST", "/v1.41/services/create", []string{"Content-Type: application/json", cl(spec)}, spec),
+		"service update":                    req("POST", "/v1.41/services/x/update?version=1", []string{"Content-Type: application/json", cl(spec)}, spec),
+	}
+	before := len(te.calls())
+	for name, raw := range corpus {
+		start := time.Now()
+		resp := exchange(t, te.sock, raw, false)
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("%s: the gate took %v to answer", name, time.Since(start))
+		}
+		if !strings.Contains(resp, " 403 ") && !strings.Contains(resp, " 400 ") {
+			t.Errorf("%s: the gate answered %q, want a refusal", name, firstLine(resp))
+		}
+	}
+	for _, c := range te.calls()[before:] {
+		if !strings.HasSuffix(c, "/_ping") {
+			t.Errorf("a request of the corpus reached dockerd: %s", c)
 		}
 	}
 }
