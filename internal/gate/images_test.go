@@ -6,6 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"io"
 	"net/url"
 	"os"
@@ -463,5 +468,77 @@ func TestPullWithClientCredentials(t *testing.T) {
 	}
 	if p := e.pulls(before); len(p) != 0 {
 		t.Errorf("a refused pull reached dockerd: %v", p)
+	}
+}
+
+// TestPullIndex: a multi-platform image is verified by its index digest,
+// as cosign signs it: pulled by tag through the gate, dockerd records
+// that digest as the image's registry digest, and the create accepts it.
+// It also shows why the create is pinned to an image ID rather than to
+// repo@digest (pinImage): a later pull of the same digest for another
+// platform makes repo@digest name another image.
+func TestPullIndex(t *testing.T) {
+	te := startTrustGate(t, nil)
+	base, err := name.ParseReference(te.signedDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amd, err := remote.Image(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := amd.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture = "arm64"
+	arm, err := mutate.ConfigFile(amd, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	tag, err := name.NewTag(te.reg + "/team/multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := te.reg + "/team/multi@" + h.String()
+	if err := testenv.CosignSign(t, te.priv, pinned, false); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, stderr, err := te.docker("pull", "-q", tag.String()); err != nil {
+		t.Fatalf("docker pull %s through the gate: %v\n%s", tag, err, stderr)
+	}
+	got := te.d.Docker(t, "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", tag.String())
+	amdID, digests, _ := strings.Cut(strings.TrimSpace(got), " ")
+	if digests != `["`+pinned+`"]` {
+		t.Errorf("dockerd records the registry digests %s for the pulled index, want [%s]", digests, pinned)
+	}
+	if out, stderr, err := te.docker("run", "--rm", "--network", "none", tag.String(), "echo", "index runs"); err != nil || out != "index runs\n" {
+		t.Fatalf("docker run %s: %v %q\n%s", tag, err, out, stderr)
+	}
+
+	// dockerd does not re-point repo@digest while the image it names is
+	// there, but once that image is removed, a pull of the same digest
+	// for another platform makes it name another image.
+	if out, err := te.engineDocker("pull", "-q", "--platform", "linux/arm64", pinned); err == nil || !strings.Contains(out, "Cannot overwrite digest") {
+		t.Errorf("docker pull --platform linux/arm64 %s with the amd64 image there: %v %s", pinned, err, out)
+	}
+	te.d.Docker(t, "rmi", amdID)
+	if out, err := te.engineDocker("pull", "-q", "--platform", "linux/arm64", pinned); err != nil {
+		t.Fatalf("docker pull --platform linux/arm64 %s: %v\n%s", pinned, err, out)
+	}
+	if now := strings.TrimSpace(te.d.Docker(t, "image", "inspect", "--format", "{{.Id}}", pinned)); now == amdID {
+		t.Errorf("%s still names %s after a pull for arm64: repo@digest would pin as exactly as the ID", pinned, amdID)
 	}
 }

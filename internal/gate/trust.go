@@ -105,11 +105,14 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 // The ID, not the verified repo@sha256:digest, is what pins: an image ID
 // is the digest of the image's configuration, which names its layers'
 // digests, so no tag, load or pull can make it mean another image. A
-// repo@digest reference, by contrast, is looked up in dockerd's
-// reference store, which a pull of that digest rewrites (for an index,
-// to the image of the platform pulled last).
-// The cost is that docker ps shows the short image ID instead of the
-// name.
+// repo@digest reference is looked up in dockerd's reference store
+// instead. Measured on dockerd 20.10: docker tag and docker load refuse
+// to set one (TestLoadAndTag), and a pull does not re-point one while
+// its image is there ("Cannot overwrite digest"); but once that image is
+// removed, a pull of the same index digest for another platform makes
+// repo@digest name that platform's image (TestPullIndex). That image is
+// covered by the same signature, yet it is not the image judged. The
+// cost of the ID is that docker ps shows a short image ID, not the name.
 //
 // The rules judged the request as the client sent it; the rewritten body
 // is parsed again and must be the same workload but for its image.
