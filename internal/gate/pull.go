@@ -56,7 +56,26 @@ func (g *Gate) checkPull(r *http.Request, d decision) decision {
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), verifyTimeout)
+	if d = g.verifyRef(r.Context(), d, p, kc); d.refusal != "" {
+		return d
+	}
+	repo, digest, _ := strings.Cut(d.image, "@")
+	fwd := url.Values{"fromImage": {repo}, "tag": {digest}}
+	if q.Has("platform") {
+		fwd.Set("platform", q.Get("platform"))
+	}
+	d.query = fwd.Encode()
+	if p.tag != "" {
+		d.answer = g.tagAfterPull(r.Context(), d.image, repo, p.tag)
+	}
+	return d
+}
+
+// verifyRef resolves the tag of p at the registry with the credentials
+// of kc, unless p names a digest, and asks the trust policy about the
+// digest: d with d.image set to the accepted repo@digest, or refused.
+func (g *Gate) verifyRef(ctx context.Context, d decision, p pullRef, kc authn.Keychain) decision {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
 	digest := p.digest
 	if digest == "" {
@@ -77,14 +96,6 @@ func (g *Gate) checkPull(r *http.Request, d decision) decision {
 		return refuse(d.op, "%s: the trust policy rejects %s (%s): %s", d.op, p, ref, vd.Reason)
 	}
 	d.image = ref
-	fwd := url.Values{"fromImage": {p.repo}, "tag": {digest}}
-	if q.Has("platform") {
-		fwd.Set("platform", q.Get("platform"))
-	}
-	d.query = fwd.Encode()
-	if p.tag != "" {
-		d.answer = g.tagAfterPull(r.Context(), ref, p.repo, p.tag)
-	}
 	return d
 }
 

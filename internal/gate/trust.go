@@ -117,22 +117,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 // The rules judged the request as the client sent it; the rewritten body
 // is parsed again and must be the same workload but for its image.
 func pinImage(d decision) decision {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(d.body, &fields); err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
-	}
-	key := ""
-	for k := range fields {
-		// CheckJSON let at most one key through that dockerd reads as Image.
-		if strings.EqualFold(k, "Image") {
-			key = k
-		}
-	}
-	if key == "" {
-		return refuse(d.op, "%s: the request names no image", d.op)
-	}
-	fields[key], _ = json.Marshal(d.imageID)
-	body, err := json.Marshal(fields)
+	body, err := setField(d.body, d.imageID, "Image")
 	if err != nil {
 		return refuse(d.op, "%s: pin the image: %v", d.op, err)
 	}
@@ -141,12 +126,47 @@ func pinImage(d decision) decision {
 	if err := errors.Join(err1, err2); err != nil {
 		return refuse(d.op, "%s: pin the image: %v", d.op, err)
 	}
-	pinned.Image, pinned.Name = judged.Image, judged.Name
-	if !reflect.DeepEqual(judged, pinned) {
+	if !sameBut(judged, pinned) {
 		return refuse(d.op, "%s: the request with its image pinned to %s is not the request judged", d.op, d.imageID)
 	}
 	d.body = body
 	return d
+}
+
+// sameBut reports whether two workloads are the same but for their
+// image (and the name that shows it).
+func sameBut(judged, pinned workload.Workload) bool {
+	pinned.Image, pinned.Name = judged.Image, judged.Name
+	return reflect.DeepEqual(judged, pinned)
+}
+
+// setField returns the JSON object body with the field at path set to
+// value. Each key is matched as dockerd's decoder matches it, ignoring
+// case; CheckJSON let at most one such key through per object.
+func setField(body []byte, value any, path ...string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+	key := ""
+	for k := range fields {
+		if strings.EqualFold(k, path[0]) {
+			key = k
+		}
+	}
+	if key == "" {
+		return nil, fmt.Errorf("the request has no %s", path[0])
+	}
+	var err error
+	if len(path) == 1 {
+		fields[key], err = json.Marshal(value)
+	} else {
+		fields[key], err = setField(fields[key], value, path[1:]...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(fields)
 }
 
 // notFound is the engine's message for an image it does not have.
