@@ -29,6 +29,9 @@ func parseQuery(r *http.Request, allowed ...string) (url.Values, error) {
 		return nil, fmt.Errorf("the query: %w", err)
 	}
 	for k, vs := range q {
+		if !slices.Contains(allowed, k) && len(allowed) == 0 {
+			return nil, fmt.Errorf("the parameter %q is not allowed: the operation takes none", k)
+		}
 		if !slices.Contains(allowed, k) {
 			return nil, fmt.Errorf("the parameter %q is not one the operation takes (%s)", k, strings.Join(allowed, ", "))
 		}

@@ -382,32 +382,42 @@ func TestImageBypassCorpus(t *testing.T) {
 	esc := url.QueryEscape
 	auth := func(v string) string { return "X-Registry-Auth: " + v }
 	spec := `{"Name":"x","TaskTemplate":{"ContainerSpec":{"Image":"` + te.unsigned + `"}}}`
+	signedSpec := `{"Name":"x","TaskTemplate":{"ContainerSpec":{"Image":"` + te.signedDigest + `"}}}`
+	driverVolume := `{"Name":"x","TaskTemplate":{"ContainerSpec":{"Image":"` + te.signedDigest + `","Mounts":[{"Type":"volume","Source":"v","Target":"/host",` +
+		`"VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/"}}}}]}}}`
+	plugin := `{"Name":"x","TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"evil"}}}`
+	otherRepo := `{"Name":"x","TaskTemplate":{"ContainerSpec":{"Image":"` + unsignedRepo + `:1@` + digest + `"}}}`
 	corpus := map[string]string{
-		"digest in fromImage and a tag":     pull("fromImage=" + esc(unsignedRepo+"@"+digest) + "&tag=1"),
-		"tag and digest in fromImage":       pull("fromImage=" + esc(unsignedRepo+":1@"+digest)),
-		"own tag in fromImage and a tag":    pull("fromImage=" + esc(te.unsigned) + "&tag=1"),
-		"every tag":                         pull("fromImage=" + esc(unsignedRepo)),
-		"empty tag":                         pull("fromImage=" + esc(unsignedRepo) + "&tag="),
-		"fromImage twice":                   pull("fromImage=" + esc(repo) + "&fromImage=" + esc(unsignedRepo) + "&tag=1"),
-		"tag twice":                         pull("fromImage=" + esc(unsignedRepo) + "&tag=" + esc(digest) + "&tag=1"),
-		"unsigned with a platform":          pull("fromImage=" + esc(unsignedRepo) + "&tag=1&platform=linux%2Famd64"),
-		"fromSrc with fromImage":            pull("fromImage=" + esc(repo) + "&tag=1&fromSrc=-"),
-		"import to the signed name":         pull("fromSrc=-&repo=" + esc(repo) + "&tag=1"),
-		"repo parameter on a pull":          pull("fromImage=" + esc(unsignedRepo) + "&tag=1&repo=" + esc(repo)),
-		"sha512 digest":                     pull("fromImage=" + esc(unsignedRepo) + "&tag=sha512%3A" + strings.Repeat("ab", 64)),
-		"short digest":                      pull("fromImage=" + esc(unsignedRepo) + "&tag=sha256%3Aab"),
-		"dot-dot in fromImage":              pull("fromImage=" + esc(te.reg+"/team/../team/unsigned") + "&tag=1"),
-		"upper case in fromImage":           pull("fromImage=" + esc(te.reg+"/team/Unsigned") + "&tag=1"),
-		"semicolon in the query":            pull("fromImage=" + esc(unsignedRepo) + ";tag=1"),
-		"registry auth twice":               req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("e30="), auth("e30=")}, ""),
-		"registry auth not base64":          req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("{!}")}, ""),
-		"registry auth with duplicate keys": req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth(base64.URLEncoding.EncodeToString([]byte(`{"username":"a","Username":"b"}`)))}, ""),
-		"tag to a digest":                   req("POST", "/images/busybox:gate/tag?repo="+esc(te.signedDigest), nil, ""),
-		"tag as a digest":                   req("POST", "/images/busybox:gate/tag?repo="+esc(repo)+"&tag="+esc(digest), nil, ""),
-		"tag with two names":                req("POST", "/images/busybox:gate/tag?repo=a&repo="+esc(repo)+"&tag=1", nil, ""),
-		"tag with a body":                   req("POST", "/images/busybox:gate/tag?repo=a&tag=1", []string{cl(spec)}, spec),
-		"service create":                    req("POST", "/v1.41/services/create", []string{"Content-Type: application/json", cl(spec)}, spec),
-		"service update":                    req("POST", "/v1.41/services/x/update?version=1", []string{"Content-Type: application/json", cl(spec)}, spec),
+		"digest in fromImage and a tag":             pull("fromImage=" + esc(unsignedRepo+"@"+digest) + "&tag=1"),
+		"tag and digest in fromImage":               pull("fromImage=" + esc(unsignedRepo+":1@"+digest)),
+		"own tag in fromImage and a tag":            pull("fromImage=" + esc(te.unsigned) + "&tag=1"),
+		"every tag":                                 pull("fromImage=" + esc(unsignedRepo)),
+		"empty tag":                                 pull("fromImage=" + esc(unsignedRepo) + "&tag="),
+		"fromImage twice":                           pull("fromImage=" + esc(repo) + "&fromImage=" + esc(unsignedRepo) + "&tag=1"),
+		"tag twice":                                 pull("fromImage=" + esc(unsignedRepo) + "&tag=" + esc(digest) + "&tag=1"),
+		"unsigned with a platform":                  pull("fromImage=" + esc(unsignedRepo) + "&tag=1&platform=linux%2Famd64"),
+		"fromSrc with fromImage":                    pull("fromImage=" + esc(repo) + "&tag=1&fromSrc=-"),
+		"import to the signed name":                 pull("fromSrc=-&repo=" + esc(repo) + "&tag=1"),
+		"repo parameter on a pull":                  pull("fromImage=" + esc(unsignedRepo) + "&tag=1&repo=" + esc(repo)),
+		"sha512 digest":                             pull("fromImage=" + esc(unsignedRepo) + "&tag=sha512%3A" + strings.Repeat("ab", 64)),
+		"short digest":                              pull("fromImage=" + esc(unsignedRepo) + "&tag=sha256%3Aab"),
+		"dot-dot in fromImage":                      pull("fromImage=" + esc(te.reg+"/team/../team/unsigned") + "&tag=1"),
+		"upper case in fromImage":                   pull("fromImage=" + esc(te.reg+"/team/Unsigned") + "&tag=1"),
+		"semicolon in the query":                    pull("fromImage=" + esc(unsignedRepo) + ";tag=1"),
+		"registry auth twice":                       req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("e30="), auth("e30=")}, ""),
+		"registry auth not base64":                  req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth("{!}")}, ""),
+		"registry auth with duplicate keys":         req("POST", "/images/create?fromImage="+esc(unsignedRepo)+"&tag=1", []string{auth(base64.URLEncoding.EncodeToString([]byte(`{"username":"a","Username":"b"}`)))}, ""),
+		"tag to a digest":                           req("POST", "/images/busybox:gate/tag?repo="+esc(te.signedDigest), nil, ""),
+		"tag as a digest":                           req("POST", "/images/busybox:gate/tag?repo="+esc(repo)+"&tag="+esc(digest), nil, ""),
+		"tag with two names":                        req("POST", "/images/busybox:gate/tag?repo=a&repo="+esc(repo)+"&tag=1", nil, ""),
+		"tag with a body":                           req("POST", "/images/busybox:gate/tag?repo=a&tag=1", []string{cl(spec)}, spec),
+		"service create":                            req("POST", "/v1.41/services/create", []string{"Content-Type: application/json", cl(spec)}, spec),
+		"service update":                            req("POST", "/v1.41/services/x/update?version=1", []string{"Content-Type: application/json", cl(spec)}, spec),
+		"service with a host path volume":           req("POST", "/services/create", []string{cl(driverVolume)}, driverVolume),
+		"plugin service":                            req("POST", "/services/create", []string{cl(plugin)}, plugin),
+		"service of a digest in another repository": req("POST", "/services/create", []string{cl(otherRepo)}, otherRepo),
+		"service update with an unknown parameter":  req("POST", "/services/x/update?version=1&x=1", []string{cl(signedSpec)}, signedSpec),
+		"service create with a parameter":           req("POST", "/services/create?version=1", []string{cl(signedSpec)}, signedSpec),
 	}
 	before := len(te.calls())
 	for name, raw := range corpus {
@@ -540,5 +550,75 @@ func TestPullIndex(t *testing.T) {
 	}
 	if now := strings.TrimSpace(te.d.Docker(t, "image", "inspect", "--format", "{{.Id}}", pinned)); now == amdID {
 		t.Errorf("%s still names %s after a pull for arm64: repo@digest would pin as exactly as the ID", pinned, amdID)
+	}
+}
+
+// TestServiceVerifiedAndPinned: on a single-node swarm, docker service
+// create of the signed image through the gate makes a service whose
+// image is the verified digest and whose task runs that image; the
+// unsigned image, a bind mount of the host's root, an added capability,
+// a network (which the gate does not judge) and an update to the
+// unsigned image are refused before they reach dockerd.
+func TestServiceVerifiedAndPinned(t *testing.T) {
+	te := startTrustGate(t, nil)
+	if out, err := te.engineDocker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", testenv.FreeLoopbackAddr(t)); err != nil {
+		t.Fatalf("docker swarm init: %v\n%s", err, out)
+	}
+	te.d.Docker(t, "pull", "-q", te.signed)
+	signedID := strings.TrimSpace(te.d.Docker(t, "image", "inspect", "--format", "{{.Id}}", te.signed))
+
+	if _, stderr, err := te.docker("service", "create", "--detach", "--name", "good", te.signed, "sleep", "300"); err != nil {
+		t.Fatalf("docker service create %s through the gate: %v\n%s\ndockerd: %v", te.signed, err, stderr, te.calls())
+	}
+	if got := strings.TrimSpace(te.d.Docker(t, "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "good")); got != te.signedDigest {
+		t.Errorf("the service's image is %s, want the verified %s", got, te.signedDigest)
+	}
+	var ran string
+	for i := 0; i < 60 && ran == ""; i++ {
+		ids := strings.Fields(te.d.Docker(t, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=good"))
+		if len(ids) > 0 {
+			ran = strings.TrimSpace(te.d.Docker(t, "container", "inspect", "--format", "{{.Image}}", ids[0]))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if ran != signedID {
+		t.Errorf("the service's task runs the image %q, want the verified %s", ran, signedID)
+	}
+
+	refused := func(want string, args ...string) {
+		t.Helper()
+		before := len(te.calls())
+		_, stderr, err := te.docker(args...)
+		if err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("docker %s: %v, stderr %q, want hull's refusal saying %q", strings.Join(args, " "), err, stderr, want)
+		}
+		for _, c := range te.calls()[before:] {
+			if strings.HasSuffix(c, "/services/create") || strings.Contains(c, "/update") {
+				t.Errorf("docker %s reached dockerd: %s", strings.Join(args, " "), c)
+			}
+		}
+	}
+	refused("hull gate: service create: the trust policy rejects "+te.unsigned+" ("+te.reg+"/team/unsigned@sha256:",
+		"service", "create", "--detach", "--name", "bad", te.unsigned, "true")
+	refused("container-sensitive-mounts",
+		"service", "create", "--detach", "--name", "bad", "--mount", "type=bind,source=/,target=/host", te.signed, "true")
+	refused("container-capabilities",
+		"service", "create", "--detach", "--name", "bad", "--cap-add", "SYS_ADMIN", te.signed, "true")
+	// The CLI asks for the network first, which the gate refuses too.
+	refused("GET /networks/host is not an operation the gate allows",
+		"service", "create", "--detach", "--name", "bad", "--network", "host", te.signed, "true")
+	before := len(te.calls())
+	spec := `{"Name":"bad","TaskTemplate":{"ContainerSpec":{"Image":"` + te.signed + `"},"Networks":[{"Target":"host"}]}}`
+	resp := exchange(t, te.sock, req("POST", "/v1.41/services/create", []string{cl(spec)}, spec), false)
+	if want := `service create: the service spec has the field \"Networks\", which the gate does not judge`; !strings.Contains(resp, " 403 ") || !strings.Contains(resp, want) {
+		t.Errorf("a service spec with networks: the gate answered %q, want a refusal saying %s", resp, want)
+	}
+	if c := te.calls()[before:]; len(c) != 0 {
+		t.Errorf("a service spec with networks reached dockerd: %v", c)
+	}
+	refused("hull gate: service update: the trust policy rejects "+te.unsigned,
+		"service", "update", "--detach", "--image", te.unsigned, "good")
+	if _, stderr, err := te.docker("service", "rm", "good"); err != nil {
+		t.Errorf("docker service rm through the gate: %v\n%s", err, stderr)
 	}
 }

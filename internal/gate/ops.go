@@ -49,7 +49,7 @@ type op struct {
 type check func(g *Gate, r *http.Request, d decision) decision
 
 // ops is the allowlist, made of groups of operations.
-var ops = slices.Concat(coreOps, imageOps)
+var ops = slices.Concat(coreOps, imageOps, serviceOps)
 
 // coreOps: what docker ps, run, create, start, stop, rm, logs, inspect,
 // version, info, images, pull, attach, wait and exec call.

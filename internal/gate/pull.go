@@ -43,7 +43,7 @@ func (g *Gate) checkPull(r *http.Request, d decision) decision {
 	}
 	q, err := parseQuery(r, "fromImage", "tag", "platform")
 	if err != nil {
-		return refuse(d.op, "%s: %v (a pull takes fromImage, tag and platform)", d.op, err)
+		return refuse(d.op, "%s: %v", d.op, err)
 	}
 	p, err := parsePull(q.Get("fromImage"), q.Get("tag"))
 	if err != nil {
@@ -141,7 +141,7 @@ func parsePull(fromImage, tag string) (pullRef, error) {
 	if p.digest != "" {
 		h, err := v1.NewHash(p.digest)
 		if err != nil {
-			return pullRef{}, fmt.Errorf("%q is not a sha256 digest the gate can verify: %v", p.digest, err)
+			return pullRef{}, fmt.Errorf("%q is not a digest: %v", p.digest, err)
 		}
 		p.digest = h.String()
 	} else if _, err := name.NewTag(p.repo + ":" + p.tag); err != nil {
