@@ -90,8 +90,9 @@ type containerSpec struct {
 			Profile []byte
 		}
 		AppArmor *struct{ Mode string }
-		// NoNewPrivileges is read but not counted: dockerd before API
-		// 1.46 ignores it, so the gate judges the service without it.
+		// NoNewPrivileges is read but not counted: older engines
+		// (dockerd 20.10) ignore it, so the gate judges the service
+		// without it. Seccomp and AppArmor count only to refuse.
 		NoNewPrivileges bool
 	}
 }
