@@ -6,9 +6,13 @@
 // body is what the operation allows: none, or bounded JSON without
 // duplicate or case-variant keys or trailing data. A container create
 // request is converted into the workload model and judged by the
-// container rules at the request stage; the engine is sent exactly the
-// bytes that were judged. With a trust policy, the image a create names
-// must be one the policy accepts by digest (trust.go). Everything else
+// container rules at the request stage; the engine is sent the bytes
+// that were judged. With a trust policy, the image a create names must be
+// one the policy accepts by digest, and the create is forwarded with its
+// image pinned to the ID of the image judged (trust.go); a pull by tag is
+// resolved, verified and forwarded by digest (pull.go); a service spec is
+// judged as its container's create request and pinned to the verified
+// digest (services.go). Everything else
 // gets a 403 with a JSON message the docker CLI prints. Allowed requests,
 // hijacked attach and exec streams included, are forwarded by
 // httputil.ReverseProxy.
