@@ -89,11 +89,15 @@ func (e *gateEnv) engineDocker(args ...string) (string, error) {
 type raceVerifier struct {
 	ImageVerifier
 	once sync.Once
+	mu   sync.Mutex
 	race func()
 }
 
 func (v *raceVerifier) Verify(ctx context.Context, ref string) (finding.Verdict, error) {
-	v.once.Do(v.race)
+	v.mu.Lock()
+	race := v.race
+	v.mu.Unlock()
+	v.once.Do(race)
 	return v.ImageVerifier.Verify(ctx, ref)
 }
 
@@ -113,19 +117,27 @@ func TestCreatePinnedToVerifiedImage(t *testing.T) {
 	if signedID == unsignedID {
 		t.Fatalf("the signed and the unsigned image are both %s", signedID)
 	}
-	var raceErr error
+	raced := make(chan error, 1)
+	rv.mu.Lock()
 	rv.race = func() {
-		var out string
-		if out, raceErr = te.engineDocker("tag", te.unsigned, te.signed); raceErr != nil {
-			raceErr = errors.New(out)
+		out, err := te.engineDocker("tag", te.unsigned, te.signed)
+		if err != nil {
+			err = errors.New(out)
 		}
+		raced <- err
 	}
+	rv.mu.Unlock()
 	out, stderr, err := te.docker("create", "--network", "none", te.signed, "true")
 	if err != nil {
 		t.Fatalf("docker create %s through the gate: %v\n%s", te.signed, err, stderr)
 	}
-	if raceErr != nil || id(te.signed) != unsignedID {
-		t.Fatalf("the re-tag during the verification did not happen: %v", raceErr)
+	select {
+	case err := <-raced:
+		if err != nil || id(te.signed) != unsignedID {
+			t.Fatalf("the re-tag during the verification failed: %v", err)
+		}
+	default:
+		t.Fatal("the gate did not verify the image")
 	}
 	got := strings.TrimSpace(te.d.Docker(t, "container", "inspect", "--format", "{{.Image}}", strings.TrimSpace(out)))
 	if got != signedID {
