@@ -29,10 +29,10 @@ func parseQuery(r *http.Request, allowed ...string) (url.Values, error) {
 		return nil, fmt.Errorf("the query: %w", err)
 	}
 	for k, vs := range q {
-		if !slices.Contains(allowed, k) && len(allowed) == 0 {
+		switch {
+		case len(allowed) == 0:
 			return nil, fmt.Errorf("the parameter %q is not allowed: the operation takes none", k)
-		}
-		if !slices.Contains(allowed, k) {
+		case !slices.Contains(allowed, k):
 			return nil, fmt.Errorf("the parameter %q is not one the operation takes (%s)", k, strings.Join(allowed, ", "))
 		}
 		if len(vs) > 1 {

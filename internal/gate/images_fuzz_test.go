@@ -101,7 +101,7 @@ func FuzzRegistryAuth(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		kc, err := clientKeychain(h)
+		kc, err := clientKeychain([]string{h})
 		if (kc == nil) == (err == nil) {
 			t.Fatalf("clientKeychain(%q) = %v, %v", h, kc, err)
 		}

@@ -49,10 +49,7 @@ func (g *Gate) checkPull(r *http.Request, d decision) decision {
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	if len(r.Header.Values("X-Registry-Auth")) > 1 {
-		return refuse(d.op, "%s: the X-Registry-Auth header is given more than once", d.op)
-	}
-	kc, err := clientKeychain(r.Header.Get("X-Registry-Auth"))
+	kc, err := clientKeychain(r.Header.Values("X-Registry-Auth"))
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
@@ -151,9 +148,18 @@ func parsePull(fromImage, tag string) (pullRef, error) {
 }
 
 // clientKeychain reads the client's registry credentials from the
-// X-Registry-Auth header (base64url JSON, as the docker CLI sends it);
-// none means anonymous, never the gate's own credentials.
-func clientKeychain(header string) (authn.Keychain, error) {
+// values of its X-Registry-Auth header (base64url JSON, as the docker CLI
+// sends it): none means anonymous, never the gate's own credentials; more
+// than one, which the gate and the engine could read differently, is an
+// error.
+func clientKeychain(values []string) (authn.Keychain, error) {
+	if len(values) > 1 {
+		return nil, errors.New("the X-Registry-Auth header is given more than once")
+	}
+	header := ""
+	if len(values) == 1 {
+		header = values[0]
+	}
 	if header == "" {
 		return staticKeychain{authn.Anonymous}, nil
 	}

@@ -134,10 +134,7 @@ func (g *Gate) checkService(r *http.Request, d decision, params ...string) decis
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	if len(r.Header.Values("X-Registry-Auth")) > 1 {
-		return refuse(d.op, "%s: the X-Registry-Auth header is given more than once", d.op)
-	}
-	kc, err := clientKeychain(r.Header.Get("X-Registry-Auth"))
+	kc, err := clientKeychain(r.Header.Values("X-Registry-Auth"))
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
