@@ -14,6 +14,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/gate"
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/verify"
 )
 
@@ -82,7 +83,9 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 		return undecided(err)
 	}
 	var verifier gate.ImageVerifier
+	var registry image.Options
 	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
+		registry.Timeout = pol.Registry.TimeoutDuration()
 		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
 		if err != nil {
 			return undecided(err)
@@ -100,8 +103,8 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	}
 	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
 		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
-		Verifier: verifier,
-		Log:      slog.New(slog.NewJSONHandler(logw, nil)),
+		Verifier: verifier, Registry: registry,
+		Log: slog.New(slog.NewJSONHandler(logw, nil)),
 	})
 	if err != nil {
 		return undecided(err)

@@ -119,19 +119,26 @@ func (f *forwarder) put(ec *engineConn) {
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Host"}
 
-// forward sends r to the engine, with body as its body when it is not nil
-// (already read and judged), r.Body when stream is set, or no body, and
-// relays the answer to w. upgrade lets the client's Upgrade request
-// through: the engine then hijacks the connection (attach, exec start)
-// and the forwarder relays both directions until either ends.
-func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, body []byte, stream, upgrade bool) {
+// forward sends r to the engine as d says: with d.body as its body when
+// it is not nil (already read and judged), r.Body when d.stream is set,
+// or no body; with d.query for the client's query when it is set. It
+// relays the answer to w, through d.answer when that is set. The
+// operations of hijacks let the client's Upgrade request through: the
+// engine then hijacks the connection (attach, exec start) and the
+// forwarder relays both directions until either ends.
+func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, d decision) {
 	ec, err := f.get(r.Context())
 	if err != nil {
 		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		return
 	}
-	upgrade = upgrade && isUpgrade(r)
-	if err := ec.writeRequest(r, body, stream, upgrade); err != nil {
+	upgrade := hijacks[d.op] && isUpgrade(r)
+	target := r.RequestURI
+	if d.query != "" {
+		path, _, _ := strings.Cut(target, "?")
+		target = path + "?" + d.query
+	}
+	if err := ec.writeRequest(r, target, d.body, d.stream, upgrade); err != nil {
 		ec.c.Close()
 		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		return
@@ -156,7 +163,9 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, body []byte,
 		}
 		return
 	}
-	if chunked(resp) && r.ProtoAtLeast(1, 1) {
+	if d.answer != nil {
+		d.answer(resp)
+	} else if chunked(resp) && r.ProtoAtLeast(1, 1) {
 		// The engine's chunked stream passes as it is, framing included:
 		// one read and one write per engine write, no decoding and
 		// encoding again.
@@ -216,16 +225,16 @@ func isUpgrade(r *http.Request) bool {
 	return false
 }
 
-// writeRequest writes r in origin form to the engine: the target as the
-// client sent it (Normalise accepted it as written), the end-to-end
-// headers, and the body.
-func (ec *engineConn) writeRequest(r *http.Request, body []byte, stream, upgrade bool) error {
+// writeRequest writes r in origin form to the engine: target (the
+// client's as it sent it, which Normalise accepted as written, or with
+// the query a check chose), the end-to-end headers, and the body.
+func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, stream, upgrade bool) error {
 	bw := ec.bw
 	h := r.Header.Clone()
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: engine\r\n", r.Method, r.RequestURI)
+	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: engine\r\n", r.Method, target)
 	if upgrade {
 		fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n", r.Header.Get("Upgrade"))
 	}

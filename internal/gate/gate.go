@@ -6,12 +6,16 @@
 // body is what the operation allows: none, or bounded JSON without
 // duplicate or case-variant keys or trailing data. A container create
 // request is converted into the workload model and judged by the
-// container rules at the request stage; the engine is sent exactly the
-// bytes that were judged. With a trust policy, the image a create names
-// must be one the policy accepts by digest (trust.go). Everything else
+// container rules at the request stage; the engine is sent the bytes
+// that were judged. With a trust policy, the image a create names must be
+// one the policy accepts by digest, and the create is forwarded with its
+// image pinned to the ID of the image judged (trust.go); a pull by tag is
+// resolved, verified and forwarded by digest (pull.go); a service spec is
+// judged as its container's create request and pinned to the verified
+// digest (services.go). Everything else
 // gets a 403 with a JSON message the docker CLI prints. Allowed requests,
-// hijacked attach and exec streams included, are forwarded by
-// httputil.ReverseProxy.
+// hijacked attach and exec streams included, are forwarded by the gate's
+// own forwarder (forward.go).
 package gate
 
 import (
@@ -27,6 +31,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -48,6 +53,10 @@ type Options struct {
 	// Verifier, when set, is the trust policy: a container is created
 	// only from an image it accepts (trust.go).
 	Verifier ImageVerifier
+	// Registry says how the gate reaches registries to resolve the tag
+	// of a pull (pull.go), as the verifier does; its Keychain is
+	// replaced by the client's X-Registry-Auth.
+	Registry image.Options
 	// BodyTimeout bounds the time a client may take to send a body the
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
@@ -109,7 +118,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(w, code, d.refusal)
 		return
 	}
-	g.fwd.forward(w, r, d.body, d.stream, hijacks[d.op])
+	g.fwd.forward(w, r, d)
 }
 
 // decision is the verdict on one request.
@@ -127,6 +136,11 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// query, when set, is the query to forward instead of the client's.
+	query string
+	// answer, when set, is given the engine's response before it is
+	// forwarded.
+	answer func(*http.Response)
 }
 
 func (d decision) verdict() string {

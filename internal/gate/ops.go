@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +49,7 @@ type op struct {
 type check func(g *Gate, r *http.Request, d decision) decision
 
 // ops is the allowlist, made of groups of operations.
-var ops = slices.Concat(coreOps)
+var ops = slices.Concat(coreOps, imageOps, serviceOps)
 
 // coreOps: what docker ps, run, create, start, stop, rm, logs, inspect,
 // version, info, images, pull, attach, wait and exec call.
@@ -75,26 +74,12 @@ var coreOps = []op{
 	{"exec resize", "POST", "/exec/{}/resize", bodyNone, nil},
 	{"exec inspect", "GET", "/exec/{}/json", bodyNone, nil},
 	{"image list", "GET", "/images/json", bodyNone, nil},
-	{"image pull", "POST", "/images/create", bodyNone, pullOnly},
 	{"image inspect", "GET", "/images/{...}/json", bodyNone, nil},
 }
 
 // hijacks names the operations whose Upgrade request is forwarded: the
 // engine then hands the connection over to a raw stream (stdin, stdout).
 var hijacks = map[string]bool{"container attach": true, "exec start": true}
-
-// pullOnly keeps POST /images/create a pull: with fromSrc it imports a
-// tarball from a URL or the body instead.
-func pullOnly(_ *Gate, r *http.Request, d decision) decision {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return refuse(d.op, "%s: the query: %v", d.op, err)
-	}
-	if q.Has("fromSrc") || !q.Has("fromImage") {
-		return refuse(d.op, "%s: only a pull (fromImage, no fromSrc) is allowed", d.op)
-	}
-	return d
-}
 
 // opSegs holds the segments of each ops pattern, split once rather than
 // on every request.

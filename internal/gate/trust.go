@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // ImageVerifier is what the gate needs of the trust policy
@@ -76,7 +78,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		if !vd.Accepted {
 			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, named, img.ID, repo, vd.Reason)
 		}
-		return d
+		return pinImage(d)
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
@@ -88,11 +90,83 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		}
 		if vd.Accepted {
 			d.image = ref
-			return d
+			return pinImage(d)
 		}
 		why = append(why, ref+": "+vd.Reason)
 	}
 	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
+}
+
+// pinImage rewrites the Image of the create body d.body to d.imageID,
+// the ID of the image the verdict was about, so the engine creates the
+// container from that image and not from whatever the name points to by
+// the time the create arrives (a docker tag, load or pull in between).
+//
+// The ID, not the verified repo@sha256:digest, is what pins: an image ID
+// is the digest of the image's configuration, which names its layers'
+// digests, so no tag, load or pull can make it mean another image. A
+// repo@digest reference is looked up in dockerd's reference store
+// instead. Measured on dockerd 20.10: docker tag and docker load refuse
+// to set one (TestLoadAndTag), and a pull does not re-point one while
+// its image is there ("Cannot overwrite digest"); but once that image is
+// removed, a pull of the same index digest for another platform makes
+// repo@digest name that platform's image (TestPullIndex). That image is
+// covered by the same signature, yet it is not the image judged. The
+// cost of the ID is that docker ps shows a short image ID, not the name.
+//
+// The rules judged the request as the client sent it; the rewritten body
+// is parsed again and must be the same workload but for its image.
+func pinImage(d decision) decision {
+	body, err := setField(d.body, d.imageID, "Image")
+	if err != nil {
+		return refuse(d.op, "%s: pin the image: %v", d.op, err)
+	}
+	judged, err1 := workload.ParseCreate(d.body)
+	pinned, err2 := workload.ParseCreate(body)
+	if err := errors.Join(err1, err2); err != nil {
+		return refuse(d.op, "%s: pin the image: %v", d.op, err)
+	}
+	if !sameBut(judged, pinned) {
+		return refuse(d.op, "%s: the request with its image pinned to %s is not the request judged", d.op, d.imageID)
+	}
+	d.body = body
+	return d
+}
+
+// sameBut reports whether two workloads are the same but for their
+// image (and the name that shows it).
+func sameBut(judged, pinned workload.Workload) bool {
+	pinned.Image, pinned.Name = judged.Image, judged.Name
+	return reflect.DeepEqual(judged, pinned)
+}
+
+// setField returns the JSON object body with the field at path set to
+// value. Each key is matched as dockerd's decoder matches it, ignoring
+// case; CheckJSON let at most one such key through per object.
+func setField(body []byte, value any, path ...string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+	key := ""
+	for k := range fields {
+		if strings.EqualFold(k, path[0]) {
+			key = k
+		}
+	}
+	if key == "" {
+		return nil, fmt.Errorf("the request has no %s", path[0])
+	}
+	var err error
+	if len(path) == 1 {
+		fields[key], err = json.Marshal(value)
+	} else {
+		fields[key], err = setField(fields[key], value, path[1:]...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(fields)
 }
 
 // notFound is the engine's message for an image it does not have.
@@ -102,17 +176,36 @@ func (n notFound) Error() string { return string(n) }
 
 // inspectImage asks the engine which image a name resolves to.
 func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error) {
-	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
-	defer cancel()
-	// The name comes from the client: it must make the plain path it
-	// reads as, or "a/../../containers/x" would ask something else.
-	path := "/images/" + ref + "/json"
-	if p, err := Normalise(path); err != nil || p != path {
-		return engineImage{}, fmt.Errorf("the image name %q does not make a plain API path", ref)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
+	body, err := g.askEngine(ctx, http.MethodGet, "/images/"+ref+"/json", "", ref)
 	if err != nil {
 		return engineImage{}, err
+	}
+	var img engineImage
+	if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
+		return engineImage{}, errors.New("the engine's answer names no image")
+	}
+	return img, nil
+}
+
+// askEngine makes one bodiless request of the gate's own to the engine
+// and returns its answer's body, or an error saying what went wrong: the
+// engine's own message when it refused (notFound for a 404). path holds
+// ref, the image name from the client, which must leave it the plain
+// path it reads as, or "a/../../containers/x" would ask for something
+// else.
+func (g *Gate) askEngine(ctx context.Context, method, path, query, ref string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
+	defer cancel()
+	if p, err := Normalise(path); err != nil || p != path {
+		return nil, fmt.Errorf("the image name %q does not make a plain API path", ref)
+	}
+	u := "http://engine" + path
+	if query != "" {
+		u += "?" + query
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := g.engine.Do(req)
 	if err != nil {
@@ -121,29 +214,25 @@ func (g *Gate) inspectImage(ctx context.Context, ref string) (engineImage, error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return engineImage{}, fmt.Errorf("ask the engine: %w", err)
+		return nil, fmt.Errorf("ask the engine: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspect+1))
 	if err != nil {
-		return engineImage{}, fmt.Errorf("read the engine's answer: %w", err)
+		return nil, fmt.Errorf("read the engine's answer: %w", err)
 	}
 	if len(body) > maxInspect {
-		return engineImage{}, fmt.Errorf("the engine's answer is larger than %d bytes", maxInspect)
+		return nil, fmt.Errorf("the engine's answer is larger than %d bytes", maxInspect)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var m struct{ Message string }
 		if json.Unmarshal(body, &m) == nil && m.Message != "" {
 			if resp.StatusCode == http.StatusNotFound {
-				return engineImage{}, notFound(m.Message)
+				return nil, notFound(m.Message)
 			}
-			return engineImage{}, fmt.Errorf("the engine says: %s", m.Message)
+			return nil, fmt.Errorf("the engine says: %s", m.Message)
 		}
-		return engineImage{}, fmt.Errorf("the engine answered %s", resp.Status)
+		return nil, fmt.Errorf("the engine answered %s", resp.Status)
 	}
-	var img engineImage
-	if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
-		return engineImage{}, errors.New("the engine's answer names no image")
-	}
-	return img, nil
+	return body, nil
 }
