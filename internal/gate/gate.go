@@ -30,6 +30,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -54,6 +55,11 @@ type Options struct {
 	// BodyTimeout bounds the time a client may take to send a body the
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
+	// Roles, the policy's gate section, gives each client a role that
+	// limits its operations and sets its own FailOn and trust
+	// requirement (roles.go); nil gives every client all the gate
+	// allows, judged by the options above.
+	Roles *policy.Gate
 }
 
 // Gate is the http.Handler that judges and forwards requests.
@@ -63,6 +69,10 @@ type Gate struct {
 	// engine asks the engine itself (image inspect).
 	engine *http.Client
 	log    *slog.Logger
+	// roles, with Options.Roles, picks each client's role; role is the
+	// role a role's own gate judges for (roles.go).
+	roles *roles
+	role  *role
 }
 
 // New returns a gate forwarding to the engine socket of o. An ignore
@@ -97,15 +107,26 @@ func New(o Options) (*Gate, error) {
 			writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		},
 	}
-	return &Gate{opts: o, proxy: p, engine: &http.Client{Transport: tr}, log: log}, nil
+	g := &Gate{opts: o, proxy: p, engine: &http.Client{Transport: tr}, log: log}
+	if o.Roles != nil {
+		rs, err := newRoles(o.Roles, g)
+		if err != nil {
+			return nil, err
+		}
+		g.roles = rs
+	}
+	return g, nil
 }
 
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := g.decide(w, r)
-	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict()}
+	d := g.decideAs(w, r)
+	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "client", d.client}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
+	}
+	if d.role != "" {
+		attrs = append(attrs, "role", d.role)
 	}
 	if d.op != "" {
 		attrs = append(attrs, "operation", d.op)
@@ -152,6 +173,8 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// client names who asked; role is the role it was judged as.
+	client, role string
 }
 
 func (d decision) verdict() string {
@@ -179,6 +202,9 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	o, ok := lookup(r.Method, path)
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
+	}
+	if !g.allows(o) {
+		return g.notAllowed(o)
 	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))

@@ -96,6 +96,18 @@ func (g *Gate) OperationPatterns() (at, patterns []string) {
 	return at, patterns
 }
 
+// Validate checks a gate section on its own, as Policy.Validate checks
+// it within a policy file, but for a trust section to verify signed
+// roles' images with: for callers that build one in memory.
+func (g *Gate) Validate() error {
+	if errs := g.validate(nil); len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// validate checks g; with trust, also that a role that runs only signed
+// images has a trust section to verify them with.
 func (g *Gate) validate(trust *Trust) []string {
 	if g == nil {
 		return nil
@@ -128,7 +140,7 @@ func (g *Gate) validate(trust *Trust) []string {
 		switch r.Trust {
 		case "", GateTrustPolicy:
 		case GateTrustSigned:
-			if trust == nil || (len(trust.Rules) == 0 && trust.Default == "") {
+			if trust != nil && len(trust.Rules) == 0 && trust.Default == "" {
 				errs = append(errs, fmt.Sprintf("%s (%s): trust %s needs a trust section to verify signatures with", at, r.Name, GateTrustSigned))
 			}
 		default:
