@@ -139,7 +139,7 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 		TCP: f.tcp, TLS: gate.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}}, gate.Options{
 		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
 		Verifier: verifier, Roles: pol.GateSection(),
-		Log:      slog.New(slog.NewJSONHandler(logw, nil)),
+		Log: slog.New(slog.NewJSONHandler(logw, nil)),
 	})
 	if err != nil {
 		return undecided(err)

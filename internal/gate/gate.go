@@ -9,7 +9,9 @@
 // container rules at the request stage; the engine is sent exactly the
 // bytes that were judged. With a trust policy, the image a create names
 // must be one the policy accepts by digest (trust.go). Everything else
-// gets a 403 with a JSON message the docker CLI prints. Allowed requests,
+// gets a 403 with a JSON message the docker CLI prints. With the
+// policy's gate section, each client's role limits what it may call and
+// how its creates are judged (roles.go). Allowed requests,
 // hijacked attach and exec streams included, are forwarded by
 // httputil.ReverseProxy.
 package gate
@@ -204,7 +206,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
 	if !g.allows(o) {
-		return g.notAllowed(o)
+		return g.notAllowed(w, r, o)
 	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))

@@ -185,6 +185,7 @@ func (g *Gate) decideAs(w http.ResponseWriter, r *http.Request) decision {
 	}
 	ro := g.roles.pick(c)
 	if ro == nil {
+		g.discardBody(w, r)
 		d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
 		d.client = c.String()
 		return d
@@ -203,13 +204,25 @@ func (g *Gate) allows(o op) bool {
 }
 
 // notAllowed is the refusal of an operation g's role may not call.
-func (g *Gate) notAllowed(o op) decision {
+func (g *Gate) notAllowed(w http.ResponseWriter, r *http.Request, o op) decision {
+	g.discardBody(w, r)
 	names := make([]string, 0, len(g.role.ops))
 	for n := range g.role.ops {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	return refuse(o.name, "%s is not one of the role's operations (%s)", o.name, strings.Join(names, ", "))
+}
+
+// discardBody reads and drops the body of a request refused before its
+// body was judged, as readBody bounds it, so that a client still
+// sending it gets the refusal instead of a broken pipe. A body it would
+// not read (chunked, too large, too slow) is left: the refusal closes
+// the connection.
+func (g *Gate) discardBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		_, _ = g.readBody(w, r)
+	}
 }
 
 // signedOnly is the trust policy of a role that runs only signed images:
