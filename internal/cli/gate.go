@@ -38,13 +38,14 @@ On TCP every client must present a certificate the CA --tls-ca signed (TLS 1.2
 or later; hull tls init makes the CA and certificates); there is no plain TCP.
 
 Container create requests are judged by the container rules (hull config
---list) as hull audit containers judges running containers: a finding at or above --fail-on (default high, or the policy's
-workload failOn) refuses the create; the policy's workload section ignores and
-excepts rules. When the policy has a trust section, a container is created
-only from an image the trust policy accepts by its registry digest (as hull
-verify judges it); an image with no registry digest (built, loaded or
-re-tagged locally) only where the policy accepts unsigned images. It refuses
-to start when the engine does not answer /_ping.
+--list) as hull audit containers judges running containers: a finding at or
+above --fail-on (default high, or the policy's workload failOn) refuses the
+create; the policy's workload section ignores and excepts rules. When the
+policy has a trust section, a container is created only from an image the
+trust policy accepts by its registry digest (as hull verify judges it); an
+image with no registry digest (built, loaded or re-tagged locally) only where
+the policy accepts unsigned images. It refuses to start when the engine does
+not answer /_ping.
 
 The policy's gate section gives clients roles: a unix client by its uid or
 gid, a TCP client by its certificate's common name (cn). A role may call only

@@ -24,8 +24,8 @@ func newPolicyCmd() *cobra.Command {
 errors), checks every value, that every check lint.ignore names and every
 rule the workload section names exists, that every operation the gate
 section's roles name is one of hull gate's, and loads every keyring the
-trust rules name, checking each listed fingerprint is in it. Without FILE it reads
-$HULL_POLICY, else ./hull.yaml.
+trust rules name, checking each listed fingerprint is in it. Without FILE it
+reads $HULL_POLICY, else ./hull.yaml.
 
 Exit codes: 0 valid; 1 invalid (the policy itself, or a check or key file it
 names); 2 could not read the policy file.`,
