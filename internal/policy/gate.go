@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Gate says who may do what through hull gate: roles, each a set of the
@@ -78,6 +80,19 @@ func (p *Policy) GateSection() *Gate {
 		return nil
 	}
 	return p.Gate
+}
+
+// emptyGate reports whether the document data (already decoded once)
+// has a gate key with nothing under it, which decodes as no section at
+// all: a section left empty, or its lines commented out, must not open
+// the gate to every client.
+func emptyGate(data []byte) bool {
+	var top map[string]yaml.Node
+	if yaml.Unmarshal(data, &top) != nil {
+		return false
+	}
+	n, ok := top["gate"]
+	return ok && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
 // OperationPatterns returns the operation patterns of every role, each

@@ -96,6 +96,15 @@ func TestGateValidation(t *testing.T) {
 			t.Errorf("%s: the schema accepted it", tc.name)
 		}
 	}
+	// A gate key with nothing under it is not "no section".
+	for _, doc := range []string{head, head + "  # roles: []\n", "apiVersion: hull.dev/v1\ngate: ~\n", "apiVersion: hull.dev/v1\ngate: null\n"} {
+		if _, err := Load(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), "gate is empty") {
+			t.Errorf("%q: Load says %v", doc, err)
+		}
+		if err := s.Validate(yamlToJSON(t, doc)); err == nil {
+			t.Errorf("%q: the schema accepted it", doc)
+		}
+	}
 	// deny is a default, not a role; no default is deny too.
 	for _, def := range []string{"deny", ""} {
 		doc := head + "  roles:\n    - {name: a, readOnly: true}\n  identities:\n    - {uid: 3, role: a}\n"

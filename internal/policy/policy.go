@@ -95,6 +95,9 @@ func Load(r io.Reader) (*Policy, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Gate == nil && bytes.Contains(data, []byte("gate")) && emptyGate(data) {
+		return nil, fmt.Errorf("%w: gate is empty: give it roles, or leave the section out to let every client of hull gate do what the gate allows", ErrInvalid)
+	}
 	return &p, nil
 }
 
