@@ -66,3 +66,27 @@ func TestGateRolesOperationNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSClient: hull tls client signs a certificate for a common name
+// with hull tls init's CA, and refuses a bad name or an existing file.
+func TestTLSClient(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	if _, stderr, code := hull(t, "tls", "init", "--out", ca); code != ExitPass {
+		t.Fatalf("tls init: %d %s", code, stderr)
+	}
+	out, stderr, code := hull(t, "tls", "client", "--ca", ca, "--cn", "ci-runner", "--out", filepath.Join(dir, "ci"))
+	if code != ExitPass || !strings.Contains(out, `(client "ci-runner")`) {
+		t.Fatalf("tls client: %d %s %s", code, out, stderr)
+	}
+	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		if _, err := os.Stat(filepath.Join(dir, "ci", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, args := range [][]string{{"--cn", "ci-runner", "--out", filepath.Join(dir, "ci")}, {"--cn", " ", "--out", filepath.Join(dir, "x")}} {
+		if _, stderr, code := hull(t, append([]string{"tls", "client", "--ca", ca}, args...)...); code != ExitUndecided {
+			t.Errorf("%v: exit %d %s", args, code, stderr)
+		}
+	}
+}

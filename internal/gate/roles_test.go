@@ -2,17 +2,10 @@ package gate
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -250,66 +243,6 @@ func TestServeRefusesTCPWithoutClientCA(t *testing.T) {
 	}
 }
 
-// clientCert writes a client certificate for cn, signed by the CA of
-// tlsgen files f, into dir as cert.pem and key.pem next to a copy of
-// the CA's certificate: a DOCKER_CERT_PATH.
-func clientCert(t *testing.T, f tlsgen.Files, cn, dir string) {
-	t.Helper()
-	read := func(p string) []byte {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			t.Fatalf("%s: no PEM", p)
-		}
-		return blk.Bytes
-	}
-	ca, err := x509.ParseCertificate(read(f.CA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	caKey, err := x509.ParseECPrivateKey(read(f.CAKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(f.CA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{
-		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
-		"ca.pem":   caPEM,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // syncBuffer is a log the gate writes while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -366,13 +299,14 @@ func TestRolesWithDockerCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := tlsgen.Generate(filepath.Join(tlsDir, "other"), tlsgen.Options{})
-	if err != nil {
+	if _, err := tlsgen.Generate(filepath.Join(tlsDir, "other"), tlsgen.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	clientCert(t, f, "ci-runner", filepath.Join(tlsDir, "ci"))
-	clientCert(t, f, "monitor-bot", filepath.Join(tlsDir, "monitor"))
-	clientCert(t, other, "ci-runner", filepath.Join(tlsDir, "forged"))
+	for _, c := range []struct{ ca, cn, dir string }{{"ca", "ci-runner", "ci"}, {"ca", "monitor-bot", "monitor"}, {"other", "ci-runner", "forged"}} {
+		if _, err := tlsgen.Client(filepath.Join(tlsDir, c.ca), filepath.Join(tlsDir, c.dir), c.cn, tlsgen.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	addr := "127.0.0.1:" + freePort(t)
 	var logBuf syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
