@@ -116,7 +116,7 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	if err != nil {
 		return undecided(err)
 	}
-	if err := gate.CheckOperations(pol.GateSection().OperationPatterns()); err != nil {
+	if err := gate.CheckSection(pol.GateSection()); err != nil {
 		return undecided(fmt.Errorf("%s: %w", polPath, err))
 	}
 	var verifier gate.ImageVerifier

@@ -45,7 +45,7 @@ names); 2 could not read the policy file.`,
 			if err := workload.CheckIDs(pol.WorkloadSection().RuleIDs()); err != nil {
 				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: workload: %w", path, err)}
 			}
-			if err := gate.CheckOperations(pol.GateSection().OperationPatterns()); err != nil {
+			if err := gate.CheckSection(pol.GateSection()); err != nil {
 				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: %w", path, err)}
 			}
 			if _, err := verify.Open(path, verify.Options{Policy: pol}); err != nil {

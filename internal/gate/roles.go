@@ -8,7 +8,8 @@ package gate
 // request. The role limits the operations the client may call, checked
 // right after the operation is found, before any body is read, and
 // judges the requests it may make with its own gate: its own rule
-// threshold and trust requirement, the rest of Options as they are.
+// threshold, ignores, exceptions and trust requirement where it sets
+// them, the rest of Options as they are.
 
 import (
 	"context"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/policy"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // role is one role of the gate section.
@@ -52,14 +54,23 @@ func OperationNames() []string {
 	return names
 }
 
-// CheckOperations returns an error for each operation pattern (with
-// where it is, at[i]: policy.Gate.OperationPatterns) that names no
-// operation of the gate, so a typo does not pass for a permission.
-func CheckOperations(at, patterns []string) error {
+// CheckSection returns an error for each operation pattern the gate
+// section's roles name that matches no operation of the gate, and each
+// container rule their ignore and exceptions name that does not exist,
+// saying where it is: a typo must not pass for a permission or an
+// exception.
+func CheckSection(sec *policy.Gate) error {
 	var errs []error
+	at, patterns := sec.OperationPatterns()
 	for i, p := range patterns {
 		if len(matchOps(p)) == 0 {
 			errs = append(errs, fmt.Errorf("%s: %q names no operation of the gate (hull gate serve --help lists them)", at[i], p))
+		}
+	}
+	at, ids := sec.RuleIDs()
+	for i, id := range ids {
+		if err := workload.CheckIDs([]string{id}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", at[i], err))
 		}
 	}
 	return errors.Join(errs...)
@@ -82,7 +93,7 @@ func newRoles(sec *policy.Gate, base *Gate) (*roles, error) {
 	if err := sec.Validate(); err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
-	if err := CheckOperations(sec.OperationPatterns()); err != nil {
+	if err := CheckSection(sec); err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	rs := &roles{ids: sec.Identities, byName: map[string]*role{}}
@@ -108,6 +119,15 @@ func newRoles(sec *policy.Gate, base *Gate) (*roles, error) {
 				return nil, fmt.Errorf("gate: role %s: %w", pr.Name, err)
 			}
 			rg.opts.FailOn = s
+		}
+		if pr.Ignore != nil {
+			rg.opts.Ignore = map[string]string{}
+			for _, ig := range pr.Ignore {
+				rg.opts.Ignore[ig.ID] = "gate role " + pr.Name + ": " + ig.Reason
+			}
+		}
+		if pr.Exceptions != nil {
+			rg.opts.Except = policy.Workload{Exceptions: pr.Exceptions}
 		}
 		if pr.Trust == policy.GateTrustSigned {
 			if base.opts.Verifier == nil {

@@ -62,9 +62,18 @@ func TestOperationNames(t *testing.T) {
 			t.Errorf("%s is missing", o.name)
 		}
 	}
-	if err := CheckOperations([]string{"a", "b", "c"}, []string{"container *", "ping", "contianer create"}); err == nil ||
-		!strings.Contains(err.Error(), `c: "contianer create" names no operation`) || strings.Contains(err.Error(), "a:") {
-		t.Errorf("CheckOperations: %v", err)
+	sec := gateSection(t, "gate:\n  roles:\n    - {name: a, operations: [\"container *\", ping, contianer create], ignore: [{id: container-privileged, reason: r}, {id: container-privilegd, reason: r}]}\n  default: a\n")
+	err := CheckSection(sec)
+	for _, want := range []string{`gate.roles[0].operations[2]: "contianer create" names no operation`, `gate.roles[0].ignore[1]: unknown workload rule "container-privilegd"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckSection: %v, want %q", err, want)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "operations[0]") || strings.Contains(err.Error(), "ignore[0]")) {
+		t.Errorf("CheckSection refuses a good name: %v", err)
+	}
+	if _, err := New(Options{Engine: "/x", Roles: sec}); err == nil {
+		t.Error("New accepted unknown names")
 	}
 }
 
@@ -138,12 +147,17 @@ func TestRolePick(t *testing.T) {
 	}
 }
 
-// TestRoleRefusesBeforeTheBody: an operation the role may not call is
-// refused before the gate judges its body, naming the role; a client
-// with no role is refused everything. The engine is never asked.
-func TestRoleRefusesBeforeTheBody(t *testing.T) {
-	engineAsked := false
-	eng := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { engineAsked = true }))
+// fakeEngine serves 200 to everything on a unix socket and counts the
+// requests it gets.
+func fakeEngine(t *testing.T) (string, *int) {
+	t.Helper()
+	var mu sync.Mutex
+	n := new(int)
+	eng := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		*n++
+	}))
 	sock := filepath.Join(t.TempDir(), "e.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -151,7 +165,59 @@ func TestRoleRefusesBeforeTheBody(t *testing.T) {
 	}
 	eng.Listener = ln
 	eng.Start()
-	defer eng.Close()
+	t.Cleanup(eng.Close)
+	return sock, n
+}
+
+// TestRoleRules: a role's ignore and exceptions replace the workload
+// section's for its creates only.
+func TestRoleRules(t *testing.T) {
+	sock, asked := fakeEngine(t)
+	sec := gateSection(t, `gate:
+  roles:
+    - {name: strict, operations: [container create]}
+    - name: debug
+      operations: [container create]
+      ignore: [{id: container-host-pid, reason: debuggers see every process}]
+    - name: ops
+      operations: [container create]
+      exceptions: [{rule: container-host-pid, workloads: ["create request for busybox:debug"], reason: the debug image}]
+  identities:
+    - {uid: 1, role: strict}
+    - {uid: 2, role: debug}
+    - {uid: 3, role: ops}
+`)
+	g, err := New(Options{Engine: sock, FailOn: finding.SeverityHigh, Roles: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(uid int, image string) int {
+		body := `{"Image":"` + image + `","HostConfig":{"PidMode":"host","NetworkMode":"none"}}`
+		r := httptest.NewRequest("POST", "/containers/create", strings.NewReader(body))
+		r = r.WithContext(context.WithValue(r.Context(), peerKey{}, Peer{UID: uid}))
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		return w.Code
+	}
+	for _, tc := range []struct {
+		uid   int
+		image string
+		want  int
+	}{{1, "busybox:debug", 403}, {2, "busybox:debug", 200}, {2, "busybox", 200}, {3, "busybox:debug", 200}, {3, "busybox", 403}} {
+		if got := create(tc.uid, tc.image); got != tc.want {
+			t.Errorf("uid %d, %s with --pid host: %d, want %d", tc.uid, tc.image, got, tc.want)
+		}
+	}
+	if *asked != 3 {
+		t.Errorf("the engine got %d creates, want 3", *asked)
+	}
+}
+
+// TestRoleRefusesBeforeTheBody: an operation the role may not call is
+// refused before the gate judges its body, naming the role; a client
+// with no role is refused everything. The engine is never asked.
+func TestRoleRefusesBeforeTheBody(t *testing.T) {
+	sock, asked := fakeEngine(t)
 	g, err := New(Options{Engine: sock, FailOn: finding.SeverityHigh, Roles: gateSection(t, rolesDoc)})
 	if err != nil {
 		t.Fatal(err)
@@ -178,10 +244,10 @@ func TestRoleRefusesBeforeTheBody(t *testing.T) {
 	if code != 403 || !strings.Contains(msg, "has no role") {
 		t.Errorf("uid 1000 create: %d %s", code, msg)
 	}
-	if engineAsked {
+	if *asked != 0 {
 		t.Error("a refused request reached the engine")
 	}
-	if code, msg = as(65534, "GET", "/_ping", strings.NewReader("")); code != 200 || !engineAsked {
+	if code, msg = as(65534, "GET", "/_ping", strings.NewReader("")); code != 200 || *asked != 1 {
 		t.Errorf("monitor ping: %d %s", code, msg)
 	}
 }

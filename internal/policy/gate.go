@@ -33,6 +33,10 @@ type Role struct {
 	// FailOn is the least severity of a container rule finding that
 	// refuses this role's creates ("" = the gate's threshold).
 	FailOn string `yaml:"failOn"`
+	// Ignore and Exceptions, when given, replace the workload section's
+	// for this role (an empty list: none at all).
+	Ignore     []Ignore    `yaml:"ignore"`
+	Exceptions []Exception `yaml:"exceptions"`
 	// Trust is GateTrustPolicy (the trust section decides, as for every
 	// client) or GateTrustSigned.
 	Trust string `yaml:"trust"`
@@ -97,7 +101,8 @@ func emptyGate(data []byte) bool {
 
 // OperationPatterns returns the operation patterns of every role, each
 // with where it is ("gate.roles[0].operations[1]"), to check against the
-// gate's operation names: a typo must not pass for a permission.
+// gate's operation names (gate.CheckSection): a typo must not pass for a
+// permission.
 func (g *Gate) OperationPatterns() (at, patterns []string) {
 	if g == nil {
 		return nil, nil
@@ -109,6 +114,26 @@ func (g *Gate) OperationPatterns() (at, patterns []string) {
 		}
 	}
 	return at, patterns
+}
+
+// RuleIDs are the container rule IDs the roles' ignore and exceptions
+// name, each with where it is, to check that each exists
+// (workload.CheckIDs).
+func (g *Gate) RuleIDs() (at, ids []string) {
+	if g == nil {
+		return nil, nil
+	}
+	for i, r := range g.Roles {
+		for j, ig := range r.Ignore {
+			at = append(at, fmt.Sprintf("gate.roles[%d].ignore[%d]", i, j))
+			ids = append(ids, ig.ID)
+		}
+		for j, e := range r.Exceptions {
+			at = append(at, fmt.Sprintf("gate.roles[%d].exceptions[%d]", i, j))
+			ids = append(ids, e.Rule)
+		}
+	}
+	return at, ids
 }
 
 // Validate checks a gate section on its own, as Policy.Validate checks
@@ -151,7 +176,7 @@ func (g *Gate) validate(trust *Trust) []string {
 				errs = append(errs, fmt.Sprintf("%s.operations[%d] is empty", at, j))
 			}
 		}
-		errs = append(errs, validateSection(at, r.FailOn, nil)...)
+		errs = append(errs, Workload{FailOn: r.FailOn, Ignore: r.Ignore, Exceptions: r.Exceptions}.validateAt(at)...)
 		switch r.Trust {
 		case "", GateTrustPolicy:
 		case GateTrustSigned:

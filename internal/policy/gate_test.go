@@ -15,6 +15,10 @@ gate:
       operations: [ping, version, "container *", image pull, image inspect]
       failOn: medium
       trust: signed
+      ignore:
+        - {id: container-healthcheck, reason: CI jobs are short}
+      exceptions:
+        - {rule: container-root-user, workloads: ["create request for build/*"], reason: the build image runs as root}
     - name: monitor
       readOnly: true
     - name: admin
@@ -43,6 +47,13 @@ func TestGateSection(t *testing.T) {
 	at, pats := g.OperationPatterns()
 	if !slices.Equal(pats, []string{"ping", "version", "container *", "image pull", "image inspect", "*"}) || at[5] != "gate.roles[2].operations[0]" {
 		t.Errorf("OperationPatterns = %v %v", at, pats)
+	}
+	at, ids := g.RuleIDs()
+	if !slices.Equal(ids, []string{"container-healthcheck", "container-root-user"}) || !slices.Equal(at, []string{"gate.roles[0].ignore[0]", "gate.roles[0].exceptions[0]"}) {
+		t.Errorf("RuleIDs = %v %v", at, ids)
+	}
+	if g.Roles[1].Ignore != nil || g.Roles[1].Exceptions != nil {
+		t.Error("a role without ignore or exceptions has some")
 	}
 	var none *Policy
 	if none.GateSection() != nil {
@@ -85,6 +96,8 @@ func TestGateValidation(t *testing.T) {
 		{"identity without role", head + "  roles:\n    - {name: a, readOnly: true}\n  identities:\n    - {cn: x}\n  default: a\n", "gate.identities[0] (cn x): role is empty", false},
 		{"identity of an unknown role", head + "  roles:\n    - {name: a, readOnly: true}\n  identities:\n    - {cn: x, role: b}\n  default: a\n", "gate.identities[0] (cn x): the role b is not one of gate.roles", true},
 		{"default of an unknown role", head + "  roles:\n    - {name: a, readOnly: true}\n  identities:\n    - {uid: 3, role: a}\n  default: b\n", `gate.default is "b"`, true},
+		{"role ignore without reason", head + "  roles:\n    - {name: a, readOnly: true, ignore: [{id: container-privileged}]}\n  default: a\n", "gate.roles[0].ignore[0]: container-privileged needs a reason", false},
+		{"role exception of nothing", head + "  roles:\n    - {name: a, readOnly: true, exceptions: [{rule: container-privileged, reason: r}]}\n  default: a\n", "gate.roles[0].exceptions[0]: container-privileged needs workloads or files", false},
 		{"unknown key", head + "  roles:\n    - {name: a, readonly: true}\n", "unknown field readonly", false},
 		{"uid not a number", head + "  roles:\n    - {name: a, readOnly: true}\n  identities:\n    - {uid: root, role: a}\n", "a string (root) where a number is expected", false},
 	} {
