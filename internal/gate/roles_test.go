@@ -170,7 +170,8 @@ func fakeEngine(t *testing.T) (string, *int) {
 }
 
 // TestRoleRules: a role's ignore and exceptions replace the workload
-// section's for its creates only.
+// section's for its creates only; a role that gives none keeps them, and
+// "ignore: []" ignores nothing.
 func TestRoleRules(t *testing.T) {
 	sock, asked := fakeEngine(t)
 	sec := gateSection(t, `gate:
@@ -181,13 +182,17 @@ func TestRoleRules(t *testing.T) {
       ignore: [{id: container-host-pid, reason: debuggers see every process}]
     - name: ops
       operations: [container create]
+      ignore: []
       exceptions: [{rule: container-host-pid, workloads: ["create request for busybox:debug"], reason: the debug image}]
+    - {name: bare, operations: [container create], ignore: []}
   identities:
     - {uid: 1, role: strict}
     - {uid: 2, role: debug}
     - {uid: 3, role: ops}
+    - {uid: 4, role: bare}
 `)
-	g, err := New(Options{Engine: sock, FailOn: finding.SeverityHigh, Roles: sec})
+	// The workload section's ignore, for roles that give none.
+	g, err := New(Options{Engine: sock, FailOn: finding.SeverityHigh, Roles: sec, Ignore: map[string]string{"container-host-pid": "hull.yaml: r"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,13 +208,13 @@ func TestRoleRules(t *testing.T) {
 		uid   int
 		image string
 		want  int
-	}{{1, "busybox:debug", 403}, {2, "busybox:debug", 200}, {2, "busybox", 200}, {3, "busybox:debug", 200}, {3, "busybox", 403}} {
+	}{{1, "busybox", 200}, {2, "busybox:debug", 200}, {2, "busybox", 200}, {3, "busybox:debug", 200}, {3, "busybox", 403}, {4, "busybox", 403}} {
 		if got := create(tc.uid, tc.image); got != tc.want {
 			t.Errorf("uid %d, %s with --pid host: %d, want %d", tc.uid, tc.image, got, tc.want)
 		}
 	}
-	if *asked != 3 {
-		t.Errorf("the engine got %d creates, want 3", *asked)
+	if *asked != 4 {
+		t.Errorf("the engine got %d creates, want 4", *asked)
 	}
 }
 
