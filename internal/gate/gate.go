@@ -58,9 +58,9 @@ type Options struct {
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
 	// Roles, the policy's gate section, gives each client a role that
-	// limits its operations and sets its own FailOn and trust
-	// requirement (roles.go); nil gives every client all the gate
-	// allows, judged by the options above.
+	// limits its operations and may set its own FailOn, Ignore, Except
+	// and trust requirement (roles.go); nil gives every client all the
+	// gate allows, judged by the options above.
 	Roles *policy.Gate
 }
 

@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -450,6 +451,31 @@ func TestRolesWithDockerCLI(t *testing.T) {
 	}
 	if _, stderr, err := docker(nil, "--tls", "--tlscacert", f.CA, "-H", "tcp://"+addr, "ps"); err == nil || !strings.Contains(stderr, "certificate") {
 		t.Errorf("docker ps without a certificate: %v %s", err, stderr)
+	}
+	// A create pipelined behind a ping on one TLS connection is judged
+	// on its own, as the role of the connection's certificate.
+	pair, err := tls.LoadX509KeyPair(filepath.Join(mon, "cert.pem"), filepath.Join(mon, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	caPEM, err := os.ReadFile(f.CA)
+	if err != nil || !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("CA: %v", err)
+	}
+	tc, err := tls.Dial("tcp", addr, &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	body := `{"Image":"busybox:gate","HostConfig":{"NetworkMode":"none"}}`
+	if _, err := io.WriteString(tc, req("GET", "/_ping", nil, "")+req("POST", "/containers/create", []string{cl(body)}, body)); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := io.ReadAll(tc)
+	tc.Close()
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 200 OK") || !strings.Contains(string(resp), `role monitor (cn \"monitor-bot\"): container create is not one of`) {
+		t.Errorf("pipelined create as a monitor: %q", resp)
 	}
 	old := &tls.Config{MaxVersion: tls.VersionTLS11, InsecureSkipVerify: true}
 	if c, err := tls.Dial("tcp", addr, old); err == nil {
