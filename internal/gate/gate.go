@@ -123,7 +123,7 @@ func New(o Options) (*Gate, error) {
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := g.decideAs(w, r)
-	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "client", d.client}
+	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "identity", d.identity}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
 	}
@@ -175,8 +175,8 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
-	// client names who asked; role is the role it was judged as.
-	client, role string
+	// identity names who asked; role is the role it was judged as.
+	identity, role string
 }
 
 func (d decision) verdict() string {

@@ -200,18 +200,18 @@ func (g *Gate) decideAs(w http.ResponseWriter, r *http.Request) decision {
 	c := clientOf(r)
 	if g.roles == nil {
 		d := g.decide(w, r)
-		d.client = c.String()
+		d.identity = c.String()
 		return d
 	}
 	ro := g.roles.pick(c)
 	if ro == nil {
 		g.discardBody(w, r)
 		d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
-		d.client = c.String()
+		d.identity = c.String()
 		return d
 	}
 	d := ro.gate.decide(w, r)
-	d.client, d.role = c.String(), ro.name
+	d.identity, d.role = c.String(), ro.name
 	if d.refusal != "" {
 		d.refusal = "role " + ro.name + " (" + c.String() + "): " + d.refusal
 	}

@@ -499,11 +499,11 @@ func TestRolesWithDockerCLI(t *testing.T) {
 	}
 	roles := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
-		var rec struct{ Client, Role, Verdict string }
-		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Client == "" {
+		var rec struct{ Identity, Role, Verdict string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Identity == "" {
 			t.Errorf("decision line %q: %v", line, err)
 		}
-		roles[rec.Role+" "+rec.Client+" "+rec.Verdict]++
+		roles[rec.Role+" "+rec.Identity+" "+rec.Verdict]++
 	}
 	for _, want := range []string{`ci cn "ci-runner" allowed`, `ci cn "ci-runner" refused`, `monitor cn "monitor-bot" allowed`,
 		`monitor cn "monitor-bot" refused`, "monitor uid 65534 gid 65534 allowed", "monitor uid 65534 gid 65534 refused", " uid 0 gid 0 refused"} {
