@@ -49,7 +49,7 @@ not answer /_ping.
 
 The policy's gate section gives clients roles: a unix client by its uid or
 gid, a TCP client by its certificate's common name (cn). A role may call only
-its operations (or, with readOnly, every GET and HEAD one), and judges
+its operations (or, with readOnly, every GET and HEAD but attach), and judges
 creates with its own failOn, ignore and exceptions where it gives them and,
 with trust: signed, only signed images. A client no identity names gets the
 default role, or is refused everything:

@@ -106,7 +106,7 @@ func newRoles(sec *policy.Gate, base *Gate) (*roles, error) {
 		}
 		if pr.ReadOnly {
 			for _, o := range ops {
-				if o.method == http.MethodGet || o.method == http.MethodHead {
+				if reads(o) {
 					r.ops[o.name] = true
 				}
 			}
@@ -140,6 +140,12 @@ func newRoles(sec *policy.Gate, base *Gate) (*roles, error) {
 	}
 	rs.def = rs.byName[sec.Default]
 	return rs, nil
+}
+
+// reads reports whether o only reads: a GET or HEAD, but no attach,
+// which dockerd also serves on GET (a websocket that carries stdin).
+func reads(o op) bool {
+	return (o.method == http.MethodGet || o.method == http.MethodHead) && !strings.Contains(o.pattern, "/attach")
 }
 
 // client is who sent a request.

@@ -126,6 +126,9 @@ func TestRolePick(t *testing.T) {
 			t.Errorf("readOnly role may call %s %s: %v", o.method, o.name, mon.ops[o.name])
 		}
 	}
+	if reads(op{method: "GET", pattern: "/containers/{}/attach/ws"}) {
+		t.Error("a websocket attach counts as a read")
+	}
 	def, err := New(Options{Engine: "/nonexistent", Roles: gateSection(t, strings.Replace(rolesDoc, "    - {gid: 4242, role: ci}\n", "    - {gid: 4242, role: ci}\n  default: monitor\n", 1))})
 	if err != nil {
 		t.Fatal(err)

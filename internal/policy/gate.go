@@ -28,7 +28,8 @@ type Role struct {
 	// gate serve --help lists them); * stands for any run of characters
 	// and ? for one, so "container *" names every container operation.
 	Operations []string `yaml:"operations"`
-	// ReadOnly adds every operation that reads (GET and HEAD).
+	// ReadOnly adds every operation that only reads (GET and HEAD, but
+	// an attach).
 	ReadOnly bool `yaml:"readOnly"`
 	// FailOn is the least severity of a container rule finding that
 	// refuses this role's creates ("" = the gate's threshold).
