@@ -1,10 +1,18 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hull-sec/hull/internal/tlsgen"
 )
@@ -88,5 +96,89 @@ func TestTLSClient(t *testing.T) {
 		if _, stderr, code := hull(t, append([]string{"tls", "client", "--ca", ca}, args...)...); code != ExitUndecided {
 			t.Errorf("%v: exit %d %s", args, code, stderr)
 		}
+	}
+}
+
+// TestGateServeTCPRoles: hull gate serve on TCP only, with a policy's
+// gate section, in front of a stand-in engine: a client certificate of
+// the CA gets its role's operations and is refused the rest, naming
+// the role.
+func TestGateServeTCPRoles(t *testing.T) {
+	dir := t.TempDir()
+	engine := filepath.Join(dir, "engine.sock")
+	ln, err := net.Listen("unix", engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "OK") })}
+	go func() { _ = eng.Serve(ln) }()
+	t.Cleanup(func() { eng.Close() })
+	tlsDir := filepath.Join(dir, "tls")
+	f, err := tlsgen.Generate(tlsDir, tlsgen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := tlsgen.Client(tlsDir, filepath.Join(dir, "mon"), "monitor-bot", tlsgen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\ngate:\n  roles:\n    - {name: monitor, operations: [ping]}\n  identities:\n    - {cn: monitor-bot, role: monitor}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pl.Addr().String()
+	pl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := NewRoot(BuildInfo{Version: "test"}, nil)
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs([]string{"gate", "serve", "--listen-tcp", addr, "--engine", engine, "--policy", pol, "--log", filepath.Join(dir, "log.jsonl"),
+			"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--tls-ca", f.CA})
+		done <- root.ExecuteContext(ctx)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("hull gate serve: %v", err)
+		}
+	}()
+	pair, err := tls.LoadX509KeyPair(cf.Cert, cf.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	caPEM, err := os.ReadFile(cf.CA)
+	if err != nil || !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("CA: %v", err)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots}}}
+	get := func(path string) (int, string) {
+		for i := 0; ; i++ {
+			resp, err := c.Get("https://" + addr + path)
+			if err != nil {
+				if i == 100 {
+					t.Fatalf("GET %s: %v", path, err)
+				}
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+	}
+	if code, body := get("/_ping"); code != 200 || body != "OK" {
+		t.Errorf("ping: %d %q", code, body)
+	}
+	if code, body := get("/info"); code != 403 || !strings.Contains(body, `role monitor (cn \"monitor-bot\"): info is not one of the role's operations (ping)`) {
+		t.Errorf("info: %d %q", code, body)
 	}
 }
