@@ -20,6 +20,7 @@ import (
 
 type gateFlags struct {
 	listen, engine, policyFile, failOn, mode, group, log string
+	tcp, tlsCert, tlsKey, tlsCA                          string
 }
 
 func newGateCmd() *cobra.Command {
@@ -30,27 +31,61 @@ func newGateCmd() *cobra.Command {
 	var f gateFlags
 	serve := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the gate on a unix socket, forwarding allowed requests to the engine",
-		Long: `Serve listens on --listen and forwards to the engine socket --engine only the
-API operations it allows (README: hull gate), refusing everything else with a
-403 the docker CLI prints. Container create requests are judged by the
-container rules (hull config --list) as hull audit containers judges running
-containers: a finding at or above --fail-on (default high, or the policy's
-workload failOn) refuses the create; the policy's workload section ignores and
-excepts rules. When the policy has a trust section, a container is created
-only from an image the trust policy accepts by its registry digest (as hull
-verify judges it); an image with no registry digest (built, loaded or
-re-tagged locally) only where the policy accepts unsigned images. It refuses
-to start when the engine does not answer /_ping. Every decision is one JSON
-line on standard error (or --log FILE) with the client's uid, gid and pid,
-and a create's image ID and verified digest. SIGINT or SIGTERM stops it.`,
+		Short: "Serve the gate on a unix socket or TCP with mutual TLS, forwarding allowed requests to the engine",
+		Long: `Serve listens on the unix socket --listen, on TCP --listen-tcp, or both, and
+forwards to the engine socket --engine only the API operations it allows
+(README: hull gate), refusing everything else with a 403 the docker CLI prints.
+On TCP every client must present a certificate the CA --tls-ca signed (TLS 1.2
+or later; hull tls init makes the CA and certificates); there is no plain TCP.
+
+Container create requests are judged by the container rules (hull config
+--list) as hull audit containers judges running containers: a finding at or
+above --fail-on (default high, or the policy's workload failOn) refuses the
+create; the policy's workload section ignores and excepts rules. When the
+policy has a trust section, a container is created only from an image the
+trust policy accepts by its registry digest (as hull verify judges it); an
+image with no registry digest (built, loaded or re-tagged locally) only where
+the policy accepts unsigned images. It refuses to start when the engine does
+not answer /_ping.
+
+The policy's gate section gives clients roles: a unix client by its uid or
+gid, a TCP client by its certificate's common name (cn). A role may call only
+its operations (or, with readOnly, every GET and HEAD but attach), and judges
+creates with its own failOn, ignore and exceptions where it gives them and,
+with trust: signed, only signed images. A client no identity names gets the
+default role, or is refused everything:
+  gate:
+    roles:
+      - {name: ci, operations: [ping, version, "container *", "image *"],
+         failOn: medium, trust: signed}
+      - {name: monitor, readOnly: true}
+    identities:
+      - {cn: ci-runner, role: ci}
+      - {uid: 1001, role: monitor}
+    default: deny
+
+Every decision is one JSON line on standard error (or --log FILE) with the
+client (uid, gid and pid, or the certificate's cn), its role, and a create's
+image ID and verified digest. SIGINT or SIGTERM stops it.
+
+Operations (names for roles; * in a name stands for any characters):
+` + wrapList(gate.OperationNames(), 78, "  "),
 		Example: `  hull gate serve --listen /run/hull-gate.sock --engine /var/run/docker.sock --socket-group docker
-  DOCKER_HOST=unix:///run/hull-gate.sock docker run --rm busybox echo hi`,
+  DOCKER_HOST=unix:///run/hull-gate.sock docker run --rm busybox echo hi
+
+  hull tls init --out /etc/hull/gate-tls --host gate.example.com
+  hull gate serve --listen-tcp 0.0.0.0:2376 --tls-ca /etc/hull/gate-tls/ca.pem \
+    --tls-cert /etc/hull/gate-tls/server-cert.pem --tls-key /etc/hull/gate-tls/server-key.pem
+  docker --tlsverify -H tcp://gate.example.com:2376 ps   # with DOCKER_CERT_PATH`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runGate(cmd, &f) },
 	}
 	fl := serve.Flags()
-	fl.StringVar(&f.listen, "listen", "", "the gate's unix socket `PATH` (required)")
+	fl.StringVar(&f.listen, "listen", "", "the gate's unix socket `PATH` (this, --listen-tcp or both)")
+	fl.StringVar(&f.tcp, "listen-tcp", "", "also listen on TCP `HOST:PORT`, for clients with a certificate --tls-ca signed")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "the gate's TLS server certificate `FILE` (PEM; with --listen-tcp)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the key `FILE` of --tls-cert (PEM; with --listen-tcp)")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "the CA certificate `FILE` whose client certificates are accepted (PEM; with --listen-tcp)")
 	fl.StringVar(&f.engine, "engine", "/var/run/docker.sock", "the engine's unix socket `PATH`")
 	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its workload section ignores and excepts container rules")
 	fl.StringVar(&f.failOn, "fail-on", "", "refuse a create with a finding of at least this `SEVERITY`: "+strings.Join(finding.SeverityNames(), ", ")+" (default "+defaultFailOn+", or the policy's workload failOn)")
@@ -58,7 +93,8 @@ and a create's image ID and verified digest. SIGINT or SIGTERM stops it.`,
 	fl.StringVar(&f.mode, "socket-mode", "0660", "the gate socket's octal `MODE`")
 	fl.StringVar(&f.group, "socket-group", "", "the gate socket's `GROUP` (name or number; default the process's)")
 	fl.StringVar(&f.log, "log", "", "append the JSON-lines decision log to `FILE` instead of standard error")
-	_ = serve.MarkFlagRequired("listen")
+	serve.MarkFlagsOneRequired("listen", "listen-tcp")
+	serve.MarkFlagsRequiredTogether("listen-tcp", "tls-cert", "tls-key", "tls-ca")
 	gateCmd.AddCommand(serve)
 	return gateCmd
 }
@@ -82,6 +118,9 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 	if err != nil {
 		return undecided(err)
 	}
+	if err := gate.CheckSection(pol.GateSection()); err != nil {
+		return undecided(fmt.Errorf("%s: %w", polPath, err))
+	}
 	var verifier gate.ImageVerifier
 	var registry image.Options
 	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
@@ -101,15 +140,39 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 		defer lf.Close()
 		logw = lf
 	}
-	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
+	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid,
+		TCP: f.tcp, TLS: gate.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}}, gate.Options{
 		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
-		Verifier: verifier, Registry: registry,
+		Verifier: verifier, Registry: registry, Roles: pol.GateSection(),
 		Log: slog.New(slog.NewJSONHandler(logw, nil)),
 	})
 	if err != nil {
 		return undecided(err)
 	}
 	return nil
+}
+
+// wrapList joins items with commas into lines of at most width columns
+// (but for an item longer than that), each after indent, never breaking
+// an item.
+func wrapList(items []string, width int, indent string) string {
+	var b strings.Builder
+	line := indent
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if len(line) > len(indent) && len(line)+1+len(it) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += it
+	}
+	b.WriteString(line)
+	return b.String()
 }
 
 // groupID resolves a group name or number.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/hull-sec/hull/internal/export"
+	"github.com/hull-sec/hull/internal/gate"
 	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/report"
 	"github.com/hull-sec/hull/internal/verify"
@@ -21,9 +22,10 @@ func newPolicyCmd() *cobra.Command {
 		Short: "Check a policy file: syntax, values, the checks and keys it names",
 		Long: `Validate reads the policy strictly (unknown fields and duplicate keys are
 errors), checks every value, that every check lint.ignore names and every
-rule the workload section names exists, and loads every keyring the trust
-rules name, checking each listed fingerprint is in it. Without FILE it reads
-$HULL_POLICY, else ./hull.yaml.
+rule the workload section names exists, that every operation the gate
+section's roles name is one of hull gate's, and loads every keyring the
+trust rules name, checking each listed fingerprint is in it. Without FILE it
+reads $HULL_POLICY, else ./hull.yaml.
 
 Exit codes: 0 valid; 1 invalid (the policy itself, or a check or key file it
 names); 2 could not read the policy file.`,
@@ -42,6 +44,9 @@ names); 2 could not read the policy file.`,
 			}
 			if err := workload.CheckIDs(pol.WorkloadSection().RuleIDs()); err != nil {
 				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: workload: %w", path, err)}
+			}
+			if err := gate.CheckSection(pol.GateSection()); err != nil {
+				return &ExitError{Code: ExitFail, Err: fmt.Errorf("%s: %w", path, err)}
 			}
 			if _, err := verify.Open(path, verify.Options{Policy: pol}); err != nil {
 				return &ExitError{Code: ExitFail, Err: err}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ import (
 func newTLSCmd() *cobra.Command {
 	tlsCmd := &cobra.Command{
 		Use:   "tls",
-		Short: "Certificates for engines that take API clients over TCP",
+		Short: "Certificates for engines and hull gate taking API clients over TCP",
 	}
 	var out string
 	var hosts []string
@@ -73,8 +74,44 @@ offline once the certificates you need are made.`,
 	initCmd.Flags().StringSliceVar(&hosts, "host", nil, "a `NAME or IP` clients reach the engine by (repeat); the first is used in the printed DOCKER_HOST")
 	initCmd.Flags().IntVar(&days, "days", 365, "validity in `DAYS` (at most 3650)")
 	initCmd.Flags().IntVar(&port, "port", 2376, "the TCP `PORT` the printed configuration listens on")
-	tlsCmd.AddCommand(initCmd)
+	tlsCmd.AddCommand(initCmd, newTLSClientCmd())
 	return tlsCmd
+}
+
+func newTLSClientCmd() *cobra.Command {
+	var ca, cn, out string
+	var days int
+	c := &cobra.Command{
+		Use:   "client",
+		Short: "Sign one more client certificate, for a common name, with a hull tls init CA",
+		Long: `Client signs a client certificate (ECDSA P-256, clientAuth) for the common name
+--cn with the CA hull tls init wrote into --ca (ca.pem and ca-key.pem), valid
+--days but never past the CA, and writes it into --out as the docker CLI reads
+DOCKER_CERT_PATH: ca.pem, cert.pem and key.pem (0600). Nothing that exists is
+overwritten. hull gate gives a TCP client its role by this common name (the
+policy's gate identities, cn:).`,
+		Example: `  hull tls client --ca /etc/hull/gate-tls --cn ci-runner --out ci-certs
+  DOCKER_CERT_PATH=ci-certs docker --tlsverify -H tcp://gate.example.com:2376 ps`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ca == "" || cn == "" {
+				return undecided(errors.New("hull tls client needs --ca and --cn"))
+			}
+			f, err := tlsgen.Client(ca, out, cn, tlsgen.Options{Days: days})
+			if err != nil {
+				return undecided(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s (client %q), %s (CA)\n", f.Cert, f.Key, cn, f.CA)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&ca, "ca", "", "the `DIR` hull tls init wrote the CA into (required)")
+	c.Flags().StringVar(&cn, "cn", "", "the certificate's common `NAME` (required)")
+	c.Flags().StringVar(&out, "out", "", "write ca.pem, cert.pem and key.pem into `DIR` (created 0700; required)")
+	c.Flags().IntVar(&days, "days", 365, "validity in `DAYS`, at most the CA's")
+	// --ca and --cn are checked when it runs, after the flags' values.
+	_ = c.MarkFlagRequired("out")
+	return c
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

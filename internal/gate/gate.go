@@ -13,7 +13,9 @@
 // resolved, verified and forwarded by digest (pull.go); a service spec is
 // judged as its container's create request and pinned to the verified
 // digest (services.go). Everything else
-// gets a 403 with a JSON message the docker CLI prints. Allowed requests,
+// gets a 403 with a JSON message the docker CLI prints. With the
+// policy's gate section, each client's role limits what it may call and
+// how its requests are judged (roles.go). Allowed requests,
 // hijacked attach and exec streams included, are forwarded by the gate's
 // own forwarder (forward.go).
 package gate
@@ -32,6 +34,7 @@ import (
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/image"
+	"github.com/hull-sec/hull/internal/policy"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -60,6 +63,11 @@ type Options struct {
 	// BodyTimeout bounds the time a client may take to send a body the
 	// gate reads; 0 means 10 seconds.
 	BodyTimeout time.Duration
+	// Roles, the policy's gate section, gives each client a role that
+	// limits its operations and may set its own FailOn, Ignore, Except
+	// and trust requirement (roles.go); nil gives every client all the
+	// gate allows, judged by the options above.
+	Roles *policy.Gate
 }
 
 // Gate is the http.Handler that judges and forwards requests.
@@ -71,6 +79,10 @@ type Gate struct {
 	// engine asks the engine itself (image inspect).
 	engine *http.Client
 	log    *slog.Logger
+	// roles, with Options.Roles, picks each client's role; role is the
+	// role a role's own gate judges for (roles.go).
+	roles *roles
+	role  *role
 }
 
 // New returns a gate forwarding to the engine socket of o. An ignore
@@ -84,15 +96,26 @@ func New(o Options) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{opts: o, fwd: newForwarder(o.Engine), rules: workload.Rules(), engine: engineapi.UnixClient(o.Engine), log: log}, nil
+	g := &Gate{opts: o, fwd: newForwarder(o.Engine), rules: workload.Rules(), engine: engineapi.UnixClient(o.Engine), log: log}
+	if o.Roles != nil {
+		rs, err := newRoles(o.Roles, g)
+		if err != nil {
+			return nil, err
+		}
+		g.roles = rs
+	}
+	return g, nil
 }
 
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := g.decide(w, r)
-	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict()}
+	d := g.decideAs(w, r)
+	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "identity", d.identity}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
+	}
+	if d.role != "" {
+		attrs = append(attrs, "role", d.role)
 	}
 	if d.op != "" {
 		attrs = append(attrs, "operation", d.op)
@@ -141,6 +164,8 @@ type decision struct {
 	// answer, when set, is given the engine's response before it is
 	// forwarded.
 	answer func(*http.Response)
+	// identity names who asked; role is the role it was judged as.
+	identity, role string
 }
 
 func (d decision) verdict() string {
@@ -168,6 +193,9 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	o, ok := lookup(r.Method, path)
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
+	}
+	if !g.allows(o) {
+		return g.notAllowed(w, r, o)
 	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))

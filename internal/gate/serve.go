@@ -2,6 +2,8 @@ package gate
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -29,16 +31,60 @@ type peerKey struct{}
 // maxHeaderBytes bounds a request's header block.
 const maxHeaderBytes = 64 << 10
 
-// Listen holds how the gate's own socket is created.
+// Listen holds where the gate listens: a unix socket, a TCP address
+// with mutual TLS, or both.
 type Listen struct {
 	// Path is the socket's path; a stale socket there is replaced, any
-	// other file is an error.
+	// other file is an error. "" for none.
 	Path string
 	// Mode is the socket file's mode, set before the first connection is
 	// accepted.
 	Mode os.FileMode
 	// GID is the socket file's group; -1 keeps the process's.
 	GID int
+	// TCP, when set, is a host:port the gate also listens on, for TLS
+	// clients only, each with a certificate the CA of TLS signed.
+	TCP string
+	// TLS are the files of the TCP listener; all three are required
+	// with TCP. There is no TCP without client certificates.
+	TLS TLSFiles
+}
+
+// TLSFiles are PEM files, as hull tls init writes them.
+type TLSFiles struct {
+	// Cert and Key are the gate's server certificate and its key.
+	Cert, Key string
+	// CA is the certificate of the CA whose client certificates the
+	// gate accepts (and only those).
+	CA string
+}
+
+// serverTLS is the TLS configuration of the TCP listener: TLS 1.2 or
+// later, HTTP/1.1 (hijacked attach and exec streams need it), and a
+// client certificate required and verified against f.CA.
+func serverTLS(f TLSFiles) (*tls.Config, error) {
+	if f.Cert == "" || f.Key == "" || f.CA == "" {
+		return nil, errors.New("gate: a TCP listener needs the server certificate, its key and the CA of the clients' certificates")
+	}
+	pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("gate: the server certificate: %w", err)
+	}
+	pem, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, fmt.Errorf("gate: the client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("gate: the client CA %s holds no PEM certificate", f.CA)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{pair},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}, nil
 }
 
 // Serve checks that the engine answers /_ping, listens on l and serves
@@ -49,14 +95,39 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 	if err != nil {
 		return err
 	}
+	if l.Path == "" && l.TCP == "" {
+		return errors.New("gate: nothing to listen on: give a socket path, a TCP address or both")
+	}
+	var tcfg *tls.Config
+	if l.TCP != "" {
+		if tcfg, err = serverTLS(l.TLS); err != nil {
+			return err
+		}
+	}
 	if err := Ping(ctx, o.Engine); err != nil {
 		return err
 	}
-	ln, err := listen(l)
-	if err != nil {
-		return err
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	if l.Path != "" {
+		ln, err := listen(l)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(l.Path)
+		lns = append(lns, ln)
 	}
-	defer os.Remove(l.Path)
+	if l.TCP != "" {
+		ln, err := net.Listen("tcp", l.TCP)
+		if err != nil {
+			return fmt.Errorf("gate: listen: %w", err)
+		}
+		lns = append(lns, tls.NewListener(ln, tcfg))
+	}
 	srv := &http.Server{
 		Handler:        g,
 		MaxHeaderBytes: maxHeaderBytes,
@@ -73,11 +144,14 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 		// answer from net/http and nothing on stderr.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	done := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { done <- srv.Serve(ln) }()
+	}
+	var failed error
 	select {
 	case err := <-done:
-		return fmt.Errorf("gate: serve: %w", err)
+		failed = fmt.Errorf("gate: serve: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -86,8 +160,13 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 		// Hijacked streams (attach, exec) are not waited for.
 		_ = srv.Close()
 	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("gate: serve: %w", err)
+	if failed != nil {
+		return failed
+	}
+	for range lns {
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("gate: serve: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,8 +2,9 @@
 //
 // Data flow: Load reads YAML (strictly: unknown fields and duplicate keys
 // are errors), Validate checks values, and engines read the section that
-// concerns them: lint, scan, trust and workload (the container rules of
-// hull config, the gate, the launcher and admission).
+// concerns them: lint, scan, trust, workload (the container rules of
+// hull config, the gate, the launcher and admission) and gate (who may
+// do what through hull gate).
 package policy
 
 import (
@@ -31,6 +32,8 @@ type Policy struct {
 	Registry Registry `yaml:"registry"`
 	// Workload says how containers' settings are judged.
 	Workload Workload `yaml:"workload"`
+	// Gate says which clients of hull gate get which role; nil for none.
+	Gate *Gate `yaml:"gate"`
 }
 
 // Lint says how images are linted.
@@ -92,6 +95,9 @@ func Load(r io.Reader) (*Policy, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Gate == nil && bytes.Contains(data, []byte("gate")) && emptyGate(data) {
+		return nil, fmt.Errorf("%w: gate is empty: give it roles, or leave the section out to let every client of hull gate do what the gate allows", ErrInvalid)
+	}
 	return &p, nil
 }
 
@@ -106,6 +112,7 @@ func (p *Policy) Validate() error {
 	errs = append(errs, p.Trust.validate()...)
 	errs = append(errs, p.Registry.validate()...)
 	errs = append(errs, p.Workload.validate()...)
+	errs = append(errs, p.Gate.validate(&p.Trust)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}

@@ -104,10 +104,14 @@ func Glob(pattern, s string) bool {
 	return pi == len(p)
 }
 
-func (w Workload) validate() []string {
-	errs := validateSection("workload", w.FailOn, w.Ignore)
+func (w Workload) validate() []string { return w.validateAt("workload") }
+
+// validateAt checks w, a workload section or the same settings of a
+// gate role, naming each error below section.
+func (w Workload) validateAt(section string) []string {
+	errs := validateSection(section, w.FailOn, w.Ignore)
 	for i, e := range w.Exceptions {
-		at := fmt.Sprintf("workload.exceptions[%d]", i)
+		at := fmt.Sprintf("%s.exceptions[%d]", section, i)
 		switch {
 		case e.Rule == "":
 			errs = append(errs, at+": rule is empty")
