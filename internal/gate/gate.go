@@ -107,22 +107,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
 	}
-	if d.op != "" {
-		attrs = append(attrs, "operation", d.op)
-	}
-	if d.imageID != "" {
-		attrs = append(attrs, "image_id", d.imageID)
-	}
-	if d.image != "" {
-		attrs = append(attrs, "image", d.image)
-	}
-	if len(d.rules) > 0 {
-		attrs = append(attrs, "rules", d.rules)
-	}
-	if d.refusal != "" {
-		attrs = append(attrs, "reason", d.refusal)
-	}
-	g.log.Info("decision", attrs...)
+	g.log.Info("decision", append(attrs, d.logAttrs()...)...)
 	if d.refusal != "" {
 		code := http.StatusForbidden
 		if d.status != 0 {
@@ -154,6 +139,27 @@ type decision struct {
 	status int
 }
 
+// logAttrs are the decision record's attributes that d itself holds.
+func (d decision) logAttrs() []any {
+	var attrs []any
+	if d.op != "" {
+		attrs = append(attrs, "operation", d.op)
+	}
+	if d.imageID != "" {
+		attrs = append(attrs, "image_id", d.imageID)
+	}
+	if d.image != "" {
+		attrs = append(attrs, "image", d.image)
+	}
+	if len(d.rules) > 0 {
+		attrs = append(attrs, "rules", d.rules)
+	}
+	if d.refusal != "" {
+		attrs = append(attrs, "reason", d.refusal)
+	}
+	return attrs
+}
+
 func (d decision) verdict() string {
 	if d.refusal != "" {
 		return "refused"
@@ -167,6 +173,15 @@ func refuse(op, format string, args ...any) decision {
 
 // decide judges r without forwarding it; w only bounds the body read.
 func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
+	return g.judge(r, func() ([]byte, error) { return g.readBody(w, r) })
+}
+
+// judge is the decision the gate and the authorization plugin (authz.go)
+// share: it reads r's method, target (RequestURI), headers, framing
+// (ContentLength, TransferEncoding) and context, and calls read for the
+// body of an operation that takes JSON. Checks may read r further (its
+// query, its context).
+func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 	for _, h := range overrideHeaders {
 		if _, ok := r.Header[h]; ok {
 			return refuse("", "the %s header is not allowed", h)
@@ -190,7 +205,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 			return refuse(o.name, "%s takes no body", o.name)
 		}
 	case bodyJSON:
-		body, err := g.readBody(w, r)
+		body, err := read()
 		if err != nil {
 			return refuse(o.name, "%s: %v", o.name, err)
 		}

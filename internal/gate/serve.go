@@ -52,13 +52,19 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 	if err := Ping(ctx, o.Engine); err != nil {
 		return err
 	}
+	return serve(ctx, l, g)
+}
+
+// serve listens on l and serves h until ctx ends, then shuts down,
+// letting open requests finish for up to five seconds.
+func serve(ctx context.Context, l Listen, h http.Handler) error {
 	ln, err := listen(l)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(l.Path)
 	srv := &http.Server{
-		Handler:        g,
+		Handler:        h,
 		MaxHeaderBytes: maxHeaderBytes,
 		// OPTIONS * comes to the gate, which refuses it, too.
 		DisableGeneralOptionsHandler: true,
