@@ -185,6 +185,11 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 		}
 		return q.RequestBody, nil
 	})
+	if d.status == http.StatusNotFound {
+		// The gate's 404 makes docker run pull and create again; dockerd
+		// turns any denial into a 403, which makes it give up.
+		d.refusal = fmt.Sprintf("%s: %s: pull it first (docker pull), then create", d.op, d.refusal)
+	}
 	if d.refusal != "" {
 		return d
 	}
