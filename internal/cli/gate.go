@@ -74,36 +74,12 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 			return undecided(fmt.Errorf("--socket-group: %w", err))
 		}
 	}
-	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
+	o, closeLog, err := gateOptions(cmd, f.engine, f.policyFile, f.failOn, f.log)
 	if err != nil {
 		return undecided(err)
 	}
-	wr, err := loadWorkloadRules(pol, polPath, f.failOn)
-	if err != nil {
-		return undecided(err)
-	}
-	var verifier gate.ImageVerifier
-	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
-		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
-		if err != nil {
-			return undecided(err)
-		}
-		verifier = v
-	}
-	var logw io.Writer = cmd.ErrOrStderr()
-	if f.log != "" {
-		lf, err := os.OpenFile(f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return undecided(fmt.Errorf("--log: %w", err))
-		}
-		defer lf.Close()
-		logw = lf
-	}
-	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, gate.Options{
-		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
-		Verifier: verifier,
-		Log:      slog.New(slog.NewJSONHandler(logw, nil)),
-	})
+	defer closeLog()
+	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid}, o)
 	if err != nil {
 		return undecided(err)
 	}
