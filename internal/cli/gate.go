@@ -121,7 +121,7 @@ as hull gate serve judges. The plugin asks the engine (--engine) about the
 image a create names; dockerd serves that while it waits for the plugin.
 
 dockerd does not send a plugin every request body: only an application/json
-body of known length under its size limit (1 MiB before Docker 27). Where the
+body of known length under its size limit (1 MiB before Docker 29.4). Where the
 gate would read a body dockerd did not send (a container or exec create
 without one, chunked, not JSON or too large), or would forward a changed
 request, the plugin denies and says to use hull gate serve instead; the README

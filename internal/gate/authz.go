@@ -13,9 +13,9 @@ package gate
 // The plugin runs the gate's own decision (judge) on the request dockerd
 // describes. What it cannot do is see everything the gate sees: dockerd
 // sends a body only when its Content-Type is application/json, its length
-// known (not chunked, before moby 27.1) and under a size limit (1 MiB up
-// to Docker 26, 4 MiB since), and the plugin cannot change what dockerd
-// then handles. So the plugin denies an operation whose body the gate
+// known (not chunked, before the CVE-2024-41110 fix: 27.1.1 and
+// backports) and under a size limit (1 MiB before Docker 29.4, 4 MiB
+// since), and the plugin cannot change what dockerd then handles. So the plugin denies an operation whose body the gate
 // reads when dockerd sent none (CVE-2024-41110 was a create whose body
 // the plugin never saw), refuses to let a check read a body it was not
 // sent, and denies a request the gate would forward changed. Responses

@@ -11,7 +11,8 @@
 // must be one the policy accepts by digest (trust.go). Everything else
 // gets a 403 with a JSON message the docker CLI prints. Allowed requests,
 // hijacked attach and exec streams included, are forwarded by
-// httputil.ReverseProxy.
+// httputil.ReverseProxy. The same decision (judge) answers dockerd as an
+// authorization plugin (authz.go).
 package gate
 
 import (
