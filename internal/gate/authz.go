@@ -193,6 +193,15 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 	if d.refusal != "" {
 		return d
 	}
+	// dockerd reads a POST's, PUT's or PATCH's parameters from a form body
+	// before its query when the first Content-Type says form: a body it
+	// did not send the plugin, chunked (Content-Length absent: net/http
+	// removes both framing headers before the plugin sees them) or behind
+	// a second Content-Type the plugin is shown instead of the first.
+	if d.checked && len(q.RequestBody) == 0 && r.Header.Get("Content-Length") != "0" &&
+		(r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
+		return refuse(d.op, "%s: the request may carry a body dockerd does not send the authorization plugin, from which dockerd would read other parameters than the ones judged: %s", d.op, needServe)
+	}
 	// The gate forwards what its checks leave in r and d.body; dockerd
 	// handles the request as the client sent it.
 	if r.Body != body || r.URL.String() != target || r.RequestURI != q.RequestURI ||

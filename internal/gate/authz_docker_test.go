@@ -235,14 +235,29 @@ func TestPluginWithDockerd(t *testing.T) {
 		}
 	}
 
+	// A pull as the docker CLI sends it passes the plugin: dockerd's own
+	// error says it tried the (closed) loopback registry.
+	if _, stderr, err := e.docker("pull", "127.0.0.1:1/x:1"); err == nil || strings.Contains(stderr, "authorization denied") || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Errorf("docker pull: %v %q, want dockerd's own failure to reach 127.0.0.1:1", err, stderr)
+	}
+
 	json := "Content-Type: application/json"
+	form := "Content-Type: application/x-www-form-urlencoded"
+	importForm := "fromImage=&fromSrc=http://127.0.0.1:1/x.tar&repo=imported"
+	chunk := func(s string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(s), s) }
 	for name, raw := range map[string]string{
 		"CVE-2024-41110 Content-Length 0 with a body": req("POST", "/v1.41/containers/create", []string{json, "Content-Length: 0"}, privileged),
-		"chunked":                  req("POST", "/v1.41/containers/create", []string{json, "Transfer-Encoding: chunked"}, fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(privileged), privileged)),
-		"chunked and length 0":     req("POST", "/v1.41/containers/create", []string{json, "Transfer-Encoding: chunked", "Content-Length: 0"}, fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(privileged), privileged)),
-		"JSON body sent as text":   req("POST", "/v1.41/containers/create", []string{"Content-Type: text/plain", cl(privileged)}, privileged),
-		"no Content-Type":          req("POST", "/v1.41/containers/create", []string{cl(privileged)}, privileged),
-		"JSON with a media suffix": req("POST", "/v1.41/containers/create", []string{"Content-Type: application/json+x", cl(privileged)}, privileged),
+		"chunked":                req("POST", "/v1.41/containers/create", []string{json, "Transfer-Encoding: chunked"}, fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(privileged), privileged)),
+		"chunked and length 0":   req("POST", "/v1.41/containers/create", []string{json, "Transfer-Encoding: chunked", "Content-Length: 0"}, fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(privileged), privileged)),
+		"JSON body sent as text": req("POST", "/v1.41/containers/create", []string{"Content-Type: text/plain", cl(privileged)}, privileged),
+		"no Content-Type":        req("POST", "/v1.41/containers/create", []string{cl(privileged)}, privileged),
+		// dockerd reads a POST's parameters from a form body before its
+		// query: a chunked one the plugin never sees would make this pull
+		// an import from a URL.
+		"pull with a chunked form body":                           req("POST", "/v1.41/images/create?fromImage=busybox&tag=gate", []string{form, "Transfer-Encoding: chunked"}, chunk(importForm)),
+		"pull with a chunked form body and a second Content-Type": req("POST", "/v1.41/images/create?fromImage=busybox&tag=gate", []string{form, "Content-Type: text/plain", "Transfer-Encoding: chunked"}, chunk(importForm)),
+		"pull with a form body":                                   req("POST", "/v1.41/images/create?fromImage=busybox&tag=gate", []string{form, cl(importForm)}, importForm),
+		"JSON with a media suffix":                                req("POST", "/v1.41/containers/create", []string{"Content-Type: application/json+x", cl(privileged)}, privileged),
 	} {
 		code, body := e.send(t, raw)
 		t.Logf("%s: %d %s", name, code, strings.TrimSpace(body))

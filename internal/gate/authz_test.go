@@ -96,6 +96,9 @@ func TestPluginDecides(t *testing.T) {
 		{"no target", AuthZRequest{RequestMethod: "GET"}, "not a plain path"},
 		{"method override", AuthZRequest{RequestMethod: "GET", RequestURI: "/_ping", RequestHeaders: map[string]string{"X-Http-Method-Override": "DELETE"}}, "header is not allowed"},
 		{"import", AuthZRequest{RequestMethod: "POST", RequestURI: "/images/create?fromSrc=-&repo=x"}, "only a pull"},
+		{"pull", AuthZRequest{RequestMethod: "POST", RequestURI: "/images/create?fromImage=busybox&tag=1", RequestHeaders: map[string]string{"Content-Length": "0", "Content-Type": "text/plain"}}, ""},
+		{"pull maybe chunked", AuthZRequest{RequestMethod: "POST", RequestURI: "/images/create?fromImage=busybox&tag=1", RequestHeaders: map[string]string{"Content-Type": "text/plain"}}, "image pull: the request may carry a body dockerd does not send"},
+		{"pull with a form", AuthZRequest{RequestMethod: "POST", RequestURI: "/images/create?fromImage=busybox&tag=1", RequestHeaders: map[string]string{"Content-Length": "0", "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}}, "a form body"},
 	} {
 		code, res, _ := call(t, plugin(t), "/AuthZPlugin.AuthZReq", authzReq(t, c.q))
 		if code != 200 || res.Allow != (c.want == "") || !strings.Contains(res.Msg, c.want) {
@@ -144,10 +147,41 @@ func TestPluginChangedRequest(t *testing.T) {
 			t.Errorf("%s: %+v, want a denial naming hull gate serve", name, res)
 		}
 	}
+	// A check may have judged the query, which a body dockerd did not
+	// send could override: denied. With no check, nothing was judged.
 	restore := withOp(t, op{"test stream", "POST", "/test/{}", bodyStream, func(_ *Gate, _ *http.Request, d decision) decision { return d }})
-	defer restore()
+	res := p.Authorize(context.Background(), AuthZRequest{RequestMethod: "POST", RequestURI: "/test/x", RequestHeaders: map[string]string{"Content-Type": "application/x-tar", "Content-Length": "100"}})
+	restore()
+	if res.Allow || !strings.Contains(res.Msg, "test stream: the request may carry a body dockerd does not send") {
+		t.Errorf("a stream operation with a check: %+v, want a denial", res)
+	}
+	defer withOp(t, op{"test stream", "POST", "/test/{}", bodyStream, nil})()
 	if res := p.Authorize(context.Background(), AuthZRequest{RequestMethod: "POST", RequestURI: "/test/x", RequestHeaders: map[string]string{"Content-Type": "application/x-tar"}}); !res.Allow {
-		t.Errorf("a stream operation whose check reads nothing: %+v, want allowed as the gate allows it", res)
+		t.Errorf("a stream operation without a check: %+v, want allowed as the gate allows it", res)
+	}
+}
+
+// TestFormBodyRefused: a stream operation whose check reads the query
+// gets no form body through the gate either: dockerd would read its
+// parameters from the body first.
+func TestFormBodyRefused(t *testing.T) {
+	defer withOp(t, op{"test stream", "PUT", "/test/{}", bodyStream, func(_ *Gate, r *http.Request, d decision) decision {
+		if r.URL.Query().Get("path") != "/tmp" {
+			return refuse(d.op, "only /tmp")
+		}
+		return d
+	}})()
+	g, err := New(Options{Engine: "/nonexistent/engine.sock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("PUT", "/test/x?path=/tmp", strings.NewReader("path=/etc"))
+	r.Header.Add("Content-Type", "text/plain")
+	r.Header.Add("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "test stream: a form body (Content-Type application/x-www-form-urlencoded) is not allowed") {
+		t.Errorf("a form body on a stream operation: %d %s", rec.Code, rec.Body)
 	}
 }
 

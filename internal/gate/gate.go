@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -138,6 +139,9 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// checked: the operation's check judged the request, so what it read
+	// (the query) must be what the engine reads.
+	checked bool
 }
 
 // logAttrs are the decision record's attributes that d itself holds.
@@ -196,6 +200,14 @@ func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
+	// dockerd takes a POST's or PUT's parameters from a form body before
+	// its query (net/http's ParseForm): the query judged would not be the
+	// one it reads. No Docker API request is a form.
+	for _, ct := range r.Header.Values("Content-Type") {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/x-www-form-urlencoded" {
+			return refuse(o.name, "%s: a form body (Content-Type %s) is not allowed", o.name, mt)
+		}
+	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
@@ -216,7 +228,8 @@ func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 		d.body = body
 	}
 	if o.check != nil {
-		return o.check(g, r, d)
+		d = o.check(g, r, d)
+		d.checked = true
 	}
 	return d
 }
