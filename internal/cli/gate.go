@@ -126,9 +126,10 @@ gate would read a body dockerd did not send (a container or exec create
 without one, chunked, not JSON or too large), or would forward a changed
 request, the plugin denies and says to use hull gate serve instead; the README
 lists those operations. With a trust policy it denies a create of an image
-the engine lacks, where the gate lets docker run pull it: pull it first. Responses are allowed as they are. Every decision is one JSON
-line on standard error (or --log FILE). If the plugin is down, dockerd refuses
-every request. SIGINT or SIGTERM stops it.`,
+the engine lacks, where the gate lets docker run pull it: pull it first.
+Responses are allowed as they are. Every decision is one JSON line on
+standard error (or --log FILE). If the plugin is down, dockerd refuses every
+request. SIGINT or SIGTERM stops it.`,
 		Example: `  hull gate plugin --name hull --policy /etc/hull/hull.yaml
   dockerd --authorization-plugin=hull
   docker run --rm --privileged busybox true   # denied by plugin hull`,
