@@ -96,6 +96,7 @@ Operations (names for roles; * in a name stands for any characters):
 	serve.MarkFlagsOneRequired("listen", "listen-tcp")
 	serve.MarkFlagsRequiredTogether("listen-tcp", "tls-cert", "tls-key", "tls-ca")
 	gateCmd.AddCommand(serve)
+	gateCmd.AddCommand(newGatePluginCmd())
 	return gateCmd
 }
 
@@ -110,42 +111,13 @@ func runGate(cmd *cobra.Command, f *gateFlags) error {
 			return undecided(fmt.Errorf("--socket-group: %w", err))
 		}
 	}
-	pol, polPath, err := loadPolicy(cmd, f.policyFile, false)
+	o, closeLog, err := gateOptions(cmd, f.engine, f.policyFile, f.failOn, f.log)
 	if err != nil {
 		return undecided(err)
 	}
-	wr, err := loadWorkloadRules(pol, polPath, f.failOn)
-	if err != nil {
-		return undecided(err)
-	}
-	if err := gate.CheckSection(pol.GateSection()); err != nil {
-		return undecided(fmt.Errorf("%s: %w", polPath, err))
-	}
-	var verifier gate.ImageVerifier
-	var registry image.Options
-	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
-		registry.Timeout = pol.Registry.TimeoutDuration()
-		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
-		if err != nil {
-			return undecided(err)
-		}
-		verifier = v
-	}
-	var logw io.Writer = cmd.ErrOrStderr()
-	if f.log != "" {
-		lf, err := os.OpenFile(f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return undecided(fmt.Errorf("--log: %w", err))
-		}
-		defer lf.Close()
-		logw = lf
-	}
+	defer closeLog()
 	err = gate.Serve(cmd.Context(), gate.Listen{Path: f.listen, Mode: os.FileMode(mode), GID: gid,
-		TCP: f.tcp, TLS: gate.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}}, gate.Options{
-		Engine: f.engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
-		Verifier: verifier, Registry: registry, Roles: pol.GateSection(),
-		Log: slog.New(slog.NewJSONHandler(logw, nil)),
-	})
+		TCP: f.tcp, TLS: gate.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}}, o)
 	if err != nil {
 		return undecided(err)
 	}
@@ -185,4 +157,113 @@ func groupID(name string) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(g.Gid)
+}
+
+type gatePluginFlags struct {
+	name, socket, engine, policyFile, failOn, log string
+}
+
+func newGatePluginCmd() *cobra.Command {
+	var f gatePluginFlags
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Serve the gate's decisions as a Docker authorization plugin",
+		Long: `Plugin serves the gate's decisions to dockerd as an authorization plugin, for
+hosts where the engine's own socket must stay the entry point. It listens on
+` + gate.PluginDir + `/NAME.sock (--name, default hull; --socket another path,
+which dockerd then finds through a /etc/docker/plugins/NAME.spec file holding
+unix://PATH) and must be running before dockerd starts with
+
+  dockerd --authorization-plugin=NAME
+
+dockerd then asks it about every API request: the allowlist, the container
+rules (--fail-on, the policy's workload section) and the trust section judge
+as hull gate serve judges. The plugin asks the engine (--engine) about the
+image a create names; dockerd serves that while it waits for the plugin.
+
+dockerd does not send a plugin every request body: only an application/json
+body of known length under its size limit (1 MiB before Docker 29.4). Where the
+gate would read a body dockerd did not send (a container or exec create
+without one, chunked, not JSON or too large), or would forward a changed
+request, the plugin denies and says to use hull gate serve instead; the README
+lists those operations. With a trust policy it denies a create of an image
+the engine lacks, where the gate lets docker run pull it: pull it first.
+Responses are allowed as they are. Every decision is one JSON line on
+standard error (or --log FILE). If the plugin is down, dockerd refuses every
+request. SIGINT or SIGTERM stops it.`,
+		Example: `  hull gate plugin --name hull --policy /etc/hull/hull.yaml
+  dockerd --authorization-plugin=hull
+  docker run --rm --privileged busybox true   # denied by plugin hull`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runGatePlugin(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "hull", "the plugin's `NAME`, as dockerd's --authorization-plugin names it")
+	fl.StringVar(&f.socket, "socket", "", "listen on this unix socket `PATH` instead of "+gate.PluginDir+"/NAME.sock")
+	fl.StringVar(&f.engine, "engine", "/var/run/docker.sock", "the engine's unix socket `PATH`, asked about the image a create names")
+	fl.StringVar(&f.policyFile, "policy", "", policyFlagHelp+"; its workload section ignores and excepts container rules")
+	fl.StringVar(&f.failOn, "fail-on", "", "deny a create with a finding of at least this `SEVERITY`: "+strings.Join(finding.SeverityNames(), ", ")+" (default "+defaultFailOn+", or the policy's workload failOn)")
+	choices(cmd, "fail-on", finding.SeverityNames()...)
+	fl.StringVar(&f.log, "log", "", "append the JSON-lines decision log to `FILE` instead of standard error")
+	return cmd
+}
+
+func runGatePlugin(cmd *cobra.Command, f *gatePluginFlags) error {
+	sock, err := gate.PluginSocket(f.name)
+	if err != nil {
+		return undecided(fmt.Errorf("--name: %w", err))
+	}
+	if f.socket != "" {
+		sock = f.socket
+	}
+	o, closeLog, err := gateOptions(cmd, f.engine, f.policyFile, f.failOn, f.log)
+	if err != nil {
+		return undecided(err)
+	}
+	defer closeLog()
+	if err := gate.ServePlugin(cmd.Context(), sock, o); err != nil {
+		return undecided(err)
+	}
+	return nil
+}
+
+// gateOptions builds the gate's options from the flags both gate commands
+// take: the engine socket, the policy (workload rules and trust), --fail-on
+// and --log; closeLog closes the log file.
+func gateOptions(cmd *cobra.Command, engine, policyFile, failOn, logFile string) (o gate.Options, closeLog func(), err error) {
+	pol, polPath, err := loadPolicy(cmd, policyFile, false)
+	if err != nil {
+		return o, nil, err
+	}
+	wr, err := loadWorkloadRules(pol, polPath, failOn)
+	if err != nil {
+		return o, nil, err
+	}
+	if err := gate.CheckSection(pol.GateSection()); err != nil {
+		return o, nil, fmt.Errorf("%s: %w", polPath, err)
+	}
+	var verifier gate.ImageVerifier
+	var registry image.Options
+	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
+		registry.Timeout = pol.Registry.TimeoutDuration()
+		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
+		if err != nil {
+			return o, nil, err
+		}
+		verifier = v
+	}
+	var logw io.Writer = cmd.ErrOrStderr()
+	closeLog = func() {}
+	if logFile != "" {
+		lf, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return o, nil, fmt.Errorf("--log: %w", err)
+		}
+		logw, closeLog = lf, func() { lf.Close() }
+	}
+	return gate.Options{
+		Engine: engine, Ignore: wr.ignore, Except: wr.section, FailOn: wr.failOn,
+		Verifier: verifier, Registry: registry, Roles: pol.GateSection(),
+		Log: slog.New(slog.NewJSONHandler(logw, nil)),
+	}, closeLog, nil
 }

@@ -17,7 +17,8 @@
 // policy's gate section, each client's role limits what it may call and
 // how its requests are judged (roles.go). Allowed requests,
 // hijacked attach and exec streams included, are forwarded by the gate's
-// own forwarder (forward.go).
+// own forwarder (forward.go). The same decision (judge) answers dockerd
+// as an authorization plugin (authz.go).
 package gate
 
 import (
@@ -26,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -117,22 +119,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.role != "" {
 		attrs = append(attrs, "role", d.role)
 	}
-	if d.op != "" {
-		attrs = append(attrs, "operation", d.op)
-	}
-	if d.imageID != "" {
-		attrs = append(attrs, "image_id", d.imageID)
-	}
-	if d.image != "" {
-		attrs = append(attrs, "image", d.image)
-	}
-	if len(d.rules) > 0 {
-		attrs = append(attrs, "rules", d.rules)
-	}
-	if d.refusal != "" {
-		attrs = append(attrs, "reason", d.refusal)
-	}
-	g.log.Info("decision", attrs...)
+	g.log.Info("decision", append(attrs, d.logAttrs()...)...)
 	if d.refusal != "" {
 		code := http.StatusForbidden
 		if d.status != 0 {
@@ -159,6 +146,9 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// unpinned is the body as the client sent it when the gate pinned
+	// its image (pinImage); an authorization plugin cannot pin.
+	unpinned []byte
 	// query, when set, is the query to forward instead of the client's.
 	query string
 	// answer, when set, is given the engine's response before it is
@@ -166,6 +156,30 @@ type decision struct {
 	answer func(*http.Response)
 	// identity names who asked; role is the role it was judged as.
 	identity, role string
+	// checked: the operation's check judged the request, so what it read
+	// (the query) must be what the engine reads.
+	checked bool
+}
+
+// logAttrs are the decision record's attributes that d itself holds.
+func (d decision) logAttrs() []any {
+	var attrs []any
+	if d.op != "" {
+		attrs = append(attrs, "operation", d.op)
+	}
+	if d.imageID != "" {
+		attrs = append(attrs, "image_id", d.imageID)
+	}
+	if d.image != "" {
+		attrs = append(attrs, "image", d.image)
+	}
+	if len(d.rules) > 0 {
+		attrs = append(attrs, "rules", d.rules)
+	}
+	if d.refusal != "" {
+		attrs = append(attrs, "reason", d.refusal)
+	}
+	return attrs
 }
 
 func (d decision) verdict() string {
@@ -180,7 +194,26 @@ func refuse(op, format string, args ...any) decision {
 }
 
 // decide judges r without forwarding it; w only bounds the body read.
+// The body of a request refused before it was read is read away
+// (discardBody), so the client gets the refusal, not a broken pipe.
 func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
+	read := false
+	d := g.judge(r, func() ([]byte, error) {
+		read = true
+		return g.readBody(w, r)
+	})
+	if d.refusal != "" && !read {
+		g.discardBody(w, r)
+	}
+	return d
+}
+
+// judge is the decision the gate and the authorization plugin (authz.go)
+// share: it reads r's method, target (RequestURI), headers, framing
+// (ContentLength, TransferEncoding) and context, and calls read for the
+// body of an operation that takes JSON. Checks may read r further (its
+// query, its context).
+func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 	for _, h := range overrideHeaders {
 		if _, ok := r.Header[h]; ok {
 			return refuse("", "the %s header is not allowed", h)
@@ -195,7 +228,15 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
 	if !g.allows(o) {
-		return g.notAllowed(w, r, o)
+		return g.notAllowed(o)
+	}
+	// dockerd takes a POST's or PUT's parameters from a form body before
+	// its query (net/http's ParseForm): the query judged would not be the
+	// one it reads. No Docker API request is a form.
+	for _, ct := range r.Header.Values("Content-Type") {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/x-www-form-urlencoded" {
+			return refuse(o.name, "%s: a form body (Content-Type %s) is not allowed", o.name, mt)
+		}
 	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
@@ -207,7 +248,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 			return refuse(o.name, "%s takes no body", o.name)
 		}
 	case bodyJSON:
-		body, err := g.readBody(w, r)
+		body, err := read()
 		if err != nil {
 			return refuse(o.name, "%s: %v", o.name, err)
 		}
@@ -217,7 +258,8 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 		d.body = body
 	}
 	if o.check != nil {
-		return o.check(g, r, d)
+		d = o.check(g, r, d)
+		d.checked = true
 	}
 	return d
 }

@@ -199,27 +199,38 @@ func (rs *roles) pick(c client) *role {
 	return rs.def
 }
 
+// roleGate returns the gate that judges c's requests and c's role: g
+// itself and nil without roles; nil and nil for a client with no role.
+func (g *Gate) roleGate(c client) (*Gate, *role) {
+	if g.roles == nil {
+		return g, nil
+	}
+	ro := g.roles.pick(c)
+	if ro == nil {
+		return nil, nil
+	}
+	return ro.gate, ro
+}
+
 // decideAs judges r as its client's role may make it: without roles as
 // decide does; with roles, a client without one is refused, and a
 // refusal names the role.
 func (g *Gate) decideAs(w http.ResponseWriter, r *http.Request) decision {
 	c := clientOf(r)
-	if g.roles == nil {
-		d := g.decide(w, r)
-		d.identity = c.String()
-		return d
-	}
-	ro := g.roles.pick(c)
-	if ro == nil {
+	rg, ro := g.roleGate(c)
+	if rg == nil {
 		g.discardBody(w, r)
 		d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
 		d.identity = c.String()
 		return d
 	}
-	d := ro.gate.decide(w, r)
-	d.identity, d.role = c.String(), ro.name
-	if d.refusal != "" {
-		d.refusal = "role " + ro.name + " (" + c.String() + "): " + d.refusal
+	d := rg.decide(w, r)
+	d.identity = c.String()
+	if ro != nil {
+		d.role = ro.name
+		if d.refusal != "" {
+			d.refusal = "role " + ro.name + " (" + c.String() + "): " + d.refusal
+		}
 	}
 	return d
 }
@@ -230,8 +241,7 @@ func (g *Gate) allows(o op) bool {
 }
 
 // notAllowed is the refusal of an operation g's role may not call.
-func (g *Gate) notAllowed(w http.ResponseWriter, r *http.Request, o op) decision {
-	g.discardBody(w, r)
+func (g *Gate) notAllowed(o op) decision {
 	names := make([]string, 0, len(g.role.ops))
 	for n := range g.role.ops {
 		names = append(names, n)

@@ -518,3 +518,30 @@ func TestRolesWithDockerCLI(t *testing.T) {
 		t.Error("root was allowed something")
 	}
 }
+
+// TestPluginRoles: as an authorization plugin the gate gives roles by the
+// certificate name dockerd reports (User); a client dockerd names not
+// (a unix socket client) gets the default role or nothing, never the
+// gate without roles.
+func TestPluginRoles(t *testing.T) {
+	p, err := NewPlugin(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Roles: gateSection(t, rolesDoc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(user string) AuthZResponse {
+		return p.Authorize(context.Background(), AuthZRequest{User: user, RequestMethod: "GET", RequestURI: "/v1.41/containers/json"})
+	}
+	if r := list("monitor-bot"); !r.Allow {
+		t.Errorf("monitor lists containers: %+v", r)
+	}
+	for _, user := range []string{"", "someone"} {
+		if r := list(user); r.Allow || !strings.Contains(r.Msg, "has no role") {
+			t.Errorf("user %q without a role: %+v", user, r)
+		}
+	}
+	create := AuthZRequest{User: "monitor-bot", RequestMethod: "POST", RequestURI: "/v1.41/containers/create",
+		RequestHeaders: map[string]string{"Content-Type": "application/json"}, RequestBody: []byte(`{"Image":"busybox"}`)}
+	if r := p.Authorize(context.Background(), create); r.Allow || !strings.Contains(r.Msg, "not one of the role's operations") {
+		t.Errorf("monitor creates: %+v", r)
+	}
+}

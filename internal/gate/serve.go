@@ -107,6 +107,13 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 	if err := Ping(ctx, o.Engine); err != nil {
 		return err
 	}
+	return serve(ctx, l, tcfg, g)
+}
+
+// serve listens on l (its TCP listener with tcfg) and serves h until ctx
+// ends, then shuts down, letting open requests finish for up to five
+// seconds.
+func serve(ctx context.Context, l Listen, tcfg *tls.Config, h http.Handler) error {
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {
@@ -129,7 +136,7 @@ func Serve(ctx context.Context, l Listen, o Options) error {
 		lns = append(lns, tls.NewListener(ln, tcfg))
 	}
 	srv := &http.Server{
-		Handler:        g,
+		Handler:        h,
 		MaxHeaderBytes: maxHeaderBytes,
 		// OPTIONS * comes to the gate, which refuses it, too.
 		DisableGeneralOptionsHandler: true,

@@ -129,7 +129,7 @@ func pinImage(d decision) decision {
 	if !sameBut(judged, pinned) {
 		return refuse(d.op, "%s: the request with its image pinned to %s is not the request judged", d.op, d.imageID)
 	}
-	d.body = body
+	d.unpinned, d.body = d.body, body
 	return d
 }
 
