@@ -31,16 +31,23 @@ func startGate(t *testing.T, v ImageVerifier) *gateEnv {
 	t.Helper()
 	d := testenv.StartDockerd(t, "--log-level", "debug")
 	d.BusyboxImage(t, "busybox:gate")
-	dir := filepath.Join(d.Dir, "gate")
+	return serveGate(t, d, "gate", Options{FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second, Verifier: v})
+}
+
+// serveGate serves a gate with o in front of d, its socket and the
+// client's files in d's directory dir.
+func serveGate(t *testing.T, d *testenv.Dockerd, dir string, o Options) *gateEnv {
+	t.Helper()
+	dir = filepath.Join(d.Dir, dir)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	e := &gateEnv{d: d, sock: filepath.Join(dir, "gate.sock"), dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	o.Engine = d.Socket
 	go func() {
-		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1},
-			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second, Verifier: v})
+		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1}, o)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -122,7 +129,8 @@ func TestDockerThroughGate(t *testing.T) {
 	if out, stderr, err := e.docker("exec", id2, "cat", "/proc/1/cmdline"); err != nil || out != "sleep\x0060\x00" {
 		t.Fatalf("docker exec: %v %q %s", err, out, stderr)
 	}
-	if _, stderr, err := e.docker("exec", "--privileged", id2, "true"); err == nil || !strings.Contains(stderr, "hull gate: exec create: a privileged exec is not allowed") {
+	if _, stderr, err := e.docker("exec", "--privileged", id2, "true"); err == nil ||
+		!strings.Contains(stderr, "hull gate: exec create refused by the policy: container-privileged (critical)") || !strings.Contains(stderr, "[exec Privileged]") {
 		t.Errorf("docker exec --privileged: %v %s", err, stderr)
 	}
 	for _, args := range [][]string{{"ps", "-a"}, {"images"}, {"inspect", id2}, {"version"}, {"info"}, {"stop", "-t", "1", id2}, {"rm", id, id2}} {
@@ -219,13 +227,13 @@ func TestBypassCorpus(t *testing.T) {
 			"HTTP/1.1", "HTTP/1.0", 1),
 		"pipelined hidden create":      req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
 		"body on a bodiless operation": req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
-		"unknown operation":            req("POST", "/containers/x/update", []string{json, cl(privileged)}, privileged),
+		"unknown operation":            req("POST", "/commit?container=x", []string{json, cl(privileged)}, privileged),
 		"import from a URL":            req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
 		"import and pull":              req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
 		"HTTP/2 prior knowledge":       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 		"asterisk target":              req("OPTIONS", "*", nil, ""),
 		"expect continue":              req("POST", "/containers/create", []string{json, "Expect: 100-continue", cl(privileged)}, privileged),
-		"build":                        req("POST", "/build", []string{"Content-Length: 0"}, ""),
+		"build from a URL":             req("POST", "/build?remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
 		"oversized header":             req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
 		"lower-case method":            req("post", "/containers/create", []string{json, cl(privileged)}, privileged),
 	}

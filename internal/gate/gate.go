@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -183,6 +184,9 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
+	if err := formBody(r); err != nil {
+		return refuse(o.name, "%s: %v", o.name, err)
+	}
 	d := decision{op: o.name}
 	switch o.body {
 	case bodyNone:
@@ -203,6 +207,28 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 		return o.check(g, r, d)
 	}
 	return d
+}
+
+// formBody refuses a body the engine's router would read as form
+// values (Go's ParseForm): they would stand beside, and before, the query
+// the gate judged (a build's remote or networkmode). A Content-Type it
+// cannot parse, or more than one, is refused too.
+func formBody(r *http.Request) error {
+	cts := r.Header.Values("Content-Type")
+	if len(cts) > 1 {
+		return errors.New("more than one Content-Type header")
+	}
+	if len(cts) == 0 || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(cts[0])
+	if err != nil {
+		return fmt.Errorf("the Content-Type %q: %w", cts[0], err)
+	}
+	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+		return fmt.Errorf("a %s body is not allowed: the engine would read it as parameters the gate did not judge", mt)
+	}
+	return nil
 }
 
 // overrideHeaders are the headers some servers read a method from.
@@ -248,8 +274,23 @@ func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 
 // judgeWorkload judges the workload of a create request.
 func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
+	return g.judgeRules(d, w, nil)
+}
+
+// judgeRules judges w by rules (nil: every rule), with the ignores of the
+// policy that name one of them.
+func (g *Gate) judgeRules(d decision, w workload.Workload, rules []workload.Rule) decision {
+	ignore := g.opts.Ignore
+	if rules != nil {
+		ignore = map[string]string{}
+		for _, r := range rules {
+			if why, ok := g.opts.Ignore[r.ID]; ok {
+				ignore[r.ID] = why
+			}
+		}
+	}
 	j, err := workload.Judge([]workload.Workload{w}, workload.JudgeOptions{
-		Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
+		Stage: workload.StageRequest, Rules: rules, Ignore: ignore, Except: g.opts.Except,
 	})
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
@@ -278,19 +319,6 @@ func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 		why = append(why, s)
 	}
 	d.refusal = fmt.Sprintf("%s refused by the policy: %s", d.op, strings.Join(why, "; "))
-	return d
-}
-
-// checkExec refuses a privileged exec, which the container's own
-// judgement cannot see.
-func checkExec(_ *Gate, _ *http.Request, d decision) decision {
-	var req struct{ Privileged bool }
-	if err := json.Unmarshal(d.body, &req); err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
-	}
-	if req.Privileged {
-		return refuse(d.op, "%s: a privileged exec is not allowed", d.op)
-	}
 	return d
 }
 
