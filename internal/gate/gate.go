@@ -181,6 +181,30 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	if !ok {
 		return refuse("", "%s %s is not an operation the gate allows", r.Method, path)
 	}
+	d := g.judge(w, r, o)
+	if d.refusal != "" && o.body == bodyStream {
+		g.drain(w, r)
+	}
+	return d
+}
+
+// maxDrain bounds the archive a refused stream operation reads away.
+const maxDrain = 64 << 20
+
+// drain reads away the archive of a refused stream operation, at most
+// maxDrain bytes within the body timeout, so that a client that sends
+// all of it before reading the answer (the docker CLI's build and cp)
+// gets the refusal rather than a broken pipe. The body goes nowhere.
+func (g *Gate) drain(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(g.bodyTimeout())); err != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+}
+
+// judge judges r, a request of the operation o.
+func (g *Gate) judge(w http.ResponseWriter, r *http.Request, o op) decision {
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
 	}
@@ -234,6 +258,15 @@ func formBody(r *http.Request) error {
 // overrideHeaders are the headers some servers read a method from.
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
+// bodyTimeout bounds the time a client may take to send a body the gate
+// reads.
+func (g *Gate) bodyTimeout() time.Duration {
+	if g.opts.BodyTimeout == 0 {
+		return 10 * time.Second
+	}
+	return g.opts.BodyTimeout
+}
+
 // readBody reads exactly the Content-Length the client declared, at most
 // maxBody bytes, within the body timeout.
 func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -243,12 +276,8 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	if r.ContentLength > maxBody {
 		return nil, fmt.Errorf("the body is larger than %d bytes", maxBody)
 	}
-	timeout := g.opts.BodyTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
 	rc := http.NewResponseController(w)
-	if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := rc.SetReadDeadline(time.Now().Add(g.bodyTimeout())); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return nil, fmt.Errorf("bound the body read: %w", err)
 	}
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()

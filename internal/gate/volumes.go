@@ -35,6 +35,7 @@ var volumeOps = []op{
 	{"network disconnect", "POST", "/networks/{}/disconnect", bodyJSON, nil},
 	{"plugin list", "GET", "/plugins", bodyNone, nil},
 	{"plugin inspect", "GET", "/plugins/{...}/json", bodyNone, nil},
+	{"plugin privileges", "GET", "/plugins/privileges", bodyNone, refusePlugin},
 	{"plugin install", "POST", "/plugins/pull", bodyStream, refusePlugin},
 	{"plugin create", "POST", "/plugins/create", bodyStream, refusePlugin},
 	{"plugin enable", "POST", "/plugins/{...}/enable", bodyStream, refusePlugin},
