@@ -344,3 +344,71 @@ func waitFor(actions <-chan string, want string) bool {
 		}
 	}
 }
+
+// compose runs Debian's docker-compose (1.29, the Python one on the
+// Docker SDK) in dir through the gate.
+func (e *gateEnv) compose(dir string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker-compose", args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DOCKER_HOST=unix://" + e.sock,
+		"DOCKER_CONFIG=" + filepath.Join(e.dir, "client"), "COMPOSE_INTERACTIVE_NO_CLI=1"}
+	var o, er strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &er
+	err := cmd.Run()
+	return o.String(), er.String(), err
+}
+
+func TestComposeThroughGate(t *testing.T) {
+	e := startGate(t, nil)
+	dir := t.TempDir()
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`version: "3"
+services:
+  web:
+    image: busybox:gate
+    command: sh -c "echo hello from compose; sleep 300"
+    volumes: ["data:/data"]
+volumes:
+  data: {}
+`)
+	for _, args := range [][]string{{"-p", "hull", "up", "-d"}, {"-p", "hull", "ps"}, {"-p", "hull", "logs"}, {"-p", "hull", "down", "-v", "-t", "1"}} {
+		out, stderr, err := e.compose(dir, args...)
+		if err != nil {
+			t.Fatalf("docker-compose %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		switch args[2] {
+		case "ps":
+			if !strings.Contains(out, "hull_web_1") || !strings.Contains(out, "Up") {
+				t.Errorf("docker-compose ps: %q", out)
+			}
+		case "logs":
+			if !strings.Contains(out, "hello from compose") {
+				t.Errorf("docker-compose logs: %q", out)
+			}
+		}
+	}
+	if out := e.ok(t, "ps", "-aq"); out != "" {
+		t.Errorf("containers left after docker-compose down: %q", out)
+	}
+	write(`version: "3"
+services:
+  root:
+    image: busybox:gate
+    privileged: true
+    command: "true"
+`)
+	n := creates(e.calls())
+	_, stderr, err := e.compose(dir, "-p", "hull", "up", "-d")
+	if err == nil || !strings.Contains(stderr, "hull gate: container create refused by the policy: container-privileged (critical)") || creates(e.calls()) != n {
+		t.Errorf("docker-compose up of a privileged service: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := e.compose(dir, "-p", "hull", "down"); err != nil {
+		t.Errorf("docker-compose down: %v\n%s", err, stderr)
+	}
+}
