@@ -205,6 +205,17 @@ func TestBypassCorpus(t *testing.T) {
 	unicodeKey := `{"Image":"busybox:gate","HostConfig":{"SecurityOpt":[],"ſecurityOpt":["seccomp=unconfined"]}}`
 	unicodeOnly := `{"Image":"busybox:gate","HostConfig":{"ſecurityOpt":["seccomp=unconfined"],"NetworkMode":"none"}}`
 	json := "Content-Type: application/json"
+	formRemote := "remote=http://127.0.0.1:9/x.tar&networkmode=host"
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"remote\"\r\n\r\nhttp://127.0.0.1:9/x.tar\r\n--b--\r\n"
+	etcVolume := `{"Name":"v","DriverOpts":{"type":"none","o":"bind","device":"/etc"}}`
+	rootVolume := `{"Name":"v","DriverOpts":{"type":"tmpfs","o":"ro,rbind","device":"/"}}`
+	lowerVolume := `{"Name":"v","driveropts":{"type":"none","o":"bind","device":"/etc"}}`
+	twiceVolume := `{"Name":"v","DriverOpts":{},"driverOpts":{"type":"none","o":"bind","device":"/etc"}}`
+	nfsVolume := `{"Name":"v","DriverOpts":{"type":"nfs","o":"addr=127.0.0.1","device":":/"}}`
+	pluginVolume := `{"Name":"v","Driver":"vieux/sshfs"}`
+	macvlan := `{"Name":"n","Driver":"macvlan","Options":{"parent":"lo"}}`
+	hostBridge := `{"Name":"n","Options":{"com.docker.network.bridge.name":"lo"}}`
+	updateDevice := `{"Devices":[{"PathOnHost":"/dev/mem","PathInContainer":"/dev/mem","CgroupPermissions":"rwm"}]}`
 	corpus := map[string]string{
 		"CVE-2024-41110 Content-Length 0 with a body": req("POST", "/v1.41/containers/create", []string{json, "Content-Length: 0"}, privileged),
 		"short Content-Length":                        req("POST", "/containers/create", []string{json, "Content-Length: 20"}, privileged),
@@ -231,17 +242,46 @@ func TestBypassCorpus(t *testing.T) {
 		"upgrade on create":          req("POST", "/containers/create", []string{json, "Connection: Upgrade", "Upgrade: tcp", cl(privileged)}, privileged),
 		"HTTP/1.0": strings.Replace(req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
 			"HTTP/1.1", "HTTP/1.0", 1),
-		"pipelined hidden create":      req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
-		"body on a bodiless operation": req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
-		"unknown operation":            req("POST", "/commit?container=x", []string{json, cl(privileged)}, privileged),
-		"import from a URL":            req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
-		"import and pull":              req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
-		"HTTP/2 prior knowledge":       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-		"asterisk target":              req("OPTIONS", "*", nil, ""),
-		"expect continue":              req("POST", "/containers/create", []string{json, "Expect: 100-continue", cl(privileged)}, privileged),
-		"build from a URL":             req("POST", "/build?remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
-		"oversized header":             req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
-		"lower-case method":            req("post", "/containers/create", []string{json, cl(privileged)}, privileged),
+		"pipelined hidden create":         req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
+		"body on a bodiless operation":    req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
+		"unknown operation":               req("POST", "/commit?container=x", []string{json, cl(privileged)}, privileged),
+		"import from a URL":               req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
+		"import and pull":                 req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
+		"HTTP/2 prior knowledge":          "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+		"asterisk target":                 req("OPTIONS", "*", nil, ""),
+		"expect continue":                 req("POST", "/containers/create", []string{json, "Expect: 100-continue", cl(privileged)}, privileged),
+		"build from a URL":                req("POST", "/build?remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
+		"build from a URL in a form body": req("POST", "/build", []string{"Content-Type: application/x-www-form-urlencoded", cl(formRemote)}, formRemote),
+		"build from a URL in a chunked form body": req("POST", "/build", []string{"Content-Type: application/x-www-form-urlencoded", "Transfer-Encoding: chunked"},
+			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(formRemote), formRemote)),
+		"build from a URL in a multipart body": req("POST", "/build", []string{"Content-Type: multipart/form-data; boundary=b", cl(multipart)}, multipart),
+		"build with an unknown parameter":      req("POST", "/build?Remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
+		"build on the host network":            req("POST", "/build?networkmode=host", []string{"Content-Type: application/x-tar", "Content-Length: 0"}, ""),
+		"build with BuildKit":                  req("POST", "/build?version=2", []string{"Content-Length: 0"}, ""),
+		"build in the root cgroup":             req("POST", "/build?cgroupparent=/", []string{"Content-Length: 0"}, ""),
+		"chunked body on volume create": req("POST", "/volumes/create", []string{json, "Transfer-Encoding: chunked"},
+			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(etcVolume), etcVolume)),
+		"volume binding /etc":                req("POST", "/volumes/create", []string{json, cl(etcVolume)}, etcVolume),
+		"volume binding / by rbind":          req("POST", "/volumes/create", []string{json, cl(rootVolume)}, rootVolume),
+		"volume options in a lower-case key": req("POST", "/volumes/create", []string{json, cl(lowerVolume)}, lowerVolume),
+		"volume options twice":               req("POST", "/volumes/create", []string{json, cl(twiceVolume)}, twiceVolume),
+		"volume from an NFS server":          req("POST", "/volumes/create", []string{json, cl(nfsVolume)}, nfsVolume),
+		"volume of a plugin driver":          req("POST", "/volumes/create", []string{json, cl(pluginVolume)}, pluginVolume),
+		"macvlan network":                    req("POST", "/networks/create", []string{json, cl(macvlan)}, macvlan),
+		"network on a host bridge":           req("POST", "/networks/create", []string{json, cl(hostBridge)}, hostBridge),
+		"archive PUT to a relative path":     req("PUT", "/containers/x/archive?path=etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT through ..":             req("PUT", "/containers/x/archive?path=/tmp/../../../etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with a NUL":             req("PUT", "/containers/x/archive?path=/tmp%00/../etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with two paths":         req("PUT", "/containers/x/archive?path=/tmp&path=/etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with a form body":       req("PUT", "/containers/x/archive?path=/tmp", []string{"Content-Type: application/x-www-form-urlencoded", "Content-Length: 9"}, "path=/etc"),
+		"update adding a device":             req("POST", "/containers/x/update", []string{json, cl(updateDevice)}, updateDevice),
+		"chunked body on update":             req("POST", "/containers/x/update", []string{json, "Transfer-Encoding: chunked"}, "2\r\n{}\r\n0\r\n\r\n"),
+		"plugin install":                     req("POST", "/plugins/pull?remote=vieux/sshfs", []string{json, "Content-Length: 2"}, "[]"),
+		"plugin disable":                     req("POST", "/plugins/authz/disable", nil, ""),
+		"plugin remove":                      req("DELETE", "/plugins/authz?force=1", nil, ""),
+		"BuildKit session":                   req("POST", "/session", []string{"Connection: Upgrade", "Upgrade: h2c"}, ""),
+		"oversized header":                   req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
+		"lower-case method":                  req("post", "/containers/create", []string{json, cl(privileged)}, privileged),
 	}
 	before := len(e.calls())
 	for name, raw := range corpus {
