@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/verify"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -411,4 +412,35 @@ services:
 	if _, stderr, err := e.compose(dir, "-p", "hull", "down"); err != nil {
 		t.Errorf("docker-compose down: %v\n%s", err, stderr)
 	}
+}
+
+// TestStartJudgesImage: with a trust policy, a container made on the
+// engine directly starts through the gate only when the policy accepts
+// the image it runs, and the name it was made from still names that
+// image.
+func TestStartJudgesImage(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\ntrust:\n  default: reject\n  rules:\n    - {scope: docker.io/library/busybox, insecureAcceptAnything: true}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.Open(pol, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startGate(t, v)
+	good := e.direct(t, "create", "--network", "none", "busybox:gate", "true")
+	e.ok(t, "start", good)
+
+	e.direct(t, "tag", "busybox:gate", "elsewhere/app:1")
+	other := e.direct(t, "create", "--network", "none", "elsewhere/app:1", "true")
+	e.refused(t, "POST", "/containers/"+other+"/start", []string{"container start: ", "docker.io/elsewhere/app", "trust.default rejects"}, "start", other)
+
+	// An image of its own made under an accepted name, whose tag then
+	// moves to the accepted image: the container still runs its own.
+	e.direct(t, "commit", good, "busybox:moved")
+	moved := e.direct(t, "create", "--network", "none", "busybox:moved", "true")
+	e.direct(t, "tag", "busybox:gate", "busybox:moved")
+	e.refused(t, "POST", "/containers/"+moved+"/start", []string{"container start: the container runs the image sha256:", "busybox:moved names sha256:"}, "start", moved)
+	e.direct(t, "rm", good, other, moved)
 }
