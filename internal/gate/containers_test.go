@@ -1,12 +1,16 @@
 package gate
 
 import (
+	"encoding/json"
 	"net/http/httptest"
+	"net/url"
+	"path"
 	"strings"
 	"testing"
 
 	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // decideReq runs the gate's decision on one request.
@@ -103,4 +107,59 @@ func TestMergeUpdate(t *testing.T) {
 	if hc.Memory != -1 || *hc.PidsLimit != -1 || hc.RestartPolicy.Name != "unless-stopped" {
 		t.Fatalf("update not merged: %+v", hc)
 	}
+}
+
+// FuzzJudgeParameters feeds the operations judged on their query or body
+// alone arbitrary queries and bodies: no panic, and nothing allowed that
+// the rules above refuse.
+func FuzzJudgeParameters(f *testing.F) {
+	for _, s := range []struct{ q, body string }{
+		{"networkmode=host&t=x", `{"Name":"v","DriverOpts":{"o":"bind","device":"/etc"}}`},
+		{"remote=x", `{"Driver":"macvlan"}`},
+		{"path=/tmp", `{"DriverOpts":{"type":"tmpfs"}}`},
+		{"version=2&cgroupparent=%2F", `{"Options":{"com.docker.network.bridge.name":"x"}}`},
+	} {
+		f.Add(s.q, s.body)
+	}
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, query, body string) {
+		if d := decideReq(g, "POST", "/build?"+url.PathEscape(query), "application/x-tar", body); d.refusal == "" {
+			q, err := url.ParseQuery(url.PathEscape(query))
+			if err != nil {
+				t.Fatalf("allowed a build whose query does not parse: %q", query)
+			}
+			for _, p := range []string{"remote", "cgroupparent", "securityopt", "outputs"} {
+				if strings.Join(q[p], "") != "" {
+					t.Fatalf("allowed a build with %s: %q", p, query)
+				}
+			}
+			if nm := strings.Join(q["networkmode"], ","); strings.Contains(nm, "host") || strings.Contains(nm, "container") {
+				t.Fatalf("allowed a build with networkmode %q", nm)
+			}
+		}
+		if d := decideReq(g, "POST", "/volumes/create", "application/json", body); d.refusal == "" {
+			var v volumeCreate
+			if err := json.Unmarshal([]byte(body), &v); err != nil {
+				t.Fatalf("allowed a volume create that does not decode: %q", body)
+			}
+			// A bind of a directory that holds a sensitive one (the
+			// rule's reading).
+			if dev := path.Clean(v.DriverOpts["device"]); len(v.DriverOpts) > 0 && v.DriverOpts["type"] != "tmpfs" {
+				for _, s := range workload.SensitiveHostPaths() {
+					if dev == "/" || dev == s || strings.HasPrefix(s, dev+"/") {
+						t.Fatalf("allowed a volume binding %q: %q", dev, body)
+					}
+				}
+			}
+		}
+		if d := decideReq(g, "POST", "/networks/create", "application/json", body); d.refusal == "" {
+			var n networkCreate
+			if err := json.Unmarshal([]byte(body), &n); err != nil || (n.Driver != "" && n.Driver != "bridge") {
+				t.Fatalf("allowed a network create: %q", body)
+			}
+		}
+	})
 }
