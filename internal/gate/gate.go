@@ -3,8 +3,13 @@
 // after one optional /vN.NN version prefix, match an operation of the
 // allowlist (ops.go), its path is written plainly (no "//", "." or "..",
 // no percent escapes), it carries no method override header, and its
-// body is what the operation allows: none, or bounded JSON without
-// duplicate or case-variant keys or trailing data. A container create
+// body is what the operation allows: none, bounded JSON without
+// duplicate or case-variant keys or trailing data, or an archive
+// forwarded unread, and never a form the engine would read as
+// parameters. A start, attach, exec, update or copy into a container is
+// judged on what the engine says the container is (containers.go,
+// exec.go); builds, volumes and networks on the parameters that would
+// widen them (build.go, volumes.go). A container create
 // request is converted into the workload model and judged by the
 // container rules at the request stage; the engine is sent exactly the
 // bytes that were judged. With a trust policy, the image a create names
