@@ -48,16 +48,26 @@ var containerOps = []op{
 // maxEngineJSON bounds an answer of the engine the gate reads.
 const maxEngineJSON = 4 << 20
 
+// startParams are the parameters of a start and a restart: not a
+// checkpoint to restore, or the host directory it is in.
+var startParams = []string{"detachKeys", "t", "signal"}
+
+// attachParams are the parameters of an attach.
+var attachParams = []string{"stream", "stdin", "stdout", "stderr", "logs", "detachKeys"}
+
 // checkStart judges a container about to start (or restart) as a create
 // request of its settings would be judged, and, with a trust policy, the
 // image it runs: the container may have been created on the engine
 // directly, or its image re-tagged since.
 func (g *Gate) checkStart(r *http.Request, d decision) decision {
+	if _, err := plainQuery(r, startParams); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
 	c, d := g.pinContainer(r, d)
 	if d.refusal != "" {
 		return d
 	}
-	if d = g.judgeContainer(d, c); d.refusal != "" || g.opts.Verifier == nil {
+	if d = g.judgeContainer(r.Context(), d, c); d.refusal != "" || g.opts.Verifier == nil {
 		return d
 	}
 	// The name it was created from must still resolve to the image it
@@ -77,20 +87,27 @@ func (g *Gate) checkStart(r *http.Request, d decision) decision {
 // checkContainer judges the container a request reaches into (attach)
 // by the container rules.
 func (g *Gate) checkContainer(r *http.Request, d decision) decision {
+	if _, err := plainQuery(r, attachParams); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
 	c, d := g.pinContainer(r, d)
 	if d.refusal != "" {
 		return d
 	}
-	return g.judgeContainer(d, c)
+	return g.judgeContainer(r.Context(), d, c)
 }
 
-// judgeContainer judges c's settings by the container rules.
-func (g *Gate) judgeContainer(d decision, c engineapi.ContainerJSON) decision {
+// judgeContainer judges c's settings by the container rules, and the
+// volumes it mounts as their creation would be.
+func (g *Gate) judgeContainer(ctx context.Context, d decision, c engineapi.ContainerJSON) decision {
 	w, d := containerWorkload(d, c)
 	if d.refusal != "" {
 		return d
 	}
-	return g.judgeWorkload(d, w)
+	if d = g.judgeWorkload(d, w); d.refusal != "" {
+		return d
+	}
+	return g.judgeVolumes(ctx, d, containerVolumes(c))
 }
 
 // containerWorkload reads a container's settings as the create request
@@ -213,7 +230,7 @@ func (g *Gate) checkUpdate(r *http.Request, d decision) decision {
 		return d
 	}
 	mergeUpdate(&c.HostConfig, u)
-	return g.judgeContainer(d, c)
+	return g.judgeContainer(r.Context(), d, c)
 }
 
 // mergeUpdate applies u to hc as dockerd's container update does.
@@ -264,7 +281,7 @@ func (g *Gate) checkArchivePut(r *http.Request, d decision) decision {
 	if d.refusal != "" {
 		return d
 	}
-	return g.judgeExec(d, c, "0", false, "archive PUT (the engine writes as root)")
+	return g.judgeExec(r.Context(), d, c, "0", false, "archive PUT (the engine writes as root)")
 }
 
 // plainQuery parses r's query and refuses a parameter not in known, so a

@@ -249,6 +249,23 @@ func TestContainerOpsThroughGate(t *testing.T) {
 			"volume", "create", "--opt", "type=nfs", "--opt", "o=addr=127.0.0.1", "--opt", "device=:/x", "nfs")
 		e.refused(t, "POST", "/volumes/create", []string{`the volume driver "vieux/sshfs" is a plugin`}, "volume", "create", "-d", "vieux/sshfs", "ssh")
 
+		// A volume binding /etc made by a create's --mount, or on the
+		// engine directly and then named by a create.
+		e.refused(t, "POST", "/containers/create", []string{"container create refused by the policy: container-sensitive-mounts (high)", "/etc"},
+			"run", "--rm", "--network", "none", "--mount", "type=volume,src=sneaky,dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc", "busybox:gate", "true")
+		e.refused(t, "POST", "/containers/create", []string{`the volume driver "vieux/sshfs" is a plugin`},
+			"run", "--rm", "--network", "none", "--volume-driver", "vieux/sshfs", "-v", "sneaky:/x", "busybox:gate", "true")
+		if out := e.direct(t, "volume", "ls", "-q"); out != "" {
+			t.Errorf("volumes after refused creates: %q", out)
+		}
+		e.direct(t, "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/etc", "etcvol")
+		e.refused(t, "POST", "/containers/create", []string{"container-sensitive-mounts", "/etc"}, "run", "--rm", "--network", "none", "-v", "etcvol:/x", "busybox:gate", "true")
+		e.refused(t, "POST", "/containers/create", []string{"container-sensitive-mounts", "/etc"}, "run", "--rm", "--network", "none", "--mount", "src=etcvol,dst=/x", "busybox:gate", "true")
+		withEtc := e.direct(t, "create", "--network", "none", "-v", "etcvol:/x", "busybox:gate", "true")
+		e.refused(t, "POST", "/start", []string{"container start refused by the policy: container-sensitive-mounts", "/etc"}, "start", withEtc)
+		e.direct(t, "rm", withEtc)
+		e.direct(t, "volume", "rm", "etcvol")
+
 		e.ok(t, "plugin", "ls")
 		e.refused(t, "POST", "/plugins/pull", []string{"plugins run as root on the host"}, "plugin", "install", "--grant-all-permissions", "vieux/sshfs")
 		e.refused(t, "POST", "/disable", []string{"plugin disable: plugins run as root"}, "plugin", "disable", "authz")

@@ -215,6 +215,9 @@ func TestBypassCorpus(t *testing.T) {
 	pluginVolume := `{"Name":"v","Driver":"vieux/sshfs"}`
 	macvlan := `{"Name":"n","Driver":"macvlan","Options":{"parent":"lo"}}`
 	hostBridge := `{"Name":"n","Options":{"com.docker.network.bridge.name":"lo"}}`
+	mountEtc := `{"Image":"busybox:gate","HostConfig":{"NetworkMode":"none","Mounts":[{"Type":"volume","Source":"v","Target":"/x",` +
+		`"VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/etc"}}}}]}}`
+	pluginDriver := `{"Image":"busybox:gate","HostConfig":{"NetworkMode":"none","VolumeDriver":"vieux/sshfs","Binds":["v:/x"]}}`
 	updateDevice := `{"Devices":[{"PathOnHost":"/dev/mem","PathInContainer":"/dev/mem","CgroupPermissions":"rwm"}]}`
 	corpus := map[string]string{
 		"CVE-2024-41110 Content-Length 0 with a body": req("POST", "/v1.41/containers/create", []string{json, "Content-Length: 0"}, privileged),
@@ -279,6 +282,9 @@ func TestBypassCorpus(t *testing.T) {
 		"plugin install":                     req("POST", "/plugins/pull?remote=vieux/sshfs", []string{json, "Content-Length: 2"}, "[]"),
 		"plugin disable":                     req("POST", "/plugins/authz/disable", nil, ""),
 		"plugin remove":                      req("DELETE", "/plugins/authz?force=1", nil, ""),
+		"start from a checkpoint directory":  req("POST", "/containers/x/start?checkpoint=c&checkpoint-dir=/etc", nil, ""),
+		"create with a volume binding /etc":  req("POST", "/containers/create", []string{json, cl(mountEtc)}, mountEtc),
+		"create with a plugin volume driver": req("POST", "/containers/create", []string{json, cl(pluginDriver)}, pluginDriver),
 		"BuildKit session":                   req("POST", "/session", []string{"Connection: Upgrade", "Upgrade: h2c"}, ""),
 		"oversized header":                   req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
 		"lower-case method":                  req("post", "/containers/create", []string{json, cl(privileged)}, privileged),

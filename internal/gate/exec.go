@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -38,7 +39,7 @@ func (g *Gate) checkExecCreate(r *http.Request, d decision) decision {
 	if d.refusal != "" {
 		return d
 	}
-	return g.judgeExec(d, c, e.User, e.Privileged, "exec User")
+	return g.judgeExec(r.Context(), d, c, e.User, e.Privileged, "exec User")
 }
 
 // engineExec is what the gate reads of the engine's exec inspection.
@@ -65,13 +66,13 @@ func (g *Gate) checkExecStart(r *http.Request, d decision) decision {
 	if err := g.engineJSON(r.Context(), "/containers/"+e.ContainerID+"/json", &c); err != nil {
 		return engineRefusal(d.op, err)
 	}
-	return g.judgeExec(d, c, e.ProcessConfig.User, e.ProcessConfig.Privileged != nil && *e.ProcessConfig.Privileged, "exec User")
+	return g.judgeExec(r.Context(), d, c, e.ProcessConfig.User, e.ProcessConfig.Privileged != nil && *e.ProcessConfig.Privileged, "exec User")
 }
 
 // judgeExec judges a process run in c as user (the container's user
 // when empty), privileged or not; userField says where the user was
 // given.
-func (g *Gate) judgeExec(d decision, c engineapi.ContainerJSON, user string, privileged bool, userField string) decision {
+func (g *Gate) judgeExec(ctx context.Context, d decision, c engineapi.ContainerJSON, user string, privileged bool, userField string) decision {
 	w, d := containerWorkload(d, c)
 	if d.refusal != "" {
 		return d
@@ -88,5 +89,8 @@ func (g *Gate) judgeExec(d decision, c engineapi.ContainerJSON, user string, pri
 		w.Privileged = true
 		w.Source.Fields[workload.SetPrivileged] = workload.Place{Path: "exec Privileged"}
 	}
-	return g.judgeWorkload(d, w)
+	if d = g.judgeWorkload(d, w); d.refusal != "" {
+		return d
+	}
+	return g.judgeVolumes(ctx, d, containerVolumes(c))
 }

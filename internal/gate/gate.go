@@ -300,7 +300,10 @@ func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	if d = g.judgeWorkload(d, w); d.refusal != "" || g.opts.Verifier == nil {
+	if d = g.judgeWorkload(d, w); d.refusal != "" {
+		return d
+	}
+	if d = g.judgeCreateVolumes(r.Context(), d); d.refusal != "" || g.opts.Verifier == nil {
 		return d
 	}
 	return g.judgeImage(r.Context(), d, w.Image)

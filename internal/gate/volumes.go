@@ -2,12 +2,15 @@ package gate
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/hull-sec/hull/internal/engineapi"
 	"github.com/hull-sec/hull/internal/workload"
 )
 
@@ -64,7 +67,16 @@ type volumeCreate struct {
 // host path.
 var volumeMountRules = []string{"container-sensitive-mounts", "container-engine-socket", "container-mount-propagation"}
 
-// checkVolumeCreate judges a volume by what mounting it gives a
+// checkVolumeCreate judges POST /volumes/create (judgeVolume).
+func (g *Gate) checkVolumeCreate(_ *http.Request, d decision) decision {
+	var v volumeCreate
+	if err := json.Unmarshal(d.body, &v); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	return g.judgeVolume(d, v)
+}
+
+// judgeVolume judges a volume by what mounting it gives a
 // container. The local driver (dockerd's volume/local) mounts DriverOpts
 // device on the volume's directory with type and o: o holding "bind" or
 // "rbind" binds the host path device, judged as a bind mount of it by
@@ -72,11 +84,7 @@ var volumeMountRules = []string{"container-sensitive-mounts", "container-engine-
 // mounts a block device, a remote share (nfs, cifs) or an overlay of host
 // directories, none of which the rules can judge, so it is refused. Other
 // drivers are plugins, and cluster volumes Swarm's: refused.
-func (g *Gate) checkVolumeCreate(_ *http.Request, d decision) decision {
-	var v volumeCreate
-	if err := json.Unmarshal(d.body, &v); err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
-	}
+func (g *Gate) judgeVolume(d decision, v volumeCreate) decision {
 	if v.Driver != "" && v.Driver != "local" {
 		return refuse(d.op, "%s: the volume driver %q is a plugin the gate cannot judge; only the local driver is allowed", d.op, v.Driver)
 	}
@@ -117,6 +125,95 @@ func (g *Gate) checkVolumeCreate(_ *http.Request, d decision) decision {
 		}
 	}
 	return g.judgeRules(d, w, rules)
+}
+
+// createVolumes is what the gate reads of the volumes a container
+// create request names.
+type createVolumes struct {
+	HostConfig struct {
+		Binds        []string
+		VolumeDriver string
+		Mounts       []struct {
+			Type          string
+			Source        string
+			VolumeOptions *struct {
+				DriverConfig *struct {
+					Name    string
+					Options map[string]string
+				}
+			}
+		}
+	}
+}
+
+// judgeCreateVolumes judges the volumes a create request names, as
+// their creation would be: the engine creates a missing one with the
+// request's driver and options (--mount volume-opt=o=bind,...), and uses
+// one that exists, which may have been made on the engine directly.
+func (g *Gate) judgeCreateVolumes(ctx context.Context, d decision) decision {
+	var c createVolumes
+	if err := json.Unmarshal(d.body, &c); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	hc := c.HostConfig
+	if hc.VolumeDriver != "" && hc.VolumeDriver != "local" {
+		return refuse(d.op, "%s: the volume driver %q is a plugin the gate cannot judge; only the local driver is allowed", d.op, hc.VolumeDriver)
+	}
+	var names []string
+	for _, b := range hc.Binds {
+		if m, err := workload.ParseBind(b); err == nil && m.Type == "volume" && m.Source != "" {
+			names = append(names, m.Source)
+		}
+	}
+	for _, m := range hc.Mounts {
+		if m.Type != "volume" {
+			continue
+		}
+		if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil {
+			dc := m.VolumeOptions.DriverConfig
+			if d = g.judgeVolume(d, volumeCreate{Name: m.Source, Driver: dc.Name, DriverOpts: dc.Options}); d.refusal != "" {
+				return d
+			}
+		}
+		if m.Source != "" {
+			names = append(names, m.Source)
+		}
+	}
+	return g.judgeVolumes(ctx, d, names)
+}
+
+// containerVolumes names the volumes mounted in c.
+func containerVolumes(c engineapi.ContainerJSON) []string {
+	var names []string
+	for _, m := range c.Mounts {
+		if m.Type == "volume" && m.Name != "" {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}
+
+// judgeVolumes judges the volumes named that the engine has by the
+// driver and options it holds for them (judgeVolume).
+func (g *Gate) judgeVolumes(ctx context.Context, d decision, names []string) decision {
+	for _, n := range names {
+		var v struct {
+			Driver  string
+			Options map[string]string
+		}
+		err := g.engineJSON(ctx, "/volumes/"+n, &v)
+		var nf notFound
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return refuse(d.op, "%s: could not decide about the volume %q: %v", d.op, n, err)
+		}
+		if d = g.judgeVolume(d, volumeCreate{Name: n, Driver: v.Driver, DriverOpts: v.Options}); d.refusal != "" {
+			return d
+		}
+	}
+	return d
 }
 
 // networkCreate is what the gate reads of a network create request.
