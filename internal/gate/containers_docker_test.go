@@ -386,17 +386,31 @@ func TestComposeThroughGate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(dir, "app"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app", "Dockerfile"), []byte("FROM busybox:gate\nRUN echo built by compose > /b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	write(`version: "3"
 services:
   web:
     image: busybox:gate
     command: sh -c "echo hello from compose; sleep 300"
     volumes: ["data:/data"]
+  app:
+    build: ./app
+    command: sh -c "cat /b; sleep 300"
 volumes:
   data: {}
 `)
 	for _, args := range [][]string{{"-p", "hull", "up", "-d"}, {"-p", "hull", "ps"}, {"-p", "hull", "logs"}, {"-p", "hull", "down", "-v", "-t", "1"}} {
 		out, stderr, err := e.compose(dir, args...)
+		// The services may not have written yet.
+		for i := 0; args[2] == "logs" && err == nil && !strings.Contains(out, "built by compose") && i < 20; i++ {
+			time.Sleep(250 * time.Millisecond)
+			out, stderr, err = e.compose(dir, args...)
+		}
 		if err != nil {
 			t.Fatalf("docker-compose %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
 		}
@@ -406,11 +420,12 @@ volumes:
 				t.Errorf("docker-compose ps: %q", out)
 			}
 		case "logs":
-			if !strings.Contains(out, "hello from compose") {
+			if !strings.Contains(out, "hello from compose") || !strings.Contains(out, "built by compose") {
 				t.Errorf("docker-compose logs: %q", out)
 			}
 		}
 	}
+	e.ok(t, "rmi", "hull_app")
 	if out := e.ok(t, "ps", "-aq"); out != "" {
 		t.Errorf("containers left after docker-compose down: %q", out)
 	}
