@@ -98,7 +98,7 @@ func (g *Gate) checkContainer(r *http.Request, d decision) decision {
 }
 
 // judgeContainer judges c's settings by the container rules, and the
-// volumes it mounts as their creation would be.
+// volumes and networks it uses as their creation would be.
 func (g *Gate) judgeContainer(ctx context.Context, d decision, c engineapi.ContainerJSON) decision {
 	w, d := containerWorkload(d, c)
 	if d.refusal != "" {
@@ -107,7 +107,7 @@ func (g *Gate) judgeContainer(ctx context.Context, d decision, c engineapi.Conta
 	if d = g.judgeWorkload(d, w); d.refusal != "" {
 		return d
 	}
-	return g.judgeVolumes(ctx, d, containerVolumes(c))
+	return g.judgeAttached(ctx, d, c)
 }
 
 // containerWorkload reads a container's settings as the create request

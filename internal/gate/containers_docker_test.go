@@ -227,6 +227,17 @@ func TestContainerOpsThroughGate(t *testing.T) {
 		e.refused(t, "POST", "/networks/create", []string{`the network driver "macvlan" is not allowed`}, "network", "create", "-d", "macvlan", "-o", "parent=lo", "mv")
 		e.refused(t, "POST", "/networks/create", []string{"com.docker.network.bridge.name"}, "network", "create", "-o", "com.docker.network.bridge.name=lo", "br")
 
+		// A network made on the engine directly on a host bridge the
+		// gate would not create: not joined through the gate.
+		e.direct(t, "network", "create", "-o", "com.docker.network.bridge.name=hullbr0", "hostbr")
+		hostbr := []string{"the network hostbr: the network option \"com.docker.network.bridge.name\" is not allowed"}
+		e.refused(t, "POST", "/containers/create", hostbr, "run", "--rm", "--network", "hostbr", "busybox:gate", "true")
+		e.refused(t, "POST", "/connect", []string{"network connect: the network"}, "network", "connect", "hostbr", "ctr")
+		onBr := e.direct(t, "create", "--network", "hostbr", "busybox:gate", "true")
+		e.refused(t, "POST", "/start", []string{"container start: the network hostbr"}, "start", onBr)
+		e.direct(t, "rm", onBr)
+		e.direct(t, "network", "rm", "hostbr")
+
 		e.ok(t, "volume", "create", "v1")
 		host := filepath.Join(work, "data")
 		if err := os.Mkdir(host, 0o700); err != nil {

@@ -92,5 +92,5 @@ func (g *Gate) judgeExec(ctx context.Context, d decision, c engineapi.ContainerJ
 	if d = g.judgeWorkload(d, w); d.refusal != "" {
 		return d
 	}
-	return g.judgeVolumes(ctx, d, containerVolumes(c))
+	return g.judgeAttached(ctx, d, c)
 }

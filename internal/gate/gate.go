@@ -303,7 +303,7 @@ func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 	if d = g.judgeWorkload(d, w); d.refusal != "" {
 		return d
 	}
-	if d = g.judgeCreateVolumes(r.Context(), d); d.refusal != "" || g.opts.Verifier == nil {
+	if d = g.judgeCreateRefs(r.Context(), d); d.refusal != "" || g.opts.Verifier == nil {
 		return d
 	}
 	return g.judgeImage(r.Context(), d, w.Image)

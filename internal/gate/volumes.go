@@ -34,7 +34,7 @@ var volumeOps = []op{
 	{"network prune", "POST", "/networks/prune", bodyNone, nil},
 	{"network inspect", "GET", "/networks/{}", bodyNone, nil},
 	{"network remove", "DELETE", "/networks/{}", bodyNone, nil},
-	{"network connect", "POST", "/networks/{}/connect", bodyJSON, nil},
+	{"network connect", "POST", "/networks/{}/connect", bodyJSON, (*Gate).checkNetworkConnect},
 	{"network disconnect", "POST", "/networks/{}/disconnect", bodyJSON, nil},
 	{"plugin list", "GET", "/plugins", bodyNone, nil},
 	{"plugin inspect", "GET", "/plugins/{...}/json", bodyNone, nil},
@@ -127,10 +127,11 @@ func (g *Gate) judgeVolume(d decision, v volumeCreate) decision {
 	return g.judgeRules(d, w, rules)
 }
 
-// createVolumes is what the gate reads of the volumes a container
-// create request names.
-type createVolumes struct {
+// createRefs is what the gate reads of the volumes and networks a
+// container create request names.
+type createRefs struct {
 	HostConfig struct {
+		NetworkMode  string
 		Binds        []string
 		VolumeDriver string
 		Mounts       []struct {
@@ -144,14 +145,18 @@ type createVolumes struct {
 			}
 		}
 	}
+	NetworkingConfig struct {
+		EndpointsConfig map[string]json.RawMessage
+	}
 }
 
-// judgeCreateVolumes judges the volumes a create request names, as
-// their creation would be: the engine creates a missing one with the
-// request's driver and options (--mount volume-opt=o=bind,...), and uses
-// one that exists, which may have been made on the engine directly.
-func (g *Gate) judgeCreateVolumes(ctx context.Context, d decision) decision {
-	var c createVolumes
+// judgeCreateRefs judges the volumes and networks a create request
+// names, as their creation would be: the engine creates a missing volume
+// with the request's driver and options (--mount volume-opt=o=bind,...),
+// and uses volumes and networks that exist, which may have been made on
+// the engine directly.
+func (g *Gate) judgeCreateRefs(ctx context.Context, d decision) decision {
+	var c createRefs
 	if err := json.Unmarshal(d.body, &c); err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
@@ -179,18 +184,32 @@ func (g *Gate) judgeCreateVolumes(ctx context.Context, d decision) decision {
 			names = append(names, m.Source)
 		}
 	}
-	return g.judgeVolumes(ctx, d, names)
+	if d = g.judgeVolumes(ctx, d, names); d.refusal != "" {
+		return d
+	}
+	nets := []string{c.HostConfig.NetworkMode}
+	for n := range c.NetworkingConfig.EndpointsConfig {
+		nets = append(nets, n)
+	}
+	return g.judgeNetworks(ctx, d, nets)
 }
 
-// containerVolumes names the volumes mounted in c.
-func containerVolumes(c engineapi.ContainerJSON) []string {
-	var names []string
+// judgeAttached judges the volumes c mounts and the networks it is on.
+func (g *Gate) judgeAttached(ctx context.Context, d decision, c engineapi.ContainerJSON) decision {
+	var vols []string
 	for _, m := range c.Mounts {
 		if m.Type == "volume" && m.Name != "" {
-			names = append(names, m.Name)
+			vols = append(vols, m.Name)
 		}
 	}
-	return names
+	if d = g.judgeVolumes(ctx, d, vols); d.refusal != "" {
+		return d
+	}
+	nets := []string{c.HostConfig.NetworkMode}
+	for n := range c.NetworkSettings.Networks {
+		nets = append(nets, n)
+	}
+	return g.judgeNetworks(ctx, d, nets)
 }
 
 // judgeVolumes judges the volumes named that the engine has by the
@@ -234,30 +253,75 @@ var bridgeOptions = []string{
 	"com.docker.network.container_iface_prefix",
 }
 
-// checkNetworkCreate allows bridge networks the engine makes for itself.
-// macvlan and ipvlan put containers on a host interface's LAN, past the
-// host's firewall; host and null are singletons; other drivers and IPAM
-// drivers are plugins; an ingress network or one configured from another
-// network (a config-only network made on the engine directly) is Swarm's
-// or unjudged.
+// checkNetworkCreate judges POST /networks/create (judgeNetwork).
 func checkNetworkCreate(_ *Gate, _ *http.Request, d decision) decision {
 	var n networkCreate
 	if err := json.Unmarshal(d.body, &n); err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
+	return judgeNetwork(d, n, "")
+}
+
+// checkNetworkConnect judges the network a container is connected to by
+// what the engine holds for it.
+func (g *Gate) checkNetworkConnect(r *http.Request, d decision) decision {
+	path, err := Normalise(r.URL.Path)
+	if err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	return g.judgeNetworks(r.Context(), d, []string{strings.Split(path, "/")[2]})
+}
+
+// builtinNetworks are the network modes the container rules judge
+// (host), or that give no network beyond the engine's default bridge.
+var builtinNetworks = []string{"", "default", "bridge", "none", "host"}
+
+// judgeNetworks judges the networks named that the engine has, by the
+// driver and options it holds for them: one made on the engine directly
+// (macvlan, or a bridge on a host bridge) gives a container what a
+// create through the gate could not.
+func (g *Gate) judgeNetworks(ctx context.Context, d decision, names []string) decision {
+	for _, n := range names {
+		if slices.Contains(builtinNetworks, n) || strings.HasPrefix(n, "container:") {
+			continue
+		}
+		var net networkCreate
+		err := g.engineJSON(ctx, "/networks/"+n, &net)
+		var nf notFound
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return refuse(d.op, "%s: could not decide about the network %q: %v", d.op, n, err)
+		}
+		if d = judgeNetwork(d, net, "the network "+n+": "); d.refusal != "" {
+			return d
+		}
+	}
+	return d
+}
+
+// judgeNetwork allows bridge networks the engine makes for itself.
+// macvlan and ipvlan put containers on a host interface's LAN, past the
+// host's firewall; host and null are singletons; other drivers and IPAM
+// drivers are plugins; an ingress network or one configured from another
+// network (a config-only network made on the engine directly) is Swarm's
+// or unjudged.
+// which names the network judged ("" for a network create).
+func judgeNetwork(d decision, n networkCreate, which string) decision {
 	switch {
 	case n.Driver != "" && n.Driver != "bridge":
-		return refuse(d.op, "%s: the network driver %q is not allowed: only bridge networks are", d.op, n.Driver)
+		return refuse(d.op, "%s: %sthe network driver %q is not allowed: only bridge networks are", d.op, which, n.Driver)
 	case n.Ingress:
-		return refuse(d.op, "%s: ingress networks are not allowed", d.op)
+		return refuse(d.op, "%s: %singress networks are not allowed", d.op, which)
 	case n.ConfigFrom != nil && n.ConfigFrom.Network != "":
-		return refuse(d.op, "%s: a network configured from another one (%s) is not allowed", d.op, n.ConfigFrom.Network)
+		return refuse(d.op, "%s: %sa network configured from another one (%s) is not allowed", d.op, which, n.ConfigFrom.Network)
 	case n.IPAM != nil && n.IPAM.Driver != "" && n.IPAM.Driver != "default":
-		return refuse(d.op, "%s: the IPAM driver %q is a plugin the gate cannot judge", d.op, n.IPAM.Driver)
+		return refuse(d.op, "%s: %sthe IPAM driver %q is a plugin the gate cannot judge", d.op, which, n.IPAM.Driver)
 	}
 	for k := range n.Options {
 		if !slices.Contains(bridgeOptions, k) {
-			return refuse(d.op, "%s: the network option %q is not allowed (allowed: %s)", d.op, k, strings.Join(bridgeOptions, ", "))
+			return refuse(d.op, "%s: %sthe network option %q is not allowed (allowed: %s)", d.op, which, k, strings.Join(bridgeOptions, ", "))
 		}
 	}
 	return d
