@@ -119,7 +119,9 @@ func TestGateServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused, verified := 0, 0
+	// The create and the start of the signed image each log the
+	// verified digest.
+	refused, verified := 0, map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var rec struct {
 			UID     *int     `json:"uid"`
@@ -128,12 +130,13 @@ func TestGateServe(t *testing.T) {
 			Method  string   `json:"method"`
 			Image   string   `json:"image"`
 			ImageID string   `json:"image_id"`
+			Op      string   `json:"operation"`
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.UID == nil || *rec.UID != os.Getuid() || rec.Method == "" {
 			t.Errorf("decision line %q: %v", line, err)
 		}
 		if rec.Image != "" {
-			verified++
+			verified[rec.Op]++
 			if rec.Image != digest || !strings.HasPrefix(rec.ImageID, "sha256:") {
 				t.Errorf("decision line %q: want image %s and its image ID", line, digest)
 			}
@@ -145,8 +148,8 @@ func TestGateServe(t *testing.T) {
 			}
 		}
 	}
-	if verified != 1 {
-		t.Errorf("%d creates logged a verified digest, want 1:\n%s", verified, b)
+	if verified["container create"] != 1 || verified["container start"] != 1 || len(verified) != 2 {
+		t.Errorf("%v logged a verified digest, want one create and one start:\n%s", verified, b)
 	}
 	if refused != 1 {
 		t.Errorf("%d refusals logged, want 1:\n%s", refused, b)

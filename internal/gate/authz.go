@@ -222,7 +222,9 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 	// and the create is not seen (README: the gate closes that window).
 	// Likewise a pull goes to dockerd by the tag the plugin verified the
 	// digest of, not pinned to that digest (d.query) and tagged after
-	// (d.answer): the create is judged by the digest the image came with.
+	// (d.answer): the create is judged by the digest the image came with;
+	// and a start, exec or copy by the container name judged, not pinned
+	// to the container's ID (d.path).
 	if d.unpinned != nil {
 		d.body = d.unpinned
 	}

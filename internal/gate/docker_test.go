@@ -31,16 +31,23 @@ func startGate(t *testing.T, v ImageVerifier) *gateEnv {
 	t.Helper()
 	d := testenv.StartDockerd(t, "--log-level", "debug")
 	d.BusyboxImage(t, "busybox:gate")
-	dir := filepath.Join(d.Dir, "gate")
+	return serveGate(t, d, "gate", Options{FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second, Verifier: v})
+}
+
+// serveGate serves a gate with o in front of d, its socket and the
+// client's files in d's directory dir.
+func serveGate(t *testing.T, d *testenv.Dockerd, dir string, o Options) *gateEnv {
+	t.Helper()
+	dir = filepath.Join(d.Dir, dir)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	e := &gateEnv{d: d, sock: filepath.Join(dir, "gate.sock"), dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	o.Engine = d.Socket
 	go func() {
-		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1},
-			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second, Verifier: v})
+		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1}, o)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -71,11 +78,17 @@ func (e *gateEnv) docker(args ...string) (string, string, error) {
 
 // dockerIn is docker with stdin as the CLI's standard input.
 func (e *gateEnv) dockerIn(stdin string, args ...string) (string, string, error) {
+	return e.dockerAt(e.sock, stdin, args...)
+}
+
+// dockerAt runs the docker CLI against the socket sock (the gate's, or
+// the engine's own to do what the gate would refuse).
+func (e *gateEnv) dockerAt(sock, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
-		"DOCKER_HOST=unix://" + e.sock, "DOCKER_CONFIG=" + filepath.Join(e.dir, "client")}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DOCKER_BUILDKIT=0",
+		"DOCKER_HOST=unix://" + sock, "DOCKER_CONFIG=" + filepath.Join(e.dir, "client")}
 	var o, er strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &er
 	cmd.Stdin = strings.NewReader(stdin)
@@ -122,7 +135,8 @@ func TestDockerThroughGate(t *testing.T) {
 	if out, stderr, err := e.docker("exec", id2, "cat", "/proc/1/cmdline"); err != nil || out != "sleep\x0060\x00" {
 		t.Fatalf("docker exec: %v %q %s", err, out, stderr)
 	}
-	if _, stderr, err := e.docker("exec", "--privileged", id2, "true"); err == nil || !strings.Contains(stderr, "hull gate: exec create: a privileged exec is not allowed") {
+	if _, stderr, err := e.docker("exec", "--privileged", id2, "true"); err == nil ||
+		!strings.Contains(stderr, "hull gate: exec create refused by the policy: container-privileged (critical)") || !strings.Contains(stderr, "[exec Privileged]") {
 		t.Errorf("docker exec --privileged: %v %s", err, stderr)
 	}
 	for _, args := range [][]string{{"ps", "-a"}, {"images"}, {"inspect", id2}, {"version"}, {"info"}, {"stop", "-t", "1", id2}, {"rm", id, id2}} {
@@ -191,6 +205,20 @@ func TestBypassCorpus(t *testing.T) {
 	unicodeKey := `{"Image":"busybox:gate","HostConfig":{"SecurityOpt":[],"ſecurityOpt":["seccomp=unconfined"]}}`
 	unicodeOnly := `{"Image":"busybox:gate","HostConfig":{"ſecurityOpt":["seccomp=unconfined"],"NetworkMode":"none"}}`
 	json := "Content-Type: application/json"
+	formRemote := "remote=http://127.0.0.1:9/x.tar&networkmode=host"
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"remote\"\r\n\r\nhttp://127.0.0.1:9/x.tar\r\n--b--\r\n"
+	etcVolume := `{"Name":"v","DriverOpts":{"type":"none","o":"bind","device":"/etc"}}`
+	rootVolume := `{"Name":"v","DriverOpts":{"type":"tmpfs","o":"ro,rbind","device":"/"}}`
+	lowerVolume := `{"Name":"v","driveropts":{"type":"none","o":"bind","device":"/etc"}}`
+	twiceVolume := `{"Name":"v","DriverOpts":{},"driverOpts":{"type":"none","o":"bind","device":"/etc"}}`
+	nfsVolume := `{"Name":"v","DriverOpts":{"type":"nfs","o":"addr=127.0.0.1","device":":/"}}`
+	pluginVolume := `{"Name":"v","Driver":"vieux/sshfs"}`
+	macvlan := `{"Name":"n","Driver":"macvlan","Options":{"parent":"lo"}}`
+	hostBridge := `{"Name":"n","Options":{"com.docker.network.bridge.name":"lo"}}`
+	mountEtc := `{"Image":"busybox:gate","HostConfig":{"NetworkMode":"none","Mounts":[{"Type":"volume","Source":"v","Target":"/x",` +
+		`"VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/etc"}}}}]}}`
+	pluginDriver := `{"Image":"busybox:gate","HostConfig":{"NetworkMode":"none","VolumeDriver":"vieux/sshfs","Binds":["v:/x"]}}`
+	updateDevice := `{"Devices":[{"PathOnHost":"/dev/mem","PathInContainer":"/dev/mem","CgroupPermissions":"rwm"}]}`
 	corpus := map[string]string{
 		"CVE-2024-41110 Content-Length 0 with a body": req("POST", "/v1.41/containers/create", []string{json, "Content-Length: 0"}, privileged),
 		"short Content-Length":                        req("POST", "/containers/create", []string{json, "Content-Length: 20"}, privileged),
@@ -217,17 +245,49 @@ func TestBypassCorpus(t *testing.T) {
 		"upgrade on create":          req("POST", "/containers/create", []string{json, "Connection: Upgrade", "Upgrade: tcp", cl(privileged)}, privileged),
 		"HTTP/1.0": strings.Replace(req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
 			"HTTP/1.1", "HTTP/1.0", 1),
-		"pipelined hidden create":      req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
-		"body on a bodiless operation": req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
-		"unknown operation":            req("POST", "/containers/x/update", []string{json, cl(privileged)}, privileged),
-		"import from a URL":            req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
-		"import and pull":              req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
-		"HTTP/2 prior knowledge":       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-		"asterisk target":              req("OPTIONS", "*", nil, ""),
-		"expect continue":              req("POST", "/containers/create", []string{json, "Expect: 100-continue", cl(privileged)}, privileged),
-		"build":                        req("POST", "/build", []string{"Content-Length: 0"}, ""),
-		"oversized header":             req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
-		"lower-case method":            req("post", "/containers/create", []string{json, cl(privileged)}, privileged),
+		"pipelined hidden create":         req("GET", "/_ping", nil, "") + req("POST", "/containers/create", []string{json, cl(privileged)}, privileged),
+		"body on a bodiless operation":    req("POST", "/containers/x/start", []string{json, cl(privileged)}, privileged),
+		"unknown operation":               req("POST", "/commit?container=x", []string{json, cl(privileged)}, privileged),
+		"import from a URL":               req("POST", "/images/create?fromSrc=http://127.0.0.1:9/x.tar&repo=evil", nil, ""),
+		"import and pull":                 req("POST", "/images/create?fromImage=busybox&fromSrc=-", nil, ""),
+		"HTTP/2 prior knowledge":          "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+		"asterisk target":                 req("OPTIONS", "*", nil, ""),
+		"expect continue":                 req("POST", "/containers/create", []string{json, "Expect: 100-continue", cl(privileged)}, privileged),
+		"build from a URL":                req("POST", "/build?remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
+		"build from a URL in a form body": req("POST", "/build", []string{"Content-Type: application/x-www-form-urlencoded", cl(formRemote)}, formRemote),
+		"build from a URL in a chunked form body": req("POST", "/build", []string{"Content-Type: application/x-www-form-urlencoded", "Transfer-Encoding: chunked"},
+			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(formRemote), formRemote)),
+		"build from a URL in a multipart body": req("POST", "/build", []string{"Content-Type: multipart/form-data; boundary=b", cl(multipart)}, multipart),
+		"build with an unknown parameter":      req("POST", "/build?Remote=http://127.0.0.1:9/x.tar", []string{"Content-Length: 0"}, ""),
+		"build on the host network":            req("POST", "/build?networkmode=host", []string{"Content-Type: application/x-tar", "Content-Length: 0"}, ""),
+		"build with BuildKit":                  req("POST", "/build?version=2", []string{"Content-Length: 0"}, ""),
+		"build in the root cgroup":             req("POST", "/build?cgroupparent=/", []string{"Content-Length: 0"}, ""),
+		"chunked body on volume create": req("POST", "/volumes/create", []string{json, "Transfer-Encoding: chunked"},
+			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(etcVolume), etcVolume)),
+		"volume binding /etc":                req("POST", "/volumes/create", []string{json, cl(etcVolume)}, etcVolume),
+		"volume binding / by rbind":          req("POST", "/volumes/create", []string{json, cl(rootVolume)}, rootVolume),
+		"volume options in a lower-case key": req("POST", "/volumes/create", []string{json, cl(lowerVolume)}, lowerVolume),
+		"volume options twice":               req("POST", "/volumes/create", []string{json, cl(twiceVolume)}, twiceVolume),
+		"volume from an NFS server":          req("POST", "/volumes/create", []string{json, cl(nfsVolume)}, nfsVolume),
+		"volume of a plugin driver":          req("POST", "/volumes/create", []string{json, cl(pluginVolume)}, pluginVolume),
+		"macvlan network":                    req("POST", "/networks/create", []string{json, cl(macvlan)}, macvlan),
+		"network on a host bridge":           req("POST", "/networks/create", []string{json, cl(hostBridge)}, hostBridge),
+		"archive PUT to a relative path":     req("PUT", "/containers/x/archive?path=etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT through ..":             req("PUT", "/containers/x/archive?path=/tmp/../../../etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with a NUL":             req("PUT", "/containers/x/archive?path=/tmp%00/../etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with two paths":         req("PUT", "/containers/x/archive?path=/tmp&path=/etc", []string{"Content-Length: 0"}, ""),
+		"archive PUT with a form body":       req("PUT", "/containers/x/archive?path=/tmp", []string{"Content-Type: application/x-www-form-urlencoded", "Content-Length: 9"}, "path=/etc"),
+		"update adding a device":             req("POST", "/containers/x/update", []string{json, cl(updateDevice)}, updateDevice),
+		"chunked body on update":             req("POST", "/containers/x/update", []string{json, "Transfer-Encoding: chunked"}, "2\r\n{}\r\n0\r\n\r\n"),
+		"plugin install":                     req("POST", "/plugins/pull?remote=vieux/sshfs", []string{json, "Content-Length: 2"}, "[]"),
+		"plugin disable":                     req("POST", "/plugins/authz/disable", nil, ""),
+		"plugin remove":                      req("DELETE", "/plugins/authz?force=1", nil, ""),
+		"start from a checkpoint directory":  req("POST", "/containers/x/start?checkpoint=c&checkpoint-dir=/etc", nil, ""),
+		"create with a volume binding /etc":  req("POST", "/containers/create", []string{json, cl(mountEtc)}, mountEtc),
+		"create with a plugin volume driver": req("POST", "/containers/create", []string{json, cl(pluginDriver)}, pluginDriver),
+		"BuildKit session":                   req("POST", "/session", []string{"Connection: Upgrade", "Upgrade: h2c"}, ""),
+		"oversized header":                   req("GET", "/_ping", []string{"X-Big: " + strings.Repeat("a", 200<<10)}, ""),
+		"lower-case method":                  req("post", "/containers/create", []string{json, cl(privileged)}, privileged),
 	}
 	before := len(e.calls())
 	for name, raw := range corpus {

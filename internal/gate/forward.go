@@ -121,7 +121,7 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 
 // forward sends r to the engine as d says: with d.body as its body when
 // it is not nil (already read and judged), r.Body when d.stream is set,
-// or no body; with d.query for the client's query when it is set. It
+// or no body; with d.path and d.query for the client's when they are set. It
 // relays the answer to w, through d.answer when that is set. The
 // operations of hijacks let the client's Upgrade request through: the
 // engine then hijacks the connection (attach, exec start) and the
@@ -134,9 +134,18 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, d decision) 
 	}
 	upgrade := hijacks[d.op] && isUpgrade(r)
 	target := r.RequestURI
-	if d.query != "" {
-		path, _, _ := strings.Cut(target, "?")
-		target = path + "?" + d.query
+	if d.path != "" || d.query != "" {
+		path, query, _ := strings.Cut(target, "?")
+		if d.path != "" {
+			path = d.path
+		}
+		if d.query != "" {
+			query = d.query
+		}
+		target = path
+		if query != "" {
+			target += "?" + query
+		}
 	}
 	if err := ec.writeRequest(r, target, d.body, d.stream, upgrade); err != nil {
 		ec.c.Close()

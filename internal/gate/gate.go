@@ -3,8 +3,13 @@
 // after one optional /vN.NN version prefix, match an operation of the
 // allowlist (ops.go), its path is written plainly (no "//", "." or "..",
 // no percent escapes), it carries no method override header, and its
-// body is what the operation allows: none, or bounded JSON without
-// duplicate or case-variant keys or trailing data. A container create
+// body is what the operation allows: none, bounded JSON without
+// duplicate or case-variant keys or trailing data, or an archive
+// forwarded unread, and never a form the engine would read as
+// parameters. A start, attach, exec, update or copy into a container is
+// judged on what the engine says the container is (containers.go,
+// exec.go); builds, volumes and networks on the parameters that would
+// widen them (build.go, volumes.go). A container create
 // request is converted into the workload model and judged by the
 // container rules at the request stage; the engine is sent the bytes
 // that were judged. With a trust policy, the image a create names must be
@@ -149,6 +154,9 @@ type decision struct {
 	// unpinned is the body as the client sent it when the gate pinned
 	// its image (pinImage); an authorization plugin cannot pin.
 	unpinned []byte
+	// path, when set, is the path to forward instead of the client's (a
+	// container's full ID for the name it was judged by).
+	path string
 	// query, when set, is the query to forward instead of the client's.
 	query string
 	// answer, when set, is given the engine's response before it is
@@ -195,7 +203,7 @@ func refuse(op, format string, args ...any) decision {
 
 // decide judges r without forwarding it; w only bounds the body read.
 // The body of a request refused before it was read is read away
-// (discardBody), so the client gets the refusal, not a broken pipe.
+// (drain), so the client gets the refusal, not a broken pipe.
 func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 	read := false
 	d := g.judge(r, func() ([]byte, error) {
@@ -203,9 +211,25 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) decision {
 		return g.readBody(w, r)
 	})
 	if d.refusal != "" && !read {
-		g.discardBody(w, r)
+		g.drain(w, r)
 	}
 	return d
+}
+
+// maxDrain bounds the body a refused request reads away.
+const maxDrain = 64 << 20
+
+// drain reads away the body of a refused request, at most maxDrain
+// bytes within the body timeout, so that a client that sends all of it
+// before reading the answer (the docker CLI's build and cp, a create
+// refused by a role) gets the refusal rather than a broken pipe. The
+// body goes nowhere.
+func (g *Gate) drain(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(g.bodyTimeout())); err != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
 }
 
 // judge is the decision the gate and the authorization plugin (authz.go)
@@ -230,13 +254,8 @@ func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 	if !g.allows(o) {
 		return g.notAllowed(o)
 	}
-	// dockerd takes a POST's or PUT's parameters from a form body before
-	// its query (net/http's ParseForm): the query judged would not be the
-	// one it reads. No Docker API request is a form.
-	for _, ct := range r.Header.Values("Content-Type") {
-		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/x-www-form-urlencoded" {
-			return refuse(o.name, "%s: a form body (Content-Type %s) is not allowed", o.name, mt)
-		}
+	if err := formBody(r); err != nil {
+		return refuse(o.name, "%s: %v", o.name, err)
 	}
 	if len(r.TransferEncoding) > 0 && o.body != bodyStream {
 		return refuse(o.name, "%s: a body with Transfer-Encoding %s is not allowed, send Content-Length", o.name, strings.Join(r.TransferEncoding, ", "))
@@ -264,8 +283,41 @@ func (g *Gate) judge(r *http.Request, read func() ([]byte, error)) decision {
 	return d
 }
 
+// formBody refuses a request whose Content-Type says form: the engine's
+// router would read its body as form values (Go's ParseForm), which
+// stand beside, and before, the query the gate judged (a build's remote
+// or networkmode), and an authorization plugin may not be sent that body
+// at all. No Docker API request is a form. A Content-Type the gate
+// cannot parse, or more than one, is refused too.
+func formBody(r *http.Request) error {
+	cts := r.Header.Values("Content-Type")
+	if len(cts) > 1 {
+		return errors.New("more than one Content-Type header")
+	}
+	if len(cts) == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(cts[0])
+	if err != nil {
+		return fmt.Errorf("the Content-Type %q: %w", cts[0], err)
+	}
+	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+		return fmt.Errorf("a form body (Content-Type %s) is not allowed: the engine would read it as parameters the gate did not judge", mt)
+	}
+	return nil
+}
+
 // overrideHeaders are the headers some servers read a method from.
 var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// bodyTimeout bounds the time a client may take to send a body the gate
+// reads.
+func (g *Gate) bodyTimeout() time.Duration {
+	if g.opts.BodyTimeout == 0 {
+		return 10 * time.Second
+	}
+	return g.opts.BodyTimeout
+}
 
 // readBody reads exactly the Content-Length the client declared, at most
 // maxBody bytes, within the body timeout.
@@ -276,12 +328,8 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	if r.ContentLength > maxBody {
 		return nil, fmt.Errorf("the body is larger than %d bytes", maxBody)
 	}
-	timeout := g.opts.BodyTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
 	rc := http.NewResponseController(w)
-	if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := rc.SetReadDeadline(time.Now().Add(g.bodyTimeout())); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return nil, fmt.Errorf("bound the body read: %w", err)
 	}
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
@@ -299,16 +347,37 @@ func (g *Gate) checkCreate(r *http.Request, d decision) decision {
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
-	if d = g.judgeWorkload(d, w); d.refusal != "" || g.opts.Verifier == nil {
+	if d = g.judgeWorkload(d, w); d.refusal != "" {
 		return d
 	}
-	return g.judgeImage(r.Context(), d, w.Image)
+	if d = g.judgeCreateRefs(r.Context(), d); d.refusal != "" || g.opts.Verifier == nil {
+		return d
+	}
+	if d = g.judgeImage(r.Context(), d, w.Image); d.refusal != "" {
+		return d
+	}
+	return pinImage(d)
 }
 
 // judgeWorkload judges the workload of a create request.
 func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
+	return g.judgeRules(d, w, nil)
+}
+
+// judgeRules judges w by rules (nil: every rule), with the ignores of the
+// policy that name one of them.
+func (g *Gate) judgeRules(d decision, w workload.Workload, rules []workload.Rule) decision {
+	ignore := g.opts.Ignore
+	if rules != nil {
+		ignore = map[string]string{}
+		for _, r := range rules {
+			if why, ok := g.opts.Ignore[r.ID]; ok {
+				ignore[r.ID] = why
+			}
+		}
+	}
 	j, err := workload.Judge([]workload.Workload{w}, workload.JudgeOptions{
-		Rules: g.rules, Stage: workload.StageRequest, Ignore: g.opts.Ignore, Except: g.opts.Except,
+		Stage: workload.StageRequest, Rules: rules, Ignore: ignore, Except: g.opts.Except,
 	})
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
@@ -337,19 +406,6 @@ func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 		why = append(why, s)
 	}
 	d.refusal = fmt.Sprintf("%s refused by the policy: %s", d.op, strings.Join(why, "; "))
-	return d
-}
-
-// checkExec refuses a privileged exec, which the container's own
-// judgement cannot see.
-func checkExec(_ *Gate, _ *http.Request, d decision) decision {
-	var req struct{ Privileged bool }
-	if err := json.Unmarshal(d.body, &req); err != nil {
-		return refuse(d.op, "%s: %v", d.op, err)
-	}
-	if req.Privileged {
-		return refuse(d.op, "%s: a privileged exec is not allowed", d.op)
-	}
 	return d
 }
 

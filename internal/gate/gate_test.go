@@ -46,9 +46,13 @@ func TestLookup(t *testing.T) {
 		{"DELETE", "/containers/abc", "container remove"},
 		{"GET", "/images/json", "image list"},
 		{"PUT", "/containers/create", ""},
-		{"POST", "/containers/abc/update", ""},
+		{"POST", "/containers/abc/update", "container update"},
 		{"GET", "/images/json/extra", ""},
-		{"POST", "/build", ""},
+		{"POST", "/build", "image build"},
+		{"POST", "/commit", ""},
+		{"DELETE", "/images/reg:5000/a/b:c", "image remove"},
+		{"POST", "/plugins/vieux/sshfs:latest/enable", "plugin enable"},
+		{"POST", "/session", ""},
 		{"GET", "/containers/create", ""},
 	} {
 		o, ok := lookup(c.method, c.path)
@@ -124,7 +128,7 @@ func TestJudgeCreate(t *testing.T) {
 func TestRefusalShape(t *testing.T) {
 	g, _ := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh})
 	rec := httptest.NewRecorder()
-	g.ServeHTTP(rec, httptest.NewRequest("POST", "/build", nil))
+	g.ServeHTTP(rec, httptest.NewRequest("POST", "/commit", nil))
 	var m struct{ Message string }
 	if rec.Code != http.StatusForbidden || json.Unmarshal(rec.Body.Bytes(), &m) != nil || !strings.HasPrefix(m.Message, "hull gate: ") {
 		t.Errorf("refusal: %d %s", rec.Code, rec.Body)

@@ -616,8 +616,8 @@ func TestServiceVerifiedAndPinned(t *testing.T) {
 		"service", "create", "--detach", "--name", "bad", "--mount", "type=bind,source=/,target=/host", te.signed, "true")
 	refused("container-capabilities",
 		"service", "create", "--detach", "--name", "bad", "--cap-add", "SYS_ADMIN", te.signed, "true")
-	// The CLI asks for the network first, which the gate refuses too.
-	refused("GET /networks/host is not an operation the gate allows",
+	// The CLI asks for the network first (allowed), then the spec names it.
+	refused(`service create: the service spec has the field "Networks", which the gate does not judge`,
 		"service", "create", "--detach", "--name", "bad", "--network", "host", te.signed, "true")
 	before := len(te.calls())
 	spec := `{"Name":"bad","TaskTemplate":{"ContainerSpec":{"Image":"` + te.signed + `"},"Networks":[{"Target":"host"}]}}`

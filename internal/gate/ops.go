@@ -49,7 +49,7 @@ type op struct {
 type check func(g *Gate, r *http.Request, d decision) decision
 
 // ops is the allowlist, made of groups of operations.
-var ops = slices.Concat(coreOps, imageOps, serviceOps)
+var ops = slices.Concat(coreOps, imageOps, serviceOps, containerOps, buildOps, volumeOps)
 
 // coreOps: what docker ps, run, create, start, stop, rm, logs, inspect,
 // version, info, images, pull, attach, wait and exec call.
@@ -61,16 +61,16 @@ var coreOps = []op{
 	{"container list", "GET", "/containers/json", bodyNone, nil},
 	{"container create", "POST", "/containers/create", bodyJSON, (*Gate).checkCreate},
 	{"container inspect", "GET", "/containers/{}/json", bodyNone, nil},
-	{"container start", "POST", "/containers/{}/start", bodyNone, nil},
+	{"container start", "POST", "/containers/{}/start", bodyNone, (*Gate).checkStart},
 	{"container stop", "POST", "/containers/{}/stop", bodyNone, nil},
 	{"container kill", "POST", "/containers/{}/kill", bodyNone, nil},
 	{"container wait", "POST", "/containers/{}/wait", bodyNone, nil},
-	{"container attach", "POST", "/containers/{}/attach", bodyNone, nil},
+	{"container attach", "POST", "/containers/{}/attach", bodyNone, (*Gate).checkContainer},
 	{"container resize", "POST", "/containers/{}/resize", bodyNone, nil},
 	{"container logs", "GET", "/containers/{}/logs", bodyNone, nil},
 	{"container remove", "DELETE", "/containers/{}", bodyNone, nil},
-	{"exec create", "POST", "/containers/{}/exec", bodyJSON, checkExec},
-	{"exec start", "POST", "/exec/{}/start", bodyJSON, nil},
+	{"exec create", "POST", "/containers/{}/exec", bodyJSON, (*Gate).checkExecCreate},
+	{"exec start", "POST", "/exec/{}/start", bodyJSON, (*Gate).checkExecStart},
 	{"exec resize", "POST", "/exec/{}/resize", bodyNone, nil},
 	{"exec inspect", "GET", "/exec/{}/json", bodyNone, nil},
 	{"image list", "GET", "/images/json", bodyNone, nil},

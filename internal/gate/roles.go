@@ -219,7 +219,7 @@ func (g *Gate) decideAs(w http.ResponseWriter, r *http.Request) decision {
 	c := clientOf(r)
 	rg, ro := g.roleGate(c)
 	if rg == nil {
-		g.discardBody(w, r)
+		g.drain(w, r)
 		d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
 		d.identity = c.String()
 		return d
@@ -248,17 +248,6 @@ func (g *Gate) notAllowed(o op) decision {
 	}
 	slices.Sort(names)
 	return refuse(o.name, "%s is not one of the role's operations (%s)", o.name, strings.Join(names, ", "))
-}
-
-// discardBody reads and drops the body of a request refused before its
-// body was judged, as readBody bounds it, so that a client still
-// sending it gets the refusal instead of a broken pipe. A body it would
-// not read (chunked, too large, too slow) is left: the refusal closes
-// the connection.
-func (g *Gate) discardBody(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > 0 && r.ContentLength <= maxBody {
-		_, _ = g.readBody(w, r)
-	}
 }
 
 // signedOnly is the trust policy of a role that runs only signed images:

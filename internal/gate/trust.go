@@ -42,14 +42,18 @@ const (
 type engineImage struct {
 	ID          string `json:"Id"`
 	RepoDigests []string
+	RepoTags    []string
 }
 
-// judgeImage lets a create through only when the trust policy accepts
-// named, the reference its Image field names (judgeCreate's parse), as
-// the engine resolves that name now: one of the image's registry
+// judgeImage lets a create (or start) through only when the trust
+// policy accepts named, the reference its Image field names, as the
+// engine resolves that name now (d.imageID says to which image): one of the image's registry
 // digests in the repository named must be accepted, or, with no such
 // digest, the policy must accept unsigned images of that repository.
 func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decision {
+	if isImageID(named) {
+		return g.judgeImageID(ctx, d, named)
+	}
 	ref, err := name.ParseReference(named)
 	if err != nil {
 		return refuse(d.op, "%s: the image %q is not a reference the gate can judge: %v", d.op, named, err)
@@ -78,7 +82,7 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		if !vd.Accepted {
 			return refuse(d.op, "%s: the image %s (%s) has no registry digest in %s, so no verified origin: %s", d.op, named, img.ID, repo, vd.Reason)
 		}
-		return pinImage(d)
+		return d
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
@@ -90,11 +94,67 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		}
 		if vd.Accepted {
 			d.image = ref
-			return pinImage(d)
+			return d
 		}
 		why = append(why, ref+": "+vd.Reason)
 	}
 	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
+}
+
+// isImageID reports whether s is a full image ID, as a pinned create
+// names its image (pinImage).
+func isImageID(s string) bool {
+	hex, ok := strings.CutPrefix(s, "sha256:")
+	return ok && len(hex) == 64 && strings.Trim(hex, "0123456789abcdef") == ""
+}
+
+// judgeImageID judges an image named by its ID, as the gate pins a
+// create to (a container started later names no repository): the
+// policy must accept one of its registry digests in the repository that
+// digest is of, or, with none, accept unsigned images of one of the
+// repositories the engine has it tagged in.
+func (g *Gate) judgeImageID(ctx context.Context, d decision, id string) decision {
+	img, err := g.inspectImage(ctx, id)
+	if err != nil {
+		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, id, err)
+	}
+	d.imageID = img.ID
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	var why []string
+	for _, rd := range img.RepoDigests {
+		r, err := name.NewDigest(rd)
+		if err != nil {
+			continue
+		}
+		ref := image.CanonicalRepository(r.Context()) + "@" + r.DigestStr()
+		vd, err := g.opts.Verifier.Verify(ctx, ref)
+		if err != nil {
+			return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, ref, err)
+		}
+		if vd.Accepted {
+			d.image = ref
+			return d
+		}
+		why = append(why, ref+": "+vd.Reason)
+	}
+	if len(why) == 0 {
+		for _, t := range img.RepoTags {
+			r, err := name.NewTag(t)
+			if err != nil {
+				continue
+			}
+			vd := g.opts.Verifier.Unsigned(image.CanonicalRepository(r.Context()))
+			if vd.Accepted {
+				return d
+			}
+			why = append(why, t+": "+vd.Reason)
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, "it has no registry digest and no name")
+	}
+	return refuse(d.op, "%s: the trust policy rejects the image %s: %s", d.op, id, strings.Join(why, "; "))
 }
 
 // pinImage rewrites the Image of the create body d.body to d.imageID,
