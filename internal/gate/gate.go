@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -131,6 +132,10 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(w, code, d.refusal)
 		return
 	}
+	if d.raw {
+		g.forwardRaw(w, r, d.body)
+		return
+	}
 	if d.body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(d.body))
 		r.ContentLength = int64(len(d.body))
@@ -152,6 +157,9 @@ type decision struct {
 	// status answers a refusal instead of 403: 404 for an image the
 	// engine does not have.
 	status int
+	// raw: the engine may take the connection over without an upgrade
+	// (rawStream), so the gate forwards it itself (forwardRaw).
+	raw bool
 }
 
 func (d decision) verdict() string {
@@ -281,28 +289,45 @@ func (g *Gate) judgeWorkload(d decision, w workload.Workload) decision {
 	return d
 }
 
-// checkExec refuses a privileged exec, which the container's own
-// judgement cannot see.
+// checkExec refuses a privileged exec, and one that names root as its
+// user, which the container's own judgement cannot see (an exec without
+// a user runs as the container's, which its create was judged with).
+// Docker's and Podman's exec create bodies share these fields.
 func checkExec(_ *Gate, _ *http.Request, d decision) decision {
-	var req struct{ Privileged bool }
+	var req struct {
+		Privileged bool
+		User       string
+	}
 	if err := json.Unmarshal(d.body, &req); err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
 	if req.Privileged {
 		return refuse(d.op, "%s: a privileged exec is not allowed", d.op)
 	}
+	if u, _, _ := strings.Cut(req.User, ":"); u == "root" || isZero(u) {
+		return refuse(d.op, "%s: an exec as root (user %s) is not allowed; leave the user out to run as the container's own", d.op, req.User)
+	}
 	return d
 }
 
-// writeRefusal answers with the JSON message shape the docker CLI prints
-// and closes the connection without reading any more of it: net/http
-// would otherwise drain an unread body, waiting on a client that sends
-// none.
+// isZero reports whether s reads as the number 0, as the engines read a
+// numeric user ("0", "00", "+0").
+func isZero(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n == 0
+}
+
+// writeRefusal answers with the JSON error shape both the docker CLI
+// (message) and Podman's clients (cause, message, response) print, and
+// closes the connection without reading any more of it: net/http would
+// otherwise drain an unread body, waiting on a client that sends none.
 func writeRefusal(w http.ResponseWriter, code int, msg string) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	b, _ := json.Marshal(struct {
-		Message string `json:"message"`
-	}{"hull gate: " + msg})
+		Cause    string `json:"cause"`
+		Message  string `json:"message"`
+		Response int    `json:"response"`
+	}{"refused by hull gate", "hull gate: " + msg, code})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(code)
