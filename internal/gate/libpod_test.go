@@ -3,6 +3,7 @@ package gate
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/verify"
+	"github.com/hull-sec/hull/internal/workload"
 )
 
 // podmanGate is a real Podman API service (logging every API call it
@@ -320,5 +323,136 @@ func TestLibpodRefusalShape(t *testing.T) {
 	want := `{"cause":"refused by hull gate","message":"hull gate: POST /libpod/play/kube is not an operation the gate allows","response":403}` + "\n"
 	if rec.Code != 403 || rec.Body.String() != want {
 		t.Errorf("refusal: %d %s, want 403 %s", rec.Code, rec.Body, want)
+	}
+}
+
+// TestPodmanTrustThroughGate: with a trust policy that wants a cosign
+// key for a loopback registry's team/ scope, podman --remote through the
+// gate pulls the signed image by digest and runs it; a pull by tag is
+// refused (the gate does not pin tags yet), and the unsigned image of
+// the scope and the signed image re-tagged to another repository are
+// refused at create with hull's reason, none of those creates reaching
+// Podman.
+func TestPodmanTrustThroughGate(t *testing.T) {
+	reg := testenv.Registry(t)
+	priv, pub := testenv.CosignKeyPair(t)
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.Open(pol, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startPodmanGate(t, false, v)
+	digests := map[string]string{}
+	for _, name := range []string{"signed", "unsigned"} {
+		ref := reg + "/team/" + name + ":1"
+		e.p.Run("tag", "localhost/busybox:gate", ref)
+		file := filepath.Join(e.p.Dir(), name+".digest")
+		e.p.Run("push", "--digestfile", file, ref)
+		d, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[name] = reg + "/team/" + name + "@" + strings.TrimSpace(string(d))
+		e.p.Run("rmi", ref)
+	}
+	if err := testenv.CosignSign(t, priv, digests["signed"], false); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, stderr, err := e.podman("", "pull", reg+"/team/signed:1"); err == nil ||
+		!strings.Contains(stderr, "hull gate: libpod image pull: with a trust policy, a pull must name its image by digest") {
+		t.Errorf("podman pull by tag: %v %s, want hull's refusal", err, stderr)
+	}
+	out, stderr, err := e.podman("", "run", "--rm", "--network", "none", digests["signed"], "echo", "signed runs")
+	if err != nil || out != "signed runs\n" {
+		t.Fatalf("podman run %s: %v %q\n%s\npodman: %v", digests["signed"], err, out, stderr, e.calls())
+	}
+	if _, stderr, err := e.podman("", "pull", digests["unsigned"]); err != nil {
+		t.Fatalf("podman pull %s: %v %s", digests["unsigned"], err, stderr)
+	}
+	e.p.Run("tag", digests["signed"], "localhost/retagged:1")
+	for _, c := range []struct{ ref, want string }{
+		{digests["unsigned"], "the trust policy rejects " + digests["unsigned"]},
+		// Podman lists a digest under every name of the image.
+		{"localhost/retagged:1", "the trust policy rejects localhost/retagged:1: localhost/retagged@sha256:"},
+	} {
+		before := creates(e.calls())
+		_, stderr, err := e.podman("", "run", "--rm", "--pull", "never", "--network", "none", c.ref, "true")
+		if err == nil || !strings.Contains(stderr, "hull gate: libpod container create: ") || !strings.Contains(stderr, c.want) {
+			t.Errorf("podman run %s: %v, stderr %q, want hull's refusal saying %q", c.ref, err, stderr, c.want)
+		}
+		if after := creates(e.calls()); after != before {
+			t.Errorf("podman run %s reached Podman's containers/create", c.ref)
+		}
+	}
+}
+
+func TestPinLibpodImage(t *testing.T) {
+	id := "sha256:" + strings.Repeat("ab", 32)
+	for _, body := range []string{
+		`{"image":"reg/team/app:1","raw_image_name":"reg/team/app:1","user":"1000","netns":{"nsmode":"none"}}`,
+		`{"Image":"reg/team/app:1","user":"1000"}`,
+		`{"raw_image_name":"reg/team/app:1","user":"1000"}`,
+	} {
+		d := pinLibpodImage(decision{op: "libpod container create", imageID: id}, []byte(body))
+		var got map[string]any
+		if d.refusal != "" || json.Unmarshal(d.body, &got) != nil {
+			t.Fatalf("%s: %q %s", body, d.refusal, d.body)
+		}
+		w, err := workload.ParseLibpodSpec(d.body)
+		if err != nil || w.Image != id || w.User != "1000" {
+			t.Errorf("%s pinned to %s reads as image %q user %q (%v)", body, d.body, w.Image, w.User, err)
+		}
+	}
+	if d := pinLibpodImage(decision{op: "libpod container create"}, []byte(`{"image":"a"}`)); d.refusal == "" {
+		t.Error("a create with no image ID to pin to went on")
+	}
+}
+
+// staticVerifier is a trust policy that decides without a registry.
+type staticVerifier struct{ accept bool }
+
+func (s staticVerifier) Verify(context.Context, string) (finding.Verdict, error) {
+	return finding.Verdict{Accepted: s.accept, Reason: "static"}, nil
+}
+
+func (s staticVerifier) Unsigned(string) finding.Verdict {
+	return finding.Verdict{Accepted: s.accept, Reason: "static"}
+}
+
+func TestLibpodPull(t *testing.T) {
+	digest := "127.0.0.1:5000/team/app@sha256:" + strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		query string
+		trust bool
+		want  string // "" for allowed
+	}{
+		{"reference=127.0.0.1:5000/team/app:1&policy=always", false, ""},
+		{"reference=127.0.0.1:5000/team/app:1&policy=missing", true, "a pull must name its image by digest"},
+		{"reference=127.0.0.1:5000/team/app:1", true, "a pull must name its image by digest"},
+		{"reference=127.0.0.1:5000/team/app:1&policy=never", true, ""},
+		{"reference=" + digest + "&policy=missing&alltags=false", true, ""},
+		{"reference=" + digest + "&allTags=true", true, "a pull of all tags is not allowed"},
+		{"reference=" + digest + "&alltags=yes", true, "a pull of all tags is not allowed"},
+		{"reference=a:1&Reference=b:1", false, "more than once"},
+		{"reference=a:1&reference=b:1", false, "more than once"},
+		{"reference=" + digest + "&policy=never&Policy=always", true, "more than once"},
+		{"policy=always", false, "names no reference"},
+		{"reference=a:1;policy=never", false, "the query"},
+	} {
+		o := Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh}
+		if c.trust {
+			o.Verifier = staticVerifier{accept: true}
+		}
+		g, _ := New(o)
+		d := g.decide(httptest.NewRecorder(), httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?"+c.query, nil))
+		if c.want == "" && d.refusal != "" || c.want != "" && !strings.Contains(d.refusal, c.want) {
+			t.Errorf("pull ?%s (trust %v): refusal %q, want %q", c.query, c.trust, d.refusal, c.want)
+		}
 	}
 }
