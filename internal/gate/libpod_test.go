@@ -109,7 +109,16 @@ func (e *podmanGate) calls() []string {
 }
 
 func TestPodmanThroughGate(t *testing.T) {
-	e := startPodmanGate(t, false, nil)
+	t.Run("root", func(t *testing.T) { podmanThroughGate(t, false) })
+	t.Run("rootless", func(t *testing.T) { podmanThroughGate(t, true) })
+}
+
+// podmanThroughGate drives podman --remote through the gate in front of
+// a root or rootless Podman service: what the container rules allow
+// runs, with its output checked, and what they refuse never reaches
+// Podman.
+func podmanThroughGate(t *testing.T, rootless bool) {
+	e := startPodmanGate(t, rootless, nil)
 	out, stderr, err := e.podman("", "run", "--rm", "--network", "none", "localhost/busybox:gate", "echo", "hello from podman")
 	if err != nil || out != "hello from podman\n" {
 		t.Fatalf("podman run --rm: %v\nstdout: %q\nstderr: %s\npodman: %v", err, out, stderr, e.calls())
@@ -144,7 +153,8 @@ func TestPodmanThroughGate(t *testing.T) {
 			t.Errorf("podman %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 	}
-	logsFollow(t, e)
+	follow(t, e, "logs", "-f")
+	follow(t, e, "attach", "--no-stdin")
 
 	for _, c := range []struct {
 		flags []string
@@ -168,20 +178,22 @@ func TestPodmanThroughGate(t *testing.T) {
 	}
 }
 
-// logsFollow checks podman logs -f through the gate: lines come as the
+// follow checks a podman command that streams what a container
+// writes (logs -f, attach) through the gate: lines come as the
 // container writes them, and the stream ends when the container is
 // stopped (Podman 4.3 here notices a container that exits by itself
-// only when asked, so a follow of one would not end).
-func logsFollow(t *testing.T, e *podmanGate) {
+// only when asked, so a follow of one would not end). The container
+// waits two seconds first, as attach shows only what comes after it.
+func follow(t *testing.T, e *podmanGate, args ...string) {
 	t.Helper()
-	id, stderr, err := e.podman("", "run", "-d", "--network", "none", "localhost/busybox:gate", "sh", "-c", "echo one; echo two; sleep 1; echo three; sleep 60")
+	id, stderr, err := e.podman("", "run", "-d", "--network", "none", "localhost/busybox:gate", "sh", "-c", "sleep 2; echo one; echo two; sleep 1; echo three; sleep 60")
 	if err != nil {
 		t.Fatalf("podman run -d: %v\n%s", err, stderr)
 	}
 	id = strings.TrimSpace(id)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := e.podmanCmd(ctx, "logs", "-f", id)
+	cmd := e.podmanCmd(ctx, append(args, id)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -201,8 +213,8 @@ func logsFollow(t *testing.T, e *podmanGate) {
 		t.Errorf("podman stop: %v %s", err, stderr)
 	}
 	rest, _ := io.ReadAll(stdout)
-	if err := cmd.Wait(); err != nil || got.String()+string(rest) != "one\ntwo\nthree\n" {
-		t.Errorf("podman logs -f: %v %q then %q", err, got.String(), rest)
+	if err := cmd.Wait(); got.String()+string(rest) != "one\ntwo\nthree\n" {
+		t.Errorf("podman %s: %v %q then %q", strings.Join(args, " "), err, got.String(), rest)
 	}
 }
 
@@ -223,7 +235,21 @@ func TestDockerCLIThroughGateToPodman(t *testing.T) {
 	if out, stderr, err := e.docker("logs", id); err != nil || out != "hello from docker\n" {
 		t.Errorf("docker logs: %v %q %s", err, out, stderr)
 	}
-	for _, args := range [][]string{{"ps", "-a"}, {"images"}, {"inspect", id}, {"version"}, {"info"}, {"rm", id}} {
+	sleeper, stderr, err := e.docker("run", "-d", "--network", "none", "localhost/busybox:gate", "sleep", "60")
+	if err != nil {
+		t.Fatalf("docker run -d: %v\n%s", err, stderr)
+	}
+	sleeper = strings.TrimSpace(sleeper)
+	if out, stderr, err := e.docker("exec", sleeper, "cat", "/proc/1/cmdline"); err != nil || out != "sleep\x0060\x00" {
+		t.Errorf("docker exec: %v %q %s", err, out, stderr)
+	}
+	if out, stderr, err := e.dockerIn("piped in\n", "exec", "-i", sleeper, "cat"); err != nil || out != "piped in\n" {
+		t.Errorf("docker exec -i with stdin: %v %q %s", err, out, stderr)
+	}
+	if _, stderr, err := e.docker("exec", "--privileged", sleeper, "true"); err == nil || !strings.Contains(stderr, "hull gate: exec create: a privileged exec is not allowed") {
+		t.Errorf("docker exec --privileged: %v %s", err, stderr)
+	}
+	for _, args := range [][]string{{"ps", "-a"}, {"images"}, {"inspect", id}, {"version"}, {"info"}, {"rm", id}, {"rm", "-f", sleeper}} {
 		if _, stderr, err := e.docker(args...); err != nil {
 			t.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
@@ -238,8 +264,8 @@ func TestDockerCLIThroughGateToPodman(t *testing.T) {
 			t.Errorf("docker run %v reached Podman's containers/create", flags)
 		}
 	}
-	if before := creates(e.calls()); before != 1 {
-		t.Errorf("Podman's log shows %d creates, want 1: %v", before, e.calls())
+	if before := creates(e.calls()); before != 2 {
+		t.Errorf("Podman's log shows %d creates, want 2: %v", before, e.calls())
 	}
 }
 
