@@ -121,8 +121,10 @@ func (g *Gate) checkLibpodPull(r *http.Request, d decision) decision {
 	if g.opts.Verifier == nil {
 		return d
 	}
-	if all, err := strconv.ParseBool(q["alltags"]); err == nil && all || err != nil && q["alltags"] != "" {
-		return refuse(d.op, "%s: with a trust policy, a pull of all tags is not allowed", d.op)
+	if v := q["alltags"]; v != "" {
+		if all, err := strconv.ParseBool(v); err != nil || all {
+			return refuse(d.op, "%s: with a trust policy, a pull of all tags is not allowed", d.op)
+		}
 	}
 	if q["policy"] == "never" {
 		return d

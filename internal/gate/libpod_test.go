@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -481,4 +482,28 @@ func TestLibpodPull(t *testing.T) {
 			t.Errorf("pull ?%s (trust %v): refusal %q, want %q", c.query, c.trust, d.refusal, c.want)
 		}
 	}
+}
+
+func FuzzLibpodCreateBody(f *testing.F) {
+	for _, s := range []string{libpodPrivileged, `{"image":"b","cap_add":["SYS_ADMIN"]}`, `{"image":"b","Image":"c"}`,
+		`{"image":"b","mounts":[{"type":"bind","source":"/","destination":"/h"}]}`, `{"image":"b","netns":{"nsmode":"none"}}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/v4.3.1/libpod/containers/create", bytes.NewReader(body))
+		d := g.decide(httptest.NewRecorder(), r)
+		if d.refusal != "" {
+			return
+		}
+		if !bytes.Equal(d.body, body) || CheckJSON(body) != nil {
+			t.Fatalf("forwarded %q, judged %q", d.body, body)
+		}
+		if _, err := workload.ParseLibpodSpec(body); err != nil {
+			t.Fatalf("allowed a spec the converter refuses: %q: %v", body, err)
+		}
+	})
 }
