@@ -3,8 +3,10 @@ package gate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +52,9 @@ var libpodOps = []op{
 // model's libpod converter, and, with a trust policy, the image it
 // names, pinned to the image the verdict was about.
 func (g *Gate) checkLibpodCreate(r *http.Request, d decision) decision {
+	if err := checkSpecFields(d.body); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
 	w, err := workload.ParseLibpodSpec(d.body)
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
@@ -144,11 +149,155 @@ func foldedQuery(raw string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(q))
 	for k, v := range q {
-		f := strings.ToLower(foldKey(k))
+		f := lowerFold(k)
 		if _, ok := out[f]; ok || len(v) != 1 {
 			return nil, fmt.Errorf("the query gives %q more than once", k)
 		}
 		out[f] = v[0]
 	}
 	return out, nil
+}
+
+// specFields are the top-level fields of Podman 4's create spec
+// (specgen.SpecGenerator) a libpod create may carry: the ones the
+// workload model reads, and the ones whose effect stays inside the
+// container or the engine's own bookkeeping. Any other field is
+// refused: the gate does not forward what it has not judged.
+var specFields = foldedSet(
+	// Read by the workload model (workload.ParseLibpodSpec).
+	"name", "image", "raw_image_name", "user", "groups", "cap_add", "cap_drop", "privileged",
+	"no_new_privileges", "seccomp_profile_path", "apparmor_profile", "selinux_opts",
+	"read_only_filesystem", "mask", "unmask", "netns", "pidns", "ipcns", "utsns", "userns",
+	"cgroupns", "Networks", "cni_networks", "mounts", "volumes", "overlay_volumes",
+	"image_volumes", "devices", "device_cgroup_rule", "resource_limits", "cgroup_parent",
+	"sysctl", "volumes_from", "portmappings", "restart_policy", "restart_tries",
+	"healthconfig", "hostadd", "expose", "rootfs", "rootfs_overlay",
+	// Inside the container, or the engine's bookkeeping; the ones
+	// with values that reach the host are judged by specValues.
+	"entrypoint", "command", "env", "env_host", "httpproxy", "terminal", "stdin", "labels",
+	"annotations", "stop_signal", "stop_timeout", "timeout", "log_configuration",
+	"image_os", "image_arch", "image_variant", "oci_runtime", "systemd", "sdnotifyMode",
+	"namespace", "hostname", "hostusers", "remove", "containerCreateCommand",
+	"dependencyContainers", "secret_env", "init_container_type", "personality", "envmerge",
+	"unsetenv", "unsetenvall", "manage_password", "passwd_entry", "image_volume_mode",
+	"init", "shm_size", "work_dir", "create_working_dir", "rootfs_propagation", "secrets",
+	"volatile", "chroot_directories", "seccomp_policy", "idmappings", "umask",
+	"procfs_opts", "cgroups_mode", "publish_image_ports", "use_image_resolve_conf",
+	"dns_server", "dns_search", "dns_option", "use_image_hosts", "r_limits",
+	"oom_score_adj", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+	"throttleReadIOPSDevice", "throttleWriteIOPSDevice", "unified", "cpu_period",
+	"cpu_quota", "health_check_on_failure_action", "timezone",
+	// Podman 4.4 and later.
+	"read_write_tmpfs",
+)
+
+func foldedSet(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[lowerFold(k)] = true
+	}
+	return m
+}
+
+// lowerFold is k in lower case, with every rune that case-folds to an
+// ASCII letter (ſ, the Kelvin sign) written as that letter: two keys
+// Go's decoder or Podman's query decoder read as one share it.
+func lowerFold(k string) string { return strings.ToLower(foldKey(k)) }
+
+// specValues refuses the values of known fields that reach the host
+// in ways the workload model does not represent.
+var specValues = []struct {
+	field string
+	// bad says why the value v (the field's raw JSON) is refused, or "".
+	bad func(v json.RawMessage) string
+}{
+	{"env_host", isTrue("copies the Podman service's own environment into the container")},
+	{"publish_image_ports", isTrue("publishes ports the image declares, which the request does not show, on every interface")},
+	{"log_configuration", func(v json.RawMessage) string {
+		var l struct{ Path string }
+		if json.Unmarshal(v, &l) != nil || l.Path != "" {
+			return "a log path makes Podman write the container's output to a file of the host"
+		}
+		return ""
+	}},
+	{"seccomp_policy", func(v json.RawMessage) string {
+		var p string
+		if json.Unmarshal(v, &p) != nil || p != "" && p != "default" {
+			return "a seccomp policy other than default takes the profile from the image, unseen"
+		}
+		return ""
+	}},
+	{"timezone", func(v json.RawMessage) string {
+		var tz string
+		if json.Unmarshal(v, &tz) != nil || strings.HasPrefix(tz, "/") || slices.Contains(strings.Split(tz, "/"), "..") {
+			return "a time zone names a file Podman copies from the host: only a zone name or local"
+		}
+		return ""
+	}},
+}
+
+// specRefused are fields refused whenever they are set (not null,
+// empty, false or zero): each makes Podman touch the host or another
+// container where the model does not look.
+var specRefused = map[string]string{
+	"conmon_pid_file":  "makes Podman write a file of the host",
+	"init_path":        "mounts a file of the host into the container",
+	"pod":              "joins a pod, whose namespaces the gate does not judge",
+	"storage_opts":     "sets storage driver options",
+	"devices_from":     "copies another container's devices",
+	"host_device_list": "adds devices of the host",
+	"network_options":  "sets network driver options (such as host loopback access)",
+}
+
+func isTrue(why string) func(json.RawMessage) string {
+	return func(v json.RawMessage) string {
+		var b bool
+		if json.Unmarshal(v, &b) != nil || b {
+			return why
+		}
+		return ""
+	}
+}
+
+// checkSpecFields refuses a create spec with a field the gate does not
+// know, one of specRefused set, or a value specValues refuses. Keys are
+// matched case folded, as Go's decoder (and so Podman) matches them;
+// CheckJSON already refused two keys that fold alike.
+func checkSpecFields(body []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return fmt.Errorf("the spec is not a JSON object: %w", err)
+	}
+	byFold := make(map[string]json.RawMessage, len(fields))
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		f := lowerFold(k)
+		if why, ok := specRefused[f]; ok {
+			if set(fields[k]) {
+				return fmt.Errorf("the field %s is not allowed: it %s", k, why)
+			}
+			continue
+		}
+		if !specFields[f] {
+			return fmt.Errorf("the field %s is not one the gate knows, so it is refused", k)
+		}
+		byFold[f] = fields[k]
+	}
+	for _, c := range specValues {
+		if v, ok := byFold[lowerFold(c.field)]; ok && string(v) != "null" {
+			if why := c.bad(v); why != "" {
+				return fmt.Errorf("the field %s is not allowed: %s", c.field, why)
+			}
+		}
+	}
+	return nil
+}
+
+// set reports whether a JSON value is more than null, "", false, 0, []
+// or {}.
+func set(v json.RawMessage) bool {
+	switch strings.TrimSpace(string(v)) {
+	case "null", `""`, "false", "0", "[]", "{}":
+		return false
+	}
+	return true
 }

@@ -157,11 +157,34 @@ func podmanThroughGate(t *testing.T, rootless bool) {
 	follow(t, e, "logs", "-f")
 	follow(t, e, "attach", "--no-stdin")
 
+	// What everyday flags put in the spec is all known to the gate.
+	ordinary := []string{"create", "--network", "none", "--env", "A=1", "--label", "l=1", "--workdir", "/tmp",
+		"--hostname", "h", "--user", "1000:1000", "--read-only", "--memory", "64m", "--pids-limit", "50",
+		"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tz", "Europe/Paris", "--init",
+		"--stop-signal", "SIGINT", "--entrypoint", "sh", "--tmpfs", "/run", "--ulimit", "nofile=100:100",
+		"--shm-size", "16m", "--restart", "on-failure:2", "--health-cmd", "true", "--name", "ordinary",
+		"--annotation", "a=b", "--umask", "0077", "-t", "-i", "localhost/busybox:gate", "-c", "true"}
+	if _, stderr, err := e.podman("", ordinary...); err != nil {
+		t.Errorf("podman %s: %v\n%s", strings.Join(ordinary, " "), err, stderr)
+	}
+	// The fields that make Podman write or read a file of the host name
+	// files of the test's own: a gate that let them through must not
+	// write over the machine's (it did, as root, before it knew them).
+	hostFile := filepath.Join(e.dir, "host-file")
+	if err := os.WriteFile(hostFile, []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logFile, pidFile := filepath.Join(e.dir, "log"), filepath.Join(e.dir, "pid")
 	for _, c := range []struct {
 		flags []string
 		rule  string
 	}{
 		{[]string{"--privileged"}, "container-privileged"},
+		{[]string{"--log-opt", "path=" + logFile}, "the field log_configuration is not allowed"},
+		{[]string{"-P"}, "the field publish_image_ports is not allowed"},
+		{[]string{"--tz", "../../.." + hostFile}, "the field timezone is not allowed"},
+		{[]string{"--conmon-pidfile", pidFile}, "the field conmon_pid_file is not allowed"},
+		{[]string{"--init", "--init-path", hostFile}, "the field init_path is not allowed"},
 		{[]string{"--cap-add", "SYS_ADMIN"}, "container-capabilities"},
 		{[]string{"-v", "/:/host"}, "container-sensitive-mounts"},
 		{[]string{"--pid", "host"}, "container-host-pid"},
@@ -170,11 +193,16 @@ func podmanThroughGate(t *testing.T, rootless bool) {
 		before := creates(e.calls())
 		args := append(append([]string{"run", "--rm", "--network", "none"}, c.flags...), "localhost/busybox:gate", "true")
 		_, stderr, err := e.podman("", args...)
-		if err == nil || !strings.Contains(stderr, "hull gate: libpod container create refused by the policy: ") || !strings.Contains(stderr, c.rule) {
+		if err == nil || !strings.Contains(stderr, "hull gate: libpod container create") || !strings.Contains(stderr, c.rule) {
 			t.Errorf("podman run %s: %v, stderr %q, want hull's refusal naming %s", strings.Join(c.flags, " "), err, stderr, c.rule)
 		}
 		if after := creates(e.calls()); after != before {
 			t.Errorf("podman run %s reached Podman's containers/create", strings.Join(c.flags, " "))
+		}
+	}
+	for _, f := range []string{logFile, pidFile} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("Podman wrote %s", f)
 		}
 	}
 }
@@ -506,4 +534,33 @@ func FuzzLibpodCreateBody(f *testing.F) {
 			t.Fatalf("allowed a spec the converter refuses: %q: %v", body, err)
 		}
 	})
+}
+
+func TestLibpodSpecFields(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{`{"image":"a","command":["true"],"netns":{"nsmode":"none"},"log_configuration":{"driver":"k8s-file"},"seccomp_policy":"default","timezone":"local","env_host":false,"pod":""}`, ""},
+		{`{"image":"a","timezone":"Europe/Paris","conmon_pid_file":null,"storage_opts":{}}`, ""},
+		{`{"image":"a","no_such_field":1}`, "the field no_such_field is not one the gate knows"},
+		{`{"image":"a","log_configuration":{"path":"/etc/cron.d/x"}}`, "a log path makes Podman write"},
+		{`{"image":"a","Log_Configuration":{"Path":"/etc/x"}}`, "the field log_configuration is not allowed"},
+		{`{"image":"a","log_configuration":"x"}`, "the field log_configuration is not allowed"},
+		{`{"image":"a","env_host":true}`, "the field env_host is not allowed"},
+		{`{"image":"a","env_host":"yes"}`, "the field env_host is not allowed"},
+		{`{"image":"a","publish_image_ports":true}`, "the field publish_image_ports is not allowed"},
+		{`{"image":"a","seccomp_policy":"image"}`, "the field seccomp_policy is not allowed"},
+		{`{"image":"a","timezone":"../../etc/shadow"}`, "the field timezone is not allowed"},
+		{`{"image":"a","timezone":"/etc/shadow"}`, "the field timezone is not allowed"},
+		{`{"image":"a","conmon_pid_file":"/etc/passwd"}`, "the field conmon_pid_file is not allowed"},
+		{`{"image":"a","ſtorage_opts":{"size":"1G"}}`, "the field ſtorage_opts is not allowed"},
+		{`{"image":"a","pod":"infra"}`, "joins a pod"},
+		{`{"image":"a","init_path":"/etc/shadow"}`, "mounts a file of the host"},
+		{`{"image":"a","devices_from":["x"]}`, "copies another container's devices"},
+		{`{"image":"a","network_options":{"slirp4netns":["allow_host_loopback=true"]}}`, "host loopback"},
+		{`[]`, "not a JSON object"},
+	} {
+		err := checkSpecFields([]byte(c.body))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.body, err, c.want)
+		}
+	}
 }
