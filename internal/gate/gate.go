@@ -244,6 +244,9 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 // checkCreate judges a container create request by the container rules
 // and, with a trust policy, the image it names.
 func (g *Gate) checkCreate(r *http.Request, d decision) decision {
+	if err := checkLogPath(d.body); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
 	w, err := workload.ParseCreate(d.body)
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)

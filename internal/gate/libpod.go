@@ -301,3 +301,24 @@ func set(v json.RawMessage) bool {
 	}
 	return true
 }
+
+// checkLogPath refuses a Docker create whose log options name a path:
+// Podman's Docker-compatible API reads the option path (in any case) as
+// the host file conmon writes the container's output to, as root.
+// dockerd knows no such option and refuses it.
+func checkLogPath(body []byte) error {
+	var req struct {
+		HostConfig struct {
+			LogConfig struct{ Config map[string]string }
+		}
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return err
+	}
+	for k := range req.HostConfig.LogConfig.Config {
+		if strings.EqualFold(k, "path") {
+			return fmt.Errorf("the log option %s is not allowed: it makes Podman write the container's output to a file of the host", k)
+		}
+	}
+	return nil
+}

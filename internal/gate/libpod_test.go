@@ -283,15 +283,29 @@ func TestDockerCLIThroughGateToPodman(t *testing.T) {
 			t.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 	}
-	for _, flags := range [][]string{{"--privileged"}, {"-v", "/:/host"}} {
+	// Podman reads a log option path as the host file to write the
+	// container's output to: one of the test's own, in case it is not
+	// refused.
+	logFile := filepath.Join(e.dir, "log")
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--privileged"}, "hull gate: container create refused by the policy: container-privileged"},
+		{[]string{"-v", "/:/host"}, "hull gate: container create refused by the policy: container-sensitive-mounts"},
+		{[]string{"--log-opt", "PATH=" + logFile}, "hull gate: container create: the log option PATH is not allowed"},
+	} {
 		before := creates(e.calls())
-		_, stderr, err := e.docker(append(append([]string{"run", "--rm", "--network", "none"}, flags...), "localhost/busybox:gate", "true")...)
-		if err == nil || !strings.Contains(stderr, "hull gate: container create refused by the policy: ") {
-			t.Errorf("docker run %v: %v, stderr %q, want hull's refusal", flags, err, stderr)
+		_, stderr, err := e.docker(append(append([]string{"run", "-d", "--network", "none"}, c.flags...), "localhost/busybox:gate", "echo", "logged")...)
+		if err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("docker run %v: %v, stderr %q, want %q", c.flags, err, stderr, c.want)
 		}
 		if after := creates(e.calls()); after != before {
-			t.Errorf("docker run %v reached Podman's containers/create", flags)
+			t.Errorf("docker run %v reached Podman's containers/create", c.flags)
 		}
+	}
+	if _, err := os.Stat(logFile); err == nil {
+		t.Errorf("Podman wrote %s", logFile)
 	}
 	if before := creates(e.calls()); before != 2 {
 		t.Errorf("Podman's log shows %d creates, want 2: %v", before, e.calls())
