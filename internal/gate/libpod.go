@@ -72,8 +72,9 @@ func (g *Gate) checkLibpodCreate(r *http.Request, d decision) decision {
 // pinLibpodImage forwards the judged spec body with its image field set
 // to d.imageID, the ID of the image the trust verdict was about, so a
 // re-tag or pull between the judgement and Podman's create cannot swap
-// the image (Podman looks an image up by its ID as by a name). The
-// rewritten spec must convert to the workload judged but for its image.
+// the image (Podman looks an image up by its ID as by a name). Only
+// that value changes: CheckJSON left no two keys Podman reads as one,
+// and the rewritten spec must convert to a workload naming the ID.
 func pinLibpodImage(d decision, body []byte) decision {
 	if d.imageID == "" {
 		return refuse(d.op, "%s: the engine named no image ID to pin", d.op)
