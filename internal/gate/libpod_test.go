@@ -120,9 +120,9 @@ func TestPodmanThroughGate(t *testing.T) {
 // Podman.
 func podmanThroughGate(t *testing.T, rootless bool) {
 	e := startPodmanGate(t, rootless, nil)
-	out, stderr, err := e.podman("", "run", "--rm", "--network", "none", "localhost/busybox:gate", "echo", "hello from podman")
-	if err != nil || out != "hello from podman\n" {
-		t.Fatalf("podman run --rm: %v\nstdout: %q\nstderr: %s\npodman: %v", err, out, stderr, e.calls())
+	out, stderr, err := e.podman("piped in\n", "run", "-i", "--rm", "--network", "none", "localhost/busybox:gate", "sh", "-c", "cat; echo hello from podman")
+	if err != nil || out != "piped in\nhello from podman\n" {
+		t.Fatalf("podman run -i --rm: %v\nstdout: %q\nstderr: %s\npodman: %v", err, out, stderr, e.calls())
 	}
 	if creates(e.calls()) != 1 {
 		t.Fatalf("podman's log shows %d creates after one podman run, want 1: %v", creates(e.calls()), e.calls())
