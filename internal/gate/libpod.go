@@ -179,14 +179,14 @@ var specFields = foldedSet(
 	"annotations", "stop_signal", "stop_timeout", "timeout", "log_configuration",
 	"image_os", "image_arch", "image_variant", "oci_runtime", "systemd", "sdnotifyMode",
 	"namespace", "hostname", "hostusers", "remove", "containerCreateCommand",
-	"dependencyContainers", "secret_env", "init_container_type", "personality", "envmerge",
+	"dependencyContainers", "init_container_type", "personality", "envmerge",
 	"unsetenv", "unsetenvall", "manage_password", "passwd_entry", "image_volume_mode",
-	"init", "shm_size", "work_dir", "create_working_dir", "rootfs_propagation", "secrets",
+	"init", "shm_size", "work_dir", "create_working_dir", "rootfs_propagation",
 	"volatile", "chroot_directories", "seccomp_policy", "idmappings", "umask",
 	"procfs_opts", "cgroups_mode", "publish_image_ports", "use_image_resolve_conf",
 	"dns_server", "dns_search", "dns_option", "use_image_hosts", "r_limits",
 	"oom_score_adj", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
-	"throttleReadIOPSDevice", "throttleWriteIOPSDevice", "unified", "cpu_period",
+	"throttleReadIOPSDevice", "throttleWriteIOPSDevice", "cpu_period",
 	"cpu_quota", "health_check_on_failure_action", "timezone",
 	// Podman 4.4 and later.
 	"read_write_tmpfs",
@@ -248,6 +248,9 @@ var specRefused = map[string]string{
 	"devices_from":     "copies another container's devices",
 	"host_device_list": "adds devices of the host",
 	"network_options":  "sets network driver options (such as host loopback access)",
+	"secrets":          "reads a Podman secret, which the gate does not judge who may read",
+	"secret_env":       "reads a Podman secret, which the gate does not judge who may read",
+	"unified":          "writes cgroup files the rules do not judge",
 }
 
 func isTrue(why string) func(json.RawMessage) string {

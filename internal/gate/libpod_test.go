@@ -570,6 +570,10 @@ func TestLibpodSpecFields(t *testing.T) {
 		{`{"image":"a","init_path":"/etc/shadow"}`, "mounts a file of the host"},
 		{`{"image":"a","devices_from":["x"]}`, "copies another container's devices"},
 		{`{"image":"a","network_options":{"slirp4netns":["allow_host_loopback=true"]}}`, "host loopback"},
+		{`{"image":"a","secrets":[{"Source":"db"}]}`, "reads a Podman secret"},
+		{`{"image":"a","secret_env":{"PW":"db"}}`, "reads a Podman secret"},
+		{`{"image":"a","unified":{"cgroup.procs":"1"}}`, "writes cgroup files"},
+		{`{"image":"a","secrets":null,"unified":{}}`, ""},
 		{`[]`, "not a JSON object"},
 	} {
 		err := checkSpecFields([]byte(c.body))
