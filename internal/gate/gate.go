@@ -1,17 +1,20 @@
 // Package gate is a fail-closed guard in front of a container engine's
-// API socket. A request reaches the engine only when its method and path,
-// after one optional /vN.NN version prefix, match an operation of the
-// allowlist (ops.go), its path is written plainly (no "//", "." or "..",
+// API socket (dockerd, or Podman's Docker-compatible and libpod APIs). A
+// request reaches the engine only when its method and path, after one
+// optional version prefix (/vN.NN, or /vN.N.N before Podman's libpod
+// tree), match an operation of the allowlist (ops.go, libpod.go), its path is written plainly (no "//", "." or "..",
 // no percent escapes), it carries no method override header, and its
 // body is what the operation allows: none, or bounded JSON without
 // duplicate or case-variant keys or trailing data. A container create
-// request is converted into the workload model and judged by the
-// container rules at the request stage; the engine is sent exactly the
-// bytes that were judged. With a trust policy, the image a create names
-// must be one the policy accepts by digest (trust.go). Everything else
-// gets a 403 with a JSON message the docker CLI prints. Allowed requests,
-// hijacked attach and exec streams included, are forwarded by
-// httputil.ReverseProxy.
+// request (Docker's, or Podman's create spec) is converted into the
+// workload model and judged by the container rules at the request stage;
+// the engine is sent exactly the bytes that were judged. With a trust
+// policy, the image a create names must be one the policy accepts by
+// digest (trust.go). Everything else gets a 403 with a JSON message the
+// docker CLI and Podman's clients print. Allowed requests, hijacked
+// attach and exec streams included, are forwarded by
+// httputil.ReverseProxy, but for the streams Podman takes over without
+// an upgrade, which the gate forwards itself (rawstream.go).
 package gate
 
 import (
