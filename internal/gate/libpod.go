@@ -62,11 +62,15 @@ func (g *Gate) checkLibpodCreate(r *http.Request, d decision) decision {
 	if d = g.judgeWorkload(d, w); d.refusal != "" || g.opts.Verifier == nil {
 		return d
 	}
-	body := d.body
-	if d = g.judgeImage(r.Context(), d, w.Image); d.refusal != "" {
-		return d
+	// judgeImage works on Docker's create body: it is given one naming
+	// the spec's image alone, and the spec itself is pinned here.
+	docker := d
+	docker.body, _ = json.Marshal(struct{ Image string }{w.Image})
+	if docker = g.judgeImage(r.Context(), docker, w.Image); docker.refusal != "" {
+		return docker
 	}
-	return pinLibpodImage(d, body)
+	d.imageID, d.image = docker.imageID, docker.image
+	return pinLibpodImage(d, d.body)
 }
 
 // pinLibpodImage forwards the judged spec body with its image field set
