@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
@@ -581,4 +584,44 @@ func TestLibpodSpecFields(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.body, err, c.want)
 		}
 	}
+}
+
+func FuzzLibpodPullQuery(f *testing.F) {
+	for _, s := range []string{"reference=a:1&policy=never", "reference=a@sha256:" + strings.Repeat("ab", 32), "Reference=a&reference=b",
+		"reference=a;policy=never", "reference=%zz", "alltags=true&reference=a@sha256:" + strings.Repeat("0", 64), "ſ=1&s=2"} {
+		f.Add(s)
+	}
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull", nil)
+		r.URL.RawQuery = query
+		d := g.decide(httptest.NewRecorder(), r)
+		if d.refusal != "" {
+			return
+		}
+		// What went on is one pinned pull, read alike whatever the case
+		// of its keys.
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatalf("allowed an unparsable query %q", query)
+		}
+		var refs, policies []string
+		for k, v := range q {
+			switch strings.ToLower(foldKey(k)) {
+			case "reference":
+				refs = append(refs, v...)
+			case "policy":
+				policies = append(policies, v...)
+			}
+		}
+		if len(refs) != 1 || len(policies) > 1 {
+			t.Fatalf("allowed %q: references %q, policies %q", query, refs, policies)
+		}
+		if _, err := name.NewDigest(refs[0]); err != nil && (len(policies) == 0 || policies[0] != "never") {
+			t.Fatalf("allowed %q: a pull by tag", query)
+		}
+	})
 }
