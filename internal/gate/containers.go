@@ -132,8 +132,11 @@ func containerWorkload(d decision, c engineapi.ContainerJSON) (workload.Workload
 func (g *Gate) pinContainer(r *http.Request, d decision) (engineapi.ContainerJSON, decision) {
 	segs := strings.Split(r.URL.Path, "/")
 	i := 1
-	if _, isVersion := versionSegment(segs[1]); isVersion {
+	if isVersion(segs[1]) {
 		i = 2
+	}
+	if len(segs) > i && segs[i] == "libpod" {
+		i++
 	}
 	if len(segs) <= i+1 || segs[i] != "containers" {
 		return engineapi.ContainerJSON{}, refuse(d.op, "%s: the path names no container", d.op)
@@ -286,6 +289,9 @@ func (g *Gate) checkArchivePut(r *http.Request, d decision) decision {
 // plainQuery parses r's query and refuses a parameter not in known, so a
 // parameter a newer engine reads cannot pass unjudged.
 func plainQuery(r *http.Request, known []string) (url.Values, error) {
+	if strings.Contains(r.URL.Path, "/libpod/") {
+		return libpodQuery(r.URL.RawQuery, known)
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("the query: %w", err)
@@ -293,6 +299,32 @@ func plainQuery(r *http.Request, known []string) (url.Values, error) {
 	for k := range q {
 		if !slices.Contains(known, k) {
 			return nil, fmt.Errorf("the parameter %q is not one the gate knows (%s)", k, strings.Join(known, ", "))
+		}
+	}
+	return q, nil
+}
+
+// libpodQuery is plainQuery for Podman's libpod API, which reads query
+// keys in any case (podman --remote sends both detachKeys and
+// detachkeys): keys known but for case, a key given more than once (in
+// any case) only with one value; the values are returned under the known
+// keys' names.
+func libpodQuery(raw string, known []string) (url.Values, error) {
+	pq, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the query: %w", err)
+	}
+	q := url.Values{}
+	for k, vs := range pq {
+		i := slices.IndexFunc(known, func(n string) bool { return lowerFold(n) == lowerFold(k) })
+		if i < 0 {
+			return nil, fmt.Errorf("the parameter %q is not one the gate knows (%s)", k, strings.Join(known, ", "))
+		}
+		for _, v := range vs {
+			if prev, ok := q[known[i]]; ok && prev[0] != v {
+				return nil, fmt.Errorf("the query gives %q twice with different values", known[i])
+			}
+			q.Set(known[i], v)
 		}
 	}
 	return q, nil

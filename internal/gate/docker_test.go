@@ -43,11 +43,22 @@ func serveGate(t *testing.T, d *testenv.Dockerd, dir string, o Options) *gateEnv
 		t.Fatal(err)
 	}
 	e := &gateEnv{d: d, sock: filepath.Join(dir, "gate.sock"), dir: dir}
+	o.Engine = d.Socket
+	listenGate(t, e.sock, o)
+	if fi, err := os.Stat(e.sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("gate socket mode: %v %v", fi.Mode(), err)
+	}
+	return e
+}
+
+// listenGate serves the gate with o on the unix socket sock until the
+// test ends, and waits until it listens.
+func listenGate(t *testing.T, sock string, o Options) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	o.Engine = d.Socket
 	go func() {
-		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: -1}, o)
+		done <- Serve(ctx, Listen{Path: sock, Mode: 0o660, GID: -1}, o)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -56,19 +67,15 @@ func serveGate(t *testing.T, d *testenv.Dockerd, dir string, o Options) *gateEnv
 		}
 	})
 	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", e.sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()
-			break
+			return
 		}
 		if i == 100 {
 			t.Fatal("the gate did not listen")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if fi, err := os.Stat(e.sock); err != nil || fi.Mode().Perm() != 0o660 {
-		t.Fatalf("gate socket mode: %v %v", fi.Mode(), err)
-	}
-	return e
 }
 
 // docker runs Debian's docker CLI against the gate.

@@ -58,6 +58,9 @@ func (g *Gate) checkExecStart(r *http.Request, d decision) decision {
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
+	// Podman answers the Docker-compatible exec inspect for its libpod
+	// exec sessions too, in the shape engineExec reads.
+	path = strings.TrimPrefix(path, "/libpod")
 	var e engineExec
 	if err := g.engineJSON(r.Context(), strings.TrimSuffix(path, "/start")+"/json", &e); err != nil {
 		return engineRefusal(d.op, err)

@@ -132,7 +132,11 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, d decision) 
 		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		return
 	}
-	upgrade := hijacks[d.op] && isUpgrade(r)
+	hijack := hijacks[d.op]
+	upgrade := ""
+	if hijack {
+		upgrade = upgradeOf(r.Header)
+	}
 	target := r.RequestURI
 	if d.path != "" || d.query != "" {
 		path, query, _ := strings.Cut(target, "?")
@@ -162,14 +166,15 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, d decision) 
 		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		return
 	}
+	if hijack && tookOver(resp, upgrade) {
+		stop()
+		relayUpgraded(w, resp, ec)
+		return
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		stop()
-		if upgrade {
-			relayUpgraded(w, resp, ec)
-		} else {
-			ec.c.Close()
-			writeRefusal(w, http.StatusBadGateway, "the engine switched protocols unasked")
-		}
+		ec.c.Close()
+		writeRefusal(w, http.StatusBadGateway, "the engine switched protocols unasked")
 		return
 	}
 	if d.answer != nil {
@@ -218,34 +223,45 @@ func bodyAllowed(code int) bool {
 	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
-// isUpgrade reports whether r asks to switch protocols, as the docker
-// CLI's attach and exec start do ("Connection: Upgrade", "Upgrade: tcp").
-func isUpgrade(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
-		return false
-	}
-	for _, v := range r.Header.Values("Connection") {
+// upgradeOf returns the protocol an upgrade in h asks for or agrees to
+// (Connection: Upgrade and Upgrade: PROTO), or "".
+func upgradeOf(h http.Header) string {
+	for _, v := range h.Values("Connection") {
 		for _, t := range strings.Split(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
-				return true
+				return h.Get("Upgrade")
 			}
 		}
 	}
-	return false
+	return ""
+}
+
+// tookOver reports whether the engine's answer hands the connection to
+// the stream: the upgrade the client asked for (101), or, as Podman
+// answers an exec start and an attach without an upgrade, a 200 stream
+// without length or chunking.
+func tookOver(resp *http.Response, upgrade string) bool {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return upgrade != "" && strings.EqualFold(upgradeOf(resp.Header), upgrade)
+	}
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	ct = strings.TrimSpace(ct)
+	return resp.StatusCode == http.StatusOK && resp.ContentLength == -1 && len(resp.TransferEncoding) == 0 &&
+		(ct == "application/vnd.docker.raw-stream" || ct == "application/vnd.docker.multiplexed-stream")
 }
 
 // writeRequest writes r in origin form to the engine: target (the
 // client's as it sent it, which Normalise accepted as written, or with
 // the query a check chose), the end-to-end headers, and the body.
-func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, stream, upgrade bool) error {
+func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, stream bool, upgrade string) error {
 	bw := ec.bw
 	h := r.Header.Clone()
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
 	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: engine\r\n", r.Method, target)
-	if upgrade {
-		fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n", r.Header.Get("Upgrade"))
+	if upgrade != "" {
+		fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n", upgrade)
 	}
 	chunked := stream && r.ContentLength < 0
 	switch {
@@ -313,10 +329,13 @@ func relayStream(w http.ResponseWriter, body io.Reader, engine *bufio.Reader) er
 	}
 }
 
-// relayUpgraded answers the client's upgrade with the engine's 101 and
-// relays bytes both ways on the hijacked connections. A direction that
-// ends (the client's stdin closed) is closed for writing on the other
-// side, and the relay ends when the engine's side does.
+// relayUpgraded answers the client with the engine's answer that took
+// the connection over (tookOver) and relays bytes both ways on the two
+// connections; the client's bytes only now, so none reached the engine
+// as a request before. A direction that ends (the client's stdin closed)
+// is closed for writing on the other side, and the relay ends when the
+// engine's side does. The stream is read from the engine's connection,
+// not from resp.Body.
 func relayUpgraded(w http.ResponseWriter, resp *http.Response, ec *engineConn) {
 	defer ec.c.Close()
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -328,7 +347,12 @@ func relayUpgraded(w http.ResponseWriter, resp *http.Response, ec *engineConn) {
 	for _, k := range []string{"Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Trailer"} {
 		resp.Header.Del(k)
 	}
-	if err := resp.Write(brw); err != nil || brw.Flush() != nil {
+	fmt.Fprintf(brw, "HTTP/1.1 %s\r\n", resp.Status)
+	if resp.Header.Write(brw) != nil {
+		return
+	}
+	brw.WriteString("\r\n")
+	if brw.Flush() != nil {
 		return
 	}
 	var wg sync.WaitGroup

@@ -1,7 +1,8 @@
 // Package gate is a fail-closed guard in front of a container engine's
-// API socket. A request reaches the engine only when its method and path,
-// after one optional /vN.NN version prefix, match an operation of the
-// allowlist (ops.go), its path is written plainly (no "//", "." or "..",
+// API socket (dockerd, or Podman's Docker-compatible and libpod APIs). A
+// request reaches the engine only when its method and path, after one
+// optional version prefix (/vN.NN, or /vN.N.N before Podman's libpod
+// tree), match an operation of the allowlist (ops.go, libpod.go), its path is written plainly (no "//", "." or "..",
 // no percent escapes), it carries no method override header, and its
 // body is what the operation allows: none, bounded JSON without
 // duplicate or case-variant keys or trailing data, or an archive
@@ -10,7 +11,7 @@
 // judged on what the engine says the container is (containers.go,
 // exec.go); builds, volumes and networks on the parameters that would
 // widen them (build.go, volumes.go). A container create
-// request is converted into the workload model and judged by the
+// request (Docker's, or Podman's create spec) is converted into the workload model and judged by the
 // container rules at the request stage; the engine is sent the bytes
 // that were judged. With a trust policy, the image a create names must be
 // one the policy accepts by digest, and the create is forwarded with its
@@ -343,6 +344,9 @@ func (g *Gate) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 // checkCreate judges a container create request by the container rules
 // and, with a trust policy, the image it names.
 func (g *Gate) checkCreate(r *http.Request, d decision) decision {
+	if err := checkLogPath(d.body); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
 	w, err := workload.ParseCreate(d.body)
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
@@ -409,15 +413,17 @@ func (g *Gate) judgeRules(d decision, w workload.Workload, rules []workload.Rule
 	return d
 }
 
-// writeRefusal answers with the JSON message shape the docker CLI prints
-// and closes the connection without reading any more of it: net/http
-// would otherwise drain an unread body, waiting on a client that sends
-// none.
+// writeRefusal answers with the JSON error shape both the docker CLI
+// (message) and Podman's clients (cause, message, response) print, and
+// closes the connection without reading any more of it: net/http would
+// otherwise drain an unread body, waiting on a client that sends none.
 func writeRefusal(w http.ResponseWriter, code int, msg string) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	b, _ := json.Marshal(struct {
-		Message string `json:"message"`
-	}{"hull gate: " + msg})
+		Cause    string `json:"cause"`
+		Message  string `json:"message"`
+		Response int    `json:"response"`
+	}{"refused by hull gate", "hull gate: " + msg, code})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(code)

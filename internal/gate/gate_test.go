@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,10 +15,14 @@ import (
 
 func TestNormalise(t *testing.T) {
 	ok := map[string]string{
-		"/_ping":                          "/_ping",
-		"/v1.41/containers/create?name=x": "/containers/create",
-		"/v1.24/containers/json":          "/containers/json",
-		"/images/library/busybox:1/json":  "/images/library/busybox:1/json",
+		"/_ping":                           "/_ping",
+		"/v1.41/containers/create?name=x":  "/containers/create",
+		"/v1.24/containers/json":           "/containers/json",
+		"/images/library/busybox:1/json":   "/images/library/busybox:1/json",
+		"/v4.3.1/libpod/containers/create": "/libpod/containers/create",
+		"/v4.0.0/libpod/_ping?x=y":         "/libpod/_ping",
+		"/v5.12.100/libpod/images/json":    "/libpod/images/json",
+		"/libpod/_ping":                    "/libpod/_ping",
 	}
 	for in, want := range ok {
 		if got, err := Normalise(in); err != nil || got != want {
@@ -29,6 +35,16 @@ func TestNormalise(t *testing.T) {
 		"/containers/./create", "/containers/create/", "http://engine/containers/create",
 		"*", "", "/v1.23/containers/create", "/v1.41", "/containers/cre ate", "/containers/créate",
 		"/containers\\create", "/v1..41/containers/create",
+		// Podman reads any /v{digit}... segment as a version, and either
+		// form before either tree: only /vN.N.N/libpod and /vN.NN/ pass.
+		"/v1.41/libpod/containers/create", "/v4.3.1/containers/create", "/v4.3/libpod/containers/create",
+		"/v4.3.1/v1.41/containers/create", "/v1.41/v4.3.1/libpod/containers/create",
+		"/v4.3.1/v4.3.1/libpod/containers/create", "/v4.3.1/libpod/v4.3.1/containers/create",
+		"/libpod/v4.3.1/containers/create", "/v4.3.1/libpod/libpod/containers/create",
+		"/libpod//containers/create", "/v4.3.1/libpod/../containers/create", "/libpod/../containers/create",
+		"/v3.4.4/libpod/containers/create", "/v4.3.1.0/libpod/containers/create", "/v4.3.1-dev/libpod/containers/create",
+		"/v4abc/libpod/containers/create", "/v1.41/v4-x/containers/create", "/v1.41/v.1/containers/create",
+		"/v4.3.1/libpod", "/libpod", "/v4.3.1/libpod/", "/v4.3.1/Libpod/containers/create",
 	} {
 		if got, err := Normalise(in); err == nil {
 			t.Errorf("Normalise(%q) = %q, want an error", in, got)
@@ -142,7 +158,8 @@ func TestRefusalShape(t *testing.T) {
 }
 
 func FuzzNormalise(f *testing.F) {
-	for _, s := range []string{"/_ping", "//a", "/v1.41/v1.41/x", "/a/%2e%2e/b", "/v1.41/containers/x/json?a=b", "/./a"} {
+	for _, s := range []string{"/_ping", "//a", "/v1.41/v1.41/x", "/a/%2e%2e/b", "/v1.41/containers/x/json?a=b", "/./a",
+		"/v4.3.1/libpod/containers/create", "/v1.41/libpod/x", "/v4.3.1/v1.41/x", "/libpod/v4.3.1/x", "/v4.3.1/libpod/libpod/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -157,8 +174,41 @@ func FuzzNormalise(f *testing.F) {
 		if again, err := Normalise(out); err != nil || again != out {
 			t.Fatalf("Normalise(%q) = %q, then %q, %v", in, out, again, err)
 		}
+		// What Normalise took off is nothing, a Docker version before
+		// any tree but libpod, or a libpod version before libpod's tree,
+		// and what is left starts with no other version.
+		path, _, _ := strings.Cut(in, "?")
+		prefix, ok := strings.CutSuffix(path, out)
+		libpod := strings.HasPrefix(out, "/libpod/")
+		allowed := prefix == ""
+		if m := libpodPrefix.FindStringSubmatch(prefix); libpod && m != nil {
+			allowed = atoi(m[1]) >= 4
+		}
+		if m := dockerPrefix.FindStringSubmatch(prefix); !libpod && m != nil {
+			allowed = atoi(m[1]) > 1 || atoi(m[1]) == 1 && atoi(m[2]) >= 24
+		}
+		if !ok || !allowed {
+			t.Fatalf("Normalise(%q) = %q took off %q", in, out, prefix)
+		}
+		segs := strings.Split(out, "/")
+		if versionLike.MatchString(segs[1]) || libpod && (versionLike.MatchString(segs[2]) || segs[2] == "libpod") {
+			t.Fatalf("Normalise(%q) = %q, which still starts with a version", in, out)
+		}
 	})
 }
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+var (
+	// libpodPrefix is /vN.N.N, dockerPrefix /vN.NN.
+	libpodPrefix = regexp.MustCompile(`^/v([0-9]{1,3})\.[0-9]{1,3}\.[0-9]{1,3}$`)
+	dockerPrefix = regexp.MustCompile(`^/v([0-9]{1,3})\.([0-9]{1,3})$`)
+	// versionLike is what dockerd's or Podman's router reads as a version.
+	versionLike = regexp.MustCompile(`^v[0-9.][0-9A-Za-z.-]*$`)
+)
 
 func FuzzCreateBody(f *testing.F) {
 	for _, s := range []string{`{"Image":"b","HostConfig":{"Privileged":true}}`, `{"a":1,"A":2}`, `{"HostConfig":{"Binds":["/:/h"]}}`, `[]`, `null`} {

@@ -49,7 +49,7 @@ type op struct {
 type check func(g *Gate, r *http.Request, d decision) decision
 
 // ops is the allowlist, made of groups of operations.
-var ops = slices.Concat(coreOps, imageOps, serviceOps, containerOps, buildOps, volumeOps)
+var ops = slices.Concat(coreOps, imageOps, serviceOps, containerOps, buildOps, volumeOps, libpodOps)
 
 // coreOps: what docker ps, run, create, start, stop, rm, logs, inspect,
 // version, info, images, pull, attach, wait and exec call.
@@ -79,7 +79,8 @@ var coreOps = []op{
 
 // hijacks names the operations whose Upgrade request is forwarded: the
 // engine then hands the connection over to a raw stream (stdin, stdout).
-var hijacks = map[string]bool{"container attach": true, "exec start": true}
+var hijacks = map[string]bool{"container attach": true, "exec start": true,
+	"libpod container attach": true, "libpod exec start": true}
 
 // opSegs holds the segments of each ops pattern, split once rather than
 // on every request.
@@ -123,11 +124,24 @@ func match(pat, segs []string) bool {
 // gate does not judge.
 const minAPIMinor = 24
 
-// Normalise returns the path of a request target as dockerd routes it,
-// without its one optional /vN.NN prefix, or an error for a target the
-// gate refuses to interpret: not origin-form, percent escapes, empty,
-// "." or ".." segments, a second version prefix, an API version older
-// than 1.24.
+// minLibpodMajor is the oldest libpod API version (4.0.0) the gate lets
+// a client ask for: Podman 4's own minimum, and the create spec shape
+// the workload converter reads.
+const minLibpodMajor = 4
+
+// Normalise returns the path of a request target as the engine routes
+// it, without its one optional version prefix, or an error for a target
+// the gate refuses to interpret: not origin-form, percent escapes,
+// empty, "." or ".." segments, a second version prefix, a version
+// older than the gate allows, or a prefix of the other API's form.
+//
+// Two prefixes are read: Docker's /vN.NN (dockerd's and Podman's
+// Docker-compatible API, 1.24 or later), and Podman's /vN.N.N before
+// its libpod tree only (/v4.3.1/libpod/containers/create, 4.0.0 or
+// later), which Normalise returns as /libpod/containers/create. Podman
+// routes any /v{digit...}/ prefix to either tree and checks no version,
+// so every other mix (/v1.41/libpod/..., /v4.3.1/containers/...,
+// /libpod/v4.3.1/...) is refused rather than guessed at.
 func Normalise(target string) (string, error) {
 	path, _, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(path, "/") {
@@ -147,38 +161,65 @@ func Normalise(target string) (string, error) {
 			return "", fmt.Errorf("the path %q has an empty, \".\" or \"..\" segment", path)
 		}
 	}
-	if v, ok := versionSegment(segs[0]); ok {
-		if !v {
-			return "", fmt.Errorf("the API version in %q is not one the gate allows (1.%d or later)", path, minAPIMinor)
+	if isVersion(segs[0]) {
+		libpod := len(segs) > 1 && segs[1] == "libpod"
+		switch {
+		case libpod && libpodVersion(segs[0]), !libpod && dockerVersion(segs[0]):
+		case libpod:
+			return "", fmt.Errorf("the libpod API version in %q is not one the gate allows (vN.N.N, %d.0.0 or later)", path, minLibpodMajor)
+		default:
+			return "", fmt.Errorf("the API version in %q is not one the gate allows (vN.NN, 1.%d or later)", path, minAPIMinor)
 		}
 		segs = segs[1:]
-		if len(segs) == 0 {
-			return "", fmt.Errorf("the path %q names no operation", path)
-		}
 	}
-	if _, ok := versionSegment(segs[0]); ok {
+	if len(segs) == 0 || (len(segs) == 1 && segs[0] == "libpod") {
+		return "", fmt.Errorf("the path %q names no operation", path)
+	}
+	if isVersion(segs[0]) || (segs[0] == "libpod" && (isVersion(segs[1]) || segs[1] == "libpod")) {
 		return "", fmt.Errorf("the path %q has more than one version prefix", path)
 	}
 	return "/" + strings.Join(segs, "/"), nil
 }
 
-// versionSegment reports whether s looks like a version prefix (v then
-// digits and dots, as dockerd's router reads it) and whether it is an
-// allowed one: vN.NN with N.NN at least 1.24.
-func versionSegment(s string) (allowed, isVersion bool) {
-	if len(s) < 2 || s[0] != 'v' || strings.Trim(s[1:], "0123456789.") != "" {
-		return false, false
+// isVersion reports whether s is a segment an engine may read as a
+// version prefix: dockerd's router takes v then digits and dots,
+// Podman's v, a digit, then letters, digits, "." and "-".
+func isVersion(s string) bool {
+	if len(s) < 2 || s[0] != 'v' || strings.IndexByte("0123456789.", s[1]) < 0 {
+		return false
 	}
-	major, minor, ok := strings.Cut(s[1:], ".")
-	if !ok {
-		return false, true
+	return strings.Trim(s[2:], "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-") == ""
+}
+
+// dockerVersion reports whether s is an allowed Docker API version
+// prefix: vN.NN, at least 1.24.
+func dockerVersion(s string) bool {
+	n, ok := versionNumbers(s, 2)
+	return ok && (n[0] > 1 || (n[0] == 1 && n[1] >= minAPIMinor))
+}
+
+// libpodVersion reports whether s is an allowed libpod API version
+// prefix: vN.N.N, at least 4.0.0.
+func libpodVersion(s string) bool {
+	n, ok := versionNumbers(s, 3)
+	return ok && n[0] >= minLibpodMajor
+}
+
+// versionNumbers reads s as v and parts decimal numbers of one to three
+// digits joined by dots.
+func versionNumbers(s string, parts int) ([]int, bool) {
+	f := strings.Split(strings.TrimPrefix(s, "v"), ".")
+	if len(s) < 2 || s[0] != 'v' || len(f) != parts {
+		return nil, false
 	}
-	ma, err1 := strconv.Atoi(major)
-	mi, err2 := strconv.Atoi(minor)
-	if err1 != nil || err2 != nil || len(major) > 3 || len(minor) > 3 {
-		return false, true
+	n := make([]int, parts)
+	for i, p := range f {
+		if len(p) == 0 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return nil, false
+		}
+		n[i], _ = strconv.Atoi(p)
 	}
-	return ma > 1 || (ma == 1 && mi >= minAPIMinor), true
+	return n, true
 }
 
 // maxKeys bounds the keys of one JSON body.

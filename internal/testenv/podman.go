@@ -32,6 +32,8 @@ type Podman struct {
 
 	mu     sync.Mutex
 	socket string
+	// service is the API service Socket or DebugSocket started.
+	service *server
 }
 
 // command is the program and arguments that run podman with args.
@@ -265,6 +267,31 @@ func (p *Podman) Run(args ...string) string {
 // (see UnixClient).
 func (p *Podman) Socket() string {
 	p.t.Helper()
+	return p.startService()
+}
+
+// DebugSocket is Socket with the service at --log-level debug, which logs
+// every API call it handles ("APIHandler(ID) -- POST
+// /v4.3.1/libpod/containers/create BEGIN"): ServiceLog then shows what
+// reached Podman. Call it instead of Socket, before it.
+func (p *Podman) DebugSocket() string {
+	p.t.Helper()
+	return p.startService("--log-level", "debug")
+}
+
+// ServiceLog returns what the API service wrote so far (empty before
+// Socket or DebugSocket).
+func (p *Podman) ServiceLog() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.service == nil {
+		return ""
+	}
+	return p.service.out.String()
+}
+
+func (p *Podman) startService(global ...string) string {
+	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.socket != "" {
@@ -272,7 +299,7 @@ func (p *Podman) Socket() string {
 	}
 	sock := filepath.Join(p.dir, "xdg", "podman.sock")
 	start := time.Now()
-	name, args := p.command("system", "service", "--time=0", "unix://"+sock)
+	name, args := p.command(append(global, "system", "service", "--time=0", "unix://"+sock)...)
 	srv, err := startServer(p.t, p.env, name, args...)
 	if err != nil {
 		p.t.Fatalf("testenv: start podman system service: %v", err)
@@ -294,6 +321,7 @@ func (p *Podman) Socket() string {
 	}
 	p.t.Logf("testenv: podman API on %s ready in %v", sock, time.Since(start).Round(time.Millisecond))
 	p.socket = sock
+	p.service = srv
 	return sock
 }
 
