@@ -138,7 +138,7 @@ func ContainerRules() []Rule {
 				return Verdict{}
 			}),
 		rule("container-sensitive-mounts", "5.6", finding.SeverityHigh, settingStages, "No sensitive host directory is mounted",
-			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory lets a container change or read the host.",
+			"CIS 5.6: mounting /, /etc, /proc, /sys, /dev, /boot, /usr, /lib or the engine's data directory, a host secret below them (/etc/shadow, /etc/ssh, ...) or anything below them writable lets a container change or read the host.",
 			"Mount only the directories the workload owns, read-only where it can.",
 			judgeSensitiveMounts),
 		rule("container-privileged-ports", "5.8", finding.SeverityLow, settingStages, "No privileged host port is published",
@@ -430,14 +430,13 @@ func judgeSensitiveMounts(env *Env, w *Workload) Verdict {
 		if m.Type != "bind" {
 			continue
 		}
-		var src string
-		i := -1
+		var src, why string
 		for _, src = range env.hostPaths(m.Source) {
-			if i = slices.IndexFunc(sensitive, func(s string) bool { return mountinfo.Within(s, src) }); i >= 0 {
+			if why = sensitiveSource(sensitive, src, m.ReadOnly); why != "" {
 				break
 			}
 		}
-		if i < 0 {
+		if why == "" {
 			continue
 		}
 		label := path.Clean(m.Source)
@@ -449,8 +448,8 @@ func judgeSensitiveMounts(env *Env, w *Workload) Verdict {
 			mode = "ro"
 		}
 		what := fmt.Sprintf("%s on %s (%s)", label, m.Destination, mode)
-		if src != sensitive[i] {
-			what = fmt.Sprintf("%s on %s (%s, holds %s)", label, m.Destination, mode, sensitive[i])
+		if why != src {
+			what = fmt.Sprintf("%s on %s (%s, %s)", label, m.Destination, mode, why)
 		}
 		bad = append(bad, what)
 		if first < 0 {
@@ -458,6 +457,36 @@ func judgeSensitiveMounts(env *Env, w *Workload) Verdict {
 		}
 	}
 	return failIf(strings.Join(bad, ", "), listItem(SetMounts, first))
+}
+
+// secretHostPaths are files and directories below the sensitive ones
+// that hold the host's secrets: mounting one, even read-only, reads them.
+var secretHostPaths = []string{"/root", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh",
+	"/etc/docker", "/etc/containers", "/etc/kubernetes", "/var/lib/kubelet", "/etc/ssl/private"}
+
+// sensitiveSource says why a bind mount of the host path src is
+// sensitive, or "": src holds a sensitive directory (itself, or "holds
+// /etc"), is or is below a secret path ("holds the host's secrets"), or
+// is below a sensitive directory but / and mounted writable ("below
+// /etc, writable"): a file under /etc or /usr the container may change is
+// the host's to run.
+func sensitiveSource(sensitive []string, src string, readOnly bool) string {
+	if i := slices.IndexFunc(sensitive, func(s string) bool { return mountinfo.Within(s, src) }); i >= 0 {
+		if sensitive[i] == src {
+			return src
+		}
+		return "holds " + sensitive[i]
+	}
+	if slices.ContainsFunc(secretHostPaths, func(s string) bool { return mountinfo.Within(src, s) }) {
+		return "holds the host's secrets"
+	}
+	if readOnly {
+		return ""
+	}
+	if i := slices.IndexFunc(sensitive, func(s string) bool { return s != "/" && mountinfo.Within(src, s) }); i >= 0 {
+		return "below " + sensitive[i] + ", writable"
+	}
+	return ""
 }
 
 func judgeSystemPaths(env *Env, w *Workload) Verdict {
@@ -589,9 +618,15 @@ func rootOnHost(env *Env, w *Workload) Verdict {
 	return Verdict{}
 }
 
+// isRootUser reports whether u (user[:group]) runs as uid 0: no user,
+// root, or a number the runtimes read as 0 (they parse it with Atoi, so
+// "00" and "+0" are root too).
 func isRootUser(u string) bool {
 	name, _, _ := strings.Cut(u, ":")
-	return name == "" || name == "0" || name == "root"
+	if n, err := strconv.Atoi(name); err == nil {
+		return n == 0
+	}
+	return name == "" || name == "root"
 }
 
 // limitText says what limit the kernel enforces.
