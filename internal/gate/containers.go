@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -45,8 +44,6 @@ var containerOps = []op{
 	{"image prune", "POST", "/images/prune", bodyNone, nil},
 }
 
-// maxEngineJSON bounds an answer of the engine the gate reads.
-const maxEngineJSON = 4 << 20
 
 // startParams are the parameters of a start and a restart: not a
 // checkpoint to restore, or the host directory it is in.
@@ -167,40 +164,9 @@ func engineRefusal(op string, err error) decision {
 // engineJSON decodes the engine's answer to GET path (a plain API path
 // the gate builds from a normalised one) into v.
 func (g *Gate) engineJSON(ctx context.Context, path string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
-	defer cancel()
-	if p, err := Normalise(path); err != nil || p != path {
-		return fmt.Errorf("%q does not make a plain API path", path)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://engine"+path, nil)
+	body, err := g.askEngine(ctx, http.MethodGet, path, "", path)
 	if err != nil {
 		return err
-	}
-	resp, err := g.engine.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("ask the engine: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxEngineJSON+1))
-	if err != nil {
-		return fmt.Errorf("read the engine's answer: %w", err)
-	}
-	if len(body) > maxEngineJSON {
-		return fmt.Errorf("the engine's answer is larger than %d bytes", maxEngineJSON)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var m struct{ Message string }
-		if json.Unmarshal(body, &m) == nil && m.Message != "" {
-			if resp.StatusCode == http.StatusNotFound {
-				return notFound(m.Message)
-			}
-			return fmt.Errorf("the engine says: %s", m.Message)
-		}
-		return fmt.Errorf("the engine answered %s", resp.Status)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("the engine's answer: %w", err)

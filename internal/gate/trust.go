@@ -29,7 +29,7 @@ type ImageVerifier interface {
 	Unsigned(repository string) finding.Verdict
 }
 
-// maxInspect bounds the engine's answer to an image inspect.
+// maxInspect bounds an answer of the engine to the gate's own request.
 const maxInspect = 4 << 20
 
 // inspectTimeout bounds the image inspect; verifyTimeout the verification.
@@ -257,7 +257,7 @@ func (g *Gate) askEngine(ctx context.Context, method, path, query, ref string) (
 	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
 	defer cancel()
 	if p, err := Normalise(path); err != nil || p != path {
-		return nil, fmt.Errorf("the image name %q does not make a plain API path", ref)
+		return nil, fmt.Errorf("the name %q does not make a plain API path", ref)
 	}
 	u := "http://engine" + path
 	if query != "" {
