@@ -84,21 +84,31 @@ func (g *Gate) judgeImage(ctx context.Context, d decision, named string) decisio
 		}
 		return d
 	}
+	d, ok, why := g.verifyAny(ctx, d, digests)
+	if d.refusal != "" || ok {
+		return d
+	}
+	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
+}
+
+// verifyAny verifies refs (REPO@sha256:...) in turn, within
+// verifyTimeout: d with d.image set to the first the policy accepts and
+// ok, or d and the reason of each rejection; a verifier error refuses d.
+func (g *Gate) verifyAny(ctx context.Context, d decision, refs []string) (_ decision, ok bool, why []string) {
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
-	var why []string
-	for _, ref := range digests {
+	for _, ref := range refs {
 		vd, err := g.opts.Verifier.Verify(ctx, ref)
 		if err != nil {
-			return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, ref, err)
+			return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, ref, err), false, nil
 		}
 		if vd.Accepted {
 			d.image = ref
-			return d
+			return d, true, nil
 		}
 		why = append(why, ref+": "+vd.Reason)
 	}
-	return refuse(d.op, "%s: the trust policy rejects %s: %s", d.op, named, strings.Join(why, "; "))
+	return d, false, why
 }
 
 // isImageID reports whether s is a full image ID, as a pinned create
@@ -119,24 +129,15 @@ func (g *Gate) judgeImageID(ctx context.Context, d decision, id string) decision
 		return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, id, err)
 	}
 	d.imageID = img.ID
-	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-	defer cancel()
-	var why []string
+	var digests []string
 	for _, rd := range img.RepoDigests {
-		r, err := name.NewDigest(rd)
-		if err != nil {
-			continue
+		if r, err := name.NewDigest(rd); err == nil {
+			digests = append(digests, image.CanonicalRepository(r.Context())+"@"+r.DigestStr())
 		}
-		ref := image.CanonicalRepository(r.Context()) + "@" + r.DigestStr()
-		vd, err := g.opts.Verifier.Verify(ctx, ref)
-		if err != nil {
-			return refuse(d.op, "%s: the trust policy could not decide about %s: %v", d.op, ref, err)
-		}
-		if vd.Accepted {
-			d.image = ref
-			return d
-		}
-		why = append(why, ref+": "+vd.Reason)
+	}
+	d, ok, why := g.verifyAny(ctx, d, digests)
+	if d.refusal != "" || ok {
+		return d
 	}
 	if len(why) == 0 {
 		for _, t := range img.RepoTags {
