@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 	"github.com/hull-sec/hull/internal/workload"
@@ -471,35 +473,85 @@ func (s staticVerifier) Unsigned(string) finding.Verdict {
 	return finding.Verdict{Accepted: s.accept, Reason: "static"}
 }
 
+// fakeRegistry answers every manifest HEAD with the digest fakeDigest,
+// so a tag resolves without a registry.
+type fakeRegistry struct{}
+
+var fakeDigest = "sha256:" + strings.Repeat("cd", 32)
+
+func (fakeRegistry) RoundTrip(r *http.Request) (*http.Response, error) {
+	h := http.Header{}
+	if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/") {
+		h.Set("Docker-Content-Digest", fakeDigest)
+		h.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		h.Set("Content-Length", "100")
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: http.NoBody, ContentLength: 0, Request: r}, nil
+}
+
 func TestLibpodPull(t *testing.T) {
 	digest := "127.0.0.1:5000/team/app@sha256:" + strings.Repeat("ab", 32)
+	pinned := url.QueryEscape("127.0.0.1:5000/team/app@" + fakeDigest)
 	for _, c := range []struct {
-		query string
-		trust bool
-		want  string // "" for allowed
+		query    string
+		header   string
+		trust    bool
+		want     string // "" for allowed
+		forwards string // the query forwarded, "" for the client's
 	}{
-		{"reference=127.0.0.1:5000/team/app:1&policy=always", false, ""},
-		{"reference=127.0.0.1:5000/team/app:1&policy=missing", true, "a pull must name its image by digest"},
-		{"reference=127.0.0.1:5000/team/app:1", true, "a pull must name its image by digest"},
-		{"reference=127.0.0.1:5000/team/app:1&policy=never", true, ""},
-		{"reference=" + digest + "&policy=missing&alltags=false", true, ""},
-		{"reference=" + digest + "&allTags=true", true, "a pull of all tags is not allowed"},
-		{"reference=" + digest + "&alltags=yes", true, "a pull of all tags is not allowed"},
-		{"reference=a:1&Reference=b:1", false, "more than once"},
-		{"reference=a:1&reference=b:1", false, "more than once"},
-		{"reference=" + digest + "&policy=never&Policy=always", true, "more than once"},
-		{"policy=always", false, "names no reference"},
-		{"reference=a:1;policy=never", false, "the query"},
+		{"reference=127.0.0.1:5000/team/app:1&policy=always", "", false, "", ""},
+		{"reference=127.0.0.1:5000/team/app:1&policy=missing", "", true, "", "policy=missing&reference=" + pinned},
+		// What podman --remote pull and run send.
+		{"allTags=false&arch=&authfile=&os=&password=&policy=always&quiet=false&reference=127.0.0.1:5000/team/app:1&username=&variant=&tlsVerify=false",
+			"e30=", true, "", "Arch=&OS=&Variant=&allTags=false&policy=always&quiet=false&reference=" + pinned + "&tlsVerify=false"},
+		{"reference=127.0.0.1:5000/team/app", "", true, "", "reference=" + pinned},
+		{"Reference=127.0.0.1:5000/team/app:1&ARCH=arm64", "", true, "", "Arch=arm64&reference=" + pinned},
+		{"reference=" + digest, "", true, "", "reference=" + url.QueryEscape(digest)},
+		{"reference=127.0.0.1:5000/team/app:1&policy=never", "", true, "", ""},
+		{"reference=" + digest + "&policy=missing&alltags=false", "", true, "", "allTags=false&policy=missing&reference=" + url.QueryEscape(digest)},
+		{"reference=" + digest + "&allTags=true", "", true, "a pull of all tags is not allowed", ""},
+		{"reference=" + digest + "&alltags=yes", "", true, "a pull of all tags is not allowed", ""},
+		{"reference=" + digest + "&compatMode=true", "", true, "the parameter compatmode is not one the gate knows", ""},
+		{"reference=busybox:1", "", true, "a pull must name the registry of its image", ""},
+		{"reference=team/app@" + fakeDigest, "", true, "a pull must name the registry of its image", ""},
+		{"reference=docker://127.0.0.1:5000/team/app:1", "", true, "is not a reference the gate can judge", ""},
+		{"reference=127.0.0.1:5000/team/app:1@" + fakeDigest, "", true, "names a tag and a digest at once", ""},
+		{"reference=" + digest, "!", true, "the X-Registry-Auth header is not base64url", ""},
+		{"reference=a:1&Reference=b:1", "", false, "more than once", ""},
+		{"reference=a:1&reference=b:1", "", false, "more than once", ""},
+		{"reference=" + digest + "&policy=never&Policy=always", "", true, "more than once", ""},
+		{"policy=always", "", false, "names no reference", ""},
+		{"reference=a:1;policy=never", "", false, "the query", ""},
 	} {
 		o := Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh}
 		if c.trust {
 			o.Verifier = staticVerifier{accept: true}
+			o.Registry.Transport = fakeRegistry{}
 		}
 		g, _ := New(o)
-		d := g.decide(httptest.NewRecorder(), httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?"+c.query, nil))
+		r := httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?"+c.query, nil)
+		if c.header != "" {
+			r.Header.Set("X-Registry-Auth", c.header)
+		}
+		d := g.decide(httptest.NewRecorder(), r)
 		if c.want == "" && d.refusal != "" || c.want != "" && !strings.Contains(d.refusal, c.want) {
 			t.Errorf("pull ?%s (trust %v): refusal %q, want %q", c.query, c.trust, d.refusal, c.want)
 		}
+		if d.refusal == "" && d.query != c.forwards {
+			t.Errorf("pull ?%s (trust %v) forwards ?%s, want ?%s", c.query, c.trust, d.query, c.forwards)
+		}
+	}
+	// With the registry out of reach, a tag cannot be resolved.
+	g, _ := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true}})
+	gone := testenv.FreeLoopbackAddr(t) + "/team/app:1"
+	d := g.decide(httptest.NewRecorder(), httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?reference="+gone, nil))
+	if want := "the trust policy could not decide about " + gone; !strings.Contains(d.refusal, want) {
+		t.Errorf("pull of %s with the registry gone: refusal %q, want %q", gone, d.refusal, want)
+	}
+	r := httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?reference="+digest, nil)
+	r.Header.Set("X-Registry-Config", "e30=")
+	if d := g.decide(httptest.NewRecorder(), r); !strings.Contains(d.refusal, "not X-Registry-Config") {
+		t.Errorf("pull with X-Registry-Config: refusal %q", d.refusal)
 	}
 }
 
@@ -562,10 +614,13 @@ func TestLibpodSpecFields(t *testing.T) {
 
 func FuzzLibpodPullQuery(f *testing.F) {
 	for _, s := range []string{"reference=a:1&policy=never", "reference=a@sha256:" + strings.Repeat("ab", 32), "Reference=a&reference=b",
-		"reference=a;policy=never", "reference=%zz", "alltags=true&reference=a@sha256:" + strings.Repeat("0", 64), "ſ=1&s=2"} {
+		"reference=a;policy=never", "reference=%zz", "alltags=true&reference=a@sha256:" + strings.Repeat("0", 64), "ſ=1&s=2",
+		"reference=127.0.0.1:5000/team/app:1&policy=missing&arch=&authfile=", "reference=localhost/a&Policy=always&tlsverify=false",
+		"reference=reg.example/a@sha256:" + strings.Repeat("ab", 32) + "&username=x&retry=3"} {
 		f.Add(s)
 	}
-	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true}})
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true},
+		Registry: image.Options{Transport: fakeRegistry{}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -576,11 +631,15 @@ func FuzzLibpodPullQuery(f *testing.F) {
 		if d.refusal != "" {
 			return
 		}
-		// What went on is one pinned pull, read alike whatever the case
-		// of its keys.
-		q, err := url.ParseQuery(query)
+		// What went on is one pull, read alike whatever the case of its
+		// keys: by a verified digest, or never pulled.
+		forwarded := query
+		if d.query != "" {
+			forwarded = d.query
+		}
+		q, err := url.ParseQuery(forwarded)
 		if err != nil {
-			t.Fatalf("allowed an unparsable query %q", query)
+			t.Fatalf("allowed an unparsable query %q", forwarded)
 		}
 		var refs, policies []string
 		for k, v := range q {
@@ -592,10 +651,16 @@ func FuzzLibpodPullQuery(f *testing.F) {
 			}
 		}
 		if len(refs) != 1 || len(policies) > 1 {
-			t.Fatalf("allowed %q: references %q, policies %q", query, refs, policies)
+			t.Fatalf("allowed %q, forwarded %q: references %q, policies %q", query, forwarded, refs, policies)
 		}
-		if _, err := name.NewDigest(refs[0]); err != nil && (len(policies) == 0 || policies[0] != "never") {
-			t.Fatalf("allowed %q: a pull by tag", query)
+		if len(policies) == 1 && policies[0] == "never" {
+			return
+		}
+		if d.query == "" {
+			t.Fatalf("allowed %q unpinned", query)
+		}
+		if ref, err := name.NewDigest(refs[0]); err != nil || refs[0] != d.image || ref.String() != refs[0] {
+			t.Fatalf("allowed %q: forwarded %q, verified %q", query, forwarded, d.image)
 		}
 	})
 }
