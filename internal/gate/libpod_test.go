@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,12 +376,14 @@ func TestLibpodRefusalShape(t *testing.T) {
 }
 
 // TestPodmanTrustThroughGate: with a trust policy that wants a cosign
-// key for a loopback registry's team/ scope, podman --remote through the
-// gate pulls the signed image by digest and runs it; a pull by tag is
-// refused (the gate does not pin tags yet), and the unsigned image of
-// the scope and the signed image re-tagged to another repository are
-// refused at create with hull's reason, none of those creates reaching
-// Podman.
+// key for a loopback registry's team/ scope, podman --remote pull and
+// run of the signed image's tag through the gate reach Podman as a pull
+// of the verified digest and leave the tag; the unsigned image's tag and
+// a tag of a registry out of reach are refused with no pull reaching
+// Podman, as is the unsigned image's digest; the unsigned image (pulled
+// past the gate) and the signed image
+// re-tagged to another repository are refused at create with hull's
+// reason, none of those creates reaching Podman.
 func TestPodmanTrustThroughGate(t *testing.T) {
 	reg := testenv.Registry(t)
 	priv, pub := testenv.CosignKeyPair(t)
@@ -412,17 +415,52 @@ func TestPodmanTrustThroughGate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, stderr, err := e.podman("", "pull", reg+"/team/signed:1"); err == nil ||
-		!strings.Contains(stderr, "hull gate: libpod image pull: with a trust policy, a pull must name its image by digest") {
-		t.Errorf("podman pull by tag: %v %s, want hull's refusal", err, stderr)
+	// A pull by tag reaches Podman as a pull of the verified digest, and
+	// leaves the tag as a plain pull does.
+	signedTag := reg + "/team/signed:1"
+	if _, stderr, err := e.podman("", "pull", signedTag); err != nil {
+		t.Fatalf("podman pull %s: %v %s\npodman: %v", signedTag, err, stderr, e.calls())
+	}
+	wantPull := "reference=" + url.QueryEscape(digests["signed"])
+	if p := pulls(e.calls()); len(p) != 1 || !strings.Contains(p[0], wantPull) {
+		t.Errorf("podman pull %s reached Podman as %q, want one pull with %s", signedTag, p, wantPull)
+	}
+	if out, stderr, err := e.podman("", "images", "--format", "{{.Repository}}:{{.Tag}}"); err != nil ||
+		!slices.Contains(strings.Fields(out), signedTag) {
+		t.Errorf("podman images after the pull: %v %q %s, want %s", err, out, stderr, signedTag)
+	}
+	if out := e.p.Run("image", "inspect", "--format", "{{.RepoDigests}}", signedTag); !strings.Contains(out, digests["signed"]) {
+		t.Errorf("podman image inspect %s: %q, want the digest %s", signedTag, out, digests["signed"])
+	}
+	// podman run of a tag it does not have pulls it through the gate.
+	e.p.Run("rmi", signedTag)
+	before := len(pulls(e.calls()))
+	if out, stderr, err := e.podman("", "run", "--rm", "--network", "none", signedTag, "echo", "signed tag runs"); err != nil || out != "signed tag runs\n" {
+		t.Fatalf("podman run %s: %v %q\n%s\npodman: %v", signedTag, err, out, stderr, e.calls())
+	}
+	if p := pulls(e.calls())[before:]; len(p) != 1 || !strings.Contains(p[0], wantPull) {
+		t.Errorf("podman run %s pulled %q, want one pull with %s", signedTag, p, wantPull)
+	}
+	gone := testenv.FreeLoopbackAddr(t) + "/team/app:1"
+	for _, c := range []struct{ ref, want string }{
+		{reg + "/team/unsigned:1", "hull gate: libpod image pull: the trust policy rejects " + reg + "/team/unsigned:1 (" + digests["unsigned"] + ")"},
+		{digests["unsigned"], "hull gate: libpod image pull: the trust policy rejects " + digests["unsigned"]},
+		{gone, "hull gate: libpod image pull: the trust policy could not decide about " + gone},
+	} {
+		before := len(pulls(e.calls()))
+		if _, stderr, err := e.podman("", "pull", c.ref); err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("podman pull %s: %v %s, want hull's refusal saying %q", c.ref, err, stderr, c.want)
+		}
+		if p := pulls(e.calls())[before:]; len(p) != 0 {
+			t.Errorf("podman pull %s reached Podman: %q", c.ref, p)
+		}
 	}
 	out, stderr, err := e.podman("", "run", "--rm", "--network", "none", digests["signed"], "echo", "signed runs")
 	if err != nil || out != "signed runs\n" {
 		t.Fatalf("podman run %s: %v %q\n%s\npodman: %v", digests["signed"], err, out, stderr, e.calls())
 	}
-	if _, stderr, err := e.podman("", "pull", digests["unsigned"]); err != nil {
-		t.Fatalf("podman pull %s: %v %s", digests["unsigned"], err, stderr)
-	}
+	// An unsigned image that arrived past the gate is refused at create.
+	e.p.Run("pull", digests["unsigned"])
 	e.p.Run("tag", digests["signed"], "localhost/retagged:1")
 	for _, c := range []struct{ ref, want string }{
 		{digests["unsigned"], "the trust policy rejects " + digests["unsigned"]},
@@ -438,6 +476,17 @@ func TestPodmanTrustThroughGate(t *testing.T) {
 			t.Errorf("podman run %s reached Podman's containers/create", c.ref)
 		}
 	}
+}
+
+// pulls returns the libpod pulls among calls.
+func pulls(calls []string) []string {
+	var out []string
+	for _, c := range calls {
+		if path, _, _ := strings.Cut(c, "?"); strings.HasSuffix(path, "/libpod/images/pull") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func TestPinLibpodImage(t *testing.T) {
