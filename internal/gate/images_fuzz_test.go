@@ -102,15 +102,20 @@ func FuzzServiceSpec(f *testing.F) {
 }
 
 // FuzzRegistryAuth: any X-Registry-Auth header gets credentials or an
-// error, never a panic.
+// error, never a panic, read as dockerd or as Podman reads it.
 func FuzzRegistryAuth(f *testing.F) {
-	for _, s := range []string{"", "e30=", "e30", "eyJ1c2VybmFtZSI6ImEifQ==", "{!}"} {
+	for _, s := range []string{"", "e30=", "e30", "eyJ1c2VybmFtZSI6ImEifQ==", "{!}",
+		"eyJyZWcuZXhhbXBsZSI6eyJ1c2VybmFtZSI6ImEifX0=", "eyJyZWcuZXhhbXBsZSI6eyJ1c2VybmFtZSI6ImEifSwiaHR0cHM6Ly9yZWcuZXhhbXBsZS92MS8iOnt9fQ=="} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
 		kc, err := clientKeychain([]string{h})
 		if (kc == nil) == (err == nil) {
 			t.Fatalf("clientKeychain(%q) = %v, %v", h, kc, err)
+		}
+		kc, err = libpodKeychain([]string{h}, "reg.example/team/app")
+		if (kc == nil) == (err == nil) {
+			t.Fatalf("libpodKeychain(%q) = %v, %v", h, kc, err)
 		}
 	})
 }

@@ -1,15 +1,18 @@
 package gate
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/workload"
@@ -158,7 +161,7 @@ func (g *Gate) checkLibpodPull(r *http.Request, d decision) decision {
 	if len(r.Header.Values("X-Registry-Config")) > 0 {
 		return refuse(d.op, "%s: with a trust policy, credentials come in X-Registry-Auth, not X-Registry-Config", d.op)
 	}
-	kc, err := clientKeychain(r.Header.Values("X-Registry-Auth"))
+	kc, err := libpodKeychain(r.Header.Values("X-Registry-Auth"), p.repo)
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
@@ -184,6 +187,55 @@ var libpodPullParams = map[string]string{
 	// Podman 5.
 	"retry": "retry", "retrydelay": "retryDelay",
 	"authfile": "", "username": "", "password": "",
+}
+
+// libpodKeychain reads the credentials of a libpod pull of repo as
+// Podman does: its X-Registry-Auth header holds one credential, or a
+// map of them by registry or repository (what podman --remote sends of
+// the client's podman login, which Podman reads first), of which
+// Podman's image library uses the one for the longest prefix of repo.
+func libpodKeychain(values []string, repo string) (authn.Keychain, error) {
+	var raw []byte
+	if len(values) == 1 {
+		raw, _ = base64.URLEncoding.DecodeString(values[0])
+	}
+	var byName map[string]registryAuth
+	if len(raw) == 0 || json.Unmarshal(raw, &byName) != nil {
+		return clientKeychain(values)
+	}
+	if err := CheckJSON(raw); err != nil {
+		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
+	}
+	found := make(map[string]registryAuth, len(byName))
+	for k, a := range byName {
+		n := credentialName(k)
+		if _, ok := found[n]; ok {
+			return nil, fmt.Errorf("the X-Registry-Auth header gives credentials for %s more than once", n)
+		}
+		found[n] = a
+	}
+	for n := repo; n != ""; n, _ = path.Split(strings.TrimSuffix(n, "/")) {
+		if a, ok := found[strings.TrimSuffix(n, "/")]; ok {
+			return a.keychain(), nil
+		}
+	}
+	return registryAuth{}.keychain(), nil
+}
+
+// credentialName is the registry or repository a key of the credential
+// map names, as Podman's image library reads an auth.json key: a URL
+// (the docker CLI's form) names its host, and registry-1.docker.io is
+// docker.io.
+func credentialName(k string) string {
+	if rest, ok := strings.CutPrefix(k, "https://"); ok {
+		k, _, _ = strings.Cut(rest, "/")
+	} else if rest, ok := strings.CutPrefix(k, "http://"); ok {
+		k, _, _ = strings.Cut(rest, "/")
+	}
+	if k == "registry-1.docker.io" {
+		return "docker.io"
+	}
+	return k
 }
 
 // parseLibpodRef reads the reference of a libpod pull as Podman does: a

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -620,6 +621,50 @@ func TestLibpodPull(t *testing.T) {
 	r.Header.Set("X-Registry-Config", "e30=")
 	if d := g.decide(httptest.NewRecorder(), r); !strings.Contains(d.refusal, "not X-Registry-Config") {
 		t.Errorf("pull with X-Registry-Config: refusal %q", d.refusal)
+	}
+}
+
+// TestLibpodKeychain: of the credentials podman --remote sends, the gate
+// resolves a tag with the ones Podman pulls with: one credential, or of
+// a map by registry or repository, the most specific for the pull.
+func TestLibpodKeychain(t *testing.T) {
+	enc := func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
+	repo := "reg.example:5000/team/app"
+	for _, c := range []struct {
+		header, user, err string
+	}{
+		{"", "", ""},
+		{enc(`{}`), "", ""},
+		{enc(`{"username":"one","password":"p"}`), "one", ""},
+		{enc(`{"reg.example:5000":{"username":"host"},"other.example":{"username":"other"}}`), "host", ""},
+		{enc(`{"reg.example:5000":{"username":"host"},"reg.example:5000/team":{"username":"team"}}`), "team", ""},
+		{enc(`{"reg.example:5000/team/app":{"username":"app"},"reg.example:5000/team":{"username":"team"}}`), "app", ""},
+		{enc(`{"https://reg.example:5000/v1/":{"username":"url"}}`), "url", ""},
+		{enc(`{"reg.example:5000/te":{"username":"partial"}}`), "", ""},
+		{enc(`{"other.example":{"username":"other"}}`), "", ""},
+		{enc(`{"reg.example:5000":{"username":"a"},"https://reg.example:5000":{"username":"b"}}`), "", "more than once"},
+		{enc(`{"reg.example:5000":{"username":"a","Username":"b"}}`), "", "twice"},
+		{"!", "", "not base64url"},
+	} {
+		var values []string
+		if c.header != "" {
+			values = []string{c.header}
+		}
+		kc, err := libpodKeychain(values, repo)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want %q", c.header, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.header, err)
+		}
+		a, _ := kc.Resolve(nil)
+		cfg, err := a.Authorization()
+		if err != nil || cfg.Username != c.user {
+			t.Errorf("%s: the gate resolves as %q (%v), want %q", c.header, cfg.Username, err, c.user)
+		}
 	}
 }
 

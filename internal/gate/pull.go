@@ -172,18 +172,28 @@ func clientKeychain(values []string) (authn.Keychain, error) {
 	if err := CheckJSON(raw); err != nil {
 		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
 	}
-	var a struct {
-		Username, Password, Auth, IdentityToken, RegistryToken string
-	}
+	var a registryAuth
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
 	}
+	return a.keychain(), nil
+}
+
+// registryAuth is one credential of X-Registry-Auth, as the engines
+// read it.
+type registryAuth struct {
+	Username, Password, Auth, IdentityToken, RegistryToken string
+}
+
+// keychain answers every registry with a, or anonymously when a is
+// empty.
+func (a registryAuth) keychain() authn.Keychain {
 	cfg := authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth,
 		IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
 	if cfg == (authn.AuthConfig{}) {
-		return staticKeychain{authn.Anonymous}, nil
+		return staticKeychain{authn.Anonymous}
 	}
-	return staticKeychain{authn.FromConfig(cfg)}, nil
+	return staticKeychain{authn.FromConfig(cfg)}
 }
 
 // staticKeychain answers every registry with one authenticator: the
