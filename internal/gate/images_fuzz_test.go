@@ -38,16 +38,23 @@ func FuzzPullQuery(f *testing.F) {
 	})
 }
 
-// FuzzPullStream: the engine's stream passes unchanged, however it is
-// cut, and the tag follows it or not whatever the cuts.
+// FuzzPullStream: the engine's stream (dockerd's or libpod's) passes
+// unchanged, however it is cut, and the tag follows it or not whatever
+// the cuts.
 func FuzzPullStream(f *testing.F) {
-	for _, s := range []string{"{\"status\":\"x\"}\r\n", "{\"error\":\"x\"}\r\n", "{\"errorDetail\":{}}", "{", "\n\n", "{\"status\":\"x\"}\r\n{\"Error\":\"y\"}"} {
-		f.Add([]byte(s))
+	for _, s := range []string{"{\"status\":\"x\"}\r\n", "{\"error\":\"x\"}\r\n", "{\"errorDetail\":{}}", "{", "\n\n", "{\"status\":\"x\"}\r\n{\"Error\":\"y\"}",
+		"{\"stream\":\"x\"}\n{\"images\":[\"a\"],\"id\":\"a\"}\n", "{\"Images\":[\"a\"],\"Error\":\"y\"}"} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
 	}
-	f.Fuzz(func(t *testing.T, stream []byte) {
+	f.Fuzz(func(t *testing.T, stream []byte, libpod bool) {
+		format := dockerProgress
+		if libpod {
+			format = libpodProgress
+		}
 		var tagged [2]bool
 		for i, r := range []io.Reader{bytes.NewReader(stream), iotest.OneByteReader(bytes.NewReader(stream))} {
-			s := &pullStream{body: io.NopCloser(r), done: func() error { tagged[i] = true; return errors.New("no") }}
+			s := &pullStream{body: io.NopCloser(r), format: format, done: func() error { tagged[i] = true; return errors.New("no") }}
 			out, err := io.ReadAll(s)
 			if err != nil || !bytes.HasPrefix(out, stream) || (len(out) > len(stream)) != tagged[i] {
 				t.Fatalf("stream %q gave %q (%v), tagged %t", stream, out, err, tagged[i])
@@ -95,15 +102,20 @@ func FuzzServiceSpec(f *testing.F) {
 }
 
 // FuzzRegistryAuth: any X-Registry-Auth header gets credentials or an
-// error, never a panic.
+// error, never a panic, read as dockerd or as Podman reads it.
 func FuzzRegistryAuth(f *testing.F) {
-	for _, s := range []string{"", "e30=", "e30", "eyJ1c2VybmFtZSI6ImEifQ==", "{!}"} {
+	for _, s := range []string{"", "e30=", "e30", "eyJ1c2VybmFtZSI6ImEifQ==", "{!}",
+		"eyJyZWcuZXhhbXBsZSI6eyJ1c2VybmFtZSI6ImEifX0=", "eyJyZWcuZXhhbXBsZSI6eyJ1c2VybmFtZSI6ImEifSwiaHR0cHM6Ly9yZWcuZXhhbXBsZS92MS8iOnt9fQ=="} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
 		kc, err := clientKeychain([]string{h})
 		if (kc == nil) == (err == nil) {
 			t.Fatalf("clientKeychain(%q) = %v, %v", h, kc, err)
+		}
+		kc, err = libpodKeychain([]string{h}, "reg.example/team/app")
+		if (kc == nil) == (err == nil) {
+			t.Fatalf("libpodKeychain(%q) = %v, %v", h, kc, err)
 		}
 	})
 }

@@ -213,27 +213,46 @@ func TestPullVerifiedAndPinned(t *testing.T) {
 }
 
 // TestPullStream: the tag follows a progress stream with no error in
-// it; a failed tag is one more error message; a stream holding an error
-// is not followed by the tag.
+// it that ends with a message telling success (any for dockerd, the one
+// with the image IDs for libpod); a failed tag is one more error message
+// in the engine's shape; a stream holding an error, or ending early, is
+// not followed by the tag.
 func TestPullStream(t *testing.T) {
 	progress := "{\"status\":\"Pulling from team/signed\",\"id\":\"1\"}\r\n{\"status\":\"Digest: sha256:ab\"}\r\n"
 	failed := "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\r\n"
+	lpProgress := "{\"stream\":\"Trying to pull reg/team/signed@sha256:ab...\\n\"}\n{\"stream\":\"Writing manifest to image destination\\n\"}\n"
+	lpDone := "{\"images\":[\"0123\"],\"id\":\"0123\"}\n"
+	lpFailed := "{\"error\":\"initializing source: manifest unknown\"}\n"
 	for _, c := range []struct {
-		name, stream string
-		tagErr       error
-		tagged       bool
-		want         string
+		name   string
+		format progressFormat
+		stream string
+		tagErr error
+		tagged bool
+		want   string
 	}{
-		{"tagged", progress, nil, true, progress},
-		{"tag failed", progress, errors.New("no such image"), true,
+		{"tagged", dockerProgress, progress, nil, true, progress},
+		{"tag failed", dockerProgress, progress, errors.New("no such image"), true,
 			progress + "{\"error\":\"hull gate: no such image\",\"errorDetail\":{\"message\":\"hull gate: no such image\"}}\r\n"},
-		{"pull failed", progress + failed, nil, false, progress + failed},
-		{"unfinished message", progress + "{\"status\":", nil, false, progress + "{\"status\":"},
-		{"not JSON", "<html>", nil, false, "<html>"},
+		{"pull failed", dockerProgress, progress + failed, nil, false, progress + failed},
+		{"unfinished message", dockerProgress, progress + "{\"status\":", nil, false, progress + "{\"status\":"},
+		{"not JSON", dockerProgress, "<html>", nil, false, "<html>"},
+		{"empty", dockerProgress, "", nil, false, ""},
+		{"libpod tagged", libpodProgress, lpProgress + lpDone, nil, true, lpProgress + lpDone},
+		{"libpod quiet tagged", libpodProgress, lpDone, nil, true, lpDone},
+		{"libpod tag failed", libpodProgress, lpProgress + lpDone, errors.New("no such image"), true,
+			lpProgress + lpDone + "{\"error\":\"hull gate: no such image\"}\r\n"},
+		{"libpod pull failed", libpodProgress, lpProgress + lpFailed, nil, false, lpProgress + lpFailed},
+		{"libpod failed with images", libpodProgress, "{\"images\":[\"0123\"],\"id\":\"0123\",\"error\":\"x\"}\n", nil, false,
+			"{\"images\":[\"0123\"],\"id\":\"0123\",\"error\":\"x\"}\n"},
+		// The service stopped before telling the pull's end.
+		{"libpod cut short", libpodProgress, lpProgress, nil, false, lpProgress},
+		{"libpod unknown message", libpodProgress, lpDone + "{\"status\":\"x\"}\n", nil, false, lpDone + "{\"status\":\"x\"}\n"},
+		{"libpod docker error shape", libpodProgress, lpProgress + failed, nil, false, lpProgress + failed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tagged := false
-			s := &pullStream{body: io.NopCloser(iotest.OneByteReader(strings.NewReader(c.stream))), done: func() error {
+			s := &pullStream{body: io.NopCloser(iotest.OneByteReader(strings.NewReader(c.stream))), format: c.format, done: func() error {
 				tagged = true
 				return c.tagErr
 			}}

@@ -1,15 +1,18 @@
 package gate
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/workload"
@@ -112,10 +115,12 @@ func pinLibpodImage(d decision, body []byte) decision {
 }
 
 // checkLibpodPull lets a libpod pull through with one reference and,
-// with a trust policy, only when what it pulls is pinned: a digest
-// reference, or policy=never (no registry is asked). A pull by tag is
-// refused there: the gate does not yet resolve and verify a tag before
-// the pull.
+// with a trust policy, only what checkPull would let dockerd pull: a
+// tag is resolved at the registry (with the client's X-Registry-Auth
+// credentials), the digest it names now is verified, and Podman is
+// asked to pull that repo@digest, with the other parameters it reads
+// kept, and to tag it once the pull succeeded. A pull with policy=never
+// asks no registry and goes on as it is.
 //
 // Podman reads query keys in any case and, of repeated ones, any: the
 // gate refuses a key given twice in any case rather than guess which.
@@ -139,10 +144,117 @@ func (g *Gate) checkLibpodPull(r *http.Request, d decision) decision {
 	if q["policy"] == "never" {
 		return d
 	}
-	if _, err := name.NewDigest(ref); err != nil {
-		return refuse(d.op, "%s: with a trust policy, a pull must name its image by digest (name@sha256:...) or use --pull never: %s names none", d.op, ref)
+	fwd := url.Values{}
+	for k, v := range q {
+		switch spelling, ok := libpodPullParams[k]; {
+		case !ok:
+			return refuse(d.op, "%s: with a trust policy, the parameter %s is not one the gate knows, so it is refused", d.op, k)
+		case k == "reference", spelling == "":
+		default:
+			fwd.Set(spelling, v)
+		}
+	}
+	p, err := parseLibpodRef(ref)
+	if err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	if len(r.Header.Values("X-Registry-Config")) > 0 {
+		return refuse(d.op, "%s: with a trust policy, credentials come in X-Registry-Auth, not X-Registry-Config", d.op)
+	}
+	kc, err := libpodKeychain(r.Header.Values("X-Registry-Auth"), p.repo)
+	if err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	if d = g.verifyRef(r.Context(), d, p, kc); d.refusal != "" {
+		return d
+	}
+	fwd.Set("reference", d.image)
+	d.query = fwd.Encode()
+	if p.tag != "" {
+		repo, _, _ := strings.Cut(d.image, "@")
+		d.answer = g.tagAfterPull(r.Context(), d.image, repo, p.tag, libpodProgress)
 	}
 	return d
+}
+
+// libpodPullParams are the parameters of a libpod pull, case folded, the
+// gate forwards with a pinned reference, in Podman's spelling; the ones
+// spelt "" Podman's client sends and its service does not read (the
+// credentials come in X-Registry-Auth), so they are dropped.
+var libpodPullParams = map[string]string{
+	"reference": "reference", "policy": "policy", "alltags": "allTags", "quiet": "quiet",
+	"arch": "Arch", "os": "OS", "variant": "Variant", "tlsverify": "tlsVerify",
+	// Podman 5.
+	"retry": "retry", "retrydelay": "retryDelay",
+	"authfile": "", "username": "", "password": "",
+}
+
+// libpodKeychain reads the credentials of a libpod pull of repo as
+// Podman does: its X-Registry-Auth header holds one credential, or a
+// map of them by registry or repository (what podman --remote sends of
+// the client's podman login, which Podman reads first), of which
+// Podman's image library uses the one for the longest prefix of repo.
+func libpodKeychain(values []string, repo string) (authn.Keychain, error) {
+	var raw []byte
+	if len(values) == 1 {
+		raw, _ = base64.URLEncoding.DecodeString(values[0])
+	}
+	var byName map[string]registryAuth
+	if len(raw) == 0 || json.Unmarshal(raw, &byName) != nil {
+		return clientKeychain(values)
+	}
+	if err := CheckJSON(raw); err != nil {
+		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
+	}
+	found := make(map[string]registryAuth, len(byName))
+	for k, a := range byName {
+		n := credentialName(k)
+		if _, ok := found[n]; ok {
+			return nil, fmt.Errorf("the X-Registry-Auth header gives credentials for %s more than once", n)
+		}
+		found[n] = a
+	}
+	for n := repo; n != ""; n, _ = path.Split(strings.TrimSuffix(n, "/")) {
+		if a, ok := found[strings.TrimSuffix(n, "/")]; ok {
+			return a.keychain(), nil
+		}
+	}
+	return registryAuth{}.keychain(), nil
+}
+
+// credentialName is the registry or repository a key of the credential
+// map names, as Podman's image library reads an auth.json key: a URL
+// (the docker CLI's form) names its host, and registry-1.docker.io is
+// docker.io.
+func credentialName(k string) string {
+	if rest, ok := strings.CutPrefix(k, "https://"); ok {
+		k, _, _ = strings.Cut(rest, "/")
+	} else if rest, ok := strings.CutPrefix(k, "http://"); ok {
+		k, _, _ = strings.Cut(rest, "/")
+	}
+	if k == "registry-1.docker.io" {
+		return "docker.io"
+	}
+	return k
+}
+
+// parseLibpodRef reads the reference of a libpod pull as Podman does: a
+// tag, latest when none is named, or a digest. It must name its
+// registry: Podman resolves a short name by its registries.conf, which
+// the gate does not read, so it could verify one image and Podman pull
+// another.
+func parseLibpodRef(ref string) (pullRef, error) {
+	first, _, ok := strings.Cut(ref, "/")
+	if !ok || !strings.ContainsAny(first, ".:") && first != "localhost" {
+		return pullRef{}, fmt.Errorf("with a trust policy, a pull must name the registry of its image (such as docker.io/library/busybox): %s names none", ref)
+	}
+	tag := ""
+	if base, _, digest := strings.Cut(ref, "@"); !digest {
+		if t, err := name.NewTag(base, name.WithDefaultTag("")); err == nil && t.TagStr() == "" {
+			tag = "latest"
+		}
+	}
+	return parsePull(ref, tag)
 }
 
 // foldedQuery reads a query string into one value per key, the keys

@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/finding"
+	"github.com/hull-sec/hull/internal/image"
 	"github.com/hull-sec/hull/internal/testenv"
 	"github.com/hull-sec/hull/internal/verify"
 	"github.com/hull-sec/hull/internal/workload"
@@ -373,12 +377,14 @@ func TestLibpodRefusalShape(t *testing.T) {
 }
 
 // TestPodmanTrustThroughGate: with a trust policy that wants a cosign
-// key for a loopback registry's team/ scope, podman --remote through the
-// gate pulls the signed image by digest and runs it; a pull by tag is
-// refused (the gate does not pin tags yet), and the unsigned image of
-// the scope and the signed image re-tagged to another repository are
-// refused at create with hull's reason, none of those creates reaching
-// Podman.
+// key for a loopback registry's team/ scope, podman --remote pull and
+// run of the signed image's tag through the gate reach Podman as a pull
+// of the verified digest and leave the tag; the unsigned image's tag and
+// a tag of a registry out of reach are refused with no pull reaching
+// Podman, as is the unsigned image's digest; the unsigned image (pulled
+// past the gate) and the signed image
+// re-tagged to another repository are refused at create with hull's
+// reason, none of those creates reaching Podman.
 func TestPodmanTrustThroughGate(t *testing.T) {
 	reg := testenv.Registry(t)
 	priv, pub := testenv.CosignKeyPair(t)
@@ -410,17 +416,71 @@ func TestPodmanTrustThroughGate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, stderr, err := e.podman("", "pull", reg+"/team/signed:1"); err == nil ||
-		!strings.Contains(stderr, "hull gate: libpod image pull: with a trust policy, a pull must name its image by digest") {
-		t.Errorf("podman pull by tag: %v %s, want hull's refusal", err, stderr)
+	// A pull by tag reaches Podman as a pull of the verified digest, and
+	// leaves the tag as a plain pull does.
+	signedTag := reg + "/team/signed:1"
+	if _, stderr, err := e.podman("", "pull", signedTag); err != nil {
+		t.Fatalf("podman pull %s: %v %s\npodman: %v", signedTag, err, stderr, e.calls())
+	}
+	wantPull := "reference=" + url.QueryEscape(digests["signed"])
+	if p := pulls(e.calls()); len(p) != 1 || !strings.Contains(p[0], wantPull) {
+		t.Errorf("podman pull %s reached Podman as %q, want one pull with %s", signedTag, p, wantPull)
+	}
+	if out, stderr, err := e.podman("", "images", "--format", "{{.Repository}}:{{.Tag}}"); err != nil ||
+		!slices.Contains(strings.Fields(out), signedTag) {
+		t.Errorf("podman images after the pull: %v %q %s, want %s", err, out, stderr, signedTag)
+	}
+	if out := e.p.Run("image", "inspect", "--format", "{{.RepoDigests}}", signedTag); !strings.Contains(out, digests["signed"]) {
+		t.Errorf("podman image inspect %s: %q, want the digest %s", signedTag, out, digests["signed"])
+	}
+	// podman run of a tag it does not have pulls it through the gate.
+	e.p.Run("rmi", signedTag)
+	before := len(pulls(e.calls()))
+	if out, stderr, err := e.podman("", "run", "--rm", "--network", "none", signedTag, "echo", "signed tag runs"); err != nil || out != "signed tag runs\n" {
+		t.Fatalf("podman run %s: %v %q\n%s\npodman: %v", signedTag, err, out, stderr, e.calls())
+	}
+	if p := pulls(e.calls())[before:]; len(p) != 1 || !strings.Contains(p[0], wantPull) {
+		t.Errorf("podman run %s pulled %q, want one pull with %s", signedTag, p, wantPull)
+	}
+	// Pulls the gate cannot read one way only, around the signed tag it
+	// would let through: refused, none reaching Podman.
+	before = len(pulls(e.calls()))
+	auth := "X-Registry-Auth: e30="
+	pull := "/v4.3.1/libpod/images/pull?reference="
+	for what, raw := range map[string]string{
+		"X-Registry-Auth twice":         req("POST", pull+signedTag, []string{auth, auth}, ""),
+		"X-Registry-Config":             req("POST", pull+signedTag, []string{"X-Registry-Config: e30="}, ""),
+		"docker transport":              req("POST", pull+"docker://"+signedTag, nil, ""),
+		"all tags":                      req("POST", pull+reg+"/team/signed&allTags=1", nil, ""),
+		"unknown parameter":             req("POST", pull+signedTag+"&compatMode=true", nil, ""),
+		"tag and digest":                req("POST", pull+signedTag+"@"+strings.TrimPrefix(digests["unsigned"], reg+"/team/unsigned@"), nil, ""),
+		"reference twice, in two cases": req("POST", pull+signedTag+"&REFERENCE="+reg+"/team/unsigned:1", nil, ""),
+		"policy twice, in two cases":    req("POST", pull+reg+"/team/unsigned:1&policy=never&Policy=always", nil, ""),
+		"short name":                    req("POST", pull+"team/signed:1", nil, ""),
+	} {
+		if resp := exchange(t, e.sock, raw, false); !strings.Contains(resp, " 403 ") {
+			t.Errorf("%s: the gate answered %q, want a refusal", what, firstLine(resp))
+		}
+	}
+	gone := testenv.FreeLoopbackAddr(t) + "/team/app:1"
+	for _, c := range []struct{ ref, want string }{
+		{reg + "/team/unsigned:1", "hull gate: libpod image pull: the trust policy rejects " + reg + "/team/unsigned:1 (" + digests["unsigned"] + ")"},
+		{digests["unsigned"], "hull gate: libpod image pull: the trust policy rejects " + digests["unsigned"]},
+		{gone, "hull gate: libpod image pull: the trust policy could not decide about " + gone},
+	} {
+		if _, stderr, err := e.podman("", "pull", c.ref); err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("podman pull %s: %v %s, want hull's refusal saying %q", c.ref, err, stderr, c.want)
+		}
+		if p := pulls(e.calls())[before:]; len(p) != 0 {
+			t.Errorf("podman pull %s, or a pull before it, reached Podman: %q", c.ref, p)
+		}
 	}
 	out, stderr, err := e.podman("", "run", "--rm", "--network", "none", digests["signed"], "echo", "signed runs")
 	if err != nil || out != "signed runs\n" {
 		t.Fatalf("podman run %s: %v %q\n%s\npodman: %v", digests["signed"], err, out, stderr, e.calls())
 	}
-	if _, stderr, err := e.podman("", "pull", digests["unsigned"]); err != nil {
-		t.Fatalf("podman pull %s: %v %s", digests["unsigned"], err, stderr)
-	}
+	// An unsigned image that arrived past the gate is refused at create.
+	e.p.Run("pull", digests["unsigned"])
 	e.p.Run("tag", digests["signed"], "localhost/retagged:1")
 	for _, c := range []struct{ ref, want string }{
 		{digests["unsigned"], "the trust policy rejects " + digests["unsigned"]},
@@ -436,6 +496,17 @@ func TestPodmanTrustThroughGate(t *testing.T) {
 			t.Errorf("podman run %s reached Podman's containers/create", c.ref)
 		}
 	}
+}
+
+// pulls returns the libpod pulls among calls.
+func pulls(calls []string) []string {
+	var out []string
+	for _, c := range calls {
+		if path, _, _ := strings.Cut(c, "?"); strings.HasSuffix(path, "/libpod/images/pull") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func TestPinLibpodImage(t *testing.T) {
@@ -471,34 +542,128 @@ func (s staticVerifier) Unsigned(string) finding.Verdict {
 	return finding.Verdict{Accepted: s.accept, Reason: "static"}
 }
 
+// fakeRegistry answers every manifest HEAD with the digest fakeDigest,
+// so a tag resolves without a registry.
+type fakeRegistry struct{}
+
+var fakeDigest = "sha256:" + strings.Repeat("cd", 32)
+
+func (fakeRegistry) RoundTrip(r *http.Request) (*http.Response, error) {
+	h := http.Header{}
+	if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/") {
+		h.Set("Docker-Content-Digest", fakeDigest)
+		h.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		h.Set("Content-Length", "100")
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: http.NoBody, ContentLength: 0, Request: r}, nil
+}
+
 func TestLibpodPull(t *testing.T) {
 	digest := "127.0.0.1:5000/team/app@sha256:" + strings.Repeat("ab", 32)
+	pinned := url.QueryEscape("127.0.0.1:5000/team/app@" + fakeDigest)
 	for _, c := range []struct {
-		query string
-		trust bool
-		want  string // "" for allowed
+		query    string
+		header   string
+		trust    bool
+		want     string // "" for allowed
+		forwards string // the query forwarded, "" for the client's
 	}{
-		{"reference=127.0.0.1:5000/team/app:1&policy=always", false, ""},
-		{"reference=127.0.0.1:5000/team/app:1&policy=missing", true, "a pull must name its image by digest"},
-		{"reference=127.0.0.1:5000/team/app:1", true, "a pull must name its image by digest"},
-		{"reference=127.0.0.1:5000/team/app:1&policy=never", true, ""},
-		{"reference=" + digest + "&policy=missing&alltags=false", true, ""},
-		{"reference=" + digest + "&allTags=true", true, "a pull of all tags is not allowed"},
-		{"reference=" + digest + "&alltags=yes", true, "a pull of all tags is not allowed"},
-		{"reference=a:1&Reference=b:1", false, "more than once"},
-		{"reference=a:1&reference=b:1", false, "more than once"},
-		{"reference=" + digest + "&policy=never&Policy=always", true, "more than once"},
-		{"policy=always", false, "names no reference"},
-		{"reference=a:1;policy=never", false, "the query"},
+		{"reference=127.0.0.1:5000/team/app:1&policy=always", "", false, "", ""},
+		{"reference=127.0.0.1:5000/team/app:1&policy=missing", "", true, "", "policy=missing&reference=" + pinned},
+		// What podman --remote pull and run send.
+		{"allTags=false&arch=&authfile=&os=&password=&policy=always&quiet=false&reference=127.0.0.1:5000/team/app:1&username=&variant=&tlsVerify=false",
+			"e30=", true, "", "Arch=&OS=&Variant=&allTags=false&policy=always&quiet=false&reference=" + pinned + "&tlsVerify=false"},
+		{"reference=127.0.0.1:5000/team/app", "", true, "", "reference=" + pinned},
+		{"Reference=127.0.0.1:5000/team/app:1&ARCH=arm64", "", true, "", "Arch=arm64&reference=" + pinned},
+		{"reference=" + digest, "", true, "", "reference=" + url.QueryEscape(digest)},
+		{"reference=127.0.0.1:5000/team/app:1&policy=never", "", true, "", ""},
+		{"reference=" + digest + "&policy=missing&alltags=false", "", true, "", "allTags=false&policy=missing&reference=" + url.QueryEscape(digest)},
+		{"reference=" + digest + "&allTags=true", "", true, "a pull of all tags is not allowed", ""},
+		{"reference=" + digest + "&alltags=yes", "", true, "a pull of all tags is not allowed", ""},
+		{"reference=" + digest + "&compatMode=true", "", true, "the parameter compatmode is not one the gate knows", ""},
+		{"reference=busybox:1", "", true, "a pull must name the registry of its image", ""},
+		{"reference=team/app@" + fakeDigest, "", true, "a pull must name the registry of its image", ""},
+		{"reference=docker://127.0.0.1:5000/team/app:1", "", true, "is not a reference the gate can judge", ""},
+		{"reference=127.0.0.1:5000/team/app:1@" + fakeDigest, "", true, "names a tag and a digest at once", ""},
+		{"reference=" + digest, "!", true, "the X-Registry-Auth header is not base64url", ""},
+		{"reference=a:1&Reference=b:1", "", false, "more than once", ""},
+		{"reference=a:1&reference=b:1", "", false, "more than once", ""},
+		{"reference=" + digest + "&policy=never&Policy=always", "", true, "more than once", ""},
+		{"policy=always", "", false, "names no reference", ""},
+		{"reference=a:1;policy=never", "", false, "the query", ""},
 	} {
 		o := Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh}
 		if c.trust {
 			o.Verifier = staticVerifier{accept: true}
+			o.Registry.Transport = fakeRegistry{}
 		}
 		g, _ := New(o)
-		d := g.decide(httptest.NewRecorder(), httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?"+c.query, nil))
+		r := httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?"+c.query, nil)
+		if c.header != "" {
+			r.Header.Set("X-Registry-Auth", c.header)
+		}
+		d := g.decide(httptest.NewRecorder(), r)
 		if c.want == "" && d.refusal != "" || c.want != "" && !strings.Contains(d.refusal, c.want) {
 			t.Errorf("pull ?%s (trust %v): refusal %q, want %q", c.query, c.trust, d.refusal, c.want)
+		}
+		if d.refusal == "" && d.query != c.forwards {
+			t.Errorf("pull ?%s (trust %v) forwards ?%s, want ?%s", c.query, c.trust, d.query, c.forwards)
+		}
+	}
+	// With the registry out of reach, a tag cannot be resolved.
+	g, _ := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true}})
+	gone := testenv.FreeLoopbackAddr(t) + "/team/app:1"
+	d := g.decide(httptest.NewRecorder(), httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?reference="+gone, nil))
+	if want := "the trust policy could not decide about " + gone; !strings.Contains(d.refusal, want) {
+		t.Errorf("pull of %s with the registry gone: refusal %q, want %q", gone, d.refusal, want)
+	}
+	r := httptest.NewRequest("POST", "/v4.3.1/libpod/images/pull?reference="+digest, nil)
+	r.Header.Set("X-Registry-Config", "e30=")
+	if d := g.decide(httptest.NewRecorder(), r); !strings.Contains(d.refusal, "not X-Registry-Config") {
+		t.Errorf("pull with X-Registry-Config: refusal %q", d.refusal)
+	}
+}
+
+// TestLibpodKeychain: of the credentials podman --remote sends, the gate
+// resolves a tag with the ones Podman pulls with: one credential, or of
+// a map by registry or repository, the most specific for the pull.
+func TestLibpodKeychain(t *testing.T) {
+	enc := func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
+	repo := "reg.example:5000/team/app"
+	for _, c := range []struct {
+		header, user, err string
+	}{
+		{"", "", ""},
+		{enc(`{}`), "", ""},
+		{enc(`{"username":"one","password":"p"}`), "one", ""},
+		{enc(`{"reg.example:5000":{"username":"host"},"other.example":{"username":"other"}}`), "host", ""},
+		{enc(`{"reg.example:5000":{"username":"host"},"reg.example:5000/team":{"username":"team"}}`), "team", ""},
+		{enc(`{"reg.example:5000/team/app":{"username":"app"},"reg.example:5000/team":{"username":"team"}}`), "app", ""},
+		{enc(`{"https://reg.example:5000/v1/":{"username":"url"}}`), "url", ""},
+		{enc(`{"reg.example:5000/te":{"username":"partial"}}`), "", ""},
+		{enc(`{"other.example":{"username":"other"}}`), "", ""},
+		{enc(`{"reg.example:5000":{"username":"a"},"https://reg.example:5000":{"username":"b"}}`), "", "more than once"},
+		{enc(`{"reg.example:5000":{"username":"a","Username":"b"}}`), "", "twice"},
+		{"!", "", "not base64url"},
+	} {
+		var values []string
+		if c.header != "" {
+			values = []string{c.header}
+		}
+		kc, err := libpodKeychain(values, repo)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want %q", c.header, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.header, err)
+		}
+		a, _ := kc.Resolve(nil)
+		cfg, err := a.Authorization()
+		if err != nil || cfg.Username != c.user {
+			t.Errorf("%s: the gate resolves as %q (%v), want %q", c.header, cfg.Username, err, c.user)
 		}
 	}
 }
@@ -562,10 +727,13 @@ func TestLibpodSpecFields(t *testing.T) {
 
 func FuzzLibpodPullQuery(f *testing.F) {
 	for _, s := range []string{"reference=a:1&policy=never", "reference=a@sha256:" + strings.Repeat("ab", 32), "Reference=a&reference=b",
-		"reference=a;policy=never", "reference=%zz", "alltags=true&reference=a@sha256:" + strings.Repeat("0", 64), "ſ=1&s=2"} {
+		"reference=a;policy=never", "reference=%zz", "alltags=true&reference=a@sha256:" + strings.Repeat("0", 64), "ſ=1&s=2",
+		"reference=127.0.0.1:5000/team/app:1&policy=missing&arch=&authfile=", "reference=localhost/a&Policy=always&tlsverify=false",
+		"reference=reg.example/a@sha256:" + strings.Repeat("ab", 32) + "&username=x&retry=3"} {
 		f.Add(s)
 	}
-	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true}})
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh, Verifier: staticVerifier{accept: true},
+		Registry: image.Options{Transport: fakeRegistry{}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -576,11 +744,15 @@ func FuzzLibpodPullQuery(f *testing.F) {
 		if d.refusal != "" {
 			return
 		}
-		// What went on is one pinned pull, read alike whatever the case
-		// of its keys.
-		q, err := url.ParseQuery(query)
+		// What went on is one pull, read alike whatever the case of its
+		// keys: by a verified digest, or never pulled.
+		forwarded := query
+		if d.query != "" {
+			forwarded = d.query
+		}
+		q, err := url.ParseQuery(forwarded)
 		if err != nil {
-			t.Fatalf("allowed an unparsable query %q", query)
+			t.Fatalf("allowed an unparsable query %q", forwarded)
 		}
 		var refs, policies []string
 		for k, v := range q {
@@ -592,10 +764,16 @@ func FuzzLibpodPullQuery(f *testing.F) {
 			}
 		}
 		if len(refs) != 1 || len(policies) > 1 {
-			t.Fatalf("allowed %q: references %q, policies %q", query, refs, policies)
+			t.Fatalf("allowed %q, forwarded %q: references %q, policies %q", query, forwarded, refs, policies)
 		}
-		if _, err := name.NewDigest(refs[0]); err != nil && (len(policies) == 0 || policies[0] != "never") {
-			t.Fatalf("allowed %q: a pull by tag", query)
+		if len(policies) == 1 && policies[0] == "never" {
+			return
+		}
+		if d.query == "" {
+			t.Fatalf("allowed %q unpinned", query)
+		}
+		if ref, err := name.NewDigest(refs[0]); err != nil || refs[0] != d.image || ref.String() != refs[0] {
+			t.Fatalf("allowed %q: forwarded %q, verified %q", query, forwarded, d.image)
 		}
 	})
 }

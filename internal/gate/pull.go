@@ -63,7 +63,7 @@ func (g *Gate) checkPull(r *http.Request, d decision) decision {
 	}
 	d.query = fwd.Encode()
 	if p.tag != "" {
-		d.answer = g.tagAfterPull(r.Context(), d.image, repo, p.tag)
+		d.answer = g.tagAfterPull(r.Context(), d.image, repo, p.tag, dockerProgress)
 	}
 	return d
 }
@@ -172,18 +172,28 @@ func clientKeychain(values []string) (authn.Keychain, error) {
 	if err := CheckJSON(raw); err != nil {
 		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
 	}
-	var a struct {
-		Username, Password, Auth, IdentityToken, RegistryToken string
-	}
+	var a registryAuth
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
 	}
+	return a.keychain(), nil
+}
+
+// registryAuth is one credential of X-Registry-Auth, as the engines
+// read it.
+type registryAuth struct {
+	Username, Password, Auth, IdentityToken, RegistryToken string
+}
+
+// keychain answers every registry with a, or anonymously when a is
+// empty.
+func (a registryAuth) keychain() authn.Keychain {
 	cfg := authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth,
 		IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
 	if cfg == (authn.AuthConfig{}) {
-		return staticKeychain{authn.Anonymous}, nil
+		return staticKeychain{authn.Anonymous}
 	}
-	return staticKeychain{authn.FromConfig(cfg)}, nil
+	return staticKeychain{authn.FromConfig(cfg)}
 }
 
 // staticKeychain answers every registry with one authenticator: the
@@ -193,18 +203,20 @@ type staticKeychain struct{ a authn.Authenticator }
 func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
 
 // tagAfterPull returns the answer func of a pull of ref: when the
-// engine's progress stream ends with no error in it, it tags ref as
-// repo:tag on the engine, so docker pull and docker run of a tag leave
-// the tag as they do without the gate. A failed tag is told to the
-// client as one more error message of the stream.
-func (g *Gate) tagAfterPull(ctx context.Context, ref, repo, tag string) func(*http.Response) {
+// engine's progress stream (read as f says) ends with a message telling
+// success and none telling an error, it tags ref as repo:tag on the
+// engine, so a pull or run of a tag leaves the tag as it does without
+// the gate. A failed tag is told to the client as one more error
+// message of the stream. Podman's libpod tag (/libpod/images/{name}/tag)
+// is the handler of its Docker-compatible tag, which the gate asks.
+func (g *Gate) tagAfterPull(ctx context.Context, ref, repo, tag string, f progressFormat) func(*http.Response) {
 	return func(resp *http.Response) {
 		if resp.StatusCode != http.StatusOK {
 			return
 		}
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
-		resp.Body = &pullStream{body: resp.Body, done: func() error {
+		resp.Body = &pullStream{body: resp.Body, format: f, done: func() error {
 			_, err := g.askEngine(ctx, http.MethodPost, "/images/"+ref+"/tag", url.Values{"repo": {repo}, "tag": {tag}}.Encode(), ref)
 			if err != nil {
 				return fmt.Errorf("tag %s as %s:%s after the pull: %w", ref, repo, tag, err)
@@ -214,19 +226,82 @@ func (g *Gate) tagAfterPull(ctx context.Context, ref, repo, tag string) func(*ht
 	}
 }
 
+// progress is what one message of a pull's progress stream tells.
+type progress int
+
+const (
+	progressFailed    progress = iota // an error, or not a message the gate can read
+	progressRunning                   // the pull goes on
+	progressSucceeded                 // the pull succeeded, if the stream ends here
+)
+
+// progressFormat is how an engine's pull progress stream reads.
+type progressFormat struct {
+	// read judges one message (one line).
+	read func(line []byte) progress
+	// errorMessage is a message telling the client msg as an error.
+	errorMessage func(msg string) any
+}
+
+// dockerProgress: dockerd's pull stream, {"status":...} messages and
+// {"error":...,"errorDetail":{...}} on an error; it has no message that
+// ends a pull, so any message read without an error may be the last.
+var dockerProgress = progressFormat{
+	read: func(line []byte) progress {
+		var m struct {
+			Error       string
+			ErrorDetail *json.RawMessage
+		}
+		if json.Unmarshal(line, &m) != nil || m.Error != "" || m.ErrorDetail != nil {
+			return progressFailed
+		}
+		return progressSucceeded
+	},
+	errorMessage: func(msg string) any {
+		return map[string]any{"errorDetail": map[string]string{"message": msg}, "error": msg}
+	},
+}
+
+// libpodProgress: Podman's libpod pull stream (entities.ImagePullReport
+// a line): {"stream":...} messages, then one with "images" and "id" for
+// a pull that succeeded, or with "error". Podman's client fails on any
+// other message, and so does the gate.
+var libpodProgress = progressFormat{
+	read: func(line []byte) progress {
+		var m struct {
+			Stream, Error, ID string
+			Images            []string
+		}
+		switch {
+		case json.Unmarshal(line, &m) != nil || m.Error != "":
+			return progressFailed
+		case m.Stream != "":
+			return progressRunning
+		case len(m.Images) > 0 || m.ID != "":
+			return progressSucceeded
+		}
+		return progressFailed
+	},
+	errorMessage: func(msg string) any { return map[string]string{"error": msg} },
+}
+
 // maxMessage bounds one message of the engine's progress stream.
 const maxMessage = 1 << 20
 
 // pullStream passes the engine's pull progress (JSON messages, one a
 // line) through, watching for an error message; at its end, if there
-// was none, it calls done and appends done's error as a message.
+// was none and the last message told success, it calls done and
+// appends done's error as a message.
 type pullStream struct {
-	body io.ReadCloser
-	done func() error
+	body   io.ReadCloser
+	format progressFormat
+	done   func() error
 	// line is the unfinished last line read.
 	line []byte
 	// failed: the stream held an error or could not be read.
 	failed bool
+	// succeeded: the last message read told success.
+	succeeded bool
 	// tail is what follows the engine's stream, set at its end.
 	tail *bytes.Reader
 }
@@ -246,10 +321,9 @@ func (s *pullStream) Read(p []byte) (int, error) {
 	}
 	s.scan([]byte{'\n'})
 	s.tail = bytes.NewReader(nil)
-	if !s.failed {
+	if !s.failed && s.succeeded {
 		if err := s.done(); err != nil {
-			msg := "hull gate: " + err.Error()
-			b, _ := json.Marshal(map[string]any{"errorDetail": map[string]string{"message": msg}, "error": msg})
+			b, _ := json.Marshal(s.format.errorMessage("hull gate: " + err.Error()))
 			s.tail = bytes.NewReader(append(b, '\r', '\n'))
 		}
 	}
@@ -273,12 +347,13 @@ func (s *pullStream) scan(b []byte) {
 		if len(line) == 0 {
 			continue
 		}
-		var m struct {
-			Error       string
-			ErrorDetail *json.RawMessage
-		}
-		if json.Unmarshal(line, &m) != nil || m.Error != "" || m.ErrorDetail != nil {
+		switch s.format.read(line) {
+		case progressFailed:
 			s.failed = true
+		case progressRunning:
+			s.succeeded = false
+		case progressSucceeded:
+			s.succeeded = true
 		}
 	}
 }
