@@ -44,7 +44,6 @@ var containerOps = []op{
 	{"image prune", "POST", "/images/prune", bodyNone, nil},
 }
 
-
 // startParams are the parameters of a start and a restart: not a
 // checkpoint to restore, or the host directory it is in.
 var startParams = []string{"detachKeys", "t", "signal"}
