@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -118,6 +119,9 @@ func New(o Options) (*Gate, error) {
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := g.decideAs(w, r)
+	if d.upload != nil {
+		defer d.upload.Close()
+	}
 	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "identity", d.identity}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
@@ -144,8 +148,12 @@ type decision struct {
 	rules   []string
 	// body is the body to forward, read and judged; nil for none.
 	body []byte
-	// stream forwards the client's body unread (bodyStream).
-	stream bool
+	// stream forwards the client's body unread (bodyStream), or upload
+	// instead when it is set: uploadLen bytes the check wrote (a build
+	// context with its Dockerfile pinned), closed after the request.
+	stream    bool
+	upload    *os.File
+	uploadLen int64
 	// imageID is the image a create resolved to; image the verified
 	// digest reference it was accepted by.
 	imageID, image string

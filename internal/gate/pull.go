@@ -163,27 +163,45 @@ func clientKeychain(values []string) (authn.Keychain, error) {
 	if header == "" {
 		return staticKeychain{authn.Anonymous}, nil
 	}
-	raw, err := base64.URLEncoding.DecodeString(header)
-	if err != nil {
-		if raw, err = base64.RawURLEncoding.DecodeString(header); err != nil {
-			return nil, errors.New("the X-Registry-Auth header is not base64url")
-		}
+	var a registryAuth
+	if err := decodeAuthHeader("X-Registry-Auth", header, &a); err != nil {
+		return nil, err
 	}
-	if err := CheckJSON(raw); err != nil {
-		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
-	}
-	var a struct {
-		Username, Password, Auth, IdentityToken, RegistryToken string
-	}
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
-	}
+	return staticKeychain{a.authenticator()}, nil
+}
+
+// registryAuth is one registry's credentials as the docker CLI sends
+// them (X-Registry-Auth, and each entry of X-Registry-Config).
+type registryAuth struct {
+	Username, Password, Auth, IdentityToken, RegistryToken string
+}
+
+// authenticator is a, or anonymous for no credentials.
+func (a registryAuth) authenticator() authn.Authenticator {
 	cfg := authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth,
 		IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
 	if cfg == (authn.AuthConfig{}) {
-		return staticKeychain{authn.Anonymous}, nil
+		return authn.Anonymous
 	}
-	return staticKeychain{authn.FromConfig(cfg)}, nil
+	return authn.FromConfig(cfg)
+}
+
+// decodeAuthHeader reads the value of the credentials header name
+// (base64url JSON, padded or not) into v.
+func decodeAuthHeader(name, header string, v any) error {
+	raw, err := base64.URLEncoding.DecodeString(header)
+	if err != nil {
+		if raw, err = base64.RawURLEncoding.DecodeString(header); err != nil {
+			return fmt.Errorf("the %s header is not base64url", name)
+		}
+	}
+	if err := CheckJSON(raw); err != nil {
+		return fmt.Errorf("the %s header: %w", name, err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("the %s header: %w", name, err)
+	}
+	return nil
 }
 
 // staticKeychain answers every registry with one authenticator: the
