@@ -1,6 +1,10 @@
 package gate
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,4 +79,105 @@ func TestBuildVerifiedAndPinned(t *testing.T) {
 	}
 	f.Close()
 	te.refused(t, "POST", "/build", []string{"the build context is larger than 256 MiB"}, "build", big)
+}
+
+// tarOf is a build context holding files (name, content; a content
+// starting with "->" is a symbolic link to the rest), in that order.
+func tarOf(t *testing.T, files ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := 0; i+1 < len(files); i += 2 {
+		hdr := &tar.Header{Name: files[i], Mode: 0o644, Size: int64(len(files[i+1])), Typeflag: tar.TypeReg}
+		if target, ok := strings.CutPrefix(files[i+1], "->"); ok {
+			hdr = &tar.Header{Name: files[i], Mode: 0o777, Typeflag: tar.TypeSymlink, Linkname: target}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(files[i+1])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBuildBypassCorpus: builds the gate with a trust policy must
+// refuse, sent as raw HTTP with their contexts: an unverified base image
+// hidden from a reader that is not the builder's, or a context or
+// request the gate and dockerd could read two ways. dockerd's log shows
+// none reached it. A gzipped context and a Dockerfile outside the
+// context (the CLI's -f) build, pinned.
+func TestBuildBypassCorpus(t *testing.T) {
+	te := startTrustGate(t, nil)
+	signed, unsigned := "FROM "+te.signed+"\n", "FROM "+te.unsigned+"\n"
+	build := func(q string, headers []string, body []byte) string {
+		return req("POST", "/v1.41/build?"+q, append(headers, "Content-Type: application/x-tar", cl(string(body))), string(body))
+	}
+	esc := url.QueryEscape
+	cfg := func(v string) string { return "X-Registry-Config: " + v }
+	corpus := map[string]string{
+		"unsigned":                       build("", nil, tarOf(t, "Dockerfile", unsigned)),
+		"Dockerfile twice":               build("", nil, tarOf(t, "Dockerfile", signed, "Dockerfile", unsigned)),
+		"Dockerfile twice, once with ./": build("", nil, tarOf(t, "Dockerfile", signed, "./Dockerfile", unsigned)),
+		"Dockerfile a symbolic link":     build("", nil, tarOf(t, "x", unsigned, "Dockerfile", "->x")),
+		"Dockerfile through a link":      build("dockerfile=sub%2FDockerfile", nil, tarOf(t, "real/Dockerfile", unsigned, "sub", "->real", "sub/Dockerfile", signed)),
+		"Dockerfile a directory":         build("", nil, tarOf(t, "Dockerfile/x", unsigned)),
+		"lower case dockerfile":          build("", nil, tarOf(t, "dockerfile", unsigned)),
+		"dockerfile outside the context": build("dockerfile=.dockerfile.abc", nil, tarOf(t, "Dockerfile", signed, ".dockerfile.abc", unsigned)),
+		"dockerfile parameter twice":     build("dockerfile=a&dockerfile=b", nil, tarOf(t, "a", signed, "b", unsigned)),
+		"gzipped":                        build("", nil, gzipped(t, tarOf(t, "Dockerfile", unsigned))),
+		"bzip2":                          build("", nil, []byte("BZh91AY&SY")),
+		"not a tar":                      build("", nil, []byte(unsigned)),
+		"no Dockerfile":                  build("", nil, tarOf(t, "x", signed)),
+		"escape directive":               build("", nil, tarOf(t, "Dockerfile", "# escape=`\nFROM `\n  "+te.unsigned+"\n")),
+		"continuation and comment":       build("", nil, tarOf(t, "Dockerfile", "FROM \\\n# "+te.signed+"\n "+te.unsigned+"\n")),
+		"build argument":                 build("buildargs="+esc(`{"B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B="+te.signed+"\nFROM $B\n")),
+		"build arguments twice":          build("buildargs="+esc(`{"B":"`+te.signed+`"}`)+"&buildargs="+esc(`{"B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B\nFROM $B\n")),
+		"build argument keys twice":      build("buildargs="+esc(`{"B":"`+te.signed+`","b":"x","B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B\nFROM $B\n")),
+		"COPY --from":                    build("", nil, tarOf(t, "Dockerfile", signed+"COPY --from="+te.unsigned+" / /\n")),
+		"platform":                       build("", nil, tarOf(t, "Dockerfile", "FROM --platform=linux/amd64 "+te.unsigned+"\n")),
+		"registry config twice":          build("", []string{cfg("e30="), cfg("e30=")}, tarOf(t, "Dockerfile", signed)),
+		"registry config not base64":     build("", []string{cfg("{!}")}, tarOf(t, "Dockerfile", signed)),
+	}
+	before := len(te.calls())
+	for name, raw := range corpus {
+		resp := exchange(t, te.sock, raw, false)
+		if !strings.Contains(resp, " 403 ") || !strings.Contains(resp, "hull gate: image build: ") {
+			t.Errorf("%s: the gate answered %q, want a refusal", name, resp)
+		}
+	}
+	for _, c := range te.calls()[before:] {
+		t.Errorf("a build of the corpus reached dockerd: %s", c)
+	}
+
+	n := len(te.calls())
+	resp := exchange(t, te.sock, build("t=gz:1", nil, gzipped(t, tarOf(t, "Dockerfile", signed+"RUN true\n"))), false)
+	if !strings.Contains(resp, "Step 1/2 : FROM "+te.signedDigest) || !strings.Contains(resp, "Successfully tagged gz:1") || !te.reached(n, "POST", "/build") {
+		t.Errorf("a gzipped context: %q", resp)
+	}
+	outside := filepath.Join(t.TempDir(), "Containerfile")
+	if err := os.WriteFile(outside, []byte(signed+"RUN true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := te.ok(t, "build", "-t", "outside:1", "-f", outside, t.TempDir()); !strings.Contains(out, "FROM "+te.signedDigest+"\n") {
+		t.Errorf("docker build -f outside the context: %q", out)
+	}
 }
