@@ -4,11 +4,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hull-sec/hull/internal/testenv"
+	"github.com/hull-sec/hull/internal/verify"
 )
 
 // TestBuildVerifiedAndPinned: with a trust policy, the docker CLI's
@@ -179,5 +186,85 @@ func TestBuildBypassCorpus(t *testing.T) {
 	}
 	if out := te.ok(t, "build", "-t", "outside:1", "-f", outside, t.TempDir()); !strings.Contains(out, "FROM "+te.signedDigest+"\n") {
 		t.Errorf("docker build -f outside the context: %q", out)
+	}
+}
+
+// TestBuildWithClientCredentials: the gate resolves the tag of a build's
+// base image with the registry credentials the docker CLI sends for a
+// build (X-Registry-Config), and with none when it sends none.
+func TestBuildWithClientCredentials(t *testing.T) {
+	reg := testenv.RegistryWithAuth(t, "ci", "s3cret")
+	_, pub := testenv.CosignKeyPair(t)
+	pol := filepath.Join(t.TempDir(), "hull.yaml")
+	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.Open(pol, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startGate(t, v)
+	ref := reg + "/team/app:1"
+	e.d.BusyboxImage(t, ref)
+	e.d.Docker(t, "login", "-u", "ci", "-p", "s3cret", reg)
+	e.d.Docker(t, "push", "-q", ref)
+	e.d.Docker(t, "rmi", ref)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.refused(t, "POST", "/build", []string{"hull gate: image build: the trust policy could not decide about " + ref + ": resolve"}, "build", dir)
+	cfg := `{"auths":{"` + reg + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("ci:s3cret")) + `"}}}`
+	if err := os.MkdirAll(filepath.Join(e.dir, "client"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "client", "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The tag resolves with the client's credentials; the verifier then
+	// looks for signatures with the gate's own, and has none here.
+	e.refused(t, "POST", "/build", []string{"hull gate: image build: the trust policy could not decide about " + reg + "/team/app@sha256:"}, "build", dir)
+}
+
+// TestConfigKeychain: a registry gets the X-Registry-Config entry
+// dockerd would use for it.
+func TestConfigKeychain(t *testing.T) {
+	hdr := func(s string) []string { return []string{base64.URLEncoding.EncodeToString([]byte(s))} }
+	user := func(kc authn.Keychain, reg string) (string, error) {
+		r, err := name.NewRegistry(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := kc.Resolve(r)
+		if err != nil {
+			return "", err
+		}
+		c, err := a.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Username, nil
+	}
+	kc, err := configKeychain(hdr(`{"https://index.docker.io/v1/":{"username":"hub"},"r.example:5000":{"username":"exact"},"https://r.example:5000/v2/":{"username":"url"},"https://other.example/v1/":{"username":"host"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for reg, want := range map[string]string{"docker.io": "hub", "r.example:5000": "exact", "other.example": "host", "none.example": ""} {
+		if got, err := user(kc, reg); err != nil || got != want {
+			t.Errorf("%s: got %q (%v), want %q", reg, got, err, want)
+		}
+	}
+	kc, err = configKeychain(hdr(`{"http://r.example":{"username":"a"},"https://r.example/v1/":{"username":"b"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := user(kc, "r.example"); err == nil {
+		t.Errorf("two entries for one registry: got %q, want an error", got)
+	}
+	for _, bad := range [][]string{{"e30=", "e30="}, {"{!}"}, hdr(`{"a":{"username":"x","Username":"y"}}`), hdr(`[]`)} {
+		if _, err := configKeychain(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
 	}
 }
