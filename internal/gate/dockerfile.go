@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // A Dockerfile is read here only for the images a classic build pulls:
@@ -76,7 +77,7 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 		}
 		return strings.TrimRight(string(src[start:pos]), "\r\n"), start, true
 	}
-	trimLeft := func(s string) string { return strings.TrimLeft(s, " \t") }
+	trimLeft := func(s string) string { return strings.TrimLeftFunc(s, unicode.IsSpace) }
 	isComment := func(s string) bool { return strings.HasPrefix(trimLeft(s), "#") }
 	// cont reports whether line ends with the escape character (and
 	// blanks), and returns it without them.
@@ -96,7 +97,7 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 			return out, nil
 		}
 		if directives {
-			if m := directiveRE.FindStringSubmatch(raw); m != nil {
+			if m := directiveRE.FindStringSubmatch(trimLeft(raw)); m != nil {
 				key := strings.ToLower(m[1])
 				if seen[key] {
 					return nil, fmt.Errorf("the Dockerfile has the parser directive %s twice", key)
@@ -124,8 +125,11 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 			if isComment(r) || strings.TrimSpace(r) == "" {
 				continue
 			}
+			// A continued line is joined as it is, leading blanks kept:
+			// --from=a, a backslash, and " b" on the next line are
+			// --from=a and b.
 			var l string
-			l, more = cont(trimLeft(r))
+			l, more = cont(r)
 			line += l
 		}
 		out = append(out, dfInstr{line: line, start: start, end: pos})

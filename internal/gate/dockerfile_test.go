@@ -24,6 +24,8 @@ func TestParseDockerfile(t *testing.T) {
 		{name: "stages", src: "FROM a:1 AS one\nFROM one AS two\nCOPY --from=one /x /x\nCOPY --from=0 /y /y\nCOPY --from=ONE /z /z\nCOPY --from=c:3 /w /w\nFROM two\n", want: []string{"a:1", "c:3"}},
 		{name: "stage named later is an image", src: "FROM later\nFROM x AS later\n", want: []string{"later", "x"}},
 		{name: "continuation and comments", src: "# a comment\nFROM \\\n  # inside\n\n  busybox:2 \\\n  AS b\n", want: []string{"busybox:2"}},
+		{name: "continued lines keep their blanks", src: "FROM a AS stage\nCOPY --from=sta\\\n ge / /\nFROM b:1\\\n  AS c\n", want: []string{"a", "sta", "b:1"}},
+		{name: "indented directive", src: " \t# escape=`\nFROM a:1 `\n  AS b\n", want: []string{"a:1"}},
 		{name: "escape directive", src: "# escape=`\nFROM `\n  busybox:3\n", want: []string{"busybox:3"}},
 		{name: "directive only at the top", src: "FROM a:1\n# escape=`\nFROM `\nb:1\n", err: "quotes or escapes"},
 		{name: "crlf and bom", src: "\xef\xbb\xbfFROM a:1\r\nFROM b:2 \\\r\n AS c\r\n", want: []string{"a:1", "b:2"}},
