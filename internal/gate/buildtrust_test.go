@@ -156,6 +156,7 @@ func TestBuildBypassCorpus(t *testing.T) {
 		"no Dockerfile":                  build("", nil, tarOf(t, "x", signed)),
 		"escape directive":               build("", nil, tarOf(t, "Dockerfile", "# escape=`\nFROM `\n  "+te.unsigned+"\n")),
 		"continuation and comment":       build("", nil, tarOf(t, "Dockerfile", "FROM \\\n# "+te.signed+"\n "+te.unsigned+"\n")),
+		"two escapes end a line":         build("", nil, tarOf(t, "Dockerfile", signed+"RUN true \\\\\n"+unsigned)),
 		"build argument":                 build("buildargs="+esc(`{"B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B="+te.signed+"\nFROM $B\n")),
 		"build arguments twice":          build("buildargs="+esc(`{"B":"`+te.signed+`"}`)+"&buildargs="+esc(`{"B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B\nFROM $B\n")),
 		"build argument keys twice":      build("buildargs="+esc(`{"B":"`+te.signed+`","b":"x","B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B\nFROM $B\n")),

@@ -80,13 +80,18 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 	trimLeft := func(s string) string { return strings.TrimLeftFunc(s, unicode.IsSpace) }
 	isComment := func(s string) bool { return strings.HasPrefix(trimLeft(s), "#") }
 	// cont reports whether line ends with the escape character (and
-	// blanks), and returns it without them.
-	cont := func(line string) (string, bool) {
+	// blanks), and returns it without them. Two escape characters at the
+	// end continue the line for older builders, not for newer ones:
+	// refused.
+	cont := func(line string) (string, bool, error) {
 		t := strings.TrimRight(line, " \t")
-		if strings.HasSuffix(t, string(escape)) {
-			return t[:len(t)-1], true
+		if strings.HasSuffix(t, string([]byte{escape, escape})) {
+			return "", false, fmt.Errorf("the Dockerfile's line %q ends with two escape characters, which builders read two ways", line)
 		}
-		return line, false
+		if strings.HasSuffix(t, string(escape)) {
+			return t[:len(t)-1], true, nil
+		}
+		return line, false, nil
 	}
 	directives := true
 	seen := map[string]bool{}
@@ -116,7 +121,10 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 		if isComment(raw) || strings.TrimSpace(raw) == "" {
 			continue
 		}
-		line, more := cont(trimLeft(raw))
+		line, more, err := cont(trimLeft(raw))
+		if err != nil {
+			return nil, err
+		}
 		for more {
 			r, _, ok := next()
 			if !ok {
@@ -128,9 +136,11 @@ func splitDockerfile(src []byte) ([]dfInstr, error) {
 			// A continued line is joined as it is, leading blanks kept:
 			// --from=a, a backslash, and " b" on the next line are
 			// --from=a and b.
-			var l string
-			l, more = cont(r)
-			line += l
+			l, m, err := cont(r)
+			if err != nil {
+				return nil, err
+			}
+			line, more = line+l, m
 		}
 		out = append(out, dfInstr{line: line, start: start, end: pos})
 	}
@@ -203,11 +213,10 @@ func declareArgs(words []string, args, meta map[string]*string) error {
 		}
 		var val *string
 		if hasDefault {
-			s, err := substitute(v, meta)
-			if err != nil {
-				return fmt.Errorf("the default of ARG %s: %w", k, err)
+			val = unreadable
+			if s, err := substitute(v, meta); err == nil {
+				val = &s
 			}
-			val = &s
 		}
 		if a, ok := args[k]; ok && a != nil {
 			val = a
@@ -301,6 +310,10 @@ func isVarName(s string) bool {
 	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == ""
 }
 
+// unreadable is the value of an ARG whose default the gate does not
+// read (quotes, say): an error only when a FROM uses it.
+var unreadable = new(string)
+
 // substitute replaces $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word} in w
 // with the values of vars. An unset variable, a quote, an escape or any
 // other form is an error: the gate does not guess what the builder's
@@ -347,6 +360,9 @@ func substitute(w string, vars map[string]*string) (string, error) {
 			return "", fmt.Errorf("%q has a $ the gate cannot read as a variable", w)
 		}
 		v, set := vars[name]
+		if v == unreadable {
+			return "", fmt.Errorf("%q uses the variable %s, whose default the gate does not read", w, name)
+		}
 		set = set && v != nil
 		switch {
 		case op == ":-" && (!set || *v == ""):
