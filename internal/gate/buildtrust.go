@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hull-sec/hull/internal/image"
 )
 
 // maxContext bounds the build context the gate reads with a trust
@@ -79,6 +84,11 @@ func (g *Gate) pinBuild(r *http.Request, d decision, q url.Values) decision {
 		v := g.verifyRef(r.Context(), d, pr, kc)
 		if v.refusal != "" {
 			return v
+		}
+		if !img.copyFrom {
+			if err := g.checkOnbuild(r.Context(), v.image, kc, p.stages[:img.stage]); err != nil {
+				return refuse(d.op, "%s: the base image %s: %v", d.op, v.image, err)
+			}
 		}
 		pinned = append(pinned, v.image)
 	}
@@ -362,4 +372,78 @@ func (c configAuth) Resolve(res authn.Resource) (authn.Authenticator, error) {
 	}
 	slices.Sort(match)
 	return nil, fmt.Errorf("the X-Registry-Config header has more than one entry for %s (%s)", reg, strings.Join(match, ", "))
+}
+
+// maxPlatforms bounds the images of an index checkOnbuild reads.
+const maxPlatforms = 64
+
+// checkOnbuild returns an error when the verified base image ref (every
+// platform's image, for an index) has an ONBUILD trigger that copies
+// from an image: the builder runs the trigger in the stage ref begins,
+// and would pull that image itself, unverified. A --from naming one of
+// stages, the build's stages before this one, copies from a stage.
+func (g *Gate) checkOnbuild(ctx context.Context, ref string, kc authn.Keychain, stages []string) error {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	o := g.opts.Registry
+	o.Keychain = kc
+	res, err := image.Resolve(ctx, ref, o)
+	if err != nil {
+		return fmt.Errorf("read its ONBUILD triggers: %w", err)
+	}
+	opts := o.RemoteOptions(ctx)
+	dig := res.Name.Digest(res.Digest.String())
+	var imgs []v1.Image
+	if res.Descriptor.MediaType.IsIndex() {
+		idx, err := remote.Index(dig, opts...)
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: %w", err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: %w", err)
+		}
+		if len(im.Manifests) > maxPlatforms {
+			return fmt.Errorf("its index has more than %d manifests", maxPlatforms)
+		}
+		for _, m := range im.Manifests {
+			if m.Platform != nil && m.Platform.OS == "unknown" { // attestation manifests
+				continue
+			}
+			if !m.MediaType.IsImage() {
+				return fmt.Errorf("its index holds a %s, not an image", m.MediaType)
+			}
+			img, err := idx.Image(m.Digest)
+			if err != nil {
+				return fmt.Errorf("read its ONBUILD triggers: %w", err)
+			}
+			imgs = append(imgs, img)
+		}
+	} else {
+		img, err := remote.Image(dig, opts...)
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: %w", err)
+		}
+		imgs = append(imgs, img)
+	}
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: %w", err)
+		}
+		for _, tr := range cf.Config.OnBuild {
+			words := strings.Fields(tr)
+			if len(words) == 0 || !strings.EqualFold(words[0], "copy") {
+				continue
+			}
+			from, err := parseCopyFrom(words, 0, stages)
+			if err != nil {
+				return fmt.Errorf("its ONBUILD trigger %s: %w", tr, err)
+			}
+			if from.ref != "" {
+				return fmt.Errorf("it has an ONBUILD trigger that copies from another image (%s), which the build would pull unverified", tr)
+			}
+		}
+	}
+	return nil
 }

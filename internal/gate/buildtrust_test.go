@@ -269,3 +269,30 @@ func TestConfigKeychain(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildOnbuildCopyFrom: a verified base image whose ONBUILD trigger
+// copies from another image would make the build pull that image
+// unverified: the build is refused, and reaches no dockerd.
+func TestBuildOnbuildCopyFrom(t *testing.T) {
+	te := startTrustGate(t, nil)
+	dir := t.TempDir()
+	base := te.reg + "/team/onbuild:1"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:gate\nONBUILD COPY --from="+te.unsigned+" /bin/busybox /x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te.direct(t, "build", "-q", "-t", base, dir)
+	te.d.Docker(t, "push", "-q", base)
+	digest := strings.TrimSpace(te.d.Docker(t, "inspect", "--format", "{{index .RepoDigests 0}}", base))
+	if err := testenv.CosignSign(t, te.priv, digest, false); err != nil {
+		t.Fatal(err)
+	}
+	te.d.Docker(t, "rmi", base)
+	child := t.TempDir()
+	if err := os.WriteFile(filepath.Join(child, "Dockerfile"), []byte("FROM "+base+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te.refused(t, "POST", "/build", []string{"hull gate: image build: the base image " + digest + ": it has an ONBUILD trigger that copies from another image (COPY --from=" + te.unsigned}, "build", child)
+	if strings.Contains(te.d.Log(), "Pulling ref from V2 registry: "+te.unsigned) {
+		t.Errorf("dockerd pulled %s for the trigger", te.unsigned)
+	}
+}

@@ -41,6 +41,8 @@ type dfImage struct {
 	word     int
 	copyFrom bool
 	ref      string
+	// stage is the index of the stage a FROM begins.
+	stage int
 }
 
 // dfParsed is what parseDockerfile read.
@@ -178,6 +180,7 @@ func parseDockerfile(src []byte, args map[string]*string) (dfParsed, error) {
 				return dfParsed{}, err
 			}
 			if img.ref != "" {
+				img.stage = len(p.stages)
 				p.images = append(p.images, img)
 			}
 			p.stages = append(p.stages, name)
@@ -185,7 +188,10 @@ func parseDockerfile(src []byte, args map[string]*string) (dfParsed, error) {
 			if len(p.stages) == 0 {
 				return dfParsed{}, errors.New("the Dockerfile has a COPY before its first FROM")
 			}
-			img, err := parseCopyFrom(words, i, p.stages)
+			// The stage a COPY is in is not one it can copy from: the
+			// builder names a stage only once it is built, so
+			// --from=NAME of the stage itself names an image.
+			img, err := parseCopyFrom(words, i, p.stages[:len(p.stages)-1])
 			if err != nil {
 				return dfParsed{}, err
 			}

@@ -22,6 +22,8 @@ func TestParseDockerfile(t *testing.T) {
 		{name: "case and flags", src: "from --platform=linux/amd64 reg:5000/a/b@sha256:ab AS Build\nfrom build\n", want: []string{"reg:5000/a/b@sha256:ab"}},
 		{name: "scratch", src: "FROM scratch\nCOPY x /\n", want: nil},
 		{name: "stages", src: "FROM a:1 AS one\nFROM one AS two\nCOPY --from=one /x /x\nCOPY --from=0 /y /y\nCOPY --from=ONE /z /z\nCOPY --from=c:3 /w /w\nFROM two\n", want: []string{"a:1", "c:3"}},
+		{name: "the stage itself is an image", src: "FROM a AS x\nCOPY --from=x / /\nCOPY --from=1 / /\n", err: "names no stage"},
+		{name: "the stage itself by name", src: "FROM a AS x\nCOPY --from=x / /\n", want: []string{"a", "x"}},
 		{name: "stage named later is an image", src: "FROM later\nFROM x AS later\n", want: []string{"later", "x"}},
 		{name: "continuation and comments", src: "# a comment\nFROM \\\n  # inside\n\n  busybox:2 \\\n  AS b\n", want: []string{"busybox:2"}},
 		{name: "continued lines keep their blanks", src: "FROM a AS stage\nCOPY --from=sta\\\n ge / /\nFROM b:1\\\n  AS c\n", want: []string{"a", "sta", "b:1"}},
