@@ -16,7 +16,9 @@
 // that were judged. With a trust policy, the image a create names must be
 // one the policy accepts by digest, and the create is forwarded with its
 // image pinned to the ID of the image judged (trust.go); a pull by tag is
-// resolved, verified and forwarded by digest (pull.go); a service spec is
+// resolved, verified and forwarded by digest (pull.go), and so are the
+// base images of a build, in the Dockerfile of the context forwarded
+// (buildtrust.go); a service spec is
 // judged as its container's create request and pinned to the verified
 // digest (services.go). Everything else
 // gets a 403 with a JSON message the docker CLI prints. With the
