@@ -26,8 +26,11 @@ import (
 )
 
 // maxContext bounds the build context the gate reads with a trust
-// policy.
-const maxContext = 256 << 20
+// policy; maxBuildImages the images of its Dockerfile the gate verifies.
+const (
+	maxContext     = 256 << 20
+	maxBuildImages = 64
+)
 
 // pinBuild, with a trust policy, makes a classic build pull only
 // verified base images: it reads the context the client uploads (at
@@ -74,6 +77,9 @@ func (g *Gate) pinBuild(r *http.Request, d decision, q url.Values) decision {
 	p, err := parseDockerfile(src, args)
 	if err != nil {
 		return refuse(d.op, "%s: %s: %v", d.op, dfName, err)
+	}
+	if len(p.images) > maxBuildImages {
+		return refuse(d.op, "%s: %s names more than %d images to verify", d.op, dfName, maxBuildImages)
 	}
 	var pinned []string
 	for _, img := range p.images {

@@ -162,6 +162,7 @@ func TestBuildBypassCorpus(t *testing.T) {
 		"build argument keys twice":      build("buildargs="+esc(`{"B":"`+te.signed+`","b":"x","B":"`+te.unsigned+`"}`), nil, tarOf(t, "Dockerfile", "ARG B\nFROM $B\n")),
 		"COPY --from":                    build("", nil, tarOf(t, "Dockerfile", signed+"COPY --from="+te.unsigned+" / /\n")),
 		"platform":                       build("", nil, tarOf(t, "Dockerfile", "FROM --platform=linux/amd64 "+te.unsigned+"\n")),
+		"too many images":                build("", nil, tarOf(t, "Dockerfile", strings.Repeat(signed, maxBuildImages+1))),
 		"registry config twice":          build("", []string{cfg("e30="), cfg("e30=")}, tarOf(t, "Dockerfile", signed)),
 		"registry config not base64":     build("", []string{cfg("{!}")}, tarOf(t, "Dockerfile", signed)),
 	}
