@@ -228,6 +228,11 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 	if d.unpinned != nil {
 		d.body = d.unpinned
 	}
+	if d.upload != nil {
+		// A build context with its Dockerfile pinned (buildtrust.go).
+		d.upload.Close()
+		return refuse(d.op, "%s: the gate would send the engine a changed request, which an authorization plugin cannot: %s", d.op, needServe)
+	}
 	// The gate forwards what its checks leave in r and d.body; dockerd
 	// handles the request as the client sent it.
 	if r.Body != body || r.URL.String() != target || r.RequestURI != q.RequestURI ||

@@ -10,8 +10,11 @@ import (
 // run in containers dockerd creates with the build's parameters, so the
 // parameters that would widen them, or make dockerd fetch the context
 // itself, are refused; BuildKit (version=2) needs a hijacked session the
-// gate does not judge. The image built has no registry digest: a trust
-// policy judges a container of it as unsigned (trust.go).
+// gate does not judge. With a trust policy, the base images the
+// Dockerfile names are verified and pinned to their digests before the
+// context reaches the engine (buildtrust.go). The image built has no
+// registry digest: a trust policy judges a container of it as unsigned
+// (trust.go).
 var buildOps = []op{
 	{"image build", "POST", "/build", bodyStream, checkBuild},
 	{"build cache prune", "POST", "/build/prune", bodyNone, nil},
@@ -46,7 +49,7 @@ var buildAllowed = []struct {
 }
 
 // checkBuild judges the parameters of POST /build.
-func checkBuild(_ *Gate, r *http.Request, d decision) decision {
+func checkBuild(g *Gate, r *http.Request, d decision) decision {
 	q, err := plainQuery(r, buildParams)
 	if err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
@@ -65,5 +68,8 @@ func checkBuild(_ *Gate, r *http.Request, d decision) decision {
 			}
 		}
 	}
-	return d
+	if g.opts.Verifier == nil {
+		return d
+	}
+	return g.pinBuild(r, d, q)
 }

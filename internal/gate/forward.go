@@ -151,7 +151,11 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, d decision) 
 			target += "?" + query
 		}
 	}
-	if err := ec.writeRequest(r, target, d.body, d.stream, upgrade); err != nil {
+	src, n := io.Reader(r.Body), r.ContentLength
+	if d.upload != nil {
+		src, n = d.upload, d.uploadLen
+	}
+	if err := ec.writeRequest(r, target, d.body, d.stream, src, n, upgrade); err != nil {
 		ec.c.Close()
 		writeRefusal(w, http.StatusBadGateway, "the engine did not answer")
 		return
@@ -252,8 +256,9 @@ func tookOver(resp *http.Response, upgrade string) bool {
 
 // writeRequest writes r in origin form to the engine: target (the
 // client's as it sent it, which Normalise accepted as written, or with
-// the query a check chose), the end-to-end headers, and the body.
-func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, stream bool, upgrade string) error {
+// the query a check chose), the end-to-end headers, and the body: body,
+// or with stream the n bytes of src (chunked for n < 0).
+func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, stream bool, src io.Reader, n int64, upgrade string) error {
 	bw := ec.bw
 	h := r.Header.Clone()
 	for _, k := range hopHeaders {
@@ -263,12 +268,12 @@ func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, 
 	if upgrade != "" {
 		fmt.Fprintf(bw, "Connection: Upgrade\r\nUpgrade: %s\r\n", upgrade)
 	}
-	chunked := stream && r.ContentLength < 0
+	chunked := stream && n < 0
 	switch {
 	case body != nil:
 		fmt.Fprintf(bw, "Content-Length: %d\r\n", len(body))
-	case stream && r.ContentLength > 0:
-		fmt.Fprintf(bw, "Content-Length: %d\r\n", r.ContentLength)
+	case stream && n > 0:
+		fmt.Fprintf(bw, "Content-Length: %d\r\n", n)
 	case chunked:
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	case r.Method == http.MethodPost || r.Method == http.MethodPut:
@@ -281,13 +286,13 @@ func (ec *engineConn) writeRequest(r *http.Request, target string, body []byte, 
 	switch {
 	case body != nil:
 		bw.Write(body)
-	case stream && r.ContentLength > 0:
-		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
+	case stream && n > 0:
+		if _, err := io.CopyN(bw, src, n); err != nil {
 			return err
 		}
 	case chunked:
 		cw := httputil.NewChunkedWriter(bw)
-		if _, err := io.Copy(cw, r.Body); err != nil {
+		if _, err := io.Copy(cw, src); err != nil {
 			return err
 		}
 		cw.Close()

@@ -16,7 +16,9 @@
 // that were judged. With a trust policy, the image a create names must be
 // one the policy accepts by digest, and the create is forwarded with its
 // image pinned to the ID of the image judged (trust.go); a pull by tag is
-// resolved, verified and forwarded by digest (pull.go); a service spec is
+// resolved, verified and forwarded by digest (pull.go), and so are the
+// base images of a build, in the Dockerfile of the context forwarded
+// (buildtrust.go); a service spec is
 // judged as its container's create request and pinned to the verified
 // digest (services.go). Everything else
 // gets a 403 with a JSON message the docker CLI prints. With the
@@ -35,6 +37,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -118,6 +121,9 @@ func New(o Options) (*Gate, error) {
 // ServeHTTP judges r and forwards it or refuses it.
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := g.decideAs(w, r)
+	if d.upload != nil {
+		defer d.upload.Close()
+	}
 	attrs := []any{"method", r.Method, "path", r.RequestURI, "verdict", d.verdict(), "identity", d.identity}
 	if c, ok := r.Context().Value(peerKey{}).(Peer); ok {
 		attrs = append(attrs, "uid", c.UID, "gid", c.GID, "pid", c.PID)
@@ -144,8 +150,12 @@ type decision struct {
 	rules   []string
 	// body is the body to forward, read and judged; nil for none.
 	body []byte
-	// stream forwards the client's body unread (bodyStream).
-	stream bool
+	// stream forwards the client's body unread (bodyStream), or upload
+	// instead when it is set: uploadLen bytes the check wrote (a build
+	// context with its Dockerfile pinned), closed after the request.
+	stream    bool
+	upload    *os.File
+	uploadLen int64
 	// imageID is the image a create resolved to; image the verified
 	// digest reference it was accepted by.
 	imageID, image string

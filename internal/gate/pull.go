@@ -163,38 +163,50 @@ func clientKeychain(values []string) (authn.Keychain, error) {
 	if header == "" {
 		return staticKeychain{authn.Anonymous}, nil
 	}
-	raw, err := base64.URLEncoding.DecodeString(header)
-	if err != nil {
-		if raw, err = base64.RawURLEncoding.DecodeString(header); err != nil {
-			return nil, errors.New("the X-Registry-Auth header is not base64url")
-		}
-	}
-	if err := CheckJSON(raw); err != nil {
-		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
-	}
 	var a registryAuth
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("the X-Registry-Auth header: %w", err)
+	if err := decodeAuthHeader("X-Registry-Auth", header, &a); err != nil {
+		return nil, err
 	}
 	return a.keychain(), nil
 }
 
-// registryAuth is one credential of X-Registry-Auth, as the engines
-// read it.
+// registryAuth is one registry's credentials as the docker CLI sends
+// them (X-Registry-Auth, and each entry of X-Registry-Config).
 type registryAuth struct {
 	Username, Password, Auth, IdentityToken, RegistryToken string
 }
 
-// keychain answers every registry with a, or anonymously when a is
-// empty.
-func (a registryAuth) keychain() authn.Keychain {
+// authenticator is a, or anonymous for no credentials.
+func (a registryAuth) authenticator() authn.Authenticator {
 	cfg := authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth,
 		IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
 	if cfg == (authn.AuthConfig{}) {
-		return staticKeychain{authn.Anonymous}
+		return authn.Anonymous
 	}
-	return staticKeychain{authn.FromConfig(cfg)}
+	return authn.FromConfig(cfg)
 }
+
+// decodeAuthHeader reads the value of the credentials header name
+// (base64url JSON, padded or not) into v.
+func decodeAuthHeader(name, header string, v any) error {
+	raw, err := base64.URLEncoding.DecodeString(header)
+	if err != nil {
+		if raw, err = base64.RawURLEncoding.DecodeString(header); err != nil {
+			return fmt.Errorf("the %s header is not base64url", name)
+		}
+	}
+	if err := CheckJSON(raw); err != nil {
+		return fmt.Errorf("the %s header: %w", name, err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("the %s header: %w", name, err)
+	}
+	return nil
+}
+
+// keychain answers every registry with a, or anonymously when a is
+// empty.
+func (a registryAuth) keychain() authn.Keychain { return staticKeychain{a.authenticator()} }
 
 // staticKeychain answers every registry with one authenticator: the
 // gate asks only the registry of the pull.
