@@ -11,12 +11,49 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hull-sec/hull/internal/testenv"
 )
+
+// startHull runs hull with args in the background; the stop it returns
+// ends the command's context and returns what the command returned.
+func startHull(t *testing.T, args ...string) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := NewRoot(BuildInfo{Version: "test"}, nil)
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(args)
+		done <- root.ExecuteContext(ctx)
+	}()
+	return sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
+}
+
+// waitUnix waits up to 5s for something to listen on the Unix socket
+// sock, else stops hull and fails the test with what it returned.
+func waitUnix(t *testing.T, sock string, stop func() error) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return
+		}
+		if i == 100 {
+			t.Fatalf("hull did not listen on %s: %v", sock, stop())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 func TestGateServeRefusesDeadEngine(t *testing.T) {
 	dir := t.TempDir()
@@ -61,27 +98,8 @@ func TestGateServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock, logf := filepath.Join(dir, "gate.sock"), filepath.Join(dir, "decisions.jsonl")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := NewRoot(BuildInfo{Version: "test"}, nil)
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs([]string{"gate", "serve", "--listen", sock, "--engine", d.Socket, "--policy", pol, "--log", logf, "--socket-mode", "0660", "--socket-group", "nogroup"})
-		done <- root.ExecuteContext(ctx)
-	}()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			break
-		}
-		if i == 100 {
-			cancel()
-			t.Fatalf("hull gate serve did not listen: %v", <-done)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	stop := startHull(t, "gate", "serve", "--listen", sock, "--engine", d.Socket, "--policy", pol, "--log", logf, "--socket-mode", "0660", "--socket-group", "nogroup")
+	waitUnix(t, sock, stop)
 	nogroup, err := user.LookupGroup("nogroup")
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +126,7 @@ func TestGateServe(t *testing.T) {
 	if out, err := docker("run", "--rm", "--network", "none", "--privileged", "busybox:gate", "true"); err == nil || !strings.Contains(out, "hull gate: container create refused by the policy: container-privileged") {
 		t.Errorf("--privileged: %v %q", err, out)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("hull gate serve after its context ended: %v", err)
 	}
 	if _, err := os.Stat(sock); err == nil {

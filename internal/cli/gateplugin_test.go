@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestGatePlugin runs hull gate plugin on a socket of its own with a
@@ -27,27 +26,8 @@ func TestGatePlugin(t *testing.T) {
 	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := NewRoot(BuildInfo{Version: "test"}, nil)
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs([]string{"gate", "plugin", "--socket", sock, "--engine", filepath.Join(dir, "none.sock"), "--policy", pol, "--log", logf})
-		done <- root.ExecuteContext(ctx)
-	}()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			break
-		}
-		if i == 100 {
-			cancel()
-			t.Fatalf("hull gate plugin did not listen: %v", <-done)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	stop := startHull(t, "gate", "plugin", "--socket", sock, "--engine", filepath.Join(dir, "none.sock"), "--policy", pol, "--log", logf)
+	waitUnix(t, sock, stop)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("plugin socket: %v %v, want mode 0600", fi.Mode(), err)
 	}
@@ -84,8 +64,7 @@ func TestGatePlugin(t *testing.T) {
 	if m := create(`,"Privileged":true`); m["Allow"] != false || !strings.Contains(m["Msg"].(string), "container create refused by the policy: container-privileged") {
 		t.Errorf("a privileged create: %v", m)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("hull gate plugin after its context ended: %v", err)
 	}
 	if _, err := os.Stat(sock); err == nil {

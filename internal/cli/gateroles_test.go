@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -133,20 +131,10 @@ func TestGateServeTCPRoles(t *testing.T) {
 	}
 	addr := pl.Addr().String()
 	pl.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := NewRoot(BuildInfo{Version: "test"}, nil)
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs([]string{"gate", "serve", "--listen-tcp", addr, "--engine", engine, "--policy", pol, "--log", filepath.Join(dir, "log.jsonl"),
-			"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--tls-ca", f.CA})
-		done <- root.ExecuteContext(ctx)
-	}()
+	stop := startHull(t, "gate", "serve", "--listen-tcp", addr, "--engine", engine, "--policy", pol, "--log", filepath.Join(dir, "log.jsonl"),
+		"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--tls-ca", f.CA)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("hull gate serve: %v", err)
 		}
 	}()
