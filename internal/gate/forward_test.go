@@ -31,6 +31,25 @@ func unixEngine(t testing.TB, h http.Handler, accepted *atomic.Int32) (string, *
 	return sock, srv
 }
 
+// gateOn serves a gate of the engine at engine on a unix socket in a
+// temp dir until the test ends, and returns the socket's path.
+func gateOn(tb testing.TB, engine string) string {
+	tb.Helper()
+	g, err := New(Options{Engine: engine})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gsock := filepath.Join(tb.TempDir(), "gate.sock")
+	ln, err := net.Listen("unix", gsock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &http.Server{Handler: g}
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { srv.Close() })
+	return gsock
+}
+
 type countingListener struct {
 	net.Listener
 	n *atomic.Int32
@@ -92,18 +111,7 @@ func TestForwardStreamsHeaderFirst(t *testing.T) {
 		<-release
 		_, _ = io.WriteString(w, "two\n")
 	}), new(atomic.Int32))
-	gsock := filepath.Join(t.TempDir(), "gate.sock")
-	ln, err := net.Listen("unix", gsock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{Engine: sock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: g}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	gsock := gateOn(t, sock)
 	c, err := net.Dial("unix", gsock)
 	if err != nil {
 		t.Fatal(err)
@@ -141,18 +149,7 @@ func BenchmarkForwardStream(b *testing.B) {
 			f.Flush()
 		}
 	}), new(atomic.Int32))
-	g, err := New(Options{Engine: sock})
-	if err != nil {
-		b.Fatal(err)
-	}
-	gsock := filepath.Join(b.TempDir(), "gate.sock")
-	ln, err := net.Listen("unix", gsock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: g}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close() })
+	gsock := gateOn(b, sock)
 	for _, s := range []struct{ name, sock string }{{"direct", sock}, {"gate", gsock}} {
 		b.Run(s.name, func(b *testing.B) {
 			c := engineapi.UnixClient(s.sock)
@@ -239,18 +236,7 @@ func TestForwardEndsStreamOfGoneClient(t *testing.T) {
 		<-r.Context().Done()
 		close(ended)
 	}), new(atomic.Int32))
-	g, err := New(Options{Engine: sock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gsock := filepath.Join(t.TempDir(), "gate.sock")
-	ln, err := net.Listen("unix", gsock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: g}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	gsock := gateOn(t, sock)
 	c := engineapi.UnixClient(gsock)
 	resp, err := c.Get("http://engine/v1.41/containers/x/logs?follow=1&stdout=1")
 	if err != nil {
