@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hull-sec/hull/internal/testenv"
-	"github.com/hull-sec/hull/internal/verify"
 )
 
 // TestBuildVerifiedAndPinned: with a trust policy, the docker CLI's
@@ -195,35 +194,14 @@ func TestBuildBypassCorpus(t *testing.T) {
 // base image with the registry credentials the docker CLI sends for a
 // build (X-Registry-Config), and with none when it sends none.
 func TestBuildWithClientCredentials(t *testing.T) {
-	reg := testenv.RegistryWithAuth(t, "ci", "s3cret")
-	_, pub := testenv.CosignKeyPair(t)
-	pol := filepath.Join(t.TempDir(), "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := startGate(t, v)
+	e, reg := startCredentialGate(t)
 	ref := reg + "/team/app:1"
-	e.d.BusyboxImage(t, ref)
-	e.d.Docker(t, "login", "-u", "ci", "-p", "s3cret", reg)
-	e.d.Docker(t, "push", "-q", ref)
-	e.d.Docker(t, "rmi", ref)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.refused(t, "POST", "/build", []string{"hull gate: image build: the trust policy could not decide about " + ref + ": resolve"}, "build", dir)
-	cfg := `{"auths":{"` + reg + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("ci:s3cret")) + `"}}}`
-	if err := os.MkdirAll(filepath.Join(e.dir, "client"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(e.dir, "client", "config.json"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.clientLogin(t, reg)
 	// The tag resolves with the client's credentials; the verifier then
 	// looks for signatures with the gate's own, and has none here.
 	e.refused(t, "POST", "/build", []string{"hull gate: image build: the trust policy could not decide about " + reg + "/team/app@sha256:"}, "build", dir)

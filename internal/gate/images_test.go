@@ -472,35 +472,14 @@ func TestImageBypassCorpus(t *testing.T) {
 // registry credentials the docker CLI sends (X-Registry-Auth), and with
 // none when it sends none, not with the gate's own.
 func TestPullWithClientCredentials(t *testing.T) {
-	reg := testenv.RegistryWithAuth(t, "ci", "s3cret")
-	_, pub := testenv.CosignKeyPair(t)
-	pol := filepath.Join(t.TempDir(), "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := startGate(t, v)
+	e, reg := startCredentialGate(t)
 	ref := reg + "/team/app:1"
-	e.d.BusyboxImage(t, ref)
-	e.d.Docker(t, "login", "-u", "ci", "-p", "s3cret", reg)
-	e.d.Docker(t, "push", "-q", ref)
-	e.d.Docker(t, "rmi", ref)
 
 	before := len(e.calls())
 	if _, stderr, err := e.docker("pull", ref); err == nil || !strings.Contains(stderr, "hull gate: image pull: the trust policy could not decide about "+ref+": resolve") {
 		t.Errorf("docker pull %s without credentials: %v %q, want the gate unable to resolve the tag", ref, err, stderr)
 	}
-	cfg := `{"auths":{"` + reg + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("ci:s3cret")) + `"}}}`
-	if err := os.MkdirAll(filepath.Join(e.dir, "client"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(e.dir, "client", "config.json"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.clientLogin(t, reg)
 	// The tag resolves with the client's credentials; the verifier
 	// then looks for signatures of the digest with the gate's own, and
 	// has none for this registry.

@@ -24,30 +24,8 @@ import (
 // hull's reason, and none of those creates reaches dockerd. The signed
 // image is not pulled first: docker run pulls it on the gate's 404.
 func TestTrustThroughGate(t *testing.T) {
-	reg := testenv.Registry(t)
-	priv, pub := testenv.CosignKeyPair(t)
-	dir := t.TempDir()
-	pol := filepath.Join(dir, "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := startGate(t, v)
-	signed, unsigned := reg+"/team/signed:1", reg+"/team/unsigned:1"
-	e.d.BusyboxImage(t, signed)
-	e.d.BusyboxImage(t, unsigned)
-	for _, ref := range []string{signed, unsigned} {
-		e.d.Docker(t, "push", "-q", ref)
-	}
-	digest := strings.TrimSpace(e.d.Docker(t, "inspect", "--format", "{{index .RepoDigests 0}}", signed))
-	if err := testenv.CosignSign(t, priv, digest, false); err != nil {
-		t.Fatal(err)
-	}
-	e.d.Docker(t, "rmi", signed, unsigned)
+	te := startTrustGate(t, nil)
+	e, reg, signed, unsigned := te.gateEnv, te.reg, te.signed, te.unsigned
 
 	// The gate refuses to pull it (TestPullVerifiedAndPinned); another
 	// client of the engine did.
@@ -74,7 +52,7 @@ func TestTrustThroughGate(t *testing.T) {
 	refused(unsigned, "the trust policy rejects "+unsigned+": "+reg+"/team/unsigned@sha256:")
 	refused("x/unsigned:1", "has no registry digest in docker.io/x/unsigned, so no verified origin: no rule covers docker.io/x/unsigned and trust.default rejects")
 
-	tarball := filepath.Join(dir, "signed.tar")
+	tarball := filepath.Join(t.TempDir(), "signed.tar")
 	e.d.Docker(t, "save", "-o", tarball, signed)
 	e.d.Docker(t, "rmi", signed, "x/unsigned:1")
 	e.d.Docker(t, "load", "-q", "-i", tarball)
