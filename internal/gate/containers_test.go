@@ -1,11 +1,16 @@
 package gate
 
 import (
+	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hull-sec/hull/internal/engineapi"
@@ -162,4 +167,43 @@ func FuzzJudgeParameters(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAttachedAskedOnce: a volume or network a request names twice
+// (Binds and Mounts, NetworkMode and EndpointsConfig) is inspected once.
+func TestAttachedAskedOnce(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	eng := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.URL.Path]++
+		mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/volumes/") {
+			w.Write([]byte(`{"Driver":"local"}`))
+			return
+		}
+		w.Write([]byte(`{"Driver":"bridge"}`))
+	}))
+	sock := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Listener = ln
+	eng.Start()
+	t.Cleanup(eng.Close)
+	g, err := New(Options{Engine: sock, FailOn: finding.SeverityHigh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decision{op: "container create", body: []byte(`{"HostConfig":{"NetworkMode":"p_default","Binds":["v:/a"],` +
+		`"Mounts":[{"Type":"volume","Source":"v","Target":"/b"}]},"NetworkingConfig":{"EndpointsConfig":{"p_default":{}}}}`)}
+	if d = g.judgeCreateRefs(context.Background(), d); d.refusal != "" {
+		t.Fatalf("refused: %s", d.refusal)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if asked["/volumes/v"] != 1 || asked["/networks/p_default"] != 1 || len(asked) != 2 {
+		t.Errorf("the engine was asked %v, want /volumes/v and /networks/p_default once each", asked)
+	}
 }

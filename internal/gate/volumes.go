@@ -213,9 +213,10 @@ func (g *Gate) judgeAttached(ctx context.Context, d decision, c engineapi.Contai
 }
 
 // judgeVolumes judges the volumes named that the engine has by the
-// driver and options it holds for them (judgeVolume).
+// driver and options it holds for them (judgeVolume), asking the engine
+// once for each (a create may name one in Binds and Mounts both).
 func (g *Gate) judgeVolumes(ctx context.Context, d decision, names []string) decision {
-	for _, n := range names {
+	for _, n := range firstOfEach(names) {
 		var v struct {
 			Driver  string
 			Options map[string]string
@@ -233,6 +234,19 @@ func (g *Gate) judgeVolumes(ctx context.Context, d decision, names []string) dec
 		}
 	}
 	return d
+}
+
+// firstOfEach is names without repeats, in the order first named.
+func firstOfEach(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // networkCreate is what the gate reads of a network create request.
@@ -280,8 +294,11 @@ var builtinNetworks = []string{"", "default", "bridge", "none", "host"}
 // driver and options it holds for them: one made on the engine directly
 // (macvlan, or a bridge on a host bridge) gives a container what a
 // create through the gate could not.
+//
+// The engine is asked once for each (docker compose names a service's
+// network in NetworkMode and EndpointsConfig both).
 func (g *Gate) judgeNetworks(ctx context.Context, d decision, names []string) decision {
-	for _, n := range names {
+	for _, n := range firstOfEach(names) {
 		if slices.Contains(builtinNetworks, n) || strings.HasPrefix(n, "container:") {
 			continue
 		}
