@@ -244,7 +244,7 @@ func gateOptions(cmd *cobra.Command, engine, policyFile, failOn, logFile string)
 	}
 	var verifier gate.ImageVerifier
 	var registry image.Options
-	if pol != nil && (len(pol.Trust.Rules) > 0 || pol.Trust.Default != "") {
+	if pol != nil && pol.Trust.Given() {
 		registry.Timeout = pol.Registry.TimeoutDuration()
 		v, err := verify.Open(polPath, verify.Options{Policy: pol, CacheTTL: 10 * time.Minute})
 		if err != nil {

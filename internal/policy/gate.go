@@ -181,7 +181,7 @@ func (g *Gate) validate(trust *Trust) []string {
 		switch r.Trust {
 		case "", GateTrustPolicy:
 		case GateTrustSigned:
-			if trust != nil && len(trust.Rules) == 0 && trust.Default == "" {
+			if trust != nil && !trust.Given() {
 				errs = append(errs, fmt.Sprintf("%s (%s): trust %s needs a trust section to verify signatures with", at, r.Name, GateTrustSigned))
 			}
 		default:

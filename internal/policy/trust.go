@@ -116,6 +116,10 @@ const (
 	RequireAll                  = "all"
 )
 
+// Given reports whether the policy has a trust section to verify images
+// with: rules or a default.
+func (t *Trust) Given() bool { return len(t.Rules) > 0 || t.Default != "" }
+
 // Validate checks a trust section on its own, as Policy.Validate checks
 // it within a policy file: for callers that build one in memory.
 func (t *Trust) Validate() error {
