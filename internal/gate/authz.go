@@ -183,7 +183,7 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 	c := client{tls: q.User != "", cn: q.User}
 	g, ro := p.g.roleGate(c)
 	if g == nil {
-		return refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
+		return noRole(c)
 	}
 	body := r.Body
 	target, header := r.URL.String(), r.Header.Clone()
@@ -196,7 +196,6 @@ func (p *Plugin) decide(ctx context.Context, q AuthZRequest) decision {
 		}
 		return q.RequestBody, nil
 	})
-	d.identity = c.String()
 	if ro != nil {
 		d.role = ro.name
 	}

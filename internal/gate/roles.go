@@ -212,6 +212,13 @@ func (g *Gate) roleGate(c client) (*Gate, *role) {
 	return ro.gate, ro
 }
 
+// noRole is the refusal of a client c the gate section gives no role.
+func noRole(c client) decision {
+	d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
+	d.identity = c.String()
+	return d
+}
+
 // decideAs judges r as its client's role may make it: without roles as
 // decide does; with roles, a client without one is refused, and a
 // refusal names the role.
@@ -220,9 +227,7 @@ func (g *Gate) decideAs(w http.ResponseWriter, r *http.Request) decision {
 	rg, ro := g.roleGate(c)
 	if rg == nil {
 		g.drain(w, r)
-		d := refuse("", "%s has no role: the policy's gate section gives it none and refuses clients it does not name", c)
-		d.identity = c.String()
-		return d
+		return noRole(c)
 	}
 	d := rg.decide(w, r)
 	d.identity = c.String()
