@@ -297,7 +297,11 @@ func (r *k8sReader) object(js []byte, path, listAPI, itemKind string, doc int, i
 		// Not a workload hull reads: a Service, a ConfigMap, or a custom
 		// resource, which may still run containers (a Rollout's pod
 		// template): those are named, not passed in silence.
-		if at := imageField(js); at != "" && kind != "ConfigMap" && kind != "Secret" {
+		// A ConfigMap's or Secret's data is not decoded for it at all.
+		if kind == "ConfigMap" || kind == "Secret" {
+			return nil
+		}
+		if at := imageField(js); at != "" {
 			at = joinPath(path, at)
 			r.notJudged = append(r.notJudged, fmt.Sprintf("%s: document %d: %s: %s %s (%s) holds containers, but is not a kind hull reads; not judged",
 				r.file, doc, placeText(at, idx.line(at)), kind, objectName(js), apiVersion))
