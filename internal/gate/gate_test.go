@@ -98,6 +98,20 @@ func TestCheckJSON(t *testing.T) {
 			t.Errorf("CheckJSON(%s) = nil, want an error", bad)
 		}
 	}
+	// Nesting is bounded: as deep as Go's decoder reads passes, deeper
+	// is an error, and a body of nothing but '[' is one, not a crash.
+	nest := func(n int) []byte {
+		return []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+	}
+	if err := CheckJSON(nest(maxDepth)); err != nil {
+		t.Errorf("CheckJSON of %d nested arrays: %v", maxDepth, err)
+	}
+	if err := CheckJSON(nest(maxDepth + 1)); err == nil {
+		t.Errorf("CheckJSON of %d nested arrays = nil, want an error", maxDepth+1)
+	}
+	if err := CheckJSON(bytes.Repeat([]byte("["), maxBody)); err == nil {
+		t.Error("CheckJSON of a body of '[' = nil, want an error")
+	}
 }
 
 // decideBody runs the gate's decision on a create request with body.

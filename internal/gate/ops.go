@@ -225,6 +225,11 @@ func versionNumbers(s string, parts int) ([]int, bool) {
 // maxKeys bounds the keys of one JSON body.
 const maxKeys = 10000
 
+// maxDepth bounds the nesting of arrays and objects in one JSON body, as
+// Go's own decoder does (10000): CheckJSON walks it recursively, and a
+// body of a million '[' would otherwise overflow the gate's stack.
+const maxDepth = 10000
+
 // CheckJSON returns an error unless data is one JSON value with nothing
 // after it and no object holding two keys Go's decoder (and so dockerd)
 // would read as the same field: equal, or equal but for case.
@@ -232,8 +237,8 @@ func CheckJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	keys := 0
-	var walk func() error
-	walk = func() error {
+	var walk func(depth int) error
+	walk = func(depth int) error {
 		t, err := dec.Token()
 		if err != nil {
 			return fmt.Errorf("the body is not valid JSON: %w", err)
@@ -242,10 +247,13 @@ func CheckJSON(data []byte) error {
 		if !ok {
 			return nil
 		}
+		if depth++; depth > maxDepth {
+			return fmt.Errorf("the body nests arrays and objects more than %d deep", maxDepth)
+		}
 		switch d {
 		case '[':
 			for dec.More() {
-				if err := walk(); err != nil {
+				if err := walk(depth); err != nil {
 					return err
 				}
 			}
@@ -265,7 +273,7 @@ func CheckJSON(data []byte) error {
 					return fmt.Errorf("the body has the key %q twice (or in two cases: %q)", k, s)
 				}
 				seen[f] = k
-				if err := walk(); err != nil {
+				if err := walk(depth); err != nil {
 					return err
 				}
 			}
@@ -275,7 +283,7 @@ func CheckJSON(data []byte) error {
 		}
 		return nil
 	}
-	if err := walk(); err != nil {
+	if err := walk(0); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
