@@ -380,8 +380,12 @@ func (c configAuth) Resolve(res authn.Resource) (authn.Authenticator, error) {
 	return nil, fmt.Errorf("the X-Registry-Config header has more than one entry for %s (%s)", reg, strings.Join(match, ", "))
 }
 
-// maxPlatforms bounds the images of an index checkOnbuild reads.
-const maxPlatforms = 64
+// maxPlatforms bounds the images of an index checkOnbuild reads;
+// maxImageConfig the config of each (as image.Open bounds one).
+const (
+	maxPlatforms   = 64
+	maxImageConfig = 4 << 20
+)
 
 // checkOnbuild returns an error when the verified base image ref (every
 // platform's image, for an index) has an ONBUILD trigger that copies
@@ -433,7 +437,18 @@ func (g *Gate) checkOnbuild(ctx context.Context, ref string, kc authn.Keychain, 
 		imgs = append(imgs, img)
 	}
 	for _, img := range imgs {
-		cf, err := img.ConfigFile()
+		// The config is read as hull reads a registry image's (image.Open):
+		// whole within the timeout and at most maxImageConfig bytes;
+		// go-containerregistry would read as much as the manifest says.
+		m, err := img.Manifest()
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: %w", err)
+		}
+		raw, err := image.ReadBlob(ctx, res.Name, m.Config, maxImageConfig, opts)
+		if err != nil {
+			return fmt.Errorf("read its ONBUILD triggers: config %s: %w", m.Config.Digest, err)
+		}
+		cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
 		if err != nil {
 			return fmt.Errorf("read its ONBUILD triggers: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"net/url"
 	"os"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hull-sec/hull/internal/testenv"
 )
@@ -273,5 +278,40 @@ func TestBuildOnbuildCopyFrom(t *testing.T) {
 	te.refused(t, "POST", "/build", []string{"hull gate: image build: the base image " + digest + ": it has an ONBUILD trigger that copies from another image (COPY --from=" + te.unsigned}, "build", child)
 	if strings.Contains(te.d.Log(), "Pulling ref from V2 registry: "+te.unsigned) {
 		t.Errorf("dockerd pulled %s for the trigger", te.unsigned)
+	}
+}
+
+// TestOnbuildConfigBounded: the config of a base image checkOnbuild
+// reads is bounded (maxImageConfig), as image.Open bounds one, not read
+// as large as its manifest says; one under the bound is read.
+func TestOnbuildConfigBounded(t *testing.T) {
+	reg := testenv.Registry(t)
+	g := &Gate{}
+	for _, c := range []struct {
+		size int
+		want string
+	}{
+		{1 << 10, ""},
+		{maxImageConfig + 1, "is said to be"},
+	} {
+		img, err := mutate.Config(empty.Image, v1.Config{Labels: map[string]string{"x": strings.Repeat("x", c.size)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(reg + "/team/big:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		dig, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = g.checkOnbuild(context.Background(), reg+"/team/big@"+dig.String(), authn.DefaultKeychain, nil)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("a config of %d bytes: %v, want %q", c.size, err, c.want)
+		}
 	}
 }
