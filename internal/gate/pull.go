@@ -156,16 +156,11 @@ func clientKeychain(values []string) (authn.Keychain, error) {
 	if len(values) > 1 {
 		return nil, errors.New("the X-Registry-Auth header is given more than once")
 	}
-	header := ""
-	if len(values) == 1 {
-		header = values[0]
-	}
-	if header == "" {
-		return staticKeychain{authn.Anonymous}, nil
-	}
 	var a registryAuth
-	if err := decodeAuthHeader("X-Registry-Auth", header, &a); err != nil {
-		return nil, err
+	if len(values) == 1 && values[0] != "" {
+		if err := decodeAuthHeader("X-Registry-Auth", values[0], &a); err != nil {
+			return nil, err
+		}
 	}
 	return a.keychain(), nil
 }
