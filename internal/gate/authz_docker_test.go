@@ -95,25 +95,12 @@ func (e *pluginEnv) startPlugin(t *testing.T) {
 	if err := os.MkdirAll(PluginDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, Listen{Path: e.sock, Mode: 0o600, GID: -1}, nil, e.h) }()
+	stop := serveInBackground(t, "plugin", func(ctx context.Context) error {
+		return serve(ctx, Listen{Path: e.sock, Mode: 0o600, GID: -1}, nil, e.h)
+	}, "unix", e.sock)
 	e.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("plugin: %v", err)
-		}
+		stop()
 		e.stop = nil
-	}
-	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", e.sock); err == nil {
-			c.Close()
-			return
-		}
-		if i == 100 {
-			t.Fatal("the plugin did not listen")
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

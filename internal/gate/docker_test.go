@@ -55,24 +55,39 @@ func serveGate(t *testing.T, d *testenv.Dockerd, dir string, o Options) *gateEnv
 // test ends, and waits until it listens.
 func listenGate(t *testing.T, sock string, o Options) {
 	t.Helper()
+	t.Cleanup(serveInBackground(t, "gate", func(ctx context.Context) error {
+		return Serve(ctx, Listen{Path: sock, Mode: 0o660, GID: -1}, o)
+	}, "unix", sock))
+}
+
+// serveInBackground runs serve (the server named what) until the stop it
+// returns cancels its context and reports its error, and waits until
+// each address of dial (network, address, ...) accepts a connection.
+func serveInBackground(t *testing.T, what string, serve func(context.Context) error, dial ...string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, Listen{Path: sock, Mode: 0o660, GID: -1}, o)
-	}()
-	t.Cleanup(func() {
+	go func() { done <- serve(ctx) }()
+	stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+			t.Errorf("%s: %v", what, err)
 		}
-	})
+	}
 	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return
+		var err error
+		for j := 0; j+1 < len(dial) && err == nil; j += 2 {
+			var c net.Conn
+			if c, err = net.Dial(dial[j], dial[j+1]); err == nil {
+				c.Close()
+			}
+		}
+		if err == nil {
+			return stop
 		}
 		if i == 100 {
-			t.Fatal("the gate did not listen")
+			stop()
+			t.Fatalf("the %s did not listen: %v", what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

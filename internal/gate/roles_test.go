@@ -384,33 +384,12 @@ func TestRolesWithDockerCLI(t *testing.T) {
 	}
 	addr := "127.0.0.1:" + freePort(t)
 	var logBuf syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: 65534, TCP: addr,
+	t.Cleanup(serveInBackground(t, "gate", func(ctx context.Context) error {
+		return Serve(ctx, Listen{Path: e.sock, Mode: 0o660, GID: 65534, TCP: addr,
 			TLS: TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, CA: f.CA}},
 			Options{Engine: d.Socket, FailOn: finding.SeverityHigh, BodyTimeout: 2 * time.Second,
 				Roles: gateSection(t, rolesDoc), Log: slog.New(slog.NewJSONHandler(&logBuf, nil))})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	for i := 0; ; i++ {
-		c, err1 := net.Dial("unix", e.sock)
-		t2, err2 := net.Dial("tcp", addr)
-		if err1 == nil && err2 == nil {
-			c.Close()
-			t2.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("the gate did not listen: %v %v", err1, err2)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	}, "unix", e.sock, "tcp", addr))
 	docker := func(cred *syscall.Credential, args ...string) (string, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
