@@ -32,8 +32,10 @@ type Podman struct {
 
 	mu     sync.Mutex
 	socket string
-	// service is the API service Socket or DebugSocket started.
+	// service is the API service Socket or DebugSocket started, debug
+	// whether at --log-level debug.
 	service *server
+	debug   bool
 }
 
 // command is the program and arguments that run podman with args.
@@ -295,6 +297,11 @@ func (p *Podman) startService(global ...string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.socket != "" {
+		if len(global) > 0 && !p.debug {
+			// ServiceLog would show no API call: a check that none
+			// reached Podman would pass whatever did.
+			p.t.Fatalf("testenv: DebugSocket after Socket: the API service already runs without --log-level debug")
+		}
 		return p.socket
 	}
 	sock := filepath.Join(p.dir, "xdg", "podman.sock")
@@ -321,7 +328,7 @@ func (p *Podman) startService(global ...string) string {
 	}
 	p.t.Logf("testenv: podman API on %s ready in %v", sock, time.Since(start).Round(time.Millisecond))
 	p.socket = sock
-	p.service = srv
+	p.service, p.debug = srv, len(global) > 0
 	return sock
 }
 
