@@ -25,7 +25,6 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
-	"github.com/hull-sec/hull/internal/verify"
 )
 
 // trustEnv is a gate with a trust policy in front of a real dockerd, and
@@ -45,15 +44,7 @@ func startTrustGate(t *testing.T, wrap func(ImageVerifier) ImageVerifier) *trust
 	t.Helper()
 	te := &trustEnv{reg: testenv.Registry(t)}
 	te.priv, te.pub = testenv.CosignKeyPair(t)
-	pol := filepath.Join(t.TempDir(), "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + te.reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + te.pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := openPolicy(t, "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: "+te.reg+"/team\n      signers:\n        - {name: ci, cosign: {key: "+te.pub+"}}\n")
 	var iv ImageVerifier = v
 	if wrap != nil {
 		iv = wrap(v)

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hull-sec/hull/internal/finding"
 	"github.com/hull-sec/hull/internal/testenv"
-	"github.com/hull-sec/hull/internal/verify"
 )
 
 // TestTrustThroughGate: with a trust policy that wants a cosign key for
@@ -65,16 +63,7 @@ func TestTrustThroughGate(t *testing.T) {
 func TestTrustFailsClosed(t *testing.T) {
 	reg := testenv.FreeLoopbackAddr(t)
 	_, pub := testenv.CosignKeyPair(t)
-	dir := t.TempDir()
-	pol := filepath.Join(dir, "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\nregistry: {timeout: 2s}\ntrust:\n  rules:\n    - scope: " + reg + "\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := openPolicy(t, "apiVersion: hull.dev/v1\nregistry: {timeout: 2s}\ntrust:\n  rules:\n    - scope: "+reg+"\n      signers:\n        - {name: ci, cosign: {key: "+pub+"}}\n")
 	digest := reg + "/app@sha256:" + strings.Repeat("ab", 32)
 	for _, c := range []struct {
 		name, answer, want string

@@ -19,15 +19,7 @@ func startCredentialGate(t *testing.T) (e *gateEnv, reg string) {
 	t.Helper()
 	reg = testenv.RegistryWithAuth(t, "ci", "s3cret")
 	_, pub := testenv.CosignKeyPair(t)
-	pol := filepath.Join(t.TempDir(), "hull.yaml")
-	doc := "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: " + reg + "/team\n      signers:\n        - {name: ci, cosign: {key: " + pub + "}}\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.Open(pol, verify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := openPolicy(t, "apiVersion: hull.dev/v1\ntrust:\n  rules:\n    - scope: "+reg+"/team\n      signers:\n        - {name: ci, cosign: {key: "+pub+"}}\n")
 	e = startGate(t, v)
 	ref := reg + "/team/app:1"
 	e.d.BusyboxImage(t, ref)
@@ -48,4 +40,19 @@ func (e *gateEnv) clientLogin(t *testing.T, reg string) {
 	if err := os.WriteFile(filepath.Join(e.dir, "client", "config.json"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openPolicy writes the policy file doc and opens it as the gate's
+// verifier.
+func openPolicy(t *testing.T, doc string) *verify.Verifier {
+	t.Helper()
+	pol := filepath.Join(t.TempDir(), "hull.yaml")
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.Open(pol, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
