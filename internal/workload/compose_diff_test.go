@@ -251,9 +251,10 @@ func TestParseComposeMatchesDockerComposeConfig(t *testing.T) {
 						mounts = append(mounts, Mount{Type: "tmpfs", Destination: strings.SplitN(tm, ":", 2)[0]})
 					}
 					// The mounts volumes_from brings follow the service's own
-					// (docker compose config lists only these).
+					// (docker compose config lists only these); a service
+					// without volumes_from has no others.
 					own := w.Mounts
-					if len(own) > len(mounts) {
+					if len(s.VolumesFrom) > 0 && len(own) > len(mounts) {
 						own = own[:len(mounts)]
 						if len(mounts) == 0 {
 							own = nil
