@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -153,24 +154,13 @@ func TestRolePick(t *testing.T) {
 
 // fakeEngine serves 200 to everything on a unix socket and counts the
 // requests it gets.
-func fakeEngine(t *testing.T) (string, *int) {
+func fakeEngine(t *testing.T) (string, *atomic.Int32) {
 	t.Helper()
-	var mu sync.Mutex
-	n := new(int)
-	eng := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		*n++
-	}))
-	sock := filepath.Join(t.TempDir(), "e.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.Listener = ln
-	eng.Start()
-	t.Cleanup(eng.Close)
-	return sock, n
+	asked := new(atomic.Int32)
+	sock, _ := unixEngine(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		asked.Add(1)
+	}), new(atomic.Int32))
+	return sock, asked
 }
 
 // TestRoleRules: a role's ignore and exceptions replace the workload
@@ -217,8 +207,8 @@ func TestRoleRules(t *testing.T) {
 			t.Errorf("uid %d, %s with --pid host: %d, want %d", tc.uid, tc.image, got, tc.want)
 		}
 	}
-	if *asked != 4 {
-		t.Errorf("the engine got %d creates, want 4", *asked)
+	if asked.Load() != 4 {
+		t.Errorf("the engine got %d creates, want 4", asked.Load())
 	}
 }
 
@@ -253,10 +243,10 @@ func TestRoleRefusesBeforeTheBody(t *testing.T) {
 	if code != 403 || !strings.Contains(msg, "has no role") {
 		t.Errorf("uid 1000 create: %d %s", code, msg)
 	}
-	if *asked != 0 {
+	if asked.Load() != 0 {
 		t.Error("a refused request reached the engine")
 	}
-	if code, msg = as(65534, "GET", "/_ping", strings.NewReader("")); code != 200 || *asked != 1 {
+	if code, msg = as(65534, "GET", "/_ping", strings.NewReader("")); code != 200 || asked.Load() != 1 {
 		t.Errorf("monitor ping: %d %s", code, msg)
 	}
 }
