@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +206,32 @@ func TestAttachedAskedOnce(t *testing.T) {
 	defer mu.Unlock()
 	if asked["/volumes/v"] != 1 || asked["/networks/p_default"] != 1 || len(asked) != 2 {
 		t.Errorf("the engine was asked %v, want /volumes/v and /networks/p_default once each", asked)
+	}
+}
+
+// TestAttachedBounded: a create naming more volumes or networks than
+// maxAttached is refused before the engine is asked about any.
+func TestAttachedBounded(t *testing.T) {
+	g, err := New(Options{Engine: "/nonexistent", FailOn: finding.SeverityHigh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var binds []string
+	nets := map[string]any{}
+	for i := range maxAttached + 1 {
+		binds = append(binds, fmt.Sprintf("v%d:/m%d", i, i))
+		nets[fmt.Sprintf("n%d", i)] = map[string]any{}
+	}
+	for _, c := range []struct {
+		body any
+		want string
+	}{
+		{map[string]any{"HostConfig": map[string]any{"Binds": binds}}, fmt.Sprintf("more than %d volumes", maxAttached)},
+		{map[string]any{"NetworkingConfig": map[string]any{"EndpointsConfig": nets}}, fmt.Sprintf("more than %d networks", maxAttached)},
+	} {
+		body, _ := json.Marshal(c.body)
+		if d := g.judgeCreateRefs(context.Background(), decision{op: "container create", body: body}); !strings.Contains(d.refusal, c.want) {
+			t.Errorf("refusal %q, want %q", d.refusal, c.want)
+		}
 	}
 }

@@ -216,7 +216,11 @@ func (g *Gate) judgeAttached(ctx context.Context, d decision, c engineapi.Contai
 // driver and options it holds for them (judgeVolume), asking the engine
 // once for each (a create may name one in Binds and Mounts both).
 func (g *Gate) judgeVolumes(ctx context.Context, d decision, names []string) decision {
-	for _, n := range firstOfEach(names) {
+	names = firstOfEach(names)
+	if len(names) > maxAttached {
+		return refuse(d.op, "%s: more than %d volumes named, each of which the engine would be asked about", d.op, maxAttached)
+	}
+	for _, n := range names {
 		var v struct {
 			Driver  string
 			Options map[string]string
@@ -235,6 +239,11 @@ func (g *Gate) judgeVolumes(ctx context.Context, d decision, names []string) dec
 	}
 	return d
 }
+
+// maxAttached bounds the volumes, and the networks, one request makes
+// the gate ask the engine about, one after the other: a create body of
+// maxBody bytes could name a hundred thousand.
+const maxAttached = 256
 
 // firstOfEach is names without repeats, in the order first named.
 func firstOfEach(names []string) []string {
@@ -298,7 +307,11 @@ var builtinNetworks = []string{"", "default", "bridge", "none", "host"}
 // The engine is asked once for each (docker compose names a service's
 // network in NetworkMode and EndpointsConfig both).
 func (g *Gate) judgeNetworks(ctx context.Context, d decision, names []string) decision {
-	for _, n := range firstOfEach(names) {
+	names = firstOfEach(names)
+	if len(names) > maxAttached {
+		return refuse(d.op, "%s: more than %d networks named, each of which the engine would be asked about", d.op, maxAttached)
+	}
+	for _, n := range names {
 		if slices.Contains(builtinNetworks, n) || strings.HasPrefix(n, "container:") {
 			continue
 		}
