@@ -59,6 +59,22 @@ func (g *Gate) checkStart(r *http.Request, d decision) decision {
 	if _, err := plainQuery(r, startParams); err != nil {
 		return refuse(d.op, "%s: %v", d.op, err)
 	}
+	return g.judgeStart(r, d)
+}
+
+// checkLibpodStart is checkStart for Podman's libpod start, whose
+// recursive (podman run always sends true) also starts the containers
+// this one depends on (--requires, a pod's infra container): those are
+// not judged here (README: Not done).
+func (g *Gate) checkLibpodStart(r *http.Request, d decision) decision {
+	if _, err := plainQuery(r, []string{"detachKeys", "recursive"}); err != nil {
+		return refuse(d.op, "%s: %v", d.op, err)
+	}
+	return g.judgeStart(r, d)
+}
+
+// judgeStart judges the container a start names (checkStart).
+func (g *Gate) judgeStart(r *http.Request, d decision) decision {
 	c, d := g.pinContainer(r, d)
 	if d.refusal != "" {
 		return d

@@ -32,7 +32,7 @@ var libpodOps = []op{
 	{"libpod container create", "POST", "/libpod/containers/create", bodyJSON, (*Gate).checkLibpodCreate},
 	{"libpod container inspect", "GET", "/libpod/containers/{}/json", bodyNone, nil},
 	{"libpod container exists", "GET", "/libpod/containers/{}/exists", bodyNone, nil},
-	{"libpod container start", "POST", "/libpod/containers/{}/start", bodyNone, nil},
+	{"libpod container start", "POST", "/libpod/containers/{}/start", bodyNone, (*Gate).checkLibpodStart},
 	{"libpod container stop", "POST", "/libpod/containers/{}/stop", bodyNone, nil},
 	{"libpod container kill", "POST", "/libpod/containers/{}/kill", bodyNone, nil},
 	{"libpod container wait", "POST", "/libpod/containers/{}/wait", bodyNone, nil},

@@ -109,6 +109,17 @@ func podmanThroughGate(t *testing.T, rootless bool) {
 	if err != nil {
 		t.Fatalf("podman run -d: %v\n%s", err, stderr)
 	}
+	// A container made on Podman directly, past the gate, is judged when
+	// it is started through the gate, as on Docker.
+	direct := strings.TrimSpace(e.p.Run("create", "--network", "none", "--security-opt", "seccomp=unconfined", "localhost/busybox:gate", "true"))
+	if _, stderr, err := e.podman("", "start", direct); err == nil || !strings.Contains(stderr, "hull gate: ") || !strings.Contains(stderr, "container-seccomp") {
+		t.Errorf("podman start of a container made without seccomp on Podman directly: %v, stderr %q, want hull's refusal", err, stderr)
+	}
+	for _, c := range e.calls() {
+		if strings.Contains(c, "/containers/"+direct) && strings.HasSuffix(strings.SplitN(c, "?", 2)[0], "/start") {
+			t.Errorf("the refused start reached Podman: %s", c)
+		}
+	}
 	id = strings.TrimSpace(id)
 	if out, stderr, err := e.podman("", "exec", id, "cat", "/proc/1/cmdline"); err != nil || out != "sleep\x0060\x00" {
 		t.Errorf("podman exec: %v %q %s", err, out, stderr)
